@@ -1,0 +1,48 @@
+//! The server functions the page calls. Their bodies run on the server only;
+//! the browser gets a stub that POSTs form-encoded arguments to `/api/<name>`.
+
+use leptos::prelude::*;
+
+use crate::error::CourierError;
+use crate::model::{DownloadLink, UploadGrant};
+
+/// Signs a POST policy for one file: `filename`, `content_type` and `size`
+/// as the browser reports them.
+#[server(endpoint = "sign_upload")]
+pub async fn sign_upload(filename: String, content_type: String, size: u64) -> Result<UploadGrant, CourierError> {
+    let signer = signer()?;
+    let request = crate::signing::UploadRequest { filename, content_type, size };
+    answer(signer.grant_upload(request, time::OffsetDateTime::now_utc()).await)
+}
+
+/// A fresh download link for a file uploaded earlier, for the holder of its token.
+#[server(endpoint = "sign_download")]
+pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, CourierError> {
+    let signer = signer()?;
+    answer(signer.renew(&key, &token, time::OffsetDateTime::now_utc()).await)
+}
+
+/// The policy the plain HTML form carries: any file name under a per-page prefix.
+#[server(endpoint = "sign_upload_form")]
+pub async fn sign_upload_form() -> Result<UploadGrant, CourierError> {
+    let signer = signer()?;
+    answer(signer.grant_form(time::OffsetDateTime::now_utc()).await)
+}
+
+#[cfg(feature = "ssr")]
+fn signer() -> Result<crate::signing::Signer, CourierError> {
+    use_context::<crate::signing::Signer>()
+        .ok_or_else(|| CourierError::Internal("Courier is not configured to sign uploads.".to_owned()))
+}
+
+/// Sets the response status from the error, so HTTP clients see 400/403/404/413.
+#[cfg(feature = "ssr")]
+fn answer<T>(result: Result<T, CourierError>) -> Result<T, CourierError> {
+    if let Err(error) = &result {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        tracing::info!(error = %error, status = error.status_code(), "refused");
+    }
+    result
+}

@@ -1,0 +1,87 @@
+//! The page `/confirm-upload` shows a plain browser (the no-JavaScript path):
+//! the link, or why there is none. Rendered on the server only.
+
+use leptos::prelude::*;
+
+use crate::error::CourierError;
+use crate::model::DownloadLink;
+use crate::upload::LinkDetails;
+
+/// The whole HTML document for one confirmation. `bucket` lets the "new link"
+/// anchor come back here with the renewal token.
+pub fn render(outcome: Result<DownloadLink, CourierError>, bucket: &str) -> String {
+    let owner = Owner::new();
+    let body = owner.with(|| {
+        let content = match outcome {
+            Ok(link) => {
+                let again = format!(
+                    "/confirm-upload?{}",
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("bucket", bucket)
+                        .append_pair("key", &link.key)
+                        .append_pair("token", &link.token)
+                        .finish()
+                );
+                view! {
+                    <section class="result" data-testid="result">
+                        <p class="status">"Uploaded."</p>
+                        <LinkDetails link />
+                        <p><a class="secondary" href=again>"New link"</a></p>
+                    </section>
+                }
+                .into_any()
+            }
+            Err(error) => view! {
+                <section class="result failed">
+                    <h2>"No link this time"</h2>
+                    <p class="error" role="alert">{error.sentence().to_owned()}</p>
+                </section>
+            }
+            .into_any(),
+        };
+        view! {
+            <main class="page">
+                <header class="masthead">
+                    <h1><a href="/">"Courier"</a></h1>
+                </header>
+                {content}
+                <p><a href="/">"Upload another file"</a></p>
+            </main>
+        }
+        .to_html()
+    });
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><title>Courier</title><link rel=\"stylesheet\" href=\"/pkg/courier.css\"></head><body>{body}</body></html>"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_names_and_shows_the_link() {
+        let link = DownloadLink {
+            key: "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/x.html".to_owned(),
+            filename: "<script>alert(1)</script>.html".to_owned(),
+            size: 2048,
+            etag: "abc".to_owned(),
+            download_url: "http://127.0.0.1:9000/courier/x?X-Amz-Signature=1&a=2".to_owned(),
+            expires_at: "2026-11-28T13:05:00Z".to_owned(),
+            token: "r.1.abc".to_owned(),
+        };
+        let html = render(Ok(link), "courier");
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.html"), "{html}");
+        assert!(html.contains("href=\"http://127.0.0.1:9000/courier/x?X-Amz-Signature=1&amp;a=2\""), "{html}");
+        assert!(html.contains("2 KiB"));
+        assert!(html.contains("2026-11-28 13:05 UTC"));
+        assert!(html.contains("token=r.1.abc"));
+    }
+
+    #[test]
+    fn shows_the_refusal_as_a_sentence() {
+        let html = render(Err(CourierError::Forbidden("This token does not allow a link to that file.".to_owned())), "courier");
+        assert!(html.contains("This token does not allow a link to that file."));
+    }
+}

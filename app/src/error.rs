@@ -1,0 +1,95 @@
+//! The errors a person can meet, each a sentence that says what to do.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::{
+    ServerFnError,
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+/// Every refusal Courier gives, on the wire as
+/// `{"code": "bad_request", "error": "<sentence>"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", content = "error", rename_all = "snake_case")]
+pub enum CourierError {
+    /// The request itself is wrong (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The token does not allow this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such file (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// Larger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The store refused the upload; the sentence comes from its error code.
+    #[error("{0}")]
+    StoreRefused(String),
+    /// The store could not be reached or failed (502).
+    #[error("{0}")]
+    StoreUnavailable(String),
+    /// The browser could not reach Courier or the store.
+    #[error("{0}")]
+    Network(String),
+    /// Something went wrong on our side (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CourierError {
+    /// The HTTP status this refusal is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::TooLarge(_) => 413,
+            Self::StoreRefused(_) | Self::StoreUnavailable(_) | Self::Network(_) => 502,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    pub fn sentence(&self) -> &str {
+        match self {
+            Self::BadRequest(s)
+            | Self::Forbidden(s)
+            | Self::NotFound(s)
+            | Self::TooLarge(s)
+            | Self::StoreRefused(s)
+            | Self::StoreUnavailable(s)
+            | Self::Network(s)
+            | Self::Internal(s) => s,
+        }
+    }
+}
+
+impl FromServerFnError for CourierError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(_) => Self::Network(
+                "Courier could not be reached. Check your connection and try again.".to_owned(),
+            ),
+            ServerFnErrorErr::Args(detail) => {
+                Self::BadRequest(format!("The request could not be read: {detail}."))
+            }
+            ServerFnErrorErr::MissingArg(name) => {
+                Self::BadRequest(format!("The request is missing `{name}`."))
+            }
+            other => Self::Internal(format!(
+                "Something went wrong on our side ({other}). Try again in a moment."
+            )),
+        }
+    }
+}
+
+impl From<ServerFnError> for CourierError {
+    fn from(value: ServerFnError) -> Self {
+        Self::Internal(format!(
+            "Something went wrong on our side ({value}). Try again in a moment."
+        ))
+    }
+}

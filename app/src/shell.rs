@@ -1,0 +1,44 @@
+//! The HTML document and the routes.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, StaticSegment};
+
+use crate::upload::UploadPage;
+
+/// The document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/courier.css" />
+        <Title text="Courier" />
+        <Router>
+            <Routes fallback=|| view! { <main class="page"><h1>"Not found"</h1><p><a href="/">"Upload a file"</a></p></main> }>
+                // Async: the whole page, signed form included, arrives in the
+                // first response, so it works with JavaScript off.
+                <Route path=StaticSegment("") view=UploadPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}

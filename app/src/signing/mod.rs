@@ -1,0 +1,299 @@
+//! The server's one job: signing. Upload grants (a POST policy for one key or
+//! one per-page prefix), confirmations of finished uploads, and download links.
+//!
+//! Server-only: it holds the secret and the S3 client, and never compiles for
+//! the browser. Server functions reach it through Leptos context; the
+//! `/confirm-upload` route through axum state.
+
+pub mod content_disposition;
+pub mod credentials;
+pub mod file_name;
+pub mod object_key;
+pub mod post_policy;
+pub mod sigv4;
+pub mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::head_object::HeadObjectError;
+use aws_sdk_s3::presigning::PresigningConfig;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use url::Url;
+
+use crate::error::CourierError;
+use crate::model::{DownloadLink, UploadGrant};
+use crate::size::human_size;
+use credentials::CredentialSource;
+use file_name::FileName;
+use object_key::{ObjectKey, UploadPrefix};
+use post_policy::PostPolicy;
+use token::{TokenError, TokenScope, TokenSecret, UploadToken, VerifiedToken};
+
+/// The object metadata that carries the original file name (percent-encoded,
+/// since metadata travels in HTTP headers).
+pub const FILENAME_METADATA: &str = "filename";
+
+/// A slow upload may finish well after its policy expired (the store checks
+/// expiry when the request starts); its confirmation is still honoured.
+const CONFIRM_GRACE: Duration = Duration::from_secs(60 * 60);
+
+/// The bucket and how to reach it.
+pub struct Store {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub region: String,
+    /// The bucket's URL as the browser POSTs to it.
+    pub post_url: String,
+    pub credentials: CredentialSource,
+}
+
+/// How long grants and links live, and how large a file may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_upload_bytes: u64,
+    pub upload_ttl: Duration,
+    pub download_ttl: Duration,
+    /// How long "new link" keeps working after an upload.
+    pub renew_ttl: Duration,
+}
+
+/// A request to upload one file, as the browser describes it.
+#[derive(Clone, Debug)]
+pub struct UploadRequest {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// What the store's redirect brings to `/confirm-upload`.
+#[derive(Clone, Debug, Default)]
+pub struct ConfirmRequest {
+    pub token: Option<String>,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Signer(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    secret: TokenSecret,
+    /// The app's public origin, ending in `/`.
+    public_url: Url,
+    limits: Limits,
+}
+
+impl Signer {
+    pub fn new(store: Store, secret: TokenSecret, public_url: Url, limits: Limits) -> Self {
+        Self(Arc::new(Inner { store, secret, public_url, limits }))
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.0.store.bucket
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.0.limits
+    }
+
+    /// A grant to POST one file under a fresh key of its own.
+    pub async fn grant_upload(&self, request: UploadRequest, now: OffsetDateTime) -> Result<UploadGrant, CourierError> {
+        let name = FileName::parse(&request.filename)
+            .map_err(|_| CourierError::BadRequest("The file has no usable name. Rename it and try again.".to_owned()))?;
+        let limits = self.0.limits;
+        if request.size == 0 {
+            return Err(CourierError::BadRequest("The file is empty. Choose a file with something in it.".to_owned()));
+        }
+        if request.size > limits.max_upload_bytes {
+            return Err(too_large(request.size, limits.max_upload_bytes));
+        }
+        let content_type = content_type(&request.content_type)?;
+        let key = ObjectKey::for_upload(&name);
+        let expires_at = now + limits.upload_ttl;
+        let token = UploadToken::issue(&self.0.secret, TokenScope::Key, key.as_str(), expires_at + CONFIRM_GRACE);
+        let original_name = percent_encoding::utf8_percent_encode(name.as_str(), percent_encoding::NON_ALPHANUMERIC).to_string();
+
+        let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
+            .field("key", key.as_str())
+            .field("Content-Type", &content_type)
+            .field("acl", "private")
+            .field("success_action_redirect", self.confirm_url(&token).as_str())
+            .field(&format!("x-amz-meta-{FILENAME_METADATA}"), &original_name)
+            .content_length_range(1, limits.max_upload_bytes);
+        self.grant(policy, key.as_str().to_owned(), expires_at, now).await
+    }
+
+    /// A grant for the plain HTML form: any name under a per-page prefix.
+    pub async fn grant_form(&self, now: OffsetDateTime) -> Result<UploadGrant, CourierError> {
+        let limits = self.0.limits;
+        let prefix = UploadPrefix::generate();
+        let expires_at = now + limits.upload_ttl;
+        let token = UploadToken::issue(&self.0.secret, TokenScope::Prefix, prefix.as_str(), expires_at + CONFIRM_GRACE);
+        let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
+            .field_starting_with("key", prefix.as_str(), &prefix.form_key())
+            .field("acl", "private")
+            .field("success_action_redirect", self.confirm_url(&token).as_str())
+            .content_length_range(1, limits.max_upload_bytes);
+        self.grant(policy, prefix.form_key(), expires_at, now).await
+    }
+
+    async fn grant(&self, policy: PostPolicy, key: String, expires_at: OffsetDateTime, now: OffsetDateTime) -> Result<UploadGrant, CourierError> {
+        let credentials = self.0.store.credentials.current().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot sign an upload");
+            CourierError::StoreUnavailable("Courier cannot sign uploads right now: its storage credentials could not be loaded. Try again later.".to_owned())
+        })?;
+        let signed = policy.sign(&credentials, &self.0.store.region, now);
+        tracing::info!(key = %key, "signed an upload policy");
+        Ok(UploadGrant {
+            url: self.0.store.post_url.clone(),
+            fields: signed.fields,
+            key,
+            expires_at: rfc3339(expires_at),
+            max_bytes: self.0.limits.max_upload_bytes,
+        })
+    }
+
+    /// Checks the store's redirect and signs a download link for the new object.
+    pub async fn confirm(&self, request: ConfirmRequest, now: OffsetDateTime) -> Result<DownloadLink, CourierError> {
+        let (Some(token), Some(bucket), Some(key)) = (request.token, request.bucket, request.key) else {
+            return Err(CourierError::BadRequest(
+                "This confirmation link is incomplete: it needs token, bucket and key. Upload the file again.".to_owned(),
+            ));
+        };
+        if bucket != self.0.store.bucket {
+            return Err(CourierError::BadRequest("This confirmation names a bucket Courier does not use.".to_owned()));
+        }
+        self.renew(&key, &token, now).await
+    }
+
+    /// A fresh link for a file uploaded earlier, for the holder of its token.
+    /// An upload token is exchanged for a renewal token; a renewal token is
+    /// handed back as it is, so its expiry never moves.
+    pub async fn renew(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<DownloadLink, CourierError> {
+        let (key, verified) = self.verify(key, token, now)?;
+        let token = match verified.scope {
+            TokenScope::Renewal => token.to_owned(),
+            TokenScope::Key | TokenScope::Prefix => {
+                UploadToken::issue(&self.0.secret, TokenScope::Renewal, key.as_str(), now + self.0.limits.renew_ttl)
+            }
+        };
+        self.link(&key, token, now).await
+    }
+
+    fn verify(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<(ObjectKey, VerifiedToken), CourierError> {
+        if token.is_empty() {
+            return Err(CourierError::BadRequest("The request has no token. Use the link Courier gave you.".to_owned()));
+        }
+        let key = ObjectKey::parse(key)
+            .map_err(|e| CourierError::BadRequest(format!("That is not a file Courier uploaded ({e}).")))?;
+        let verified = UploadToken::verify(&self.0.secret, token, &key, now).map_err(|e| match e {
+            TokenError::Expired => {
+                CourierError::Forbidden("This link's permission has expired. Upload the file again to share it.".to_owned())
+            }
+            _ => CourierError::Forbidden("This token does not allow a link to that file.".to_owned()),
+        })?;
+        Ok((key, verified))
+    }
+
+    async fn link(&self, key: &ObjectKey, token: String, now: OffsetDateTime) -> Result<DownloadLink, CourierError> {
+        let store = &self.0.store;
+        let head = store.client.head_object().bucket(&store.bucket).key(key.as_str()).send().await.map_err(|e| head_error(key, e))?;
+        let filename = head
+            .metadata()
+            .and_then(|m| m.get(FILENAME_METADATA))
+            .and_then(|encoded| percent_encoding::percent_decode_str(encoded).decode_utf8().ok().map(|s| s.into_owned()))
+            .unwrap_or_else(|| key.name().to_owned());
+        let filename = FileName::parse(&filename).map(|n| n.as_str().to_owned()).unwrap_or_else(|_| "file".to_owned());
+        let size = head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+        let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_owned();
+
+        let ttl = self.0.limits.download_ttl;
+        let presigning = PresigningConfig::builder()
+            .start_time(now.into())
+            .expires_in(ttl)
+            .build()
+            .map_err(|e| CourierError::Internal(format!("The download link could not be signed ({e}).")))?;
+        let presigned = store
+            .client
+            .get_object()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .response_content_disposition(content_disposition::attachment(&filename))
+            .presigned(presigning)
+            .await
+            .map_err(|e| CourierError::Internal(format!("The download link could not be signed ({e}).")))?;
+        tracing::info!(key = %key.as_str(), size, "signed a download link");
+        Ok(DownloadLink {
+            key: key.as_str().to_owned(),
+            filename,
+            size,
+            etag,
+            download_url: presigned.uri().to_owned(),
+            expires_at: rfc3339(now + ttl),
+            token,
+        })
+    }
+
+    fn confirm_url(&self, token: &str) -> Url {
+        let mut url = self.0.public_url.join("confirm-upload").unwrap_or_else(|_| self.0.public_url.clone());
+        url.query_pairs_mut().append_pair("token", token);
+        url
+    }
+}
+
+fn head_error(key: &ObjectKey, error: SdkError<HeadObjectError>) -> CourierError {
+    match &error {
+        SdkError::ServiceError(e) if matches!(e.err(), HeadObjectError::NotFound(_)) || e.raw().status().as_u16() == 404 => {
+            CourierError::NotFound("No file was found for this upload. It may not have finished: upload it again.".to_owned())
+        }
+        _ => {
+            tracing::error!(key = %key.as_str(), error = %aws_sdk_s3::error::DisplayErrorContext(&error), "HEAD failed");
+            CourierError::StoreUnavailable("The storage could not be reached to check the file. Try again in a moment.".to_owned())
+        }
+    }
+}
+
+fn too_large(size: u64, max: u64) -> CourierError {
+    CourierError::TooLarge(format!(
+        "The file is {} but at most {} can be uploaded. Choose a smaller file.",
+        human_size(size),
+        human_size(max)
+    ))
+}
+
+/// A media type essence (`type/subtype`), lower-cased; empty means unknown.
+fn content_type(raw: &str) -> Result<String, CourierError> {
+    let essence = raw.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if essence.is_empty() {
+        return Ok("application/octet-stream".to_owned());
+    }
+    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    match essence.split_once('/') {
+        Some((kind, subtype)) if essence.len() <= 127 && token(kind) && token(subtype) => Ok(essence),
+        _ => Err(CourierError::BadRequest(format!("\"{}\" is not a valid file type.", raw.chars().take(64).collect::<String>()))),
+    }
+}
+
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_type;
+
+    #[test]
+    fn content_types_are_validated() {
+        assert_eq!(content_type("").as_deref(), Ok("application/octet-stream"));
+        assert_eq!(content_type("Image/PNG").as_deref(), Ok("image/png"));
+        assert_eq!(content_type("text/plain; charset=utf-8").as_deref(), Ok("text/plain"));
+        assert_eq!(content_type("application/vnd.openxmlformats-officedocument.wordprocessingml.document").as_deref(), Ok("application/vnd.openxmlformats-officedocument.wordprocessingml.document"));
+        for bad in ["text", "text/", "/plain", "text/plain\r\nX: y", "a/b/c", "téxt/plain"] {
+            assert!(content_type(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! S3 POST policies, signed with SigV4: the AWS Rust SDK presigns GET and PUT
+//! but has no presigned POST (awslabs/aws-sdk-rust#863), so this is ours.
+//!
+//! Every form field the browser must send gets a matching condition, so the
+//! store refuses a form in which anything was changed.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::sigv4;
+
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// What signs a policy: the same credentials the S3 client uses.
+#[derive(Clone)]
+pub struct SigningCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Set for temporary credentials; then it is a form field and a condition.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for SigningCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// One condition of a policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// The field must equal the value exactly.
+    Equals { field: String, value: String },
+    /// The field must start with the prefix.
+    StartsWith { field: String, prefix: String },
+    /// The file's size in bytes must lie in `min..=max`.
+    ContentLengthRange { min: u64, max: u64 },
+}
+
+impl Condition {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Equals { field, value } => json!({ field.as_str(): value }),
+            Self::StartsWith { field, prefix } => json!(["starts-with", format!("${field}"), prefix]),
+            Self::ContentLengthRange { min, max } => json!(["content-length-range", min, max]),
+        }
+    }
+
+    /// The form field this condition is about, lower-cased, if any.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            Self::Equals { field, .. } | Self::StartsWith { field, .. } => Some(field.to_ascii_lowercase()),
+            Self::ContentLengthRange { .. } => None,
+        }
+    }
+}
+
+/// A POST policy before it is signed.
+#[derive(Clone, Debug)]
+pub struct PostPolicy {
+    expiration: OffsetDateTime,
+    conditions: Vec<Condition>,
+    fields: BTreeMap<String, String>,
+}
+
+/// The signed result: the form fields to send (policy and signature included).
+#[derive(Clone, Debug)]
+pub struct SignedPostPolicy {
+    pub fields: BTreeMap<String, String>,
+    pub conditions: Vec<Condition>,
+    /// The policy document, before base64.
+    pub document: String,
+}
+
+impl PostPolicy {
+    /// A policy for `bucket` that expires at `expiration`.
+    pub fn builder(bucket: &str, expiration: OffsetDateTime) -> Self {
+        Self {
+            expiration,
+            conditions: vec![Condition::Equals { field: "bucket".to_owned(), value: bucket.to_owned() }],
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// A form field that must be sent with exactly this value.
+    pub fn field(mut self, name: &str, value: &str) -> Self {
+        self.conditions.push(Condition::Equals { field: name.to_owned(), value: value.to_owned() });
+        self.fields.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// A form field that must start with `prefix`; the form carries `value`.
+    pub fn field_starting_with(mut self, name: &str, prefix: &str, value: &str) -> Self {
+        self.conditions.push(Condition::StartsWith { field: name.to_owned(), prefix: prefix.to_owned() });
+        self.fields.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// The accepted file sizes, in bytes.
+    pub fn content_length_range(mut self, min: u64, max: u64) -> Self {
+        self.conditions.push(Condition::ContentLengthRange { min, max });
+        self
+    }
+
+    /// Adds the SigV4 fields and signs the base64 policy with the day's key.
+    pub fn sign(mut self, credentials: &SigningCredentials, region: &str, now: OffsetDateTime) -> SignedPostPolicy {
+        let amz_date = amz_date(now);
+        let day = &amz_date[..8];
+        let credential = format!("{}/{day}/{region}/s3/aws4_request", credentials.access_key_id);
+        self = self.field("x-amz-credential", &credential).field("x-amz-algorithm", ALGORITHM).field("x-amz-date", &amz_date);
+        if let Some(token) = &credentials.session_token {
+            self = self.field("x-amz-security-token", token);
+        }
+
+        let document = json!({
+            "expiration": expiration_text(self.expiration),
+            "conditions": self.conditions.iter().map(Condition::to_json).collect::<Vec<_>>(),
+        })
+        .to_string();
+        let policy = BASE64.encode(&document);
+        let signature = sigv4::signature(&credentials.secret_access_key, day, region, &policy);
+
+        let mut fields = self.fields;
+        fields.insert("policy".to_owned(), policy);
+        fields.insert("x-amz-signature".to_owned(), signature);
+        SignedPostPolicy { fields, conditions: self.conditions, document }
+    }
+}
+
+/// `20151229T000000Z`
+pub fn amz_date(at: OffsetDateTime) -> String {
+    let format = format_description!("[year][month][day]T[hour][minute][second]Z");
+    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+}
+
+/// `2015-12-30T12:00:00.000Z`
+fn expiration_text(at: OffsetDateTime) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].000Z");
+    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    // AWS's published "sigv4-post-example" (S3 API reference).
+    const EXAMPLE_POLICY_B64: &str = "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6IFsNCiAgICB7ImJ1Y2tldCI6ICJzaWd2NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRrZXkiLCAidXNlci91c2VyMS8iXSwNCiAgICB7ImFjbCI6ICJwdWJsaWMtcmVhZCJ9LA0KICAgIHsic3VjY2Vzc19hY3Rpb25fcmVkaXJlY3QiOiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tldC5zMy5hbWF6b25hd3MuY29tL3N1Y2Nlc3NmdWxfdXBsb2FkLmh0bWwifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRDb250ZW50LVR5cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4LWFtei1tZXRhLXV1aWQiOiAiMTQzNjUxMjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZlci1zaWRlLWVuY3J5cHRpb24iOiAiQUVTMjU2In0sDQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoNCiAgICB7IngtYW16LWNyZWRlbnRpYWwiOiAiQUtJQUlPU0ZPRE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3czRfcmVxdWVzdCJ9LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1BQy1TSEEyNTYifSwNCiAgICB7IngtYW16LWRhdGUiOiAiMjAxNTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9";
+    const EXAMPLE_SIGNATURE: &str = "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e";
+    const EXAMPLE_REDIRECT: &str = "http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html";
+
+    fn example_credentials() -> SigningCredentials {
+        SigningCredentials {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".to_owned(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned(),
+            session_token: None,
+        }
+    }
+
+    fn example_policy() -> PostPolicy {
+        PostPolicy::builder("sigv4examplebucket", datetime!(2015-12-30 12:00 UTC))
+            .field_starting_with("key", "user/user1/", "user/user1/${filename}")
+            .field("acl", "public-read")
+            .field("success_action_redirect", EXAMPLE_REDIRECT)
+            .field_starting_with("Content-Type", "image/", "image/jpeg")
+            .field("x-amz-meta-uuid", "14365123651274")
+            .field("x-amz-server-side-encryption", "AES256")
+            .field_starting_with("x-amz-meta-tag", "", "")
+    }
+
+    #[test]
+    fn signs_the_aws_example_policy_exactly() {
+        let signature = sigv4::signature(&example_credentials().secret_access_key, "20151229", "us-east-1", EXAMPLE_POLICY_B64);
+        assert_eq!(signature, EXAMPLE_SIGNATURE);
+    }
+
+    #[test]
+    fn builds_the_same_policy_document_as_the_aws_example() {
+        let signed = example_policy().sign(&example_credentials(), "us-east-1", datetime!(2015-12-29 00:00 UTC));
+        let ours: Value = serde_json::from_str(&signed.document).expect("our policy is JSON");
+        let published = BASE64.decode(EXAMPLE_POLICY_B64).expect("the example is base64");
+        let theirs: Value = serde_json::from_slice(&published).expect("the example is JSON");
+        assert_eq!(ours, theirs);
+        assert_eq!(signed.fields["x-amz-credential"], "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request");
+        assert_eq!(signed.fields["x-amz-date"], "20151229T000000Z");
+        assert_eq!(signed.fields["x-amz-algorithm"], ALGORITHM);
+        // And the signature is the policy's, under the day's key.
+        let expected = sigv4::signature(&example_credentials().secret_access_key, "20151229", "us-east-1", &signed.fields["policy"]);
+        assert_eq!(signed.fields["x-amz-signature"], expected);
+    }
+
+    #[test]
+    fn every_field_sent_has_a_condition() {
+        let mut credentials = example_credentials();
+        credentials.session_token = Some("session-token".to_owned());
+        let signed = example_policy().content_length_range(1, 10).sign(&credentials, "eu-west-1", datetime!(2026-01-01 00:00 UTC));
+        let covered: Vec<String> = signed.conditions.iter().filter_map(Condition::field).collect();
+        // policy and x-amz-signature are the only fields S3 exempts.
+        for name in signed.fields.keys().filter(|n| !matches!(n.as_str(), "policy" | "x-amz-signature")) {
+            assert!(covered.contains(&name.to_ascii_lowercase()), "field {name} has no condition");
+        }
+        assert_eq!(signed.fields["x-amz-security-token"], "session-token");
+        assert!(signed.document.contains(r#"["content-length-range",1,10]"#));
+    }
+
+    #[test]
+    fn expiration_and_date_use_the_s3_formats() {
+        let at = datetime!(2026-11-28 09:05:07.987 UTC);
+        assert_eq!(amz_date(at), "20261128T090507Z");
+        assert_eq!(expiration_text(at), "2026-11-28T09:05:07.000Z");
+    }
+}

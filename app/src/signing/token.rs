@@ -1,0 +1,217 @@
+//! Upload tokens: the capability `/confirm-upload` and `sign_download` check
+//! before they sign anything. A token is an HMAC, made with the server secret,
+//! over an object key (or a per-page key prefix) and an expiry; knowing a key
+//! or an old download URL is not enough to mint a new link.
+//!
+//! Wire form: `<scope>.<expiry unix seconds>.<base64url HMAC>`, where scope is
+//! `k` (one exact key, for its upload), `p` (every key under one
+//! `uploads/<uuid>/` prefix, for the plain form's upload) or `r` (one exact
+//! key, for new links after the upload was confirmed).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+use super::object_key::ObjectKey;
+
+/// The server secret (`COURIER_SECRET`). Never printed.
+#[derive(Clone)]
+pub struct TokenSecret(Vec<u8>);
+
+impl TokenSecret {
+    /// Secrets shorter than this are refused at start-up.
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, TokenError> {
+        let secret = secret.into();
+        if secret.len() < Self::MIN_LEN {
+            return Err(TokenError::WeakSecret);
+        }
+        Ok(Self(secret))
+    }
+}
+
+impl std::fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSecret(<redacted>)")
+    }
+}
+
+/// What a token allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    /// One exact key (the hydrated client's uploads, and renewal tokens).
+    Key,
+    /// Every key under one per-page prefix (the plain HTML form).
+    Prefix,
+    /// One exact key, for new links after the upload; longer-lived.
+    Renewal,
+}
+
+impl TokenScope {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Key => "k",
+            Self::Prefix => "p",
+            Self::Renewal => "r",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is missing or malformed")]
+    Malformed,
+    #[error("the token was not made for this file")]
+    Forged,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the secret must be at least 32 bytes")]
+    WeakSecret,
+}
+
+/// A token that checked out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub scope: TokenScope,
+    pub expires_at: OffsetDateTime,
+}
+
+pub struct UploadToken;
+
+impl UploadToken {
+    /// A token for `subject` (a key, or a prefix ending in `/`) until `expires_at`.
+    pub fn issue(secret: &TokenSecret, scope: TokenScope, subject: &str, expires_at: OffsetDateTime) -> String {
+        let expiry = expires_at.unix_timestamp();
+        let mac = mac(secret, scope, subject, expiry).finalize().into_bytes();
+        format!("{}.{expiry}.{}", scope.tag(), BASE64URL.encode(mac))
+    }
+
+    /// Checks `token` against `key` at `now`: made by us, for this key (or its
+    /// prefix), and not expired.
+    pub fn verify(secret: &TokenSecret, token: &str, key: &ObjectKey, now: OffsetDateTime) -> Result<VerifiedToken, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(tag), Some(expiry), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(TokenError::Malformed);
+        };
+        let scope = match tag {
+            "k" => TokenScope::Key,
+            "p" => TokenScope::Prefix,
+            "r" => TokenScope::Renewal,
+            _ => return Err(TokenError::Malformed),
+        };
+        if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(TokenError::Malformed);
+        }
+        let expiry: i64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
+        let signature = BASE64URL.decode(signature).map_err(|_| TokenError::Malformed)?;
+        if signature.len() != 32 {
+            return Err(TokenError::Malformed);
+        }
+        let subject = match scope {
+            TokenScope::Key | TokenScope::Renewal => key.as_str(),
+            TokenScope::Prefix => key.prefix(),
+        };
+        // Constant-time comparison; a token for another key fails here too.
+        mac(secret, scope, subject, expiry).verify_slice(&signature).map_err(|_| TokenError::Forged)?;
+        let expires_at = OffsetDateTime::from_unix_timestamp(expiry).map_err(|_| TokenError::Malformed)?;
+        if now >= expires_at {
+            return Err(TokenError::Expired);
+        }
+        Ok(VerifiedToken { scope, expires_at })
+    }
+}
+
+fn mac(secret: &TokenSecret, scope: TokenScope, subject: &str, expiry: i64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC accepts keys of any length");
+    // Domain-separated so a token can never be confused with another HMAC of ours.
+    mac.update(format!("courier-upload-token/v1\n{}\n{expiry}\n{subject}", scope.tag()).as_bytes());
+    mac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
+
+    fn secret() -> TokenSecret {
+        TokenSecret::new(*b"0123456789abcdef0123456789abcdef").expect("32 bytes")
+    }
+
+    fn key(raw: &str) -> ObjectKey {
+        ObjectKey::parse(raw).expect("a valid key")
+    }
+
+    const KEY: &str = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/report.pdf";
+    const SIBLING: &str = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/other.pdf";
+    const STRANGER: &str = "uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/report.pdf";
+
+    #[test]
+    fn a_key_token_opens_its_key_only() {
+        let token = UploadToken::issue(&secret(), TokenScope::Key, KEY, NOW + Duration::minutes(5));
+        let verified = UploadToken::verify(&secret(), &token, &key(KEY), NOW).expect("valid");
+        assert_eq!(verified.scope, TokenScope::Key);
+        assert_eq!(UploadToken::verify(&secret(), &token, &key(SIBLING), NOW), Err(TokenError::Forged));
+        assert_eq!(UploadToken::verify(&secret(), &token, &key(STRANGER), NOW), Err(TokenError::Forged));
+    }
+
+    #[test]
+    fn a_prefix_token_opens_its_prefix_only() {
+        let prefix = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/";
+        let token = UploadToken::issue(&secret(), TokenScope::Prefix, prefix, NOW + Duration::minutes(5));
+        assert!(UploadToken::verify(&secret(), &token, &key(KEY), NOW).is_ok());
+        assert!(UploadToken::verify(&secret(), &token, &key(SIBLING), NOW).is_ok());
+        assert_eq!(UploadToken::verify(&secret(), &token, &key(STRANGER), NOW), Err(TokenError::Forged));
+    }
+
+    #[test]
+    fn scopes_cannot_be_swapped() {
+        let token = UploadToken::issue(&secret(), TokenScope::Key, KEY, NOW + Duration::minutes(5));
+        let renewal = format!("r{}", &token[1..]);
+        assert_eq!(UploadToken::verify(&secret(), &renewal, &key(KEY), NOW), Err(TokenError::Forged));
+        let token = UploadToken::issue(&secret(), TokenScope::Renewal, KEY, NOW + Duration::days(5));
+        assert_eq!(UploadToken::verify(&secret(), &token, &key(KEY), NOW).map(|v| v.scope), Ok(TokenScope::Renewal));
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let token = UploadToken::issue(&secret(), TokenScope::Key, KEY, NOW);
+        assert_eq!(UploadToken::verify(&secret(), &token, &key(KEY), NOW), Err(TokenError::Expired));
+        assert!(UploadToken::verify(&secret(), &token, &key(KEY), NOW - Duration::seconds(1)).is_ok());
+    }
+
+    #[test]
+    fn tampering_with_any_part_is_refused() {
+        let token = UploadToken::issue(&secret(), TokenScope::Key, KEY, NOW + Duration::minutes(5));
+        let parts: Vec<&str> = token.split('.').collect();
+        let later = (NOW + Duration::days(365)).unix_timestamp().to_string();
+        let widened = format!("p.{}.{}", parts[1], parts[2]);
+        let extended = format!("k.{later}.{}", parts[2]);
+        let mut flipped = parts[2].to_owned().into_bytes();
+        flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+        let flipped = format!("k.{}.{}", parts[1], String::from_utf8(flipped).expect("ascii"));
+        for forged in [widened, extended, flipped] {
+            assert_eq!(UploadToken::verify(&secret(), &forged, &key(KEY), NOW), Err(TokenError::Forged), "{forged}");
+        }
+        let other_secret = TokenSecret::new(*b"another secret that is long enough").expect("long");
+        assert_eq!(UploadToken::verify(&other_secret, &token, &key(KEY), NOW), Err(TokenError::Forged));
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused() {
+        for bad in ["", "k", "k.1", "k.1.2.3", "x.1.AAAA", "k.-5.AAAA", "k.1e9.AAAA", "k.99999999999999.AAAA", "k.1.!!!!", "k.1.AAAA"] {
+            assert_eq!(UploadToken::verify(&secret(), bad, &key(KEY), NOW), Err(TokenError::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert_eq!(TokenSecret::new("short").err(), Some(TokenError::WeakSecret));
+        assert_eq!(format!("{:?}", secret()), "TokenSecret(<redacted>)");
+    }
+}

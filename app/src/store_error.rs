@@ -1,0 +1,128 @@
+//! The store's XML error documents, turned into sentences a person can act on.
+//!
+//! AWS S3, Garage and the embedded store disagree on codes for the same
+//! refusal (a file too large is `EntityTooLarge` on AWS and s3s, but
+//! `InvalidRequest` "File size does not match policy" on Garage), so the
+//! mapping reads both the `Code` and the `Message`.
+
+use crate::size::human_size;
+
+/// An S3 error response body: `<Error><Code>…</Code><Message>…</Message></Error>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError {
+    pub code: String,
+    pub message: String,
+}
+
+impl StoreError {
+    /// Reads the `Code` and `Message` of an S3 XML error document, if it is one.
+    pub fn parse(xml: &str) -> Option<Self> {
+        let code = element_text(xml, "Code")?;
+        let message = element_text(xml, "Message").unwrap_or_default();
+        Some(Self { code, message })
+    }
+
+    /// What the person is told, given the size limit the upload was signed for.
+    pub fn sentence(&self, max_bytes: u64) -> String {
+        let message = self.message.to_ascii_lowercase();
+        match self.code.as_str() {
+            "EntityTooLarge" => too_large(max_bytes),
+            "EntityTooSmall" => "The file is empty. Choose a file with something in it.".to_owned(),
+            "InvalidRequest" if message.contains("size") => too_large(max_bytes),
+            "ExpiredToken" | "TokenRefreshRequired" => expired(),
+            "AccessDenied" if message.contains("expired") => expired(),
+            "AccessDenied" if message.contains("policy") => mismatch(),
+            "AccessDenied" => {
+                "The storage refused the upload (access denied). Ask the operator to check the bucket's permissions.".to_owned()
+            }
+            "SignatureDoesNotMatch" | "InvalidAccessKeyId" => {
+                "The storage did not accept Courier's signature. Reload the page and try again; if it persists, the operator should check the storage credentials.".to_owned()
+            }
+            "InvalidPolicyDocument" | "InvalidRequest" | "InvalidArgument" => mismatch(),
+            "NoSuchBucket" => "The storage bucket does not exist. Ask the operator to create it.".to_owned(),
+            "SlowDown" | "ServiceUnavailable" | "InternalError" => {
+                "The storage is busy or failing right now. Try again in a minute.".to_owned()
+            }
+            code => format!("The storage refused the upload ({code}: {}). Try again.", self.message),
+        }
+    }
+}
+
+fn too_large(max_bytes: u64) -> String {
+    format!("The file is larger than the {} this upload allows. Choose a smaller file.", human_size(max_bytes))
+}
+
+fn expired() -> String {
+    "The upload permission expired before the file arrived. Press Upload again.".to_owned()
+}
+
+fn mismatch() -> String {
+    "The file did not match what was signed for this upload. Press Upload again.".to_owned()
+}
+
+fn element_text(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&close)?;
+    Some(unescape_xml(xml[start..end].trim()))
+}
+
+fn unescape_xml(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    fn error(code: &str, message: &str) -> StoreError {
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>1</RequestId></Error>"
+        );
+        StoreError::parse(&xml).expect("an S3 error document")
+    }
+
+    #[test]
+    fn reads_code_and_message() {
+        let e = error("AccessDenied", "Request has expired");
+        assert_eq!(e.code, "AccessDenied");
+        assert_eq!(e.message, "Request has expired");
+        assert_eq!(StoreError::parse("<html>nope</html>"), None);
+    }
+
+    #[test]
+    fn too_large_names_the_limit_on_every_store() {
+        let aws = error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
+        let garage = error("InvalidRequest", "Bad request: File size does not match policy");
+        for e in [aws, garage] {
+            let s = e.sentence(10 * 1024 * 1024);
+            assert!(s.contains("10 MiB"), "{s}");
+        }
+    }
+
+    #[test]
+    fn every_refusal_is_a_sentence_not_a_code() {
+        for (code, message) in [
+            ("AccessDenied", "Request has expired"),
+            ("AccessDenied", "Invalid according to Policy: Policy Condition failed"),
+            ("SignatureDoesNotMatch", "The request signature we calculated does not match"),
+            ("InvalidPolicyDocument", "Policy condition failed: [\"eq\", \"$key\", \"a\"]"),
+            ("ExpiredToken", "The provided token has expired."),
+            ("NoSuchBucket", "The specified bucket does not exist"),
+        ] {
+            let s = error(code, message).sentence(1);
+            assert!(!s.contains(code), "{code} leaked into {s}");
+            assert!(s.ends_with('.'), "{s}");
+        }
+    }
+
+    #[test]
+    fn expired_policy_asks_to_upload_again() {
+        assert!(error("AccessDenied", "Request has expired").sentence(1).contains("expired"));
+    }
+}

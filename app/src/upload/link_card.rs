@@ -1,0 +1,54 @@
+use leptos::prelude::*;
+
+use super::form::Phase;
+use crate::model::DownloadLink;
+use crate::size::human_size;
+
+/// A finished upload: name, size, the link and when it expires.
+#[component]
+pub fn LinkDetails(link: DownloadLink) -> impl IntoView {
+    let expires = readable_time(&link.expires_at);
+    view! {
+        <h2 class="file-name">{link.filename.clone()}</h2>
+        <p class="file-size">{human_size(link.size)}</p>
+        <p>
+            <a class="download-link" href=link.download_url.clone() rel="noreferrer">"Download link"</a>
+        </p>
+        <input class="link-text" type="text" readonly value=link.download_url aria-label="Download link" />
+        <p class="expiry">"The link works until " <time datetime=link.expires_at>{expires}</time> "."</p>
+    }
+}
+
+/// The result of an in-place upload, with "new link" signed on demand.
+#[component]
+pub fn LinkCard(link: DownloadLink, phase: RwSignal<Phase>) -> impl IntoView {
+    let renewing = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let (key, token) = (link.key.clone(), link.token.clone());
+    let renew = move |_| {
+        let (key, token) = (key.clone(), token.clone());
+        renewing.set(true);
+        leptos::task::spawn_local(async move {
+            match crate::api::sign_download(key, token).await {
+                Ok(fresh) => phase.set(Phase::Done(fresh)),
+                Err(error) => problem.set(Some(error.to_string())),
+            }
+            renewing.set(false);
+        });
+    };
+    view! {
+        <section class="result" data-testid="result">
+            <LinkDetails link />
+            <button type="button" class="secondary" on:click=renew disabled=move || renewing.get()>"New link"</button>
+            {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
+        </section>
+    }
+}
+
+/// `2026-11-28T13:05:00Z` → `2026-11-28 13:05 UTC`, the same on server and browser.
+pub fn readable_time(rfc3339: &str) -> String {
+    match rfc3339.get(..16) {
+        Some(head) => format!("{} UTC", head.replace('T', " ")),
+        None => rfc3339.to_owned(),
+    }
+}

@@ -1,0 +1,33 @@
+//! The upload page: a plain HTML form that posts straight to the store (works
+//! with JavaScript off), taken over by the hydrated client to upload in place.
+
+mod form;
+mod link_card;
+
+pub use form::{Phase, UploadForm};
+pub use link_card::{LinkCard, LinkDetails};
+
+use leptos::prelude::*;
+
+use crate::api::sign_upload_form;
+
+#[component]
+pub fn UploadPage() -> impl IntoView {
+    let grant = Resource::new(|| (), |_| sign_upload_form());
+    view! {
+        <main class="page">
+            <header class="masthead">
+                <h1>"Courier"</h1>
+                <p class="tagline">"Send a file straight to storage and get a link that expires."</p>
+            </header>
+            <Suspense fallback=|| view! { <p class="status">"Preparing the upload form…"</p> }>
+                {move || Suspend::new(async move {
+                    match grant.await {
+                        Ok(grant) => view! { <UploadForm grant /> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}

@@ -1,0 +1,71 @@
+//! `GET /confirm-upload`: where the store's 303 lands after an upload. It
+//! checks the token against the key, HEADs the object and answers a signed
+//! download link: JSON to a fetch (`Accept: application/json`), a page to a
+//! plain browser.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use app::error::CourierError;
+use app::signing::{ConfirmRequest, Signer};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ConfirmQuery {
+    token: Option<String>,
+    bucket: Option<String>,
+    key: Option<String>,
+    /// What the store says it stored; the HEAD's own ETag is what we report.
+    #[allow(dead_code)]
+    etag: Option<String>,
+}
+
+pub async fn confirm_upload(
+    State(signer): State<Signer>,
+    headers: HeaderMap,
+    query: Result<Query<ConfirmQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let outcome = match query {
+        Ok(Query(query)) => {
+            let request = ConfirmRequest { token: query.token, bucket: query.bucket, key: query.key };
+            signer.confirm(request, time::OffsetDateTime::now_utc()).await
+        }
+        Err(_) => Err(CourierError::BadRequest("This confirmation link could not be read. Upload the file again.".to_owned())),
+    };
+    if let Err(error) = &outcome {
+        tracing::info!(status = error.status_code(), %error, "confirmation refused");
+    }
+    let status = match &outcome {
+        Ok(_) => http::StatusCode::OK,
+        Err(error) => http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+    };
+
+    let mut response = if wants_json(&headers) {
+        let mut response = match outcome {
+            Ok(link) => Json(link).into_response(),
+            Err(error) => Json(error).into_response(),
+        };
+        // A fetch that followed the store's cross-origin 303 arrives with
+        // `Origin: null` and may read the answer only with this; the token in
+        // the URL is the capability and no cookies are involved.
+        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        response
+    } else {
+        Html(app::confirm_page::render(outcome, signer.bucket())).into_response()
+    };
+    *response.status_mut() = status;
+    // Signed links are personal and short-lived: never cache them.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|item| item.trim().starts_with("application/json")))
+}

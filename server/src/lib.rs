@@ -1,0 +1,10 @@
+//! The Courier server: settings, start-up and routing, the `/confirm-upload`
+//! route and the embedded S3-compatible store. The signing itself lives in
+//! `app::signing`, which the server functions share.
+
+pub mod confirm;
+pub mod embedded_store;
+pub mod settings;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,242 @@
+//! Settings, read once from the environment and validated at start: an
+//! invalid value stops start-up with a sentence naming the setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::signing::Limits;
+use leptos::config::LeptosOptions;
+use url::Url;
+
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
+pub const DEFAULT_UPLOAD_TTL_SECS: u64 = 900;
+pub const DEFAULT_DOWNLOAD_TTL_SECS: u64 = 3600;
+pub const DEFAULT_RENEW_TTL_SECS: u64 = 7 * 24 * 3600;
+/// S3 refuses presigned URLs that live longer than a week.
+pub const MAX_DOWNLOAD_TTL_SECS: u64 = 7 * 24 * 3600;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub leptos: LeptosOptions,
+    /// The app's public origin; `None` means "the address the app binds".
+    pub public_url: Option<Url>,
+    pub storage: StorageSettings,
+    /// `COURIER_SECRET`; in embedded mode one is generated when unset.
+    pub secret: Option<String>,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageSettings {
+    /// No bucket configured: the server runs its own store.
+    Embedded { addr: SocketAddr, data_dir: PathBuf },
+    /// AWS S3 or any S3-compatible store, through the standard AWS settings.
+    External { bucket: String, force_path_style: bool },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("COURIER_SECRET must be set (at least 32 characters) when COURIER_BUCKET is: every instance signs and checks tokens with it")]
+    MissingSecret,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::parse(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the `LEPTOS_*` and `COURIER_*` settings through `var`.
+    pub fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let var = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let leptos = leptos_options(&var)?;
+        let public_url = var("COURIER_PUBLIC_URL").map(|raw| parse_public_url(&raw)).transpose()?;
+        let secret = var("COURIER_SECRET");
+        if let Some(secret) = &secret
+            && secret.len() < app::signing::token::TokenSecret::MIN_LEN
+        {
+            return Err(invalid("COURIER_SECRET", "it must be at least 32 characters long"));
+        }
+
+        let storage = match var("COURIER_BUCKET") {
+            Some(bucket) => {
+                if secret.is_none() {
+                    return Err(SettingsError::MissingSecret);
+                }
+                if !valid_bucket_name(&bucket) {
+                    return Err(invalid("COURIER_BUCKET", "a bucket name has 3 to 63 lower-case letters, digits, dots and hyphens"));
+                }
+                let force_path_style = parse_bool("COURIER_S3_FORCE_PATH_STYLE", var("COURIER_S3_FORCE_PATH_STYLE"))?;
+                StorageSettings::External { bucket, force_path_style }
+            }
+            None => {
+                let addr = match var("COURIER_EMBEDDED_S3_ADDR") {
+                    Some(raw) => raw.parse().map_err(|_| invalid("COURIER_EMBEDDED_S3_ADDR", "expected an address such as 127.0.0.1:9000"))?,
+                    None => SocketAddr::from(([127, 0, 0, 1], 9000)),
+                };
+                let data_dir = var("COURIER_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data"));
+                StorageSettings::Embedded { addr, data_dir }
+            }
+        };
+
+        let max_upload_bytes = parse_number("COURIER_MAX_UPLOAD_BYTES", var("COURIER_MAX_UPLOAD_BYTES"), DEFAULT_MAX_UPLOAD_BYTES, 1, 5 * 1024 * 1024 * 1024)?;
+        let upload_ttl = parse_number("COURIER_UPLOAD_TTL_SECS", var("COURIER_UPLOAD_TTL_SECS"), DEFAULT_UPLOAD_TTL_SECS, 1, 7 * 24 * 3600)?;
+        let download_ttl = parse_number("COURIER_DOWNLOAD_TTL_SECS", var("COURIER_DOWNLOAD_TTL_SECS"), DEFAULT_DOWNLOAD_TTL_SECS, 1, MAX_DOWNLOAD_TTL_SECS)?;
+        let renew_ttl = parse_number("COURIER_RENEW_TTL_SECS", var("COURIER_RENEW_TTL_SECS"), DEFAULT_RENEW_TTL_SECS, 1, 10 * 365 * 24 * 3600)?;
+
+        Ok(Self {
+            leptos,
+            public_url,
+            storage,
+            secret,
+            limits: Limits {
+                max_upload_bytes,
+                upload_ttl: Duration::from_secs(upload_ttl),
+                download_ttl: Duration::from_secs(download_ttl),
+                renew_ttl: Duration::from_secs(renew_ttl),
+            },
+        })
+    }
+}
+
+/// The settings cargo-leptos passes (read here rather than by
+/// `get_configuration`, which expects the output name baked in at build time).
+fn leptos_options(var: &impl Fn(&str) -> Option<String>) -> Result<LeptosOptions, SettingsError> {
+    let site_addr: SocketAddr = match var("LEPTOS_SITE_ADDR") {
+        Some(raw) => raw.parse().map_err(|_| invalid("LEPTOS_SITE_ADDR", "expected an address such as 127.0.0.1:3000"))?,
+        None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+    };
+    let reload_port = match var("LEPTOS_RELOAD_PORT") {
+        Some(raw) => raw.parse().map_err(|_| invalid("LEPTOS_RELOAD_PORT", "expected a port number"))?,
+        None => 3001,
+    };
+    let env = match var("LEPTOS_ENV").map(|e| e.to_ascii_lowercase()).as_deref() {
+        Some("prod" | "production") => leptos::config::Env::PROD,
+        _ => leptos::config::Env::DEV,
+    };
+    Ok(LeptosOptions::builder()
+        .output_name(var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "courier".to_owned()))
+        .site_root(var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|| "pkg".to_owned()))
+        .site_addr(site_addr)
+        .reload_port(reload_port)
+        .env(env)
+        .build())
+}
+
+fn invalid(name: &'static str, reason: &str) -> SettingsError {
+    SettingsError::Invalid { name, reason: reason.to_owned() }
+}
+
+fn parse_number(name: &'static str, raw: Option<String>, default: u64, min: u64, max: u64) -> Result<u64, SettingsError> {
+    let Some(raw) = raw else { return Ok(default) };
+    let value: u64 = raw.parse().map_err(|_| invalid(name, &format!("expected a whole number, got \"{raw}\"")))?;
+    if !(min..=max).contains(&value) {
+        return Err(invalid(name, &format!("{value} is outside {min}..={max}")));
+    }
+    Ok(value)
+}
+
+fn parse_bool(name: &'static str, raw: Option<String>) -> Result<bool, SettingsError> {
+    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => Err(invalid(name, &format!("expected true or false, got \"{other}\""))),
+    }
+}
+
+/// An `http(s)` origin (optionally with a path), normalised to end in `/`.
+pub fn parse_public_url(raw: &str) -> Result<Url, SettingsError> {
+    let name = "COURIER_PUBLIC_URL";
+    let mut url = Url::parse(raw).map_err(|e| invalid(name, &format!("{e} (expected something like https://courier.example.com)")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(name, "it must be an http:// or https:// URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(invalid(name, "it must not carry a query, fragment or user name"));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::parse(|name| vars.get(name).cloned())
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_to_the_embedded_store() {
+        let settings = parse(&[]).expect("defaults are valid");
+        assert_eq!(
+            settings.storage,
+            StorageSettings::Embedded { addr: "127.0.0.1:9000".parse().expect("addr"), data_dir: PathBuf::from("./data") }
+        );
+        assert_eq!(settings.limits.max_upload_bytes, 100 * 1024 * 1024);
+        assert_eq!(settings.limits.upload_ttl, Duration::from_secs(900));
+        assert_eq!(settings.limits.download_ttl, Duration::from_secs(3600));
+        assert_eq!(settings.public_url, None);
+        assert_eq!(settings.leptos.site_addr, "127.0.0.1:3000".parse().expect("addr"));
+        assert_eq!(&*settings.leptos.output_name, "courier");
+    }
+
+    #[test]
+    fn a_bucket_needs_a_secret() {
+        assert_eq!(parse(&[("COURIER_BUCKET", "files")]).err(), Some(SettingsError::MissingSecret));
+        let settings = parse(&[("COURIER_BUCKET", "files"), ("COURIER_SECRET", SECRET), ("COURIER_S3_FORCE_PATH_STYLE", "true")]).expect("valid");
+        assert_eq!(settings.storage, StorageSettings::External { bucket: "files".to_owned(), force_path_style: true });
+    }
+
+    #[test]
+    fn invalid_settings_are_named() {
+        for (name, value) in [
+            ("COURIER_MAX_UPLOAD_BYTES", "lots"),
+            ("COURIER_MAX_UPLOAD_BYTES", "0"),
+            ("COURIER_UPLOAD_TTL_SECS", "-1"),
+            ("COURIER_DOWNLOAD_TTL_SECS", "604801"),
+            ("COURIER_PUBLIC_URL", "ftp://example.com"),
+            ("COURIER_PUBLIC_URL", "https://example.com/?x=1"),
+            ("COURIER_EMBEDDED_S3_ADDR", "localhost"),
+            ("COURIER_SECRET", "short"),
+            ("LEPTOS_SITE_ADDR", "nowhere"),
+        ] {
+            let error = parse(&[(name, value)]).expect_err(value).to_string();
+            assert!(error.starts_with(name), "{error}");
+        }
+        let error = parse(&[("COURIER_BUCKET", "Bad_Bucket"), ("COURIER_SECRET", SECRET)]).expect_err("bad bucket").to_string();
+        assert!(error.starts_with("COURIER_BUCKET"), "{error}");
+        let error = parse(&[("COURIER_BUCKET", "b-1"), ("COURIER_SECRET", SECRET), ("COURIER_S3_FORCE_PATH_STYLE", "maybe")]).expect_err("bad bool").to_string();
+        assert!(error.starts_with("COURIER_S3_FORCE_PATH_STYLE"), "{error}");
+    }
+
+    #[test]
+    fn download_links_live_at_most_a_week() {
+        let settings = parse(&[("COURIER_DOWNLOAD_TTL_SECS", "604800")]).expect("a week is allowed");
+        assert_eq!(settings.limits.download_ttl, Duration::from_secs(604_800));
+    }
+
+    #[test]
+    fn public_urls_end_in_a_slash() {
+        assert_eq!(parse_public_url("https://files.example.com").expect("valid").as_str(), "https://files.example.com/");
+        assert_eq!(parse_public_url("https://example.com/courier").expect("valid").as_str(), "https://example.com/courier/");
+    }
+}

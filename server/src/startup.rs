@@ -1,0 +1,177 @@
+//! Builds the whole application from `Settings`: binds the app's listener
+//! (port 0 works: tests ask for a free port and read the bound address),
+//! starts the embedded store when no bucket is configured, and routes.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+use url::Url;
+
+use app::signing::Signer;
+use app::signing::token::TokenSecret;
+use app::{App, shell};
+
+use crate::confirm::confirm_upload;
+use crate::embedded_store::{EmbeddedStoreConfig, EmbeddedStoreError, RunningStore};
+use crate::settings::{Settings, SettingsError, StorageSettings};
+use crate::storage::{self, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("cannot listen on {addr} (LEPTOS_SITE_ADDR): {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("the embedded store did not start: {0}")]
+    EmbeddedStore(#[from] EmbeddedStoreError),
+    #[error("the storage is not configured: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// What the routes share.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub signer: Signer,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Signer {
+    fn from_ref(state: &AppState) -> Self {
+        state.signer.clone()
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    app_addr: SocketAddr,
+    public_url: Url,
+    store: Option<RunningStore>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let requested = settings.leptos.site_addr;
+        let listener = TcpListener::bind(requested).await.map_err(|source| StartupError::Bind { addr: requested, source })?;
+        let app_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: requested, source })?;
+        let public_url = match settings.public_url.clone() {
+            Some(url) => url,
+            None => crate::settings::parse_public_url(&format!("http://{app_addr}"))?,
+        };
+
+        let (store, running, secret) = match &settings.storage {
+            StorageSettings::Embedded { addr, data_dir } => {
+                let running = RunningStore::start(EmbeddedStoreConfig {
+                    addr: *addr,
+                    data_dir: data_dir.clone(),
+                    allowed_origins: allowed_origins(&public_url),
+                })
+                .await?;
+                tracing::info!(
+                    storage = "embedded",
+                    endpoint = %format!("http://{}", running.addr),
+                    bucket = %running.bucket,
+                    data_dir = %running.data_dir.display(),
+                    access_key = %running.credentials.access_key_hint(),
+                    "storage: the embedded S3-compatible store"
+                );
+                let secret = settings.secret.clone().unwrap_or_else(|| running.credentials.courier_secret.clone());
+                (storage::embedded(&running), Some(running), secret)
+            }
+            StorageSettings::External { bucket, force_path_style } => {
+                let store = storage::external(bucket, *force_path_style).await?;
+                tracing::info!(storage = "s3", post_url = %store.post_url, bucket = %bucket, region = %store.region, path_style = force_path_style, "storage: an S3 bucket");
+                // Settings::parse refuses a bucket without a secret.
+                (store, None, settings.secret.clone().ok_or(SettingsError::MissingSecret)?)
+            }
+        };
+        let secret = TokenSecret::new(secret)
+            .map_err(|_| SettingsError::Invalid { name: "COURIER_SECRET", reason: "it must be at least 32 characters long".to_owned() })?;
+        let signer = Signer::new(store, secret, public_url.clone(), settings.limits);
+
+        let mut leptos_options = settings.leptos.clone();
+        leptos_options.site_addr = app_addr;
+        let router = router(AppState { leptos_options, signer });
+        Ok(Self { listener, router, app_addr, public_url, store: running })
+    }
+
+    pub fn app_addr(&self) -> SocketAddr {
+        self.app_addr
+    }
+
+    pub fn public_url(&self) -> &Url {
+        &self.public_url
+    }
+
+    /// The embedded store, when one was started.
+    pub fn embedded_store(&self) -> Option<&RunningStore> {
+        self.store.as_ref()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tracing::info!(app = %format!("http://{}", self.app_addr), public_url = %self.public_url, "courier is ready");
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let signer = state.signer.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/confirm-upload", get(confirm_upload))
+        .route("/health", get(|| async { "ok" }))
+        .leptos_routes_with_context(&state, routes, move || provide_context(signer.clone()), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+/// The app's origin, plus its loopback twin (`localhost` ↔ `127.0.0.1`), so
+/// either spelling works on one machine.
+fn allowed_origins(public_url: &Url) -> Vec<String> {
+    let origin = public_url.origin().ascii_serialization();
+    let mut origins = vec![origin.clone()];
+    let twin = match public_url.host_str() {
+        Some("127.0.0.1") => Some(origin.replacen("127.0.0.1", "localhost", 1)),
+        Some("localhost") => Some(origin.replacen("localhost", "127.0.0.1", 1)),
+        _ => None,
+    };
+    origins.extend(twin);
+    origins
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,109 @@
+//! Builds the `Store` the signer uses: the embedded store, or AWS S3 / any
+//! S3-compatible store through the standard AWS configuration.
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+
+use app::signing::Store;
+use app::signing::credentials::CredentialSource;
+
+use crate::embedded_store::RunningStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("no AWS region is configured: set AWS_REGION (for Garage or MinIO, the region the store was set up with)")]
+    NoRegion,
+    #[error("no AWS credentials are configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance role is available")]
+    NoCredentials,
+    #[error("{name} is not a valid URL: {reason}")]
+    BadEndpoint { name: &'static str, reason: String },
+}
+
+/// The embedded store, reached over loopback like any other S3 endpoint.
+pub fn embedded(running: &RunningStore) -> Store {
+    let credentials = Credentials::new(&running.credentials.access_key_id, &running.credentials.secret_access_key, None, None, "courier-embedded");
+    let provider = SharedCredentialsProvider::new(credentials);
+    let endpoint = format!("http://{}", running.addr);
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(RunningStore::REGION))
+        .endpoint_url(&endpoint)
+        .credentials_provider(provider.clone())
+        .force_path_style(true)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .build();
+    Store {
+        client: aws_sdk_s3::Client::from_conf(config),
+        bucket: running.bucket.clone(),
+        region: RunningStore::REGION.to_owned(),
+        post_url: format!("{endpoint}/{}", running.bucket),
+        credentials: CredentialSource::new(provider),
+    }
+}
+
+/// AWS S3 or an S3-compatible store, configured the standard AWS way.
+pub async fn external(bucket: &str, force_path_style: bool) -> Result<Store, StorageError> {
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let region = sdk.region().ok_or(StorageError::NoRegion)?.to_string();
+    let provider = sdk.credentials_provider().ok_or(StorageError::NoCredentials)?;
+    let config = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(force_path_style)
+        // Presigned GETs must not ask the browser for checksum headers.
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .build();
+    let endpoint = endpoint_from_env()?;
+    Ok(Store {
+        client: aws_sdk_s3::Client::from_conf(config),
+        bucket: bucket.to_owned(),
+        post_url: post_url(endpoint.as_ref(), bucket, &region, force_path_style),
+        region,
+        credentials: CredentialSource::new(provider),
+    })
+}
+
+/// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, as the SDK reads them.
+fn endpoint_from_env() -> Result<Option<url::Url>, StorageError> {
+    for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
+        if let Some(raw) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            let url = url::Url::parse(raw.trim()).map_err(|e| StorageError::BadEndpoint { name, reason: e.to_string() })?;
+            return Ok(Some(url));
+        }
+    }
+    Ok(None)
+}
+
+/// Where a browser POSTs to reach `bucket`.
+pub fn post_url(endpoint: Option<&url::Url>, bucket: &str, region: &str, path_style: bool) -> String {
+    match endpoint {
+        Some(endpoint) if path_style => format!("{}/{bucket}", endpoint.as_str().trim_end_matches('/')),
+        Some(endpoint) => {
+            let mut url = endpoint.clone();
+            let host = format!("{bucket}.{}", endpoint.host_str().unwrap_or_default());
+            if url.set_host(Some(&host)).is_err() {
+                return format!("{}/{bucket}", endpoint.as_str().trim_end_matches('/'));
+            }
+            url.as_str().trim_end_matches('/').to_owned()
+        }
+        None if path_style => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+        None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::post_url;
+
+    #[test]
+    fn post_urls_follow_the_addressing_style() {
+        let garage = url::Url::parse("http://127.0.0.1:3900").expect("url");
+        assert_eq!(post_url(Some(&garage), "files", "garage", true), "http://127.0.0.1:3900/files");
+        let minio = url::Url::parse("https://s3.example.com/").expect("url");
+        assert_eq!(post_url(Some(&minio), "files", "us-east-1", false), "https://files.s3.example.com");
+        assert_eq!(post_url(None, "files", "eu-west-1", false), "https://files.s3.eu-west-1.amazonaws.com");
+        assert_eq!(post_url(None, "files", "eu-west-1", true), "https://s3.eu-west-1.amazonaws.com/files");
+    }
+}
