@@ -35,13 +35,11 @@ fn signer() -> Result<crate::signing::Signer, CourierError> {
         .ok_or_else(|| CourierError::Internal("Courier is not configured to sign uploads.".to_owned()))
 }
 
-/// Sets the response status from the error, so HTTP clients see 400/403/404/413.
+/// Logs refusals; the HTTP status comes from the error itself (see the
+/// server's `api_status` layer), so argument errors get theirs too.
 #[cfg(feature = "ssr")]
 fn answer<T>(result: Result<T, CourierError>) -> Result<T, CourierError> {
     if let Err(error) = &result {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
-        }
         tracing::info!(error = %error, status = error.status_code(), "refused");
     }
     result

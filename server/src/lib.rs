@@ -2,6 +2,7 @@
 //! route and the embedded S3-compatible store. The signing itself lives in
 //! `app::signing`, which the server functions share.
 
+pub mod api_status;
 pub mod confirm;
 pub mod embedded_store;
 pub mod settings;

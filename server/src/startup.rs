@@ -135,6 +135,7 @@ fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, move || provide_context(signer.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::map_response(crate::api_status::status_from_error))
         .with_state(state)
 }
 

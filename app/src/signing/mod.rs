@@ -189,7 +189,7 @@ impl Signer {
             return Err(CourierError::BadRequest("The request has no token. Use the link Courier gave you.".to_owned()));
         }
         let key = ObjectKey::parse(key)
-            .map_err(|e| CourierError::BadRequest(format!("That is not a file Courier uploaded ({e}).")))?;
+            .map_err(|_| CourierError::BadRequest("That is not a file Courier uploaded.".to_owned()))?;
         let verified = UploadToken::verify(&self.0.secret, token, &key, now).map_err(|e| match e {
             TokenError::Expired => {
                 CourierError::Forbidden("This link's permission has expired. Upload the file again to share it.".to_owned())

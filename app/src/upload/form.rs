@@ -40,6 +40,9 @@ pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (event, file_input);
     };
+    // Effects run only in the browser: this marks the form as taken over.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let busy = move || phase.with(Phase::is_busy);
     let hidden_fields = grant
         .fields
@@ -48,7 +51,10 @@ pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
         .collect_view();
 
     view! {
-        <form class="upload" method="post" enctype="multipart/form-data" action=grant.url on:submit=on_submit>
+        <form class="upload" method="post" enctype="multipart/form-data" action=grant.url
+            data-hydrated=move || if hydrated.get() { "true" } else { "false" }
+            on:submit=on_submit
+        >
             {hidden_fields}
             <label class="picker" for="file">
                 <span class="picker-title">"Choose a file"</span>

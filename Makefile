@@ -1,0 +1,78 @@
+# Courier's two commands, on a fresh machine:
+#   make run    builds the optimised site and serves it (http://127.0.0.1:3000)
+#   make test   runs every test: lint, unit, integration, browser
+# Each first installs whatever is missing (see `tools`). `make dev` runs the
+# watch loop (`cargo leptos watch`).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+CARGO_LEPTOS_VERSION := 0.3.6
+# The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+SITE_ROOT := $(CURDIR)/target/site
+CHROMIUM_PATH ?= /usr/bin/chromium
+NPM_STAMP := end2end/node_modules/.courier-installed
+
+# cargo-installed tools and npm's wasm-opt (cargo-leptos would otherwise try
+# to download binaryen, and this machine has no internet).
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+export CHROMIUM_PATH
+
+.PHONY: run dev test build tools browser lint unit e2e clean
+
+## run: build the release site and serve it, with the embedded store unless COURIER_BUCKET is set
+run: tools build
+	LEPTOS_SITE_ROOT="$${LEPTOS_SITE_ROOT:-$(SITE_ROOT)}" \
+	LEPTOS_SITE_ADDR="$${LEPTOS_SITE_ADDR:-127.0.0.1:3000}" \
+	LEPTOS_ENV="$${LEPTOS_ENV:-PROD}" \
+	"$(TARGET_DIR)/release/courier"
+
+## dev: rebuild and reload on every change
+dev: tools
+	cargo leptos watch
+
+## test: every test, as CI runs it
+test: tools browser lint unit build e2e
+
+build: tools
+	cargo leptos build --release
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy -p app --features ssr --all-targets -- -D warnings
+	cargo clippy -p courier --all-targets -- -D warnings
+	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+unit:
+	cargo test -p app --features ssr
+	cargo test -p courier
+
+e2e: browser $(NPM_STAMP)
+	cd end2end && COURIER_BIN="$(TARGET_DIR)/release/courier" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test
+
+## tools: what building needs, installed only when missing
+tools: $(NPM_STAMP)
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$" || \
+		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION)
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+# binaryen (wasm-opt) and Playwright, pinned by end2end/package-lock.json.
+$(NPM_STAMP): end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	touch $@
+
+## browser: Debian's Chromium for Playwright (Playwright cannot download its own here)
+browser:
+	@test -x "$(CHROMIUM_PATH)" || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+		else sudo apt-get update && sudo apt-get install -y chromium; fi; }
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results

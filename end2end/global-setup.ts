@@ -1,0 +1,64 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+
+const root = path.resolve(__dirname, "..");
+
+/**
+ * Starts the real server, with its embedded store, on free loopback ports
+ * (port 0), and reads the bound address from its "courier is ready" log line.
+ * Tests find it in COURIER_BASE_URL. Returns the teardown.
+ */
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  const binary = process.env.COURIER_BIN ?? path.join(root, "target", "release", "courier");
+  const siteRoot = process.env.COURIER_SITE_ROOT ?? path.join(root, "target", "site");
+  const dataDir = mkdtempSync(path.join(tmpdir(), "courier-e2e-"));
+  const child = spawn(binary, [], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LEPTOS_SITE_ADDR: "127.0.0.1:0",
+      LEPTOS_SITE_ROOT: siteRoot,
+      LEPTOS_OUTPUT_NAME: "courier",
+      LEPTOS_ENV: "PROD",
+      COURIER_EMBEDDED_S3_ADDR: "127.0.0.1:0",
+      COURIER_DATA_DIR: dataDir,
+      RUST_LOG: "info",
+      NO_COLOR: "1",
+    },
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+
+  const baseURL = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("courier did not start within 60 s")), 60_000);
+    child.on("exit", (code) => reject(new Error(`courier exited early with code ${code}`)));
+    child.on("error", reject);
+    const lines = readline.createInterface({ input: child.stderr! });
+    lines.on("line", (line) => {
+      if (process.env.COURIER_E2E_LOGS) process.stderr.write(`[courier] ${line}\n`);
+      const ready = line.match(/courier is ready app=(http:\/\/[^\s]+)/);
+      if (ready) {
+        clearTimeout(timer);
+        resolve(ready[1]);
+      }
+    });
+  });
+  process.env.COURIER_BASE_URL = baseURL;
+
+  return async () => {
+    child.kill("SIGTERM");
+    await new Promise((done) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        done(undefined);
+      }, 5_000);
+      child.on("exit", () => {
+        clearTimeout(timer);
+        done(undefined);
+      });
+    });
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

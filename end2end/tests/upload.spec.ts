@@ -1,0 +1,110 @@
+import { expect, test, type Page } from "@playwright/test";
+import { createHash } from "node:crypto";
+
+const baseURL = () => {
+  const url = process.env.COURIER_BASE_URL;
+  if (!url) throw new Error("COURIER_BASE_URL is not set: global-setup did not start courier");
+  return url;
+};
+
+const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
+
+function sampleFile(size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31) % 251;
+  return bytes;
+}
+
+/** Opens the page and waits until the WASM client has taken the form over. */
+async function openHydrated(page: Page) {
+  await page.goto(baseURL());
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+}
+
+test("the hydrated page uploads in place and shows a working link", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await openHydrated(page);
+
+  // Anything that reloads or navigates the page would lose this marker.
+  await page.evaluate(() => ((window as any).__courierMarker = "still here"));
+  const urlBefore = page.url();
+  let navigations = 0;
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) navigations++;
+  });
+
+  const file = sampleFile(256 * 1024 + 17);
+  await page.locator("input[type=file]").setInputFiles({ name: "Quarterly report.pdf", mimeType: "application/pdf", buffer: file });
+  await page.getByRole("button", { name: "Upload" }).click();
+
+  const result = page.getByTestId("result");
+  await expect(result).toBeVisible();
+  await expect(result.locator(".file-name")).toHaveText("Quarterly report.pdf");
+  await expect(result.locator(".file-size")).toHaveText("256 KiB");
+  await expect(result.locator(".expiry")).toContainText("The link works until");
+
+  expect(await page.evaluate(() => (window as any).__courierMarker)).toBe("still here");
+  expect(page.url()).toBe(urlBefore);
+  expect(navigations).toBe(0);
+
+  const href = await result.locator("a.download-link").getAttribute("href");
+  expect(href).toBeTruthy();
+  const download = await page.request.get(href!);
+  expect(download.status()).toBe(200);
+  expect(download.headers()["content-disposition"]).toContain("filename*=UTF-8''Quarterly%20report.pdf");
+  const body = await download.body();
+  expect(body.length).toBe(file.length);
+  expect(md5(body)).toBe(md5(file));
+
+  // "New link" signs a fresh URL for the same file, still in place.
+  await result.getByRole("button", { name: "New link" }).click();
+  await expect(result.locator("a.download-link")).not.toHaveAttribute("href", href!);
+  const fresh = await result.locator("a.download-link").getAttribute("href");
+  const again = await page.request.get(fresh!);
+  expect(md5(await again.body())).toBe(md5(file));
+  expect(await page.evaluate(() => (window as any).__courierMarker)).toBe("still here");
+  expect(errors).toEqual([]);
+  // `COURIER_SCREENSHOTS=1 make e2e` refreshes the README's picture.
+  if (process.env.COURIER_SCREENSHOTS) {
+    await page.setViewportSize({ width: 900, height: 720 });
+    await page.screenshot({ path: "../docs/upload-done.png", fullPage: true });
+  }
+});
+
+test("a store refusal is shown as a sentence, not a code", async ({ page }) => {
+  await openHydrated(page);
+  const action = await page.locator("form.upload").getAttribute("action");
+  // The store answers as AWS does to a file over the policy's limit.
+  await page.route(`${action}**`, (route) =>
+    route.fulfill({
+      status: 400,
+      headers: { "content-type": "application/xml", "access-control-allow-origin": new URL(baseURL()).origin },
+      body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed object size.</Message></Error>`,
+    }),
+  );
+  await page.locator("input[type=file]").setInputFiles({ name: "big.bin", mimeType: "application/octet-stream", buffer: sampleFile(1000) });
+  await page.getByRole("button", { name: "Upload" }).click();
+  const alert = page.getByRole("alert");
+  await expect(alert).toContainText("larger than the 100 MiB this upload allows");
+  await expect(alert).not.toContainText("EntityTooLarge");
+});
+
+test.describe("with JavaScript off", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the plain form posts to the store and ends on the confirm page with a working link", async ({ page }) => {
+    await page.goto(baseURL());
+    const file = sampleFile(4096);
+    await page.locator("input[type=file]").setInputFiles({ name: "plain form.txt", mimeType: "text/plain", buffer: file });
+    await Promise.all([page.waitForURL(/\/confirm-upload\?/), page.getByRole("button", { name: "Upload" }).click()]);
+
+    const result = page.getByTestId("result");
+    await expect(result.locator(".file-name")).toHaveText("plain form.txt");
+    await expect(result.locator(".file-size")).toHaveText("4 KiB");
+    const href = await result.locator("a.download-link").getAttribute("href");
+    const download = await page.request.get(href!);
+    expect(download.status()).toBe(200);
+    expect(md5(await download.body())).toBe(md5(file));
+  });
+});

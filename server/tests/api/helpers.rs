@@ -1,0 +1,130 @@
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use app::model::{DownloadLink, UploadGrant};
+use courier::settings::Settings;
+use courier::startup::Application;
+use md5::{Digest as _, Md5};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Response, StatusCode, header};
+
+/// A running Courier with its embedded store, on free ports.
+pub struct TestCourier {
+    pub base: String,
+    pub store: String,
+    pub bucket: String,
+    pub http: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+}
+
+pub async fn spawn_courier() -> TestCourier {
+    spawn_courier_with(&[]).await
+}
+
+/// Starts Courier with extra `COURIER_*` settings.
+pub async fn spawn_courier_with(vars: &[(&str, &str)]) -> TestCourier {
+    let data_dir = tempfile::tempdir().expect("a temporary data directory");
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
+    ]);
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let settings = Settings::parse(|name| env.get(name).cloned()).expect("valid test settings");
+    let application = Application::build(settings).await.expect("courier starts");
+    let base = format!("http://{}", application.app_addr());
+    let running = application.embedded_store().expect("the embedded store runs");
+    let store = format!("http://{}", running.addr);
+    let bucket = running.bucket.clone();
+    tokio::spawn(application.run_until_stopped());
+    // The test follows redirects itself, to see each step.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestCourier { base, store, bucket, http, data_dir }
+}
+
+impl TestCourier {
+    pub async fn sign_upload(&self, filename: &str, content_type: &str, size: u64) -> Response {
+        let size = size.to_string();
+        let form = [("filename", filename), ("content_type", content_type), ("size", size.as_str())];
+        self.http.post(format!("{}/api/sign_upload", self.base)).form(&form).send().await.expect("sign_upload answers")
+    }
+
+    pub async fn grant(&self, filename: &str, content_type: &str, size: u64) -> UploadGrant {
+        let response = self.sign_upload(filename, content_type, size).await;
+        assert_eq!(response.status(), StatusCode::OK, "sign_upload refused");
+        response.json().await.expect("an UploadGrant")
+    }
+
+    /// POSTs the fields, then the file, to the store, as the browser does.
+    pub async fn post_to_store(&self, url: &str, fields: &BTreeMap<String, String>, file_name: &str, content_type: &str, bytes: &[u8]) -> Response {
+        let mut form = Form::new();
+        for (name, value) in fields {
+            form = form.text(name.clone(), value.clone());
+        }
+        let part = Part::bytes(bytes.to_vec()).file_name(file_name.to_owned()).mime_str(content_type).expect("mime");
+        form = form.part("file", part);
+        self.http.post(url).header(header::ORIGIN, &self.base).multipart(form).send().await.expect("the store answers")
+    }
+
+    /// Follows a 303 from the store the way fetch does: a GET asking for JSON.
+    pub async fn follow_as_fetch(&self, response: &Response) -> Response {
+        let location = location(response);
+        self.http.get(location).header(header::ACCEPT, "application/json").header(header::ORIGIN, "null").send().await.expect("confirm answers")
+    }
+
+    /// Sign, upload and confirm one file; returns the link.
+    pub async fn upload(&self, name: &str, content_type: &str, bytes: &[u8]) -> DownloadLink {
+        let grant = self.grant(name, content_type, bytes.len() as u64).await;
+        let stored = self.post_to_store(&grant.url, &grant.fields, name, content_type, bytes).await;
+        assert_eq!(stored.status(), StatusCode::SEE_OTHER, "the store refused: {}", stored.text().await.unwrap_or_default());
+        let confirmed = self.follow_as_fetch(&stored).await;
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        confirmed.json().await.expect("a DownloadLink")
+    }
+
+    pub async fn download(&self, url: &str) -> Response {
+        self.http.get(url).send().await.expect("the store answers")
+    }
+
+    /// Where the embedded store keeps an object on disk.
+    pub fn object_path(&self, key: &str) -> PathBuf {
+        self.data_dir.path().join("objects").join(&self.bucket).join(key)
+    }
+
+    /// Every object stored under `uploads/`.
+    pub fn stored_keys(&self) -> Vec<String> {
+        let root = self.data_dir.path().join("objects").join(&self.bucket);
+        let mut keys = Vec::new();
+        let mut pending = vec![root.join("uploads")];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if let Ok(relative) = path.strip_prefix(&root) {
+                    keys.push(relative.display().to_string());
+                }
+            }
+        }
+        keys
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    response.headers().get(header::LOCATION).expect("a Location header").to_str().expect("ascii").to_owned()
+}
+
+pub fn md5_hex(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+/// Some bytes that are not all alike.
+pub fn sample_bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+/// The query parameters of a URL.
+pub fn query(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url).expect("a URL").query_pairs().into_owned().collect()
+}

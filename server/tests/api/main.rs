@@ -1,0 +1,8 @@
+//! Integration tests: the real server and the embedded store on free loopback
+//! ports, driven over HTTP the way a browser drives them.
+
+mod confirm;
+mod helpers;
+mod plain_form;
+mod sign_upload;
+mod upload_flow;
