@@ -11,7 +11,11 @@ use crate::model::{DownloadLink, UploadGrant};
 #[server(endpoint = "sign_upload")]
 pub async fn sign_upload(filename: String, content_type: String, size: u64) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
-    let request = crate::signing::UploadRequest { filename, content_type, size };
+    let request = crate::signing::UploadRequest {
+        filename,
+        content_type,
+        size,
+    };
     answer(signer.grant_upload(request, time::OffsetDateTime::now_utc()).await)
 }
 

@@ -13,7 +13,10 @@ use crate::upload::Phase;
 
 /// Starts uploading the file chosen in `input`, reporting through `phase`.
 pub fn start_upload(input: NodeRef<leptos::html::Input>, phase: RwSignal<Phase>, max_bytes: u64) {
-    let file = input.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0));
+    let file = input
+        .get_untracked()
+        .and_then(|input| input.files())
+        .and_then(|files| files.get(0));
     let Some(file) = file else {
         phase.set(Phase::Failed("Choose a file first.".to_owned()));
         return;
@@ -32,7 +35,9 @@ async fn upload(file: File, phase: RwSignal<Phase>, max_bytes: u64) -> Result<Do
     let size = file.size() as u64;
     // Refuse at once what the server would refuse anyway.
     if size == 0 {
-        return Err(CourierError::BadRequest("The file is empty. Choose a file with something in it.".to_owned()));
+        return Err(CourierError::BadRequest(
+            "The file is empty. Choose a file with something in it.".to_owned(),
+        ));
     }
     if size > max_bytes {
         return Err(CourierError::TooLarge(format!(
@@ -52,7 +57,8 @@ async fn upload(file: File, phase: RwSignal<Phase>, max_bytes: u64) -> Result<Do
 pub async fn post_to_store(grant: &UploadGrant, file: &File) -> Result<DownloadLink, CourierError> {
     let form = FormData::new().map_err(|_| internal("the upload form could not be built"))?;
     for (name, value) in &grant.fields {
-        form.append_with_str(name, value).map_err(|_| internal("the upload form could not be built"))?;
+        form.append_with_str(name, value)
+            .map_err(|_| internal("the upload form could not be built"))?;
     }
     // S3 reads every field before the file, so the file goes last.
     form.append_with_blob_and_filename("file", file, &file.name())
@@ -72,8 +78,7 @@ pub async fn post_to_store(grant: &UploadGrant, file: &File) -> Result<DownloadL
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     if response.ok() {
-        return serde_json::from_str::<DownloadLink>(&body)
-            .map_err(|_| internal("the confirmation could not be read"));
+        return serde_json::from_str::<DownloadLink>(&body).map_err(|_| internal("the confirmation could not be read"));
     }
     // A refusal from Courier's confirm route is JSON; one from the store is XML.
     if let Ok(error) = serde_json::from_str::<CourierError>(&body) {
@@ -82,9 +87,13 @@ pub async fn post_to_store(grant: &UploadGrant, file: &File) -> Result<DownloadL
     if let Some(error) = StoreError::parse(&body) {
         return Err(CourierError::StoreRefused(error.sentence(grant.max_bytes)));
     }
-    Err(CourierError::StoreRefused(format!("The storage refused the upload (HTTP {status}). Try again.")))
+    Err(CourierError::StoreRefused(format!(
+        "The storage refused the upload (HTTP {status}). Try again."
+    )))
 }
 
 fn internal(what: &str) -> CourierError {
-    CourierError::Internal(format!("Something went wrong in the browser: {what}. Reload the page and try again."))
+    CourierError::Internal(format!(
+        "Something went wrong in the browser: {what}. Reload the page and try again."
+    ))
 }

@@ -73,7 +73,10 @@ mod tests {
         let html = render(Ok(link), "courier");
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.html"), "{html}");
-        assert!(html.contains("href=\"http://127.0.0.1:9000/courier/x?X-Amz-Signature=1&amp;a=2\""), "{html}");
+        assert!(
+            html.contains("href=\"http://127.0.0.1:9000/courier/x?X-Amz-Signature=1&amp;a=2\""),
+            "{html}"
+        );
         assert!(html.contains("2 KiB"));
         assert!(html.contains("2026-11-28 13:05 UTC"));
         assert!(html.contains("token=r.1.abc"));
@@ -81,7 +84,12 @@ mod tests {
 
     #[test]
     fn shows_the_refusal_as_a_sentence() {
-        let html = render(Err(CourierError::Forbidden("This token does not allow a link to that file.".to_owned())), "courier");
+        let html = render(
+            Err(CourierError::Forbidden(
+                "This token does not allow a link to that file.".to_owned(),
+            )),
+            "courier",
+        );
         assert!(html.contains("This token does not allow a link to that file."));
     }
 }

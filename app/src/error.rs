@@ -1,11 +1,11 @@
 //! The errors a person can meet, each a sentence that says what to do.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::{
     ServerFnError,
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
+use serde::{Deserialize, Serialize};
 
 /// Every refusal Courier gives, on the wire as
 /// `{"code": "bad_request", "error": "<sentence>"}`.
@@ -70,15 +70,11 @@ impl FromServerFnError for CourierError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Request(_) => Self::Network(
-                "Courier could not be reached. Check your connection and try again.".to_owned(),
-            ),
-            ServerFnErrorErr::Args(detail) => {
-                Self::BadRequest(format!("The request could not be read: {detail}."))
+            ServerFnErrorErr::Request(_) => {
+                Self::Network("Courier could not be reached. Check your connection and try again.".to_owned())
             }
-            ServerFnErrorErr::MissingArg(name) => {
-                Self::BadRequest(format!("The request is missing `{name}`."))
-            }
+            ServerFnErrorErr::Args(detail) => Self::BadRequest(format!("The request could not be read: {detail}.")),
+            ServerFnErrorErr::MissingArg(name) => Self::BadRequest(format!("The request is missing `{name}`.")),
             other => Self::Internal(format!(
                 "Something went wrong on our side ({other}). Try again in a moment."
             )),

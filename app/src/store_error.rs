@@ -49,7 +49,10 @@ impl StoreError {
 }
 
 fn too_large(max_bytes: u64) -> String {
-    format!("The file is larger than the {} this upload allows. Choose a smaller file.", human_size(max_bytes))
+    format!(
+        "The file is larger than the {} this upload allows. Choose a smaller file.",
+        human_size(max_bytes)
+    )
 }
 
 fn expired() -> String {
@@ -97,7 +100,10 @@ mod tests {
 
     #[test]
     fn too_large_names_the_limit_on_every_store() {
-        let aws = error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
+        let aws = error(
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed object size.",
+        );
         let garage = error("InvalidRequest", "Bad request: File size does not match policy");
         for e in [aws, garage] {
             let s = e.sentence(10 * 1024 * 1024);
@@ -110,8 +116,14 @@ mod tests {
         for (code, message) in [
             ("AccessDenied", "Request has expired"),
             ("AccessDenied", "Invalid according to Policy: Policy Condition failed"),
-            ("SignatureDoesNotMatch", "The request signature we calculated does not match"),
-            ("InvalidPolicyDocument", "Policy condition failed: [\"eq\", \"$key\", \"a\"]"),
+            (
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match",
+            ),
+            (
+                "InvalidPolicyDocument",
+                "Policy condition failed: [\"eq\", \"$key\", \"a\"]",
+            ),
             ("ExpiredToken", "The provided token has expired."),
             ("NoSuchBucket", "The specified bucket does not exist"),
         ] {
@@ -123,6 +135,10 @@ mod tests {
 
     #[test]
     fn expired_policy_asks_to_upload_again() {
-        assert!(error("AccessDenied", "Request has expired").sentence(1).contains("expired"));
+        assert!(
+            error("AccessDenied", "Request has expired")
+                .sentence(1)
+                .contains("expired")
+        );
     }
 }

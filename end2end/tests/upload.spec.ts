@@ -58,8 +58,13 @@ test("the hydrated page uploads in place and shows a working link", async ({ pag
   expect(md5(body)).toBe(md5(file));
 
   // "New link" signs a fresh URL for the same file, still in place.
-  await result.getByRole("button", { name: "New link" }).click();
-  await expect(result.locator("a.download-link")).not.toHaveAttribute("href", href!);
+  const [renewed] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/sign_download")),
+    result.getByRole("button", { name: "New link" }).click(),
+  ]);
+  expect(renewed.status()).toBe(200);
+  const freshLink = await renewed.json();
+  await expect(result.locator("a.download-link")).toHaveAttribute("href", freshLink.download_url);
   const fresh = await result.locator("a.download-link").getAttribute("href");
   const again = await page.request.get(fresh!);
   expect(md5(await again.body())).toBe(md5(file));

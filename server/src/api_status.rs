@@ -15,7 +15,9 @@ const MAX_ERROR_BODY: usize = 16 * 1024;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 
 pub async fn status_from_error(response: Response) -> Response {
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();

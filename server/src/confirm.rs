@@ -29,17 +29,25 @@ pub async fn confirm_upload(
 ) -> Response {
     let outcome = match query {
         Ok(Query(query)) => {
-            let request = ConfirmRequest { token: query.token, bucket: query.bucket, key: query.key };
+            let request = ConfirmRequest {
+                token: query.token,
+                bucket: query.bucket,
+                key: query.key,
+            };
             signer.confirm(request, time::OffsetDateTime::now_utc()).await
         }
-        Err(_) => Err(CourierError::BadRequest("This confirmation link could not be read. Upload the file again.".to_owned())),
+        Err(_) => Err(CourierError::BadRequest(
+            "This confirmation link could not be read. Upload the file again.".to_owned(),
+        )),
     };
     if let Err(error) = &outcome {
         tracing::info!(status = error.status_code(), %error, "confirmation refused");
     }
     let status = match &outcome {
         Ok(_) => http::StatusCode::OK,
-        Err(error) => http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        Err(error) => {
+            http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
+        }
     };
 
     let mut response = if wants_json(&headers) {
@@ -50,15 +58,21 @@ pub async fn confirm_upload(
         // A fetch that followed the store's cross-origin 303 arrives with
         // `Origin: null` and may read the answer only with this; the token in
         // the URL is the capability and no cookies are involved.
-        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         response
     } else {
         Html(app::confirm_page::render(outcome, signer.bucket())).into_response()
     };
     *response.status_mut() = status;
     // Signed links are personal and short-lived: never cache them.
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
     response
 }
 

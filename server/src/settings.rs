@@ -39,7 +39,9 @@ pub enum StorageSettings {
 pub enum SettingsError {
     #[error("{name} is not valid: {reason}")]
     Invalid { name: &'static str, reason: String },
-    #[error("COURIER_SECRET must be set (at least 32 characters) when COURIER_BUCKET is: every instance signs and checks tokens with it")]
+    #[error(
+        "COURIER_SECRET must be set (at least 32 characters) when COURIER_BUCKET is: every instance signs and checks tokens with it"
+    )]
     MissingSecret,
 }
 
@@ -52,7 +54,9 @@ impl Settings {
     pub fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let var = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let leptos = leptos_options(&var)?;
-        let public_url = var("COURIER_PUBLIC_URL").map(|raw| parse_public_url(&raw)).transpose()?;
+        let public_url = var("COURIER_PUBLIC_URL")
+            .map(|raw| parse_public_url(&raw))
+            .transpose()?;
         let secret = var("COURIER_SECRET");
         if let Some(secret) = &secret
             && secret.len() < app::signing::token::TokenSecret::MIN_LEN
@@ -66,25 +70,59 @@ impl Settings {
                     return Err(SettingsError::MissingSecret);
                 }
                 if !valid_bucket_name(&bucket) {
-                    return Err(invalid("COURIER_BUCKET", "a bucket name has 3 to 63 lower-case letters, digits, dots and hyphens"));
+                    return Err(invalid(
+                        "COURIER_BUCKET",
+                        "a bucket name has 3 to 63 lower-case letters, digits, dots and hyphens",
+                    ));
                 }
                 let force_path_style = parse_bool("COURIER_S3_FORCE_PATH_STYLE", var("COURIER_S3_FORCE_PATH_STYLE"))?;
-                StorageSettings::External { bucket, force_path_style }
+                StorageSettings::External {
+                    bucket,
+                    force_path_style,
+                }
             }
             None => {
                 let addr = match var("COURIER_EMBEDDED_S3_ADDR") {
-                    Some(raw) => raw.parse().map_err(|_| invalid("COURIER_EMBEDDED_S3_ADDR", "expected an address such as 127.0.0.1:9000"))?,
+                    Some(raw) => raw.parse().map_err(|_| {
+                        invalid("COURIER_EMBEDDED_S3_ADDR", "expected an address such as 127.0.0.1:9000")
+                    })?,
                     None => SocketAddr::from(([127, 0, 0, 1], 9000)),
                 };
-                let data_dir = var("COURIER_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data"));
+                let data_dir = var("COURIER_DATA_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("./data"));
                 StorageSettings::Embedded { addr, data_dir }
             }
         };
 
-        let max_upload_bytes = parse_number("COURIER_MAX_UPLOAD_BYTES", var("COURIER_MAX_UPLOAD_BYTES"), DEFAULT_MAX_UPLOAD_BYTES, 1, 5 * 1024 * 1024 * 1024)?;
-        let upload_ttl = parse_number("COURIER_UPLOAD_TTL_SECS", var("COURIER_UPLOAD_TTL_SECS"), DEFAULT_UPLOAD_TTL_SECS, 1, 7 * 24 * 3600)?;
-        let download_ttl = parse_number("COURIER_DOWNLOAD_TTL_SECS", var("COURIER_DOWNLOAD_TTL_SECS"), DEFAULT_DOWNLOAD_TTL_SECS, 1, MAX_DOWNLOAD_TTL_SECS)?;
-        let renew_ttl = parse_number("COURIER_RENEW_TTL_SECS", var("COURIER_RENEW_TTL_SECS"), DEFAULT_RENEW_TTL_SECS, 1, 10 * 365 * 24 * 3600)?;
+        let max_upload_bytes = parse_number(
+            "COURIER_MAX_UPLOAD_BYTES",
+            var("COURIER_MAX_UPLOAD_BYTES"),
+            DEFAULT_MAX_UPLOAD_BYTES,
+            1,
+            5 * 1024 * 1024 * 1024,
+        )?;
+        let upload_ttl = parse_number(
+            "COURIER_UPLOAD_TTL_SECS",
+            var("COURIER_UPLOAD_TTL_SECS"),
+            DEFAULT_UPLOAD_TTL_SECS,
+            1,
+            7 * 24 * 3600,
+        )?;
+        let download_ttl = parse_number(
+            "COURIER_DOWNLOAD_TTL_SECS",
+            var("COURIER_DOWNLOAD_TTL_SECS"),
+            DEFAULT_DOWNLOAD_TTL_SECS,
+            1,
+            MAX_DOWNLOAD_TTL_SECS,
+        )?;
+        let renew_ttl = parse_number(
+            "COURIER_RENEW_TTL_SECS",
+            var("COURIER_RENEW_TTL_SECS"),
+            DEFAULT_RENEW_TTL_SECS,
+            1,
+            10 * 365 * 24 * 3600,
+        )?;
 
         Ok(Self {
             leptos,
@@ -105,11 +143,15 @@ impl Settings {
 /// `get_configuration`, which expects the output name baked in at build time).
 fn leptos_options(var: &impl Fn(&str) -> Option<String>) -> Result<LeptosOptions, SettingsError> {
     let site_addr: SocketAddr = match var("LEPTOS_SITE_ADDR") {
-        Some(raw) => raw.parse().map_err(|_| invalid("LEPTOS_SITE_ADDR", "expected an address such as 127.0.0.1:3000"))?,
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| invalid("LEPTOS_SITE_ADDR", "expected an address such as 127.0.0.1:3000"))?,
         None => SocketAddr::from(([127, 0, 0, 1], 3000)),
     };
     let reload_port = match var("LEPTOS_RELOAD_PORT") {
-        Some(raw) => raw.parse().map_err(|_| invalid("LEPTOS_RELOAD_PORT", "expected a port number"))?,
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| invalid("LEPTOS_RELOAD_PORT", "expected a port number"))?,
         None => 3001,
     };
     let env = match var("LEPTOS_ENV").map(|e| e.to_ascii_lowercase()).as_deref() {
@@ -127,12 +169,23 @@ fn leptos_options(var: &impl Fn(&str) -> Option<String>) -> Result<LeptosOptions
 }
 
 fn invalid(name: &'static str, reason: &str) -> SettingsError {
-    SettingsError::Invalid { name, reason: reason.to_owned() }
+    SettingsError::Invalid {
+        name,
+        reason: reason.to_owned(),
+    }
 }
 
-fn parse_number(name: &'static str, raw: Option<String>, default: u64, min: u64, max: u64) -> Result<u64, SettingsError> {
+fn parse_number(
+    name: &'static str,
+    raw: Option<String>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, SettingsError> {
     let Some(raw) = raw else { return Ok(default) };
-    let value: u64 = raw.parse().map_err(|_| invalid(name, &format!("expected a whole number, got \"{raw}\"")))?;
+    let value: u64 = raw
+        .parse()
+        .map_err(|_| invalid(name, &format!("expected a whole number, got \"{raw}\"")))?;
     if !(min..=max).contains(&value) {
         return Err(invalid(name, &format!("{value} is outside {min}..={max}")));
     }
@@ -150,7 +203,12 @@ fn parse_bool(name: &'static str, raw: Option<String>) -> Result<bool, SettingsE
 /// An `http(s)` origin (optionally with a path), normalised to end in `/`.
 pub fn parse_public_url(raw: &str) -> Result<Url, SettingsError> {
     let name = "COURIER_PUBLIC_URL";
-    let mut url = Url::parse(raw).map_err(|e| invalid(name, &format!("{e} (expected something like https://courier.example.com)")))?;
+    let mut url = Url::parse(raw).map_err(|e| {
+        invalid(
+            name,
+            &format!("{e} (expected something like https://courier.example.com)"),
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(invalid(name, "it must be an http:// or https:// URL with a host"));
     }
@@ -166,7 +224,9 @@ pub fn parse_public_url(raw: &str) -> Result<Url, SettingsError> {
 
 fn valid_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
 }
@@ -189,7 +249,10 @@ mod tests {
         let settings = parse(&[]).expect("defaults are valid");
         assert_eq!(
             settings.storage,
-            StorageSettings::Embedded { addr: "127.0.0.1:9000".parse().expect("addr"), data_dir: PathBuf::from("./data") }
+            StorageSettings::Embedded {
+                addr: "127.0.0.1:9000".parse().expect("addr"),
+                data_dir: PathBuf::from("./data")
+            }
         );
         assert_eq!(settings.limits.max_upload_bytes, 100 * 1024 * 1024);
         assert_eq!(settings.limits.upload_ttl, Duration::from_secs(900));
@@ -201,9 +264,23 @@ mod tests {
 
     #[test]
     fn a_bucket_needs_a_secret() {
-        assert_eq!(parse(&[("COURIER_BUCKET", "files")]).err(), Some(SettingsError::MissingSecret));
-        let settings = parse(&[("COURIER_BUCKET", "files"), ("COURIER_SECRET", SECRET), ("COURIER_S3_FORCE_PATH_STYLE", "true")]).expect("valid");
-        assert_eq!(settings.storage, StorageSettings::External { bucket: "files".to_owned(), force_path_style: true });
+        assert_eq!(
+            parse(&[("COURIER_BUCKET", "files")]).err(),
+            Some(SettingsError::MissingSecret)
+        );
+        let settings = parse(&[
+            ("COURIER_BUCKET", "files"),
+            ("COURIER_SECRET", SECRET),
+            ("COURIER_S3_FORCE_PATH_STYLE", "true"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            settings.storage,
+            StorageSettings::External {
+                bucket: "files".to_owned(),
+                force_path_style: true
+            }
+        );
     }
 
     #[test]
@@ -222,9 +299,17 @@ mod tests {
             let error = parse(&[(name, value)]).expect_err(value).to_string();
             assert!(error.starts_with(name), "{error}");
         }
-        let error = parse(&[("COURIER_BUCKET", "Bad_Bucket"), ("COURIER_SECRET", SECRET)]).expect_err("bad bucket").to_string();
+        let error = parse(&[("COURIER_BUCKET", "Bad_Bucket"), ("COURIER_SECRET", SECRET)])
+            .expect_err("bad bucket")
+            .to_string();
         assert!(error.starts_with("COURIER_BUCKET"), "{error}");
-        let error = parse(&[("COURIER_BUCKET", "b-1"), ("COURIER_SECRET", SECRET), ("COURIER_S3_FORCE_PATH_STYLE", "maybe")]).expect_err("bad bool").to_string();
+        let error = parse(&[
+            ("COURIER_BUCKET", "b-1"),
+            ("COURIER_SECRET", SECRET),
+            ("COURIER_S3_FORCE_PATH_STYLE", "maybe"),
+        ])
+        .expect_err("bad bool")
+        .to_string();
         assert!(error.starts_with("COURIER_S3_FORCE_PATH_STYLE"), "{error}");
     }
 
@@ -236,7 +321,13 @@ mod tests {
 
     #[test]
     fn public_urls_end_in_a_slash() {
-        assert_eq!(parse_public_url("https://files.example.com").expect("valid").as_str(), "https://files.example.com/");
-        assert_eq!(parse_public_url("https://example.com/courier").expect("valid").as_str(), "https://example.com/courier/");
+        assert_eq!(
+            parse_public_url("https://files.example.com").expect("valid").as_str(),
+            "https://files.example.com/"
+        );
+        assert_eq!(
+            parse_public_url("https://example.com/courier").expect("valid").as_str(),
+            "https://example.com/courier/"
+        );
     }
 }

@@ -64,8 +64,16 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let requested = settings.leptos.site_addr;
-        let listener = TcpListener::bind(requested).await.map_err(|source| StartupError::Bind { addr: requested, source })?;
-        let app_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: requested, source })?;
+        let listener = TcpListener::bind(requested)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: requested,
+                source,
+            })?;
+        let app_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: requested,
+            source,
+        })?;
         let public_url = match settings.public_url.clone() {
             Some(url) => url,
             None => crate::settings::parse_public_url(&format!("http://{app_addr}"))?,
@@ -87,24 +95,42 @@ impl Application {
                     access_key = %running.credentials.access_key_hint(),
                     "storage: the embedded S3-compatible store"
                 );
-                let secret = settings.secret.clone().unwrap_or_else(|| running.credentials.courier_secret.clone());
+                let secret = settings
+                    .secret
+                    .clone()
+                    .unwrap_or_else(|| running.credentials.courier_secret.clone());
                 (storage::embedded(&running), Some(running), secret)
             }
-            StorageSettings::External { bucket, force_path_style } => {
+            StorageSettings::External {
+                bucket,
+                force_path_style,
+            } => {
                 let store = storage::external(bucket, *force_path_style).await?;
                 tracing::info!(storage = "s3", post_url = %store.post_url, bucket = %bucket, region = %store.region, path_style = force_path_style, "storage: an S3 bucket");
                 // Settings::parse refuses a bucket without a secret.
-                (store, None, settings.secret.clone().ok_or(SettingsError::MissingSecret)?)
+                (
+                    store,
+                    None,
+                    settings.secret.clone().ok_or(SettingsError::MissingSecret)?,
+                )
             }
         };
-        let secret = TokenSecret::new(secret)
-            .map_err(|_| SettingsError::Invalid { name: "COURIER_SECRET", reason: "it must be at least 32 characters long".to_owned() })?;
+        let secret = TokenSecret::new(secret).map_err(|_| SettingsError::Invalid {
+            name: "COURIER_SECRET",
+            reason: "it must be at least 32 characters long".to_owned(),
+        })?;
         let signer = Signer::new(store, secret, public_url.clone(), settings.limits);
 
         let mut leptos_options = settings.leptos.clone();
         leptos_options.site_addr = app_addr;
         let router = router(AppState { leptos_options, signer });
-        Ok(Self { listener, router, app_addr, public_url, store: running })
+        Ok(Self {
+            listener,
+            router,
+            app_addr,
+            public_url,
+            store: running,
+        })
     }
 
     pub fn app_addr(&self) -> SocketAddr {
@@ -122,7 +148,9 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(app = %format!("http://{}", self.app_addr), public_url = %self.public_url, "courier is ready");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
     }
 }
 
@@ -133,7 +161,12 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/confirm-upload", get(confirm_upload))
         .route("/health", get(|| async { "ok" }))
-        .leptos_routes_with_context(&state, routes, move || provide_context(signer.clone()), move || shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(signer.clone()),
+            move || shell(options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::map_response(crate::api_status::status_from_error))
         .with_state(state)

@@ -15,7 +15,9 @@ use crate::embedded_store::RunningStore;
 pub enum StorageError {
     #[error("no AWS region is configured: set AWS_REGION (for Garage or MinIO, the region the store was set up with)")]
     NoRegion,
-    #[error("no AWS credentials are configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance role is available")]
+    #[error(
+        "no AWS credentials are configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance role is available"
+    )]
     NoCredentials,
     #[error("{name} is not a valid URL: {reason}")]
     BadEndpoint { name: &'static str, reason: String },
@@ -23,7 +25,13 @@ pub enum StorageError {
 
 /// The embedded store, reached over loopback like any other S3 endpoint.
 pub fn embedded(running: &RunningStore) -> Store {
-    let credentials = Credentials::new(&running.credentials.access_key_id, &running.credentials.secret_access_key, None, None, "courier-embedded");
+    let credentials = Credentials::new(
+        &running.credentials.access_key_id,
+        &running.credentials.secret_access_key,
+        None,
+        None,
+        "courier-embedded",
+    );
     let provider = SharedCredentialsProvider::new(credentials);
     let endpoint = format!("http://{}", running.addr);
     let config = aws_sdk_s3::Config::builder()
@@ -69,7 +77,10 @@ pub async fn external(bucket: &str, force_path_style: bool) -> Result<Store, Sto
 fn endpoint_from_env() -> Result<Option<url::Url>, StorageError> {
     for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
         if let Some(raw) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
-            let url = url::Url::parse(raw.trim()).map_err(|e| StorageError::BadEndpoint { name, reason: e.to_string() })?;
+            let url = url::Url::parse(raw.trim()).map_err(|e| StorageError::BadEndpoint {
+                name,
+                reason: e.to_string(),
+            })?;
             return Ok(Some(url));
         }
     }
@@ -100,10 +111,22 @@ mod tests {
     #[test]
     fn post_urls_follow_the_addressing_style() {
         let garage = url::Url::parse("http://127.0.0.1:3900").expect("url");
-        assert_eq!(post_url(Some(&garage), "files", "garage", true), "http://127.0.0.1:3900/files");
+        assert_eq!(
+            post_url(Some(&garage), "files", "garage", true),
+            "http://127.0.0.1:3900/files"
+        );
         let minio = url::Url::parse("https://s3.example.com/").expect("url");
-        assert_eq!(post_url(Some(&minio), "files", "us-east-1", false), "https://files.s3.example.com");
-        assert_eq!(post_url(None, "files", "eu-west-1", false), "https://files.s3.eu-west-1.amazonaws.com");
-        assert_eq!(post_url(None, "files", "eu-west-1", true), "https://s3.eu-west-1.amazonaws.com/files");
+        assert_eq!(
+            post_url(Some(&minio), "files", "us-east-1", false),
+            "https://files.s3.example.com"
+        );
+        assert_eq!(
+            post_url(None, "files", "eu-west-1", false),
+            "https://files.s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            post_url(None, "files", "eu-west-1", true),
+            "https://s3.eu-west-1.amazonaws.com/files"
+        );
     }
 }

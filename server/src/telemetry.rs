@@ -10,5 +10,10 @@ pub fn init() {
         .unwrap_or_else(|_| EnvFilter::new("info,s3s=warn,aws_config=warn"));
     // A second init (tests start many servers in one process) is harmless.
     let ansi = std::io::stderr().is_terminal();
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

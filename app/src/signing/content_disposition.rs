@@ -22,9 +22,18 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
 pub fn attachment(name: &str) -> String {
     let fallback: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{}", utf8_percent_encode(name, ATTR_CHAR))
+    format!(
+        "attachment; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        utf8_percent_encode(name, ATTR_CHAR)
+    )
 }
 
 #[cfg(test)]
@@ -33,7 +42,10 @@ mod tests {
 
     #[test]
     fn encodes_any_name() {
-        assert_eq!(attachment("report.pdf"), "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf");
+        assert_eq!(
+            attachment("report.pdf"),
+            "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+        );
         assert_eq!(
             attachment("résumé \"final\".pdf"),
             "attachment; filename=\"r_sum_ _final_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22.pdf"

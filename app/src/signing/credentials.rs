@@ -25,7 +25,10 @@ pub struct CredentialsError(String);
 
 impl CredentialSource {
     pub fn new(provider: SharedCredentialsProvider) -> Self {
-        Self { provider, cached: Mutex::new(None) }
+        Self {
+            provider,
+            cached: Mutex::new(None),
+        }
     }
 
     pub async fn current(&self) -> Result<SigningCredentials, CredentialsError> {
@@ -35,10 +38,16 @@ impl CredentialSource {
             None => true,
         });
         if !fresh {
-            let loaded = self.provider.provide_credentials().await.map_err(|e| CredentialsError(e.to_string()))?;
+            let loaded = self
+                .provider
+                .provide_credentials()
+                .await
+                .map_err(|e| CredentialsError(e.to_string()))?;
             *cached = Some(loaded);
         }
-        let credentials = cached.as_ref().ok_or_else(|| CredentialsError("no credentials".to_owned()))?;
+        let credentials = cached
+            .as_ref()
+            .ok_or_else(|| CredentialsError("no credentials".to_owned()))?;
         Ok(SigningCredentials {
             access_key_id: credentials.access_key_id().to_owned(),
             secret_access_key: credentials.secret_access_key().to_owned(),

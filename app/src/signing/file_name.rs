@@ -61,7 +61,11 @@ impl FileName {
         } else {
             segment.to_owned()
         };
-        if segment.trim_matches(['.', '-', '_']).is_empty() { "file".to_owned() } else { segment }
+        if segment.trim_matches(['.', '-', '_']).is_empty() {
+            "file".to_owned()
+        } else {
+            segment
+        }
     }
 }
 
@@ -71,7 +75,11 @@ fn cut_keeping_extension(name: &str, max: usize) -> String {
     if count <= max {
         return name.to_owned();
     }
-    let extension = name.rfind('.').map(|dot| &name[dot..]).filter(|e| e.chars().count() <= 16).unwrap_or("");
+    let extension = name
+        .rfind('.')
+        .map(|dot| &name[dot..])
+        .filter(|e| e.chars().count() <= 16)
+        .unwrap_or("");
     let stem: String = name.chars().take(max - extension.chars().count()).collect();
     format!("{stem}{extension}")
 }
@@ -93,8 +101,14 @@ mod tests {
 
     #[test]
     fn keeps_the_original_name_for_people() {
-        assert_eq!(FileName::parse("  résumé 2026.pdf ").expect("name").as_str(), "résumé 2026.pdf");
-        assert_eq!(FileName::parse("C:\\Users\\me\\photo.jpg").expect("name").as_str(), "photo.jpg");
+        assert_eq!(
+            FileName::parse("  résumé 2026.pdf ").expect("name").as_str(),
+            "résumé 2026.pdf"
+        );
+        assert_eq!(
+            FileName::parse("C:\\Users\\me\\photo.jpg").expect("name").as_str(),
+            "photo.jpg"
+        );
         assert_eq!(FileName::parse("../../etc/passwd").expect("name").as_str(), "passwd");
     }
 
@@ -121,7 +135,10 @@ mod tests {
         assert_eq!(segment("a\\b"), "b");
         for raw in ["<script>alert(1)</script>.html", "a b\tc", "%2e%2e%2f", "日本語.txt"] {
             let s = segment(raw);
-            assert!(s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)), "{s}");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
+                "{s}"
+            );
             assert!(!s.starts_with('.'), "{s}");
         }
     }
@@ -132,7 +149,14 @@ mod tests {
         let s = segment(&long);
         assert_eq!(s.len(), FileName::MAX_SEGMENT);
         assert!(s.ends_with(".gz"), "{s}");
-        assert_eq!(FileName::parse(&"é".repeat(400)).expect("name").as_str().chars().count(), 255);
+        assert_eq!(
+            FileName::parse(&"é".repeat(400))
+                .expect("name")
+                .as_str()
+                .chars()
+                .count(),
+            255
+        );
         let kept = FileName::parse(&long).expect("name");
         assert_eq!(kept.as_str().chars().count(), 255);
         assert!(kept.as_str().ends_with("x.gz"));

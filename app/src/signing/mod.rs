@@ -89,7 +89,12 @@ struct Inner {
 
 impl Signer {
     pub fn new(store: Store, secret: TokenSecret, public_url: Url, limits: Limits) -> Self {
-        Self(Arc::new(Inner { store, secret, public_url, limits }))
+        Self(Arc::new(Inner {
+            store,
+            secret,
+            public_url,
+            limits,
+        }))
     }
 
     pub fn bucket(&self) -> &str {
@@ -102,11 +107,14 @@ impl Signer {
 
     /// A grant to POST one file under a fresh key of its own.
     pub async fn grant_upload(&self, request: UploadRequest, now: OffsetDateTime) -> Result<UploadGrant, CourierError> {
-        let name = FileName::parse(&request.filename)
-            .map_err(|_| CourierError::BadRequest("The file has no usable name. Rename it and try again.".to_owned()))?;
+        let name = FileName::parse(&request.filename).map_err(|_| {
+            CourierError::BadRequest("The file has no usable name. Rename it and try again.".to_owned())
+        })?;
         let limits = self.0.limits;
         if request.size == 0 {
-            return Err(CourierError::BadRequest("The file is empty. Choose a file with something in it.".to_owned()));
+            return Err(CourierError::BadRequest(
+                "The file is empty. Choose a file with something in it.".to_owned(),
+            ));
         }
         if request.size > limits.max_upload_bytes {
             return Err(too_large(request.size, limits.max_upload_bytes));
@@ -114,8 +122,14 @@ impl Signer {
         let content_type = content_type(&request.content_type)?;
         let key = ObjectKey::for_upload(&name);
         let expires_at = now + limits.upload_ttl;
-        let token = UploadToken::issue(&self.0.secret, TokenScope::Key, key.as_str(), expires_at + CONFIRM_GRACE);
-        let original_name = percent_encoding::utf8_percent_encode(name.as_str(), percent_encoding::NON_ALPHANUMERIC).to_string();
+        let token = UploadToken::issue(
+            &self.0.secret,
+            TokenScope::Key,
+            key.as_str(),
+            expires_at + CONFIRM_GRACE,
+        );
+        let original_name =
+            percent_encoding::utf8_percent_encode(name.as_str(), percent_encoding::NON_ALPHANUMERIC).to_string();
 
         let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
             .field("key", key.as_str())
@@ -132,7 +146,12 @@ impl Signer {
         let limits = self.0.limits;
         let prefix = UploadPrefix::generate();
         let expires_at = now + limits.upload_ttl;
-        let token = UploadToken::issue(&self.0.secret, TokenScope::Prefix, prefix.as_str(), expires_at + CONFIRM_GRACE);
+        let token = UploadToken::issue(
+            &self.0.secret,
+            TokenScope::Prefix,
+            prefix.as_str(),
+            expires_at + CONFIRM_GRACE,
+        );
         let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
             .field_starting_with("key", prefix.as_str(), &prefix.form_key())
             .field("acl", "private")
@@ -141,10 +160,19 @@ impl Signer {
         self.grant(policy, prefix.form_key(), expires_at, now).await
     }
 
-    async fn grant(&self, policy: PostPolicy, key: String, expires_at: OffsetDateTime, now: OffsetDateTime) -> Result<UploadGrant, CourierError> {
+    async fn grant(
+        &self,
+        policy: PostPolicy,
+        key: String,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<UploadGrant, CourierError> {
         let credentials = self.0.store.credentials.current().await.map_err(|e| {
             tracing::error!(error = %e, "cannot sign an upload");
-            CourierError::StoreUnavailable("Courier cannot sign uploads right now: its storage credentials could not be loaded. Try again later.".to_owned())
+            CourierError::StoreUnavailable(
+                "Courier cannot sign uploads right now: its storage credentials could not be loaded. Try again later."
+                    .to_owned(),
+            )
         })?;
         let signed = policy.sign(&credentials, &self.0.store.region, now);
         tracing::info!(key = %key, "signed an upload policy");
@@ -161,11 +189,14 @@ impl Signer {
     pub async fn confirm(&self, request: ConfirmRequest, now: OffsetDateTime) -> Result<DownloadLink, CourierError> {
         let (Some(token), Some(bucket), Some(key)) = (request.token, request.bucket, request.key) else {
             return Err(CourierError::BadRequest(
-                "This confirmation link is incomplete: it needs token, bucket and key. Upload the file again.".to_owned(),
+                "This confirmation link is incomplete: it needs token, bucket and key. Upload the file again."
+                    .to_owned(),
             ));
         };
         if bucket != self.0.store.bucket {
-            return Err(CourierError::BadRequest("This confirmation names a bucket Courier does not use.".to_owned()));
+            return Err(CourierError::BadRequest(
+                "This confirmation names a bucket Courier does not use.".to_owned(),
+            ));
         }
         self.renew(&key, &token, now).await
     }
@@ -177,23 +208,28 @@ impl Signer {
         let (key, verified) = self.verify(key, token, now)?;
         let token = match verified.scope {
             TokenScope::Renewal => token.to_owned(),
-            TokenScope::Key | TokenScope::Prefix => {
-                UploadToken::issue(&self.0.secret, TokenScope::Renewal, key.as_str(), now + self.0.limits.renew_ttl)
-            }
+            TokenScope::Key | TokenScope::Prefix => UploadToken::issue(
+                &self.0.secret,
+                TokenScope::Renewal,
+                key.as_str(),
+                now + self.0.limits.renew_ttl,
+            ),
         };
         self.link(&key, token, now).await
     }
 
     fn verify(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<(ObjectKey, VerifiedToken), CourierError> {
         if token.is_empty() {
-            return Err(CourierError::BadRequest("The request has no token. Use the link Courier gave you.".to_owned()));
+            return Err(CourierError::BadRequest(
+                "The request has no token. Use the link Courier gave you.".to_owned(),
+            ));
         }
         let key = ObjectKey::parse(key)
             .map_err(|_| CourierError::BadRequest("That is not a file Courier uploaded.".to_owned()))?;
         let verified = UploadToken::verify(&self.0.secret, token, &key, now).map_err(|e| match e {
-            TokenError::Expired => {
-                CourierError::Forbidden("This link's permission has expired. Upload the file again to share it.".to_owned())
-            }
+            TokenError::Expired => CourierError::Forbidden(
+                "This link's permission has expired. Upload the file again to share it.".to_owned(),
+            ),
             _ => CourierError::Forbidden("This token does not allow a link to that file.".to_owned()),
         })?;
         Ok((key, verified))
@@ -201,13 +237,27 @@ impl Signer {
 
     async fn link(&self, key: &ObjectKey, token: String, now: OffsetDateTime) -> Result<DownloadLink, CourierError> {
         let store = &self.0.store;
-        let head = store.client.head_object().bucket(&store.bucket).key(key.as_str()).send().await.map_err(|e| head_error(key, e))?;
+        let head = store
+            .client
+            .head_object()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| head_error(key, e))?;
         let filename = head
             .metadata()
             .and_then(|m| m.get(FILENAME_METADATA))
-            .and_then(|encoded| percent_encoding::percent_decode_str(encoded).decode_utf8().ok().map(|s| s.into_owned()))
+            .and_then(|encoded| {
+                percent_encoding::percent_decode_str(encoded)
+                    .decode_utf8()
+                    .ok()
+                    .map(|s| s.into_owned())
+            })
             .unwrap_or_else(|| key.name().to_owned());
-        let filename = FileName::parse(&filename).map(|n| n.as_str().to_owned()).unwrap_or_else(|_| "file".to_owned());
+        let filename = FileName::parse(&filename)
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_else(|_| "file".to_owned());
         let size = head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
         let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_owned();
 
@@ -239,7 +289,11 @@ impl Signer {
     }
 
     fn confirm_url(&self, token: &str) -> Url {
-        let mut url = self.0.public_url.join("confirm-upload").unwrap_or_else(|_| self.0.public_url.clone());
+        let mut url = self
+            .0
+            .public_url
+            .join("confirm-upload")
+            .unwrap_or_else(|_| self.0.public_url.clone());
         url.query_pairs_mut().append_pair("token", token);
         url
     }
@@ -247,12 +301,18 @@ impl Signer {
 
 fn head_error(key: &ObjectKey, error: SdkError<HeadObjectError>) -> CourierError {
     match &error {
-        SdkError::ServiceError(e) if matches!(e.err(), HeadObjectError::NotFound(_)) || e.raw().status().as_u16() == 404 => {
-            CourierError::NotFound("No file was found for this upload. It may not have finished: upload it again.".to_owned())
+        SdkError::ServiceError(e)
+            if matches!(e.err(), HeadObjectError::NotFound(_)) || e.raw().status().as_u16() == 404 =>
+        {
+            CourierError::NotFound(
+                "No file was found for this upload. It may not have finished: upload it again.".to_owned(),
+            )
         }
         _ => {
             tracing::error!(key = %key.as_str(), error = %aws_sdk_s3::error::DisplayErrorContext(&error), "HEAD failed");
-            CourierError::StoreUnavailable("The storage could not be reached to check the file. Try again in a moment.".to_owned())
+            CourierError::StoreUnavailable(
+                "The storage could not be reached to check the file. Try again in a moment.".to_owned(),
+            )
         }
     }
 }
@@ -271,15 +331,25 @@ fn content_type(raw: &str) -> Result<String, CourierError> {
     if essence.is_empty() {
         return Ok("application/octet-stream".to_owned());
     }
-    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
     match essence.split_once('/') {
         Some((kind, subtype)) if essence.len() <= 127 && token(kind) && token(subtype) => Ok(essence),
-        _ => Err(CourierError::BadRequest(format!("\"{}\" is not a valid file type.", raw.chars().take(64).collect::<String>()))),
+        _ => Err(CourierError::BadRequest(format!(
+            "\"{}\" is not a valid file type.",
+            raw.chars().take(64).collect::<String>()
+        ))),
     }
 }
 
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -291,7 +361,10 @@ mod tests {
         assert_eq!(content_type("").as_deref(), Ok("application/octet-stream"));
         assert_eq!(content_type("Image/PNG").as_deref(), Ok("image/png"));
         assert_eq!(content_type("text/plain; charset=utf-8").as_deref(), Ok("text/plain"));
-        assert_eq!(content_type("application/vnd.openxmlformats-officedocument.wordprocessingml.document").as_deref(), Ok("application/vnd.openxmlformats-officedocument.wordprocessingml.document"));
+        assert_eq!(
+            content_type("application/vnd.openxmlformats-officedocument.wordprocessingml.document").as_deref(),
+            Ok("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        );
         for bad in ["text", "text/", "/plain", "text/plain\r\nX: y", "a/b/c", "téxt/plain"] {
             assert!(content_type(bad).is_err(), "{bad}");
         }

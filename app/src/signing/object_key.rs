@@ -50,24 +50,35 @@ impl ObjectKey {
     pub fn for_upload(name: &FileName) -> Self {
         let prefix = UploadPrefix::generate();
         let prefix_len = prefix.0.len();
-        Self { key: format!("{}{}", prefix.0, name.key_segment()), prefix_len }
+        Self {
+            key: format!("{}{}", prefix.0, name.key_segment()),
+            prefix_len,
+        }
     }
 
     pub fn parse(raw: &str) -> Result<Self, KeyError> {
         let rest = raw.strip_prefix(ROOT).ok_or(KeyError::OutsideUploads)?;
         let (id, name) = rest.split_once('/').ok_or(KeyError::OutsideUploads)?;
         // Only the hyphenated form: one key, one spelling.
-        let canonical = Uuid::try_parse(id).map(|u| u.hyphenated().to_string() == id).unwrap_or(false);
+        let canonical = Uuid::try_parse(id)
+            .map(|u| u.hyphenated().to_string() == id)
+            .unwrap_or(false);
         if !canonical {
             return Err(KeyError::OutsideUploads);
         }
         if name.is_empty() {
             return Err(KeyError::NoName);
         }
-        if raw.len() > Self::MAX_LEN || raw.chars().any(char::is_control) || name.split(['/', '\\']).any(|s| s == "." || s == ".." || s.is_empty()) {
+        if raw.len() > Self::MAX_LEN
+            || raw.chars().any(char::is_control)
+            || name.split(['/', '\\']).any(|s| s == "." || s == ".." || s.is_empty())
+        {
             return Err(KeyError::Forbidden);
         }
-        Ok(Self { key: raw.to_owned(), prefix_len: ROOT.len() + id.len() + 1 })
+        Ok(Self {
+            key: raw.to_owned(),
+            prefix_len: ROOT.len() + id.len() + 1,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -115,8 +126,14 @@ mod tests {
             ("secrets/x", KeyError::OutsideUploads),
             ("uploads/x", KeyError::OutsideUploads),
             ("uploads/not-a-uuid/x", KeyError::OutsideUploads),
-            ("uploads/6F1D1C52-3A55-4F4C-9A4E-1D7F25D1C0AA/x", KeyError::OutsideUploads),
-            ("/uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/x", KeyError::OutsideUploads),
+            (
+                "uploads/6F1D1C52-3A55-4F4C-9A4E-1D7F25D1C0AA/x",
+                KeyError::OutsideUploads,
+            ),
+            (
+                "/uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/x",
+                KeyError::OutsideUploads,
+            ),
             (&format!("uploads/{id}/"), KeyError::NoName),
             (&format!("uploads/{id}/../../x"), KeyError::Forbidden),
             (&format!("uploads/{id}/a//b"), KeyError::Forbidden),

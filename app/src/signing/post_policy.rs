@@ -86,21 +86,30 @@ impl PostPolicy {
     pub fn builder(bucket: &str, expiration: OffsetDateTime) -> Self {
         Self {
             expiration,
-            conditions: vec![Condition::Equals { field: "bucket".to_owned(), value: bucket.to_owned() }],
+            conditions: vec![Condition::Equals {
+                field: "bucket".to_owned(),
+                value: bucket.to_owned(),
+            }],
             fields: BTreeMap::new(),
         }
     }
 
     /// A form field that must be sent with exactly this value.
     pub fn field(mut self, name: &str, value: &str) -> Self {
-        self.conditions.push(Condition::Equals { field: name.to_owned(), value: value.to_owned() });
+        self.conditions.push(Condition::Equals {
+            field: name.to_owned(),
+            value: value.to_owned(),
+        });
         self.fields.insert(name.to_owned(), value.to_owned());
         self
     }
 
     /// A form field that must start with `prefix`; the form carries `value`.
     pub fn field_starting_with(mut self, name: &str, prefix: &str, value: &str) -> Self {
-        self.conditions.push(Condition::StartsWith { field: name.to_owned(), prefix: prefix.to_owned() });
+        self.conditions.push(Condition::StartsWith {
+            field: name.to_owned(),
+            prefix: prefix.to_owned(),
+        });
         self.fields.insert(name.to_owned(), value.to_owned());
         self
     }
@@ -116,7 +125,10 @@ impl PostPolicy {
         let amz_date = amz_date(now);
         let day = &amz_date[..8];
         let credential = format!("{}/{day}/{region}/s3/aws4_request", credentials.access_key_id);
-        self = self.field("x-amz-credential", &credential).field("x-amz-algorithm", ALGORITHM).field("x-amz-date", &amz_date);
+        self = self
+            .field("x-amz-credential", &credential)
+            .field("x-amz-algorithm", ALGORITHM)
+            .field("x-amz-date", &amz_date);
         if let Some(token) = &credentials.session_token {
             self = self.field("x-amz-security-token", token);
         }
@@ -132,7 +144,11 @@ impl PostPolicy {
         let mut fields = self.fields;
         fields.insert("policy".to_owned(), policy);
         fields.insert("x-amz-signature".to_owned(), signature);
-        SignedPostPolicy { fields, conditions: self.conditions, document }
+        SignedPostPolicy {
+            fields,
+            conditions: self.conditions,
+            document,
+        }
     }
 }
 
@@ -179,7 +195,12 @@ mod tests {
 
     #[test]
     fn signs_the_aws_example_policy_exactly() {
-        let signature = sigv4::signature(&example_credentials().secret_access_key, "20151229", "us-east-1", EXAMPLE_POLICY_B64);
+        let signature = sigv4::signature(
+            &example_credentials().secret_access_key,
+            "20151229",
+            "us-east-1",
+            EXAMPLE_POLICY_B64,
+        );
         assert_eq!(signature, EXAMPLE_SIGNATURE);
     }
 
@@ -190,11 +211,19 @@ mod tests {
         let published = BASE64.decode(EXAMPLE_POLICY_B64).expect("the example is base64");
         let theirs: Value = serde_json::from_slice(&published).expect("the example is JSON");
         assert_eq!(ours, theirs);
-        assert_eq!(signed.fields["x-amz-credential"], "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request");
+        assert_eq!(
+            signed.fields["x-amz-credential"],
+            "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request"
+        );
         assert_eq!(signed.fields["x-amz-date"], "20151229T000000Z");
         assert_eq!(signed.fields["x-amz-algorithm"], ALGORITHM);
         // And the signature is the policy's, under the day's key.
-        let expected = sigv4::signature(&example_credentials().secret_access_key, "20151229", "us-east-1", &signed.fields["policy"]);
+        let expected = sigv4::signature(
+            &example_credentials().secret_access_key,
+            "20151229",
+            "us-east-1",
+            &signed.fields["policy"],
+        );
         assert_eq!(signed.fields["x-amz-signature"], expected);
     }
 
@@ -202,11 +231,22 @@ mod tests {
     fn every_field_sent_has_a_condition() {
         let mut credentials = example_credentials();
         credentials.session_token = Some("session-token".to_owned());
-        let signed = example_policy().content_length_range(1, 10).sign(&credentials, "eu-west-1", datetime!(2026-01-01 00:00 UTC));
+        let signed = example_policy().content_length_range(1, 10).sign(
+            &credentials,
+            "eu-west-1",
+            datetime!(2026-01-01 00:00 UTC),
+        );
         let covered: Vec<String> = signed.conditions.iter().filter_map(Condition::field).collect();
         // policy and x-amz-signature are the only fields S3 exempts.
-        for name in signed.fields.keys().filter(|n| !matches!(n.as_str(), "policy" | "x-amz-signature")) {
-            assert!(covered.contains(&name.to_ascii_lowercase()), "field {name} has no condition");
+        for name in signed
+            .fields
+            .keys()
+            .filter(|n| !matches!(n.as_str(), "policy" | "x-amz-signature"))
+        {
+            assert!(
+                covered.contains(&name.to_ascii_lowercase()),
+                "field {name} has no condition"
+            );
         }
         assert_eq!(signed.fields["x-amz-security-token"], "session-token");
         assert!(signed.document.contains(r#"["content-length-range",1,10]"#));

@@ -37,6 +37,9 @@ mod tests {
     fn signing_key_matches_the_aws_example_day() {
         // The published example's signing key for 20151229/us-east-1/s3.
         let key = signing_key(EXAMPLE_SECRET, "20151229", "us-east-1", "s3");
-        assert_eq!(hex::encode(key), "cbcef1ebeaefc82cce6530b9f0a9ae598846065f5c5bae0674bd5ebc4ba52d28");
+        assert_eq!(
+            hex::encode(key),
+            "cbcef1ebeaefc82cce6530b9f0a9ae598846065f5c5bae0674bd5ebc4ba52d28"
+        );
     }
 }

@@ -91,9 +91,15 @@ impl UploadToken {
 
     /// Checks `token` against `key` at `now`: made by us, for this key (or its
     /// prefix), and not expired.
-    pub fn verify(secret: &TokenSecret, token: &str, key: &ObjectKey, now: OffsetDateTime) -> Result<VerifiedToken, TokenError> {
+    pub fn verify(
+        secret: &TokenSecret,
+        token: &str,
+        key: &ObjectKey,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedToken, TokenError> {
         let mut parts = token.split('.');
-        let (Some(tag), Some(expiry), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(tag), Some(expiry), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
         let scope = match tag {
@@ -115,7 +121,9 @@ impl UploadToken {
             TokenScope::Prefix => key.prefix(),
         };
         // Constant-time comparison; a token for another key fails here too.
-        mac(secret, scope, subject, expiry).verify_slice(&signature).map_err(|_| TokenError::Forged)?;
+        mac(secret, scope, subject, expiry)
+            .verify_slice(&signature)
+            .map_err(|_| TokenError::Forged)?;
         let expires_at = OffsetDateTime::from_unix_timestamp(expiry).map_err(|_| TokenError::Malformed)?;
         if now >= expires_at {
             return Err(TokenError::Expired);
@@ -156,8 +164,14 @@ mod tests {
         let token = UploadToken::issue(&secret(), TokenScope::Key, KEY, NOW + Duration::minutes(5));
         let verified = UploadToken::verify(&secret(), &token, &key(KEY), NOW).expect("valid");
         assert_eq!(verified.scope, TokenScope::Key);
-        assert_eq!(UploadToken::verify(&secret(), &token, &key(SIBLING), NOW), Err(TokenError::Forged));
-        assert_eq!(UploadToken::verify(&secret(), &token, &key(STRANGER), NOW), Err(TokenError::Forged));
+        assert_eq!(
+            UploadToken::verify(&secret(), &token, &key(SIBLING), NOW),
+            Err(TokenError::Forged)
+        );
+        assert_eq!(
+            UploadToken::verify(&secret(), &token, &key(STRANGER), NOW),
+            Err(TokenError::Forged)
+        );
     }
 
     #[test]
@@ -166,22 +180,34 @@ mod tests {
         let token = UploadToken::issue(&secret(), TokenScope::Prefix, prefix, NOW + Duration::minutes(5));
         assert!(UploadToken::verify(&secret(), &token, &key(KEY), NOW).is_ok());
         assert!(UploadToken::verify(&secret(), &token, &key(SIBLING), NOW).is_ok());
-        assert_eq!(UploadToken::verify(&secret(), &token, &key(STRANGER), NOW), Err(TokenError::Forged));
+        assert_eq!(
+            UploadToken::verify(&secret(), &token, &key(STRANGER), NOW),
+            Err(TokenError::Forged)
+        );
     }
 
     #[test]
     fn scopes_cannot_be_swapped() {
         let token = UploadToken::issue(&secret(), TokenScope::Key, KEY, NOW + Duration::minutes(5));
         let renewal = format!("r{}", &token[1..]);
-        assert_eq!(UploadToken::verify(&secret(), &renewal, &key(KEY), NOW), Err(TokenError::Forged));
+        assert_eq!(
+            UploadToken::verify(&secret(), &renewal, &key(KEY), NOW),
+            Err(TokenError::Forged)
+        );
         let token = UploadToken::issue(&secret(), TokenScope::Renewal, KEY, NOW + Duration::days(5));
-        assert_eq!(UploadToken::verify(&secret(), &token, &key(KEY), NOW).map(|v| v.scope), Ok(TokenScope::Renewal));
+        assert_eq!(
+            UploadToken::verify(&secret(), &token, &key(KEY), NOW).map(|v| v.scope),
+            Ok(TokenScope::Renewal)
+        );
     }
 
     #[test]
     fn an_expired_token_is_refused() {
         let token = UploadToken::issue(&secret(), TokenScope::Key, KEY, NOW);
-        assert_eq!(UploadToken::verify(&secret(), &token, &key(KEY), NOW), Err(TokenError::Expired));
+        assert_eq!(
+            UploadToken::verify(&secret(), &token, &key(KEY), NOW),
+            Err(TokenError::Expired)
+        );
         assert!(UploadToken::verify(&secret(), &token, &key(KEY), NOW - Duration::seconds(1)).is_ok());
     }
 
@@ -196,16 +222,38 @@ mod tests {
         flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
         let flipped = format!("k.{}.{}", parts[1], String::from_utf8(flipped).expect("ascii"));
         for forged in [widened, extended, flipped] {
-            assert_eq!(UploadToken::verify(&secret(), &forged, &key(KEY), NOW), Err(TokenError::Forged), "{forged}");
+            assert_eq!(
+                UploadToken::verify(&secret(), &forged, &key(KEY), NOW),
+                Err(TokenError::Forged),
+                "{forged}"
+            );
         }
         let other_secret = TokenSecret::new(*b"another secret that is long enough").expect("long");
-        assert_eq!(UploadToken::verify(&other_secret, &token, &key(KEY), NOW), Err(TokenError::Forged));
+        assert_eq!(
+            UploadToken::verify(&other_secret, &token, &key(KEY), NOW),
+            Err(TokenError::Forged)
+        );
     }
 
     #[test]
     fn malformed_tokens_are_refused() {
-        for bad in ["", "k", "k.1", "k.1.2.3", "x.1.AAAA", "k.-5.AAAA", "k.1e9.AAAA", "k.99999999999999.AAAA", "k.1.!!!!", "k.1.AAAA"] {
-            assert_eq!(UploadToken::verify(&secret(), bad, &key(KEY), NOW), Err(TokenError::Malformed), "{bad}");
+        for bad in [
+            "",
+            "k",
+            "k.1",
+            "k.1.2.3",
+            "x.1.AAAA",
+            "k.-5.AAAA",
+            "k.1e9.AAAA",
+            "k.99999999999999.AAAA",
+            "k.1.!!!!",
+            "k.1.AAAA",
+        ] {
+            assert_eq!(
+                UploadToken::verify(&secret(), bad, &key(KEY), NOW),
+                Err(TokenError::Malformed),
+                "{bad}"
+            );
         }
     }
 

@@ -40,7 +40,13 @@ pub enum CredentialsError {
 impl StoreCredentials {
     pub fn generate() -> Self {
         let mut rng = rand::rng();
-        let mut random = |len: usize| -> String { (&mut rng).sample_iter(&Alphanumeric).take(len).map(char::from).collect() };
+        let mut random = |len: usize| -> String {
+            (&mut rng)
+                .sample_iter(&Alphanumeric)
+                .take(len)
+                .map(char::from)
+                .collect()
+        };
         Self {
             access_key_id: format!("CK{}", random(18).to_ascii_uppercase()),
             secret_access_key: random(40),
@@ -51,13 +57,22 @@ impl StoreCredentials {
     /// Reads the data directory's credentials, creating them on first start.
     pub fn load_or_create(data_dir: &Path) -> Result<Self, CredentialsError> {
         let path = data_dir.join(FILE_NAME);
-        let io = |source| CredentialsError::Io { path: path.clone(), source };
+        let io = |source| CredentialsError::Io {
+            path: path.clone(),
+            source,
+        };
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| CredentialsError::Corrupt { path: path.clone(), reason: e.to_string() }),
+            Ok(text) => serde_json::from_str(&text).map_err(|e| CredentialsError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(data_dir).map_err(io)?;
                 let credentials = Self::generate();
-                let text = serde_json::to_string_pretty(&credentials).map_err(|e| CredentialsError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+                let text = serde_json::to_string_pretty(&credentials).map_err(|e| CredentialsError::Corrupt {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
@@ -88,11 +103,17 @@ mod tests {
         assert_eq!(first, second);
         assert_eq!(first.courier_secret.len(), 64);
         let debug = format!("{first:?}");
-        assert!(!debug.contains(&first.secret_access_key) && !debug.contains(&first.courier_secret), "{debug}");
+        assert!(
+            !debug.contains(&first.secret_access_key) && !debug.contains(&first.courier_secret),
+            "{debug}"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(dir.path().join(FILE_NAME)).expect("file").permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+                .expect("file")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "credentials must not be readable by others");
         }
     }
@@ -101,7 +122,9 @@ mod tests {
     fn a_corrupt_file_is_named() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join(FILE_NAME), "not json").expect("write");
-        let error = StoreCredentials::load_or_create(dir.path()).expect_err("corrupt").to_string();
+        let error = StoreCredentials::load_or_create(dir.path())
+            .expect_err("corrupt")
+            .to_string();
         assert!(error.contains(FILE_NAME), "{error}");
     }
 }

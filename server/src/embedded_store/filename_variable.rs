@@ -80,12 +80,17 @@ fn multipart_boundary<B>(request: &Request<B>) -> Option<String> {
     }
     params.split(';').find_map(|param| {
         let (name, value) = param.split_once('=')?;
-        name.trim().eq_ignore_ascii_case("boundary").then(|| value.trim().trim_matches('"').to_owned())
+        name.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"').to_owned())
     })
 }
 
 fn adjust_content_length(headers: &mut http::HeaderMap, delta: i64) {
-    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i64>().ok());
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
     if let Some(length) = length
         && let Ok(value) = HeaderValue::from_str(&(length + delta).to_string())
     {
@@ -110,9 +115,11 @@ impl FormOutline {
             let headers_start = at + delimiter.len() + 2; // the CRLF after the delimiter
             let headers_end = find(head, b"\r\n\r\n", headers_start)?;
             let part_headers = std::str::from_utf8(head.get(headers_start..headers_end)?).ok()?;
-            let disposition = part_headers
-                .split("\r\n")
-                .find_map(|line| line.split_once(':').filter(|(name, _)| name.trim().eq_ignore_ascii_case("content-disposition")).map(|(_, v)| v))?;
+            let disposition = part_headers.split("\r\n").find_map(|line| {
+                line.split_once(':')
+                    .filter(|(name, _)| name.trim().eq_ignore_ascii_case("content-disposition"))
+                    .map(|(_, v)| v)
+            })?;
             let value_start = headers_end + 4;
             if let Some(file_name) = disposition_param(disposition, "filename") {
                 return Some(Self { key, file_name });
@@ -165,7 +172,11 @@ fn disposition_param(disposition: &str, wanted: &str) -> Option<String> {
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
 }
 
 #[cfg(test)]
@@ -186,10 +197,16 @@ mod tests {
 
     fn request(body: String, chunk: usize) -> Request<Body> {
         let length = body.len();
-        let chunks: Vec<Result<Bytes, std::io::Error>> =
-            body.into_bytes().chunks(chunk).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .into_bytes()
+            .chunks(chunk)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
         Request::post("/courier")
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
             .header(header::CONTENT_LENGTH, length)
             .body(Body::from_stream(stream::iter(chunks)))
             .expect("request")
@@ -197,7 +214,11 @@ mod tests {
 
     async fn rewrite(body: String, chunk: usize) -> (String, usize) {
         let request = substitute(request(body, chunk)).await.expect("rewritten");
-        let length: usize = request.headers()[header::CONTENT_LENGTH].to_str().expect("ascii").parse().expect("number");
+        let length: usize = request.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("number");
         let bytes = request.into_body().collect().await.expect("body").to_bytes();
         (String::from_utf8(bytes.to_vec()).expect("utf-8"), length)
     }
@@ -223,14 +244,26 @@ mod tests {
     #[tokio::test]
     async fn refuses_endless_fields() {
         let huge = form(&"k".repeat(MAX_FIELDS_BYTES * 2), "a.txt", "x");
-        assert_eq!(substitute(request(huge, 1024)).await.err(), Some(FormError::FieldsTooLarge));
+        assert_eq!(
+            substitute(request(huge, 1024)).await.err(),
+            Some(FormError::FieldsTooLarge)
+        );
     }
 
     #[test]
     fn reads_quoted_and_escaped_file_names() {
-        assert_eq!(disposition_param(r#"form-data; name="file"; filename="a \"b\".txt""#, "filename").as_deref(), Some(r#"a "b".txt"#));
-        assert_eq!(disposition_param("form-data; name=file; filename=plain.txt", "filename").as_deref(), Some("plain.txt"));
+        assert_eq!(
+            disposition_param(r#"form-data; name="file"; filename="a \"b\".txt""#, "filename").as_deref(),
+            Some(r#"a "b".txt"#)
+        );
+        assert_eq!(
+            disposition_param("form-data; name=file; filename=plain.txt", "filename").as_deref(),
+            Some("plain.txt")
+        );
         assert_eq!(disposition_param(r#"form-data; name="key""#, "filename"), None);
-        assert_eq!(disposition_param(r#"form-data; name="key""#, "name").as_deref(), Some("key"));
+        assert_eq!(
+            disposition_param(r#"form-data; name="key""#, "name").as_deref(),
+            Some("key")
+        );
     }
 }

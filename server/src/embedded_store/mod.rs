@@ -64,10 +64,16 @@ impl RunningStore {
         let root = config.data_dir.join("objects");
         // s3s-fs keeps one directory per bucket: creating it creates the bucket.
         let bucket_dir = root.join(Self::BUCKET);
-        std::fs::create_dir_all(&bucket_dir).map_err(|source| EmbeddedStoreError::DataDir { path: bucket_dir.clone(), source })?;
+        std::fs::create_dir_all(&bucket_dir).map_err(|source| EmbeddedStoreError::DataDir {
+            path: bucket_dir.clone(),
+            source,
+        })?;
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmbeddedStoreError::Store(format!("{e:?}")))?;
         let mut builder = S3ServiceBuilder::new(fs);
-        builder.set_auth(SimpleAuth::from_single(credentials.access_key_id.clone(), credentials.secret_access_key.clone()));
+        builder.set_auth(SimpleAuth::from_single(
+            credentials.access_key_id.clone(),
+            credentials.secret_access_key.clone(),
+        ));
         let s3 = builder.build();
 
         let origins = config
@@ -83,14 +89,27 @@ impl RunningStore {
             .max_age(Duration::from_secs(3600));
         let router = Router::new().fallback(serve_s3).with_state(s3).layer(cors);
 
-        let listener = TcpListener::bind(config.addr).await.map_err(|source| EmbeddedStoreError::Bind { addr: config.addr, source })?;
-        let addr = listener.local_addr().map_err(|source| EmbeddedStoreError::Bind { addr: config.addr, source })?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| EmbeddedStoreError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| EmbeddedStoreError::Bind {
+            addr: config.addr,
+            source,
+        })?;
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
                 tracing::error!(%error, "the embedded store stopped");
             }
         });
-        Ok(Self { addr, bucket: Self::BUCKET.to_owned(), credentials, data_dir: config.data_dir })
+        Ok(Self {
+            addr,
+            bucket: Self::BUCKET.to_owned(),
+            credentials,
+            data_dir: config.data_dir,
+        })
     }
 }
 
@@ -103,12 +122,18 @@ async fn serve_s3(State(s3): State<S3Service>, request: Request) -> Response {
         Ok(response) => response.map(Body::new),
         Err(error) => {
             tracing::error!(?error, "the embedded store failed a request");
-            s3_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The store failed to handle the request.")
+            s3_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "The store failed to handle the request.",
+            )
         }
     }
 }
 
 fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
     (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }

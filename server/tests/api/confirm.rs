@@ -18,25 +18,60 @@ async fn refusals_come_in_the_format_asked_for() {
     let cases: Vec<(String, StatusCode)> = vec![
         (String::new(), StatusCode::BAD_REQUEST),
         (format!("bucket={bucket}&key={}", link.key), StatusCode::BAD_REQUEST),
-        (format!("token={}&bucket=someone-else&key={}", link.token, link.key), StatusCode::BAD_REQUEST),
-        (format!("token={}&bucket={bucket}&key=secrets/passwords.txt", link.token), StatusCode::BAD_REQUEST),
-        (format!("token=garbage&bucket={bucket}&key={}", link.key), StatusCode::FORBIDDEN),
-        (format!("token={}&bucket={bucket}&key={}", link.token, other.key), StatusCode::FORBIDDEN),
-        (format!("token={}&bucket={bucket}&key={never_uploaded}", link.token), StatusCode::FORBIDDEN),
-        (format!("token={ghost_token}&bucket={bucket}&key={}", ghost_grant.key), StatusCode::NOT_FOUND),
+        (
+            format!("token={}&bucket=someone-else&key={}", link.token, link.key),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("token={}&bucket={bucket}&key=secrets/passwords.txt", link.token),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("token=garbage&bucket={bucket}&key={}", link.key),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("token={}&bucket={bucket}&key={}", link.token, other.key),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("token={}&bucket={bucket}&key={never_uploaded}", link.token),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("token={ghost_token}&bucket={bucket}&key={}", ghost_grant.key),
+            StatusCode::NOT_FOUND,
+        ),
     ];
     for (query, status) in cases {
         let url = format!("{}/confirm-upload?{query}", courier.base);
-        let json = courier.http.get(&url).header(header::ACCEPT, "application/json").send().await.expect("answers");
+        let json = courier
+            .http
+            .get(&url)
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .expect("answers");
         assert_eq!(json.status(), status, "{query}");
         assert_eq!(json.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         let body: serde_json::Value = json.json().await.expect("JSON");
         let sentence = body["error"].as_str().expect("a sentence").to_owned();
         assert!(sentence.ends_with('.'), "{sentence}");
 
-        let html = courier.http.get(&url).header(header::ACCEPT, "text/html").send().await.expect("answers");
+        let html = courier
+            .http
+            .get(&url)
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .expect("answers");
         assert_eq!(html.status(), status, "{query}");
-        assert!(html.headers()[header::CONTENT_TYPE].to_str().expect("ascii").starts_with("text/html"));
+        assert!(
+            html.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/html")
+        );
         let page = html.text().await.expect("page");
         assert!(page.contains(&html_escape(&sentence)), "{page}");
     }
@@ -46,18 +81,34 @@ async fn refusals_come_in_the_format_asked_for() {
 async fn a_plain_browser_gets_a_page_with_the_link() {
     let courier = spawn_courier().await;
     let grant = courier.grant("page.txt", "text/plain", 4).await;
-    let stored = courier.post_to_store(&grant.url, &grant.fields, "page.txt", "text/plain", b"page").await;
+    let stored = courier
+        .post_to_store(&grant.url, &grant.fields, "page.txt", "text/plain", b"page")
+        .await;
     let location = crate::helpers::location(&stored);
-    let page = courier.http.get(&location).header(header::ACCEPT, "text/html,application/xhtml+xml").send().await.expect("answers");
+    let page = courier
+        .http
+        .get(&location)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("answers");
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("page");
     assert!(html.contains("page.txt") && html.contains("4 bytes"), "{html}");
-    let href = html.split("class=\"download-link\"").next().and_then(|before| before.rsplit("href=\"").next()).expect("a link");
+    let href = html
+        .split("class=\"download-link\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .expect("a link");
     let href = href.split('"').next().expect("an href").replace("&amp;", "&");
     let downloaded = courier.download(&href).await;
     assert_eq!(downloaded.bytes().await.expect("body").as_ref(), b"page");
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
 }

@@ -38,15 +38,33 @@ pub async fn spawn_courier_with(vars: &[(&str, &str)]) -> TestCourier {
     let bucket = running.bucket.clone();
     tokio::spawn(application.run_until_stopped());
     // The test follows redirects itself, to see each step.
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestCourier { base, store, bucket, http, data_dir }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestCourier {
+        base,
+        store,
+        bucket,
+        http,
+        data_dir,
+    }
 }
 
 impl TestCourier {
     pub async fn sign_upload(&self, filename: &str, content_type: &str, size: u64) -> Response {
         let size = size.to_string();
-        let form = [("filename", filename), ("content_type", content_type), ("size", size.as_str())];
-        self.http.post(format!("{}/api/sign_upload", self.base)).form(&form).send().await.expect("sign_upload answers")
+        let form = [
+            ("filename", filename),
+            ("content_type", content_type),
+            ("size", size.as_str()),
+        ];
+        self.http
+            .post(format!("{}/api/sign_upload", self.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("sign_upload answers")
     }
 
     pub async fn grant(&self, filename: &str, content_type: &str, size: u64) -> UploadGrant {
@@ -56,27 +74,56 @@ impl TestCourier {
     }
 
     /// POSTs the fields, then the file, to the store, as the browser does.
-    pub async fn post_to_store(&self, url: &str, fields: &BTreeMap<String, String>, file_name: &str, content_type: &str, bytes: &[u8]) -> Response {
+    pub async fn post_to_store(
+        &self,
+        url: &str,
+        fields: &BTreeMap<String, String>,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Response {
         let mut form = Form::new();
         for (name, value) in fields {
             form = form.text(name.clone(), value.clone());
         }
-        let part = Part::bytes(bytes.to_vec()).file_name(file_name.to_owned()).mime_str(content_type).expect("mime");
+        let part = Part::bytes(bytes.to_vec())
+            .file_name(file_name.to_owned())
+            .mime_str(content_type)
+            .expect("mime");
         form = form.part("file", part);
-        self.http.post(url).header(header::ORIGIN, &self.base).multipart(form).send().await.expect("the store answers")
+        self.http
+            .post(url)
+            .header(header::ORIGIN, &self.base)
+            .multipart(form)
+            .send()
+            .await
+            .expect("the store answers")
     }
 
     /// Follows a 303 from the store the way fetch does: a GET asking for JSON.
     pub async fn follow_as_fetch(&self, response: &Response) -> Response {
         let location = location(response);
-        self.http.get(location).header(header::ACCEPT, "application/json").header(header::ORIGIN, "null").send().await.expect("confirm answers")
+        self.http
+            .get(location)
+            .header(header::ACCEPT, "application/json")
+            .header(header::ORIGIN, "null")
+            .send()
+            .await
+            .expect("confirm answers")
     }
 
     /// Sign, upload and confirm one file; returns the link.
     pub async fn upload(&self, name: &str, content_type: &str, bytes: &[u8]) -> DownloadLink {
         let grant = self.grant(name, content_type, bytes.len() as u64).await;
-        let stored = self.post_to_store(&grant.url, &grant.fields, name, content_type, bytes).await;
-        assert_eq!(stored.status(), StatusCode::SEE_OTHER, "the store refused: {}", stored.text().await.unwrap_or_default());
+        let stored = self
+            .post_to_store(&grant.url, &grant.fields, name, content_type, bytes)
+            .await;
+        assert_eq!(
+            stored.status(),
+            StatusCode::SEE_OTHER,
+            "the store refused: {}",
+            stored.text().await.unwrap_or_default()
+        );
         let confirmed = self.follow_as_fetch(&stored).await;
         assert_eq!(confirmed.status(), StatusCode::OK);
         confirmed.json().await.expect("a DownloadLink")
@@ -112,7 +159,13 @@ impl TestCourier {
 }
 
 pub fn location(response: &Response) -> String {
-    response.headers().get(header::LOCATION).expect("a Location header").to_str().expect("ascii").to_owned()
+    response
+        .headers()
+        .get(header::LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .expect("ascii")
+        .to_owned()
 }
 
 pub fn md5_hex(bytes: &[u8]) -> String {
@@ -126,5 +179,9 @@ pub fn sample_bytes(len: usize) -> Vec<u8> {
 
 /// The query parameters of a URL.
 pub fn query(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url).expect("a URL").query_pairs().into_owned().collect()
+    url::Url::parse(url)
+        .expect("a URL")
+        .query_pairs()
+        .into_owned()
+        .collect()
 }

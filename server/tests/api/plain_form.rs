@@ -11,18 +11,34 @@ async fn page_form(courier: &TestCourier) -> (String, BTreeMap<String, String>) 
     let page = courier.http.get(&courier.base).send().await.expect("the page");
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("HTML");
-    let form = html.split("<form").nth(1).and_then(|f| f.split("</form>").next()).expect("a form");
+    let form = html
+        .split("<form")
+        .nth(1)
+        .and_then(|f| f.split("</form>").next())
+        .expect("a form");
     let attribute = |tag: &str, name: &str| -> Option<String> {
         let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-        Some(tag[start..].split('"').next()?.replace("&amp;", "&").replace("&quot;", "\""))
+        Some(
+            tag[start..]
+                .split('"')
+                .next()?
+                .replace("&amp;", "&")
+                .replace("&quot;", "\""),
+        )
     };
     let action = attribute(form.split('>').next().expect("the form tag"), "action").expect("an action");
-    assert!(form.contains("method=\"post\"") && form.contains("enctype=\"multipart/form-data\""), "{form}");
+    assert!(
+        form.contains("method=\"post\"") && form.contains("enctype=\"multipart/form-data\""),
+        "{form}"
+    );
     let mut fields = BTreeMap::new();
     for input in form.split("<input").skip(1) {
         let tag = input.split('>').next().expect("a tag");
         if tag.contains("type=\"hidden\"") {
-            fields.insert(attribute(tag, "name").expect("name"), attribute(tag, "value").unwrap_or_default());
+            fields.insert(
+                attribute(tag, "name").expect("name"),
+                attribute(tag, "value").unwrap_or_default(),
+            );
         }
     }
     assert!(form.contains("type=\"file\" name=\"file\""), "{form}");
@@ -36,19 +52,33 @@ async fn the_page_form_uploads_without_javascript() {
     assert_eq!(action, format!("{}/{}", courier.store, courier.bucket));
     assert!(fields["key"].ends_with("/${filename}"), "{fields:?}");
 
-    let stored = courier.post_to_store(&action, &fields, "Holiday photo.jpg", "image/jpeg", b"jpeg bytes").await;
+    let stored = courier
+        .post_to_store(&action, &fields, "Holiday photo.jpg", "image/jpeg", b"jpeg bytes")
+        .await;
     assert_eq!(stored.status(), StatusCode::SEE_OTHER);
     let target = location(&stored);
     let key = query(&target)["key"].clone();
     // The store put the file's own name in place of ${filename}.
     assert_eq!(key, fields["key"].replace("${filename}", "Holiday photo.jpg"));
 
-    let page = courier.http.get(&target).header(header::ACCEPT, "text/html").send().await.expect("confirm page");
+    let page = courier
+        .http
+        .get(&target)
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("confirm page");
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("HTML");
     assert!(html.contains("Holiday photo.jpg"), "{html}");
 
-    let json = courier.http.get(&target).header(header::ACCEPT, "application/json").send().await.expect("confirm JSON");
+    let json = courier
+        .http
+        .get(&target)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .expect("confirm JSON");
     let link: app::model::DownloadLink = json.json().await.expect("a link");
     assert_eq!(link.filename, "Holiday photo.jpg");
     let downloaded = courier.download(&link.download_url).await;
@@ -59,9 +89,16 @@ async fn the_page_form_uploads_without_javascript() {
 async fn two_files_from_one_page_do_not_overwrite_each_other() {
     let courier = spawn_courier().await;
     let (action, fields) = page_form(&courier).await;
-    let first = courier.post_to_store(&action, &fields, "one.txt", "text/plain", b"one").await;
-    let second = courier.post_to_store(&action, &fields, "two.txt", "text/plain", b"two").await;
-    assert_eq!((first.status(), second.status()), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    let first = courier
+        .post_to_store(&action, &fields, "one.txt", "text/plain", b"one")
+        .await;
+    let second = courier
+        .post_to_store(&action, &fields, "two.txt", "text/plain", b"two")
+        .await;
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER)
+    );
     let mut keys = courier.stored_keys();
     keys.sort();
     let prefix = fields["key"].trim_end_matches("${filename}").to_owned();
@@ -72,8 +109,13 @@ async fn two_files_from_one_page_do_not_overwrite_each_other() {
 async fn the_form_cannot_reach_outside_its_prefix() {
     let courier = spawn_courier().await;
     let (action, mut fields) = page_form(&courier).await;
-    fields.insert("key".to_owned(), "uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/${filename}".to_owned());
-    let refused = courier.post_to_store(&action, &fields, "x.txt", "text/plain", b"x").await;
+    fields.insert(
+        "key".to_owned(),
+        "uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/${filename}".to_owned(),
+    );
+    let refused = courier
+        .post_to_store(&action, &fields, "x.txt", "text/plain", b"x")
+        .await;
     assert!(refused.status().is_client_error(), "{}", refused.status());
     assert_eq!(courier.stored_keys(), Vec::<String>::new());
 }

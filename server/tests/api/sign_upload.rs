@@ -28,10 +28,20 @@ async fn a_grant_carries_every_field_the_store_needs() {
     assert_eq!(grant["fields"]["key"], grant["key"]);
     assert_eq!(grant["max_bytes"], 5_000_000);
     let redirect = grant["fields"]["success_action_redirect"].as_str().expect("string");
-    assert!(redirect.starts_with(&format!("{}/confirm-upload?token=k.", courier.base)), "{redirect}");
-    let expires = time::OffsetDateTime::parse(grant["expires_at"].as_str().expect("string"), &time::format_description::well_known::Rfc3339).expect("RFC 3339");
+    assert!(
+        redirect.starts_with(&format!("{}/confirm-upload?token=k.", courier.base)),
+        "{redirect}"
+    );
+    let expires = time::OffsetDateTime::parse(
+        grant["expires_at"].as_str().expect("string"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339");
     let ttl = expires - time::OffsetDateTime::now_utc();
-    assert!(ttl > time::Duration::minutes(14) && ttl <= time::Duration::minutes(15), "{ttl}");
+    assert!(
+        ttl > time::Duration::minutes(14) && ttl <= time::Duration::minutes(15),
+        "{ttl}"
+    );
 }
 
 #[tokio::test]
@@ -49,6 +59,12 @@ async fn bad_requests_are_refused_with_a_sentence() {
         let sentence = body["error"].as_str().expect("a sentence");
         assert!(sentence.contains(words) && sentence.ends_with('.'), "{sentence}");
     }
-    let response = courier.http.post(format!("{}/api/sign_upload", courier.base)).form(&[("filename", "a.txt")]).send().await.expect("answers");
+    let response = courier
+        .http
+        .post(format!("{}/api/sign_upload", courier.base))
+        .form(&[("filename", "a.txt")])
+        .send()
+        .await
+        .expect("answers");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }

@@ -8,16 +8,36 @@ use crate::helpers::{md5_hex, query, sample_bytes, spawn_courier};
 async fn a_file_goes_up_and_comes_back_through_a_signed_link() {
     let courier = spawn_courier().await;
     let bytes = sample_bytes(300_000);
-    let grant = courier.grant("Quarterly report.pdf", "application/pdf", bytes.len() as u64).await;
+    let grant = courier
+        .grant("Quarterly report.pdf", "application/pdf", bytes.len() as u64)
+        .await;
     assert_eq!(grant.url, format!("{}/{}", courier.store, courier.bucket));
-    assert!(grant.key.starts_with("uploads/") && grant.key.ends_with("/Quarterly-report.pdf"), "{}", grant.key);
+    assert!(
+        grant.key.starts_with("uploads/") && grant.key.ends_with("/Quarterly-report.pdf"),
+        "{}",
+        grant.key
+    );
 
     // 1. The store takes the form and redirects to /confirm-upload, with CORS for the page.
-    let stored = courier.post_to_store(&grant.url, &grant.fields, "Quarterly report.pdf", "application/pdf", &bytes).await;
+    let stored = courier
+        .post_to_store(
+            &grant.url,
+            &grant.fields,
+            "Quarterly report.pdf",
+            "application/pdf",
+            &bytes,
+        )
+        .await;
     assert_eq!(stored.status(), StatusCode::SEE_OTHER);
-    assert_eq!(stored.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], courier.base.as_str());
+    assert_eq!(
+        stored.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        courier.base.as_str()
+    );
     let location = crate::helpers::location(&stored);
-    assert!(location.starts_with(&format!("{}/confirm-upload?token=", courier.base)), "{location}");
+    assert!(
+        location.starts_with(&format!("{}/confirm-upload?token=", courier.base)),
+        "{location}"
+    );
     let params = query(&location);
     assert_eq!(params["bucket"], courier.bucket);
     assert_eq!(params["key"], grant.key);
@@ -37,8 +57,14 @@ async fn a_file_goes_up_and_comes_back_through_a_signed_link() {
     // 3. The link downloads the same bytes, under the original name.
     let downloaded = courier.download(&link.download_url).await;
     assert_eq!(downloaded.status(), StatusCode::OK);
-    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION].to_str().expect("ascii").to_owned();
-    assert!(disposition.starts_with("attachment;") && disposition.contains("filename*=UTF-8''Quarterly%20report.pdf"), "{disposition}");
+    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains("filename*=UTF-8''Quarterly%20report.pdf"),
+        "{disposition}"
+    );
     assert_eq!(downloaded.bytes().await.expect("body").as_ref(), bytes.as_slice());
 }
 
@@ -48,8 +74,14 @@ async fn unicode_names_survive_to_the_download() {
     let link = courier.upload("résumé 2026 ✓.txt", "text/plain", b"bonjour").await;
     assert_eq!(link.filename, "résumé 2026 ✓.txt");
     let downloaded = courier.download(&link.download_url).await;
-    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION].to_str().expect("ascii").to_owned();
-    assert!(disposition.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%202026%20%E2%9C%93.txt"), "{disposition}");
+    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        disposition.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%202026%20%E2%9C%93.txt"),
+        "{disposition}"
+    );
     assert_eq!(downloaded.bytes().await.expect("body").as_ref(), b"bonjour");
 }
 
@@ -61,12 +93,21 @@ async fn sign_download_gives_a_fresh_link_to_the_token_holder_only() {
     let renew = |key: String, token: String| {
         let http = courier.http.clone();
         let url = format!("{}/api/sign_download", courier.base);
-        async move { http.post(url).form(&[("key", key), ("token", token)]).send().await.expect("answers") }
+        async move {
+            http.post(url)
+                .form(&[("key", key), ("token", token)])
+                .send()
+                .await
+                .expect("answers")
+        }
     };
     let fresh = renew(link.key.clone(), link.token.clone()).await;
     assert_eq!(fresh.status(), StatusCode::OK);
     let fresh: app::model::DownloadLink = fresh.json().await.expect("a DownloadLink");
-    assert_eq!((fresh.key.as_str(), fresh.size, fresh.token.as_str()), (link.key.as_str(), 11, link.token.as_str()));
+    assert_eq!(
+        (fresh.key.as_str(), fresh.size, fresh.token.as_str()),
+        (link.key.as_str(), 11, link.token.as_str())
+    );
     let downloaded = courier.download(&fresh.download_url).await;
     assert_eq!(downloaded.bytes().await.expect("body").as_ref(), b"first draft");
 
@@ -74,7 +115,11 @@ async fn sign_download_gives_a_fresh_link_to_the_token_holder_only() {
     let signature = query(&link.download_url)["X-Amz-Signature"].clone();
     for token in [String::new(), "r.9999999999.AAAA".to_owned(), signature] {
         let refused = renew(link.key.clone(), token).await;
-        assert!(matches!(refused.status(), StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST), "{}", refused.status());
+        assert!(
+            matches!(refused.status(), StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST),
+            "{}",
+            refused.status()
+        );
         let body: serde_json::Value = refused.json().await.expect("a JSON refusal");
         assert!(body["error"].as_str().is_some_and(|s| s.ends_with('.')), "{body}");
     }
@@ -95,24 +140,43 @@ async fn a_tampered_form_is_refused_by_the_store_and_leaves_nothing_behind() {
     // Another key, the policy left as it was.
     let mut fields = grant.fields.clone();
     fields.insert("key".to_owned(), elsewhere.clone());
-    let refused = courier.post_to_store(&grant.url, &fields, "a.txt", "text/plain", &bytes).await;
+    let refused = courier
+        .post_to_store(&grant.url, &fields, "a.txt", "text/plain", &bytes)
+        .await;
     assert!(refused.status().is_client_error(), "{}", refused.status());
     assert!(refused.text().await.expect("body").contains("<Code>"));
 
     // The policy rewritten to allow any key, the signature left as it was.
     let mut fields = grant.fields.clone();
-    let policy = base64_decode(&fields["policy"]).replace(&format!("{{\"key\":\"{intended}\"}}"), "[\"starts-with\",\"$key\",\"uploads/\"]");
-    assert_ne!(policy, base64_decode(&fields["policy"]), "the tamper must change the policy");
+    let policy = base64_decode(&fields["policy"]).replace(
+        &format!("{{\"key\":\"{intended}\"}}"),
+        "[\"starts-with\",\"$key\",\"uploads/\"]",
+    );
+    assert_ne!(
+        policy,
+        base64_decode(&fields["policy"]),
+        "the tamper must change the policy"
+    );
     fields.insert("policy".to_owned(), base64_encode(&policy));
     fields.insert("key".to_owned(), elsewhere.clone());
-    let refused = courier.post_to_store(&grant.url, &fields, "a.txt", "text/plain", &bytes).await;
+    let refused = courier
+        .post_to_store(&grant.url, &fields, "a.txt", "text/plain", &bytes)
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(refused.text().await.expect("body").contains("SignatureDoesNotMatch"));
 
     // A file larger than declared-and-allowed is refused too.
     let small = crate::helpers::spawn_courier_with(&[("COURIER_MAX_UPLOAD_BYTES", "1024")]).await;
     let grant_small = small.grant("big.bin", "application/octet-stream", 1000).await;
-    let refused = small.post_to_store(&grant_small.url, &grant_small.fields, "big.bin", "application/octet-stream", &vec![7; 4096]).await;
+    let refused = small
+        .post_to_store(
+            &grant_small.url,
+            &grant_small.fields,
+            "big.bin",
+            "application/octet-stream",
+            &vec![7; 4096],
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.text().await.expect("body").contains("EntityTooLarge"));
 
