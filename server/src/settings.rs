@@ -95,34 +95,19 @@ impl Settings {
             }
         };
 
-        let max_upload_bytes = parse_number(
+        let number = |name: &'static str, default: u64, max: u64| parse_number(name, var(name), default, 1, max);
+        let max_upload_bytes = number(
             "COURIER_MAX_UPLOAD_BYTES",
-            var("COURIER_MAX_UPLOAD_BYTES"),
             DEFAULT_MAX_UPLOAD_BYTES,
-            1,
             5 * 1024 * 1024 * 1024,
         )?;
-        let upload_ttl = parse_number(
-            "COURIER_UPLOAD_TTL_SECS",
-            var("COURIER_UPLOAD_TTL_SECS"),
-            DEFAULT_UPLOAD_TTL_SECS,
-            1,
-            7 * 24 * 3600,
-        )?;
-        let download_ttl = parse_number(
+        let upload_ttl = number("COURIER_UPLOAD_TTL_SECS", DEFAULT_UPLOAD_TTL_SECS, 7 * 24 * 3600)?;
+        let download_ttl = number(
             "COURIER_DOWNLOAD_TTL_SECS",
-            var("COURIER_DOWNLOAD_TTL_SECS"),
             DEFAULT_DOWNLOAD_TTL_SECS,
-            1,
             MAX_DOWNLOAD_TTL_SECS,
         )?;
-        let renew_ttl = parse_number(
-            "COURIER_RENEW_TTL_SECS",
-            var("COURIER_RENEW_TTL_SECS"),
-            DEFAULT_RENEW_TTL_SECS,
-            1,
-            10 * 365 * 24 * 3600,
-        )?;
+        let renew_ttl = number("COURIER_RENEW_TTL_SECS", DEFAULT_RENEW_TTL_SECS, 10 * 365 * 24 * 3600)?;
 
         Ok(Self {
             leptos,
