@@ -6,13 +6,13 @@ use leptos::prelude::*;
 use web_sys::{File, FormData};
 
 use crate::error::CourierError;
+use crate::file_rules::FileRules;
 use crate::model::{DownloadLink, UploadGrant};
-use crate::size::human_size;
 use crate::store_error::StoreError;
 use crate::upload::Phase;
 
 /// Starts uploading the file chosen in `input`, reporting through `phase`.
-pub fn start_upload(input: NodeRef<leptos::html::Input>, phase: RwSignal<Phase>, max_bytes: u64) {
+pub fn start_upload(input: NodeRef<leptos::html::Input>, phase: RwSignal<Phase>, rules: FileRules) {
     let file = input
         .get_untracked()
         .and_then(|input| input.files())
@@ -22,7 +22,7 @@ pub fn start_upload(input: NodeRef<leptos::html::Input>, phase: RwSignal<Phase>,
         return;
     };
     leptos::task::spawn_local(async move {
-        let outcome = upload(file, phase, max_bytes).await;
+        let outcome = upload(file, phase, rules).await;
         phase.set(match outcome {
             Ok(link) => Phase::Done(link),
             Err(error) => Phase::Failed(error.sentence().to_owned()),
@@ -30,26 +30,26 @@ pub fn start_upload(input: NodeRef<leptos::html::Input>, phase: RwSignal<Phase>,
     });
 }
 
-async fn upload(file: File, phase: RwSignal<Phase>, max_bytes: u64) -> Result<DownloadLink, CourierError> {
+async fn upload(file: File, phase: RwSignal<Phase>, rules: FileRules) -> Result<DownloadLink, CourierError> {
     let name = file.name();
     let size = file.size() as u64;
-    // Refuse at once what the server would refuse anyway.
-    if size == 0 {
-        return Err(CourierError::BadRequest(
-            "The file is empty. Choose a file with something in it.".to_owned(),
-        ));
+    // Refuse at once, before anything is signed, what the server would refuse.
+    rules.check(size, &file.type_())?;
+    // A policy can expire between signing and the store reading it (a laptop
+    // asleep mid-way): sign again, once, by ourselves.
+    let mut signed_again = false;
+    loop {
+        phase.set(Phase::Signing { name: name.clone() });
+        let grant = crate::api::sign_upload(name.clone(), file.type_(), size).await?;
+        phase.set(Phase::Uploading {
+            name: name.clone(),
+            size,
+        });
+        match post_to_store(&grant, &file).await {
+            Err(CourierError::PolicyExpired(_)) if !signed_again => signed_again = true,
+            outcome => return outcome,
+        }
     }
-    if size > max_bytes {
-        return Err(CourierError::TooLarge(format!(
-            "The file is {} but at most {} can be uploaded. Choose a smaller file.",
-            human_size(size),
-            human_size(max_bytes)
-        )));
-    }
-    phase.set(Phase::Signing { name: name.clone() });
-    let grant = crate::api::sign_upload(name.clone(), file.type_(), size).await?;
-    phase.set(Phase::Uploading { name, size });
-    post_to_store(&grant, &file).await
 }
 
 /// POSTs the grant's fields, then the file, to the store; the fetch follows
@@ -85,7 +85,12 @@ pub async fn post_to_store(grant: &UploadGrant, file: &File) -> Result<DownloadL
         return Err(error);
     }
     if let Some(error) = StoreError::parse(&body) {
-        return Err(CourierError::StoreRefused(error.sentence(grant.max_bytes)));
+        let sentence = error.sentence(grant.max_bytes);
+        return Err(if error.is_expired_policy() {
+            CourierError::PolicyExpired(sentence)
+        } else {
+            CourierError::StoreRefused(sentence)
+        });
     }
     Err(CourierError::StoreRefused(format!(
         "The storage refused the upload (HTTP {status}). Try again."

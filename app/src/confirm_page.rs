@@ -9,42 +9,51 @@ use crate::upload::LinkDetails;
 
 /// The whole HTML document for one confirmation. `bucket` lets the "new link"
 /// anchor come back here with the renewal token.
-pub fn render(outcome: Result<DownloadLink, CourierError>, bucket: &str) -> String {
-    let owner = Owner::new();
-    let body = owner.with(|| {
-        let content = match outcome {
-            Ok(link) => {
-                let again = format!(
-                    "/confirm-upload?{}",
-                    url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("bucket", bucket)
-                        .append_pair("key", &link.key)
-                        .append_pair("token", &link.token)
-                        .finish()
-                );
-                view! {
-                    <section class="result" data-testid="result">
-                        <p class="status">"Uploaded."</p>
-                        <LinkDetails link />
-                        <p><a class="secondary" href=again>"New link"</a></p>
-                    </section>
-                }
-                .into_any()
-            }
-            Err(error) => view! {
-                <section class="result failed">
-                    <h2>"No link this time"</h2>
-                    <p class="error" role="alert">{error.sentence().to_owned()}</p>
-                </section>
-            }
-            .into_any(),
-        };
+pub fn render(link: DownloadLink, bucket: &str) -> String {
+    let again = format!(
+        "/confirm-upload?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("bucket", bucket)
+            .append_pair("key", &link.key)
+            .append_pair("token", &link.token)
+            .finish()
+    );
+    document(move || {
+        view! {
+            <section class="result" data-testid="result">
+                <p class="status">"Uploaded."</p>
+                <LinkDetails link />
+                <p>
+                    <a class="secondary" href=again>"New link"</a>
+                </p>
+            </section>
+        }
+        .into_any()
+    })
+}
+
+/// A page that says why there is no link, as a sentence.
+pub fn render_refusal(error: &CourierError) -> String {
+    let sentence = error.sentence().to_owned();
+    document(move || {
+        view! {
+            <section class="result failed">
+                <h2>"No link this time"</h2>
+                <p class="error" role="alert">{sentence}</p>
+            </section>
+        }
+        .into_any()
+    })
+}
+
+fn document(content: impl FnOnce() -> AnyView) -> String {
+    let body = Owner::new().with(|| {
         view! {
             <main class="page">
                 <header class="masthead">
                     <h1><a href="/">"Courier"</a></h1>
                 </header>
-                {content}
+                {content()}
                 <p><a href="/">"Upload another file"</a></p>
             </main>
         }
@@ -70,7 +79,7 @@ mod tests {
             expires_at: "2026-11-28T13:05:00Z".to_owned(),
             token: "r.1.abc".to_owned(),
         };
-        let html = render(Ok(link), "courier");
+        let html = render(link, "courier");
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.html"), "{html}");
         assert!(
@@ -84,12 +93,9 @@ mod tests {
 
     #[test]
     fn shows_the_refusal_as_a_sentence() {
-        let html = render(
-            Err(CourierError::Forbidden(
-                "This token does not allow a link to that file.".to_owned(),
-            )),
-            "courier",
-        );
+        let html = render_refusal(&CourierError::Forbidden(
+            "This token does not allow a link to that file.".to_owned(),
+        ));
         assert!(html.contains("This token does not allow a link to that file."));
     }
 }

@@ -24,9 +24,16 @@ pub enum CourierError {
     /// Larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
+    /// Too many requests from one address (429).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The store refused the upload; the sentence comes from its error code.
     #[error("{0}")]
     StoreRefused(String),
+    /// The store refused the upload because its policy had expired; signing
+    /// again fixes it.
+    #[error("{0}")]
+    PolicyExpired(String),
     /// The store could not be reached or failed (502).
     #[error("{0}")]
     StoreUnavailable(String),
@@ -46,7 +53,8 @@ impl CourierError {
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::TooLarge(_) => 413,
-            Self::StoreRefused(_) | Self::StoreUnavailable(_) | Self::Network(_) => 502,
+            Self::TooManyRequests(_) => 429,
+            Self::StoreRefused(_) | Self::PolicyExpired(_) | Self::StoreUnavailable(_) | Self::Network(_) => 502,
             Self::Internal(_) => 500,
         }
     }
@@ -57,7 +65,9 @@ impl CourierError {
             | Self::Forbidden(s)
             | Self::NotFound(s)
             | Self::TooLarge(s)
+            | Self::TooManyRequests(s)
             | Self::StoreRefused(s)
+            | Self::PolicyExpired(s)
             | Self::StoreUnavailable(s)
             | Self::Network(s)
             | Self::Internal(s) => s,

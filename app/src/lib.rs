@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod error;
+pub mod file_rules;
 pub mod model;
 pub mod shell;
 pub mod size;
@@ -22,6 +23,8 @@ pub mod upload;
 pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod confirm_page;
+#[cfg(feature = "ssr")]
+pub mod content_security;
 #[cfg(feature = "ssr")]
 pub mod signing;
 

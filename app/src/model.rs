@@ -19,6 +19,18 @@ pub struct UploadGrant {
     pub expires_at: String,
     /// The largest file the policy accepts, in bytes.
     pub max_bytes: u64,
+    /// The accepted media type patterns; empty means any type.
+    pub allowed_types: Vec<String>,
+}
+
+impl UploadGrant {
+    /// The rules the grant's files must meet, for checks in the browser.
+    pub fn file_rules(&self) -> crate::file_rules::FileRules {
+        crate::file_rules::FileRules {
+            max_bytes: self.max_bytes,
+            allowed_types: self.allowed_types.clone(),
+        }
+    }
 }
 
 /// A signed, expiring link to one uploaded file.

@@ -30,6 +30,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    crate::content_security::apply();
     view! {
         <Stylesheet id="leptos" href="/pkg/courier.css" />
         <Title text="Courier" />

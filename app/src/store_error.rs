@@ -22,6 +22,12 @@ impl StoreError {
         Some(Self { code, message })
     }
 
+    /// The policy expired before the store saw the request: signing again fixes it.
+    pub fn is_expired_policy(&self) -> bool {
+        matches!(self.code.as_str(), "ExpiredToken" | "TokenRefreshRequired")
+            || (self.code == "AccessDenied" && self.message.to_ascii_lowercase().contains("expired"))
+    }
+
     /// What the person is told, given the size limit the upload was signed for.
     pub fn sentence(&self, max_bytes: u64) -> String {
         let message = self.message.to_ascii_lowercase();

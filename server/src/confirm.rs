@@ -12,6 +12,8 @@ use serde::Deserialize;
 use app::error::CourierError;
 use app::signing::{ConfirmRequest, Signer};
 
+use crate::respond::{refusal, wants_json};
+
 #[derive(Debug, Default, Deserialize)]
 pub struct ConfirmQuery {
     token: Option<String>,
@@ -43,29 +45,21 @@ pub async fn confirm_upload(
     if let Err(error) = &outcome {
         tracing::info!(status = error.status_code(), %error, "confirmation refused");
     }
-    let status = match &outcome {
-        Ok(_) => http::StatusCode::OK,
-        Err(error) => {
-            http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
-        }
-    };
 
-    let mut response = if wants_json(&headers) {
-        let mut response = match outcome {
-            Ok(link) => Json(link).into_response(),
-            Err(error) => Json(error).into_response(),
-        };
-        // A fetch that followed the store's cross-origin 303 arrives with
-        // `Origin: null` and may read the answer only with this; the token in
-        // the URL is the capability and no cookies are involved.
-        response
-            .headers_mut()
-            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-        response
-    } else {
-        Html(app::confirm_page::render(outcome, signer.bucket())).into_response()
+    let mut response = match outcome {
+        Ok(link) if wants_json(&headers) => {
+            let mut response = Json(link).into_response();
+            // A fetch that followed the store's cross-origin 303 arrives with
+            // `Origin: null` and may read the answer only with this; the token
+            // in the URL is the capability and no cookies are involved.
+            response
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            response
+        }
+        Ok(link) => Html(app::confirm_page::render(link, signer.bucket())).into_response(),
+        Err(error) => refusal(&headers, &error),
     };
-    *response.status_mut() = status;
     // Signed links are personal and short-lived: never cache them.
     response
         .headers_mut()
@@ -74,12 +68,4 @@ pub async fn confirm_upload(
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept"));
     response
-}
-
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|item| item.trim().starts_with("application/json")))
 }

@@ -3,8 +3,12 @@
 //! `app::signing`, which the server functions share.
 
 pub mod api_status;
+pub mod body_limit;
 pub mod confirm;
 pub mod embedded_store;
+pub mod rate_limit;
+pub mod respond;
+pub mod security_headers;
 pub mod settings;
 pub mod startup;
 pub mod storage;

@@ -25,6 +25,16 @@ pub struct Settings {
     /// `COURIER_SECRET`; in embedded mode one is generated when unset.
     pub secret: Option<String>,
     pub limits: Limits,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Requests to the signing endpoints per client address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitSettings {
+    /// Sustained requests per minute; 0 turns the limit off.
+    pub per_minute: u32,
+    /// How many may come at once before the sustained rate applies.
+    pub burst: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,14 +118,31 @@ impl Settings {
             MAX_DOWNLOAD_TTL_SECS,
         )?;
         let renew_ttl = number("COURIER_RENEW_TTL_SECS", DEFAULT_RENEW_TTL_SECS, 10 * 365 * 24 * 3600)?;
+        let allowed_types = var("COURIER_ALLOWED_TYPES")
+            .map(|raw| app::file_rules::FileRules::parse_types(&raw))
+            .transpose()
+            .map_err(|reason| invalid("COURIER_ALLOWED_TYPES", &reason))?
+            .unwrap_or_default();
+        let rate_limit = RateLimitSettings {
+            per_minute: parse_number(
+                "COURIER_RATE_LIMIT_PER_MINUTE",
+                var("COURIER_RATE_LIMIT_PER_MINUTE"),
+                120,
+                0,
+                1_000_000,
+            )? as u32,
+            burst: number("COURIER_RATE_LIMIT_BURST", 60, 1_000_000)? as u32,
+        };
 
         Ok(Self {
             leptos,
             public_url,
             storage,
             secret,
+            rate_limit,
             limits: Limits {
                 max_upload_bytes,
+                allowed_types,
                 upload_ttl: Duration::from_secs(upload_ttl),
                 download_ttl: Duration::from_secs(download_ttl),
                 renew_ttl: Duration::from_secs(renew_ttl),
@@ -280,6 +307,8 @@ mod tests {
             ("COURIER_EMBEDDED_S3_ADDR", "localhost"),
             ("COURIER_SECRET", "short"),
             ("LEPTOS_SITE_ADDR", "nowhere"),
+            ("COURIER_ALLOWED_TYPES", "images"),
+            ("COURIER_RATE_LIMIT_BURST", "0"),
         ] {
             let error = parse(&[(name, value)]).expect_err(value).to_string();
             assert!(error.starts_with(name), "{error}");
@@ -296,6 +325,30 @@ mod tests {
         .expect_err("bad bool")
         .to_string();
         assert!(error.starts_with("COURIER_S3_FORCE_PATH_STYLE"), "{error}");
+    }
+
+    #[test]
+    fn allowed_types_and_rate_limits_are_read() {
+        let settings = parse(&[
+            ("COURIER_ALLOWED_TYPES", "image/*, application/pdf"),
+            ("COURIER_RATE_LIMIT_PER_MINUTE", "0"),
+        ])
+        .expect("valid");
+        assert_eq!(settings.limits.allowed_types, vec!["image/*", "application/pdf"]);
+        assert_eq!(
+            settings.rate_limit,
+            RateLimitSettings {
+                per_minute: 0,
+                burst: 60
+            }
+        );
+        assert_eq!(
+            parse(&[]).expect("defaults").rate_limit,
+            RateLimitSettings {
+                per_minute: 120,
+                burst: 60
+            }
+        );
     }
 
     #[test]

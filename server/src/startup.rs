@@ -4,9 +4,11 @@
 
 use std::net::SocketAddr;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use axum::routing::get;
+use axum::{Router, middleware};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -19,6 +21,7 @@ use app::{App, shell};
 
 use crate::confirm::confirm_upload;
 use crate::embedded_store::{EmbeddedStoreConfig, EmbeddedStoreError, RunningStore};
+use crate::rate_limit::RateLimiter;
 use crate::settings::{Settings, SettingsError, StorageSettings};
 use crate::storage::{self, StorageError};
 
@@ -123,7 +126,10 @@ impl Application {
 
         let mut leptos_options = settings.leptos.clone();
         leptos_options.site_addr = app_addr;
-        let router = router(AppState { leptos_options, signer });
+        let router = router(
+            AppState { leptos_options, signer },
+            RateLimiter::new(settings.rate_limit),
+        );
         Ok(Self {
             listener,
             router,
@@ -148,13 +154,15 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(app = %format!("http://{}", self.app_addr), public_url = %self.public_url, "courier is ready");
-        axum::serve(self.listener, self.router)
+        // The peer address feeds the rate limiter.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, limiter: Arc<RateLimiter>) -> Router {
     let routes = generate_route_list(App);
     let signer = state.signer.clone();
     let options = state.leptos_options.clone();
@@ -168,7 +176,10 @@ fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::map_response(crate::api_status::status_from_error))
+        .layer(middleware::map_response(crate::api_status::status_from_error))
+        .layer(middleware::from_fn(crate::body_limit::cap))
+        .layer(middleware::from_fn_with_state(limiter, crate::rate_limit::limit))
+        .layer(middleware::from_fn(crate::security_headers::add))
         .with_state(state)
 }
 

@@ -24,8 +24,8 @@ use time::format_description::well_known::Rfc3339;
 use url::Url;
 
 use crate::error::CourierError;
+use crate::file_rules::FileRules;
 use crate::model::{DownloadLink, UploadGrant};
-use crate::size::human_size;
 use credentials::CredentialSource;
 use file_name::FileName;
 use object_key::{ObjectKey, UploadPrefix};
@@ -50,10 +50,12 @@ pub struct Store {
     pub credentials: CredentialSource,
 }
 
-/// How long grants and links live, and how large a file may be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How long grants and links live, and what files are accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub max_upload_bytes: u64,
+    /// Media type patterns (`COURIER_ALLOWED_TYPES`); empty means any type.
+    pub allowed_types: Vec<String>,
     pub upload_ttl: Duration,
     pub download_ttl: Duration,
     /// How long "new link" keeps working after an upload.
@@ -101,8 +103,23 @@ impl Signer {
         &self.0.store.bucket
     }
 
-    pub fn limits(&self) -> Limits {
-        self.0.limits
+    /// The store's origin (`scheme://host:port`), which the page's CSP allows.
+    pub fn store_origin(&self) -> String {
+        Url::parse(&self.0.store.post_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.0.limits
+    }
+
+    /// What an uploaded file must be.
+    pub fn file_rules(&self) -> FileRules {
+        FileRules {
+            max_bytes: self.0.limits.max_upload_bytes,
+            allowed_types: self.0.limits.allowed_types.clone(),
+        }
     }
 
     /// A grant to POST one file under a fresh key of its own.
@@ -110,16 +127,8 @@ impl Signer {
         let name = FileName::parse(&request.filename).map_err(|_| {
             CourierError::BadRequest("The file has no usable name. Rename it and try again.".to_owned())
         })?;
-        let limits = self.0.limits;
-        if request.size == 0 {
-            return Err(CourierError::BadRequest(
-                "The file is empty. Choose a file with something in it.".to_owned(),
-            ));
-        }
-        if request.size > limits.max_upload_bytes {
-            return Err(too_large(request.size, limits.max_upload_bytes));
-        }
-        let content_type = content_type(&request.content_type)?;
+        let limits = &self.0.limits;
+        let content_type = self.file_rules().check(request.size, &request.content_type)?;
         let key = ObjectKey::for_upload(&name);
         let expires_at = now + limits.upload_ttl;
         let token = UploadToken::issue(
@@ -137,13 +146,14 @@ impl Signer {
             .field("acl", "private")
             .field("success_action_redirect", self.confirm_url(&token).as_str())
             .field(&format!("x-amz-meta-{FILENAME_METADATA}"), &original_name)
-            .content_length_range(1, limits.max_upload_bytes);
+            // Exactly the declared size: nothing else can be sent under this grant.
+            .content_length_range(request.size, request.size);
         self.grant(policy, key.as_str().to_owned(), expires_at, now).await
     }
 
     /// A grant for the plain HTML form: any name under a per-page prefix.
     pub async fn grant_form(&self, now: OffsetDateTime) -> Result<UploadGrant, CourierError> {
-        let limits = self.0.limits;
+        let limits = &self.0.limits;
         let prefix = UploadPrefix::generate();
         let expires_at = now + limits.upload_ttl;
         let token = UploadToken::issue(
@@ -182,6 +192,7 @@ impl Signer {
             key,
             expires_at: rfc3339(expires_at),
             max_bytes: self.0.limits.max_upload_bytes,
+            allowed_types: self.0.limits.allowed_types.clone(),
         })
     }
 
@@ -317,56 +328,9 @@ fn head_error(key: &ObjectKey, error: SdkError<HeadObjectError>) -> CourierError
     }
 }
 
-fn too_large(size: u64, max: u64) -> CourierError {
-    CourierError::TooLarge(format!(
-        "The file is {} but at most {} can be uploaded. Choose a smaller file.",
-        human_size(size),
-        human_size(max)
-    ))
-}
-
-/// A media type essence (`type/subtype`), lower-cased; empty means unknown.
-fn content_type(raw: &str) -> Result<String, CourierError> {
-    let essence = raw.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    if essence.is_empty() {
-        return Ok("application/octet-stream".to_owned());
-    }
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
-    };
-    match essence.split_once('/') {
-        Some((kind, subtype)) if essence.len() <= 127 && token(kind) && token(subtype) => Ok(essence),
-        _ => Err(CourierError::BadRequest(format!(
-            "\"{}\" is not a valid file type.",
-            raw.chars().take(64).collect::<String>()
-        ))),
-    }
-}
-
 pub fn rfc3339(at: OffsetDateTime) -> String {
     at.replace_nanosecond(0)
         .unwrap_or(at)
         .format(&Rfc3339)
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_type;
-
-    #[test]
-    fn content_types_are_validated() {
-        assert_eq!(content_type("").as_deref(), Ok("application/octet-stream"));
-        assert_eq!(content_type("Image/PNG").as_deref(), Ok("image/png"));
-        assert_eq!(content_type("text/plain; charset=utf-8").as_deref(), Ok("text/plain"));
-        assert_eq!(
-            content_type("application/vnd.openxmlformats-officedocument.wordprocessingml.document").as_deref(),
-            Ok("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-        );
-        for bad in ["text", "text/", "/plain", "text/plain\r\nX: y", "a/b/c", "téxt/plain"] {
-            assert!(content_type(bad).is_err(), "{bad}");
-        }
-    }
 }

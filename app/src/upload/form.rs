@@ -27,18 +27,19 @@ impl Phase {
 pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
     let phase = RwSignal::new(Phase::Idle);
     let file_input = NodeRef::<leptos::html::Input>::new();
-    let max_bytes = grant.max_bytes;
+    let rules = grant.file_rules();
+    let (summary, accept) = (rules.summary(), rules.accept());
 
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         #[cfg(feature = "hydrate")]
         {
             event.prevent_default();
             if !phase.get_untracked().is_busy() {
-                crate::browser::start_upload(file_input, phase, max_bytes);
+                crate::browser::start_upload(file_input, phase, rules.clone());
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (event, file_input);
+        let _ = (event, file_input, &rules);
     };
     // Effects run only in the browser: this marks the form as taken over.
     let hydrated = RwSignal::new(false);
@@ -58,9 +59,9 @@ pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
             {hidden_fields}
             <label class="picker" for="file">
                 <span class="picker-title">"Choose a file"</span>
-                <span class="hint">"Up to " {human_size(max_bytes)}</span>
+                <span class="hint">{summary}</span>
             </label>
-            <input id="file" type="file" name="file" required node_ref=file_input />
+            <input id="file" type="file" name="file" accept=accept required node_ref=file_input />
             <button type="submit" disabled=busy>{move || if busy() { "Uploading…" } else { "Upload" }}</button>
         </form>
         <div class="outcome" aria-live="polite">

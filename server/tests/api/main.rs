@@ -4,5 +4,6 @@
 mod confirm;
 mod helpers;
 mod plain_form;
+mod security;
 mod sign_upload;
 mod upload_flow;

@@ -1,0 +1,290 @@
+//! The security model, case by case: every bad input gets a clear answer and
+//! changes nothing. Each test here is named in SECURITY.md.
+
+use std::time::Duration;
+
+use reqwest::{StatusCode, header};
+
+use crate::helpers::{query, sample_bytes, spawn_courier, spawn_courier_with};
+
+#[tokio::test]
+async fn a_file_of_another_size_than_declared_is_refused() {
+    let courier = spawn_courier().await;
+    let grant = courier.grant("exact.bin", "application/octet-stream", 1000).await;
+    for size in [999, 1001] {
+        let refused = courier
+            .post_to_store(
+                &grant.url,
+                &grant.fields,
+                "exact.bin",
+                "application/octet-stream",
+                &sample_bytes(size),
+            )
+            .await;
+        assert!(refused.status().is_client_error(), "{size}: {}", refused.status());
+    }
+    assert_eq!(courier.stored_keys(), Vec::<String>::new());
+    // The declared size itself goes through.
+    let stored = courier
+        .post_to_store(
+            &grant.url,
+            &grant.fields,
+            "exact.bin",
+            "application/octet-stream",
+            &sample_bytes(1000),
+        )
+        .await;
+    assert_eq!(stored.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_content_type_other_than_signed_is_refused() {
+    let courier = spawn_courier().await;
+    let grant = courier.grant("photo.png", "image/png", 4).await;
+    let mut fields = grant.fields.clone();
+    fields.insert("Content-Type".to_owned(), "text/html".to_owned());
+    let refused = courier
+        .post_to_store(&grant.url, &fields, "photo.png", "text/html", b"<h1>")
+        .await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    assert_eq!(courier.stored_keys(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn types_outside_the_allow_list_are_not_signed() {
+    let courier = spawn_courier_with(&[("COURIER_ALLOWED_TYPES", "image/*,application/pdf")]).await;
+    for (content_type, status) in [
+        ("image/png", StatusCode::OK),
+        ("application/pdf", StatusCode::OK),
+        ("text/html", StatusCode::BAD_REQUEST),
+        ("", StatusCode::BAD_REQUEST),
+        ("application/pdf+x", StatusCode::BAD_REQUEST),
+    ] {
+        let response = courier.sign_upload("file", content_type, 10).await;
+        assert_eq!(response.status(), status, "{content_type:?}");
+        if status != StatusCode::OK {
+            let body: serde_json::Value = response.json().await.expect("JSON");
+            assert!(
+                body["error"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("image/*, application/pdf")),
+                "{body}"
+            );
+        }
+    }
+    // The page says what is accepted, and the picker offers only that.
+    let page = courier
+        .http
+        .get(&courier.base)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("HTML");
+    assert!(page.contains("accept=\"image/*,application/pdf\""), "{page}");
+    assert!(page.contains("image/*, application/pdf"), "{page}");
+}
+
+#[tokio::test]
+async fn an_expired_policy_is_refused_by_the_store() {
+    let courier = spawn_courier_with(&[("COURIER_UPLOAD_TTL_SECS", "1")]).await;
+    let grant = courier.grant("late.txt", "text/plain", 4).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let refused = courier
+        .post_to_store(&grant.url, &grant.fields, "late.txt", "text/plain", b"late")
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body = refused.text().await.expect("body");
+    let error = app::store_error::StoreError::parse(&body).expect("an S3 error");
+    assert!(error.is_expired_policy(), "{body}");
+    assert!(error.sentence(grant.max_bytes).contains("expired"));
+    assert_eq!(courier.stored_keys(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_expired_renewal_token_gets_no_new_link() {
+    let courier = spawn_courier_with(&[("COURIER_RENEW_TTL_SECS", "1")]).await;
+    let link = courier.upload("short.txt", "text/plain", b"short").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let refused = courier
+        .http
+        .post(format!("{}/api/sign_download", courier.base))
+        .form(&[("key", link.key.as_str()), ("token", link.token.as_str())])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = refused.json().await.expect("JSON");
+    assert!(body["error"].as_str().is_some_and(|s| s.contains("expired")), "{body}");
+    // The old download link itself still works until its own expiry.
+    assert_eq!(courier.download(&link.download_url).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn traversal_and_foreign_keys_are_refused_everywhere() {
+    let courier = spawn_courier().await;
+    let link = courier.upload("mine.txt", "text/plain", b"mine").await;
+    let prefix = link.key.rsplit_once('/').map(|(p, _)| p).expect("a prefix");
+    for key in [
+        "../credentials.json".to_owned(),
+        "uploads/../credentials.json".to_owned(),
+        format!("{prefix}/../../credentials.json"),
+        format!("{prefix}/%2e%2e/x"),
+        "objects/courier/x".to_owned(),
+        String::new(),
+    ] {
+        let url = format!("{}/confirm-upload", courier.base);
+        let response = courier
+            .http
+            .get(&url)
+            .query(&[
+                ("token", link.token.as_str()),
+                ("bucket", courier.bucket.as_str()),
+                ("key", key.as_str()),
+            ])
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .expect("answers");
+        assert!(
+            matches!(response.status(), StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN),
+            "{key}: {}",
+            response.status()
+        );
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        assert!(body.get("download_url").is_none(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn signing_is_rate_limited_per_address() {
+    let courier = spawn_courier_with(&[
+        ("COURIER_RATE_LIMIT_PER_MINUTE", "60"),
+        ("COURIER_RATE_LIMIT_BURST", "5"),
+    ])
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(courier.sign_upload("a.txt", "text/plain", 1).await);
+    }
+    let ok = statuses.iter().filter(|r| r.status() == StatusCode::OK).count();
+    assert_eq!(ok, 5, "the burst");
+    let limited = statuses
+        .into_iter()
+        .find(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .expect("a 429");
+    let retry_after: u64 = limited.headers()[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = limited.json().await.expect("JSON");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Too many requests")),
+        "{body}"
+    );
+    // The confirm route shares the limit and answers a browser with a page.
+    let page = courier
+        .http
+        .get(format!("{}/confirm-upload", courier.base))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.text().await.expect("HTML").contains("Too many requests"));
+    // The page itself is not limited.
+    assert_eq!(
+        courier.http.get(&courier.base).send().await.expect("page").status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn oversized_request_bodies_are_refused() {
+    let courier = spawn_courier().await;
+    let huge = "x".repeat(100 * 1024);
+    let response = courier
+        .http
+        .post(format!("{}/api/sign_upload", courier.base))
+        .form(&[
+            ("filename", huge.as_str()),
+            ("content_type", "text/plain"),
+            ("size", "1"),
+        ])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert!(
+        body["error"].as_str().is_some_and(|s| s.contains("too large")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let courier = spawn_courier().await;
+    let page = courier.http.get(&courier.base).send().await.expect("page");
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let html = page.text().await.expect("HTML");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a nonce in the CSP");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the CSP's nonce"
+    );
+    assert!(
+        csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(csp.contains(&format!("connect-src 'self' {}", courier.store)), "{csp}");
+    assert!(csp.contains(&format!("form-action 'self' {}", courier.store)), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+
+    let link = courier.upload("h.txt", "text/plain", b"h").await;
+    let token = query(&link.download_url);
+    assert!(token.contains_key("X-Amz-Signature"));
+    for url in [
+        courier.base.clone(),
+        format!("{}/confirm-upload", courier.base),
+        format!("{}/health", courier.base),
+    ] {
+        let response = courier.http.get(&url).send().await.expect("answers");
+        let headers = response.headers();
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{url}");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{url}");
+        assert!(headers.contains_key(header::CONTENT_SECURITY_POLICY), "{url}");
+    }
+}
+
+#[tokio::test]
+async fn html_in_a_file_name_is_shown_as_text() {
+    let courier = spawn_courier().await;
+    // Browsers never put a path separator in a file name, so the probe has none.
+    let name = "<img src=x onerror=alert(1)>.txt";
+    let grant = courier.grant(name, "text/plain", 2).await;
+    let stored = courier
+        .post_to_store(&grant.url, &grant.fields, name, "text/plain", b"hi")
+        .await;
+    let page = courier
+        .http
+        .get(crate::helpers::location(&stored))
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("confirm page");
+    let html = page.text().await.expect("HTML");
+    assert!(!html.contains("<img src=x"), "{html}");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;.txt"), "{html}");
+}
