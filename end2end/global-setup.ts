@@ -25,6 +25,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       LEPTOS_ENV: "PROD",
       COURIER_EMBEDDED_S3_ADDR: "127.0.0.1:0",
       COURIER_DATA_DIR: dataDir,
+      // Small enough that a test can exceed it; types the tests use.
+      COURIER_MAX_UPLOAD_BYTES: String(1024 * 1024),
+      COURIER_ALLOWED_TYPES: "image/*,application/pdf,text/plain",
+      COURIER_RATE_LIMIT_BURST: "1000",
       RUST_LOG: "info",
       NO_COLOR: "1",
     },
@@ -46,6 +50,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     });
   });
   process.env.COURIER_BASE_URL = baseURL;
+  process.env.COURIER_DATA_DIR = dataDir;
+  process.env.COURIER_SITE_ROOT = siteRoot;
 
   return async () => {
     child.kill("SIGTERM");

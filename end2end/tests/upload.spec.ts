@@ -1,25 +1,6 @@
-import { expect, test, type Page } from "@playwright/test";
-import { createHash } from "node:crypto";
+import { expect, test } from "@playwright/test";
 
-const baseURL = () => {
-  const url = process.env.COURIER_BASE_URL;
-  if (!url) throw new Error("COURIER_BASE_URL is not set: global-setup did not start courier");
-  return url;
-};
-
-const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
-
-function sampleFile(size: number): Buffer {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31) % 251;
-  return bytes;
-}
-
-/** Opens the page and waits until the WASM client has taken the form over. */
-async function openHydrated(page: Page) {
-  await page.goto(baseURL());
-  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
-}
+import { baseURL, md5, openHydrated, sampleFile } from "./helpers";
 
 test("the hydrated page uploads in place and shows a working link", async ({ page }) => {
   const errors: string[] = [];
@@ -88,10 +69,10 @@ test("a store refusal is shown as a sentence, not a code", async ({ page }) => {
       body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed object size.</Message></Error>`,
     }),
   );
-  await page.locator("input[type=file]").setInputFiles({ name: "big.bin", mimeType: "application/octet-stream", buffer: sampleFile(1000) });
+  await page.locator("input[type=file]").setInputFiles({ name: "big.txt", mimeType: "text/plain", buffer: sampleFile(1000) });
   await page.getByRole("button", { name: "Upload" }).click();
   const alert = page.getByRole("alert");
-  await expect(alert).toContainText("larger than the 100 MiB this upload allows");
+  await expect(alert).toContainText("larger than the 1 MiB this upload allows");
   await expect(alert).not.toContainText("EntityTooLarge");
 });
 
