@@ -114,3 +114,14 @@ test("the release bundle holds neither secrets nor signing code", async () => {
     }
   }
 });
+
+test("an unreachable store is named in a sentence", async ({ page }) => {
+  await openHydrated(page);
+  const action = (await page.locator("form.upload").getAttribute("action"))!;
+  await page.route(`${action}**`, (route) => route.abort("connectionrefused"));
+  await page.locator("input[type=file]").setInputFiles({ name: "a.txt", mimeType: "text/plain", buffer: Buffer.from("a") });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByRole("alert")).toHaveText(
+    "The upload could not reach the storage server. Check your connection and try again.",
+  );
+});
