@@ -21,7 +21,7 @@ NPM_STAMP := end2end/node_modules/.courier-installed
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 export CHROMIUM_PATH
 
-.PHONY: run dev test build tools browser lint unit e2e clean
+.PHONY: run dev test build tools browser lint unit e2e garage garage-tests clean
 
 ## run: build the release site and serve it, with the embedded store unless COURIER_BUCKET is set
 run: tools build
@@ -35,7 +35,7 @@ dev: tools
 	cargo leptos watch
 
 ## test: every test, as CI runs it
-test: tools browser lint unit build e2e
+test: tools browser lint unit build e2e garage
 
 build: tools
 	cargo leptos build --release
@@ -48,10 +48,18 @@ lint:
 
 unit:
 	cargo test -p app --features ssr
-	cargo test -p courier
+	cargo test -p courier --lib --bins --test api
 
 e2e: browser $(NPM_STAMP)
 	cd end2end && COURIER_BIN="$(TARGET_DIR)/release/courier" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test
+
+## garage: the flows again on a three-node Garage cluster (installed if missing)
+garage: build browser $(NPM_STAMP)
+	scripts/garage-cluster $(MAKE) --no-print-directory garage-tests
+
+garage-tests:
+	cargo test -p courier --test garage
+	cd end2end && COURIER_BIN="$(TARGET_DIR)/release/courier" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test tests/upload.spec.ts
 
 ## tools: what building needs, installed only when missing
 tools: $(NPM_STAMP)

@@ -4,6 +4,7 @@
 
 pub mod api_status;
 pub mod body_limit;
+pub mod commands;
 pub mod confirm;
 pub mod embedded_store;
 pub mod rate_limit;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use courier::settings::Settings;
 use courier::startup::Application;
-use courier::telemetry;
+use courier::{commands, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,19 +19,36 @@ async fn main() -> ExitCode {
     }
 }
 
+const HELP: &str = "\
+courier [serve]       serve Courier (the embedded store too, unless COURIER_BUCKET is set)
+courier setup-bucket  make COURIER_BUCKET ready for browser uploads (CORS, lifecycle); idempotent
+courier check         check the configuration and the store before a deploy
+
+Configuration comes from the environment: see README.md.";
+
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    if let Some(arg) = std::env::args().nth(1) {
-        match arg.as_str() {
-            "serve" => {}
-            "-h" | "--help" | "help" => {
-                println!("courier [serve]\n\nServes Courier. Configuration comes from the environment: see README.md.");
-                return Ok(());
-            }
-            other => return Err(format!("unknown command \"{other}\"; try `courier --help`").into()),
+    let command = std::env::args().nth(1);
+    match command.as_deref() {
+        None | Some("serve") => {
+            let application = Application::build(Settings::from_env()?).await?;
+            application.run_until_stopped().await?;
         }
+        Some("setup-bucket") => {
+            for line in commands::setup_bucket(&Settings::from_env()?).await? {
+                println!("{line}");
+            }
+        }
+        Some("check") => {
+            let findings = commands::check(&Settings::from_env()?).await?;
+            for finding in &findings {
+                println!("{} {}", if finding.ok { "ok  " } else { "FAIL" }, finding.sentence);
+            }
+            if findings.iter().any(|f| !f.ok) {
+                return Err("the check failed".into());
+            }
+        }
+        Some("-h" | "--help" | "help") => println!("{HELP}"),
+        Some(other) => return Err(format!("unknown command \"{other}\"; try `courier --help`").into()),
     }
-    let settings = Settings::from_env()?;
-    let application = Application::build(settings).await?;
-    application.run_until_stopped().await?;
     Ok(())
 }

@@ -42,7 +42,36 @@ pub enum StorageSettings {
     /// No bucket configured: the server runs its own store.
     Embedded { addr: SocketAddr, data_dir: PathBuf },
     /// AWS S3 or any S3-compatible store, through the standard AWS settings.
-    External { bucket: String, force_path_style: bool },
+    External(ExternalStore),
+}
+
+/// A bucket on AWS S3 or an S3-compatible store. Unset fields fall back to
+/// the AWS SDK's own configuration chain (profile, SSO, instance role …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalStore {
+    pub bucket: String,
+    pub force_path_style: bool,
+    /// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`.
+    pub endpoint: Option<Url>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    pub region: Option<String>,
+    /// `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`).
+    pub credentials: Option<StaticCredentials>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -86,10 +115,40 @@ impl Settings {
                     ));
                 }
                 let force_path_style = parse_bool("COURIER_S3_FORCE_PATH_STYLE", var("COURIER_S3_FORCE_PATH_STYLE"))?;
-                StorageSettings::External {
+                let endpoint = match var("AWS_ENDPOINT_URL_S3")
+                    .map(|v| ("AWS_ENDPOINT_URL_S3", v))
+                    .or_else(|| var("AWS_ENDPOINT_URL").map(|v| ("AWS_ENDPOINT_URL", v)))
+                {
+                    Some((name, raw)) => Some(Url::parse(&raw).map_err(|e| invalid(name, &format!("{e}")))?),
+                    None => None,
+                };
+                let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+                    (Some(access_key_id), Some(secret_access_key)) => Some(StaticCredentials {
+                        access_key_id,
+                        secret_access_key,
+                        session_token: var("AWS_SESSION_TOKEN"),
+                    }),
+                    (Some(_), None) => {
+                        return Err(invalid(
+                            "AWS_SECRET_ACCESS_KEY",
+                            "it must be set with AWS_ACCESS_KEY_ID",
+                        ));
+                    }
+                    (None, Some(_)) => {
+                        return Err(invalid(
+                            "AWS_ACCESS_KEY_ID",
+                            "it must be set with AWS_SECRET_ACCESS_KEY",
+                        ));
+                    }
+                    (None, None) => None,
+                };
+                StorageSettings::External(ExternalStore {
                     bucket,
                     force_path_style,
-                }
+                    endpoint,
+                    region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+                    credentials,
+                })
             }
             None => {
                 let addr = match var("COURIER_EMBEDDED_S3_ADDR") {
@@ -284,15 +343,30 @@ mod tests {
             ("COURIER_BUCKET", "files"),
             ("COURIER_SECRET", SECRET),
             ("COURIER_S3_FORCE_PATH_STYLE", "true"),
+            ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:3900"),
+            ("AWS_REGION", "garage"),
+            ("AWS_ACCESS_KEY_ID", "GK1"),
+            ("AWS_SECRET_ACCESS_KEY", "shh"),
         ])
         .expect("valid");
+        let StorageSettings::External(store) = settings.storage else {
+            panic!("external storage")
+        };
+        assert_eq!((store.bucket.as_str(), store.force_path_style), ("files", true));
+        assert_eq!(store.endpoint.as_ref().map(Url::as_str), Some("http://127.0.0.1:3900/"));
+        assert_eq!(store.region.as_deref(), Some("garage"));
         assert_eq!(
-            settings.storage,
-            StorageSettings::External {
-                bucket: "files".to_owned(),
-                force_path_style: true
-            }
+            store.credentials.as_ref().map(|c| c.access_key_id.as_str()),
+            Some("GK1")
         );
+        assert!(!format!("{store:?}").contains("shh"), "secrets stay out of Debug");
+        let error = parse(&[
+            ("COURIER_BUCKET", "files"),
+            ("COURIER_SECRET", SECRET),
+            ("AWS_ACCESS_KEY_ID", "GK1"),
+        ])
+        .expect_err("half the credentials");
+        assert!(error.to_string().starts_with("AWS_SECRET_ACCESS_KEY"), "{error}");
     }
 
     #[test]

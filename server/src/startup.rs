@@ -104,12 +104,16 @@ impl Application {
                     .unwrap_or_else(|| running.credentials.courier_secret.clone());
                 (storage::embedded(&running), Some(running), secret)
             }
-            StorageSettings::External {
-                bucket,
-                force_path_style,
-            } => {
-                let store = storage::external(bucket, *force_path_style).await?;
-                tracing::info!(storage = "s3", post_url = %store.post_url, bucket = %bucket, region = %store.region, path_style = force_path_style, "storage: an S3 bucket");
+            StorageSettings::External(external) => {
+                let store = storage::external(external).await?;
+                tracing::info!(
+                    storage = "s3",
+                    post_url = %store.post_url,
+                    bucket = %external.bucket,
+                    region = %store.region,
+                    path_style = external.force_path_style,
+                    "storage: an S3 bucket"
+                );
                 // Settings::parse refuses a bucket without a secret.
                 (
                     store,

@@ -10,6 +10,7 @@ use app::signing::Store;
 use app::signing::credentials::CredentialSource;
 
 use crate::embedded_store::RunningStore;
+use crate::settings::ExternalStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -19,8 +20,6 @@ pub enum StorageError {
         "no AWS credentials are configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance role is available"
     )]
     NoCredentials,
-    #[error("{name} is not a valid URL: {reason}")]
-    BadEndpoint { name: &'static str, reason: String },
 }
 
 /// The embedded store, reached over loopback like any other S3 endpoint.
@@ -52,39 +51,47 @@ pub fn embedded(running: &RunningStore) -> Store {
     }
 }
 
-/// AWS S3 or an S3-compatible store, configured the standard AWS way.
-pub async fn external(bucket: &str, force_path_style: bool) -> Result<Store, StorageError> {
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+/// AWS S3 or an S3-compatible store, configured the standard AWS way; what
+/// the settings name explicitly overrides the SDK's own chain.
+pub async fn external(settings: &ExternalStore) -> Result<Store, StorageError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &settings.endpoint {
+        loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+    }
+    if let Some(c) = &settings.credentials {
+        let credentials = Credentials::new(
+            &c.access_key_id,
+            &c.secret_access_key,
+            c.session_token.clone(),
+            None,
+            "courier-settings",
+        );
+        loader = loader.credentials_provider(credentials);
+    }
+    let sdk = loader.load().await;
     let region = sdk.region().ok_or(StorageError::NoRegion)?.to_string();
     let provider = sdk.credentials_provider().ok_or(StorageError::NoCredentials)?;
     let config = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(force_path_style)
+        .force_path_style(settings.force_path_style)
         // Presigned GETs must not ask the browser for checksum headers.
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
         .build();
-    let endpoint = endpoint_from_env()?;
     Ok(Store {
         client: aws_sdk_s3::Client::from_conf(config),
-        bucket: bucket.to_owned(),
-        post_url: post_url(endpoint.as_ref(), bucket, &region, force_path_style),
+        bucket: settings.bucket.clone(),
+        post_url: post_url(
+            settings.endpoint.as_ref(),
+            &settings.bucket,
+            &region,
+            settings.force_path_style,
+        ),
         region,
         credentials: CredentialSource::new(provider),
     })
-}
-
-/// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, as the SDK reads them.
-fn endpoint_from_env() -> Result<Option<url::Url>, StorageError> {
-    for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
-        if let Some(raw) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
-            let url = url::Url::parse(raw.trim()).map_err(|e| StorageError::BadEndpoint {
-                name,
-                reason: e.to_string(),
-            })?;
-            return Ok(Some(url));
-        }
-    }
-    Ok(None)
 }
 
 /// Where a browser POSTs to reach `bucket`.

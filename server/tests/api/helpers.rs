@@ -21,21 +21,31 @@ pub async fn spawn_courier() -> TestCourier {
     spawn_courier_with(&[]).await
 }
 
-/// Starts Courier with extra `COURIER_*` settings.
+/// Starts Courier with extra `COURIER_*` settings, on the embedded store.
 pub async fn spawn_courier_with(vars: &[(&str, &str)]) -> TestCourier {
     let data_dir = tempfile::tempdir().expect("a temporary data directory");
-    let mut env: HashMap<String, String> = HashMap::from([
-        ("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+    let mut env = vec![
         ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
-    ]);
+    ];
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    spawn_courier_on(env, data_dir).await
+}
+
+/// Starts Courier with exactly these settings (plus a free port for the app).
+pub async fn spawn_courier_on(vars: Vec<(String, String)>, data_dir: tempfile::TempDir) -> TestCourier {
+    let mut env: HashMap<String, String> = HashMap::from([("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned())]);
+    env.extend(vars);
     let settings = Settings::parse(|name| env.get(name).cloned()).expect("valid test settings");
     let application = Application::build(settings).await.expect("courier starts");
     let base = format!("http://{}", application.app_addr());
-    let running = application.embedded_store().expect("the embedded store runs");
-    let store = format!("http://{}", running.addr);
-    let bucket = running.bucket.clone();
+    let (store, bucket) = match application.embedded_store() {
+        Some(running) => (format!("http://{}", running.addr), running.bucket.clone()),
+        None => (
+            env["AWS_ENDPOINT_URL_S3"].trim_end_matches('/').to_owned(),
+            env["COURIER_BUCKET"].clone(),
+        ),
+    };
     tokio::spawn(application.run_until_stopped());
     // The test follows redirects itself, to see each step.
     let http = reqwest::Client::builder()
@@ -131,6 +141,46 @@ impl TestCourier {
 
     pub async fn download(&self, url: &str) -> Response {
         self.http.get(url).send().await.expect("the store answers")
+    }
+
+    /// The form's action and hidden fields, read from the page's HTML.
+    pub async fn page_form(&self) -> (String, BTreeMap<String, String>) {
+        let courier = self;
+        let page = courier.http.get(&courier.base).send().await.expect("the page");
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.expect("HTML");
+        let form = html
+            .split("<form")
+            .nth(1)
+            .and_then(|f| f.split("</form>").next())
+            .expect("a form");
+        let attribute = |tag: &str, name: &str| -> Option<String> {
+            let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+            Some(
+                tag[start..]
+                    .split('"')
+                    .next()?
+                    .replace("&amp;", "&")
+                    .replace("&quot;", "\""),
+            )
+        };
+        let action = attribute(form.split('>').next().expect("the form tag"), "action").expect("an action");
+        assert!(
+            form.contains("method=\"post\"") && form.contains("enctype=\"multipart/form-data\""),
+            "{form}"
+        );
+        let mut fields = BTreeMap::new();
+        for input in form.split("<input").skip(1) {
+            let tag = input.split('>').next().expect("a tag");
+            if tag.contains("type=\"hidden\"") {
+                fields.insert(
+                    attribute(tag, "name").expect("name"),
+                    attribute(tag, "value").unwrap_or_default(),
+                );
+            }
+        }
+        assert!(form.contains("type=\"file\" name=\"file\""), "{form}");
+        (action, fields)
     }
 
     /// Where the embedded store keeps an object on disk.

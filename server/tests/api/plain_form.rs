@@ -1,54 +1,13 @@
 //! The no-JavaScript path: the form in `GET /` posts straight to the store.
 
-use std::collections::BTreeMap;
-
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{TestCourier, location, query, spawn_courier};
-
-/// The form's action and hidden fields, read from the page's HTML.
-async fn page_form(courier: &TestCourier) -> (String, BTreeMap<String, String>) {
-    let page = courier.http.get(&courier.base).send().await.expect("the page");
-    assert_eq!(page.status(), StatusCode::OK);
-    let html = page.text().await.expect("HTML");
-    let form = html
-        .split("<form")
-        .nth(1)
-        .and_then(|f| f.split("</form>").next())
-        .expect("a form");
-    let attribute = |tag: &str, name: &str| -> Option<String> {
-        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-        Some(
-            tag[start..]
-                .split('"')
-                .next()?
-                .replace("&amp;", "&")
-                .replace("&quot;", "\""),
-        )
-    };
-    let action = attribute(form.split('>').next().expect("the form tag"), "action").expect("an action");
-    assert!(
-        form.contains("method=\"post\"") && form.contains("enctype=\"multipart/form-data\""),
-        "{form}"
-    );
-    let mut fields = BTreeMap::new();
-    for input in form.split("<input").skip(1) {
-        let tag = input.split('>').next().expect("a tag");
-        if tag.contains("type=\"hidden\"") {
-            fields.insert(
-                attribute(tag, "name").expect("name"),
-                attribute(tag, "value").unwrap_or_default(),
-            );
-        }
-    }
-    assert!(form.contains("type=\"file\" name=\"file\""), "{form}");
-    (action, fields)
-}
+use crate::helpers::{location, query, spawn_courier};
 
 #[tokio::test]
 async fn the_page_form_uploads_without_javascript() {
     let courier = spawn_courier().await;
-    let (action, fields) = page_form(&courier).await;
+    let (action, fields) = courier.page_form().await;
     assert_eq!(action, format!("{}/{}", courier.store, courier.bucket));
     assert!(fields["key"].ends_with("/${filename}"), "{fields:?}");
 
@@ -88,7 +47,7 @@ async fn the_page_form_uploads_without_javascript() {
 #[tokio::test]
 async fn two_files_from_one_page_do_not_overwrite_each_other() {
     let courier = spawn_courier().await;
-    let (action, fields) = page_form(&courier).await;
+    let (action, fields) = courier.page_form().await;
     let first = courier
         .post_to_store(&action, &fields, "one.txt", "text/plain", b"one")
         .await;
@@ -108,7 +67,7 @@ async fn two_files_from_one_page_do_not_overwrite_each_other() {
 #[tokio::test]
 async fn the_form_cannot_reach_outside_its_prefix() {
     let courier = spawn_courier().await;
-    let (action, mut fields) = page_form(&courier).await;
+    let (action, mut fields) = courier.page_form().await;
     fields.insert(
         "key".to_owned(),
         "uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/${filename}".to_owned(),
