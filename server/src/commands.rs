@@ -221,17 +221,27 @@ pub async fn check(settings: &Settings) -> Result<Vec<Finding>, CommandError> {
 
     let secret = TokenSecret::new(settings.secret.clone().ok_or(SettingsError::MissingSecret)?)
         .map_err(|_| CommandError::Failed("COURIER_SECRET must be at least 32 characters long.".to_owned()))?;
+    let client = store.client.clone();
     let signer = Signer::new(store, secret, target.public_url.clone(), settings.limits.clone());
     findings.push(match round_trip(&signer, &target).await {
-        Ok(()) => Finding::pass("A signed upload and download round trip works.".to_owned()),
+        Ok(key) => {
+            // Best effort: without s3:DeleteObject the test file stays, which is harmless.
+            let removed = client.delete_object().bucket(&bucket).key(&key).send().await.is_ok();
+            let tail = if removed {
+                ""
+            } else {
+                " (its test file stays: the credentials may not delete)"
+            };
+            Finding::pass(format!("A signed upload and download round trip works{tail}."))
+        }
         Err(sentence) => Finding::fail(sentence),
     });
     Ok(findings)
 }
 
 /// Uploads a small file with a signed policy, as a browser would, confirms it
-/// and downloads it through a signed link.
-async fn round_trip(signer: &Signer, target: &Target<'_>) -> Result<(), String> {
+/// and downloads it through a signed link; returns the test file's key.
+async fn round_trip(signer: &Signer, target: &Target<'_>) -> Result<String, String> {
     let body = format!("courier check {}\n", OffsetDateTime::now_utc());
     let request = UploadRequest {
         filename: "courier-check.txt".to_owned(),

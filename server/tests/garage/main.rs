@@ -20,11 +20,19 @@ const SECRET: &str = "garage-tests-share-this-secret-0123456789";
 
 /// The cluster's settings, from `scripts/garage-cluster`.
 fn cluster() -> Vec<(String, String)> {
-    let names = ["COURIER_BUCKET", "COURIER_S3_FORCE_PATH_STYLE", "AWS_REGION", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+    let names = [
+        "COURIER_BUCKET",
+        "COURIER_S3_FORCE_PATH_STYLE",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ];
     names
         .iter()
         .map(|name| {
-            let value = std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these tests through scripts/garage-cluster"));
+            let value = std::env::var(name)
+                .unwrap_or_else(|_| panic!("{name} is not set: run these tests through scripts/garage-cluster"));
             (name.to_string(), value)
         })
         .collect()
@@ -43,7 +51,13 @@ fn s3() -> aws_sdk_s3::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(env["AWS_REGION"].clone()))
         .endpoint_url(&env["AWS_ENDPOINT_URL_S3"])
-        .credentials_provider(Credentials::new(&env["AWS_ACCESS_KEY_ID"], &env["AWS_SECRET_ACCESS_KEY"], None, None, "test"))
+        .credentials_provider(Credentials::new(
+            &env["AWS_ACCESS_KEY_ID"],
+            &env["AWS_SECRET_ACCESS_KEY"],
+            None,
+            None,
+            "test",
+        ))
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(config)
@@ -58,21 +72,45 @@ async fn object_exists(key: &str) -> bool {
 async fn the_whole_flow_works_on_garage() {
     let courier = spawn_on_garage(&[]).await;
     let bytes = sample_bytes(700_000);
-    let grant = courier.grant("Garage report.pdf", "application/pdf", bytes.len() as u64).await;
+    let grant = courier
+        .grant("Garage report.pdf", "application/pdf", bytes.len() as u64)
+        .await;
     assert_eq!(grant.url, format!("{}/{}", courier.store, courier.bucket));
-    let stored = courier.post_to_store(&grant.url, &grant.fields, "Garage report.pdf", "application/pdf", &bytes).await;
-    assert_eq!(stored.status(), StatusCode::SEE_OTHER, "{}", stored.text().await.unwrap_or_default());
+    let stored = courier
+        .post_to_store(
+            &grant.url,
+            &grant.fields,
+            "Garage report.pdf",
+            "application/pdf",
+            &bytes,
+        )
+        .await;
+    assert_eq!(
+        stored.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        stored.text().await.unwrap_or_default()
+    );
     let params = query(&location(&stored));
     assert_eq!(params["key"], grant.key);
     assert_eq!(params["etag"].trim_matches('"'), md5_hex(&bytes));
     let confirmed = courier.follow_as_fetch(&stored).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     let link: app::model::DownloadLink = confirmed.json().await.expect("a link");
-    assert_eq!((link.filename.as_str(), link.size), ("Garage report.pdf", bytes.len() as u64));
+    assert_eq!(
+        (link.filename.as_str(), link.size),
+        ("Garage report.pdf", bytes.len() as u64)
+    );
     assert_eq!(link.etag, md5_hex(&bytes));
     let downloaded = courier.download(&link.download_url).await;
-    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION].to_str().expect("ascii").to_owned();
-    assert!(disposition.contains("filename*=UTF-8''Garage%20report.pdf"), "{disposition}");
+    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        disposition.contains("filename*=UTF-8''Garage%20report.pdf"),
+        "{disposition}"
+    );
     assert_eq!(downloaded.bytes().await.expect("bytes").as_ref(), bytes.as_slice());
 }
 
@@ -80,17 +118,48 @@ async fn the_whole_flow_works_on_garage() {
 async fn the_plain_form_works_on_garage() {
     let courier = spawn_on_garage(&[]).await;
     let (action, fields) = courier.page_form().await;
-    let stored = courier.post_to_store(&action, &fields, "no script.txt", "text/plain", b"plain form").await;
-    assert_eq!(stored.status(), StatusCode::SEE_OTHER, "{}", stored.text().await.unwrap_or_default());
+    let stored = courier
+        .post_to_store(&action, &fields, "no script.txt", "text/plain", b"plain form")
+        .await;
+    assert_eq!(
+        stored.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        stored.text().await.unwrap_or_default()
+    );
     let target = location(&stored);
     // Garage substitutes ${filename} itself.
-    assert_eq!(query(&target)["key"], fields["key"].replace("${filename}", "no script.txt"));
-    let page = courier.http.get(&target).header(header::ACCEPT, "text/html").send().await.expect("page");
+    assert_eq!(
+        query(&target)["key"],
+        fields["key"].replace("${filename}", "no script.txt")
+    );
+    let page = courier
+        .http
+        .get(&target)
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("page");
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.expect("HTML").contains("no script.txt"));
-    let json = courier.http.get(&target).header(header::ACCEPT, "application/json").send().await.expect("JSON");
+    let json = courier
+        .http
+        .get(&target)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .expect("JSON");
     let link: app::model::DownloadLink = json.json().await.expect("a link");
-    assert_eq!(courier.download(&link.download_url).await.bytes().await.expect("bytes").as_ref(), b"plain form");
+    assert_eq!(
+        courier
+            .download(&link.download_url)
+            .await
+            .bytes()
+            .await
+            .expect("bytes")
+            .as_ref(),
+        b"plain form"
+    );
 }
 
 #[tokio::test]
@@ -100,14 +169,27 @@ async fn garage_refuses_a_tampered_policy_and_stores_nothing() {
     let elsewhere = format!("uploads/{}/evil.txt", "0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11");
     let mut fields = grant.fields.clone();
     fields.insert("key".to_owned(), elsewhere.clone());
-    let refused = courier.post_to_store(&grant.url, &fields, "a.txt", "text/plain", b"payload").await;
+    let refused = courier
+        .post_to_store(&grant.url, &fields, "a.txt", "text/plain", b"payload")
+        .await;
     assert!(refused.status().is_client_error(), "{}", refused.status());
     let xml = refused.text().await.expect("body");
-    let sentence = app::store_error::StoreError::parse(&xml).expect("an S3 error").sentence(grant.max_bytes);
-    assert!(sentence.ends_with('.') && !sentence.contains("InvalidRequest"), "{sentence}");
+    let sentence = app::store_error::StoreError::parse(&xml)
+        .expect("an S3 error")
+        .sentence(grant.max_bytes);
+    assert!(
+        sentence.ends_with('.') && !sentence.contains("InvalidRequest"),
+        "{sentence}"
+    );
 
-    let refused = courier.post_to_store(&grant.url, &grant.fields, "a.txt", "text/plain", b"longer payload").await;
-    assert!(refused.status().is_client_error(), "a size other than signed: {}", refused.status());
+    let refused = courier
+        .post_to_store(&grant.url, &grant.fields, "a.txt", "text/plain", b"longer payload")
+        .await;
+    assert!(
+        refused.status().is_client_error(),
+        "a size other than signed: {}",
+        refused.status()
+    );
 
     assert!(!object_exists(&grant.key).await);
     assert!(!object_exists(&elsewhere).await);
@@ -118,11 +200,19 @@ async fn two_instances_serve_one_person() {
     let a = spawn_on_garage(&[]).await;
     let b = spawn_on_garage(&[]).await;
     let grant = a.grant("shared.txt", "text/plain", 6).await;
-    let stored = a.post_to_store(&grant.url, &grant.fields, "shared.txt", "text/plain", b"shared").await;
+    let stored = a
+        .post_to_store(&grant.url, &grant.fields, "shared.txt", "text/plain", b"shared")
+        .await;
     assert_eq!(stored.status(), StatusCode::SEE_OTHER);
     // The store redirects to A; B confirms it.
     let on_b = location(&stored).replacen(&a.base, &b.base, 1);
-    let confirmed = b.http.get(&on_b).header(header::ACCEPT, "application/json").send().await.expect("B answers");
+    let confirmed = b
+        .http
+        .get(&on_b)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .expect("B answers");
     assert_eq!(confirmed.status(), StatusCode::OK);
     let link: app::model::DownloadLink = confirmed.json().await.expect("a link from B");
     // A mints a new link with B's token; both links work.
@@ -142,24 +232,69 @@ async fn two_instances_serve_one_person() {
 
 fn cluster_script(args: &[&str]) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/garage-cluster");
-    let status = Command::new(script).args(args).status().expect("the cluster script runs");
+    let status = Command::new(script)
+        .args(args)
+        .status()
+        .expect("the cluster script runs");
     assert!(status.success(), "garage-cluster {args:?} failed");
 }
 
 #[tokio::test]
 async fn uploads_survive_one_node_down() {
     let courier = spawn_on_garage(&[]).await;
-    let before = courier.upload("before.txt", "text/plain", b"written with three nodes").await;
+    let before = courier
+        .upload("before.txt", "text/plain", b"written with three nodes")
+        .await;
 
     cluster_script(&["stop-node", "3"]);
-    let during = courier.upload("during.txt", "text/plain", b"written with two nodes").await;
-    assert_eq!(courier.download(&during.download_url).await.bytes().await.expect("bytes").as_ref(), b"written with two nodes");
-    assert_eq!(courier.download(&before.download_url).await.bytes().await.expect("bytes").as_ref(), b"written with three nodes");
+    let during = courier
+        .upload("during.txt", "text/plain", b"written with two nodes")
+        .await;
+    assert_eq!(
+        courier
+            .download(&during.download_url)
+            .await
+            .bytes()
+            .await
+            .expect("bytes")
+            .as_ref(),
+        b"written with two nodes"
+    );
+    assert_eq!(
+        courier
+            .download(&before.download_url)
+            .await
+            .bytes()
+            .await
+            .expect("bytes")
+            .as_ref(),
+        b"written with three nodes"
+    );
 
     cluster_script(&["start-node", "3"]);
-    let after = courier.upload("after.txt", "text/plain", b"written after the restart").await;
-    assert_eq!(courier.download(&after.download_url).await.bytes().await.expect("bytes").as_ref(), b"written after the restart");
-    assert_eq!(courier.download(&during.download_url).await.bytes().await.expect("bytes").as_ref(), b"written with two nodes");
+    let after = courier
+        .upload("after.txt", "text/plain", b"written after the restart")
+        .await;
+    assert_eq!(
+        courier
+            .download(&after.download_url)
+            .await
+            .bytes()
+            .await
+            .expect("bytes")
+            .as_ref(),
+        b"written after the restart"
+    );
+    assert_eq!(
+        courier
+            .download(&during.download_url)
+            .await
+            .bytes()
+            .await
+            .expect("bytes")
+            .as_ref(),
+        b"written with two nodes"
+    );
 }
 
 fn courier_command(args: &[&str], public_url: &str) -> (bool, String) {
@@ -171,7 +306,11 @@ fn courier_command(args: &[&str], public_url: &str) -> (bool, String) {
         .env("RUST_LOG", "warn")
         .output()
         .expect("courier runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.success(), text)
 }
 
@@ -190,7 +329,10 @@ async fn check_finds_missing_cors_and_setup_bucket_fixes_it() {
     assert!(ok, "{text}");
     assert!(text.contains("CORS: now allows https://check.courier.test"), "{text}");
     let (ok, text) = courier_command(&["setup-bucket"], public_url);
-    assert!(ok && text.contains("CORS: already allows https://check.courier.test (unchanged)"), "idempotent: {text}");
+    assert!(
+        ok && text.contains("CORS: already allows https://check.courier.test (unchanged)"),
+        "idempotent: {text}"
+    );
 
     let (ok, text) = courier_command(&["check"], public_url);
     assert!(ok, "{text}");
