@@ -330,7 +330,7 @@ async fn round_trip(signer: &Signer, target: &Target<'_>) -> Result<String, Stri
                 .to_owned(),
         );
     }
-    Ok(())
+    Ok(link.key)
 }
 
 fn cors_rule_allows(rule: &CorsRule, origin: &str) -> bool {
