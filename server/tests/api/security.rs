@@ -288,3 +288,41 @@ async fn html_in_a_file_name_is_shown_as_text() {
     assert!(!html.contains("<img src=x"), "{html}");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;.txt"), "{html}");
 }
+
+#[tokio::test]
+async fn an_unreachable_store_is_named_in_a_sentence() {
+    // A bucket on a port where nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a port")
+        .local_addr()
+        .expect("addr");
+    let vars = [
+        ("COURIER_BUCKET", "courier"),
+        ("COURIER_SECRET", "unreachable-store-test-secret-0123456789"),
+        ("COURIER_S3_FORCE_PATH_STYLE", "true"),
+        ("AWS_REGION", "garage"),
+        ("AWS_ACCESS_KEY_ID", "GK0000"),
+        ("AWS_SECRET_ACCESS_KEY", "nothing-listens-there"),
+    ];
+    let mut env: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    env.push(("AWS_ENDPOINT_URL_S3".to_owned(), format!("http://{closed}")));
+    let courier = crate::helpers::spawn_courier_on(env, tempfile::tempdir().expect("temp dir")).await;
+
+    // Signing needs no store; confirming does.
+    let grant = courier.grant("a.txt", "text/plain", 1).await;
+    let redirect = grant.fields["success_action_redirect"].clone();
+    let url = format!("{redirect}&bucket=courier&key={}", grant.key);
+    let response = courier
+        .http
+        .get(&url)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body["error"],
+        "The storage could not be reached to check the file. Try again in a moment."
+    );
+}
