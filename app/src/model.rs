@@ -21,6 +21,8 @@ pub struct UploadGrant {
     pub max_bytes: u64,
     /// The accepted media type patterns; empty means any type.
     pub allowed_types: Vec<String>,
+    /// How many uploads the page runs at once.
+    pub parallel_uploads: u32,
 }
 
 impl UploadGrant {

@@ -5,7 +5,34 @@
 //! `InvalidRequest` "File size does not match policy" on Garage), so the
 //! mapping reads both the `Code` and the `Message`.
 
+use crate::error::CourierError;
+use crate::model::DownloadLink;
 use crate::size::human_size;
+
+/// Reads the answer to an upload POST, after the browser followed the store's
+/// 303 to `/confirm-upload`: the link (JSON), Courier's refusal (JSON) or the
+/// store's refusal (XML).
+pub fn read_upload_answer(status: u16, body: &str, max_bytes: u64) -> Result<DownloadLink, CourierError> {
+    if (200..300).contains(&status) {
+        return serde_json::from_str::<DownloadLink>(body).map_err(|_| {
+            CourierError::Internal("The confirmation could not be read. Reload the page and try again.".to_owned())
+        });
+    }
+    if let Ok(error) = serde_json::from_str::<CourierError>(body) {
+        return Err(error);
+    }
+    if let Some(error) = StoreError::parse(body) {
+        let sentence = error.sentence(max_bytes);
+        return Err(if error.is_expired_policy() {
+            CourierError::PolicyExpired(sentence)
+        } else {
+            CourierError::StoreRefused(sentence)
+        });
+    }
+    Err(CourierError::StoreRefused(format!(
+        "The storage refused the upload (HTTP {status}). Try again."
+    )))
+}
 
 /// An S3 error response body: `<Error><Code>…</Code><Message>…</Message></Error>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,12 +115,36 @@ fn unescape_xml(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::StoreError;
+    use crate::error::CourierError;
 
     fn error(code: &str, message: &str) -> StoreError {
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>1</RequestId></Error>"
         );
         StoreError::parse(&xml).expect("an S3 error document")
+    }
+
+    #[test]
+    fn upload_answers_become_links_or_sentences() {
+        let expired = "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+        assert!(matches!(
+            super::read_upload_answer(403, expired, 1),
+            Err(CourierError::PolicyExpired(_))
+        ));
+        let refused = r#"{"code":"forbidden","error":"This token does not allow a link to that file."}"#;
+        assert_eq!(
+            super::read_upload_answer(403, refused, 1),
+            Err(CourierError::Forbidden(
+                "This token does not allow a link to that file.".to_owned()
+            ))
+        );
+        assert!(
+            matches!(super::read_upload_answer(500, "", 1), Err(CourierError::StoreRefused(s)) if s.contains("500"))
+        );
+        assert!(matches!(
+            super::read_upload_answer(200, "not json", 1),
+            Err(CourierError::Internal(_))
+        ));
     }
 
     #[test]

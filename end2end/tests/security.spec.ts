@@ -20,9 +20,10 @@ test("oversize and disallowed files are refused before anything is signed", asyn
 
   await input.setInputFiles({ name: "page.html", mimeType: "text/html", buffer: Buffer.from("<h1>hi</h1>") });
   await page.getByRole("button", { name: "Upload" }).click();
-  await expect(page.getByRole("alert")).toHaveText(
+  await expect(page.getByRole("alert").last()).toHaveText(
     "Files of type text/html are not accepted here. Accepted types: image/*, application/pdf, text/plain.",
   );
+  await expect(page.locator(".card[data-state=failed]")).toHaveCount(2);
   expect(sent).toEqual([]);
 });
 

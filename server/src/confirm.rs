@@ -69,3 +69,16 @@ pub async fn confirm_upload(
         .insert(header::VARY, HeaderValue::from_static("accept"));
     response
 }
+
+/// `OPTIONS /confirm-upload`. An upload sent with progress events is
+/// preflighted, and so is the GET the browser makes when it follows the
+/// store's 303 here (with `Origin: null`); this lets that GET through.
+pub async fn confirm_preflight() -> Response {
+    let mut response = http::StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("accept"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3600"));
+    response
+}

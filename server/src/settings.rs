@@ -202,6 +202,7 @@ impl Settings {
             limits: Limits {
                 max_upload_bytes,
                 allowed_types,
+                parallel_uploads: number("COURIER_PARALLEL_UPLOADS", 3, 16)? as u32,
                 upload_ttl: Duration::from_secs(upload_ttl),
                 download_ttl: Duration::from_secs(download_ttl),
                 renew_ttl: Duration::from_secs(renew_ttl),

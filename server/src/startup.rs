@@ -19,7 +19,7 @@ use app::signing::Signer;
 use app::signing::token::TokenSecret;
 use app::{App, shell};
 
-use crate::confirm::confirm_upload;
+use crate::confirm::{confirm_preflight, confirm_upload};
 use crate::embedded_store::{EmbeddedStoreConfig, EmbeddedStoreError, RunningStore};
 use crate::rate_limit::RateLimiter;
 use crate::settings::{Settings, SettingsError, StorageSettings};
@@ -171,7 +171,7 @@ fn router(state: AppState, limiter: Arc<RateLimiter>) -> Router {
     let signer = state.signer.clone();
     let options = state.leptos_options.clone();
     Router::new()
-        .route("/confirm-upload", get(confirm_upload))
+        .route("/confirm-upload", get(confirm_upload).options(confirm_preflight))
         .route("/health", get(|| async { "ok" }))
         .leptos_routes_with_context(
             &state,

@@ -56,6 +56,8 @@ pub struct Limits {
     pub max_upload_bytes: u64,
     /// Media type patterns (`COURIER_ALLOWED_TYPES`); empty means any type.
     pub allowed_types: Vec<String>,
+    /// How many uploads a page runs at once (`COURIER_PARALLEL_UPLOADS`).
+    pub parallel_uploads: u32,
     pub upload_ttl: Duration,
     pub download_ttl: Duration,
     /// How long "new link" keeps working after an upload.
@@ -193,6 +195,7 @@ impl Signer {
             expires_at: rfc3339(expires_at),
             max_bytes: self.0.limits.max_upload_bytes,
             allowed_types: self.0.limits.allowed_types.clone(),
+            parallel_uploads: self.0.limits.parallel_uploads,
         })
     }
 

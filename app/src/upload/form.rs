@@ -1,50 +1,64 @@
 use leptos::prelude::*;
 
-use super::link_card::LinkCard;
-use crate::model::{DownloadLink, UploadGrant};
-use crate::size::human_size;
+use super::card::FileCard;
+use super::queue::Queue;
+use crate::model::UploadGrant;
 
-/// Where one upload is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Phase {
-    Idle,
-    Signing { name: String },
-    Uploading { name: String, size: u64 },
-    Done(DownloadLink),
-    Failed(String),
-}
-
-impl Phase {
-    pub fn is_busy(&self) -> bool {
-        matches!(self, Self::Signing { .. } | Self::Uploading { .. })
-    }
-}
-
-/// The form. Without JavaScript the browser submits it to the store as it is;
-/// once hydrated, submitting signs a policy for the chosen file and uploads it
-/// in place.
+/// The uploader. Without JavaScript it is a plain form the browser submits to
+/// the store. Once hydrated it takes files from the picker, a drop or a paste,
+/// and uploads each in place, a few at a time, each with its own card.
 #[component]
 pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
-    let phase = RwSignal::new(Phase::Idle);
-    let file_input = NodeRef::<leptos::html::Input>::new();
     let rules = grant.file_rules();
     let (summary, accept) = (rules.summary(), rules.accept());
+    let queue = Queue::new(rules, grant.parallel_uploads as usize);
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    let dragging = RwSignal::new(false);
+
+    // Effects run only in the browser: this marks the form as taken over.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    #[cfg(feature = "hydrate")]
+    {
+        let paste = window_event_listener(leptos::ev::paste, move |event| {
+            let files = crate::browser::pasted_files(&event);
+            if !files.is_empty() {
+                event.prevent_default();
+                crate::browser::enqueue(queue, files);
+            }
+        });
+        on_cleanup(move || paste.remove());
+    }
 
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         #[cfg(feature = "hydrate")]
         {
             event.prevent_default();
-            if !phase.get_untracked().is_busy() {
-                crate::browser::start_upload(file_input, phase, rules.clone());
+            if let Some(input) = file_input.get_untracked() {
+                crate::browser::enqueue(queue, crate::browser::files_of(input.files()));
+                // Chosen files are in the queue now; the picker starts afresh.
+                input.set_value("");
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (event, file_input, &rules);
+        let _ = (event, file_input);
     };
-    // Effects run only in the browser: this marks the form as taken over.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let busy = move || phase.with(Phase::is_busy);
+    let on_drop = move |event: leptos::ev::DragEvent| {
+        event.prevent_default();
+        dragging.set(false);
+        #[cfg(feature = "hydrate")]
+        crate::browser::enqueue(queue, crate::browser::dropped_files(&event));
+    };
+    let on_keydown = move |event: leptos::ev::KeyboardEvent| {
+        if matches!(event.key().as_str(), "Enter" | " ") {
+            event.prevent_default();
+            #[cfg(feature = "hydrate")]
+            if let Some(input) = file_input.get_untracked() {
+                crate::browser::open_picker(&input);
+            }
+        }
+    };
     let hidden_fields = grant
         .fields
         .into_iter()
@@ -52,29 +66,42 @@ pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
         .collect_view();
 
     view! {
-        <form class="upload" method="post" enctype="multipart/form-data" action=grant.url
+        <form
+            class="upload"
+            method="post"
+            enctype="multipart/form-data"
+            action=grant.url
             data-hydrated=move || if hydrated.get() { "true" } else { "false" }
             on:submit=on_submit
         >
             {hidden_fields}
-            <label class="picker" for="file">
-                <span class="picker-title">"Choose a file"</span>
+            <label
+                class="dropzone"
+                class:dragging=move || dragging.get()
+                for="file"
+                tabindex="0"
+                on:dragover=move |event: leptos::ev::DragEvent| {
+                    event.prevent_default();
+                    dragging.set(true);
+                }
+                on:dragleave=move |_| dragging.set(false)
+                on:drop=on_drop
+                on:keydown=on_keydown
+            >
+                <span class="picker-title">
+                    {move || if hydrated.get() { "Drop files here, paste them, or choose" } else { "Choose a file" }}
+                </span>
                 <span class="hint">{summary}</span>
             </label>
-            <input id="file" type="file" name="file" accept=accept required node_ref=file_input />
-            <button type="submit" disabled=busy>{move || if busy() { "Uploading…" } else { "Upload" }}</button>
+            // One file per plain-form POST; several once the page is hydrated.
+            <input id="file" type="file" name="file" accept=accept multiple=move || hydrated.get() required node_ref=file_input />
+            <button type="submit">"Upload"</button>
         </form>
-        <div class="outcome" aria-live="polite">
-            {move || match phase.get() {
-                Phase::Idle => ().into_any(),
-                Phase::Signing { name } => view! { <p class="status">"Preparing " <strong>{name}</strong> "…"</p> }.into_any(),
-                Phase::Uploading { name, size } => view! {
-                    <p class="status">"Uploading " <strong>{name}</strong> " (" {human_size(size)} ")…"</p>
-                    <progress class="busy"></progress>
-                }.into_any(),
-                Phase::Done(link) => view! { <LinkCard link phase /> }.into_any(),
-                Phase::Failed(sentence) => view! { <p class="error" role="alert">{sentence}</p> }.into_any(),
-            }}
-        </div>
+        <div class="sr-only" role="status" aria-live="polite">{move || queue.announcement.get()}</div>
+        <ul class="queue" aria-label="Uploads">
+            <For each=move || queue.items.get() key=|item| item.id let:item>
+                <FileCard item queue />
+            </For>
+        </ul>
     }
 }

@@ -1,6 +1,5 @@
 use leptos::prelude::*;
 
-use super::form::Phase;
 use crate::model::DownloadLink;
 use crate::size::human_size;
 
@@ -16,32 +15,6 @@ pub fn LinkDetails(link: DownloadLink) -> impl IntoView {
         </p>
         <input class="link-text" type="text" readonly value=link.download_url aria-label="Download link" />
         <p class="expiry">"The link works until " <time datetime=link.expires_at>{expires}</time> "."</p>
-    }
-}
-
-/// The result of an in-place upload, with "new link" signed on demand.
-#[component]
-pub fn LinkCard(link: DownloadLink, phase: RwSignal<Phase>) -> impl IntoView {
-    let renewing = RwSignal::new(false);
-    let problem = RwSignal::new(None::<String>);
-    let (key, token) = (link.key.clone(), link.token.clone());
-    let renew = move |_| {
-        let (key, token) = (key.clone(), token.clone());
-        renewing.set(true);
-        leptos::task::spawn_local(async move {
-            match crate::api::sign_download(key, token).await {
-                Ok(fresh) => phase.set(Phase::Done(fresh)),
-                Err(error) => problem.set(Some(error.to_string())),
-            }
-            renewing.set(false);
-        });
-    };
-    view! {
-        <section class="result" data-testid="result">
-            <LinkDetails link />
-            <button type="button" class="secondary" on:click=renew disabled=move || renewing.get()>"New link"</button>
-            {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
-        </section>
     }
 }
 

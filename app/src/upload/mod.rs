@@ -1,11 +1,13 @@
 //! The upload page: a plain HTML form that posts straight to the store (works
 //! with JavaScript off), taken over by the hydrated client to upload in place.
 
+mod card;
 mod form;
 mod link_card;
+pub mod queue;
 
-pub use form::{Phase, UploadForm};
-pub use link_card::{LinkCard, LinkDetails};
+pub use form::UploadForm;
+pub use link_card::LinkDetails;
 
 use leptos::prelude::*;
 

@@ -112,3 +112,29 @@ fn html_escape(text: &str) -> String {
         .replace('"', "&quot;")
         .replace('\'', "&#x27;")
 }
+
+#[tokio::test]
+async fn the_followed_redirect_may_be_preflighted() {
+    // An upload with progress events is preflighted, and so is the GET that
+    // follows the store's 303 here, from the opaque origin `null`.
+    let courier = spawn_courier().await;
+    let response = courier
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/confirm-upload?token=x", courier.base),
+        )
+        .header(header::ORIGIN, "null")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    assert!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS]
+            .to_str()
+            .expect("ascii")
+            .contains("GET")
+    );
+}

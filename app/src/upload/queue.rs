@@ -1,0 +1,189 @@
+//! The queue: one entry per file, each with its own state and progress. The
+//! model is shared; the browser module drives it.
+
+use leptos::prelude::*;
+
+use crate::file_rules::FileRules;
+use crate::model::DownloadLink;
+use crate::size::human_size;
+
+/// Where one file is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileState {
+    Waiting,
+    Signing,
+    Uploading,
+    Done(DownloadLink),
+    Failed(String),
+    Cancelled,
+}
+
+impl FileState {
+    /// Signing or uploading: counts against the parallel limit, can be cancelled.
+    pub fn is_active(&self) -> bool {
+        matches!(self, Self::Signing | Self::Uploading)
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Signing => "signing",
+            Self::Uploading => "uploading",
+            Self::Done(_) => "done",
+            Self::Failed(_) => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Bytes sent so far, and how fast.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub sent: u64,
+    pub total: u64,
+    pub bytes_per_sec: f64,
+}
+
+impl Progress {
+    pub fn percent(&self) -> u32 {
+        (self.sent.min(self.total) * 100).checked_div(self.total).unwrap_or(0) as u32
+    }
+
+    pub fn seconds_left(&self) -> Option<u64> {
+        (self.bytes_per_sec > 0.0)
+            .then(|| (self.total.saturating_sub(self.sent) as f64 / self.bytes_per_sec).ceil() as u64)
+    }
+
+    /// "42% · 1.2 MiB of 3 MiB · 512 KiB/s · 4 s left"
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{}% · {} of {}",
+            self.percent(),
+            human_size(self.sent),
+            human_size(self.total)
+        );
+        if self.bytes_per_sec >= 1.0 {
+            text.push_str(&format!(" · {}/s", human_size(self.bytes_per_sec as u64)));
+        }
+        if let Some(left) = self.seconds_left().filter(|_| self.sent < self.total) {
+            text.push_str(&format!(" · {} left", duration(left)));
+        }
+        text
+    }
+}
+
+/// `75` → "1 min 15 s"
+pub fn duration(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        60..=3599 if seconds.is_multiple_of(60) => format!("{} min", seconds / 60),
+        60..=3599 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// One file in the queue. Cheap to copy: its parts live in the reactive arena.
+#[derive(Clone, Copy, Debug)]
+pub struct QueuedFile {
+    pub id: u64,
+    pub name: StoredValue<String>,
+    pub size: u64,
+    pub state: RwSignal<FileState>,
+    pub progress: RwSignal<Progress>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Queue {
+    pub items: RwSignal<Vec<QueuedFile>>,
+    /// What the polite live region says last.
+    pub announcement: RwSignal<String>,
+    /// How many uploads run at once.
+    pub parallel: usize,
+    rules: StoredValue<FileRules>,
+    next_id: StoredValue<u64>,
+}
+
+impl Queue {
+    pub fn new(rules: FileRules, parallel: usize) -> Self {
+        Self {
+            items: RwSignal::new(Vec::new()),
+            announcement: RwSignal::new(String::new()),
+            parallel: parallel.max(1),
+            rules: StoredValue::new(rules),
+            next_id: StoredValue::new(0),
+        }
+    }
+
+    pub fn rules(&self) -> FileRules {
+        self.rules.get_value()
+    }
+
+    pub fn push(&self, name: String, size: u64) -> QueuedFile {
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        let item = QueuedFile {
+            id,
+            name: StoredValue::new(name),
+            size,
+            state: RwSignal::new(FileState::Waiting),
+            progress: RwSignal::new(Progress {
+                sent: 0,
+                total: size,
+                bytes_per_sec: 0.0,
+            }),
+        };
+        self.items.update(|items| items.push(item));
+        item
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.items.update(|items| items.retain(|i| i.id != id));
+    }
+
+    /// Tells screen readers what just happened to `item`.
+    pub fn announce(&self, item: &QueuedFile) {
+        let name = item.name.get_value();
+        let what = match item.state.get_untracked() {
+            FileState::Done(_) => "uploaded; its link is ready".to_owned(),
+            FileState::Failed(reason) => format!("failed: {reason}"),
+            FileState::Cancelled => "cancelled".to_owned(),
+            other => other.name().to_owned(),
+        };
+        self.announcement.set(format!("{name}: {what}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_naturally() {
+        let p = Progress {
+            sent: 512 * 1024,
+            total: 2 * 1024 * 1024,
+            bytes_per_sec: 256.0 * 1024.0,
+        };
+        assert_eq!(p.percent(), 25);
+        assert_eq!(p.seconds_left(), Some(6));
+        assert_eq!(p.describe(), "25% · 512 KiB of 2 MiB · 256 KiB/s · 6 s left");
+        assert_eq!(Progress::default().percent(), 0);
+        assert_eq!(
+            Progress {
+                sent: 10,
+                total: 10,
+                bytes_per_sec: 5.0
+            }
+            .describe(),
+            "100% · 10 bytes of 10 bytes · 5 bytes/s"
+        );
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(5), "5 s");
+        assert_eq!(duration(120), "2 min");
+        assert_eq!(duration(75), "1 min 15 s");
+        assert_eq!(duration(3725), "1 h 2 min");
+    }
+}

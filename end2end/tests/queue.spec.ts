@@ -1,0 +1,145 @@
+import { expect, test, type Page } from "@playwright/test";
+
+import { baseURL, md5, openHydrated, sampleFile } from "./helpers";
+
+/** Slows uploads down (Chrome DevTools Protocol), so progress can be watched. */
+async function throttleUploads(page: Page, bytesPerSecond: number) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 20,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+}
+
+async function linkWorks(page: Page, card: ReturnType<Page["locator"]>, bytes: Buffer) {
+  const href = await card.locator("a.download-link").getAttribute("href");
+  const download = await page.request.get(href!);
+  expect(download.status()).toBe(200);
+  expect(md5(await download.body())).toBe(md5(bytes));
+}
+
+test("several files chosen at once each get a card and a working link", async ({ page }) => {
+  await openHydrated(page);
+  const files = [1, 2, 3, 4].map((n) => ({ name: `part ${n}.txt`, mimeType: "text/plain", buffer: sampleFile(10_000 * n) }));
+  await page.locator("input[type=file]").setInputFiles(files);
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("result")).toHaveCount(4);
+  for (const file of files) {
+    const card = page.getByTestId("result").filter({ hasText: file.name });
+    await expect(card.locator(".progress")).toHaveAttribute("aria-valuenow", "100");
+    await linkWorks(page, card, file.buffer);
+  }
+});
+
+test("files dropped on the zone are uploaded", async ({ page }) => {
+  await openHydrated(page);
+  const dataTransfer = await page.evaluateHandle(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(["dropped one"], "dropped one.txt", { type: "text/plain" }));
+    transfer.items.add(new File(["dropped two"], "dropped two.txt", { type: "text/plain" }));
+    return transfer;
+  });
+  const zone = page.locator(".dropzone");
+  await zone.dispatchEvent("dragover", { dataTransfer });
+  await expect(zone).toHaveClass(/dragging/);
+  await zone.dispatchEvent("drop", { dataTransfer });
+  await expect(page.getByTestId("result")).toHaveCount(2);
+  await linkWorks(page, page.getByTestId("result").filter({ hasText: "dropped two.txt" }), Buffer.from("dropped two"));
+});
+
+test("progress is shown as the bytes go, and ends at 100%", async ({ page }) => {
+  await openHydrated(page);
+  await throttleUploads(page, 256 * 1024);
+  const file = sampleFile(1_000_000);
+  await page.locator("input[type=file]").setInputFiles({ name: "slow.pdf", mimeType: "application/pdf", buffer: file });
+  await page.getByRole("button", { name: "Upload" }).click();
+
+  const bar = page.getByRole("progressbar", { name: "Uploading slow.pdf" });
+  const seen = new Set<number>();
+  const card = page.locator(".card").filter({ hasText: "slow.pdf" });
+  while ((await card.getAttribute("data-state")) !== "done") {
+    const now = await bar.getAttribute("aria-valuenow", { timeout: 1000 }).catch(() => null);
+    if (now !== null) seen.add(Number(now));
+    await page.waitForTimeout(100);
+  }
+  const intermediate = [...seen].filter((v) => v > 0 && v < 100);
+  expect(intermediate.length, `values seen: ${[...seen]}`).toBeGreaterThan(1);
+  await expect(bar).toHaveAttribute("aria-valuenow", "100");
+  await linkWorks(page, card, file);
+});
+
+test("cancel stops an upload mid-way and confirms nothing", async ({ page }) => {
+  await openHydrated(page);
+  const confirms: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().includes("/confirm-upload")) confirms.push(request.url());
+  });
+  await throttleUploads(page, 64 * 1024);
+  await page.locator("input[type=file]").setInputFiles({ name: "stop me.pdf", mimeType: "application/pdf", buffer: sampleFile(900_000) });
+  await page.getByRole("button", { name: "Upload" }).click();
+  const card = page.locator(".card").filter({ hasText: "stop me.pdf" });
+  await expect(card.getByRole("progressbar")).not.toHaveAttribute("aria-valuenow", "0");
+  await card.getByRole("button", { name: "Cancel" }).click();
+  await expect(card).toHaveAttribute("data-state", "cancelled");
+  await expect(card).toContainText("Cancelled.");
+  await expect(card.locator("a.download-link")).toHaveCount(0);
+  await expect(page.getByRole("status")).toHaveText("stop me.pdf: cancelled");
+  expect(confirms).toEqual([]);
+});
+
+test("a failed upload can be retried", async ({ page }) => {
+  await openHydrated(page);
+  const action = (await page.locator("form.upload").getAttribute("action"))!;
+  let attempts = 0;
+  await page.route(`${action}**`, (route) => (attempts++ === 0 ? route.abort("connectionreset") : route.continue()));
+  const file = sampleFile(2048);
+  await page.locator("input[type=file]").setInputFiles({ name: "flaky.txt", mimeType: "text/plain", buffer: file });
+  await page.getByRole("button", { name: "Upload" }).click();
+  const card = page.locator(".card").filter({ hasText: "flaky.txt" });
+  await expect(card).toHaveAttribute("data-state", "failed");
+  await expect(card.getByRole("alert")).toHaveText("The upload could not reach the storage server. Check your connection and try again.");
+  await card.getByRole("button", { name: "Retry" }).click();
+  await expect(card).toHaveAttribute("data-state", "done");
+  await linkWorks(page, card, file);
+  // A finished card can be removed.
+  await card.getByRole("button", { name: "Remove" }).click();
+  await expect(page.locator(".card")).toHaveCount(0);
+});
+
+test("the copy button puts the exact link on the clipboard", async ({ page, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(baseURL()).origin });
+  await openHydrated(page);
+  await page.locator("input[type=file]").setInputFiles({ name: "copy.txt", mimeType: "text/plain", buffer: Buffer.from("copy me") });
+  await page.getByRole("button", { name: "Upload" }).click();
+  const card = page.getByTestId("result");
+  const href = await card.locator("a.download-link").getAttribute("href");
+  await card.getByRole("button", { name: "Copy link" }).click();
+  await expect(card.getByRole("button", { name: "Copied ✓" })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(href);
+});
+
+test("the whole flow works from the keyboard alone", async ({ page, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(baseURL()).origin });
+  await openHydrated(page);
+  // Tab to the drop zone; Enter opens the picker.
+  await page.keyboard.press("Tab");
+  await expect(page.locator(".dropzone")).toBeFocused();
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+  await chooser.setFiles({ name: "keys.txt", mimeType: "text/plain", buffer: Buffer.from("typed") });
+  // On past the picker to the Upload button.
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "Upload" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  const card = page.getByTestId("result");
+  await expect(card).toBeVisible();
+  // The link, its text, then the copy button.
+  for (let i = 0; i < 3; i++) await page.keyboard.press("Tab");
+  await expect(card.getByRole("button", { name: "Copy link" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(card.getByRole("button", { name: "Copied ✓" })).toBeVisible();
+  await expect(page.getByRole("status")).toHaveText("keys.txt: uploaded; its link is ready");
+});
