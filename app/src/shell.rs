@@ -2,8 +2,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
 
 use crate::upload::UploadPage;
 
@@ -35,12 +33,9 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/courier.css" />
         <Title text="Courier" />
-        <Router>
-            <Routes fallback=|| view! { <main class="page"><h1>"Not found"</h1><p><a href="/">"Upload a file"</a></p></main> }>
-                // Async: the whole page, signed form included, arrives in the
-                // first response, so it works with JavaScript off.
-                <Route path=StaticSegment("") view=UploadPage ssr=SsrMode::Async />
-            </Routes>
-        </Router>
+        // One page, so no router (it would cost the browser bundle ~10 KB).
+        // The server renders it asynchronously: the signed form is in the
+        // first response, so it works with JavaScript off.
+        <UploadPage />
     }
 }

@@ -136,10 +136,40 @@ test("the whole flow works from the keyboard alone", async ({ page, context }) =
   await page.keyboard.press("Enter");
   const card = page.getByTestId("result");
   await expect(card).toBeVisible();
-  // The link, its text, then the copy button.
-  for (let i = 0; i < 3; i++) await page.keyboard.press("Tab");
-  await expect(card.getByRole("button", { name: "Copy link" })).toBeFocused();
+  // Tab on to the copy button.
+  const copy = card.getByRole("button", { name: "Copy link" });
+  for (let i = 0; i < 10 && !(await copy.evaluate((b) => b === document.activeElement)); i++) {
+    await page.keyboard.press("Tab");
+  }
+  await expect(copy).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(card.getByRole("button", { name: "Copied ✓" })).toBeVisible();
   await expect(page.getByRole("status")).toHaveText("keys.txt: uploaded; its link is ready");
+});
+
+test("recent uploads come back after a reload, and can be cleared", async ({ page }) => {
+  await openHydrated(page);
+  await page.evaluate(() => localStorage.clear());
+  const file = Buffer.from("remember me");
+  await page.locator("input[type=file]").setInputFiles({ name: "kept.txt", mimeType: "text/plain", buffer: file });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("result")).toHaveCount(1);
+
+  await page.reload();
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+  const card = page.getByTestId("result").filter({ hasText: "kept.txt" });
+  await expect(card).toBeVisible();
+  // A new link for it, with the token kept in the browser.
+  const [renewed] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/sign_download")),
+    card.getByRole("button", { name: "New link" }).click(),
+  ]);
+  expect(renewed.status()).toBe(200);
+  await linkWorks(page, card, file);
+
+  await page.getByRole("button", { name: "Clear recent uploads" }).click();
+  await expect(page.getByTestId("result")).toHaveCount(0);
+  await page.reload();
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+  await expect(page.getByTestId("result")).toHaveCount(0);
 });

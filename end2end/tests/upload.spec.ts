@@ -51,11 +51,6 @@ test("the hydrated page uploads in place and shows a working link", async ({ pag
   expect(md5(await again.body())).toBe(md5(file));
   expect(await page.evaluate(() => (window as any).__courierMarker)).toBe("still here");
   expect(errors).toEqual([]);
-  // `COURIER_SCREENSHOTS=1 make e2e` refreshes the README's picture.
-  if (process.env.COURIER_SCREENSHOTS) {
-    await page.setViewportSize({ width: 900, height: 720 });
-    await page.screenshot({ path: "../docs/upload-done.png", fullPage: true });
-  }
 });
 
 test("a store refusal is shown as a sentence, not a code", async ({ page }) => {

@@ -6,18 +6,24 @@ use std::net::SocketAddr;
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::FromRef;
+use axum::extract::Request;
+use axum::handler::HandlerWithoutStateExt as _;
+use axum::response::Response;
 use axum::routing::get;
+use axum::routing::post;
 use axum::{Router, middleware};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
 use url::Url;
 
+use app::error::CourierError;
+use app::shell;
 use app::signing::Signer;
 use app::signing::token::TokenSecret;
-use app::{App, shell};
 
 use crate::confirm::{confirm_preflight, confirm_upload};
 use crate::embedded_store::{EmbeddedStoreConfig, EmbeddedStoreError, RunningStore};
@@ -167,24 +173,39 @@ impl Application {
 }
 
 fn router(state: AppState, limiter: Arc<RateLimiter>) -> Router {
-    let routes = generate_route_list(App);
+    // Server functions and the page run on tokio.
+    let _ = any_spawner::Executor::init_tokio();
     let signer = state.signer.clone();
+    let context = move || provide_context(signer.clone());
     let options = state.leptos_options.clone();
+    // Rendered whole before the first byte: the signed form must be in the
+    // HTML for the page to work with JavaScript off.
+    let page = leptos_axum::render_app_async_with_context(context.clone(), move || shell(options.clone()));
+    let server_functions = move |request: Request<Body>| {
+        let context = context.clone();
+        async move { leptos_axum::handle_server_fns_with_context(context, request).await }
+    };
+    // The site's static files (the WASM bundle, its JS, the CSS), else a 404 page.
+    let files = ServeDir::new(&*state.leptos_options.site_root)
+        .precompressed_gzip()
+        .precompressed_br()
+        .not_found_service(not_found.into_service());
     Router::new()
+        .route("/", get(page))
+        .route("/api/{*name}", post(server_functions))
         .route("/confirm-upload", get(confirm_upload).options(confirm_preflight))
         .route("/health", get(|| async { "ok" }))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(signer.clone()),
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(files)
         .layer(middleware::map_response(crate::api_status::status_from_error))
         .layer(middleware::from_fn(crate::body_limit::cap))
         .layer(middleware::from_fn_with_state(limiter, crate::rate_limit::limit))
         .layer(middleware::from_fn(crate::security_headers::add))
         .with_state(state)
+}
+
+async fn not_found(headers: http::HeaderMap) -> Response {
+    let error = CourierError::NotFound("There is nothing here. Courier's page is at /.".to_owned());
+    crate::respond::refusal(&headers, &error)
 }
 
 /// The app's origin, plus its loopback twin (`localhost` ↔ `127.0.0.1`), so

@@ -2,6 +2,7 @@
 //! store with progress, follow its 303 to `/confirm-upload`), drop and paste,
 //! and the clipboard. No page navigation happens.
 
+pub mod recent;
 mod transfer;
 
 use std::cell::RefCell;
@@ -64,6 +65,7 @@ pub fn pump(queue: Queue) {
                 item.state.set(match outcome {
                     Ok(link) => {
                         item.progress.update(|p| p.sent = p.total);
+                        recent::remember(&link);
                         FileState::Done(link)
                     }
                     Err(error) => FileState::Failed(error.sentence().to_owned()),
@@ -98,12 +100,14 @@ async fn upload(item: QueuedFile) -> Result<DownloadLink, CourierError> {
             total: size,
             bytes_per_sec: 0.0,
         });
-        let on_progress = move |sent: f64, total: f64| {
+        // The browser counts the whole form (fields too); people count their file.
+        let on_progress = move |loaded: f64, total: f64| {
+            let sent = loaded / total.max(1.0) * size as f64;
             let seconds = (js_sys::Date::now() - started) / 1000.0;
             let bytes_per_sec = if seconds > 0.0 { sent / seconds } else { 0.0 };
             item.progress.set(Progress {
                 sent: sent as u64,
-                total: total.max(1.0) as u64,
+                total: size,
                 bytes_per_sec,
             });
         };
@@ -145,8 +149,30 @@ pub fn remove(queue: Queue, item: QueuedFile) {
     if item.state.with_untracked(FileState::is_active) {
         return;
     }
+    if let FileState::Done(link) = item.state.get_untracked() {
+        recent::forget(&link.key);
+    }
     FILES.with(|f| f.borrow_mut().remove(&item.id));
     queue.remove(item.id);
+}
+
+/// Shows the uploads remembered from earlier visits.
+pub fn restore(queue: Queue) {
+    for link in recent::load().into_iter().rev() {
+        let item = queue.push(link.filename.clone(), link.size);
+        item.progress.update(|p| p.sent = p.total);
+        item.state.set(FileState::Done(link));
+    }
+}
+
+/// Forgets every finished upload, here and in storage.
+pub fn clear_finished(queue: Queue) {
+    recent::forget_all();
+    for item in queue.items.get_untracked() {
+        if item.state.with_untracked(|s| matches!(s, FileState::Done(_))) {
+            queue.remove(item.id);
+        }
+    }
 }
 
 /// Whether the file behind a card can be sent again.

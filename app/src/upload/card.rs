@@ -119,7 +119,11 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         renewing.set(true);
         leptos::task::spawn_local(async move {
             match crate::api::sign_download(key, token).await {
-                Ok(fresh) => item.state.set(FileState::Done(fresh)),
+                Ok(fresh) => {
+                    #[cfg(feature = "hydrate")]
+                    crate::browser::recent::remember(&fresh);
+                    item.state.set(FileState::Done(fresh));
+                }
                 Err(error) => problem.set(Some(error.to_string())),
             }
             renewing.set(false);

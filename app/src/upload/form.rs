@@ -17,7 +17,22 @@ pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
 
     // Effects run only in the browser: this marks the form as taken over.
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    Effect::new(move |_| {
+        hydrated.set(true);
+        #[cfg(feature = "hydrate")]
+        crate::browser::restore(queue);
+    });
+    let any_finished = move || {
+        queue.items.with(|items| {
+            items
+                .iter()
+                .any(|i| i.state.with(|s| matches!(s, super::queue::FileState::Done(_))))
+        })
+    };
+    let clear = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::browser::clear_finished(queue);
+    };
 
     #[cfg(feature = "hydrate")]
     {
@@ -98,6 +113,9 @@ pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
             <button type="submit">"Upload"</button>
         </form>
         <div class="sr-only" role="status" aria-live="polite">{move || queue.announcement.get()}</div>
+        <Show when=any_finished>
+            <button type="button" class="secondary clear" on:click=clear>"Clear recent uploads"</button>
+        </Show>
         <ul class="queue" aria-label="Uploads">
             <For each=move || queue.items.get() key=|item| item.id let:item>
                 <FileCard item queue />

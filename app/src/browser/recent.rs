@@ -1,0 +1,48 @@
+//! Recent uploads, kept in the browser's localStorage so that a reload still
+//! shows them and can get new links (each entry holds its renewal token).
+
+use crate::model::DownloadLink;
+
+const STORAGE_KEY: &str = "courier.recent-uploads";
+/// Older entries fall off the end.
+const KEEP: usize = 50;
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The remembered uploads, newest first.
+pub fn load() -> Vec<DownloadLink> {
+    storage()
+        .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn save(links: &[DownloadLink]) {
+    if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(links)) {
+        // A full or disabled storage only costs the memory of past uploads.
+        let _ = storage.set_item(STORAGE_KEY, &text);
+    }
+}
+
+/// Remembers a finished upload (or its new link), newest first.
+pub fn remember(link: &DownloadLink) {
+    let mut links = load();
+    links.retain(|l| l.key != link.key);
+    links.insert(0, link.clone());
+    links.truncate(KEEP);
+    save(&links);
+}
+
+pub fn forget(key: &str) {
+    let mut links = load();
+    links.retain(|l| l.key != key);
+    save(&links);
+}
+
+pub fn forget_all() {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(STORAGE_KEY);
+    }
+}
