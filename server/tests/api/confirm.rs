@@ -45,26 +45,14 @@ async fn refusals_come_in_the_format_asked_for() {
     ];
     for (query, status) in cases {
         let url = format!("{}/confirm-upload?{query}", courier.base);
-        let json = courier
-            .http
-            .get(&url)
-            .header(header::ACCEPT, "application/json")
-            .send()
-            .await
-            .expect("answers");
+        let json = courier.get_as(&url, "application/json").await;
         assert_eq!(json.status(), status, "{query}");
         assert_eq!(json.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         let body: serde_json::Value = json.json().await.expect("JSON");
         let sentence = body["error"].as_str().expect("a sentence").to_owned();
         assert!(sentence.ends_with('.'), "{sentence}");
 
-        let html = courier
-            .http
-            .get(&url)
-            .header(header::ACCEPT, "text/html")
-            .send()
-            .await
-            .expect("answers");
+        let html = courier.get_as(&url, "text/html").await;
         assert_eq!(html.status(), status, "{query}");
         assert!(
             html.headers()[header::CONTENT_TYPE]
@@ -85,13 +73,7 @@ async fn a_plain_browser_gets_a_page_with_the_link() {
         .post_to_store(&grant.url, &grant.fields, "page.txt", "text/plain", b"page")
         .await;
     let location = crate::helpers::location(&stored);
-    let page = courier
-        .http
-        .get(&location)
-        .header(header::ACCEPT, "text/html,application/xhtml+xml")
-        .send()
-        .await
-        .expect("answers");
+    let page = courier.get_as(&location, "text/html,application/xhtml+xml").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("page");
     assert!(html.contains("page.txt") && html.contains("4 bytes"), "{html}");
@@ -101,8 +83,7 @@ async fn a_plain_browser_gets_a_page_with_the_link() {
         .and_then(|before| before.rsplit("href=\"").next())
         .expect("a link");
     let href = href.split('"').next().expect("an href").replace("&amp;", "&");
-    let downloaded = courier.download(&href).await;
-    assert_eq!(downloaded.bytes().await.expect("body").as_ref(), b"page");
+    assert_eq!(courier.downloaded_bytes(&href).await.as_slice(), b"page");
 }
 
 fn html_escape(text: &str) -> String {

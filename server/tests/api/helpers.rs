@@ -139,6 +139,21 @@ impl TestCourier {
         confirmed.json().await.expect("a DownloadLink")
     }
 
+    /// A GET that asks for `accept` (a browser asks for HTML, fetch for JSON).
+    pub async fn get_as(&self, url: &str, accept: &str) -> Response {
+        self.http
+            .get(url)
+            .header(header::ACCEPT, accept)
+            .send()
+            .await
+            .expect("Courier answers")
+    }
+
+    /// The bytes a link serves.
+    pub async fn downloaded_bytes(&self, url: &str) -> Vec<u8> {
+        self.download(url).await.bytes().await.expect("the body").to_vec()
+    }
+
     pub async fn download(&self, url: &str) -> Response {
         self.http.get(url).send().await.expect("the store answers")
     }

@@ -1,6 +1,6 @@
 //! The no-JavaScript path: the form in `GET /` posts straight to the store.
 
-use reqwest::{StatusCode, header};
+use reqwest::StatusCode;
 
 use crate::helpers::{location, query, spawn_courier};
 
@@ -20,28 +20,18 @@ async fn the_page_form_uploads_without_javascript() {
     // The store put the file's own name in place of ${filename}.
     assert_eq!(key, fields["key"].replace("${filename}", "Holiday photo.jpg"));
 
-    let page = courier
-        .http
-        .get(&target)
-        .header(header::ACCEPT, "text/html")
-        .send()
-        .await
-        .expect("confirm page");
+    let page = courier.get_as(&target, "text/html").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("HTML");
     assert!(html.contains("Holiday photo.jpg"), "{html}");
 
-    let json = courier
-        .http
-        .get(&target)
-        .header(header::ACCEPT, "application/json")
-        .send()
-        .await
-        .expect("confirm JSON");
+    let json = courier.get_as(&target, "application/json").await;
     let link: app::model::DownloadLink = json.json().await.expect("a link");
     assert_eq!(link.filename, "Holiday photo.jpg");
-    let downloaded = courier.download(&link.download_url).await;
-    assert_eq!(downloaded.bytes().await.expect("bytes").as_ref(), b"jpeg bytes");
+    assert_eq!(
+        courier.downloaded_bytes(&link.download_url).await.as_slice(),
+        b"jpeg bytes"
+    );
 }
 
 #[tokio::test]

@@ -277,13 +277,7 @@ async fn html_in_a_file_name_is_shown_as_text() {
     let stored = courier
         .post_to_store(&grant.url, &grant.fields, name, "text/plain", b"hi")
         .await;
-    let page = courier
-        .http
-        .get(crate::helpers::location(&stored))
-        .header(header::ACCEPT, "text/html")
-        .send()
-        .await
-        .expect("confirm page");
+    let page = courier.get_as(&crate::helpers::location(&stored), "text/html").await;
     let html = page.text().await.expect("HTML");
     assert!(!html.contains("<img src=x"), "{html}");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;.txt"), "{html}");
@@ -312,13 +306,7 @@ async fn an_unreachable_store_is_named_in_a_sentence() {
     let grant = courier.grant("a.txt", "text/plain", 1).await;
     let redirect = grant.fields["success_action_redirect"].clone();
     let url = format!("{redirect}&bucket=courier&key={}", grant.key);
-    let response = courier
-        .http
-        .get(&url)
-        .header(header::ACCEPT, "application/json")
-        .send()
-        .await
-        .expect("answers");
+    let response = courier.get_as(&url, "application/json").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let body: serde_json::Value = response.json().await.expect("JSON");
     assert_eq!(

@@ -133,31 +133,13 @@ async fn the_plain_form_works_on_garage() {
         query(&target)["key"],
         fields["key"].replace("${filename}", "no script.txt")
     );
-    let page = courier
-        .http
-        .get(&target)
-        .header(header::ACCEPT, "text/html")
-        .send()
-        .await
-        .expect("page");
+    let page = courier.get_as(&target, "text/html").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.expect("HTML").contains("no script.txt"));
-    let json = courier
-        .http
-        .get(&target)
-        .header(header::ACCEPT, "application/json")
-        .send()
-        .await
-        .expect("JSON");
+    let json = courier.get_as(&target, "application/json").await;
     let link: app::model::DownloadLink = json.json().await.expect("a link");
     assert_eq!(
-        courier
-            .download(&link.download_url)
-            .await
-            .bytes()
-            .await
-            .expect("bytes")
-            .as_ref(),
+        courier.downloaded_bytes(&link.download_url).await.as_slice(),
         b"plain form"
     );
 }
@@ -206,13 +188,7 @@ async fn two_instances_serve_one_person() {
     assert_eq!(stored.status(), StatusCode::SEE_OTHER);
     // The store redirects to A; B confirms it.
     let on_b = location(&stored).replacen(&a.base, &b.base, 1);
-    let confirmed = b
-        .http
-        .get(&on_b)
-        .header(header::ACCEPT, "application/json")
-        .send()
-        .await
-        .expect("B answers");
+    let confirmed = b.get_as(&on_b, "application/json").await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     let link: app::model::DownloadLink = confirmed.json().await.expect("a link from B");
     // A mints a new link with B's token; both links work.
@@ -226,7 +202,7 @@ async fn two_instances_serve_one_person() {
     assert_eq!(renewed.status(), StatusCode::OK);
     let renewed: app::model::DownloadLink = renewed.json().await.expect("a link from A");
     for url in [&link.download_url, &renewed.download_url] {
-        assert_eq!(a.download(url).await.bytes().await.expect("bytes").as_ref(), b"shared");
+        assert_eq!(a.downloaded_bytes(url).await.as_slice(), b"shared");
     }
 }
 
@@ -251,23 +227,11 @@ async fn uploads_survive_one_node_down() {
         .upload("during.txt", "text/plain", b"written with two nodes")
         .await;
     assert_eq!(
-        courier
-            .download(&during.download_url)
-            .await
-            .bytes()
-            .await
-            .expect("bytes")
-            .as_ref(),
+        courier.downloaded_bytes(&during.download_url).await.as_slice(),
         b"written with two nodes"
     );
     assert_eq!(
-        courier
-            .download(&before.download_url)
-            .await
-            .bytes()
-            .await
-            .expect("bytes")
-            .as_ref(),
+        courier.downloaded_bytes(&before.download_url).await.as_slice(),
         b"written with three nodes"
     );
 
@@ -276,23 +240,11 @@ async fn uploads_survive_one_node_down() {
         .upload("after.txt", "text/plain", b"written after the restart")
         .await;
     assert_eq!(
-        courier
-            .download(&after.download_url)
-            .await
-            .bytes()
-            .await
-            .expect("bytes")
-            .as_ref(),
+        courier.downloaded_bytes(&after.download_url).await.as_slice(),
         b"written after the restart"
     );
     assert_eq!(
-        courier
-            .download(&during.download_url)
-            .await
-            .bytes()
-            .await
-            .expect("bytes")
-            .as_ref(),
+        courier.downloaded_bytes(&during.download_url).await.as_slice(),
         b"written with two nodes"
     );
 }
