@@ -25,7 +25,7 @@ test("several files chosen at once each get a card and a working link", async ({
   await openHydrated(page);
   const files = [1, 2, 3, 4].map((n) => ({ name: `part ${n}.txt`, mimeType: "text/plain", buffer: sampleFile(10_000 * n) }));
   await page.locator("input[type=file]").setInputFiles(files);
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByTestId("result")).toHaveCount(4);
   for (const file of files) {
     const card = page.getByTestId("result").filter({ hasText: file.name });
@@ -55,7 +55,7 @@ test("progress is shown as the bytes go, and ends at 100%", async ({ page }) => 
   await throttleUploads(page, 256 * 1024);
   const file = sampleFile(1_000_000);
   await page.locator("input[type=file]").setInputFiles({ name: "slow.pdf", mimeType: "application/pdf", buffer: file });
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
 
   const bar = page.getByRole("progressbar", { name: "Uploading slow.pdf" });
   const seen = new Set<number>();
@@ -79,7 +79,7 @@ test("cancel stops an upload mid-way and confirms nothing", async ({ page }) => 
   });
   await throttleUploads(page, 64 * 1024);
   await page.locator("input[type=file]").setInputFiles({ name: "stop me.pdf", mimeType: "application/pdf", buffer: sampleFile(900_000) });
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
   const card = page.locator(".card").filter({ hasText: "stop me.pdf" });
   await expect(card.getByRole("progressbar")).not.toHaveAttribute("aria-valuenow", "0");
   await card.getByRole("button", { name: "Cancel" }).click();
@@ -97,7 +97,7 @@ test("a failed upload can be retried", async ({ page }) => {
   await page.route(`${action}**`, (route) => (attempts++ === 0 ? route.abort("connectionreset") : route.continue()));
   const file = sampleFile(2048);
   await page.locator("input[type=file]").setInputFiles({ name: "flaky.txt", mimeType: "text/plain", buffer: file });
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
   const card = page.locator(".card").filter({ hasText: "flaky.txt" });
   await expect(card).toHaveAttribute("data-state", "failed");
   await expect(card.getByRole("alert")).toHaveText("The upload could not reach the storage server. Check your connection and try again.");
@@ -113,7 +113,7 @@ test("the copy button puts the exact link on the clipboard", async ({ page, cont
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(baseURL()).origin });
   await openHydrated(page);
   await page.locator("input[type=file]").setInputFiles({ name: "copy.txt", mimeType: "text/plain", buffer: Buffer.from("copy me") });
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
   const card = page.getByTestId("result");
   const href = await card.locator("a.download-link").getAttribute("href");
   await card.getByRole("button", { name: "Copy link" }).click();
@@ -132,7 +132,7 @@ test("the whole flow works from the keyboard alone", async ({ page, context }) =
   // On past the picker to the Upload button.
   await page.keyboard.press("Tab");
   await page.keyboard.press("Tab");
-  await expect(page.getByRole("button", { name: "Upload" })).toBeFocused();
+  await expect(page.getByRole("button", { name: "Upload", exact: true })).toBeFocused();
   await page.keyboard.press("Enter");
   const card = page.getByTestId("result");
   await expect(card).toBeVisible();
@@ -152,7 +152,7 @@ test("recent uploads come back after a reload, and can be cleared", async ({ pag
   await page.evaluate(() => localStorage.clear());
   const file = Buffer.from("remember me");
   await page.locator("input[type=file]").setInputFiles({ name: "kept.txt", mimeType: "text/plain", buffer: file });
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByTestId("result")).toHaveCount(1);
 
   await page.reload();
@@ -172,4 +172,25 @@ test("recent uploads come back after a reload, and can be cleared", async ({ pag
   await page.reload();
   await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
   await expect(page.getByTestId("result")).toHaveCount(0);
+});
+
+test("an image shows a preview while it uploads, from an object URL", async ({ page }) => {
+  await openHydrated(page);
+  // A 1×1 PNG.
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  await page.locator("input[type=file]").setInputFiles({ name: "dot.png", mimeType: "image/png", buffer: png });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const card = page.locator(".card").filter({ hasText: "dot.png" });
+  const preview = card.locator("img.preview");
+  await expect(preview).toHaveAttribute("src", /^blob:/);
+  await expect(card).toHaveAttribute("data-state", "done");
+  // Decoded before the URL was revoked, the thumbnail stays.
+  expect(await preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1);
+  // Text files get none.
+  await page.locator("input[type=file]").setInputFiles({ name: "plain.txt", mimeType: "text/plain", buffer: Buffer.from("x") });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(page.locator(".card").filter({ hasText: "plain.txt" }).locator("img")).toHaveCount(0);
 });

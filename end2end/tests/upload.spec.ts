@@ -17,7 +17,7 @@ test("the hydrated page uploads in place and shows a working link", async ({ pag
 
   const file = sampleFile(256 * 1024 + 17);
   await page.locator("input[type=file]").setInputFiles({ name: "Quarterly report.pdf", mimeType: "application/pdf", buffer: file });
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
 
   const result = page.getByTestId("result");
   await expect(result).toBeVisible();
@@ -65,7 +65,7 @@ test("a store refusal is shown as a sentence, not a code", async ({ page }) => {
     }),
   );
   await page.locator("input[type=file]").setInputFiles({ name: "big.txt", mimeType: "text/plain", buffer: sampleFile(1000) });
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
   const alert = page.getByRole("alert");
   await expect(alert).toContainText("larger than the 1 MiB this upload allows");
   await expect(alert).not.toContainText("EntityTooLarge");
@@ -78,7 +78,7 @@ test.describe("with JavaScript off", () => {
     await page.goto(baseURL());
     const file = sampleFile(4096);
     await page.locator("input[type=file]").setInputFiles({ name: "plain form.txt", mimeType: "text/plain", buffer: file });
-    await Promise.all([page.waitForURL(/\/confirm-upload\?/), page.getByRole("button", { name: "Upload" }).click()]);
+    await Promise.all([page.waitForURL(/\/confirm-upload\?/), page.getByRole("button", { name: "Upload", exact: true }).click()]);
 
     const result = page.getByTestId("result");
     await expect(result.locator(".file-name")).toHaveText("plain form.txt");

@@ -36,7 +36,10 @@ pub fn enqueue(queue: Queue, files: Vec<File>) {
         let size = file.size() as u64;
         let item = queue.push(file.name(), size);
         match queue.rules().check(size, &file.type_()) {
-            Ok(_) => {
+            Ok(essence) => {
+                if essence.starts_with("image/") {
+                    item.preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
+                }
                 FILES.with(|f| f.borrow_mut().insert(item.id, file));
             }
             Err(error) => item.state.set(FileState::Failed(error.sentence().to_owned())),
@@ -65,6 +68,8 @@ pub fn pump(queue: Queue) {
                 item.state.set(match outcome {
                     Ok(link) => {
                         item.progress.update(|p| p.sent = p.total);
+                        // The thumbnail stays on screen; its memory goes.
+                        revoke_preview(&item);
                         recent::remember(&link);
                         FileState::Done(link)
                     }
@@ -111,7 +116,12 @@ async fn upload(item: QueuedFile) -> Result<DownloadLink, CourierError> {
                 bytes_per_sec,
             });
         };
-        let transfer = Transfer::start(&grant, &file, on_progress)?;
+        let on_sent = move || {
+            if item.state.get_untracked() == FileState::Uploading {
+                item.state.set(FileState::Confirming);
+            }
+        };
+        let transfer = Transfer::start(&grant, &file, on_progress, on_sent)?;
         REQUESTS.with(|r| r.borrow_mut().insert(item.id, transfer.request()));
         let outcome = transfer.finish(grant.max_bytes).await;
         REQUESTS.with(|r| r.borrow_mut().remove(&item.id));
@@ -152,8 +162,15 @@ pub fn remove(queue: Queue, item: QueuedFile) {
     if let FileState::Done(link) = item.state.get_untracked() {
         recent::forget(&link.key);
     }
+    revoke_preview(&item);
     FILES.with(|f| f.borrow_mut().remove(&item.id));
     queue.remove(item.id);
+}
+
+fn revoke_preview(item: &QueuedFile) {
+    if let Some(url) = item.preview.get_untracked() {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
 }
 
 /// Shows the uploads remembered from earlier visits.

@@ -17,14 +17,17 @@ pub struct Transfer {
     // Kept alive until the request ends.
     _handlers: Vec<Closure<dyn FnMut()>>,
     _progress: Closure<dyn FnMut(ProgressEvent)>,
+    _sent: Closure<dyn FnMut()>,
 }
 
 impl Transfer {
-    /// Sends the grant's fields, then the file (S3 reads every field first).
+    /// Sends the grant's fields, then the file (S3 reads every field first);
+    /// `on_progress(loaded, total)` as the bytes go, `on_sent()` once the last is out.
     pub fn start(
         grant: &UploadGrant,
         file: &File,
         on_progress: impl Fn(f64, f64) + 'static,
+        on_sent: impl Fn() + 'static,
     ) -> Result<Self, CourierError> {
         let form = FormData::new().map_err(|_| broken("the upload form could not be built"))?;
         for (name, value) in &grant.fields {
@@ -46,10 +49,10 @@ impl Transfer {
                 on_progress(event.loaded(), event.total());
             }
         });
-        request
-            .upload()
-            .map_err(|_| broken("the upload could not start"))?
-            .set_onprogress(Some(progress.as_ref().unchecked_ref()));
+        let sent = Closure::<dyn FnMut()>::new(on_sent);
+        let upload = request.upload().map_err(|_| broken("the upload could not start"))?;
+        upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+        upload.set_onload(Some(sent.as_ref().unchecked_ref()));
 
         let mut handlers = Vec::new();
         let ended = Promise::new(&mut |resolve, _reject| {
@@ -76,6 +79,7 @@ impl Transfer {
             ended,
             _handlers: handlers,
             _progress: progress,
+            _sent: sent,
         })
     }
 

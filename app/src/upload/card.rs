@@ -15,6 +15,7 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
     view! {
         <li class="card" data-state=state_name data-testid=move || if done() { "result" } else { "upload" }>
             <div class="card-head">
+                {move || item.preview.get().map(|src| view! { <img class="preview" src=src alt="" /> })}
                 <h2 class="file-name">{name.clone()}</h2>
                 <span class="file-size">{human_size(item.size)}</span>
             </div>
@@ -22,6 +23,7 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                 FileState::Waiting => view! { <p class="status">"Waiting…"</p> <CancelButton item queue /> }.into_any(),
                 FileState::Signing => view! { <p class="status">"Preparing…"</p> <CancelButton item queue /> }.into_any(),
                 FileState::Uploading => view! { <ProgressBar item /> <CancelButton item queue /> }.into_any(),
+                FileState::Confirming => view! { <ProgressBar item /> <p class="status">"Confirming…"</p> }.into_any(),
                 FileState::Done(link) => view! { <ProgressBar item /> <FinishedLink item link queue /> }.into_any(),
                 FileState::Failed(reason) => view! {
                     <p class="error" role="alert">{reason}</p>

@@ -13,6 +13,8 @@ pub enum FileState {
     Waiting,
     Signing,
     Uploading,
+    /// Every byte sent; the store and Courier are finishing up.
+    Confirming,
     Done(DownloadLink),
     Failed(String),
     Cancelled,
@@ -21,7 +23,7 @@ pub enum FileState {
 impl FileState {
     /// Signing or uploading: counts against the parallel limit, can be cancelled.
     pub fn is_active(&self) -> bool {
-        matches!(self, Self::Signing | Self::Uploading)
+        matches!(self, Self::Signing | Self::Uploading | Self::Confirming)
     }
 
     pub fn name(&self) -> &'static str {
@@ -29,6 +31,7 @@ impl FileState {
             Self::Waiting => "waiting",
             Self::Signing => "signing",
             Self::Uploading => "uploading",
+            Self::Confirming => "confirming",
             Self::Done(_) => "done",
             Self::Failed(_) => "failed",
             Self::Cancelled => "cancelled",
@@ -90,6 +93,8 @@ pub struct QueuedFile {
     pub size: u64,
     pub state: RwSignal<FileState>,
     pub progress: RwSignal<Progress>,
+    /// An object URL showing an image file, while there is one.
+    pub preview: RwSignal<Option<String>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -131,6 +136,7 @@ impl Queue {
                 total: size,
                 bytes_per_sec: 0.0,
             }),
+            preview: RwSignal::new(None),
         };
         self.items.update(|items| items.push(item));
         item
