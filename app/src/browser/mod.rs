@@ -42,7 +42,10 @@ pub fn enqueue(queue: Queue, files: Vec<File>) {
                 }
                 FILES.with(|f| f.borrow_mut().insert(item.id, file));
             }
-            Err(error) => item.state.set(FileState::Failed(error.sentence().to_owned())),
+            Err(error) => {
+                item.state.set(FileState::Failed(error.sentence().to_owned()));
+                queue.announce(&item);
+            }
         }
     }
     pump(queue);
