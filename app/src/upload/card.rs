@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::link_card::readable_time;
+use super::link_card::LinkLines;
 use super::queue::{FileState, Queue, QueuedFile};
 use crate::model::DownloadLink;
 use crate::size::human_size;
@@ -20,9 +20,9 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                 <span class="file-size">{human_size(item.size)}</span>
             </div>
             {move || match item.state.get() {
-                FileState::Waiting => view! { <p class="status">"Waiting…"</p> <CancelButton item queue /> }.into_any(),
-                FileState::Signing => view! { <p class="status">"Preparing…"</p> <CancelButton item queue /> }.into_any(),
-                FileState::Uploading => view! { <ProgressBar item /> <CancelButton item queue /> }.into_any(),
+                FileState::Waiting => view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }.into_any(),
+                FileState::Signing => view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }.into_any(),
+                FileState::Uploading => view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }.into_any(),
                 FileState::Confirming => view! { <ProgressBar item /> <p class="status">"Confirming…"</p> }.into_any(),
                 FileState::Done(link) => view! { <ProgressBar item /> <FinishedLink item link queue /> }.into_any(),
                 FileState::Failed(reason) => view! {
@@ -48,47 +48,56 @@ fn ProgressBar(item: QueuedFile) -> impl IntoView {
     }
 }
 
-#[component]
-fn CancelButton(item: QueuedFile, queue: Queue) -> impl IntoView {
-    let cancel = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::browser::cancel(queue, item);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (queue, item);
-    };
-    view! { <button type="button" class="secondary" on:click=cancel>"Cancel"</button> }
+/// What a card's buttons do to its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum QueueAction {
+    Cancel,
+    Retry,
+    Remove,
 }
 
-/// Retry and remove, for a failed or cancelled upload.
+impl QueueAction {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Cancel => "Cancel",
+            Self::Retry => "Retry",
+            Self::Remove => "Remove",
+        }
+    }
+
+    /// Runs in the browser; the server renders the button only.
+    fn run(self, queue: Queue, item: QueuedFile) {
+        #[cfg(feature = "hydrate")]
+        match self {
+            Self::Cancel => crate::browser::cancel(queue, item),
+            Self::Retry => crate::browser::retry(queue, item),
+            Self::Remove => crate::browser::remove(queue, item),
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (queue, item);
+    }
+}
+
+#[component]
+fn ActionButton(action: QueueAction, item: QueuedFile, queue: Queue) -> impl IntoView {
+    view! { <button type="button" class="secondary" on:click=move |_| action.run(queue, item)>{action.label()}</button> }
+}
+
+/// Retry (while the file is still at hand) and remove, for a failed or cancelled upload.
 #[component]
 fn AfterEnd(item: QueuedFile, queue: Queue) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let retry_possible = crate::browser::can_retry(&item);
     #[cfg(not(feature = "hydrate"))]
     let retry_possible = false;
-    let retry = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::browser::retry(queue, item);
-    };
     view! {
         <div class="actions">
             <Show when=move || retry_possible>
-                <button type="button" class="secondary" on:click=retry>"Retry"</button>
+                <ActionButton action=QueueAction::Retry item queue />
             </Show>
-            <RemoveButton item queue />
+            <ActionButton action=QueueAction::Remove item queue />
         </div>
     }
-}
-
-#[component]
-fn RemoveButton(item: QueuedFile, queue: Queue) -> impl IntoView {
-    let remove = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::browser::remove(queue, item);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (queue, item);
-    };
-    view! { <button type="button" class="secondary" on:click=remove>"Remove"</button> }
 }
 
 /// The link: open it, copy it, see when it expires, get a new one.
@@ -131,35 +140,13 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             renewing.set(false);
         });
     };
-    let absolute = readable_time(&link.expires_at);
-    let relative = relative_time(&link.expires_at);
     view! {
-        <p>
-            <a class="download-link" href=link.download_url.clone() rel="noreferrer">"Download link"</a>
-        </p>
-        <input class="link-text" type="text" readonly value=link.download_url aria-label="Download link" />
-        <p class="expiry">
-            "The link works until " <time datetime=link.expires_at>{absolute}</time> {relative} "."
-        </p>
+        <LinkLines link />
         <div class="actions">
             <button type="button" class="copy" on:click=copy>{move || if copied.get() { "Copied ✓" } else { "Copy link" }}</button>
             <button type="button" class="secondary" on:click=renew disabled=move || renewing.get()>"New link"</button>
-            <RemoveButton item queue />
+            <ActionButton action=QueueAction::Remove item queue />
         </div>
         {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
     }
-}
-
-/// " (in 59 min)", from the browser's clock; nothing on the server.
-fn relative_time(rfc3339: &str) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let at = js_sys::Date::parse(rfc3339);
-        let seconds = ((at - js_sys::Date::now()) / 1000.0).round();
-        if seconds.is_finite() && seconds > 0.0 {
-            return format!(" (in {})", super::queue::duration(seconds as u64));
-        }
-    }
-    let _ = rfc3339;
-    String::new()
 }

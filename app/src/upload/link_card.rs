@@ -6,16 +6,40 @@ use crate::size::human_size;
 /// A finished upload: name, size, the link and when it expires.
 #[component]
 pub fn LinkDetails(link: DownloadLink) -> impl IntoView {
-    let expires = readable_time(&link.expires_at);
     view! {
         <h2 class="file-name">{link.filename.clone()}</h2>
         <p class="file-size">{human_size(link.size)}</p>
+        <LinkLines link />
+    }
+}
+
+/// The link to open, its text to copy by hand, and when it stops working.
+#[component]
+pub fn LinkLines(link: DownloadLink) -> impl IntoView {
+    let absolute = readable_time(&link.expires_at);
+    let relative = relative_time(&link.expires_at);
+    view! {
         <p>
             <a class="download-link" href=link.download_url.clone() rel="noreferrer">"Download link"</a>
         </p>
         <input class="link-text" type="text" readonly value=link.download_url aria-label="Download link" />
-        <p class="expiry">"The link works until " <time datetime=link.expires_at>{expires}</time> "."</p>
+        <p class="expiry">"The link works until " <time datetime=link.expires_at>{absolute}</time> {relative} "."</p>
     }
+}
+
+/// " (in 59 min)", from the browser's clock; nothing on the server, whose
+/// pages are not hydrated and would show it frozen.
+fn relative_time(rfc3339: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let at = js_sys::Date::parse(rfc3339);
+        let seconds = ((at - js_sys::Date::now()) / 1000.0).round();
+        if seconds.is_finite() && seconds > 0.0 {
+            return format!(" (in {})", super::queue::duration(seconds as u64));
+        }
+    }
+    let _ = rfc3339;
+    String::new()
 }
 
 /// `2026-11-28T13:05:00Z` → `2026-11-28 13:05 UTC`, the same on server and browser.
