@@ -16,21 +16,21 @@ pub async fn sign_upload(filename: String, content_type: String, size: u64) -> R
         content_type,
         size,
     };
-    answer(signer.grant_upload(request, time::OffsetDateTime::now_utc()).await)
+    logged(signer.grant_upload(request, time::OffsetDateTime::now_utc()).await)
 }
 
 /// A fresh download link for a file uploaded earlier, for the holder of its token.
 #[server(endpoint = "sign_download")]
 pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, CourierError> {
     let signer = signer()?;
-    answer(signer.renew(&key, &token, time::OffsetDateTime::now_utc()).await)
+    logged(signer.renew(&key, &token, time::OffsetDateTime::now_utc()).await)
 }
 
 /// The policy the plain HTML form carries: any file name under a per-page prefix.
 #[server(endpoint = "sign_upload_form")]
 pub async fn sign_upload_form() -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
-    answer(signer.grant_form(time::OffsetDateTime::now_utc()).await)
+    logged(signer.grant_form(time::OffsetDateTime::now_utc()).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -39,10 +39,10 @@ fn signer() -> Result<crate::signing::Signer, CourierError> {
         .ok_or_else(|| CourierError::Internal("Courier is not configured to sign uploads.".to_owned()))
 }
 
-/// Logs refusals; the HTTP status comes from the error itself (see the
+/// Logs refusals. Their HTTP status comes from the error itself (the
 /// server's `api_status` layer), so argument errors get theirs too.
 #[cfg(feature = "ssr")]
-fn answer<T>(result: Result<T, CourierError>) -> Result<T, CourierError> {
+fn logged<T>(result: Result<T, CourierError>) -> Result<T, CourierError> {
     if let Err(error) = &result {
         tracing::info!(error = %error, status = error.status_code(), "refused");
     }

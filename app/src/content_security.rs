@@ -15,6 +15,9 @@ pub fn page_policy(nonce: &str, store_origin: &str, live_reload: bool) -> String
     )
 }
 
+/// `cargo leptos watch` sets LEPTOS_WATCH for the server it runs; read once.
+static LIVE_RELOAD: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| std::env::var_os("LEPTOS_WATCH").is_some());
+
 /// Sets the page's policy on the response being rendered (server only).
 pub fn apply() {
     let (Some(nonce), Some(response), Some(signer)) = (
@@ -24,11 +27,7 @@ pub fn apply() {
     ) else {
         return;
     };
-    let policy = page_policy(
-        &nonce,
-        &signer.store_origin(),
-        std::env::var_os("LEPTOS_WATCH").is_some(),
-    );
+    let policy = page_policy(&nonce, signer.store_origin(), *LIVE_RELOAD);
     if let Ok(value) = http::HeaderValue::from_str(&policy) {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }

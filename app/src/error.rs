@@ -1,7 +1,6 @@
 //! The errors a person can meet, each a sentence that says what to do.
 
 use leptos::server_fn::{
-    ServerFnError,
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
@@ -89,13 +88,5 @@ impl FromServerFnError for CourierError {
                 "Something went wrong on our side ({other}). Try again in a moment."
             )),
         }
-    }
-}
-
-impl From<ServerFnError> for CourierError {
-    fn from(value: ServerFnError) -> Self {
-        Self::Internal(format!(
-            "Something went wrong on our side ({value}). Try again in a moment."
-        ))
     }
 }

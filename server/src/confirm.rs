@@ -14,14 +14,12 @@ use app::signing::{ConfirmRequest, Signer};
 
 use crate::respond::{refusal, wants_json};
 
+/// The store also appends `etag`; the HEAD's own ETag is what we report.
 #[derive(Debug, Default, Deserialize)]
 pub struct ConfirmQuery {
     token: Option<String>,
     bucket: Option<String>,
     key: Option<String>,
-    /// What the store says it stored; the HEAD's own ETag is what we report.
-    #[allow(dead_code)]
-    etag: Option<String>,
 }
 
 pub async fn confirm_upload(

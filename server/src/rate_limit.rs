@@ -22,7 +22,14 @@ const IDLE: Duration = Duration::from_secs(10 * 60);
 #[derive(Debug)]
 pub struct RateLimiter {
     settings: RateLimitSettings,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    state: Mutex<Buckets>,
+}
+
+#[derive(Debug)]
+struct Buckets {
+    by_client: HashMap<IpAddr, Bucket>,
+    /// Idle buckets are swept at most once per `IDLE`, not on every request.
+    swept: Instant,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -35,7 +42,10 @@ impl RateLimiter {
     pub fn new(settings: RateLimitSettings) -> Arc<Self> {
         Arc::new(Self {
             settings,
-            buckets: Mutex::new(HashMap::new()),
+            state: Mutex::new(Buckets {
+                by_client: HashMap::new(),
+                swept: Instant::now(),
+            }),
         })
     }
 
@@ -46,11 +56,14 @@ impl RateLimiter {
         }
         let rate = f64::from(self.settings.per_minute) / 60.0;
         let capacity = f64::from(self.settings.burst);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if buckets.len() > 10_000 {
-            buckets.retain(|_, b| now.duration_since(b.updated) < IDLE);
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if now.saturating_duration_since(state.swept) >= IDLE {
+            state
+                .by_client
+                .retain(|_, b| now.saturating_duration_since(b.updated) < IDLE);
+            state.swept = now;
         }
-        let bucket = buckets.entry(client).or_insert(Bucket {
+        let bucket = state.by_client.entry(client).or_insert(Bucket {
             tokens: capacity,
             updated: now,
         });
@@ -123,6 +136,19 @@ mod tests {
         // One per second comes back.
         assert_eq!(limiter.check(a, t0 + Duration::from_millis(1001)), Ok(()));
         assert!(limiter.check(a, t0 + Duration::from_millis(1002)).is_err());
+    }
+
+    #[test]
+    fn idle_buckets_are_forgotten() {
+        let limiter = limiter(60, 3);
+        let t0 = Instant::now();
+        for n in 0..100u8 {
+            let _ = limiter.check(IpAddr::from([10, 0, 0, n]), t0);
+        }
+        assert_eq!(limiter.state.lock().expect("lock").by_client.len(), 100);
+        let later = t0 + IDLE + Duration::from_secs(1);
+        assert_eq!(limiter.check("10.0.1.1".parse().expect("ip"), later), Ok(()));
+        assert_eq!(limiter.state.lock().expect("lock").by_client.len(), 1);
     }
 
     #[test]

@@ -38,10 +38,8 @@ pub fn embedded(running: &RunningStore) -> Store {
         .region(Region::new(RunningStore::REGION))
         .endpoint_url(&endpoint)
         .credentials_provider(provider.clone())
-        .force_path_style(true)
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-        .build();
+        .force_path_style(true);
+    let config = for_browsers(config).build();
     Store {
         client: aws_sdk_s3::Client::from_conf(config),
         bucket: running.bucket.clone(),
@@ -74,12 +72,8 @@ pub async fn external(settings: &ExternalStore) -> Result<Store, StorageError> {
     let sdk = loader.load().await;
     let region = sdk.region().ok_or(StorageError::NoRegion)?.to_string();
     let provider = sdk.credentials_provider().ok_or(StorageError::NoCredentials)?;
-    let config = aws_sdk_s3::config::Builder::from(&sdk)
-        .force_path_style(settings.force_path_style)
-        // Presigned GETs must not ask the browser for checksum headers.
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-        .build();
+    let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(settings.force_path_style);
+    let config = for_browsers(config).build();
     Ok(Store {
         client: aws_sdk_s3::Client::from_conf(config),
         bucket: settings.bucket.clone(),
@@ -92,6 +86,14 @@ pub async fn external(settings: &ExternalStore) -> Result<Store, StorageError> {
         region,
         credentials: CredentialSource::new(provider),
     })
+}
+
+/// Checksums only where S3 requires them: otherwise presigned GETs would ask
+/// the browser for checksum headers it never sends.
+fn for_browsers(config: aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder {
+    config
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
 }
 
 /// Where a browser POSTs to reach `bucket`.

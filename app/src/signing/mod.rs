@@ -89,15 +89,21 @@ struct Inner {
     /// The app's public origin, ending in `/`.
     public_url: Url,
     limits: Limits,
+    /// `scheme://host:port` of `store.post_url`, for the page's CSP.
+    store_origin: String,
 }
 
 impl Signer {
     pub fn new(store: Store, secret: TokenSecret, public_url: Url, limits: Limits) -> Self {
+        let store_origin = Url::parse(&store.post_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
         Self(Arc::new(Inner {
             store,
             secret,
             public_url,
             limits,
+            store_origin,
         }))
     }
 
@@ -106,14 +112,8 @@ impl Signer {
     }
 
     /// The store's origin (`scheme://host:port`), which the page's CSP allows.
-    pub fn store_origin(&self) -> String {
-        Url::parse(&self.0.store.post_url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default()
-    }
-
-    pub fn limits(&self) -> &Limits {
-        &self.0.limits
+    pub fn store_origin(&self) -> &str {
+        &self.0.store_origin
     }
 
     /// What an uploaded file must be.
