@@ -149,6 +149,31 @@ impl TestCourier {
             .expect("Courier answers")
     }
 
+    /// What a link serves: its `Content-Disposition` and its bytes (checking it succeeds).
+    pub async fn download_named(&self, url: &str) -> (String, Vec<u8>) {
+        let response = self.download(url).await;
+        assert_eq!(response.status(), StatusCode::OK, "the link must work");
+        let disposition = response
+            .headers()
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (disposition, response.bytes().await.expect("the body").to_vec())
+    }
+
+    /// Each link serves its bytes.
+    pub async fn assert_serves(&self, links: &[(&DownloadLink, &[u8])]) {
+        for (link, expected) in links {
+            assert_eq!(
+                self.downloaded_bytes(&link.download_url).await.as_slice(),
+                *expected,
+                "{}",
+                link.key
+            );
+        }
+    }
+
     /// The bytes a link serves.
     pub async fn downloaded_bytes(&self, url: &str) -> Vec<u8> {
         self.download(url).await.bytes().await.expect("the body").to_vec()

@@ -55,17 +55,12 @@ async fn a_file_goes_up_and_comes_back_through_a_signed_link() {
     assert_eq!(link.etag, md5_hex(&bytes));
 
     // 3. The link downloads the same bytes, under the original name.
-    let downloaded = courier.download(&link.download_url).await;
-    assert_eq!(downloaded.status(), StatusCode::OK);
-    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let (disposition, downloaded) = courier.download_named(&link.download_url).await;
     assert!(
         disposition.starts_with("attachment;") && disposition.contains("filename*=UTF-8''Quarterly%20report.pdf"),
         "{disposition}"
     );
-    assert_eq!(downloaded.bytes().await.expect("body").as_ref(), bytes.as_slice());
+    assert_eq!(downloaded.as_slice(), bytes.as_slice());
 }
 
 #[tokio::test]
@@ -73,16 +68,12 @@ async fn unicode_names_survive_to_the_download() {
     let courier = spawn_courier().await;
     let link = courier.upload("résumé 2026 ✓.txt", "text/plain", b"bonjour").await;
     assert_eq!(link.filename, "résumé 2026 ✓.txt");
-    let downloaded = courier.download(&link.download_url).await;
-    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let (disposition, downloaded) = courier.download_named(&link.download_url).await;
     assert!(
         disposition.contains("filename*=UTF-8''r%C3%A9sum%C3%A9%202026%20%E2%9C%93.txt"),
         "{disposition}"
     );
-    assert_eq!(downloaded.bytes().await.expect("body").as_ref(), b"bonjour");
+    assert_eq!(downloaded.as_slice(), b"bonjour");
 }
 
 #[tokio::test]
@@ -108,10 +99,10 @@ async fn sign_download_gives_a_fresh_link_to_the_token_holder_only() {
         (fresh.key.as_str(), fresh.size, fresh.token.as_str()),
         (link.key.as_str(), 11, link.token.as_str())
     );
-    assert_eq!(
-        courier.downloaded_bytes(&fresh.download_url).await.as_slice(),
-        b"first draft"
-    );
+    // Both the first link and the fresh one work.
+    courier
+        .assert_serves(&[(&fresh, b"first draft"), (&link, b"first draft")])
+        .await;
 
     // Knowing the key, or holding an old download URL, is not enough.
     let signature = query(&link.download_url)["X-Amz-Signature"].clone();

@@ -12,7 +12,7 @@ mod helpers;
 use std::process::Command;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use reqwest::{StatusCode, header};
+use reqwest::StatusCode;
 
 use helpers::{TestCourier, location, md5_hex, query, sample_bytes, spawn_courier_on};
 
@@ -102,16 +102,12 @@ async fn the_whole_flow_works_on_garage() {
         ("Garage report.pdf", bytes.len() as u64)
     );
     assert_eq!(link.etag, md5_hex(&bytes));
-    let downloaded = courier.download(&link.download_url).await;
-    let disposition = downloaded.headers()[header::CONTENT_DISPOSITION]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let (disposition, downloaded) = courier.download_named(&link.download_url).await;
     assert!(
         disposition.contains("filename*=UTF-8''Garage%20report.pdf"),
         "{disposition}"
     );
-    assert_eq!(downloaded.bytes().await.expect("bytes").as_ref(), bytes.as_slice());
+    assert_eq!(downloaded.as_slice(), bytes.as_slice());
 }
 
 #[tokio::test]
@@ -226,27 +222,23 @@ async fn uploads_survive_one_node_down() {
     let during = courier
         .upload("during.txt", "text/plain", b"written with two nodes")
         .await;
-    assert_eq!(
-        courier.downloaded_bytes(&during.download_url).await.as_slice(),
-        b"written with two nodes"
-    );
-    assert_eq!(
-        courier.downloaded_bytes(&before.download_url).await.as_slice(),
-        b"written with three nodes"
-    );
+    courier
+        .assert_serves(&[
+            (&during, b"written with two nodes"),
+            (&before, b"written with three nodes"),
+        ])
+        .await;
 
     cluster_script(&["start-node", "3"]);
     let after = courier
         .upload("after.txt", "text/plain", b"written after the restart")
         .await;
-    assert_eq!(
-        courier.downloaded_bytes(&after.download_url).await.as_slice(),
-        b"written after the restart"
-    );
-    assert_eq!(
-        courier.downloaded_bytes(&during.download_url).await.as_slice(),
-        b"written with two nodes"
-    );
+    courier
+        .assert_serves(&[
+            (&after, b"written after the restart"),
+            (&during, b"written with two nodes"),
+        ])
+        .await;
 }
 
 fn courier_command(args: &[&str], public_url: &str) -> (bool, String) {
