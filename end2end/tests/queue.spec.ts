@@ -127,6 +127,9 @@ test("the whole flow works from the keyboard alone", async ({ page, context }) =
   // Tab to the drop zone; Enter opens the picker.
   await page.keyboard.press("Tab");
   await expect(page.locator(".dropzone")).toBeFocused();
+  // Space opens it too.
+  const [spaced] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press(" ")]);
+  expect(spaced.isMultiple()).toBe(true);
   const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
   await chooser.setFiles({ name: "keys.txt", mimeType: "text/plain", buffer: Buffer.from("typed") });
   // On past the picker to the Upload button.
@@ -193,4 +196,31 @@ test("an image shows a preview while it uploads, from an object URL", async ({ p
   await page.locator("input[type=file]").setInputFiles({ name: "plain.txt", mimeType: "text/plain", buffer: Buffer.from("x") });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.locator(".card").filter({ hasText: "plain.txt" }).locator("img")).toHaveCount(0);
+});
+
+test("files pasted on the page are uploaded", async ({ page }) => {
+  await openHydrated(page);
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(["pasted bytes"], "pasted.txt", { type: "text/plain" }));
+    document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+  });
+  const card = page.getByTestId("result").filter({ hasText: "pasted.txt" });
+  await linkWorks(page, card, Buffer.from("pasted bytes"));
+  // The expiry reads both ways: a time and how far away it is.
+  await expect(card.locator(".expiry")).toContainText(/UTC \(in \d+ min/);
+});
+
+test("once every byte is sent, the card says it is confirming", async ({ page }) => {
+  await openHydrated(page);
+  // Slow answers, so the wait for the store's answer and the confirmation shows.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 1500, downloadThroughput: -1, uploadThroughput: -1 });
+  await page.locator("input[type=file]").setInputFiles({ name: "wait.txt", mimeType: "text/plain", buffer: sampleFile(4096) });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const card = page.locator(".card").filter({ hasText: "wait.txt" });
+  await expect(card).toHaveAttribute("data-state", "confirming");
+  await expect(card).toContainText("Confirming…");
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
 });
