@@ -208,7 +208,7 @@ test("files pasted on the page are uploaded", async ({ page }) => {
   const card = page.getByTestId("result").filter({ hasText: "pasted.txt" });
   await linkWorks(page, card, Buffer.from("pasted bytes"));
   // The expiry reads both ways: a time and how far away it is.
-  await expect(card.locator(".expiry")).toContainText(/UTC \(in \d+ min/);
+  await expect(card.locator(".expiry")).toContainText(/UTC \(in (\d+ h|\d+ min( \d+ s)?)\)\./);
 });
 
 test("once every byte is sent, the card says it is confirming", async ({ page }) => {

@@ -81,6 +81,7 @@ pub fn duration(seconds: u64) -> String {
         0..=59 => format!("{seconds} s"),
         60..=3599 if seconds.is_multiple_of(60) => format!("{} min", seconds / 60),
         60..=3599 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ if seconds % 3600 < 60 => format!("{} h", seconds / 3600),
         _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
     }
 }
@@ -191,5 +192,8 @@ mod tests {
         assert_eq!(duration(120), "2 min");
         assert_eq!(duration(75), "1 min 15 s");
         assert_eq!(duration(3725), "1 h 2 min");
+        // A fresh one-hour link reads "1 h", not "1 h 0 min".
+        assert_eq!(duration(3600), "1 h");
+        assert_eq!(duration(3659), "1 h");
     }
 }
