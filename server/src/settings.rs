@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use app::signing::Limits;
+use app::signing::post_policy::SigningCredentials;
 use leptos::config::LeptosOptions;
 use url::Url;
 
@@ -56,22 +57,7 @@ pub struct ExternalStore {
     /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
     pub region: Option<String>,
     /// `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`).
-    pub credentials: Option<StaticCredentials>,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub struct StaticCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-}
-
-impl std::fmt::Debug for StaticCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaticCredentials")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
+    pub credentials: Option<SigningCredentials>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -123,7 +109,7 @@ impl Settings {
                     None => None,
                 };
                 let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-                    (Some(access_key_id), Some(secret_access_key)) => Some(StaticCredentials {
+                    (Some(access_key_id), Some(secret_access_key)) => Some(SigningCredentials {
                         access_key_id,
                         secret_access_key,
                         session_token: var("AWS_SESSION_TOKEN"),

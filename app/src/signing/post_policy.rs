@@ -16,8 +16,9 @@ use super::sigv4;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
-/// What signs a policy: the same credentials the S3 client uses.
-#[derive(Clone)]
+/// What signs a policy: the same credentials the S3 client uses. (Also how
+/// settings carry credentials named in the environment.)
+#[derive(Clone, PartialEq, Eq)]
 pub struct SigningCredentials {
     pub access_key_id: String,
     pub secret_access_key: String,
