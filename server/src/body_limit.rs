@@ -21,12 +21,22 @@ pub async fn cap(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > MAX_REQUEST_BODY as u64) {
-        let error = CourierError::TooLarge(
-            "That request is too large for Courier. Files go straight to storage, never through Courier.".to_owned(),
-        );
-        return refusal(request.headers(), &error);
+        return refusal(request.headers(), &too_large());
     }
-    // A body without a length is cut off at the cap while it is read.
-    next.run(request.map(|body| Body::new(http_body_util::Limited::new(body, MAX_REQUEST_BODY))))
-        .await
+    if declared.is_some() {
+        return next.run(request).await;
+    }
+    // No length: read it here, up to the cap, so an oversized body gets the
+    // same 413 and sentence instead of an error deep inside a handler.
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Err(_) => refusal(&parts.headers, &too_large()),
+    }
+}
+
+fn too_large() -> CourierError {
+    CourierError::TooLarge(
+        "That request is too large for Courier. Files go straight to storage, never through Courier.".to_owned(),
+    )
 }

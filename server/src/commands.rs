@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule, ExpirationStatus,
-    LifecycleRule, LifecycleRuleFilter,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
 };
 use time::OffsetDateTime;
 use url::Url;
@@ -19,6 +19,7 @@ use crate::storage;
 /// Methods the browser uses on the bucket: POST uploads, GET downloads.
 const CORS_METHODS: [&str; 4] = ["POST", "GET", "PUT", "HEAD"];
 const LIFECYCLE_RULE_ID: &str = "courier-abort-incomplete-multipart";
+const EXPIRE_UPLOADS_RULE_ID: &str = "courier-expire-unconfirmed-uploads";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -122,26 +123,44 @@ async fn ensure_lifecycle(store: &Store) -> Result<String, CommandError> {
             }
         },
     };
-    if existing
+    let aborts = existing
         .iter()
-        .any(|rule| rule.abort_incomplete_multipart_upload().is_some() && rule.status() == &ExpirationStatus::Enabled)
-    {
-        return Ok("lifecycle: incomplete multipart uploads are already aborted (unchanged)".to_owned());
+        .any(|rule| rule.abort_incomplete_multipart_upload().is_some() && rule.status() == &ExpirationStatus::Enabled);
+    let expires = existing.iter().any(|rule| rule.id() == Some(EXPIRE_UPLOADS_RULE_ID));
+    if aborts && expires {
+        return Ok(
+            "lifecycle: incomplete multipart uploads are aborted and unconfirmed uploads expire (unchanged)".to_owned(),
+        );
     }
     let mut rules = existing;
-    rules.push(
-        LifecycleRule::builder()
-            .id(LIFECYCLE_RULE_ID)
-            .status(ExpirationStatus::Enabled)
-            .filter(LifecycleRuleFilter::builder().prefix("").build())
-            .abort_incomplete_multipart_upload(
-                AbortIncompleteMultipartUpload::builder()
-                    .days_after_initiation(1)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| CommandError::Failed(e.to_string()))?,
-    );
+    if !aborts {
+        rules.push(
+            LifecycleRule::builder()
+                .id(LIFECYCLE_RULE_ID)
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix("").build())
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(1)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| CommandError::Failed(e.to_string()))?,
+        );
+    }
+    if !expires {
+        // A confirmed upload is copied to files/; whatever stays under
+        // uploads/ was never confirmed (or was written again by its grant).
+        rules.push(
+            LifecycleRule::builder()
+                .id(EXPIRE_UPLOADS_RULE_ID)
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix("uploads/").build())
+                .expiration(LifecycleExpiration::builder().days(1).build())
+                .build()
+                .map_err(|e| CommandError::Failed(e.to_string()))?,
+        );
+    }
     let configuration = BucketLifecycleConfiguration::builder()
         .set_rules(Some(rules))
         .build()
@@ -153,7 +172,10 @@ async fn ensure_lifecycle(store: &Store) -> Result<String, CommandError> {
         .send()
         .await
     {
-        Ok(_) => Ok("lifecycle: incomplete multipart uploads are now aborted after 1 day (changed)".to_owned()),
+        Ok(_) => Ok(
+            "lifecycle: incomplete multipart uploads are aborted, and unconfirmed uploads expire, after 1 day (changed)"
+                .to_owned(),
+        ),
         Err(error) if code_of(&error).as_deref() == Some("NotImplemented") => {
             Ok("lifecycle: this store has no lifecycle rules (skipped)".to_owned())
         }
@@ -312,6 +334,7 @@ async fn round_trip(signer: &Signer, target: &Target<'_>) -> Result<String, Stri
         token: query("token"),
         bucket: query("bucket"),
         key: query("key"),
+        etag: query("etag"),
     };
     let link = signer
         .confirm(confirm, OffsetDateTime::now_utc())

@@ -7,35 +7,19 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
 
 use app::error::CourierError;
 use app::signing::{ConfirmRequest, Signer};
 
 use crate::respond::{refusal, wants_json};
 
-/// The store also appends `etag`; the HEAD's own ETag is what we report.
-#[derive(Debug, Default, Deserialize)]
-pub struct ConfirmQuery {
-    token: Option<String>,
-    bucket: Option<String>,
-    key: Option<String>,
-}
-
 pub async fn confirm_upload(
     State(signer): State<Signer>,
     headers: HeaderMap,
-    query: Result<Query<ConfirmQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ConfirmRequest>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let outcome = match query {
-        Ok(Query(query)) => {
-            let request = ConfirmRequest {
-                token: query.token,
-                bucket: query.bucket,
-                key: query.key,
-            };
-            signer.confirm(request, time::OffsetDateTime::now_utc()).await
-        }
+        Ok(Query(request)) => signer.confirm(request, time::OffsetDateTime::now_utc()).await,
         Err(_) => Err(CourierError::BadRequest(
             "This confirmation link could not be read. Upload the file again.".to_owned(),
         )),

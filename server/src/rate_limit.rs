@@ -1,5 +1,5 @@
 //! A token bucket per client address for the endpoints that sign
-//! (`/api/*`, `/confirm-upload`): signing is cheap, but an unthrottled signer
+//! (`/`, whose form carries a policy, `/api/*`, `/confirm-upload`): signing is cheap, but an unthrottled signer
 //! hands out write access to the bucket as fast as anyone can ask.
 
 use std::collections::HashMap;
@@ -79,8 +79,9 @@ impl RateLimiter {
     }
 }
 
+/// The endpoints that sign: `/` too, since the page carries a form policy.
 fn is_limited(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/confirm-upload"
+    path == "/" || path.starts_with("/api/") || path == "/confirm-upload"
 }
 
 pub async fn limit(
@@ -162,7 +163,7 @@ mod tests {
 
     #[test]
     fn only_the_signing_endpoints_are_limited() {
-        assert!(is_limited("/api/sign_upload") && is_limited("/confirm-upload"));
-        assert!(!is_limited("/") && !is_limited("/pkg/courier.wasm"));
+        assert!(is_limited("/api/sign_upload") && is_limited("/confirm-upload") && is_limited("/"));
+        assert!(!is_limited("/pkg/courier.wasm") && !is_limited("/health"));
     }
 }

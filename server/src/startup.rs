@@ -2,15 +2,15 @@
 //! (port 0 works: tests ask for a free port and read the bound address),
 //! starts the embedded store when no bucket is configured, and routes.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
-
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::FromRef;
 use axum::extract::Request;
 use axum::handler::HandlerWithoutStateExt as _;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use axum::routing::post;
 use axum::{Router, middleware};
@@ -94,6 +94,7 @@ impl Application {
                     addr: *addr,
                     data_dir: data_dir.clone(),
                     allowed_origins: allowed_origins(&public_url),
+                    max_upload_bytes: settings.limits.max_upload_bytes,
                 })
                 .await?;
                 tracing::info!(
@@ -181,9 +182,25 @@ fn router(state: AppState, limiter: Arc<RateLimiter>) -> Router {
     // Rendered whole before the first byte: the signed form must be in the
     // HTML for the page to work with JavaScript off.
     let page = leptos_axum::render_app_async_with_context(context.clone(), move || shell(options.clone()));
+    // Only the functions the app registers: anything else gets a sentence,
+    // not the framework's developer help text.
+    let known: Arc<HashSet<&'static str>> = Arc::new(
+        leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .collect(),
+    );
     let server_functions = move |request: Request<Body>| {
         let context = context.clone();
-        async move { leptos_axum::handle_server_fns_with_context(context, request).await }
+        let known = Arc::clone(&known);
+        async move {
+            if !known.contains(request.uri().path()) {
+                let error = CourierError::NotFound("There is no such Courier API.".to_owned());
+                return crate::respond::refusal(request.headers(), &error);
+            }
+            leptos_axum::handle_server_fns_with_context(context, request)
+                .await
+                .into_response()
+        }
     };
     // The site's static files (the WASM bundle, its JS, the CSS), else a 404 page.
     let files = ServeDir::new(&*state.leptos_options.site_root)

@@ -16,8 +16,8 @@ pub mod token;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::operation::head_object::HeadObjectError;
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -28,7 +28,7 @@ use crate::file_rules::FileRules;
 use crate::model::{DownloadLink, UploadGrant};
 use credentials::CredentialSource;
 use file_name::FileName;
-use object_key::{ObjectKey, UploadPrefix};
+use object_key::{KeyArea, ObjectKey, UploadPrefix};
 use post_policy::PostPolicy;
 use token::{TokenError, TokenScope, TokenSecret, UploadToken, VerifiedToken};
 
@@ -39,6 +39,10 @@ pub const FILENAME_METADATA: &str = "filename";
 /// A slow upload may finish well after its policy expired (the store checks
 /// expiry when the request starts); its confirmation is still honoured.
 const CONFIRM_GRACE: Duration = Duration::from_secs(60 * 60);
+
+/// The plain form's policy covers a whole prefix, so it lives shorter than
+/// a per-file grant: long enough to pick a file, not to serve as storage.
+const FORM_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// The bucket and how to reach it.
 pub struct Store {
@@ -72,12 +76,14 @@ pub struct UploadRequest {
     pub size: u64,
 }
 
-/// What the store's redirect brings to `/confirm-upload`.
-#[derive(Clone, Debug, Default)]
+/// What the store's redirect brings to `/confirm-upload` (its query).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct ConfirmRequest {
     pub token: Option<String>,
     pub bucket: Option<String>,
     pub key: Option<String>,
+    /// The ETag the store reported for the upload.
+    pub etag: Option<String>,
 }
 
 #[derive(Clone)]
@@ -157,7 +163,7 @@ impl Signer {
     pub async fn grant_form(&self, now: OffsetDateTime) -> Result<UploadGrant, CourierError> {
         let limits = &self.0.limits;
         let prefix = UploadPrefix::generate();
-        let expires_at = now + limits.upload_ttl;
+        let expires_at = now + limits.upload_ttl.min(FORM_TTL);
         let token = UploadToken::issue(
             &self.0.secret,
             TokenScope::Prefix,
@@ -199,7 +205,8 @@ impl Signer {
         })
     }
 
-    /// Checks the store's redirect and signs a download link for the new object.
+    /// Checks the store's redirect, moves the new object to its confirmed key
+    /// and signs a download link for it.
     pub async fn confirm(&self, request: ConfirmRequest, now: OffsetDateTime) -> Result<DownloadLink, CourierError> {
         let (Some(token), Some(bucket), Some(key)) = (request.token, request.bucket, request.key) else {
             return Err(CourierError::BadRequest(
@@ -212,24 +219,78 @@ impl Signer {
                 "This confirmation names a bucket Courier does not use.".to_owned(),
             ));
         }
-        self.renew(&key, &token, now).await
+        let (key, verified) = self.verify(&key, &token, now)?;
+        if verified.scope == TokenScope::Renewal {
+            return Err(CourierError::Forbidden(
+                "This token does not allow a link to that file.".to_owned(),
+            ));
+        }
+        self.confirm_upload(&key, request.etag.as_deref(), now).await
     }
 
-    /// A fresh link for a file uploaded earlier, for the holder of its token.
-    /// An upload token is exchanged for a renewal token; a renewal token is
-    /// handed back as it is, so its expiry never moves.
+    /// A fresh link for a file uploaded earlier, for the holder of its token:
+    /// a renewal token signs a link to its confirmed file; an upload token
+    /// confirms its upload first.
     pub async fn renew(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<DownloadLink, CourierError> {
         let (key, verified) = self.verify(key, token, now)?;
-        let token = match verified.scope {
-            TokenScope::Renewal => token.to_owned(),
-            TokenScope::Key | TokenScope::Prefix => UploadToken::issue(
-                &self.0.secret,
-                TokenScope::Renewal,
-                key.as_str(),
-                now + self.0.limits.renew_ttl,
-            ),
+        match verified.scope {
+            TokenScope::Renewal => {
+                let head = self.head(&key).await?.ok_or_else(not_found)?;
+                self.link(&key, &head, token.to_owned(), now).await
+            }
+            TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, None, now).await,
+        }
+    }
+
+    /// Copies an upload to `files/<id>/<name>` (once), removes it from where
+    /// its grant could write again, and signs a link to the copy. `etag` is
+    /// what the store's redirect reported: it finds the copy when the upload
+    /// was already moved (a confirmation retried).
+    async fn confirm_upload(
+        &self,
+        key: &ObjectKey,
+        etag: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<DownloadLink, CourierError> {
+        if key.area() != KeyArea::Upload {
+            return Err(CourierError::Forbidden(
+                "This token does not allow a link to that file.".to_owned(),
+            ));
+        }
+        let confirmed = match self.head(key).await? {
+            Some(upload) => {
+                let etag = bare_etag(upload.e_tag());
+                let confirmed = self.confirmed_key(key, &etag)?;
+                if self.head(&confirmed).await?.is_none() {
+                    self.copy(key, &confirmed, &etag).await?;
+                }
+                self.remove_upload(key).await;
+                confirmed
+            }
+            // Already moved: a retried confirmation finds the copy by its ETag.
+            None => self.confirmed_key(key, &etag.map(|e| bare_etag(Some(e))).ok_or_else(not_found)?)?,
         };
-        self.link(&key, token, now).await
+        // The copy carries the upload's metadata, size and ETag.
+        let head = self.head(&confirmed).await?.ok_or_else(not_found)?;
+        // Counted from when the object was written, so confirming again (or
+        // replaying the upload token) never extends it.
+        let written = head
+            .last_modified()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+            .unwrap_or(now);
+        let token = UploadToken::issue(
+            &self.0.secret,
+            TokenScope::Renewal,
+            confirmed.as_str(),
+            written + self.0.limits.renew_ttl,
+        );
+        tracing::info!(upload = %key.as_str(), confirmed = %confirmed.as_str(), "confirmed an upload");
+        self.link(&confirmed, &head, token, now).await
+    }
+
+    fn confirmed_key(&self, key: &ObjectKey, etag: &str) -> Result<ObjectKey, CourierError> {
+        key.confirmed(&token::confirmed_id(&self.0.secret, key, etag))
+            .map_err(|e| CourierError::Internal(format!("The confirmed file's key is invalid ({e}).")))
     }
 
     fn verify(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<(ObjectKey, VerifiedToken), CourierError> {
@@ -249,16 +310,66 @@ impl Signer {
         Ok((key, verified))
     }
 
-    async fn link(&self, key: &ObjectKey, token: String, now: OffsetDateTime) -> Result<DownloadLink, CourierError> {
+    /// The object's metadata, or `None` when there is no such object.
+    async fn head(&self, key: &ObjectKey) -> Result<Option<HeadObjectOutput>, CourierError> {
         let store = &self.0.store;
-        let head = store
+        match store.client.head_object().bucket(&store.bucket).key(key.as_str()).send().await {
+            Ok(head) => Ok(Some(head)),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => {
+                tracing::error!(key = %key.as_str(), error = %DisplayErrorContext(&error), "HEAD failed");
+                Err(store_unreachable())
+            }
+        }
+    }
+
+    /// A server-side copy, only of the bytes that carry `etag`.
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey, etag: &str) -> Result<(), CourierError> {
+        let store = &self.0.store;
+        let source = format!(
+            "{}/{}",
+            store.bucket,
+            percent_encoding::utf8_percent_encode(from.as_str(), COPY_SOURCE)
+        );
+        match store
             .client
-            .head_object()
+            .copy_object()
             .bucket(&store.bucket)
-            .key(key.as_str())
+            .key(to.as_str())
+            .copy_source(source)
+            .copy_source_if_match(format!("\"{etag}\""))
             .send()
             .await
-            .map_err(|e| head_error(key, e))?;
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                Err(CourierError::BadRequest(
+                    "The file changed while it was being confirmed. Upload it again.".to_owned(),
+                ))
+            }
+            Err(error) => {
+                tracing::error!(from = %from.as_str(), to = %to.as_str(), error = %DisplayErrorContext(&error), "copy failed");
+                Err(store_unreachable())
+            }
+        }
+    }
+
+    /// Best effort: a leftover upload is never linked, and expires with its prefix.
+    async fn remove_upload(&self, key: &ObjectKey) {
+        let store = &self.0.store;
+        if let Err(error) = store.client.delete_object().bucket(&store.bucket).key(key.as_str()).send().await {
+            tracing::warn!(key = %key.as_str(), error = %DisplayErrorContext(&error), "could not remove a confirmed upload");
+        }
+    }
+
+    async fn link(
+        &self,
+        key: &ObjectKey,
+        head: &HeadObjectOutput,
+        token: String,
+        now: OffsetDateTime,
+    ) -> Result<DownloadLink, CourierError> {
+        let store = &self.0.store;
         let filename = head
             .metadata()
             .and_then(|m| m.get(FILENAME_METADATA))
@@ -273,7 +384,7 @@ impl Signer {
             .map(|n| n.as_str().to_owned())
             .unwrap_or_else(|_| "file".to_owned());
         let size = head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-        let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_owned();
+        let etag = bare_etag(head.e_tag());
 
         let ttl = self.0.limits.download_ttl;
         let presigning = PresigningConfig::builder()
@@ -313,22 +424,29 @@ impl Signer {
     }
 }
 
-fn head_error(key: &ObjectKey, error: SdkError<HeadObjectError>) -> CourierError {
-    match &error {
-        SdkError::ServiceError(e)
-            if matches!(e.err(), HeadObjectError::NotFound(_)) || e.raw().status().as_u16() == 404 =>
-        {
-            CourierError::NotFound(
-                "No file was found for this upload. It may not have finished: upload it again.".to_owned(),
-            )
-        }
-        _ => {
-            tracing::error!(key = %key.as_str(), error = %aws_sdk_s3::error::DisplayErrorContext(&error), "HEAD failed");
-            CourierError::StoreUnavailable(
-                "The storage could not be reached to check the file. Try again in a moment.".to_owned(),
-            )
-        }
-    }
+/// A key in `x-amz-copy-source`: percent-encoded, its slashes kept.
+const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn is_not_found<E>(error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> bool {
+    matches!(error, SdkError::ServiceError(e) if e.raw().status().as_u16() == 404)
+}
+
+fn not_found() -> CourierError {
+    CourierError::NotFound("No file was found for this upload. It may not have finished: upload it again.".to_owned())
+}
+
+fn store_unreachable() -> CourierError {
+    CourierError::StoreUnavailable("The storage could not be reached to check the file. Try again in a moment.".to_owned())
+}
+
+/// An ETag without its quotes (Garage and AWS quote it, s3s does not).
+fn bare_etag(etag: Option<&str>) -> String {
+    etag.unwrap_or_default().trim_matches('"').to_owned()
 }
 
 pub fn rfc3339(at: OffsetDateTime) -> String {

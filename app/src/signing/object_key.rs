@@ -1,10 +1,16 @@
-//! Object keys. The server picks every key: `uploads/<uuid v4>/<name>`.
+//! Object keys. The server picks every key: grants write under
+//! `uploads/<uuid v4>/<name>`; a confirmed upload is copied to
+//! `files/<id>/<name>`, where no grant ever reaches, so its links keep
+//! serving the bytes that were confirmed.
 
 use uuid::Uuid;
 
 use super::file_name::FileName;
 
-const ROOT: &str = "uploads/";
+const UPLOADS: &str = "uploads/";
+const FILES: &str = "files/";
+/// Hex digits in a confirmed file's id (128 bits).
+pub const FILE_ID_LEN: usize = 32;
 
 /// A per-page prefix, `uploads/<uuid>/`, for the plain HTML form.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,7 +18,7 @@ pub struct UploadPrefix(String);
 
 impl UploadPrefix {
     pub fn generate() -> Self {
-        Self(format!("{ROOT}{}/", Uuid::new_v4()))
+        Self(format!("{UPLOADS}{}/", Uuid::new_v4()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -25,16 +31,26 @@ impl UploadPrefix {
     }
 }
 
+/// Where a key lives: written by a grant, or confirmed and read-only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyArea {
+    /// `uploads/<uuid>/<name>`: what an upload grant may write.
+    Upload,
+    /// `files/<id>/<name>`: a confirmed file; no grant covers it.
+    Confirmed,
+}
+
 /// A key Courier issued (or one that has the shape of one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectKey {
     key: String,
     prefix_len: usize,
+    area: KeyArea,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error("the key is not under uploads/<id>/")]
+    #[error("the key is not under uploads/<id>/ or files/<id>/")]
     OutsideUploads,
     #[error("the key has no file name")]
     NoName,
@@ -53,31 +69,39 @@ impl ObjectKey {
         Self {
             key: format!("{}{}", prefix.0, name.key_segment()),
             prefix_len,
+            area: KeyArea::Upload,
         }
     }
 
     pub fn parse(raw: &str) -> Result<Self, KeyError> {
-        let rest = raw.strip_prefix(ROOT).ok_or(KeyError::OutsideUploads)?;
+        let (area, rest) = if let Some(rest) = raw.strip_prefix(UPLOADS) {
+            (KeyArea::Upload, rest)
+        } else if let Some(rest) = raw.strip_prefix(FILES) {
+            (KeyArea::Confirmed, rest)
+        } else {
+            return Err(KeyError::OutsideUploads);
+        };
         let (id, name) = rest.split_once('/').ok_or(KeyError::OutsideUploads)?;
-        // Only the hyphenated form: one key, one spelling.
-        let canonical = Uuid::try_parse(id)
-            .map(|u| u.hyphenated().to_string() == id)
-            .unwrap_or(false);
+        // One key, one spelling: the hyphenated lower-case uuid, or lower-case hex.
+        let canonical = match area {
+            KeyArea::Upload => Uuid::try_parse(id)
+                .map(|u| u.hyphenated().to_string() == id)
+                .unwrap_or(false),
+            KeyArea::Confirmed => {
+                id.len() == FILE_ID_LEN && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            }
+        };
         if !canonical {
             return Err(KeyError::OutsideUploads);
         }
         if name.is_empty() {
             return Err(KeyError::NoName);
         }
-        if raw.len() > Self::MAX_LEN
-            || raw.chars().any(char::is_control)
-            || name.split(['/', '\\']).any(|s| s == "." || s == ".." || s.is_empty())
-        {
-            return Err(KeyError::Forbidden);
-        }
+        check_store_key(raw)?;
         Ok(Self {
             key: raw.to_owned(),
-            prefix_len: ROOT.len() + id.len() + 1,
+            prefix_len: raw.len() - name.len(),
+            area,
         })
     }
 
@@ -85,7 +109,11 @@ impl ObjectKey {
         &self.key
     }
 
-    /// `uploads/<uuid>/`
+    pub fn area(&self) -> KeyArea {
+        self.area
+    }
+
+    /// `uploads/<uuid>/` (or `files/<id>/`)
     pub fn prefix(&self) -> &str {
         &self.key[..self.prefix_len]
     }
@@ -94,6 +122,27 @@ impl ObjectKey {
     pub fn name(&self) -> &str {
         &self.key[self.prefix_len..]
     }
+
+    /// Where this upload goes once confirmed: `files/<id>/<name>`. `id` is
+    /// derived by the signer from the key and the confirmed ETag, so other
+    /// bytes can never land on the same key.
+    pub fn confirmed(&self, id: &str) -> Result<Self, KeyError> {
+        Self::parse(&format!("{FILES}{id}/{}", self.name()))
+    }
+}
+
+/// What every key must be on any store, checked wherever a key arrives: at
+/// most 1024 bytes, no control characters or backslashes, and no empty, `.`
+/// or `..` segments (a file-system store would resolve them to another key).
+pub fn check_store_key(raw: &str) -> Result<(), KeyError> {
+    if raw.is_empty()
+        || raw.len() > ObjectKey::MAX_LEN
+        || raw.chars().any(|c| c.is_control() || c == '\\')
+        || raw.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(KeyError::Forbidden);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -138,9 +187,37 @@ mod tests {
             (&format!("uploads/{id}/../../x"), KeyError::Forbidden),
             (&format!("uploads/{id}/a//b"), KeyError::Forbidden),
             (&format!("uploads/{id}/a\nb"), KeyError::Forbidden),
+            (&format!("uploads/{id}/a\\..\\b"), KeyError::Forbidden),
+            (&format!("uploads/{id}/./b"), KeyError::Forbidden),
+            (&format!("uploads/{id}/b/"), KeyError::Forbidden),
+            ("files/0123456789abcdef/x", KeyError::OutsideUploads),
+            ("files/0123456789ABCDEF0123456789ABCDEF/x", KeyError::OutsideUploads),
+            ("files/0123456789abcdef0123456789abcdef/", KeyError::NoName),
         ] {
             assert_eq!(ObjectKey::parse(raw), Err(error), "{raw}");
         }
         assert!(ObjectKey::parse(&format!("uploads/{id}/résumé 2026.pdf")).is_ok());
+    }
+
+    #[test]
+    fn a_confirmed_key_keeps_the_name_under_files() {
+        let upload = ObjectKey::parse("uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/report.pdf").expect("key");
+        let confirmed = upload.confirmed("0123456789abcdef0123456789abcdef").expect("key");
+        assert_eq!(confirmed.as_str(), "files/0123456789abcdef0123456789abcdef/report.pdf");
+        assert_eq!(confirmed.area(), KeyArea::Confirmed);
+        assert_eq!(confirmed.name(), "report.pdf");
+        assert_eq!(ObjectKey::parse(confirmed.as_str()), Ok(confirmed));
+        assert!(upload.confirmed("../../x").is_err());
+    }
+
+    #[test]
+    fn store_keys_never_escape() {
+        for bad in ["", "a/../b", "..", "a/./b", "a//b", "/a", "a/", "a\\b", "a\u{7f}b", "a\nb"] {
+            assert_eq!(check_store_key(bad), Err(KeyError::Forbidden), "{bad:?}");
+        }
+        for good in ["a", "a/b.c", "uploads/x/résumé 2026.pdf", "a/..b/c.."] {
+            assert_eq!(check_store_key(good), Ok(()), "{good:?}");
+        }
+        assert!(check_store_key(&"k".repeat(1025)).is_err());
     }
 }

@@ -132,6 +132,17 @@ impl UploadToken {
     }
 }
 
+/// The id of the key a confirmed upload is copied to (`files/<id>/<name>`):
+/// an HMAC over the upload's key and the ETag that was confirmed. The same
+/// upload confirmed twice lands on the same key (a retry is harmless), other
+/// bytes on another key (so no later write can change what a link serves), and
+/// nobody without the secret can predict it.
+pub fn confirmed_id(secret: &TokenSecret, upload_key: &ObjectKey, etag: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC accepts keys of any length");
+    mac.update(format!("courier-confirmed-key/v1\n{etag}\n{}", upload_key.as_str()).as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..super::object_key::FILE_ID_LEN / 2])
+}
+
 fn mac(secret: &TokenSecret, scope: TokenScope, subject: &str, expiry: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC accepts keys of any length");
     // Domain-separated so a token can never be confused with another HMAC of ours.
@@ -255,6 +266,18 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn confirmed_ids_depend_on_key_etag_and_secret() {
+        let id = confirmed_id(&secret(), &key(KEY), "abc");
+        assert_eq!(id.len(), 32);
+        assert_eq!(id, confirmed_id(&secret(), &key(KEY), "abc"));
+        assert_ne!(id, confirmed_id(&secret(), &key(KEY), "abd"));
+        assert_ne!(id, confirmed_id(&secret(), &key(SIBLING), "abc"));
+        let other = TokenSecret::new(*b"another secret that is long enough").expect("long");
+        assert_ne!(id, confirmed_id(&other, &key(KEY), "abc"));
+        assert!(key(KEY).confirmed(&id).is_ok());
     }
 
     #[test]

@@ -3,12 +3,23 @@
 //! credentials and the `courier` bucket created at start. The browser reaches
 //! it cross-origin exactly as it reaches AWS, so it answers with CORS headers
 //! for the app's origin.
+//!
+//! The port is public, so everything in front of `s3s` guards it: the bucket
+//! and key in every path ([`request_guard`]), browser POSTs read up to the
+//! file and refused unless signed ([`post_form`]), one write per grant
+//! ([`grant_use`]), a body cap, limits on concurrent requests and
+//! connections, and a header-read timeout ([`serve`]).
 
 pub mod credentials;
-pub mod filename_variable;
+pub mod grant_use;
+pub mod post_form;
+pub mod rechunk;
+pub mod request_guard;
+mod serve;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,10 +27,16 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
+use http_body_util::Limited;
 use s3s::auth::SimpleAuth;
+use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use grant_use::GrantUses;
+use request_guard::Target;
 
 pub use credentials::StoreCredentials;
 
@@ -29,6 +46,8 @@ pub struct EmbeddedStoreConfig {
     pub data_dir: PathBuf,
     /// Origins whose pages may POST to the store (the app's).
     pub allowed_origins: Vec<String>,
+    /// The largest file a grant may upload (`COURIER_MAX_UPLOAD_BYTES`).
+    pub max_upload_bytes: u64,
 }
 
 /// A started store; it serves until the runtime stops.
@@ -68,12 +87,19 @@ impl RunningStore {
             path: bucket_dir.clone(),
             source,
         })?;
+        restrict_to_owner(&config.data_dir)?;
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmbeddedStoreError::Store(format!("{e:?}")))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
         ));
+        let mut s3_config = S3Config::default();
+        // s3s holds a POST's file in memory until it is stored: no larger than a grant allows.
+        s3_config.post_object_max_file_size = config.max_upload_bytes;
+        s3_config.form_max_fields_size = post_form::MAX_FIELDS_BYTES;
+        s3_config.form_max_field_size = post_form::MAX_FIELDS_BYTES;
+        builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(s3_config))));
         let s3 = builder.build();
 
         let origins = config
@@ -87,7 +113,17 @@ impl RunningStore {
             .allow_headers(tower_http::cors::Any)
             .expose_headers([header::ETAG])
             .max_age(Duration::from_secs(3600));
-        let router = Router::new().fallback(serve_s3).with_state(s3).layer(cors);
+        let state = StoreState {
+            s3,
+            grants: GrantUses::new(bucket_dir),
+            body_cap: config.max_upload_bytes.saturating_add(FORM_OVERHEAD),
+            requests: Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS)),
+            forms: Arc::new(Semaphore::new(MAX_CONCURRENT_FORMS)),
+        };
+        let router = Router::new()
+            .fallback(serve_s3)
+            .with_state(state)
+            .layer(cors);
 
         let listener = TcpListener::bind(config.addr)
             .await
@@ -99,11 +135,7 @@ impl RunningStore {
             addr: config.addr,
             source,
         })?;
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::error!(%error, "the embedded store stopped");
-            }
-        });
+        tokio::spawn(serve::serve(listener, router));
         Ok(Self {
             addr,
             bucket: Self::BUCKET.to_owned(),
@@ -113,25 +145,137 @@ impl RunningStore {
     }
 }
 
-async fn serve_s3(State(s3): State<S3Service>, request: Request) -> Response {
-    let request = match filename_variable::substitute(request).await {
-        Ok(request) => request,
-        Err(error) => return s3_error(StatusCode::BAD_REQUEST, "InvalidRequest", &error.to_string()),
+/// Requests the store handles at once; more wait (up to `PERMIT_WAIT`).
+const MAX_CONCURRENT_REQUESTS: usize = 512;
+/// Browser POST uploads at once: `s3s` holds each file in memory until it
+/// is stored, so this times `COURIER_MAX_UPLOAD_BYTES` bounds that memory.
+const MAX_CONCURRENT_FORMS: usize = 32;
+const PERMIT_WAIT: Duration = Duration::from_secs(30);
+/// Room around a POST's file for its fields and boundaries.
+const FORM_OVERHEAD: u64 = 2 * post_form::MAX_FIELDS_BYTES as u64;
+
+#[derive(Clone)]
+struct StoreState {
+    s3: S3Service,
+    grants: Arc<GrantUses>,
+    /// The largest request body the store reads.
+    body_cap: u64,
+    requests: Arc<Semaphore>,
+    forms: Arc<Semaphore>,
+}
+
+async fn serve_s3(State(store): State<StoreState>, request: Request) -> Response {
+    let mut response = match guarded(store, request).await {
+        Ok(response) => response,
+        Err((status, code, message)) => s3_error(status, code, &message),
     };
-    match s3.call(request.map(s3s::Body::http_body_unsync)).await {
-        Ok(response) => response.map(Body::new),
+    // Uploaded bytes are never to be read as anything but what they claim.
+    response
+        .headers_mut()
+        .insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+type Refusal = (StatusCode, &'static str, String);
+
+async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusal> {
+    let _request = permit(&store.requests).await?;
+    let target = request_guard::check(&request, RunningStore::BUCKET).map_err(|e| {
+        let (status, code) = e.s3_code();
+        (status, code, e.to_string())
+    })?;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > store.body_cap) {
+        return Err(too_large());
+    }
+    // A chunked body (no length to check) is cut off at the cap while it is
+    // read. Others keep their body as it is: s3s reads the length from it.
+    let request = if declared.is_none() && request.headers().contains_key(header::TRANSFER_ENCODING) {
+        let cap = usize::try_from(store.body_cap).unwrap_or(usize::MAX);
+        request.map(|body| Body::new(Limited::new(body, cap)))
+    } else {
+        request
+    };
+
+    let mut _form = None;
+    let mut _claim = None;
+    let request = match post_form::multipart_boundary(&request) {
+        Some(boundary) if request.method() == Method::POST => {
+            if target != Target::Bucket {
+                return Err((
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "MethodNotAllowed",
+                    "Browser uploads are POSTed to the bucket's URL.".to_owned(),
+                ));
+            }
+            _form = Some(permit(&store.forms).await?);
+            let form = post_form::read(request, &boundary).await.map_err(|e| {
+                let (status, code) = e.s3_code();
+                (status, code, e.to_string())
+            })?;
+            _claim = Some(
+                store
+                    .grants
+                    .claim(&form.key)
+                    .map_err(|e| (StatusCode::FORBIDDEN, "AccessDenied", e.to_string()))?,
+            );
+            form.request
+        }
+        _ => request,
+    };
+    match store.s3.call(request.map(s3s::Body::http_body_unsync)).await {
+        Ok(response) => Ok(response.map(Body::new)),
         Err(error) => {
             tracing::error!(?error, "the embedded store failed a request");
-            s3_error(
+            Err((
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalError",
-                "The store failed to handle the request.",
-            )
+                "The store failed to handle the request.".to_owned(),
+            ))
         }
     }
 }
 
+async fn permit(semaphore: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, Refusal> {
+    match tokio::time::timeout(PERMIT_WAIT, Arc::clone(semaphore).acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SlowDown",
+            "The store is busy. Try again in a moment.".to_owned(),
+        )),
+    }
+}
+
+fn too_large() -> Refusal {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed object size.".to_owned(),
+    )
+}
+
+/// Only the owner may read the store's files (objects, credentials).
+fn restrict_to_owner(dir: &std::path::Path) -> Result<(), EmbeddedStoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|source| {
+            EmbeddedStoreError::DataDir {
+                path: dir.to_owned(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
 fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let message = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );

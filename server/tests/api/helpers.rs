@@ -34,6 +34,13 @@ pub async fn spawn_courier_with(vars: &[(&str, &str)]) -> TestCourier {
 
 /// Starts Courier with exactly these settings (plus a free port for the app).
 pub async fn spawn_courier_on(vars: Vec<(String, String)>, data_dir: tempfile::TempDir) -> TestCourier {
+    // Logs show with a failing test's output (RUST_LOG to see more).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
     let mut env: HashMap<String, String> = HashMap::from([("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned())]);
     env.extend(vars);
     let settings = Settings::parse(|name| env.get(name).cloned()).expect("valid test settings");
@@ -228,11 +235,11 @@ impl TestCourier {
         self.data_dir.path().join("objects").join(&self.bucket).join(key)
     }
 
-    /// Every object stored under `uploads/`.
+    /// Every object stored under `uploads/` (by grants) or `files/` (confirmed), sorted.
     pub fn stored_keys(&self) -> Vec<String> {
         let root = self.data_dir.path().join("objects").join(&self.bucket);
         let mut keys = Vec::new();
-        let mut pending = vec![root.join("uploads")];
+        let mut pending = vec![root.join("uploads"), root.join("files")];
         while let Some(dir) = pending.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             for entry in entries.flatten() {
@@ -244,6 +251,7 @@ impl TestCourier {
                 }
             }
         }
+        keys.sort();
         keys
     }
 }
@@ -274,4 +282,174 @@ pub fn query(url: &str) -> HashMap<String, String> {
         .query_pairs()
         .into_owned()
         .collect()
+}
+
+/// A body whose bytes include many near-boundaries (`\r\n--` and the start
+/// of a multipart boundary), the pattern that makes `s3s` buffer.
+pub fn tricky_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = sample_bytes(len);
+    let decoy = b"\r\n--------courier";
+    let mut at = 1000;
+    while at + decoy.len() < len {
+        let cut = 1 + at % (decoy.len() - 1);
+        bytes[at..at + cut].copy_from_slice(&decoy[..cut]);
+        at += 65_536 - 7 * (at % 13);
+    }
+    bytes
+}
+
+impl TestCourier {
+    /// POSTs a grant's form as `curl -F` does with a big file: the fields,
+    /// then the file in writes of `write` bytes each.
+    pub async fn post_in_large_writes(&self, grant: &UploadGrant, file_name: &str, bytes: bytes::Bytes, write: usize) -> Response {
+        let boundary = "------------------------courierLargeWrites";
+        let mut head = String::new();
+        for (name, value) in &grant.fields {
+            head.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        let content_type = grant.fields.get("Content-Type").cloned().unwrap_or_default();
+        head.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        ));
+        let tail = format!("\r\n--{boundary}--\r\n");
+        let length = head.len() + bytes.len() + tail.len();
+        let mut pieces = vec![bytes::Bytes::from(head)];
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            pieces.push(rest.split_to(write.min(rest.len())));
+        }
+        pieces.push(bytes::Bytes::from(tail));
+        let body = reqwest::Body::wrap_stream(futures::stream::iter(pieces.into_iter().map(Ok::<_, std::io::Error>)));
+        self.http
+            .post(&grant.url)
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .header(header::CONTENT_LENGTH, length)
+            .body(body)
+            .send()
+            .await
+            .expect("the store answers")
+    }
+}
+
+/// What one run of many uploads at once came to.
+#[derive(Debug)]
+pub struct LoadReport {
+    pub uploads: usize,
+    pub clients: usize,
+    pub bytes: u64,
+    pub elapsed: std::time::Duration,
+    /// One line per upload that did not end in a working link.
+    pub failures: Vec<String>,
+}
+
+/// `uploads` uploads from `clients` clients at once (each its own
+/// connections), each through the whole flow as the browser runs it: sign,
+/// POST to the store, follow the 303 to `/confirm-upload` as fetch does,
+/// download the link; bytes and ETag must match what was sent. Sizes run
+/// from 1 byte to 1 MB, names are not all ASCII.
+pub async fn upload_many(courier: &TestCourier, clients: usize, uploads: usize) -> LoadReport {
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut total = 0u64;
+    for client in 0..clients {
+        let mine: Vec<usize> = (client..uploads).step_by(clients).collect();
+        total += mine.iter().map(|&i| load_size(i) as u64).sum::<u64>();
+        let base = courier.base.clone();
+        tasks.spawn(async move {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client");
+            let mut failures = Vec::new();
+            for i in mine {
+                if let Err(error) = upload_once(&http, &base, i).await {
+                    failures.push(format!("upload {i} ({} bytes): {error}", load_size(i)));
+                }
+            }
+            failures
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        failures.extend(result.expect("a client task"));
+    }
+    LoadReport {
+        uploads,
+        clients,
+        bytes: total,
+        elapsed: started.elapsed(),
+        failures,
+    }
+}
+
+fn load_size(i: usize) -> usize {
+    match i % 10 {
+        0 => 1,
+        1 => 1_000_000,
+        _ => 1 + i * 7919 % 1_000_000,
+    }
+}
+
+async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(), String> {
+    let name = format!("файл {i} ✓.bin");
+    let bytes = tricky_bytes(load_size(i));
+    let size = bytes.len().to_string();
+    let signed = http
+        .post(format!("{base}/api/sign_upload"))
+        .form(&[("filename", name.as_str()), ("content_type", "application/octet-stream"), ("size", &size)])
+        .send()
+        .await
+        .map_err(|e| format!("sign_upload: {e}"))?;
+    if signed.status() != StatusCode::OK {
+        return Err(format!("sign_upload answered {}", signed.status()));
+    }
+    let grant: UploadGrant = signed.json().await.map_err(|e| format!("grant: {e}"))?;
+    let mut form = Form::new();
+    for (field, value) in &grant.fields {
+        form = form.text(field.clone(), value.clone());
+    }
+    let part = Part::bytes(bytes.clone())
+        .file_name(name.clone())
+        .mime_str("application/octet-stream")
+        .map_err(|e| e.to_string())?;
+    let stored = http
+        .post(&grant.url)
+        .header(header::ORIGIN, base)
+        .multipart(form.part("file", part))
+        .send()
+        .await
+        .map_err(|e| format!("store POST: {e}"))?;
+    if stored.status() != StatusCode::SEE_OTHER {
+        let status = stored.status();
+        return Err(format!("store answered {status}: {}", stored.text().await.unwrap_or_default()));
+    }
+    let confirmed = http
+        .get(location(&stored))
+        .header(header::ACCEPT, "application/json")
+        .header(header::ORIGIN, "null")
+        .send()
+        .await
+        .map_err(|e| format!("confirm: {e}"))?;
+    if confirmed.status() != StatusCode::OK {
+        return Err(format!("confirm answered {}", confirmed.status()));
+    }
+    let link: DownloadLink = confirmed.json().await.map_err(|e| format!("link: {e}"))?;
+    if link.etag != md5_hex(&bytes) || link.size != bytes.len() as u64 || link.filename != name {
+        return Err(format!("the link describes another file: {link:?}"));
+    }
+    let downloaded = http
+        .get(&link.download_url)
+        .send()
+        .await
+        .map_err(|e| format!("download: {e}"))?;
+    if downloaded.status() != StatusCode::OK {
+        return Err(format!("download answered {}", downloaded.status()));
+    }
+    let got = downloaded.bytes().await.map_err(|e| format!("download body: {e}"))?;
+    if got.as_ref() != bytes.as_slice() {
+        return Err(format!("the link served {} other bytes", got.len()));
+    }
+    Ok(())
 }

@@ -1,9 +1,11 @@
 //! Integration tests: the real server and the embedded store on free loopback
 //! ports, driven over HTTP the way a browser drives them.
 
+mod attacks;
 mod confirm;
 mod helpers;
 mod plain_form;
 mod security;
 mod sign_upload;
 mod upload_flow;
+mod load;

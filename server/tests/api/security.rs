@@ -196,10 +196,20 @@ async fn signing_is_rate_limited_per_address() {
         .expect("answers");
     assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(page.text().await.expect("HTML").contains("Too many requests"));
-    // The page itself is not limited.
+    // The page carries a form policy: it shares the limit. Its files do not.
     assert_eq!(
         courier.http.get(&courier.base).send().await.expect("page").status(),
-        StatusCode::OK
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_ne!(
+        courier
+            .http
+            .get(format!("{}/health", courier.base))
+            .send()
+            .await
+            .expect("health")
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
     );
 }
 

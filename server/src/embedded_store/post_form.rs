@@ -1,0 +1,553 @@
+//! A browser POST to the embedded store, read up to its file part before
+//! `s3s` sees it. Three jobs, all on the small fields S3 requires before the
+//! file:
+//!
+//! - refuse a form without a signature before its body is read (`s3s` would
+//!   hold an unsigned file whole in memory before refusing it);
+//! - put the file's safe base name in place of S3's `${filename}` in `key`
+//!   (AWS and Garage do; `s3s` stores the literal `…/${filename}`);
+//! - refuse any key Courier never issues (`s3s-fs` resolves `..` on disk).
+//!
+//! The fields are scanned once, however the body is chunked; the file itself
+//! streams through untouched, cut into pieces `s3s` accepts ([`Rechunk`]).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use app::signing::file_name::FileName;
+use app::signing::object_key::{KeyArea, ObjectKey};
+use axum::body::Body;
+use bytes::{Bytes, BytesMut};
+use futures::{StreamExt, TryStreamExt, stream};
+use http::{HeaderValue, Request, StatusCode, header};
+
+use super::rechunk::{MAX_PIECE, Rechunk};
+
+/// How much of the body may precede the file part.
+pub const MAX_FIELDS_BYTES: usize = 64 * 1024;
+const FILENAME_VARIABLE: &str = "${filename}";
+/// What a SigV4 POST policy upload must carry. Courier signs only SigV4.
+const SIGNATURE_FIELDS: [&str; 5] = ["policy", "x-amz-signature", "x-amz-credential", "x-amz-date", "x-amz-algorithm"];
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormRefusal {
+    #[error("This store accepts only signed uploads: the form needs a POST policy and its x-amz-signature.")]
+    Unsigned,
+    #[error("The form fields before the file exceed {MAX_FIELDS_BYTES} bytes.")]
+    FieldsTooLarge,
+    #[error("The upload form is malformed: {0}.")]
+    Malformed(&'static str),
+    #[error(
+        "The key {0:?} is not one Courier issues: keys are uploads/<id>/<name>, without empty, \".\" or \"..\" segments, backslashes or control characters."
+    )]
+    Key(String),
+    #[error("The request body could not be read.")]
+    Body,
+}
+
+impl FormRefusal {
+    /// The S3 status and error code this refusal is answered with.
+    pub fn s3_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Unsigned => (StatusCode::FORBIDDEN, "AccessDenied"),
+            Self::FieldsTooLarge | Self::Malformed(_) => (StatusCode::BAD_REQUEST, "MalformedPOSTRequest"),
+            Self::Key(_) => (StatusCode::BAD_REQUEST, "InvalidArgument"),
+            Self::Body => (StatusCode::BAD_REQUEST, "IncompleteBody"),
+        }
+    }
+}
+
+/// A signed POST form whose fields were checked; its body is whole again.
+#[derive(Debug)]
+pub struct SignedForm {
+    pub request: Request<Body>,
+    /// The key the upload will write, `${filename}` substituted.
+    pub key: ObjectKey,
+}
+
+/// The boundary of a `multipart/form-data` request, if it is one.
+pub fn multipart_boundary<B>(request: &Request<B>) -> Option<String> {
+    let content_type = request.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let (essence, params) = content_type.split_once(';')?;
+    if !essence.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// Reads the fields in front of the file, checks them, and hands back the
+/// request with its body whole (the key rewritten if it held `${filename}`).
+pub async fn read(request: Request<Body>, boundary: &str) -> Result<SignedForm, FormRefusal> {
+    if boundary.is_empty() || boundary.len() > 70 {
+        return Err(FormRefusal::Malformed("its boundary must be 1 to 70 characters"));
+    }
+    let (mut parts, body) = request.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut scanner = Scanner::new(boundary);
+    let file = loop {
+        match stream.next().await {
+            Some(Ok(chunk)) => {
+                if let Some(file) = scanner.push(&chunk)? {
+                    break file;
+                }
+            }
+            Some(Err(_)) => return Err(FormRefusal::Body),
+            None => return Err(FormRefusal::Malformed("it ends before its file part")),
+        }
+    };
+
+    let mut fields = BTreeMap::new();
+    for (name, range) in &scanner.fields {
+        let value = std::str::from_utf8(&scanner.buf[range.clone()])
+            .map_err(|_| FormRefusal::Malformed("a field is not UTF-8"))?;
+        if fields.insert(name.to_ascii_lowercase(), (value, range.clone())).is_some() {
+            return Err(FormRefusal::Malformed("a field appears twice"));
+        }
+    }
+    if !SIGNATURE_FIELDS.iter().all(|name| fields.contains_key(*name)) {
+        return Err(FormRefusal::Unsigned);
+    }
+    let (raw_key, key_range) = fields
+        .get("key")
+        .map(|(value, range)| ((*value).to_owned(), range.clone()))
+        .ok_or(FormRefusal::Malformed("it has no key field"))?;
+    drop(fields);
+    let file_name = FileName::parse(&file.file_name).map(|n| n.as_str().to_owned());
+    let key = raw_key.replace(FILENAME_VARIABLE, file_name.as_deref().unwrap_or("file"));
+    let key = ObjectKey::parse(&key)
+        .ok()
+        .filter(|k| k.area() == KeyArea::Upload)
+        .ok_or_else(|| FormRefusal::Key(key.clone()))?;
+
+    let mut head = scanner.buf.freeze();
+    if key.as_str() != raw_key {
+        let mut rewritten = BytesMut::with_capacity(head.len() + key.as_str().len());
+        rewritten.extend_from_slice(&head[..key_range.start]);
+        rewritten.extend_from_slice(key.as_str().as_bytes());
+        rewritten.extend_from_slice(&head[key_range.end..]);
+        adjust_content_length(&mut parts.headers, key.as_str().len() as i64 - raw_key.len() as i64);
+        head = rewritten.freeze();
+    }
+    let rest = stream.map_err(std::io::Error::other);
+    let whole = stream::once(async move { Ok::<Bytes, std::io::Error>(head) }).chain(rest);
+    let body = Body::from_stream(Rechunk::new(Box::pin(whole), MAX_PIECE));
+    Ok(SignedForm {
+        request: Request::from_parts(parts, body),
+        key,
+    })
+}
+
+fn adjust_content_length(headers: &mut http::HeaderMap, delta: i64) {
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    if let Some(length) = length
+        && let Ok(value) = HeaderValue::from_str(&(length + delta).to_string())
+    {
+        headers.insert(header::CONTENT_LENGTH, value);
+    }
+}
+
+/// Where the file part starts, and its name.
+#[derive(Debug, PartialEq, Eq)]
+struct FilePart {
+    file_name: String,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum State {
+    /// Before the first delimiter.
+    Start,
+    /// After a delimiter: `\r\n` (another part) or `--` (the end).
+    Between(usize),
+    /// A part's headers start here.
+    Headers(usize),
+    /// A field's value starts here.
+    Value(usize),
+}
+
+/// The multipart fields in front of the file, scanned as the body arrives.
+/// Every search resumes where the last one stopped, so the work is linear in
+/// the bytes read, whatever the chunking.
+struct Scanner {
+    /// `--<boundary>`
+    open: Vec<u8>,
+    /// `\r\n--<boundary>`
+    close: Vec<u8>,
+    buf: BytesMut,
+    state: State,
+    /// Everything before this offset was searched for the current pattern.
+    searched: usize,
+    /// The name of the field whose value is being read.
+    name: String,
+    fields: Vec<(String, Range<usize>)>,
+    /// Bytes compared so far, to show the scan stays linear.
+    #[cfg(test)]
+    work: usize,
+}
+
+impl Scanner {
+    fn new(boundary: &str) -> Self {
+        Self {
+            open: format!("--{boundary}").into_bytes(),
+            close: format!("\r\n--{boundary}").into_bytes(),
+            buf: BytesMut::new(),
+            state: State::Start,
+            searched: 0,
+            name: String::new(),
+            fields: Vec::new(),
+            #[cfg(test)]
+            work: 0,
+        }
+    }
+
+    /// Takes the next chunk; `Some` once the file part's headers are in.
+    fn push(&mut self, chunk: &[u8]) -> Result<Option<FilePart>, FormRefusal> {
+        self.buf.extend_from_slice(chunk);
+        loop {
+            let progressed = match self.state {
+                State::Start => {
+                    let need = self.open.len() + 2;
+                    if self.buf.len() < need {
+                        false
+                    } else if self.buf[..self.open.len()] == self.open[..] && &self.buf[self.open.len()..need] == b"\r\n" {
+                        self.state = State::Headers(need);
+                        self.searched = need;
+                        true
+                    } else {
+                        return Err(FormRefusal::Malformed("it does not start with its boundary"));
+                    }
+                }
+                State::Between(at) => match self.buf.get(at..at + 2) {
+                    None => false,
+                    Some(b"\r\n") => {
+                        self.state = State::Headers(at + 2);
+                        self.searched = at + 2;
+                        true
+                    }
+                    Some(b"--") => return Err(FormRefusal::Malformed("it has no file part")),
+                    Some(_) => return Err(FormRefusal::Malformed("a delimiter is not followed by CRLF")),
+                },
+                State::Headers(start) => match self.find(b"\r\n\r\n") {
+                    None => false,
+                    Some(end) => {
+                        let (name, file_name) = part_names(&self.buf[start..end])?;
+                        // S3 reads the file from the part named `file`, as `s3s` does.
+                        if name.eq_ignore_ascii_case("file") {
+                            return Ok(Some(FilePart {
+                                file_name: file_name.unwrap_or_default(),
+                            }));
+                        }
+                        self.name = name;
+                        self.state = State::Value(end + 4);
+                        self.searched = end + 4;
+                        true
+                    }
+                },
+                State::Value(start) => {
+                    let close = std::mem::take(&mut self.close);
+                    let found = self.find(&close);
+                    self.close = close;
+                    match found {
+                        None => false,
+                        Some(end) => {
+                            self.fields.push((std::mem::take(&mut self.name), start..end));
+                            let after = end + self.close.len();
+                            self.state = State::Between(after);
+                            self.searched = after;
+                            true
+                        }
+                    }
+                }
+            };
+            if !progressed {
+                if self.buf.len() > MAX_FIELDS_BYTES {
+                    return Err(FormRefusal::FieldsTooLarge);
+                }
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Finds `pattern` at or after `searched`; when it is not there yet,
+    /// remembers how far the search got (keeping a possible partial match).
+    fn find(&mut self, pattern: &[u8]) -> Option<usize> {
+        let from = self.searched;
+        let len = self.buf.len();
+        if from > len {
+            return None;
+        }
+        #[cfg(test)]
+        {
+            self.work += len - from;
+        }
+        match self.buf[from..].windows(pattern.len()).position(|w| w == pattern) {
+            Some(i) => Some(from + i),
+            None => {
+                self.searched = from.max((self.buf.len() + 1).saturating_sub(pattern.len()));
+                None
+            }
+        }
+    }
+}
+
+/// A part's `name` and `filename`, from its `Content-Disposition` header.
+fn part_names(headers: &[u8]) -> Result<(String, Option<String>), FormRefusal> {
+    let headers = std::str::from_utf8(headers).map_err(|_| FormRefusal::Malformed("a part's headers are not UTF-8"))?;
+    let disposition = headers
+        .split("\r\n")
+        .find_map(|line| {
+            line.split_once(':')
+                .filter(|(name, _)| name.trim().eq_ignore_ascii_case("content-disposition"))
+                .map(|(_, v)| v)
+        })
+        .ok_or(FormRefusal::Malformed("a part has no Content-Disposition"))?;
+    let name = disposition_param(disposition, "name").ok_or(FormRefusal::Malformed("a part has no name"))?;
+    Ok((name, disposition_param(disposition, "filename")))
+}
+
+/// A parameter of a `Content-Disposition` header, quoted or not.
+fn disposition_param(disposition: &str, wanted: &str) -> Option<String> {
+    let mut rest = disposition;
+    while let Some(semicolon) = rest.find(';') {
+        rest = rest[semicolon + 1..].trim_start();
+        let (name, after) = rest.split_once('=')?;
+        let after = after.trim_start();
+        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, escaped)) = chars.next() {
+                            value.push(escaped);
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            (value, &quoted[end..])
+        } else {
+            let end = after.find(';').unwrap_or(after.len());
+            (after[..end].trim().to_owned(), &after[end..])
+        };
+        if name.trim().eq_ignore_ascii_case(wanted) {
+            return Some(value);
+        }
+        rest = remaining;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    const BOUNDARY: &str = "----courier7MA4YWxkTrZu0gW";
+    const ID: &str = "6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa";
+
+    fn form(fields: &[(&str, &str)], file_name: &str, content: &str) -> String {
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/plain\r\n\r\n{content}\r\n--{BOUNDARY}--\r\n"
+        ));
+        body
+    }
+
+    fn signed(key: &str) -> Vec<(&str, &str)> {
+        vec![
+            ("key", key),
+            ("acl", "private"),
+            ("policy", "eyJ9"),
+            ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
+            ("x-amz-credential", "AKIA/20261128/us-east-1/s3/aws4_request"),
+            ("x-amz-date", "20261128T120000Z"),
+            ("x-amz-signature", "00"),
+        ]
+    }
+
+    fn request(body: String, chunk: usize) -> Request<Body> {
+        let length = body.len();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .into_bytes()
+            .chunks(chunk)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        Request::post("/courier")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header(header::CONTENT_LENGTH, length)
+            .body(Body::from_stream(stream::iter(chunks)))
+            .expect("request")
+    }
+
+    async fn rewrite(body: String, chunk: usize) -> (String, usize, String) {
+        let form = read(request(body, chunk), BOUNDARY).await.expect("a signed form");
+        let length: usize = form.request.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("number");
+        let bytes = form.request.into_body().collect().await.expect("body").to_bytes();
+        (
+            String::from_utf8(bytes.to_vec()).expect("utf-8"),
+            length,
+            form.key.as_str().to_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn replaces_the_variable_with_the_safe_base_name_in_any_chunking() {
+        let variable = format!("uploads/{ID}/${{filename}}");
+        let named = format!("uploads/{ID}/résumé 2026.pdf");
+        let original = form(&signed(&variable), "résumé 2026.pdf", "hello");
+        let expected = form(&signed(&named), "résumé 2026.pdf", "hello");
+        for chunk in [1, 7, 64, 4096, 1 << 20] {
+            let (body, length, key) = rewrite(original.clone(), chunk).await;
+            assert_eq!(body, expected, "chunk {chunk}");
+            assert_eq!(length, expected.len());
+            assert_eq!(key, named);
+        }
+    }
+
+    #[tokio::test]
+    async fn leaves_exact_keys_alone() {
+        let key = format!("uploads/{ID}/fixed.txt");
+        let original = form(&signed(&key), "a.txt", "hello");
+        let (body, length, parsed) = rewrite(original.clone(), 5).await;
+        assert_eq!((body, length, parsed), (original.clone(), original.len(), key));
+    }
+
+    #[tokio::test]
+    async fn a_file_name_cannot_climb_out_of_its_prefix() {
+        let variable = format!("uploads/{ID}/${{filename}}");
+        for (file_name, stored) in [
+            ("../0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/x", "x"),
+            ("..\\\\..\\\\credentials.json", "credentials.json"),
+            ("..", "file"),
+            ("", "file"),
+            ("a\u{202E}fdp.exe", "afdp.exe"),
+        ] {
+            let (_, _, key) = rewrite(form(&signed(&variable), file_name, "x"), 3).await;
+            assert_eq!(key, format!("uploads/{ID}/{stored}"), "{file_name:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_keys_that_escape() {
+        for key in [
+            format!("uploads/{ID}/../0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/x"),
+            format!("uploads/{ID}/./x"),
+            format!("uploads/{ID}//x"),
+            format!("uploads/{ID}/a\\b"),
+            format!("uploads/{ID}/a\u{1}b"),
+            format!("uploads/{ID}/x/"),
+            "credentials.json".to_owned(),
+            format!("files/{}/x", "0".repeat(32)),
+        ] {
+            let refused = read(request(form(&signed(&key), "x", "x"), 11), BOUNDARY).await;
+            assert!(matches!(refused, Err(FormRefusal::Key(_))), "{key:?}: {refused:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_unsigned_forms_before_the_file() {
+        let key = format!("uploads/{ID}/x");
+        let unsigned = form(&[("key", key.as_str()), ("acl", "private")], "x", "x");
+        assert_eq!(
+            read(request(unsigned, 100), BOUNDARY).await.err(),
+            Some(FormRefusal::Unsigned)
+        );
+        // A file that never ends is not read: the fields decide first.
+        let endless = stream::iter([Ok::<_, std::io::Error>(Bytes::from(format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n"
+        )))])
+        .chain(stream::repeat_with(|| Ok(Bytes::from_static(&[0u8; 65536]))));
+        let request = Request::post("/courier")
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(Body::from_stream(endless))
+            .expect("request");
+        assert_eq!(read(request, BOUNDARY).await.err(), Some(FormRefusal::Unsigned));
+    }
+
+    #[tokio::test]
+    async fn refuses_endless_fields_repeated_fields_and_no_file() {
+        let huge = "k".repeat(MAX_FIELDS_BYTES * 2);
+        let mut fields = signed("uploads/x");
+        fields.push(("pad", &huge));
+        assert_eq!(
+            read(request(form(&fields, "a.txt", "x"), 1024), BOUNDARY).await.err(),
+            Some(FormRefusal::FieldsTooLarge)
+        );
+        let key = format!("uploads/{ID}/x");
+        let mut twice = signed(&key);
+        twice.push(("Key", "uploads/other"));
+        assert_eq!(
+            read(request(form(&twice, "a.txt", "x"), 9), BOUNDARY).await.err(),
+            Some(FormRefusal::Malformed("a field appears twice"))
+        );
+        let no_file = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n--{BOUNDARY}--\r\n");
+        assert_eq!(
+            read(request(no_file, 4), BOUNDARY).await.err(),
+            Some(FormRefusal::Malformed("it has no file part"))
+        );
+    }
+
+    #[test]
+    fn the_scan_is_linear_in_the_bytes_read() {
+        let key = format!("uploads/{ID}/x");
+        let mut fields = signed(&key);
+        let pad = "p".repeat(60_000);
+        fields.push(("pad", &pad));
+        let body = form(&fields, "x", "data");
+        let mut scanner = Scanner::new(BOUNDARY);
+        let mut found = None;
+        for byte in body.as_bytes() {
+            if let Some(file) = scanner.push(std::slice::from_ref(byte)).expect("valid") {
+                found = Some(file);
+                break;
+            }
+        }
+        assert_eq!(found, Some(FilePart { file_name: "x".to_owned() }));
+        // Each byte is compared at most once per byte of the pattern, not once
+        // per chunk that arrived after it (which made 60 KB cost 1.8e9).
+        let bound = (scanner.close.len() + 1) * body.len();
+        assert!(scanner.work < bound, "{} for {} bytes", scanner.work, body.len());
+    }
+
+    #[test]
+    fn reads_quoted_and_escaped_file_names() {
+        assert_eq!(
+            disposition_param(r#"form-data; name="file"; filename="a \"b\".txt""#, "filename").as_deref(),
+            Some(r#"a "b".txt"#)
+        );
+        assert_eq!(
+            disposition_param("form-data; name=file; filename=plain.txt", "filename").as_deref(),
+            Some("plain.txt")
+        );
+        assert_eq!(disposition_param(r#"form-data; name="key""#, "filename"), None);
+        assert_eq!(
+            disposition_param(r#"form-data; name="key""#, "name").as_deref(),
+            Some("key")
+        );
+    }
+}
