@@ -48,7 +48,7 @@ lint:
 
 unit:
 	cargo test -p app --features ssr
-	cargo test -p courier --lib --bins --test api
+	cargo test -p courier --lib --bins --test api --test memory
 
 e2e: browser $(NPM_STAMP)
 	cd end2end && COURIER_BIN="$(TARGET_DIR)/release/courier" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test

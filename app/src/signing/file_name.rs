@@ -2,7 +2,8 @@
 //! download's `Content-Disposition`) and the safe one that goes in the key.
 
 /// A file name as the person chose it: the last path component, trimmed,
-/// without control or bidi-override characters, at most 255 characters.
+/// without control, bidi-override or zero-width characters, runs of spaces
+/// as one, at most two combining marks on a letter, at most 255 characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileName(String);
 
@@ -20,7 +21,7 @@ impl FileName {
     pub fn parse(raw: &str) -> Result<Self, FileNameError> {
         // A name, not a path: browsers send base names, other clients may not.
         let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-        let cleaned: String = base.chars().filter(|c| !is_hidden_or_control(*c)).collect();
+        let cleaned = visible(base);
         let cleaned = cut_keeping_extension(cleaned.trim(), Self::MAX_CHARS);
         let cleaned = cleaned.trim();
         if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
@@ -84,11 +85,49 @@ fn cut_keeping_extension(name: &str, max: usize) -> String {
     format!("{stem}{extension}")
 }
 
+/// What a person sees is what the name holds: nothing invisible, no run of
+/// spaces that pushes the real extension out of sight
+/// (`report.pdf      .exe`), no stack of combining marks drawn over the
+/// neighbouring characters. One or two marks stay: decomposed accents (macOS
+/// names are NFD) and scripts such as Vietnamese need them.
+fn visible(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut marks = 0;
+    for c in name.chars() {
+        if is_hidden_or_control(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+            marks = 0;
+            continue;
+        }
+        if is_combining_mark(c) {
+            marks += 1;
+            if marks > 2 {
+                continue;
+            }
+        } else {
+            marks = 0;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The combining diacritical mark blocks.
+fn is_combining_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
 fn is_hidden_or_control(c: char) -> bool {
     c.is_control()
         // Bidi embeddings, overrides and isolates can disguise an extension.
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-        || matches!(c, '\u{FEFF}' | '\u{200B}')
+        // Zero-width and invisible formatting characters.
+        || matches!(c, '\u{FEFF}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{180E}' | '\u{00AD}' | '\u{034F}')
 }
 
 #[cfg(test)]
@@ -116,6 +155,19 @@ mod tests {
     fn strips_controls_and_bidi_overrides() {
         let name = FileName::parse("invoice\u{202E}fdp.exe\u{0}\n").expect("name");
         assert_eq!(name.as_str(), "invoicefdp.exe");
+    }
+
+    #[test]
+    fn nothing_hides_in_a_name() {
+        let padded = FileName::parse("quarterly report.pdf \u{3000}\u{A0}   \t .exe").expect("name");
+        assert_eq!(padded.as_str(), "quarterly report.pdf .exe");
+        let zero_width = FileName::parse("in\u{200B}voice\u{200D}.pdf\u{2060}\u{FEFF}\u{00AD}.exe").expect("name");
+        assert_eq!(zero_width.as_str(), "invoice.pdf.exe");
+        // Decomposed "é" keeps its mark; a stack of ten keeps two.
+        assert_eq!(FileName::parse("re\u{301}sume\u{301}.pdf").expect("name").as_str(), "re\u{301}sume\u{301}.pdf");
+        let stacked = format!("a{}.txt", "\u{301}".repeat(10));
+        assert_eq!(FileName::parse(&stacked).expect("name").as_str(), "a\u{301}\u{301}.txt");
+        assert_eq!(FileName::parse("\u{200B}\u{FEFF}"), Err(FileNameError::Empty));
     }
 
     #[test]
