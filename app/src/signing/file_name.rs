@@ -164,7 +164,10 @@ mod tests {
         let zero_width = FileName::parse("in\u{200B}voice\u{200D}.pdf\u{2060}\u{FEFF}\u{00AD}.exe").expect("name");
         assert_eq!(zero_width.as_str(), "invoice.pdf.exe");
         // Decomposed "é" keeps its mark; a stack of ten keeps two.
-        assert_eq!(FileName::parse("re\u{301}sume\u{301}.pdf").expect("name").as_str(), "re\u{301}sume\u{301}.pdf");
+        assert_eq!(
+            FileName::parse("re\u{301}sume\u{301}.pdf").expect("name").as_str(),
+            "re\u{301}sume\u{301}.pdf"
+        );
         let stacked = format!("a{}.txt", "\u{301}".repeat(10));
         assert_eq!(FileName::parse(&stacked).expect("name").as_str(), "a\u{301}\u{301}.txt");
         assert_eq!(FileName::parse("\u{200B}\u{FEFF}"), Err(FileNameError::Empty));

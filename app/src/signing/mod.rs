@@ -257,19 +257,23 @@ impl Signer {
                 "This token does not allow a link to that file.".to_owned(),
             ));
         }
-        let confirmed = match self.head(key).await? {
-            Some(upload) => {
-                let etag = bare_etag(upload.e_tag());
-                let confirmed = self.confirmed_key(key, &etag)?;
-                if self.head(&confirmed).await?.is_none() {
-                    self.copy(key, &confirmed, &etag).await?;
-                }
-                self.remove_upload(key).await;
-                confirmed
+        // The redirect names the bytes it confirms by their ETag; without one
+        // (an upload token replayed), whatever the upload holds now.
+        let current = self.head(key).await?.map(|upload| bare_etag(upload.e_tag()));
+        let wanted = etag
+            .map(|e| bare_etag(Some(e)))
+            .or_else(|| current.clone())
+            .ok_or_else(not_found)?;
+        let confirmed = self.confirmed_key(key, &wanted)?;
+        if current.as_deref() == Some(wanted.as_str()) {
+            if self.head(&confirmed).await?.is_none() {
+                self.copy(key, &confirmed, &wanted).await?;
             }
-            // Already moved: a retried confirmation finds the copy by its ETag.
-            None => self.confirmed_key(key, &etag.map(|e| bare_etag(Some(e))).ok_or_else(not_found)?)?,
-        };
+            self.remove_upload(key).await;
+        }
+        // Otherwise it was moved already (a retried confirmation finds the
+        // copy), or the grant wrote other bytes since, which this redirect
+        // does not confirm.
         // The copy carries the upload's metadata, size and ETag.
         let head = self.head(&confirmed).await?.ok_or_else(not_found)?;
         // Counted from when the object was written, so confirming again (or
@@ -313,7 +317,14 @@ impl Signer {
     /// The object's metadata, or `None` when there is no such object.
     async fn head(&self, key: &ObjectKey) -> Result<Option<HeadObjectOutput>, CourierError> {
         let store = &self.0.store;
-        match store.client.head_object().bucket(&store.bucket).key(key.as_str()).send().await {
+        match store
+            .client
+            .head_object()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
             Ok(head) => Ok(Some(head)),
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => {
@@ -342,11 +353,9 @@ impl Signer {
             .await
         {
             Ok(_) => Ok(()),
-            Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
-                Err(CourierError::BadRequest(
-                    "The file changed while it was being confirmed. Upload it again.".to_owned(),
-                ))
-            }
+            Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Err(
+                CourierError::BadRequest("The file changed while it was being confirmed. Upload it again.".to_owned()),
+            ),
             Err(error) => {
                 tracing::error!(from = %from.as_str(), to = %to.as_str(), error = %DisplayErrorContext(&error), "copy failed");
                 Err(store_unreachable())
@@ -357,7 +366,14 @@ impl Signer {
     /// Best effort: a leftover upload is never linked, and expires with its prefix.
     async fn remove_upload(&self, key: &ObjectKey) {
         let store = &self.0.store;
-        if let Err(error) = store.client.delete_object().bucket(&store.bucket).key(key.as_str()).send().await {
+        if let Err(error) = store
+            .client
+            .delete_object()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
             tracing::warn!(key = %key.as_str(), error = %DisplayErrorContext(&error), "could not remove a confirmed upload");
         }
     }
@@ -441,7 +457,9 @@ fn not_found() -> CourierError {
 }
 
 fn store_unreachable() -> CourierError {
-    CourierError::StoreUnavailable("The storage could not be reached to check the file. Try again in a moment.".to_owned())
+    CourierError::StoreUnavailable(
+        "The storage could not be reached to check the file. Try again in a moment.".to_owned(),
+    )
 }
 
 /// An ETag without its quotes (Garage and AWS quote it, s3s does not).

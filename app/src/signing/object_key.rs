@@ -212,7 +212,9 @@ mod tests {
 
     #[test]
     fn store_keys_never_escape() {
-        for bad in ["", "a/../b", "..", "a/./b", "a//b", "/a", "a/", "a\\b", "a\u{7f}b", "a\nb"] {
+        for bad in [
+            "", "a/../b", "..", "a/./b", "a//b", "/a", "a/", "a\\b", "a\u{7f}b", "a\nb",
+        ] {
             assert_eq!(check_store_key(bad), Err(KeyError::Forbidden), "{bad:?}");
         }
         for good in ["a", "a/b.c", "uploads/x/résumé 2026.pdf", "a/..b/c.."] {

@@ -91,6 +91,9 @@ mod tests {
         drop(again);
         assert_eq!(uses.claim(&key(KEY)).err(), Some(GrantUsed));
         assert_eq!(uses.claim(&key(SIBLING)).err(), Some(GrantUsed));
-        assert!(uses.claim(&key("uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/a.txt")).is_ok());
+        assert!(
+            uses.claim(&key("uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/a.txt"))
+                .is_ok()
+        );
     }
 }

@@ -120,10 +120,7 @@ impl RunningStore {
             requests: Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS)),
             forms: Arc::new(Semaphore::new(MAX_CONCURRENT_FORMS)),
         };
-        let router = Router::new()
-            .fallback(serve_s3)
-            .with_state(state)
-            .layer(cors);
+        let router = Router::new().fallback(serve_s3).with_state(state).layer(cors);
 
         let listener = TcpListener::bind(config.addr)
             .await

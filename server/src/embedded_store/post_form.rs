@@ -27,7 +27,13 @@ use super::rechunk::{MAX_PIECE, Rechunk};
 pub const MAX_FIELDS_BYTES: usize = 64 * 1024;
 const FILENAME_VARIABLE: &str = "${filename}";
 /// What a SigV4 POST policy upload must carry. Courier signs only SigV4.
-const SIGNATURE_FIELDS: [&str; 5] = ["policy", "x-amz-signature", "x-amz-credential", "x-amz-date", "x-amz-algorithm"];
+const SIGNATURE_FIELDS: [&str; 5] = [
+    "policy",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-algorithm",
+];
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FormRefusal {
@@ -105,7 +111,10 @@ pub async fn read(request: Request<Body>, boundary: &str) -> Result<SignedForm, 
     for (name, range) in &scanner.fields {
         let value = std::str::from_utf8(&scanner.buf[range.clone()])
             .map_err(|_| FormRefusal::Malformed("a field is not UTF-8"))?;
-        if fields.insert(name.to_ascii_lowercase(), (value, range.clone())).is_some() {
+        if fields
+            .insert(name.to_ascii_lowercase(), (value, range.clone()))
+            .is_some()
+        {
             return Err(FormRefusal::Malformed("a field appears twice"));
         }
     }
@@ -216,7 +225,9 @@ impl Scanner {
                     let need = self.open.len() + 2;
                     if self.buf.len() < need {
                         false
-                    } else if self.buf[..self.open.len()] == self.open[..] && &self.buf[self.open.len()..need] == b"\r\n" {
+                    } else if self.buf[..self.open.len()] == self.open[..]
+                        && &self.buf[self.open.len()..need] == b"\r\n"
+                    {
                         self.state = State::Headers(need);
                         self.searched = need;
                         true
@@ -483,7 +494,10 @@ mod tests {
         )))])
         .chain(stream::repeat_with(|| Ok(Bytes::from_static(&[0u8; 65536]))));
         let request = Request::post("/courier")
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
             .body(Body::from_stream(endless))
             .expect("request");
         assert_eq!(read(request, BOUNDARY).await.err(), Some(FormRefusal::Unsigned));
@@ -505,7 +519,8 @@ mod tests {
             read(request(form(&twice, "a.txt", "x"), 9), BOUNDARY).await.err(),
             Some(FormRefusal::Malformed("a field appears twice"))
         );
-        let no_file = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n--{BOUNDARY}--\r\n");
+        let no_file =
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n--{BOUNDARY}--\r\n");
         assert_eq!(
             read(request(no_file, 4), BOUNDARY).await.err(),
             Some(FormRefusal::Malformed("it has no file part"))
@@ -527,7 +542,12 @@ mod tests {
                 break;
             }
         }
-        assert_eq!(found, Some(FilePart { file_name: "x".to_owned() }));
+        assert_eq!(
+            found,
+            Some(FilePart {
+                file_name: "x".to_owned()
+            })
+        );
         // Each byte is compared at most once per byte of the pattern, not once
         // per chunk that arrived after it (which made 60 KB cost 1.8e9).
         let bound = (scanner.close.len() + 1) * body.len();

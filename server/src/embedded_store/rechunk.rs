@@ -80,10 +80,22 @@ mod tests {
     #[tokio::test]
     async fn every_piece_fits_and_nothing_moves() {
         let body = data(5 * 1024 * 1024 + 17);
-        for chunk in [1, 3, 1000, MAX_PIECE - 1, MAX_PIECE, MAX_PIECE + 1, 417_793, 4 * 1024 * 1024] {
+        for chunk in [
+            1,
+            3,
+            1000,
+            MAX_PIECE - 1,
+            MAX_PIECE,
+            MAX_PIECE + 1,
+            417_793,
+            4 * 1024 * 1024,
+        ] {
             let chunks: Vec<Bytes> = body.chunks(chunk).map(Bytes::copy_from_slice).collect();
             let out = pieces(chunks, MAX_PIECE).await;
-            assert!(out.iter().all(|p| !p.is_empty() && p.len() <= MAX_PIECE), "chunk {chunk}");
+            assert!(
+                out.iter().all(|p| !p.is_empty() && p.len() <= MAX_PIECE),
+                "chunk {chunk}"
+            );
             assert_eq!(out.concat(), body, "chunk {chunk}");
         }
     }

@@ -85,7 +85,11 @@ mod tests {
         assert_eq!(target("POST", "/courier", None), Ok(Target::Bucket));
         assert_eq!(target("GET", "/courier/?list-type=2", None), Ok(Target::Bucket));
         assert_eq!(
-            target("GET", "/courier/uploads/a/r%C3%A9sum%C3%A9%202026.pdf?X-Amz-Signature=x", None),
+            target(
+                "GET",
+                "/courier/uploads/a/r%C3%A9sum%C3%A9%202026.pdf?X-Amz-Signature=x",
+                None
+            ),
             Ok(Target::Object("uploads/a/résumé 2026.pdf".to_owned()))
         );
         assert_eq!(
@@ -97,7 +101,10 @@ mod tests {
     #[test]
     fn other_buckets_and_the_root_are_refused() {
         for uri in ["/", "/other", "/other/x", "/courier-2/x", "/.bucket-x/y"] {
-            assert!(matches!(target("GET", uri, None), Err(GuardRefusal::OtherBucket(_))), "{uri}");
+            assert!(
+                matches!(target("GET", uri, None), Err(GuardRefusal::OtherBucket(_))),
+                "{uri}"
+            );
         }
         assert!(matches!(
             target("PUT", "/courier/x", Some("/other/x")),
@@ -122,7 +129,10 @@ mod tests {
         }
         for source in ["courier/../credentials.json", "/courier/uploads/a/%2E%2E/b", "courier/"] {
             assert!(
-                matches!(target("PUT", "/courier/files/b/x", Some(source)), Err(GuardRefusal::Key(_))),
+                matches!(
+                    target("PUT", "/courier/files/b/x", Some(source)),
+                    Err(GuardRefusal::Key(_))
+                ),
                 "{source}"
             );
         }

@@ -25,7 +25,10 @@ impl Victim {
     async fn is_untouched(&self, courier: &TestCourier) {
         let response = courier.download(&self.link.download_url).await;
         assert_eq!(response.status(), StatusCode::OK);
-        let content_type = response.headers()[header::CONTENT_TYPE].to_str().expect("ascii").to_owned();
+        let content_type = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
         let (disposition, bytes) = courier.download_named(&self.link.download_url).await;
         assert_eq!(bytes, self.bytes, "the victim's bytes changed");
         assert_eq!(md5_hex(&bytes), self.link.etag);
@@ -73,7 +76,13 @@ async fn a_form_key_with_dot_segments_is_refused_and_the_victim_keeps_its_file()
         let mut forged = fields.clone();
         forged.insert("key".to_owned(), key.clone());
         let refused = courier
-            .post_to_store(&action, &forged, "evil.pdf", "application/x-msdownload", b"evil bytes, same size as th")
+            .post_to_store(
+                &action,
+                &forged,
+                "evil.pdf",
+                "application/x-msdownload",
+                b"evil bytes, same size as th",
+            )
             .await;
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{key}");
         let body = refused.text().await.expect("body");
@@ -111,13 +120,24 @@ async fn paths_that_climb_or_leave_the_bucket_are_refused_before_any_signature_c
         "/courier/a//b".to_owned(),
         "/courier/a%5C..%5Cb".to_owned(),
     ] {
-        let answer = raw(&addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await;
+        let answer = raw(
+            &addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
         assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
         assert!(answer.contains("InvalidArgument"), "{path}: {answer}");
-        assert!(answer.to_ascii_lowercase().contains("x-content-type-options: nosniff"), "{answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("x-content-type-options: nosniff"),
+            "{answer}"
+        );
     }
     for path in ["/", "/other-bucket", "/objects/x", "/courier-copy/x"] {
-        let answer = raw(&addr, &format!("PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")).await;
+        let answer = raw(
+            &addr,
+            &format!("PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
         assert!(answer.starts_with("HTTP/1.1 403"), "{path}: {answer}");
     }
     // A copy whose source climbs out is refused too, whoever signed it.
@@ -154,7 +174,10 @@ async fn a_shared_link_keeps_serving_the_confirmed_bytes_whatever_its_grant_send
 
     // Confirming the first redirect again finds the same file; renewing too.
     let reconfirmed: app::model::DownloadLink = courier.follow_as_fetch(&stored).await.json().await.expect("link");
-    assert_eq!((reconfirmed.key.as_str(), reconfirmed.etag.as_str()), (link.key.as_str(), link.etag.as_str()));
+    assert_eq!(
+        (reconfirmed.key.as_str(), reconfirmed.etag.as_str()),
+        (link.key.as_str(), link.etag.as_str())
+    );
     let renewed = courier
         .http
         .post(format!("{}/api/sign_download", courier.base))
@@ -221,8 +244,13 @@ async fn an_unsigned_post_is_refused_from_its_fields() {
 #[tokio::test]
 async fn the_store_closes_a_connection_that_never_finishes_its_headers() {
     let courier = spawn_courier().await;
-    let mut stream = tokio::net::TcpStream::connect(store_addr(&courier)).await.expect("connect");
-    stream.write_all(b"GET /courier HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.expect("write");
+    let mut stream = tokio::net::TcpStream::connect(store_addr(&courier))
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /courier HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
     let mut buf = [0u8; 512];
     let closed = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
@@ -252,7 +280,13 @@ async fn the_page_is_rate_limited_like_the_signing_endpoints() {
     statuses.push(courier.get_as(&courier.base, "text/html").await.status());
     assert_eq!(
         statuses,
-        [StatusCode::OK, StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS]
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
     );
 }
 
@@ -260,7 +294,10 @@ async fn the_page_is_rate_limited_like_the_signing_endpoints() {
 async fn the_data_directory_is_the_owners_alone() {
     use std::os::unix::fs::PermissionsExt as _;
     let courier = spawn_courier().await;
-    let mode = std::fs::metadata(courier.data_dir.path()).expect("stat").permissions().mode();
+    let mode = std::fs::metadata(courier.data_dir.path())
+        .expect("stat")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o077, 0, "{mode:o}");
 }
 
@@ -278,7 +315,10 @@ async fn oversized_chunked_bodies_and_unknown_functions_get_sentences() {
         .expect("answers");
     assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: serde_json::Value = too_big.json().await.expect("JSON");
-    assert!(body["error"].as_str().is_some_and(|s| s.contains("too large")), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|s| s.contains("too large")),
+        "{body}"
+    );
 
     let unknown = courier
         .http

@@ -36,9 +36,7 @@ pub async fn spawn_courier_with(vars: &[(&str, &str)]) -> TestCourier {
 pub async fn spawn_courier_on(vars: Vec<(String, String)>, data_dir: tempfile::TempDir) -> TestCourier {
     // Logs show with a failing test's output (RUST_LOG to see more).
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
     let mut env: HashMap<String, String> = HashMap::from([("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned())]);
@@ -301,7 +299,13 @@ pub fn tricky_bytes(len: usize) -> Vec<u8> {
 impl TestCourier {
     /// POSTs a grant's form as `curl -F` does with a big file: the fields,
     /// then the file in writes of `write` bytes each.
-    pub async fn post_in_large_writes(&self, grant: &UploadGrant, file_name: &str, bytes: bytes::Bytes, write: usize) -> Response {
+    pub async fn post_in_large_writes(
+        &self,
+        grant: &UploadGrant,
+        file_name: &str,
+        bytes: bytes::Bytes,
+        write: usize,
+    ) -> Response {
         let boundary = "------------------------courierLargeWrites";
         let mut head = String::new();
         for (name, value) in &grant.fields {
@@ -324,7 +328,10 @@ impl TestCourier {
         let body = reqwest::Body::wrap_stream(futures::stream::iter(pieces.into_iter().map(Ok::<_, std::io::Error>)));
         self.http
             .post(&grant.url)
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .header(header::CONTENT_LENGTH, length)
             .body(body)
             .send()
@@ -398,7 +405,11 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
     let size = bytes.len().to_string();
     let signed = http
         .post(format!("{base}/api/sign_upload"))
-        .form(&[("filename", name.as_str()), ("content_type", "application/octet-stream"), ("size", &size)])
+        .form(&[
+            ("filename", name.as_str()),
+            ("content_type", "application/octet-stream"),
+            ("size", &size),
+        ])
         .send()
         .await
         .map_err(|e| format!("sign_upload: {e}"))?;
@@ -423,7 +434,10 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
         .map_err(|e| format!("store POST: {e}"))?;
     if stored.status() != StatusCode::SEE_OTHER {
         let status = stored.status();
-        return Err(format!("store answered {status}: {}", stored.text().await.unwrap_or_default()));
+        return Err(format!(
+            "store answered {status}: {}",
+            stored.text().await.unwrap_or_default()
+        ));
     }
     let confirmed = http
         .get(location(&stored))

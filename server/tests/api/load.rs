@@ -28,8 +28,14 @@ async fn a_big_file_sent_in_large_writes_goes_through() {
     let confirmed = courier.follow_as_fetch(&stored).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     let link: app::model::DownloadLink = confirmed.json().await.expect("a link");
-    assert_eq!((link.size, link.etag.as_str()), (bytes.len() as u64, md5_hex(&bytes).as_str()));
-    assert!(courier.downloaded_bytes(&link.download_url).await == bytes, "the bytes differ");
+    assert_eq!(
+        (link.size, link.etag.as_str()),
+        (bytes.len() as u64, md5_hex(&bytes).as_str())
+    );
+    assert!(
+        courier.downloaded_bytes(&link.download_url).await == bytes,
+        "the bytes differ"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,8 +4,8 @@
 mod attacks;
 mod confirm;
 mod helpers;
+mod load;
 mod plain_form;
 mod security;
 mod sign_upload;
 mod upload_flow;
-mod load;

@@ -48,7 +48,10 @@ async fn one_page_form_stores_one_file() {
         .await;
     assert_eq!(second.status(), StatusCode::FORBIDDEN);
     let body = second.text().await.expect("body");
-    assert!(body.contains("already used") && body.contains("Reload the page"), "{body}");
+    assert!(
+        body.contains("already used") && body.contains("Reload the page"),
+        "{body}"
+    );
     let prefix = fields["key"].trim_end_matches("${filename}").to_owned();
     assert_eq!(courier.stored_keys(), vec![format!("{prefix}one.txt")]);
 }

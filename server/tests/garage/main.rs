@@ -14,7 +14,7 @@ use std::process::Command;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use reqwest::StatusCode;
 
-use helpers::{TestCourier, location, md5_hex, query, sample_bytes, spawn_courier_on};
+use helpers::{TestCourier, location, md5_hex, query, sample_bytes, spawn_courier_on, tricky_bytes, upload_many};
 
 const SECRET: &str = "garage-tests-share-this-secret-0123456789";
 
@@ -281,4 +281,125 @@ async fn check_finds_missing_cors_and_setup_bucket_fixes_it() {
     let (ok, text) = courier_command(&["check"], public_url);
     assert!(ok, "{text}");
     assert!(text.contains("round trip works"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_file_in_large_writes_goes_through_on_garage() {
+    let courier = spawn_on_garage(&[]).await;
+    let bytes = bytes::Bytes::from(tricky_bytes(72 * 1024 * 1024));
+    let grant = courier
+        .grant("big data set.bin", "application/octet-stream", bytes.len() as u64)
+        .await;
+    let stored = courier
+        .post_in_large_writes(&grant, "big data set.bin", bytes.clone(), 4 * 1024 * 1024)
+        .await;
+    assert_eq!(
+        stored.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        stored.text().await.unwrap_or_default()
+    );
+    let link: app::model::DownloadLink = courier.follow_as_fetch(&stored).await.json().await.expect("a link");
+    assert_eq!(link.etag, md5_hex(&bytes));
+    assert!(
+        courier.downloaded_bytes(&link.download_url).await == bytes,
+        "the bytes differ"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_uploads_from_two_hundred_clients_on_garage() {
+    let courier = spawn_on_garage(&[("COURIER_RATE_LIMIT_PER_MINUTE", "0")]).await;
+    let report = upload_many(&courier, 200, 500).await;
+    eprintln!(
+        "garage: {} uploads ({} MB) from {} clients in {:.1} s, {} failed",
+        report.uploads,
+        report.bytes / 1_000_000,
+        report.clients,
+        report.elapsed.as_secs_f64(),
+        report.failures.len()
+    );
+    assert!(
+        report.failures.is_empty(),
+        "{} of {} uploads failed:\n{}",
+        report.failures.len(),
+        report.uploads,
+        report.failures.join("\n")
+    );
+}
+
+/// Garage keeps keys opaque, so a key with `..` is just a strange key there:
+/// but Courier never confirms it, and the victim's file stays as it was.
+#[tokio::test]
+async fn no_key_escapes_its_grant_on_garage() {
+    let courier = spawn_on_garage(&[]).await;
+    let original = b"the victim's real bytes".to_vec();
+    let victim = courier.upload("victim report.pdf", "application/pdf", &original).await;
+    let victim_id = victim.key.split('/').nth(1).expect("files/<id>/<name>").to_owned();
+    let (action, fields) = courier.page_form().await;
+    let mine = fields["key"].trim_end_matches("${filename}").to_owned();
+    let mut attempts = Vec::new();
+    let mut forged = fields.clone();
+    forged.insert(
+        "key".to_owned(),
+        format!("{mine}../../files/{victim_id}/victim-report.pdf"),
+    );
+    attempts.push(
+        courier
+            .post_to_store(&action, &forged, "x.pdf", "application/pdf", b"evil bytes")
+            .await,
+    );
+    // A fresh page for the ${filename} variant.
+    let (action, fields) = courier.page_form().await;
+    let name = format!("../../files/{victim_id}/victim report.pdf");
+    attempts.push(
+        courier
+            .post_to_store(&action, &fields, &name, "application/pdf", b"evil bytes")
+            .await,
+    );
+    for attempt in attempts {
+        if attempt.status() != StatusCode::SEE_OTHER {
+            assert!(attempt.status().is_client_error(), "{}", attempt.status());
+            continue;
+        }
+        // The store took it; Courier refuses to confirm it.
+        let refused = courier.follow_as_fetch(&attempt).await;
+        assert!(
+            matches!(refused.status(), StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN),
+            "{}: {}",
+            location(&attempt),
+            refused.status()
+        );
+    }
+    let (disposition, bytes) = courier.download_named(&victim.download_url).await;
+    assert_eq!(bytes, original);
+    assert!(disposition.contains("victim%20report.pdf"), "{disposition}");
+}
+
+#[tokio::test]
+async fn a_shared_link_keeps_its_bytes_on_garage() {
+    let courier = spawn_on_garage(&[]).await;
+    let original = sample_bytes(2048);
+    let grant = courier.grant("contract.txt", "text/plain", 2048).await;
+    let stored = courier
+        .post_to_store(&grant.url, &grant.fields, "contract.txt", "text/plain", &original)
+        .await;
+    let link: app::model::DownloadLink = courier.follow_as_fetch(&stored).await.json().await.expect("a link");
+    assert!(link.key.starts_with("files/"), "{}", link.key);
+    assert!(!object_exists(&grant.key).await, "the upload was moved");
+
+    // Garage lets the grant write again while its policy lives...
+    let forged = vec![b'!'; 2048];
+    let again = courier
+        .post_to_store(&grant.url, &grant.fields, "contract.txt", "text/plain", &forged)
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    // ...but that lands on another confirmed key; the shared link is unchanged.
+    let other: app::model::DownloadLink = courier.follow_as_fetch(&again).await.json().await.expect("a link");
+    assert_ne!(other.key, link.key);
+    assert_eq!(courier.downloaded_bytes(&link.download_url).await, original);
+    assert_eq!(link.etag, md5_hex(&original));
+    let reconfirmed: app::model::DownloadLink = courier.follow_as_fetch(&stored).await.json().await.expect("a link");
+    assert_eq!(reconfirmed.key, link.key);
+    assert_eq!(courier.downloaded_bytes(&reconfirmed.download_url).await, original);
 }

@@ -76,10 +76,7 @@ async fn anonymous_gigabyte_posts_leave_memory_where_it_was() {
     for post in posts {
         let status = post.await.expect("a task");
         // Refused from the fields (or cut off while still sending): never stored.
-        assert!(
-            status.is_none_or(|s| s == reqwest::StatusCode::FORBIDDEN),
-            "{status:?}"
-        );
+        assert!(status.is_none_or(|s| s == reqwest::StatusCode::FORBIDDEN), "{status:?}");
     }
     let grown = peak_rss().saturating_sub(before);
     eprintln!("three anonymous 1 GiB POSTs: peak memory grew by {} KiB", grown / 1024);
