@@ -371,6 +371,8 @@ async fn no_key_escapes_its_grant_on_garage() {
             refused.status()
         );
     }
+    let served = courier.download(&victim.download_url).await;
+    assert_eq!(served.headers()[reqwest::header::CONTENT_TYPE], "application/pdf");
     let (disposition, bytes) = courier.download_named(&victim.download_url).await;
     assert_eq!(bytes, original);
     assert!(disposition.contains("victim%20report.pdf"), "{disposition}");
