@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{StatusCode, header};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::helpers::{TestCourier, location, md5_hex, query, sample_bytes, spawn_courier, spawn_courier_with};
+use crate::helpers::{TestCourier, location, md5_hex, query, sample_bytes, spawn_courier, spawn_rate_limited};
 
 /// A victim's confirmed upload: its link, bytes, name and type as served.
 struct Victim {
@@ -266,12 +266,7 @@ async fn the_store_closes_a_connection_that_never_finishes_its_headers() {
 
 #[tokio::test]
 async fn the_page_is_rate_limited_like_the_signing_endpoints() {
-    let courier = spawn_courier_with(&[
-        // One a minute: nothing refills while the test runs.
-        ("COURIER_RATE_LIMIT_PER_MINUTE", "1"),
-        ("COURIER_RATE_LIMIT_BURST", "3"),
-    ])
-    .await;
+    let courier = spawn_rate_limited(3).await;
     let mut statuses = Vec::new();
     for _ in 0..3 {
         statuses.push(courier.get_as(&courier.base, "text/html").await.status());

@@ -32,6 +32,17 @@ pub async fn spawn_courier_with(vars: &[(&str, &str)]) -> TestCourier {
     spawn_courier_on(env, data_dir).await
 }
 
+/// Courier whose rate limit allows a burst of `burst` requests and then one
+/// a minute: nothing refills while a test runs, however slow the machine.
+pub async fn spawn_rate_limited(burst: u32) -> TestCourier {
+    let burst = burst.to_string();
+    spawn_courier_with(&[
+        ("COURIER_RATE_LIMIT_PER_MINUTE", "1"),
+        ("COURIER_RATE_LIMIT_BURST", &burst),
+    ])
+    .await
+}
+
 /// Starts Courier with exactly these settings (plus a free port for the app).
 pub async fn spawn_courier_on(vars: Vec<(String, String)>, data_dir: tempfile::TempDir) -> TestCourier {
     // Logs show with a failing test's output (RUST_LOG to see more).
@@ -389,6 +400,56 @@ pub async fn upload_many(courier: &TestCourier, clients: usize, uploads: usize) 
         elapsed: started.elapsed(),
         failures,
     }
+}
+
+impl LoadReport {
+    /// Prints the run's figures (for SECURITY.md) and fails on any lost upload.
+    pub fn assert_every_upload_landed(&self, store: &str) {
+        eprintln!(
+            "{store}: {} uploads ({} MB) from {} clients in {:.1} s, {} failed",
+            self.uploads,
+            self.bytes / 1_000_000,
+            self.clients,
+            self.elapsed.as_secs_f64(),
+            self.failures.len()
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} of {} uploads failed:\n{}",
+            self.failures.len(),
+            self.uploads,
+            self.failures.join("\n")
+        );
+    }
+}
+
+/// 72 MiB with near-boundaries every 64 KiB, POSTed in 4 MiB writes as
+/// `curl -F file=@big.bin` sends it; the link must serve it back whole.
+pub async fn upload_big_file_in_large_writes(courier: &TestCourier) {
+    let bytes = bytes::Bytes::from(tricky_bytes(72 * 1024 * 1024));
+    let grant = courier
+        .grant("big data set.bin", "application/octet-stream", bytes.len() as u64)
+        .await;
+    let stored = courier
+        .post_in_large_writes(&grant, "big data set.bin", bytes.clone(), 4 * 1024 * 1024)
+        .await;
+    assert_eq!(
+        stored.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        stored.text().await.unwrap_or_default()
+    );
+    let confirmed = courier.follow_as_fetch(&stored).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let link: DownloadLink = confirmed.json().await.expect("a link");
+    assert_eq!(
+        (link.size, link.etag.as_str()),
+        (bytes.len() as u64, md5_hex(&bytes).as_str())
+    );
+    assert!(
+        courier.downloaded_bytes(&link.download_url).await == bytes,
+        "the bytes differ"
+    );
 }
 
 fn load_size(i: usize) -> usize {

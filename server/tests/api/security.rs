@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{query, sample_bytes, spawn_courier, spawn_courier_with};
+use crate::helpers::{query, sample_bytes, spawn_courier, spawn_courier_with, spawn_rate_limited};
 
 #[tokio::test]
 async fn a_file_of_another_size_than_declared_is_refused() {
@@ -159,12 +159,7 @@ async fn traversal_and_foreign_keys_are_refused_everywhere() {
 
 #[tokio::test]
 async fn signing_is_rate_limited_per_address() {
-    // One a minute: nothing refills while the test runs, however slow it is.
-    let courier = spawn_courier_with(&[
-        ("COURIER_RATE_LIMIT_PER_MINUTE", "1"),
-        ("COURIER_RATE_LIMIT_BURST", "5"),
-    ])
-    .await;
+    let courier = spawn_rate_limited(5).await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
         statuses.push(courier.sign_upload("a.txt", "text/plain", 1).await);

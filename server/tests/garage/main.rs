@@ -14,7 +14,9 @@ use std::process::Command;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use reqwest::StatusCode;
 
-use helpers::{TestCourier, location, md5_hex, query, sample_bytes, spawn_courier_on, tricky_bytes, upload_many};
+use helpers::{
+    TestCourier, location, md5_hex, query, sample_bytes, spawn_courier_on, upload_big_file_in_large_writes, upload_many,
+};
 
 const SECRET: &str = "garage-tests-share-this-secret-0123456789";
 
@@ -285,47 +287,15 @@ async fn check_finds_missing_cors_and_setup_bucket_fixes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_big_file_in_large_writes_goes_through_on_garage() {
-    let courier = spawn_on_garage(&[]).await;
-    let bytes = bytes::Bytes::from(tricky_bytes(72 * 1024 * 1024));
-    let grant = courier
-        .grant("big data set.bin", "application/octet-stream", bytes.len() as u64)
-        .await;
-    let stored = courier
-        .post_in_large_writes(&grant, "big data set.bin", bytes.clone(), 4 * 1024 * 1024)
-        .await;
-    assert_eq!(
-        stored.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        stored.text().await.unwrap_or_default()
-    );
-    let link: app::model::DownloadLink = courier.follow_as_fetch(&stored).await.json().await.expect("a link");
-    assert_eq!(link.etag, md5_hex(&bytes));
-    assert!(
-        courier.downloaded_bytes(&link.download_url).await == bytes,
-        "the bytes differ"
-    );
+    upload_big_file_in_large_writes(&spawn_on_garage(&[]).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_uploads_from_two_hundred_clients_on_garage() {
     let courier = spawn_on_garage(&[("COURIER_RATE_LIMIT_PER_MINUTE", "0")]).await;
-    let report = upload_many(&courier, 200, 500).await;
-    eprintln!(
-        "garage: {} uploads ({} MB) from {} clients in {:.1} s, {} failed",
-        report.uploads,
-        report.bytes / 1_000_000,
-        report.clients,
-        report.elapsed.as_secs_f64(),
-        report.failures.len()
-    );
-    assert!(
-        report.failures.is_empty(),
-        "{} of {} uploads failed:\n{}",
-        report.failures.len(),
-        report.uploads,
-        report.failures.join("\n")
-    );
+    upload_many(&courier, 200, 500)
+        .await
+        .assert_every_upload_landed("garage");
 }
 
 /// Garage keeps keys opaque, so a key with `..` is just a strange key there:
