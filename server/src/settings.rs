@@ -1,6 +1,7 @@
 //! Settings, read once from the environment and validated at start: an
 //! invalid value stops start-up with a sentence naming the setting.
 
+use app::signing::token::TokenSecret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,8 +24,9 @@ pub struct Settings {
     /// The app's public origin; `None` means "the address the app binds".
     pub public_url: Option<Url>,
     pub storage: StorageSettings,
-    /// `COURIER_SECRET`; in embedded mode one is generated when unset.
-    pub secret: Option<String>,
+    /// `COURIER_SECRET`, checked once here; in embedded mode one is generated
+    /// when unset. Its `Debug` prints no secret.
+    pub secret: Option<TokenSecret>,
     pub limits: Limits,
     pub rate_limit: RateLimitSettings,
 }
@@ -82,12 +84,11 @@ impl Settings {
         let public_url = var("COURIER_PUBLIC_URL")
             .map(|raw| parse_public_url(&raw))
             .transpose()?;
-        let secret = var("COURIER_SECRET");
-        if let Some(secret) = &secret
-            && secret.len() < app::signing::token::TokenSecret::MIN_LEN
-        {
-            return Err(invalid("COURIER_SECRET", "it must be at least 32 characters long"));
-        }
+        let secret = var("COURIER_SECRET")
+            .map(|raw| {
+                TokenSecret::new(raw).map_err(|_| invalid("COURIER_SECRET", "it must be at least 32 characters long"))
+            })
+            .transpose()?;
 
         let storage = match var("COURIER_BUCKET") {
             Some(bucket) => {
@@ -318,6 +319,14 @@ mod tests {
         assert_eq!(settings.public_url, None);
         assert_eq!(settings.leptos.site_addr, "127.0.0.1:3000".parse().expect("addr"));
         assert_eq!(&*settings.leptos.output_name, "courier");
+    }
+
+    #[test]
+    fn the_secret_is_checked_once_and_never_printed() {
+        let settings = parse(&[("COURIER_SECRET", SECRET)]).expect("valid");
+        assert!(settings.secret.is_some());
+        assert!(!format!("{settings:?}").contains(SECRET), "the secret stays out of Debug");
+        assert!(parse(&[("COURIER_SECRET", "short")]).is_err());
     }
 
     #[test]

@@ -105,10 +105,11 @@ impl Application {
                     access_key = %running.credentials.access_key_hint(),
                     "storage: the embedded S3-compatible store"
                 );
-                let secret = settings
-                    .secret
-                    .clone()
-                    .unwrap_or_else(|| running.credentials.courier_secret.clone());
+                let secret = match settings.secret.clone() {
+                    Some(secret) => secret,
+                    None => TokenSecret::new(running.credentials.courier_secret.clone())
+                        .map_err(|_| EmbeddedStoreError::Store("its generated token secret is too short".to_owned()))?,
+                };
                 (storage::embedded(&running), Some(running), secret)
             }
             StorageSettings::External(external) => {
@@ -129,10 +130,6 @@ impl Application {
                 )
             }
         };
-        let secret = TokenSecret::new(secret).map_err(|_| SettingsError::Invalid {
-            name: "COURIER_SECRET",
-            reason: "it must be at least 32 characters long".to_owned(),
-        })?;
         let signer = Signer::new(store, secret, public_url.clone(), settings.limits);
 
         let mut leptos_options = settings.leptos.clone();
