@@ -76,7 +76,6 @@ pub enum TokenError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerifiedToken {
     pub scope: TokenScope,
-    pub expires_at: OffsetDateTime,
 }
 
 pub struct UploadToken;
@@ -128,7 +127,7 @@ impl UploadToken {
         if now >= expires_at {
             return Err(TokenError::Expired);
         }
-        Ok(VerifiedToken { scope, expires_at })
+        Ok(VerifiedToken { scope })
     }
 }
 
