@@ -325,7 +325,10 @@ mod tests {
     fn the_secret_is_checked_once_and_never_printed() {
         let settings = parse(&[("COURIER_SECRET", SECRET)]).expect("valid");
         assert!(settings.secret.is_some());
-        assert!(!format!("{settings:?}").contains(SECRET), "the secret stays out of Debug");
+        assert!(
+            !format!("{settings:?}").contains(SECRET),
+            "the secret stays out of Debug"
+        );
         assert!(parse(&[("COURIER_SECRET", "short")]).is_err());
     }
 

@@ -164,8 +164,14 @@ mod tests {
     #[test]
     fn form_keys_carry_the_filename_variable() {
         let prefix = UploadPrefix::generate();
-        assert_eq!(prefix.form_key(), format!("{}${{filename}}", prefix.as_str()));
-        assert!(prefix.as_str().ends_with('/'));
+        assert_ne!(prefix, UploadPrefix::generate(), "each page gets its own prefix");
+        // What the store writes once it substitutes a name is a key of that prefix.
+        let stored = prefix.form_key().replace("${filename}", "photo.jpg");
+        let key = ObjectKey::parse(&stored).expect("a key");
+        assert_eq!(
+            (key.prefix(), key.name(), key.area()),
+            (prefix.as_str(), "photo.jpg", KeyArea::Upload)
+        );
     }
 
     #[test]
