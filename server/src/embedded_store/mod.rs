@@ -5,13 +5,15 @@
 //! for the app's origin.
 //!
 //! The port is public, so everything in front of `s3s` guards it: the bucket
-//! and key in every path ([`request_guard`]), browser POSTs read up to the
+//! and key in every path ([`request_guard`]), and again on every operation
+//! `s3s-fs` runs (`guarded_fs`), browser POSTs read up to the
 //! file and refused unless signed ([`post_form`]), one write per grant
 //! ([`grant_use`]), a body cap, limits on concurrent requests and
 //! connections, and a header-read timeout ([`serve`]).
 
 pub mod credentials;
 pub mod grant_use;
+mod guarded_fs;
 pub mod post_form;
 pub mod rechunk;
 pub mod request_guard;
@@ -89,7 +91,7 @@ impl RunningStore {
         })?;
         restrict_to_owner(&config.data_dir)?;
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmbeddedStoreError::Store(format!("{e:?}")))?;
-        let mut builder = S3ServiceBuilder::new(fs);
+        let mut builder = S3ServiceBuilder::new(guarded_fs::GuardedFs(fs));
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),

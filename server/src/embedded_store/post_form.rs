@@ -35,7 +35,7 @@ const SIGNATURE_FIELDS: [&str; 5] = [
     "x-amz-algorithm",
 ];
 
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FormRefusal {
     #[error("This store accepts only signed uploads: the form needs a POST policy and its x-amz-signature.")]
     Unsigned,
@@ -308,57 +308,45 @@ impl Scanner {
     }
 }
 
-/// A part's `name` and `filename`, from its `Content-Disposition` header.
+/// A part's `name` and `filename`, read exactly as `s3s` reads them: at
+/// most two header lines, one `Content-Disposition` of the form
+/// `form-data; name="…"` with an optional `; filename="…"`, no escapes.
+/// Anything looser is refused, so the two parsers can never disagree on
+/// which field is the key.
 fn part_names(headers: &[u8]) -> Result<(String, Option<String>), FormRefusal> {
     let headers = std::str::from_utf8(headers).map_err(|_| FormRefusal::Malformed("a part's headers are not UTF-8"))?;
-    let disposition = headers
-        .split("\r\n")
-        .find_map(|line| {
-            line.split_once(':')
-                .filter(|(name, _)| name.trim().eq_ignore_ascii_case("content-disposition"))
-                .map(|(_, v)| v)
-        })
-        .ok_or(FormRefusal::Malformed("a part has no Content-Disposition"))?;
-    let name = disposition_param(disposition, "name").ok_or(FormRefusal::Malformed("a part has no name"))?;
-    Ok((name, disposition_param(disposition, "filename")))
-}
-
-/// A parameter of a `Content-Disposition` header, quoted or not.
-fn disposition_param(disposition: &str, wanted: &str) -> Option<String> {
-    let mut rest = disposition;
-    while let Some(semicolon) = rest.find(';') {
-        rest = rest[semicolon + 1..].trim_start();
-        let (name, after) = rest.split_once('=')?;
-        let after = after.trim_start();
-        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
-            let mut value = String::new();
-            let mut chars = quoted.char_indices();
-            let mut end = quoted.len();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, escaped)) = chars.next() {
-                            value.push(escaped);
-                        }
-                    }
-                    '"' => {
-                        end = i + 1;
-                        break;
-                    }
-                    c => value.push(c),
-                }
-            }
-            (value, &quoted[end..])
-        } else {
-            let end = after.find(';').unwrap_or(after.len());
-            (after[..end].trim().to_owned(), &after[end..])
-        };
-        if name.trim().eq_ignore_ascii_case(wanted) {
-            return Some(value);
-        }
-        rest = remaining;
+    let lines: Vec<&str> = headers.split("\r\n").collect();
+    if lines.len() > 2 || lines.iter().any(|line| line.contains(['\r', '\n'])) {
+        return Err(FormRefusal::Malformed(
+            "a part's headers are not two CRLF lines at most",
+        ));
     }
-    None
+    let mut disposition = None;
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or(FormRefusal::Malformed("a part's header has no colon"))?;
+        if name.eq_ignore_ascii_case("content-disposition") && disposition.replace(value.trim()).is_some() {
+            return Err(FormRefusal::Malformed("a part has two Content-Disposition headers"));
+        }
+    }
+    let disposition = disposition.ok_or(FormRefusal::Malformed("a part has no Content-Disposition"))?;
+    let strict = FormRefusal::Malformed("a Content-Disposition is not form-data; name=\"…\"; filename=\"…\"");
+    let rest = disposition.strip_prefix("form-data; name=\"").ok_or(strict.clone())?;
+    let (name, rest) = rest.split_once('"').ok_or(strict.clone())?;
+    let file_name = match rest {
+        "" => None,
+        rest => Some(
+            rest.strip_prefix("; filename=\"")
+                .and_then(|r| r.strip_suffix('"'))
+                .filter(|f| !f.is_empty() && !f.contains('"'))
+                .ok_or(strict.clone())?,
+        ),
+    };
+    if name.is_empty() {
+        return Err(strict);
+    }
+    Ok((name.to_owned(), file_name.map(str::to_owned)))
 }
 
 #[cfg(test)]
@@ -453,9 +441,8 @@ mod tests {
         let variable = format!("uploads/{ID}/${{filename}}");
         for (file_name, stored) in [
             ("../0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/x", "x"),
-            ("..\\\\..\\\\credentials.json", "credentials.json"),
+            ("..\\..\\credentials.json", "credentials.json"),
             ("..", "file"),
-            ("", "file"),
             ("a\u{202E}fdp.exe", "afdp.exe"),
         ] {
             let (_, _, key) = rewrite(form(&signed(&variable), file_name, "x"), 3).await;
@@ -555,19 +542,29 @@ mod tests {
     }
 
     #[test]
-    fn reads_quoted_and_escaped_file_names() {
+    fn reads_part_names_exactly_as_s3s_does() {
+        let names = |h: &str| part_names(h.as_bytes());
         assert_eq!(
-            disposition_param(r#"form-data; name="file"; filename="a \"b\".txt""#, "filename").as_deref(),
-            Some(r#"a "b".txt"#)
+            names("Content-Disposition: form-data; name=\"file\"; filename=\"a b.txt\"\r\nContent-Type: text/plain"),
+            Ok(("file".to_owned(), Some("a b.txt".to_owned())))
         );
         assert_eq!(
-            disposition_param("form-data; name=file; filename=plain.txt", "filename").as_deref(),
-            Some("plain.txt")
+            names("content-disposition: form-data; name=\"key\""),
+            Ok(("key".to_owned(), None))
         );
-        assert_eq!(disposition_param(r#"form-data; name="key""#, "filename"), None);
-        assert_eq!(
-            disposition_param(r#"form-data; name="key""#, "name").as_deref(),
-            Some("key")
-        );
+        for loose in [
+            // s3s would read the second header; so two are refused.
+            "Content-Disposition: form-data; name=\"x\"\r\nContent-Disposition: form-data; name=\"key\"",
+            "Content-Disposition: form-data; name=\"x\"\nContent-Disposition: form-data; name=\"key\"",
+            "Content-Disposition: form-data; name=key",
+            "Content-Disposition: form-data; name=\"key\"; name=\"x\"",
+            "Content-Disposition: form-data; filename=\"a\"; name=\"key\"",
+            "Content-Disposition: form-data; name=\"file\"; filename=\"a \\\"b\\\".txt\"",
+            "Content-Disposition: form-data; name=\"\"",
+            "A: 1\r\nB: 2\r\nContent-Disposition: form-data; name=\"key\"",
+            "Content-Type: text/plain",
+        ] {
+            assert!(matches!(names(loose), Err(FormRefusal::Malformed(_))), "{loose:?}");
+        }
     }
 }
