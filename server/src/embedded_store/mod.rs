@@ -9,11 +9,12 @@
 //! `s3s-fs` runs (`guarded_fs`), browser POSTs read up to the
 //! file and refused unless signed ([`post_form`]), one write per grant
 //! ([`grant_use`]), a body cap, limits on concurrent requests and
-//! connections, and a header-read timeout ([`serve`]).
+//! connections, and timeouts for headers ([`serve`]) and stalled bodies.
 
 pub mod credentials;
 pub mod grant_use;
 mod guarded_fs;
+mod idle_body;
 pub mod post_form;
 pub mod rechunk;
 pub mod request_guard;
@@ -38,6 +39,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use grant_use::GrantUses;
+use idle_body::IdleTimeoutBody;
 use request_guard::Target;
 
 pub use credentials::StoreCredentials;
@@ -150,6 +152,8 @@ const MAX_CONCURRENT_REQUESTS: usize = 512;
 /// is stored, so this times `COURIER_MAX_UPLOAD_BYTES` bounds that memory.
 const MAX_CONCURRENT_FORMS: usize = 32;
 const PERMIT_WAIT: Duration = Duration::from_secs(30);
+/// A request body that sends nothing for this long is cut off.
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Room around a POST's file for its fields and boundaries.
 const FORM_OVERHEAD: u64 = 2 * post_form::MAX_FIELDS_BYTES as u64;
 
@@ -191,6 +195,8 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
     if declared.is_some_and(|length| length > store.body_cap) {
         return Err(too_large());
     }
+    // A client that stops sending gives its slots back.
+    let request = request.map(|body| Body::new(IdleTimeoutBody::new(body, BODY_IDLE_TIMEOUT)));
     // A chunked body (no length to check) is cut off at the cap while it is
     // read. Others keep their body as it is: s3s reads the length from it.
     let request = if declared.is_none() && request.headers().contains_key(header::TRANSFER_ENCODING) {
@@ -211,7 +217,6 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
                     "Browser uploads are POSTed to the bucket's URL.".to_owned(),
                 ));
             }
-            _form = Some(permit(&store.forms).await?);
             let form = post_form::read(request, &boundary).await.map_err(|e| {
                 let (status, code) = e.s3_code();
                 (status, code, e.to_string())
@@ -222,6 +227,9 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
                     .claim(&form.key)
                     .map_err(|e| (StatusCode::FORBIDDEN, "AccessDenied", e.to_string()))?,
             );
+            // Only a signed form, its fields read, waits for a POST slot: a
+            // client that never sends its fields cannot take one.
+            _form = Some(permit(&store.forms).await?);
             form.request
         }
         _ => request,

@@ -326,3 +326,26 @@ async fn oversized_chunked_bodies_and_unknown_functions_get_sentences() {
     let body = unknown.text().await.expect("body");
     assert!(!body.contains("server function"), "{body}");
 }
+
+#[tokio::test]
+async fn clients_that_stall_before_their_fields_do_not_block_uploads() {
+    let courier = spawn_courier().await;
+    let addr = store_addr(&courier);
+    // More stalled POSTs than the store has slots for uploads (32).
+    let mut stalled = Vec::new();
+    for _ in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        stream
+            .write_all(b"POST /courier HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n")
+            .await
+            .expect("write");
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let upload = courier.upload("still works.txt", "text/plain", b"still works");
+    let link = tokio::time::timeout(Duration::from_secs(20), upload)
+        .await
+        .expect("the upload waited behind stalled clients");
+    assert_eq!(courier.downloaded_bytes(&link.download_url).await, b"still works");
+    drop(stalled);
+}
