@@ -228,8 +228,23 @@ async fn an_unsigned_post_is_refused_from_its_fields() {
         .post_to_store(&format!("{action}/uploads/x"), &fields, "a.txt", "text/plain", b"a")
         .await;
     assert_eq!(to_object.status(), StatusCode::METHOD_NOT_ALLOWED);
-    // A body over the cap is refused from its declared length.
+    // Content types that s3s might still read as a form, but ours would not.
     let addr = store_addr(&courier);
+    for content_type in [
+        "Content-Type: multipart/form-data\r\n",
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Type: multipart/form-data; boundary=y\r\n",
+        "Content-Type: MULTIPART/mixed; boundary=x\r\n",
+    ] {
+        let answer = raw(
+            &addr,
+            &format!(
+                "POST /courier HTTP/1.1\r\nHost: {addr}\r\n{content_type}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{content_type:?}: {answer}");
+    }
+    // A body over the cap is refused from its declared length.
     let answer = raw(
         &addr,
         &format!(
