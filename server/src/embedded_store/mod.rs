@@ -10,8 +10,10 @@
 //! file and refused unless signed ([`post_form`]), one write per grant
 //! ([`grant_use`]), a body cap, limits on concurrent requests and
 //! connections, and timeouts for headers ([`serve`]) and stalled bodies.
+//! Unconfirmed uploads expire after a day (`expiry`).
 
 pub mod credentials;
+mod expiry;
 pub mod grant_use;
 mod guarded_fs;
 mod idle_body;
@@ -137,6 +139,7 @@ impl RunningStore {
             source,
         })?;
         tokio::spawn(serve::serve(listener, router));
+        expiry::spawn(root.join(Self::BUCKET).join("uploads"));
         Ok(Self {
             addr,
             bucket: Self::BUCKET.to_owned(),
