@@ -364,3 +364,70 @@ async fn clients_that_stall_before_their_fields_do_not_block_uploads() {
     assert_eq!(courier.downloaded_bytes(&link.download_url).await, b"still works");
     drop(stalled);
 }
+
+/// The guards stop what escapes, not what S3 clients do: the SDK, with the
+/// store's own credentials, still writes (with its default streaming
+/// checksums), copies, reads, lists and deletes.
+#[tokio::test]
+async fn an_s3_client_with_the_stores_credentials_still_works() {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_s3::primitives::ByteStream;
+
+    let courier = spawn_courier().await;
+    let credentials =
+        courier::embedded_store::StoreCredentials::load_or_create(courier.data_dir.path()).expect("credentials");
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&courier.store)
+        .credentials_provider(Credentials::new(
+            &credentials.access_key_id,
+            &credentials.secret_access_key,
+            None,
+            None,
+            "test",
+        ))
+        .force_path_style(true)
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let bytes = sample_bytes(3 * 1024 * 1024 + 5);
+    let key = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/sdk.bin";
+    s3.put_object()
+        .bucket(&courier.bucket)
+        .key(key)
+        .body(ByteStream::from(bytes.clone()))
+        .send()
+        .await
+        .expect("put");
+    s3.copy_object()
+        .bucket(&courier.bucket)
+        .key("files/0123456789abcdef0123456789abcdef/sdk.bin")
+        .copy_source(format!("{}/{key}", courier.bucket))
+        .send()
+        .await
+        .expect("copy");
+    let got = s3
+        .get_object()
+        .bucket(&courier.bucket)
+        .key("files/0123456789abcdef0123456789abcdef/sdk.bin")
+        .send()
+        .await
+        .expect("get")
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes();
+    assert_eq!(got.as_ref(), bytes.as_slice());
+    let listed = s3.list_objects_v2().bucket(&courier.bucket).send().await.expect("list");
+    assert_eq!(listed.contents().len(), 2);
+    s3.delete_object()
+        .bucket(&courier.bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("delete");
+    // Buckets are not the SDK's to make or list here.
+    assert!(s3.create_bucket().bucket("another").send().await.is_err());
+    assert!(s3.list_buckets().send().await.is_err());
+}
