@@ -378,6 +378,8 @@ impl Signer {
         }
     }
 
+    /// The link JSON for `key`, from its HEAD: name, size, ETag and a fresh
+    /// presigned GET.
     async fn link(
         &self,
         key: &ObjectKey,
@@ -385,48 +387,48 @@ impl Signer {
         token: String,
         now: OffsetDateTime,
     ) -> Result<DownloadLink, CourierError> {
-        let store = &self.0.store;
-        let filename = head
-            .metadata()
-            .and_then(|m| m.get(FILENAME_METADATA))
-            .and_then(|encoded| {
-                percent_encoding::percent_decode_str(encoded)
-                    .decode_utf8()
-                    .ok()
-                    .map(|s| s.into_owned())
-            })
-            .unwrap_or_else(|| key.name().to_owned());
-        let filename = FileName::parse(&filename)
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_else(|_| "file".to_owned());
+        let filename = original_name(key, head);
         let size = head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-        let etag = bare_etag(head.e_tag());
-
         let ttl = self.0.limits.download_ttl;
-        let presigning = PresigningConfig::builder()
-            .start_time(now.into())
-            .expires_in(ttl)
-            .build()
-            .map_err(|e| CourierError::Internal(format!("The download link could not be signed ({e}).")))?;
-        let presigned = store
-            .client
-            .get_object()
-            .bucket(&store.bucket)
-            .key(key.as_str())
-            .response_content_disposition(content_disposition::attachment(&filename))
-            .presigned(presigning)
-            .await
-            .map_err(|e| CourierError::Internal(format!("The download link could not be signed ({e}).")))?;
+        let download_url = self.presign_download(key, &filename, now, ttl).await?;
         tracing::info!(key = %key.as_str(), size, "signed a download link");
         Ok(DownloadLink {
             key: key.as_str().to_owned(),
             filename,
             size,
-            etag,
-            download_url: presigned.uri().to_owned(),
+            etag: bare_etag(head.e_tag()),
+            download_url,
             expires_at: rfc3339(now + ttl),
             token,
         })
+    }
+
+    /// A GET URL for `key` that lives `ttl` and downloads as `filename`.
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        filename: &str,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> Result<String, CourierError> {
+        let store = &self.0.store;
+        let unsigned =
+            |e: &dyn std::fmt::Display| CourierError::Internal(format!("The download link could not be signed ({e})."));
+        let presigning = PresigningConfig::builder()
+            .start_time(now.into())
+            .expires_in(ttl)
+            .build()
+            .map_err(|e| unsigned(&e))?;
+        let presigned = store
+            .client
+            .get_object()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .response_content_disposition(content_disposition::attachment(filename))
+            .presigned(presigning)
+            .await
+            .map_err(|e| unsigned(&e))?;
+        Ok(presigned.uri().to_owned())
     }
 
     fn confirm_url(&self, token: &str) -> Url {
@@ -438,6 +440,20 @@ impl Signer {
         url.query_pairs_mut().append_pair("token", token);
         url
     }
+}
+
+/// The name the person gave the file (kept percent-encoded in the object's
+/// metadata), made safe again; the key's own name when there is none.
+fn original_name(key: &ObjectKey, head: &HeadObjectOutput) -> String {
+    let stored = head
+        .metadata()
+        .and_then(|m| m.get(FILENAME_METADATA))
+        .and_then(|encoded| percent_encoding::percent_decode_str(encoded).decode_utf8().ok())
+        .map(|name| name.into_owned())
+        .unwrap_or_else(|| key.name().to_owned());
+    FileName::parse(&stored)
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_else(|_| "file".to_owned())
 }
 
 /// A key in `x-amz-copy-source`: percent-encoded, its slashes kept.
