@@ -15,8 +15,10 @@ pub enum FileNameError {
 
 impl FileName {
     pub const MAX_CHARS: usize = 255;
-    /// Longest safe key segment, in bytes.
-    pub const MAX_SEGMENT: usize = 120;
+    /// Longest safe key segment, in bytes: `uploads/<uuid>/` plus this stays
+    /// under the 160 bytes a file-system store can name (its metadata file
+    /// is named after the key in base64).
+    pub const MAX_SEGMENT: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, FileNameError> {
         // A name, not a path: browsers send base names, other clients may not.

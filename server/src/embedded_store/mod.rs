@@ -155,6 +155,8 @@ const MAX_CONCURRENT_REQUESTS: usize = 512;
 /// is stored, so this times `COURIER_MAX_UPLOAD_BYTES` bounds that memory.
 const MAX_CONCURRENT_FORMS: usize = 32;
 const PERMIT_WAIT: Duration = Duration::from_secs(30);
+/// A browser POST's fields (at most 64 KiB) must arrive within this.
+const FIELDS_DEADLINE: Duration = Duration::from_secs(15);
 /// A request body that sends nothing for this long is cut off.
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Room around a POST's file for its fields and boundaries.
@@ -235,10 +237,20 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
                     "Browser uploads are POSTed to the bucket's URL.".to_owned(),
                 ));
             }
-            let form = post_form::read(request, &boundary).await.map_err(|e| {
-                let (status, code) = e.s3_code();
-                (status, code, e.to_string())
-            })?;
+            // The fields are small: a client that trickles them loses its slot.
+            let form = tokio::time::timeout(FIELDS_DEADLINE, post_form::read(request, &boundary))
+                .await
+                .map_err(|_| {
+                    (
+                        StatusCode::REQUEST_TIMEOUT,
+                        "RequestTimeout",
+                        "The form's fields did not arrive in time.".to_owned(),
+                    )
+                })?
+                .map_err(|e| {
+                    let (status, code) = e.s3_code();
+                    (status, code, e.to_string())
+                })?;
             _claim = Some(
                 store
                     .grants

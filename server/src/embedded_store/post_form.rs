@@ -21,10 +21,17 @@ use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt, stream};
 use http::{HeaderValue, Request, StatusCode, header};
 
-use super::rechunk::{MAX_PIECE, Rechunk};
+use super::rechunk::{MAX_PIECE, MIN_PIECE, Rechunk};
 
 /// How much of the body may precede the file part.
 pub const MAX_FIELDS_BYTES: usize = 64 * 1024;
+/// `s3s-fs` names each object's metadata file after its key in base64: a key
+/// past 160 bytes makes that name longer than 255 bytes, and the write fails
+/// after the object is already in place.
+pub const MAX_KEY_BYTES: usize = 160;
+/// `${filename}` becomes the name as it is up to this length, else its
+/// ASCII key segment (at most `FileName::MAX_SEGMENT` bytes).
+const MAX_NAME_BYTES: usize = 100;
 const FILENAME_VARIABLE: &str = "${filename}";
 /// What a SigV4 POST policy upload must carry. Courier signs only SigV4.
 const SIGNATURE_FIELDS: [&str; 5] = [
@@ -126,11 +133,15 @@ pub async fn read(request: Request<Body>, boundary: &str) -> Result<SignedForm, 
         .map(|(value, range)| ((*value).to_owned(), range.clone()))
         .ok_or(FormRefusal::Malformed("it has no key field"))?;
     drop(fields);
-    let file_name = FileName::parse(&file.file_name).map(|n| n.as_str().to_owned());
-    let key = raw_key.replace(FILENAME_VARIABLE, file_name.as_deref().unwrap_or("file"));
+    let file_name = match FileName::parse(&file.file_name) {
+        Ok(name) if name.as_str().len() <= MAX_NAME_BYTES => name.as_str().to_owned(),
+        Ok(name) => name.key_segment(),
+        Err(_) => "file".to_owned(),
+    };
+    let key = raw_key.replace(FILENAME_VARIABLE, &file_name);
     let key = ObjectKey::parse(&key)
         .ok()
-        .filter(|k| k.area() == KeyArea::Upload)
+        .filter(|k| k.area() == KeyArea::Upload && k.as_str().len() <= MAX_KEY_BYTES)
         .ok_or_else(|| FormRefusal::Key(key.clone()))?;
 
     let mut head = scanner.buf.freeze();
@@ -144,7 +155,7 @@ pub async fn read(request: Request<Body>, boundary: &str) -> Result<SignedForm, 
     }
     let rest = stream.map_err(std::io::Error::other);
     let whole = stream::once(async move { Ok::<Bytes, std::io::Error>(head) }).chain(rest);
-    let body = Body::from_stream(Rechunk::new(Box::pin(whole), MAX_PIECE));
+    let body = Body::from_stream(Rechunk::new(Box::pin(whole), MIN_PIECE, MAX_PIECE));
     Ok(SignedForm {
         request: Request::from_parts(parts, body),
         key,
@@ -177,8 +188,10 @@ enum State {
     Between(usize),
     /// A part's headers start here.
     Headers(usize),
-    /// A field's value starts here.
+    /// A field's value starts here (its first line not yet seen).
     Value(usize),
+    /// A field's value starts here; looking for the delimiter that ends it.
+    Scanning(usize),
 }
 
 /// The multipart fields in front of the file, scanned as the body arrives.
@@ -261,7 +274,31 @@ impl Scanner {
                         true
                     }
                 },
+                // A value whose first line is the delimiter is empty: the
+                // CRLF before it ended the headers. `s3s` reads it so, and so
+                // must we, or a part could hide inside what we take as a value.
+                State::Value(start) if self.buf.len() < start + self.open.len() + 2 => {
+                    let seen = &self.buf[start..];
+                    let delimiter = [self.open.as_slice(), b"\r\n"].concat();
+                    if delimiter.starts_with(seen) {
+                        false
+                    } else {
+                        self.state = State::Scanning(start);
+                        true
+                    }
+                }
                 State::Value(start) => {
+                    if self.buf[start..].starts_with(&self.open) && &self.buf[start + self.open.len()..][..2] == b"\r\n"
+                    {
+                        self.fields.push((std::mem::take(&mut self.name), start..start));
+                        self.state = State::Between(start + self.open.len());
+                        self.searched = start + self.open.len();
+                    } else {
+                        self.state = State::Scanning(start);
+                    }
+                    true
+                }
+                State::Scanning(start) => {
                     let close = std::mem::take(&mut self.close);
                     let found = self.find(&close);
                     self.close = close;
@@ -448,6 +485,43 @@ mod tests {
             let (_, _, key) = rewrite(form(&signed(&variable), file_name, "x"), 3).await;
             assert_eq!(key, format!("uploads/{ID}/{stored}"), "{file_name:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_long_file_name_becomes_a_short_safe_one() {
+        let variable = format!("uploads/{ID}/${{filename}}");
+        let long = format!("{}é.pdf", "quarterly report ".repeat(8));
+        let (_, _, key) = rewrite(form(&signed(&variable), &long, "x"), 64).await;
+        assert!(key.len() <= MAX_KEY_BYTES && key.ends_with(".pdf"), "{key}");
+        assert!(key.is_ascii(), "{key}");
+        let too_long = format!("uploads/{ID}/{}", "k".repeat(MAX_KEY_BYTES));
+        let refused = read(request(form(&signed(&too_long), "x", "x"), 64), BOUNDARY).await;
+        assert!(matches!(refused, Err(FormRefusal::Key(_))), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn a_part_cannot_hide_inside_a_value() {
+        // The value of `x-hide` starts with the delimiter: `s3s` reads it as
+        // empty and the next part as a second `key`; so do we, and refuse.
+        let key = format!("uploads/{ID}/x");
+        let hidden = format!("uploads/{}/n2", "0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11");
+        let mut body = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n\
+             --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"x-hide\"\r\n\r\n\
+             --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{hidden}\r\n"
+        );
+        body.push_str(&form(&signed(&key)[1..], "x", "x"));
+        for chunk in [1, 5, 1 << 20] {
+            assert_eq!(
+                read(request(body.clone(), chunk), BOUNDARY).await.err(),
+                Some(FormRefusal::Malformed("a field appears twice")),
+                "chunk {chunk}"
+            );
+        }
+        // An empty value that is only that is fine.
+        let mut fields = signed(&key);
+        fields.push(("x-empty", ""));
+        assert!(read(request(form(&fields, "x", "x"), 3), BOUNDARY).await.is_ok());
     }
 
     #[tokio::test]

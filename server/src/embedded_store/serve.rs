@@ -1,19 +1,22 @@
 //! The embedded store's accept loop: `axum::serve` has no header-read
 //! timeout, and a store on a public port must not let a connection that
 //! never finishes its headers stay open, nor let idle connections pile up
-//! without bound.
+//! without bound. HTTP/1.1 only: browsers and S3 clients speak it to a plain
+//! `http://` endpoint, and HTTP/2's own idle connections and streams would
+//! escape both limits.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-/// A client gets this long to send a request's headers.
+/// A client gets this long to send a request's headers (the first ones too:
+/// a connection that sends nothing is closed).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Open connections at once; past it, new ones are closed at once.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -37,12 +40,11 @@ pub async fn serve(listener: TcpListener, router: Router) {
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
             let _permit = permit;
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
+            let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            if let Err(error) = builder.serve_connection(TokioIo::new(stream), service).await {
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = connection.await {
                 tracing::debug!(%peer, %error, "a store connection ended with an error");
             }
         });

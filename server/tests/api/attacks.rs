@@ -256,18 +256,10 @@ async fn an_unsigned_post_is_refused_from_its_fields() {
     assert_eq!(courier.stored_keys(), Vec::<String>::new());
 }
 
-#[tokio::test]
-async fn the_store_closes_a_connection_that_never_finishes_its_headers() {
-    let courier = spawn_courier().await;
-    let mut stream = tokio::net::TcpStream::connect(store_addr(&courier))
-        .await
-        .expect("connect");
-    stream
-        .write_all(b"GET /courier HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-        .await
-        .expect("write");
+/// Reads until the peer closes, for at most `limit`; whether it closed.
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> bool {
     let mut buf = [0u8; 512];
-    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+    tokio::time::timeout(limit, async {
         loop {
             match stream.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
@@ -275,8 +267,63 @@ async fn the_store_closes_a_connection_that_never_finishes_its_headers() {
             }
         }
     })
-    .await;
-    assert!(closed.is_ok(), "the connection was still open after 20 s");
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn the_store_closes_connections_that_never_finish_their_headers() {
+    let courier = spawn_courier().await;
+    let addr = store_addr(&courier);
+    // Half a header; nothing at all; an HTTP/2 preface (the store speaks HTTP/1.1 only).
+    let mut partial = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    partial
+        .write_all(b"GET /courier HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let mut h2 = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.expect("write");
+    let limit = Duration::from_secs(20);
+    let (partial, silent, h2) = tokio::join!(
+        closed_within(&mut partial, limit),
+        closed_within(&mut silent, limit),
+        closed_within(&mut h2, limit)
+    );
+    assert_eq!((partial, silent, h2), (true, true, true), "still open after 20 s");
+}
+
+#[tokio::test]
+async fn form_fields_that_trickle_in_lose_their_slot() {
+    let courier = spawn_courier().await;
+    let addr = store_addr(&courier);
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    stream
+        .write_all(b"POST /courier HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n")
+        .await
+        .expect("write");
+    // A byte every 2 s: never idle for long, but the fields never finish.
+    let answer = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 512];
+        loop {
+            tokio::select! {
+                read = stream.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => return answer,
+                    Ok(n) => answer.extend_from_slice(&buf[..n]),
+                },
+                () = tokio::time::sleep(Duration::from_secs(2)) => {
+                    if stream.write_all(b"C").await.is_err() {
+                        return answer;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("the store answered within 30 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
 #[tokio::test]
