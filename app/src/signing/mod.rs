@@ -5,6 +5,7 @@
 //! the browser. Server functions reach it through Leptos context; the
 //! `/confirm-upload` route through axum state.
 
+mod confirm_lock;
 pub mod content_disposition;
 pub mod credentials;
 pub mod file_name;
@@ -97,6 +98,7 @@ struct Inner {
     limits: Limits,
     /// `scheme://host:port` of `store.post_url`, for the page's CSP.
     store_origin: String,
+    confirming: confirm_lock::ConfirmLocks,
 }
 
 impl Signer {
@@ -110,6 +112,7 @@ impl Signer {
             public_url,
             limits,
             store_origin,
+            confirming: confirm_lock::ConfirmLocks::default(),
         }))
     }
 
@@ -257,6 +260,7 @@ impl Signer {
                 "This token does not allow a link to that file.".to_owned(),
             ));
         }
+        let _one_at_a_time = self.0.confirming.lock(key.as_str()).await;
         // The redirect names the bytes it confirms by their ETag; without one
         // (an upload token replayed), whatever the upload holds now.
         let current = self.head(key).await?.map(|upload| bare_etag(upload.e_tag()));

@@ -21,6 +21,7 @@ pub mod post_form;
 pub mod rechunk;
 pub mod request_guard;
 mod serve;
+mod write_timeout;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

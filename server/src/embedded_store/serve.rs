@@ -15,9 +15,13 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::write_timeout::WriteTimeout;
+
 /// A client gets this long to send a request's headers (the first ones too:
 /// a connection that sends nothing is closed).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that reads nothing of an answer for this long loses its connection.
+pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Open connections at once; past it, new ones are closed at once.
 pub const MAX_CONNECTIONS: usize = 1024;
 
@@ -43,7 +47,7 @@ pub async fn serve(listener: TcpListener, router: Router) {
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(WriteTimeout::new(stream, WRITE_STALL_TIMEOUT)), service);
             if let Err(error) = connection.await {
                 tracing::debug!(%peer, %error, "a store connection ended with an error");
             }

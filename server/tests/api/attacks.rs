@@ -478,3 +478,34 @@ async fn an_s3_client_with_the_stores_credentials_still_works() {
     assert!(s3.create_bucket().bucket("another").send().await.is_err());
     assert!(s3.list_buckets().send().await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmations_of_one_upload_at_once_agree_and_keep_the_bytes() {
+    let courier = spawn_courier().await;
+    let bytes = sample_bytes(8 * 1024 * 1024);
+    let grant = courier
+        .grant("twice.bin", "application/octet-stream", bytes.len() as u64)
+        .await;
+    let stored = courier
+        .post_to_store(
+            &grant.url,
+            &grant.fields,
+            "twice.bin",
+            "application/octet-stream",
+            &bytes,
+        )
+        .await;
+    assert_eq!(stored.status(), StatusCode::SEE_OTHER);
+    let confirmations = futures::future::join_all((0..6).map(|_| courier.follow_as_fetch(&stored))).await;
+    let mut keys = Vec::new();
+    for confirmed in confirmations {
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        let link: app::model::DownloadLink = confirmed.json().await.expect("a link");
+        assert_eq!(link.etag, md5_hex(&bytes));
+        keys.push(link.key.clone());
+        assert_eq!(courier.downloaded_bytes(&link.download_url).await, bytes);
+    }
+    keys.dedup();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(courier.stored_keys(), keys);
+}
