@@ -6,7 +6,9 @@ use std::time::Duration;
 use reqwest::{StatusCode, header};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::helpers::{TestCourier, location, md5_hex, query, sample_bytes, spawn_courier, spawn_rate_limited};
+use crate::helpers::{
+    TestCourier, location, md5_hex, query, sample_bytes, spawn_courier, spawn_courier_with, spawn_rate_limited,
+};
 
 /// A victim's confirmed upload: its link, bytes, name and type as served.
 struct Victim {
@@ -351,11 +353,14 @@ async fn the_page_is_rate_limited_like_the_signing_endpoints() {
 #[tokio::test]
 async fn the_data_directory_is_the_owners_alone() {
     use std::os::unix::fs::PermissionsExt as _;
-    let courier = spawn_courier().await;
-    let mode = std::fs::metadata(courier.data_dir.path())
-        .expect("stat")
-        .permissions()
-        .mode();
+    // A directory anyone may read, as a default umask makes it (a temporary
+    // directory is already private, which would prove nothing).
+    let parent = tempfile::tempdir().expect("dir");
+    let data_dir = parent.path().join("data");
+    std::fs::create_dir(&data_dir).expect("mkdir");
+    std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let _courier = spawn_courier_with(&[("COURIER_DATA_DIR", data_dir.to_str().expect("utf-8"))]).await;
+    let mode = std::fs::metadata(&data_dir).expect("stat").permissions().mode();
     assert_eq!(mode & 0o077, 0, "{mode:o}");
 }
 
