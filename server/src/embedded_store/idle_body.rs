@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::body::Body;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the client sent nothing for {0:?}")]
@@ -20,7 +20,9 @@ pub struct BodyStalled(Duration);
 pub struct IdleTimeoutBody {
     inner: Body,
     idle: Duration,
-    deadline: Pin<Box<Sleep>>,
+    /// Armed while the body waits for data; cleared whenever a frame comes,
+    /// so a request whose body is never read costs no timer.
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl IdleTimeoutBody {
@@ -28,7 +30,7 @@ impl IdleTimeoutBody {
         Self {
             inner,
             idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
+            deadline: None,
         }
     }
 }
@@ -41,13 +43,17 @@ impl http_body::Body for IdleTimeoutBody {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.deadline.as_mut().reset(Instant::now() + this.idle);
+                this.deadline = None;
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(BodyStalled(this.idle).into()))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                let idle = this.idle;
+                let deadline = this.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(BodyStalled(idle).into()))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 
