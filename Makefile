@@ -42,11 +42,13 @@ build: tools
 
 lint:
 	cargo fmt --all -- --check
+	cargo clippy -p wire -p signer --all-targets -- -D warnings
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
 	cargo clippy -p courier --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 unit:
+	cargo test -p wire -p signer
 	cargo test -p app --features ssr
 	cargo test -p courier --lib --bins --test api --test memory
 

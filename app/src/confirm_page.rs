@@ -7,16 +7,22 @@ use crate::error::CourierError;
 use crate::model::DownloadLink;
 use crate::upload::LinkDetails;
 
+/// A query value: everything but RFC 3986's unreserved characters encoded.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// The whole HTML document for one confirmation. `bucket` lets the "new link"
 /// anchor come back here with the renewal token.
 pub fn render(link: DownloadLink, bucket: &str) -> String {
+    let query = |value: &str| percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string();
     let again = format!(
-        "/confirm-upload?{}",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("bucket", bucket)
-            .append_pair("key", &link.key)
-            .append_pair("token", &link.token)
-            .finish()
+        "/confirm-upload?bucket={}&key={}&token={}",
+        query(bucket),
+        query(&link.key),
+        query(&link.token)
     );
     document(move || {
         view! {
@@ -88,7 +94,7 @@ mod tests {
         );
         assert!(html.contains("2 KiB"));
         assert!(html.contains("2026-11-28 13:05 UTC"));
-        assert!(html.contains("token=r.1.abc"));
+        assert!(html.contains("token=r.1.abc"), "{html}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn apply() {
     let (Some(nonce), Some(response), Some(signer)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
-        use_context::<crate::signing::Signer>(),
+        use_context::<signer::Signer>(),
     ) else {
         return;
     };

@@ -58,6 +58,29 @@ impl CourierError {
         }
     }
 
+    /// Whether the fault is on Courier's side or its storage's (5xx), so a
+    /// report needs the request's id to be traced to the log.
+    pub fn is_server_fault(&self) -> bool {
+        self.status_code() >= 500
+    }
+
+    /// The same refusal, its sentence followed by `(request <id>)`.
+    pub fn with_request_id(self, id: &str) -> Self {
+        let add = |s: String| format!("{s} (request {id})");
+        match self {
+            Self::BadRequest(s) => Self::BadRequest(add(s)),
+            Self::Forbidden(s) => Self::Forbidden(add(s)),
+            Self::NotFound(s) => Self::NotFound(add(s)),
+            Self::TooLarge(s) => Self::TooLarge(add(s)),
+            Self::TooManyRequests(s) => Self::TooManyRequests(add(s)),
+            Self::StoreRefused(s) => Self::StoreRefused(add(s)),
+            Self::PolicyExpired(s) => Self::PolicyExpired(add(s)),
+            Self::StoreUnavailable(s) => Self::StoreUnavailable(add(s)),
+            Self::Network(s) => Self::Network(add(s)),
+            Self::Internal(s) => Self::Internal(add(s)),
+        }
+    }
+
     pub fn sentence(&self) -> &str {
         match self {
             Self::BadRequest(s)
@@ -87,6 +110,32 @@ impl FromServerFnError for CourierError {
             other => Self::Internal(format!(
                 "Something went wrong on our side ({other}). Try again in a moment."
             )),
+        }
+    }
+}
+
+impl From<wire::FileRefusal> for CourierError {
+    fn from(refusal: wire::FileRefusal) -> Self {
+        let sentence = refusal.to_string();
+        match refusal {
+            wire::FileRefusal::TooLarge { .. } => Self::TooLarge(sentence),
+            _ => Self::BadRequest(sentence),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<signer::SignError> for CourierError {
+    fn from(error: signer::SignError) -> Self {
+        use signer::Refusal;
+        let sentence = error.to_string();
+        match error.refusal() {
+            Refusal::BadRequest => Self::BadRequest(sentence),
+            Refusal::Forbidden => Self::Forbidden(sentence),
+            Refusal::NotFound => Self::NotFound(sentence),
+            Refusal::TooLarge => Self::TooLarge(sentence),
+            Refusal::Unavailable => Self::StoreUnavailable(sentence),
+            Refusal::Internal => Self::Internal(sentence),
         }
     }
 }

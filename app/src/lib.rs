@@ -5,19 +5,20 @@
 //! Where things live:
 //! - [`upload`]: the upload page and its components (server-rendered, hydrated);
 //! - [`api`]: the server functions (`sign_upload`, `sign_download`, `sign_upload_form`);
-//! - [`model`]: `UploadGrant` and `DownloadLink`, what travels between server and browser;
-//! - [`signing`] (server only): the POST policy signer, upload tokens, keys, download links;
+//! - [`model`], [`file_rules`], [`size`]: what travels between server and
+//!   browser (the `wire` crate, compiled for both);
+//! - the signing core (POST policies, tokens, keys, links) is the `signer`
+//!   crate, which only the `ssr` build depends on;
 //! - [`browser`] (browser only): the POST of the file to the store;
 //! - [`confirm_page`] (server only): the link page a plain browser lands on.
 
 pub mod api;
 pub mod error;
-pub mod file_rules;
-pub mod model;
 pub mod shell;
-pub mod size;
 pub mod store_error;
 pub mod upload;
+
+pub use wire::{file_rules, model, size};
 
 #[cfg(feature = "hydrate")]
 pub mod browser;
@@ -25,7 +26,5 @@ pub mod browser;
 pub mod confirm_page;
 #[cfg(feature = "ssr")]
 pub mod content_security;
-#[cfg(feature = "ssr")]
-pub mod signing;
 
 pub use shell::{App, shell};

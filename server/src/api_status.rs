@@ -4,7 +4,9 @@
 //! before the function runs (missing or unreadable arguments).
 
 use axum::body::{Body, to_bytes};
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::Response;
 
 use app::error::CourierError;
@@ -14,7 +16,9 @@ const MAX_ERROR_BODY: usize = 16 * 1024;
 
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 
-pub async fn status_from_error(response: Response) -> Response {
+pub async fn status_from_error(request: Request, next: Next) -> Response {
+    let request_ref = crate::respond::request_ref(request.headers());
+    let response = next.run(request).await;
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
     {
@@ -24,8 +28,14 @@ pub async fn status_from_error(response: Response) -> Response {
     let Ok(bytes) = to_bytes(body, MAX_ERROR_BODY).await else {
         return Response::from_parts(parts, Body::empty());
     };
-    if let Ok(error) = serde_json::from_slice::<CourierError>(&bytes) {
-        parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    Response::from_parts(parts, Body::from(bytes))
+    let Ok(error) = serde_json::from_slice::<CourierError>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let error = crate::respond::traceable(request_ref.as_deref(), error);
+    let body = serde_json::to_vec(&error)
+        .map(Body::from)
+        .unwrap_or_else(|_| Body::from(bytes));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, body)
 }

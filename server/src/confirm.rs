@@ -3,13 +3,16 @@
 //! download link: JSON to a fetch (`Accept: application/json`), a page to a
 //! plain browser.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{Html, IntoResponse, Response};
+use tower_http::cors::{Any, CorsLayer};
 
 use app::error::CourierError;
-use app::signing::{ConfirmRequest, Signer};
+use signer::{ConfirmRequest, Signer};
 
 use crate::respond::{refusal, wants_json};
 
@@ -19,7 +22,10 @@ pub async fn confirm_upload(
     query: Result<Query<ConfirmRequest>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let outcome = match query {
-        Ok(Query(request)) => signer.confirm(request, time::OffsetDateTime::now_utc()).await,
+        Ok(Query(request)) => signer
+            .confirm(request, time::OffsetDateTime::now_utc())
+            .await
+            .map_err(CourierError::from),
         Err(_) => Err(CourierError::BadRequest(
             "This confirmation link could not be read. Upload the file again.".to_owned(),
         )),
@@ -29,16 +35,7 @@ pub async fn confirm_upload(
     }
 
     let mut response = match outcome {
-        Ok(link) if wants_json(&headers) => {
-            let mut response = Json(link).into_response();
-            // A fetch that followed the store's cross-origin 303 arrives with
-            // `Origin: null` and may read the answer only with this; the token
-            // in the URL is the capability and no cookies are involved.
-            response
-                .headers_mut()
-                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-            response
-        }
+        Ok(link) if wants_json(&headers) => Json(link).into_response(),
         Ok(link) => Html(app::confirm_page::render(link, signer.bucket())).into_response(),
         Err(error) => refusal(&headers, &error),
     };
@@ -52,15 +49,15 @@ pub async fn confirm_upload(
     response
 }
 
-/// `OPTIONS /confirm-upload`. An upload sent with progress events is
+/// CORS for `/confirm-upload`. An upload sent with progress events is
 /// preflighted, and so is the GET the browser makes when it follows the
-/// store's 303 here (with `Origin: null`); this lets that GET through.
-pub async fn confirm_preflight() -> Response {
-    let mut response = http::StatusCode::NO_CONTENT.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("accept"));
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3600"));
-    response
+/// store's 303 here (with `Origin: null`); a fetch may read the answer only
+/// with `Access-Control-Allow-Origin`. Any origin: the token in the URL is
+/// the capability, and no cookies are involved.
+pub fn confirm_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET])
+        .allow_headers([header::ACCEPT])
+        .max_age(Duration::from_secs(3600))
 }

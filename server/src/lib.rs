@@ -1,9 +1,10 @@
 //! The Courier server: settings, start-up and routing, the `/confirm-upload`
 //! route and the embedded S3-compatible store. The signing itself lives in
-//! `app::signing`, which the server functions share.
+//! the `signer` crate, which the server functions share.
 
 pub mod api_status;
 pub mod body_limit;
+pub mod client_addr;
 pub mod commands;
 pub mod confirm;
 pub mod embedded_store;

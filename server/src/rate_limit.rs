@@ -1,103 +1,82 @@
-//! A token bucket per client address for the endpoints that sign
-//! (`/`, whose form carries a policy, `/api/*`, `/confirm-upload`): signing is cheap, but an unthrottled signer
-//! hands out write access to the bucket as fast as anyone can ask.
+//! The rate limit on the routes that sign (`/`, whose form carries a policy,
+//! `/api/*` and `/confirm-upload`): `governor`'s GCRA, one allowance per
+//! client address (see [`crate::client_addr`] for who the client is behind a
+//! proxy). A refused request gets a sentence and `Retry-After`.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
 
 use app::error::CourierError;
 
+use crate::client_addr::TrustedProxies;
 use crate::respond::refusal;
 use crate::settings::RateLimitSettings;
 
-/// Buckets idle this long are forgotten (they would be full again anyway).
-const IDLE: Duration = Duration::from_secs(10 * 60);
+/// How often allowances that are full again are forgotten.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-#[derive(Debug)]
-pub struct RateLimiter {
-    settings: RateLimitSettings,
-    state: Mutex<Buckets>,
+pub struct RateLimit {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    clock: DefaultClock,
+    proxies: TrustedProxies,
 }
 
-#[derive(Debug)]
-struct Buckets {
-    by_client: HashMap<IpAddr, Bucket>,
-    /// Idle buckets are swept at most once per `IDLE`, not on every request.
-    swept: Instant,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
-}
-
-impl RateLimiter {
-    pub fn new(settings: RateLimitSettings) -> Arc<Self> {
-        Arc::new(Self {
-            settings,
-            state: Mutex::new(Buckets {
-                by_client: HashMap::new(),
-                swept: Instant::now(),
-            }),
-        })
+impl RateLimit {
+    /// `None` when the limit is off (`COURIER_RATE_LIMIT_PER_MINUTE=0`).
+    pub fn new(settings: &RateLimitSettings) -> Option<Arc<Self>> {
+        let per_minute = NonZeroU32::new(settings.per_minute)?;
+        let burst = NonZeroU32::new(settings.burst).unwrap_or(NonZeroU32::MIN);
+        Some(Arc::new(Self {
+            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+            clock: DefaultClock::default(),
+            proxies: settings.trusted_proxies.clone(),
+        }))
     }
 
-    /// Takes one token for `client`, or says how long until one is free.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
-        if self.settings.per_minute == 0 {
-            return Ok(());
-        }
-        let rate = f64::from(self.settings.per_minute) / 60.0;
-        let capacity = f64::from(self.settings.burst);
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if now.saturating_duration_since(state.swept) >= IDLE {
-            state
-                .by_client
-                .retain(|_, b| now.saturating_duration_since(b.updated) < IDLE);
-            state.swept = now;
-        }
-        let bucket = state.by_client.entry(client).or_insert(Bucket {
-            tokens: capacity,
-            updated: now,
+    /// `Err` with how long to wait when `client` has used its allowance.
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        self.limiter
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Forgets, every minute, the clients whose allowance is full again, so
+    /// the table does not grow with every address ever seen.
+    pub fn sweep_in_background(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                every.tick().await;
+                let Some(limit) = weak.upgrade() else { return };
+                limit.limiter.retain_recent();
+                limit.limiter.shrink_to_fit();
+            }
         });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
-        }
     }
 }
 
-/// The endpoints that sign: `/` too, since the page carries a form policy.
-fn is_limited(path: &str) -> bool {
-    path == "/" || path.starts_with("/api/") || path == "/confirm-upload"
-}
-
+/// The middleware, on the signing routes only.
 pub async fn limit(
-    State(limiter): State<Arc<RateLimiter>>,
+    State(limit): State<Arc<RateLimit>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
 ) -> Response {
-    if !is_limited(request.uri().path()) {
-        return next.run(request).await;
-    }
-    match limiter.check(peer.ip(), Instant::now()) {
+    let client = limit.proxies.client_of(peer.ip(), request.headers());
+    match limit.check(client) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let seconds = wait.as_secs() + 1;
-            tracing::warn!(client = %peer.ip(), path = request.uri().path(), "rate limited");
+            tracing::warn!(%client, path = request.uri().path(), "rate limited");
             let error = CourierError::TooManyRequests(format!(
                 "Too many requests from your address. Wait {seconds} second{} and try again.",
                 if seconds == 1 { "" } else { "s" }
@@ -115,55 +94,32 @@ pub async fn limit(
 mod tests {
     use super::*;
 
-    fn limiter(per_minute: u32, burst: u32) -> Arc<RateLimiter> {
-        RateLimiter::new(RateLimitSettings { per_minute, burst })
+    fn limit(per_minute: u32, burst: u32) -> Option<Arc<RateLimit>> {
+        RateLimit::new(&RateLimitSettings {
+            per_minute,
+            burst,
+            trusted_proxies: TrustedProxies::default(),
+        })
     }
 
     #[test]
-    fn a_burst_then_the_sustained_rate() {
-        let limiter = limiter(60, 3);
+    fn a_burst_then_a_wait_per_client() {
+        let limit = limit(60, 3).expect("on");
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().expect("ip"), "10.0.0.2".parse().expect("ip"));
-        let t0 = Instant::now();
         for _ in 0..3 {
-            assert_eq!(limiter.check(a, t0), Ok(()));
+            assert_eq!(limit.check(a), Ok(()));
         }
-        let wait = limiter.check(a, t0).expect_err("the burst is spent");
+        let wait = limit.check(a).expect_err("the burst is spent");
+        // One request a second: the next one is at most a second away.
         assert!(
-            wait <= Duration::from_secs(1) && wait > Duration::from_millis(900),
+            wait <= Duration::from_secs(1) && wait > Duration::from_millis(500),
             "{wait:?}"
         );
-        // Others are not affected.
-        assert_eq!(limiter.check(b, t0), Ok(()));
-        // One per second comes back.
-        assert_eq!(limiter.check(a, t0 + Duration::from_millis(1001)), Ok(()));
-        assert!(limiter.check(a, t0 + Duration::from_millis(1002)).is_err());
-    }
-
-    #[test]
-    fn idle_buckets_are_forgotten() {
-        let limiter = limiter(60, 3);
-        let t0 = Instant::now();
-        for n in 0..100u8 {
-            let _ = limiter.check(IpAddr::from([10, 0, 0, n]), t0);
-        }
-        assert_eq!(limiter.state.lock().expect("lock").by_client.len(), 100);
-        let later = t0 + IDLE + Duration::from_secs(1);
-        assert_eq!(limiter.check("10.0.1.1".parse().expect("ip"), later), Ok(()));
-        assert_eq!(limiter.state.lock().expect("lock").by_client.len(), 1);
+        assert_eq!(limit.check(b), Ok(()), "another client has its own allowance");
     }
 
     #[test]
     fn zero_turns_it_off() {
-        let limiter = limiter(0, 1);
-        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
-        for _ in 0..1000 {
-            assert_eq!(limiter.check(ip, Instant::now()), Ok(()));
-        }
-    }
-
-    #[test]
-    fn only_the_signing_endpoints_are_limited() {
-        assert!(is_limited("/api/sign_upload") && is_limited("/confirm-upload") && is_limited("/"));
-        assert!(!is_limited("/pkg/courier.wasm") && !is_limited("/health"));
+        assert!(limit(0, 10).is_none());
     }
 }

@@ -1,22 +1,39 @@
 //! Settings, read once from the environment and validated at start: an
-//! invalid value stops start-up with a sentence naming the setting.
+//! invalid value stops start-up with a sentence naming the setting. Each
+//! group (storage, limits, rate limit, the Leptos site) has its own parser,
+//! and every default is a named constant here.
 
-use app::signing::token::TokenSecret;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use app::signing::Limits;
-use app::signing::post_policy::SigningCredentials;
 use leptos::config::LeptosOptions;
+use signer::post_policy::SigningCredentials;
+use signer::token::TokenSecret;
+use signer::{FileRules, Limits};
 use url::Url;
 
+use crate::client_addr::TrustedProxies;
+
+pub const DEFAULT_SITE_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3000);
+pub const DEFAULT_RELOAD_PORT: u32 = 3001;
+pub const DEFAULT_EMBEDDED_S3_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9000);
+pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
+/// S3 refuses a POST upload larger than 5 GiB.
+pub const MAX_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 pub const DEFAULT_UPLOAD_TTL_SECS: u64 = 900;
+pub const MAX_UPLOAD_TTL_SECS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_DOWNLOAD_TTL_SECS: u64 = 3600;
-pub const DEFAULT_RENEW_TTL_SECS: u64 = 7 * 24 * 3600;
 /// S3 refuses presigned URLs that live longer than a week.
 pub const MAX_DOWNLOAD_TTL_SECS: u64 = 7 * 24 * 3600;
+pub const DEFAULT_RENEW_TTL_SECS: u64 = 7 * 24 * 3600;
+pub const MAX_RENEW_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+pub const DEFAULT_PARALLEL_UPLOADS: u64 = 3;
+pub const MAX_PARALLEL_UPLOADS: u64 = 16;
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u64 = 120;
+pub const DEFAULT_RATE_LIMIT_BURST: u64 = 60;
+pub const MAX_RATE_LIMIT: u64 = 1_000_000;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -32,12 +49,14 @@ pub struct Settings {
 }
 
 /// Requests to the signing endpoints per client address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimitSettings {
     /// Sustained requests per minute; 0 turns the limit off.
     pub per_minute: u32,
     /// How many may come at once before the sustained rate applies.
     pub burst: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (`COURIER_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,125 +96,143 @@ impl Settings {
         Self::parse(|name| std::env::var(name).ok())
     }
 
-    /// Reads the `LEPTOS_*` and `COURIER_*` settings through `var`.
+    /// Reads the `LEPTOS_*`, `COURIER_*` and `AWS_*` settings through `var`.
     pub fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let var = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let leptos = leptos_options(&var)?;
         let public_url = var("COURIER_PUBLIC_URL")
             .map(|raw| parse_public_url(&raw))
             .transpose()?;
-        let secret = var("COURIER_SECRET")
-            .map(|raw| {
-                TokenSecret::new(raw).map_err(|_| invalid("COURIER_SECRET", "it must be at least 32 characters long"))
-            })
-            .transpose()?;
-
+        let secret = secret(&var)?;
         let storage = match var("COURIER_BUCKET") {
-            Some(bucket) => {
-                if secret.is_none() {
-                    return Err(SettingsError::MissingSecret);
-                }
-                if !valid_bucket_name(&bucket) {
-                    return Err(invalid(
-                        "COURIER_BUCKET",
-                        "a bucket name has 3 to 63 lower-case letters, digits, dots and hyphens",
-                    ));
-                }
-                let force_path_style = parse_bool("COURIER_S3_FORCE_PATH_STYLE", var("COURIER_S3_FORCE_PATH_STYLE"))?;
-                let endpoint = match var("AWS_ENDPOINT_URL_S3")
-                    .map(|v| ("AWS_ENDPOINT_URL_S3", v))
-                    .or_else(|| var("AWS_ENDPOINT_URL").map(|v| ("AWS_ENDPOINT_URL", v)))
-                {
-                    Some((name, raw)) => Some(Url::parse(&raw).map_err(|e| invalid(name, &format!("{e}")))?),
-                    None => None,
-                };
-                let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-                    (Some(access_key_id), Some(secret_access_key)) => Some(SigningCredentials {
-                        access_key_id,
-                        secret_access_key,
-                        session_token: var("AWS_SESSION_TOKEN"),
-                    }),
-                    (Some(_), None) => {
-                        return Err(invalid(
-                            "AWS_SECRET_ACCESS_KEY",
-                            "it must be set with AWS_ACCESS_KEY_ID",
-                        ));
-                    }
-                    (None, Some(_)) => {
-                        return Err(invalid(
-                            "AWS_ACCESS_KEY_ID",
-                            "it must be set with AWS_SECRET_ACCESS_KEY",
-                        ));
-                    }
-                    (None, None) => None,
-                };
-                StorageSettings::External(ExternalStore {
-                    bucket,
-                    force_path_style,
-                    endpoint,
-                    region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
-                    credentials,
-                })
-            }
-            None => {
-                let addr = match var("COURIER_EMBEDDED_S3_ADDR") {
-                    Some(raw) => raw.parse().map_err(|_| {
-                        invalid("COURIER_EMBEDDED_S3_ADDR", "expected an address such as 127.0.0.1:9000")
-                    })?,
-                    None => SocketAddr::from(([127, 0, 0, 1], 9000)),
-                };
-                let data_dir = var("COURIER_DATA_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| PathBuf::from("./data"));
-                StorageSettings::Embedded { addr, data_dir }
-            }
+            Some(_) if secret.is_none() => return Err(SettingsError::MissingSecret),
+            Some(bucket) => StorageSettings::External(external_store(&var, bucket)?),
+            None => embedded_store(&var)?,
         };
-
-        let number = |name: &'static str, default: u64, max: u64| parse_number(name, var(name), default, 1, max);
-        let max_upload_bytes = number(
-            "COURIER_MAX_UPLOAD_BYTES",
-            DEFAULT_MAX_UPLOAD_BYTES,
-            5 * 1024 * 1024 * 1024,
-        )?;
-        let upload_ttl = number("COURIER_UPLOAD_TTL_SECS", DEFAULT_UPLOAD_TTL_SECS, 7 * 24 * 3600)?;
-        let download_ttl = number(
-            "COURIER_DOWNLOAD_TTL_SECS",
-            DEFAULT_DOWNLOAD_TTL_SECS,
-            MAX_DOWNLOAD_TTL_SECS,
-        )?;
-        let renew_ttl = number("COURIER_RENEW_TTL_SECS", DEFAULT_RENEW_TTL_SECS, 10 * 365 * 24 * 3600)?;
-        let allowed_types = var("COURIER_ALLOWED_TYPES")
-            .map(|raw| app::file_rules::FileRules::parse_types(&raw))
-            .transpose()
-            .map_err(|reason| invalid("COURIER_ALLOWED_TYPES", &reason))?
-            .unwrap_or_default();
-        let rate_limit = RateLimitSettings {
-            per_minute: parse_number(
-                "COURIER_RATE_LIMIT_PER_MINUTE",
-                var("COURIER_RATE_LIMIT_PER_MINUTE"),
-                120,
-                0,
-                1_000_000,
-            )? as u32,
-            burst: number("COURIER_RATE_LIMIT_BURST", 60, 1_000_000)? as u32,
-        };
-
         Ok(Self {
             leptos,
             public_url,
             storage,
             secret,
-            rate_limit,
-            limits: Limits {
-                max_upload_bytes,
-                allowed_types,
-                parallel_uploads: number("COURIER_PARALLEL_UPLOADS", 3, 16)? as u32,
-                upload_ttl: Duration::from_secs(upload_ttl),
-                download_ttl: Duration::from_secs(download_ttl),
-                renew_ttl: Duration::from_secs(renew_ttl),
-            },
+            limits: limits(&var)?,
+            rate_limit: rate_limit(&var)?,
         })
     }
+}
+
+/// `COURIER_SECRET`, checked once: every later use holds a `TokenSecret`.
+fn secret(var: &impl Fn(&str) -> Option<String>) -> Result<Option<TokenSecret>, SettingsError> {
+    var("COURIER_SECRET")
+        .map(|raw| {
+            TokenSecret::new(raw).map_err(|_| invalid("COURIER_SECRET", "it must be at least 32 characters long"))
+        })
+        .transpose()
+}
+
+/// `COURIER_BUCKET` on AWS S3 or an S3-compatible store.
+fn external_store(var: &impl Fn(&str) -> Option<String>, bucket: String) -> Result<ExternalStore, SettingsError> {
+    if !valid_bucket_name(&bucket) {
+        return Err(invalid(
+            "COURIER_BUCKET",
+            "a bucket name has 3 to 63 lower-case letters, digits, dots and hyphens",
+        ));
+    }
+    let endpoint = match var("AWS_ENDPOINT_URL_S3")
+        .map(|v| ("AWS_ENDPOINT_URL_S3", v))
+        .or_else(|| var("AWS_ENDPOINT_URL").map(|v| ("AWS_ENDPOINT_URL", v)))
+    {
+        Some((name, raw)) => Some(Url::parse(&raw).map_err(|e| invalid(name, &format!("{e}")))?),
+        None => None,
+    };
+    Ok(ExternalStore {
+        bucket,
+        force_path_style: parse_bool("COURIER_S3_FORCE_PATH_STYLE", var("COURIER_S3_FORCE_PATH_STYLE"))?,
+        endpoint,
+        region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+        credentials: static_credentials(var)?,
+    })
+}
+
+/// Credentials named in the environment; both halves or neither.
+fn static_credentials(var: &impl Fn(&str) -> Option<String>) -> Result<Option<SigningCredentials>, SettingsError> {
+    match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        (Some(access_key_id), Some(secret_access_key)) => Ok(Some(SigningCredentials {
+            access_key_id,
+            secret_access_key,
+            session_token: var("AWS_SESSION_TOKEN"),
+        })),
+        (Some(_), None) => Err(invalid(
+            "AWS_SECRET_ACCESS_KEY",
+            "it must be set with AWS_ACCESS_KEY_ID",
+        )),
+        (None, Some(_)) => Err(invalid(
+            "AWS_ACCESS_KEY_ID",
+            "it must be set with AWS_SECRET_ACCESS_KEY",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// No bucket configured: where the embedded store listens and keeps its files.
+fn embedded_store(var: &impl Fn(&str) -> Option<String>) -> Result<StorageSettings, SettingsError> {
+    let addr = match var("COURIER_EMBEDDED_S3_ADDR") {
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| invalid("COURIER_EMBEDDED_S3_ADDR", "expected an address such as 127.0.0.1:9000"))?,
+        None => DEFAULT_EMBEDDED_S3_ADDR,
+    };
+    let data_dir = PathBuf::from(var("COURIER_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
+    Ok(StorageSettings::Embedded { addr, data_dir })
+}
+
+/// What files are accepted and how long grants and links live.
+fn limits(var: &impl Fn(&str) -> Option<String>) -> Result<Limits, SettingsError> {
+    let number = |name: &'static str, default: u64, max: u64| parse_number(name, var(name), default, 1, max);
+    let seconds = |name, default, max| number(name, default, max).map(Duration::from_secs);
+    let allowed_types = var("COURIER_ALLOWED_TYPES")
+        .map(|raw| FileRules::parse_types(&raw))
+        .transpose()
+        .map_err(|reason| invalid("COURIER_ALLOWED_TYPES", &reason))?
+        .unwrap_or_default();
+    Ok(Limits {
+        rules: FileRules {
+            max_bytes: number("COURIER_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, MAX_UPLOAD_BYTES)?,
+            allowed_types,
+        },
+        parallel_uploads: number(
+            "COURIER_PARALLEL_UPLOADS",
+            DEFAULT_PARALLEL_UPLOADS,
+            MAX_PARALLEL_UPLOADS,
+        )? as u32,
+        upload_ttl: seconds("COURIER_UPLOAD_TTL_SECS", DEFAULT_UPLOAD_TTL_SECS, MAX_UPLOAD_TTL_SECS)?,
+        download_ttl: seconds(
+            "COURIER_DOWNLOAD_TTL_SECS",
+            DEFAULT_DOWNLOAD_TTL_SECS,
+            MAX_DOWNLOAD_TTL_SECS,
+        )?,
+        renew_ttl: seconds("COURIER_RENEW_TTL_SECS", DEFAULT_RENEW_TTL_SECS, MAX_RENEW_TTL_SECS)?,
+    })
+}
+
+/// Requests per client address to the signing endpoints; 0 per minute is off.
+fn rate_limit(var: &impl Fn(&str) -> Option<String>) -> Result<RateLimitSettings, SettingsError> {
+    let per_minute = "COURIER_RATE_LIMIT_PER_MINUTE";
+    let burst = "COURIER_RATE_LIMIT_BURST";
+    Ok(RateLimitSettings {
+        per_minute: parse_number(
+            per_minute,
+            var(per_minute),
+            DEFAULT_RATE_LIMIT_PER_MINUTE,
+            0,
+            MAX_RATE_LIMIT,
+        )? as u32,
+        burst: parse_number(burst, var(burst), DEFAULT_RATE_LIMIT_BURST, 1, MAX_RATE_LIMIT)? as u32,
+        trusted_proxies: var("COURIER_TRUSTED_PROXIES")
+            .map(|raw| TrustedProxies::parse(&raw))
+            .transpose()
+            .map_err(|reason| invalid("COURIER_TRUSTED_PROXIES", &reason))?
+            .unwrap_or_default(),
+    })
 }
 
 /// The settings cargo-leptos passes (read here rather than by
@@ -205,13 +242,13 @@ fn leptos_options(var: &impl Fn(&str) -> Option<String>) -> Result<LeptosOptions
         Some(raw) => raw
             .parse()
             .map_err(|_| invalid("LEPTOS_SITE_ADDR", "expected an address such as 127.0.0.1:3000"))?,
-        None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        None => DEFAULT_SITE_ADDR,
     };
     let reload_port = match var("LEPTOS_RELOAD_PORT") {
         Some(raw) => raw
             .parse()
             .map_err(|_| invalid("LEPTOS_RELOAD_PORT", "expected a port number"))?,
-        None => 3001,
+        None => DEFAULT_RELOAD_PORT,
     };
     let env = match var("LEPTOS_ENV").map(|e| e.to_ascii_lowercase()).as_deref() {
         Some("prod" | "production") => leptos::config::Env::PROD,
@@ -313,7 +350,7 @@ mod tests {
                 data_dir: PathBuf::from("./data")
             }
         );
-        assert_eq!(settings.limits.max_upload_bytes, 100 * 1024 * 1024);
+        assert_eq!(settings.limits.rules.max_bytes, 100 * 1024 * 1024);
         assert_eq!(settings.limits.upload_ttl, Duration::from_secs(900));
         assert_eq!(settings.limits.download_ttl, Duration::from_secs(3600));
         assert_eq!(settings.public_url, None);
@@ -407,21 +444,34 @@ mod tests {
             ("COURIER_RATE_LIMIT_PER_MINUTE", "0"),
         ])
         .expect("valid");
-        assert_eq!(settings.limits.allowed_types, vec!["image/*", "application/pdf"]);
+        assert_eq!(settings.limits.rules.allowed_types, vec!["image/*", "application/pdf"]);
         assert_eq!(
             settings.rate_limit,
             RateLimitSettings {
                 per_minute: 0,
-                burst: 60
+                burst: 60,
+                trusted_proxies: TrustedProxies::default(),
             }
         );
         assert_eq!(
             parse(&[]).expect("defaults").rate_limit,
             RateLimitSettings {
                 per_minute: 120,
-                burst: 60
+                burst: 60,
+                trusted_proxies: TrustedProxies::default(),
             }
         );
+        let behind = parse(&[("COURIER_TRUSTED_PROXIES", "10.0.0.0/8")]).expect("valid");
+        assert!(
+            behind
+                .rate_limit
+                .trusted_proxies
+                .contains("10.1.2.3".parse().expect("ip"))
+        );
+        let error = parse(&[("COURIER_TRUSTED_PROXIES", "proxy.local")])
+            .expect_err("not an address")
+            .to_string();
+        assert!(error.starts_with("COURIER_TRUSTED_PROXIES"), "{error}");
     }
 
     #[test]

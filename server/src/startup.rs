@@ -22,12 +22,12 @@ use url::Url;
 
 use app::error::CourierError;
 use app::shell;
-use app::signing::Signer;
-use app::signing::token::TokenSecret;
+use signer::Signer;
+use signer::token::TokenSecret;
 
-use crate::confirm::{confirm_preflight, confirm_upload};
+use crate::confirm::{confirm_cors, confirm_upload};
 use crate::embedded_store::{EmbeddedStoreConfig, EmbeddedStoreError, RunningStore};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::RateLimit;
 use crate::settings::{Settings, SettingsError, StorageSettings};
 use crate::storage::{self, StorageError};
 
@@ -94,7 +94,7 @@ impl Application {
                     addr: *addr,
                     data_dir: data_dir.clone(),
                     allowed_origins: allowed_origins(&public_url),
-                    max_upload_bytes: settings.limits.max_upload_bytes,
+                    max_upload_bytes: settings.limits.rules.max_bytes,
                 })
                 .await?;
                 tracing::info!(
@@ -136,7 +136,7 @@ impl Application {
         leptos_options.site_addr = app_addr;
         let router = router(
             AppState { leptos_options, signer },
-            RateLimiter::new(settings.rate_limit),
+            RateLimit::new(&settings.rate_limit),
         );
         Ok(Self {
             listener,
@@ -170,7 +170,7 @@ impl Application {
     }
 }
 
-fn router(state: AppState, limiter: Arc<RateLimiter>) -> Router {
+fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
     // Server functions and the page run on tokio.
     let _ = any_spawner::Executor::init_tokio();
     let signer = state.signer.clone();
@@ -199,22 +199,30 @@ fn router(state: AppState, limiter: Arc<RateLimiter>) -> Router {
                 .into_response()
         }
     };
+    // The routes that sign (the page carries a form policy): rate limited.
+    let signing = Router::new()
+        .route("/", get(page))
+        .route("/api/{*name}", post(server_functions))
+        .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()));
+    let signing = match rate_limit {
+        Some(limit) => {
+            limit.sweep_in_background();
+            signing.route_layer(middleware::from_fn_with_state(limit, crate::rate_limit::limit))
+        }
+        None => signing,
+    };
     // The site's static files (the WASM bundle, its JS, the CSS), else a 404 page.
     let files = ServeDir::new(&*state.leptos_options.site_root)
         .precompressed_gzip()
         .precompressed_br()
         .not_found_service(not_found.into_service());
-    Router::new()
-        .route("/", get(page))
-        .route("/api/{*name}", post(server_functions))
-        .route("/confirm-upload", get(confirm_upload).options(confirm_preflight))
+    let app = Router::new()
+        .merge(signing)
         .route("/health", get(|| async { "ok" }))
         .fallback_service(files)
-        .layer(middleware::map_response(crate::api_status::status_from_error))
-        .layer(middleware::from_fn(crate::body_limit::cap))
-        .layer(middleware::from_fn_with_state(limiter, crate::rate_limit::limit))
-        .layer(middleware::from_fn(crate::security_headers::add))
-        .with_state(state)
+        .layer(middleware::from_fn(crate::api_status::status_from_error))
+        .layer(middleware::from_fn(crate::body_limit::cap));
+    crate::telemetry::trace_requests(crate::security_headers::add(app)).with_state(state)
 }
 
 async fn not_found(headers: http::HeaderMap) -> Response {

@@ -6,8 +6,8 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
 
-use app::signing::Store;
-use app::signing::credentials::CredentialSource;
+use signer::Store;
+use signer::credentials::CredentialSource;
 
 use crate::embedded_store::RunningStore;
 use crate::settings::ExternalStore;

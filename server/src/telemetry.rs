@@ -1,7 +1,13 @@
-//! Logs through `tracing`, filtered by `RUST_LOG` (default `info`).
+//! Logs through `tracing`, filtered by `RUST_LOG` (default `info`), each
+//! request's lines in a span that carries its id.
 
 use std::io::IsTerminal as _;
 
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderName, Request};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -17,3 +23,25 @@ pub fn init() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Every request gets an id (`X-Request-Id`: the caller's, or a new UUID),
+/// which every log line of the request carries and the response returns, so
+/// a report can be traced to its log.
+pub fn trace_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    let span = |request: &Request<Body>| {
+        let id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+    };
+    // Outermost last: the id is set first, then the span opens, then the
+    // response carries the id back.
+    router
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -43,7 +43,7 @@ pub fn enqueue(queue: Queue, files: Vec<File>) {
                 FILES.with(|f| f.borrow_mut().insert(item.id, file));
             }
             Err(error) => {
-                item.state.set(FileState::Failed(error.sentence().to_owned()));
+                item.state.set(FileState::Failed(error.to_string()));
                 queue.announce(&item);
             }
         }
@@ -65,7 +65,7 @@ pub fn pump(queue: Queue) {
         item.state.set(FileState::Signing);
         let item = *item;
         leptos::task::spawn_local(async move {
-            let outcome = upload(item).await;
+            let outcome = upload(item, queue.rules().max_bytes).await;
             // A cancelled upload stays cancelled, whatever the request said last.
             if item.state.with_untracked(FileState::is_active) {
                 item.state.set(match outcome {
@@ -85,7 +85,8 @@ pub fn pump(queue: Queue) {
     }
 }
 
-async fn upload(item: QueuedFile) -> Result<DownloadLink, CourierError> {
+/// Uploads one file; `max_bytes` words the store's refusal of a file too large.
+async fn upload(item: QueuedFile, max_bytes: u64) -> Result<DownloadLink, CourierError> {
     let Some(file) = FILES.with(|f| f.borrow().get(&item.id).cloned()) else {
         return Err(CourierError::BadRequest(
             "The file is no longer available. Choose it again.".to_owned(),
@@ -126,7 +127,7 @@ async fn upload(item: QueuedFile) -> Result<DownloadLink, CourierError> {
         };
         let transfer = Transfer::start(&grant, &file, on_progress, on_sent)?;
         REQUESTS.with(|r| r.borrow_mut().insert(item.id, transfer.request()));
-        let outcome = transfer.finish(grant.max_bytes).await;
+        let outcome = transfer.finish(max_bytes).await;
         REQUESTS.with(|r| r.borrow_mut().remove(&item.id));
         match outcome {
             Err(CourierError::PolicyExpired(_)) if !signed_again => signed_again = true,

@@ -2,16 +2,15 @@ use leptos::prelude::*;
 
 use super::card::FileCard;
 use super::queue::Queue;
-use crate::model::UploadGrant;
+use crate::model::{PageSettings, UploadGrant};
 
 /// The uploader. Without JavaScript it is a plain form the browser submits to
 /// the store. Once hydrated it takes files from the picker, a drop or a paste,
 /// and uploads each in place, a few at a time, each with its own card.
 #[component]
-pub fn UploadForm(grant: UploadGrant) -> impl IntoView {
-    let rules = grant.file_rules();
-    let (summary, accept) = (rules.summary(), rules.accept());
-    let queue = Queue::new(rules, grant.parallel_uploads as usize);
+pub fn UploadForm(grant: UploadGrant, settings: PageSettings) -> impl IntoView {
+    let (summary, accept) = (settings.rules.summary(), settings.rules.accept());
+    let queue = Queue::new(settings.rules, settings.parallel_uploads as usize);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let dragging = RwSignal::new(false);
 

@@ -15,7 +15,7 @@ use crate::api::sign_upload_form;
 
 #[component]
 pub fn UploadPage() -> impl IntoView {
-    let grant = Resource::new(|| (), |_| sign_upload_form());
+    let form = Resource::new(|| (), |_| sign_upload_form());
     view! {
         <main class="page">
             <header class="masthead">
@@ -24,8 +24,8 @@ pub fn UploadPage() -> impl IntoView {
             </header>
             <Suspense fallback=|| view! { <p class="status">"Preparing the upload form…"</p> }>
                 {move || Suspend::new(async move {
-                    match grant.await {
-                        Ok(grant) => view! { <UploadForm grant /> }.into_any(),
+                    match form.await {
+                        Ok(form) => view! { <UploadForm grant=form.grant settings=form.settings /> }.into_any(),
                         Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
                     }
                 })}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
 
-use app::signing::{ConfirmRequest, Signer, UploadRequest};
+use signer::{ConfirmRequest, Signer, UploadRequest};
 
 use super::{CommandError, Target, cors_rule_allows, describe, target};
 use crate::settings::{Settings, SettingsError};

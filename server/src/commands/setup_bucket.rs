@@ -6,7 +6,7 @@ use aws_sdk_s3::types::{
     LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
 };
 
-use app::signing::Store;
+use signer::Store;
 
 use super::{CommandError, code_of, cors_rule_allows, describe, target};
 use crate::settings::Settings;

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use app::signing::object_key::ObjectKey;
+use signer::object_key::ObjectKey;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("This upload permission was already used. Reload the page and upload the file again.")]

@@ -6,9 +6,9 @@
 //! here (creating or deleting buckets, listing them, bucket settings) are
 //! not offered at all.
 
-use app::signing::object_key::check_store_key;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use signer::object_key::check_store_key;
 
 use super::RunningStore;
 

@@ -14,12 +14,12 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use app::signing::file_name::FileName;
-use app::signing::object_key::{KeyArea, ObjectKey};
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt, stream};
 use http::{HeaderValue, Request, StatusCode, header};
+use signer::file_name::FileName;
+use signer::object_key::{KeyArea, ObjectKey};
 
 use super::rechunk::{MAX_PIECE, MIN_PIECE, Rechunk};
 

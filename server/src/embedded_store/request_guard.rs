@@ -4,8 +4,8 @@
 //! upload; the same holds for a copy's source (`x-amz-copy-source`), which
 //! would read any file under the data directory.
 
-use app::signing::object_key::check_store_key;
 use http::{Request, StatusCode};
+use signer::object_key::check_store_key;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GuardRefusal {

@@ -110,7 +110,7 @@ async fn the_followed_redirect_may_be_preflighted() {
         .send()
         .await
         .expect("answers");
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.status().is_success(), "{}", response.status());
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
     assert!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS]

@@ -460,6 +460,17 @@ fn load_size(i: usize) -> usize {
     }
 }
 
+/// An error and every cause under it: reqwest's own message names only the URL.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(&format!(": {inner}"));
+        cause = inner.source();
+    }
+    text
+}
+
 async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(), String> {
     let name = format!("файл {i} ✓.bin");
     let bytes = tricky_bytes(load_size(i));
@@ -473,7 +484,7 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
         ])
         .send()
         .await
-        .map_err(|e| format!("sign_upload: {e}"))?;
+        .map_err(|e| format!("sign_upload: {}", with_causes(&e)))?;
     if signed.status() != StatusCode::OK {
         return Err(format!("sign_upload answered {}", signed.status()));
     }
@@ -492,7 +503,7 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
         .multipart(form.part("file", part))
         .send()
         .await
-        .map_err(|e| format!("store POST: {e}"))?;
+        .map_err(|e| format!("store POST: {}", with_causes(&e)))?;
     if stored.status() != StatusCode::SEE_OTHER {
         let status = stored.status();
         return Err(format!(
@@ -506,7 +517,7 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
         .header(header::ORIGIN, "null")
         .send()
         .await
-        .map_err(|e| format!("confirm: {e}"))?;
+        .map_err(|e| format!("confirm: {}", with_causes(&e)))?;
     if confirmed.status() != StatusCode::OK {
         return Err(format!("confirm answered {}", confirmed.status()));
     }
@@ -518,11 +529,14 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
         .get(&link.download_url)
         .send()
         .await
-        .map_err(|e| format!("download: {e}"))?;
+        .map_err(|e| format!("download: {}", with_causes(&e)))?;
     if downloaded.status() != StatusCode::OK {
         return Err(format!("download answered {}", downloaded.status()));
     }
-    let got = downloaded.bytes().await.map_err(|e| format!("download body: {e}"))?;
+    let got = downloaded
+        .bytes()
+        .await
+        .map_err(|e| format!("download body: {}", with_causes(&e)))?;
     if got.as_ref() != bytes.as_slice() {
         return Err(format!("the link served {} other bytes", got.len()));
     }

@@ -98,7 +98,11 @@ async fn an_expired_policy_is_refused_by_the_store() {
     let body = refused.text().await.expect("body");
     let error = app::store_error::StoreError::parse(&body).expect("an S3 error");
     assert!(error.is_expired_policy(), "{body}");
-    assert!(error.sentence(grant.max_bytes).contains("expired"));
+    assert!(
+        error
+            .sentence(courier::settings::DEFAULT_MAX_UPLOAD_BYTES)
+            .contains("expired")
+    );
     assert_eq!(courier.stored_keys(), Vec::<String>::new());
 }
 
@@ -209,6 +213,61 @@ async fn signing_is_rate_limited_per_address() {
     );
 }
 
+/// `sign_upload` as a client behind a proxy: `forwarded` is the
+/// `X-Forwarded-For` the request arrives with.
+async fn sign_forwarded(courier: &crate::helpers::TestCourier, forwarded: &str) -> StatusCode {
+    courier
+        .http
+        .post(format!("{}/api/sign_upload", courier.base))
+        .header("x-forwarded-for", forwarded)
+        .form(&[("filename", "a.txt"), ("content_type", "text/plain"), ("size", "1")])
+        .send()
+        .await
+        .expect("answers")
+        .status()
+}
+
+#[tokio::test]
+async fn a_forwarded_address_is_ignored_unless_its_proxy_is_trusted() {
+    // Every request names another client, but none of them comes through a
+    // trusted proxy: all share the peer's allowance.
+    let courier = spawn_rate_limited(2).await;
+    let mut statuses = Vec::new();
+    for n in 1..=3 {
+        statuses.push(sign_forwarded(&courier, &format!("203.0.113.{n}")).await);
+    }
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
+    let courier = spawn_courier_with(&[
+        ("COURIER_RATE_LIMIT_PER_MINUTE", "1"),
+        ("COURIER_RATE_LIMIT_BURST", "2"),
+        ("COURIER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+    ])
+    .await;
+    let first = "203.0.113.1";
+    assert_eq!(sign_forwarded(&courier, first).await, StatusCode::OK);
+    // Through a second proxy of ours: the same client.
+    assert_eq!(
+        sign_forwarded(&courier, &format!("{first}, 10.1.2.3")).await,
+        StatusCode::OK
+    );
+    assert_eq!(sign_forwarded(&courier, first).await, StatusCode::TOO_MANY_REQUESTS);
+    // A client cannot escape its allowance by writing an address in front of
+    // the one the proxy appends.
+    assert_eq!(
+        sign_forwarded(&courier, &format!("198.51.100.9, {first}")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy is not held back.
+    assert_eq!(sign_forwarded(&courier, "203.0.113.2").await, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn oversized_request_bodies_are_refused() {
     let courier = spawn_courier().await;
@@ -271,6 +330,9 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{url}");
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{url}");
         assert!(headers.contains_key(header::CONTENT_SECURITY_POLICY), "{url}");
+        // Each response names its request, for tracing a report to the log.
+        let id = headers["x-request-id"].to_str().expect("ascii");
+        assert_eq!(id.len(), 36, "a UUID: {id}");
     }
 }
 
@@ -314,9 +376,18 @@ async fn an_unreachable_store_is_named_in_a_sentence() {
     let url = format!("{redirect}&bucket=courier&key={}", grant.key);
     let response = courier.get_as(&url, "application/json").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    // A fault on our side names its request, so a report can be traced to the log.
+    let id = response.headers()["x-request-id"].to_str().expect("ascii").to_owned();
     let body: serde_json::Value = response.json().await.expect("JSON");
     assert_eq!(
         body["error"],
-        "The storage could not be reached to check the file. Try again in a moment."
+        format!(
+            "The storage could not be reached to check the file. Try again in a moment. (request {})",
+            &id[..8]
+        )
     );
+    // A refusal the person can act on needs none.
+    let refused = courier.sign_upload("empty.txt", "text/plain", 0).await;
+    let body: serde_json::Value = refused.json().await.expect("JSON");
+    assert_eq!(body["error"], "The file is empty. Choose a file with something in it.");
 }

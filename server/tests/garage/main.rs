@@ -156,7 +156,7 @@ async fn garage_refuses_a_tampered_policy_and_stores_nothing() {
     let xml = refused.text().await.expect("body");
     let sentence = app::store_error::StoreError::parse(&xml)
         .expect("an S3 error")
-        .sentence(grant.max_bytes);
+        .sentence(courier::settings::DEFAULT_MAX_UPLOAD_BYTES);
     assert!(
         sentence.ends_with('.') && !sentence.contains("InvalidRequest"),
         "{sentence}"

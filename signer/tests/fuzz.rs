@@ -1,12 +1,11 @@
 //! Property tests (a bounded fuzz run in `make test`) over what reads
 //! untrusted input: the upload-token parser, the file-name sanitiser and the
 //! key parser. Each property runs `CASES` random cases.
-#![cfg(feature = "ssr")]
 
-use app::signing::file_name::FileName;
-use app::signing::object_key::ObjectKey;
-use app::signing::token::{TokenScope, TokenSecret, UploadToken};
 use proptest::prelude::*;
+use signer::file_name::FileName;
+use signer::object_key::ObjectKey;
+use signer::token::{TokenScope, TokenSecret, UploadToken};
 use time::{Duration, OffsetDateTime};
 
 const CASES: u32 = 5_000;

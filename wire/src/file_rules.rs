@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::CourierError;
 use crate::size::human_size;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +11,24 @@ pub struct FileRules {
     pub max_bytes: u64,
     /// Media type patterns such as `image/*` or `application/pdf`; empty means any type.
     pub allowed_types: Vec<String>,
+}
+
+/// Why a file may not be uploaded, as a sentence the person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefusal {
+    #[error("The file is empty. Choose a file with something in it.")]
+    Empty,
+    #[error(
+        "The file is {} but at most {} can be uploaded. Choose a smaller file.",
+        human_size(*.size),
+        human_size(*.max)
+    )]
+    TooLarge { size: u64, max: u64 },
+    #[error("Files of type {essence} are not accepted here. Accepted types: {accepted}.")]
+    TypeNotAccepted { essence: String, accepted: String },
+    /// The type as given, without control characters and cut short.
+    #[error("\"{0}\" is not a valid file type.")]
+    InvalidType(String),
 }
 
 /// Files whose type the browser does not know are sent as this.
@@ -51,25 +68,22 @@ impl FileRules {
     }
 
     /// Checks a file as the browser describes it; returns its media type essence.
-    pub fn check(&self, size: u64, content_type: &str) -> Result<String, CourierError> {
+    pub fn check(&self, size: u64, content_type: &str) -> Result<String, FileRefusal> {
         if size == 0 {
-            return Err(CourierError::BadRequest(
-                "The file is empty. Choose a file with something in it.".to_owned(),
-            ));
+            return Err(FileRefusal::Empty);
         }
         if size > self.max_bytes {
-            return Err(CourierError::TooLarge(format!(
-                "The file is {} but at most {} can be uploaded. Choose a smaller file.",
-                human_size(size),
-                human_size(self.max_bytes)
-            )));
+            return Err(FileRefusal::TooLarge {
+                size,
+                max: self.max_bytes,
+            });
         }
         let essence = media_type_essence(content_type)?;
         if !self.allows_type(&essence) {
-            return Err(CourierError::BadRequest(format!(
-                "Files of type {essence} are not accepted here. Accepted types: {}.",
-                self.allowed_types.join(", ")
-            )));
+            return Err(FileRefusal::TypeNotAccepted {
+                essence,
+                accepted: self.allowed_types.join(", "),
+            });
         }
         Ok(essence)
     }
@@ -91,17 +105,16 @@ impl FileRules {
 }
 
 /// A media type's essence (`type/subtype`), lower-cased; empty means unknown.
-pub fn media_type_essence(raw: &str) -> Result<String, CourierError> {
+pub fn media_type_essence(raw: &str) -> Result<String, FileRefusal> {
     let essence = raw.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if essence.is_empty() {
         return Ok(UNKNOWN_TYPE.to_owned());
     }
     match essence.split_once('/') {
         Some((kind, subtype)) if essence.len() <= 127 && is_token(kind) && is_token(subtype) => Ok(essence),
-        _ => Err(CourierError::BadRequest(format!(
-            "\"{}\" is not a valid file type.",
-            raw.chars().filter(|c| !c.is_control()).take(64).collect::<String>()
-        ))),
+        _ => Err(FileRefusal::InvalidType(
+            raw.chars().filter(|c| !c.is_control()).take(64).collect(),
+        )),
     }
 }
 
@@ -139,10 +152,12 @@ mod tests {
     fn checks_size_and_type_with_sentences() {
         let r = rules("image/*");
         assert_eq!(r.check(10, "image/PNG"), Ok("image/png".to_owned()));
-        assert!(matches!(r.check(0, "image/png"), Err(CourierError::BadRequest(s)) if s.contains("empty")));
-        assert!(matches!(r.check(1001, "image/png"), Err(CourierError::TooLarge(s)) if s.contains("1000 bytes")));
+        assert!(matches!(r.check(0, "image/png"), Err(e) if e.to_string().contains("empty")));
         assert!(
-            matches!(r.check(10, "text/html"), Err(CourierError::BadRequest(s)) if s.contains("text/html") && s.contains("image/*"))
+            matches!(r.check(1001, "image/png"), Err(e @ FileRefusal::TooLarge { .. }) if e.to_string().contains("1000 bytes"))
+        );
+        assert!(
+            matches!(r.check(10, "text/html"), Err(e @ FileRefusal::TypeNotAccepted { .. }) if e.to_string().contains("text/html") && e.to_string().contains("image/*"))
         );
         // Unknown types count as application/octet-stream, which image/* does not allow.
         assert!(r.check(10, "").is_err());

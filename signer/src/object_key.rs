@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::file_name::FileName;
+use crate::file_name::FileName;
 
 const UPLOADS: &str = "uploads/";
 const FILES: &str = "files/";

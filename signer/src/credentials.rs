@@ -8,7 +8,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use tokio::sync::Mutex;
 
-use super::post_policy::SigningCredentials;
+use crate::post_policy::SigningCredentials;
 
 /// Refresh this long before the provider's expiry.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);

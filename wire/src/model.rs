@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::file_rules::FileRules;
+
 /// Permission to POST one file straight to the store: the store's URL and
 /// every form field to send before the file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,22 +19,23 @@ pub struct UploadGrant {
     pub key: String,
     /// When the policy stops being accepted (RFC 3339, UTC).
     pub expires_at: String,
-    /// The largest file the policy accepts, in bytes.
-    pub max_bytes: u64,
-    /// The accepted media type patterns; empty means any type.
-    pub allowed_types: Vec<String>,
+}
+
+/// What every upload from one page shares, sent once with the page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageSettings {
+    /// What a file must be (the browser checks before it asks for a grant).
+    pub rules: FileRules,
     /// How many uploads the page runs at once.
     pub parallel_uploads: u32,
 }
 
-impl UploadGrant {
-    /// The rules the grant's files must meet, for checks in the browser.
-    pub fn file_rules(&self) -> crate::file_rules::FileRules {
-        crate::file_rules::FileRules {
-            max_bytes: self.max_bytes,
-            allowed_types: self.allowed_types.clone(),
-        }
-    }
+/// The page's upload form: the plain form's grant (a per-page prefix, for
+/// the no-JavaScript path) and the settings the hydrated page uploads with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormGrant {
+    pub grant: UploadGrant,
+    pub settings: PageSettings,
 }
 
 /// A signed, expiring link to one uploaded file.

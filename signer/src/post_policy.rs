@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::sigv4;
+use crate::sigv4;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -77,9 +77,6 @@ pub struct PostPolicy {
 #[derive(Clone, Debug)]
 pub struct SignedPostPolicy {
     pub fields: BTreeMap<String, String>,
-    pub conditions: Vec<Condition>,
-    /// The policy document, before base64.
-    pub document: String,
 }
 
 impl PostPolicy {
@@ -122,7 +119,13 @@ impl PostPolicy {
     }
 
     /// Adds the SigV4 fields and signs the base64 policy with the day's key.
-    pub fn sign(mut self, credentials: &SigningCredentials, region: &str, now: OffsetDateTime) -> SignedPostPolicy {
+    pub fn sign(self, credentials: &SigningCredentials, region: &str, now: OffsetDateTime) -> SignedPostPolicy {
+        self.stamped(credentials, region, now)
+            .seal(&credentials.secret_access_key, region, now)
+    }
+
+    /// The policy with the SigV4 fields (and their conditions) added.
+    fn stamped(mut self, credentials: &SigningCredentials, region: &str, now: OffsetDateTime) -> Self {
         let amz_date = amz_date(now);
         let day = &amz_date[..8];
         let credential = format!("{}/{day}/{region}/s3/aws4_request", credentials.access_key_id);
@@ -133,23 +136,25 @@ impl PostPolicy {
         if let Some(token) = &credentials.session_token {
             self = self.field("x-amz-security-token", token);
         }
+        self
+    }
 
-        let document = json!({
+    /// The policy document, before base64.
+    fn document(&self) -> String {
+        json!({
             "expiration": expiration_text(self.expiration),
             "conditions": self.conditions.iter().map(Condition::to_json).collect::<Vec<_>>(),
         })
-        .to_string();
-        let policy = BASE64.encode(&document);
-        let signature = sigv4::signature(&credentials.secret_access_key, day, region, &policy);
+        .to_string()
+    }
 
+    fn seal(self, secret_access_key: &str, region: &str, now: OffsetDateTime) -> SignedPostPolicy {
+        let policy = BASE64.encode(self.document());
+        let signature = sigv4::signature(secret_access_key, now, region, &policy);
         let mut fields = self.fields;
         fields.insert("policy".to_owned(), policy);
         fields.insert("x-amz-signature".to_owned(), signature);
-        SignedPostPolicy {
-            fields,
-            conditions: self.conditions,
-            document,
-        }
+        SignedPostPolicy { fields }
     }
 }
 
@@ -198,7 +203,7 @@ mod tests {
     fn signs_the_aws_example_policy_exactly() {
         let signature = sigv4::signature(
             &example_credentials().secret_access_key,
-            "20151229",
+            datetime!(2015-12-29 00:00 UTC),
             "us-east-1",
             EXAMPLE_POLICY_B64,
         );
@@ -207,11 +212,13 @@ mod tests {
 
     #[test]
     fn builds_the_same_policy_document_as_the_aws_example() {
-        let signed = example_policy().sign(&example_credentials(), "us-east-1", datetime!(2015-12-29 00:00 UTC));
-        let ours: Value = serde_json::from_str(&signed.document).expect("our policy is JSON");
+        let at = datetime!(2015-12-29 00:00 UTC);
+        let stamped = example_policy().stamped(&example_credentials(), "us-east-1", at);
+        let ours: Value = serde_json::from_str(&stamped.document()).expect("our policy is JSON");
         let published = BASE64.decode(EXAMPLE_POLICY_B64).expect("the example is base64");
         let theirs: Value = serde_json::from_slice(&published).expect("the example is JSON");
         assert_eq!(ours, theirs);
+        let signed = example_policy().sign(&example_credentials(), "us-east-1", at);
         assert_eq!(
             signed.fields["x-amz-credential"],
             "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request"
@@ -221,7 +228,7 @@ mod tests {
         // And the signature is the policy's, under the day's key.
         let expected = sigv4::signature(
             &example_credentials().secret_access_key,
-            "20151229",
+            at,
             "us-east-1",
             &signed.fields["policy"],
         );
@@ -232,12 +239,13 @@ mod tests {
     fn every_field_sent_has_a_condition() {
         let mut credentials = example_credentials();
         credentials.session_token = Some("session-token".to_owned());
-        let signed = example_policy().content_length_range(1, 10).sign(
-            &credentials,
-            "eu-west-1",
-            datetime!(2026-01-01 00:00 UTC),
-        );
-        let covered: Vec<String> = signed.conditions.iter().filter_map(Condition::field).collect();
+        let at = datetime!(2026-01-01 00:00 UTC);
+        let stamped = example_policy()
+            .content_length_range(1, 10)
+            .stamped(&credentials, "eu-west-1", at);
+        let covered: Vec<String> = stamped.conditions.iter().filter_map(Condition::field).collect();
+        let document = stamped.document();
+        let signed = stamped.seal(&credentials.secret_access_key, "eu-west-1", at);
         // policy and x-amz-signature are the only fields S3 exempts.
         for name in signed
             .fields
@@ -250,7 +258,7 @@ mod tests {
             );
         }
         assert_eq!(signed.fields["x-amz-security-token"], "session-token");
-        assert!(signed.document.contains(r#"["content-length-range",1,10]"#));
+        assert!(document.contains(r#"["content-length-range",1,10]"#));
     }
 
     #[test]

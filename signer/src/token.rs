@@ -14,7 +14,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use super::object_key::ObjectKey;
+use crate::object_key::ObjectKey;
 
 /// The server secret (`COURIER_SECRET`). Never printed.
 #[derive(Clone)]
@@ -139,7 +139,7 @@ impl UploadToken {
 pub fn confirmed_id(secret: &TokenSecret, upload_key: &ObjectKey, etag: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC accepts keys of any length");
     mac.update(format!("courier-confirmed-key/v1\n{etag}\n{}", upload_key.as_str()).as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..super::object_key::FILE_ID_LEN / 2])
+    hex::encode(&mac.finalize().into_bytes()[..crate::object_key::FILE_ID_LEN / 2])
 }
 
 fn mac(secret: &TokenSecret, scope: TokenScope, subject: &str, expiry: i64) -> Hmac<Sha256> {

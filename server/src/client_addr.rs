@@ -1,0 +1,155 @@
+//! Who a request comes from. The peer address, unless the peer is a proxy
+//! the operator trusts (`COURIER_TRUSTED_PROXIES`): then the address that
+//! proxy reports in `X-Forwarded-For`. Without the setting, the header is
+//! ignored, since any client can send it.
+
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+
+/// Addresses or CIDR ranges, such as `10.0.0.0/8, 127.0.0.1, fd00::/8`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    /// Parses a comma-separated list of addresses and ranges.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut ranges = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (addr, bits) = match item.split_once('/') {
+                Some((addr, bits)) => (addr, Some(bits)),
+                None => (item, None),
+            };
+            let addr: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("\"{item}\" is not an address or a range such as 10.0.0.0/8"))?;
+            let addr = addr.to_canonical();
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                Some(bits) => bits
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| format!("\"{item}\": a range's prefix length is 0 to {max}"))?,
+                None => max,
+            };
+            ranges.push((addr, bits));
+        }
+        Ok(Self(ranges))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|&(range, bits)| match (range, ip) {
+            (IpAddr::V4(range), IpAddr::V4(ip)) => same_prefix(u32::from(range).into(), u32::from(ip).into(), bits, 32),
+            (IpAddr::V6(range), IpAddr::V6(ip)) => same_prefix(u128::from(range), u128::from(ip), bits, 128),
+            _ => false,
+        })
+    }
+
+    /// The client a request comes from: the peer; or, when the peer is a
+    /// trusted proxy, the nearest address in `X-Forwarded-For` (read from
+    /// the right, the end the proxies appended to) that is not a trusted
+    /// proxy itself.
+    pub fn client_of(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let mut client = peer.to_canonical();
+        if !self.contains(client) {
+            return client;
+        }
+        let hops = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect::<Vec<_>>();
+        for hop in hops.iter().rev() {
+            // What a trusted proxy could not have written ends the chain.
+            let Ok(hop) = hop.trim().parse::<IpAddr>() else { break };
+            client = hop.to_canonical();
+            if !self.contains(client) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+fn same_prefix(a: u128, b: u128, bits: u8, width: u8) -> bool {
+    if bits == 0 {
+        return true;
+    }
+    let shift = width - bits;
+    (a >> shift) == (b >> shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("an address")
+    }
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().expect("a header value"));
+        headers
+    }
+
+    #[test]
+    fn ranges_parse_and_match() {
+        let proxies = TrustedProxies::parse(" 10.0.0.0/8, 127.0.0.1 ,fd00::/8").expect("valid");
+        assert!(proxies.contains(ip("10.200.3.4")) && proxies.contains(ip("127.0.0.1")));
+        assert!(
+            proxies.contains(ip("::ffff:10.1.1.1")),
+            "IPv4-mapped addresses count as IPv4"
+        );
+        assert!(proxies.contains(ip("fd12::1")));
+        assert!(
+            !proxies.contains(ip("11.0.0.1")) && !proxies.contains(ip("127.0.0.2")) && !proxies.contains(ip("fe80::1"))
+        );
+        assert!(
+            TrustedProxies::parse("0.0.0.0/0")
+                .expect("valid")
+                .contains(ip("8.8.8.8"))
+        );
+        for bad in ["10.0.0.0/33", "localhost", "10.0.0.1/x", "::/129"] {
+            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            TrustedProxies::parse(" , ").expect("empty is valid"),
+            TrustedProxies::default()
+        );
+    }
+
+    #[test]
+    fn the_header_counts_only_from_a_trusted_proxy() {
+        let none = TrustedProxies::default();
+        assert_eq!(
+            none.client_of(ip("127.0.0.1"), &forwarded("203.0.113.9")),
+            ip("127.0.0.1")
+        );
+
+        let proxies = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").expect("valid");
+        // A client behind two of our proxies, who also wrote a false address first.
+        assert_eq!(
+            proxies.client_of(ip("127.0.0.1"), &forwarded("198.51.100.7, 203.0.113.9, 10.1.2.3")),
+            ip("203.0.113.9")
+        );
+        // From an untrusted peer the header is whatever the client wrote.
+        assert_eq!(
+            proxies.client_of(ip("192.0.2.1"), &forwarded("203.0.113.9")),
+            ip("192.0.2.1")
+        );
+        // No header, or garbage: the proxy itself.
+        assert_eq!(proxies.client_of(ip("127.0.0.1"), &HeaderMap::new()), ip("127.0.0.1"));
+        assert_eq!(
+            proxies.client_of(ip("127.0.0.1"), &forwarded("not-an-ip")),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            proxies.client_of(ip("127.0.0.1"), &forwarded("203.0.113.9, junk, 10.0.0.1")),
+            ip("10.0.0.1")
+        );
+    }
+}

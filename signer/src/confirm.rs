@@ -1,0 +1,119 @@
+//! Confirmations: the store's redirect after an upload is checked, the new
+//! object is moved where no grant can write (`files/<id>/<name>`), and a
+//! download link is signed for it. Renewals sign a fresh link later.
+
+use time::OffsetDateTime;
+
+use crate::error::SignError;
+use crate::object_key::{KeyArea, ObjectKey};
+use crate::store::bare_etag;
+use crate::token::{self, TokenError, TokenScope, UploadToken, VerifiedToken};
+use crate::{DownloadLink, Signer};
+
+/// What the store's redirect brings to `/confirm-upload` (its query).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct ConfirmRequest {
+    pub token: Option<String>,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    /// The ETag the store reported for the upload.
+    pub etag: Option<String>,
+}
+
+impl Signer {
+    /// Checks the store's redirect, moves the new object to its confirmed key
+    /// and signs a download link for it.
+    pub async fn confirm(&self, request: ConfirmRequest, now: OffsetDateTime) -> Result<DownloadLink, SignError> {
+        let (Some(token), Some(bucket), Some(key)) = (request.token, request.bucket, request.key) else {
+            return Err(SignError::IncompleteConfirmation);
+        };
+        if bucket != self.0.store.bucket {
+            return Err(SignError::ForeignBucket);
+        }
+        let (key, verified) = self.verify(&key, &token, now)?;
+        if verified.scope == TokenScope::Renewal {
+            return Err(SignError::NotThisFile);
+        }
+        self.confirm_upload(&key, request.etag.as_deref(), now).await
+    }
+
+    /// A fresh link for a file uploaded earlier, for the holder of its token:
+    /// a renewal token signs a link to its confirmed file; an upload token
+    /// confirms its upload first.
+    pub async fn renew(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<DownloadLink, SignError> {
+        let (key, verified) = self.verify(key, token, now)?;
+        match verified.scope {
+            TokenScope::Renewal => {
+                let head = self.head(&key).await?.ok_or(SignError::NoSuchFile)?;
+                self.link(&key, &head, token.to_owned(), now).await
+            }
+            TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, None, now).await,
+        }
+    }
+
+    /// Copies an upload to `files/<id>/<name>` (once), removes it from where
+    /// its grant could write again, and signs a link to the copy. `etag` is
+    /// what the store's redirect reported: it finds the copy when the upload
+    /// was already moved (a confirmation retried).
+    async fn confirm_upload(
+        &self,
+        key: &ObjectKey,
+        etag: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<DownloadLink, SignError> {
+        if key.area() != KeyArea::Upload {
+            return Err(SignError::NotThisFile);
+        }
+        let _one_at_a_time = self.0.confirming.lock(key.as_str()).await;
+        // The redirect names the bytes it confirms by their ETag; without one
+        // (an upload token replayed), whatever the upload holds now.
+        let current = self.head(key).await?.map(|upload| bare_etag(upload.e_tag()));
+        let wanted = etag
+            .map(|e| bare_etag(Some(e)))
+            .or_else(|| current.clone())
+            .ok_or(SignError::NoSuchFile)?;
+        let confirmed = self.confirmed_key(key, &wanted)?;
+        if current.as_deref() == Some(wanted.as_str()) {
+            if self.head(&confirmed).await?.is_none() {
+                self.copy(key, &confirmed, &wanted).await?;
+            }
+            self.remove_upload(key).await;
+        }
+        // Otherwise it was moved already (a retried confirmation finds the
+        // copy), or the grant wrote other bytes since, which this redirect
+        // does not confirm.
+        // The copy carries the upload's metadata, size and ETag.
+        let head = self.head(&confirmed).await?.ok_or(SignError::NoSuchFile)?;
+        // Counted from when the object was written, so confirming again (or
+        // replaying the upload token) never extends it.
+        let written = head
+            .last_modified()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+            .unwrap_or(now);
+        let token = UploadToken::issue(
+            &self.0.secret,
+            TokenScope::Renewal,
+            confirmed.as_str(),
+            written + self.0.limits.renew_ttl,
+        );
+        tracing::info!(upload = %key.as_str(), confirmed = %confirmed.as_str(), "confirmed an upload");
+        self.link(&confirmed, &head, token, now).await
+    }
+
+    fn confirmed_key(&self, key: &ObjectKey, etag: &str) -> Result<ObjectKey, SignError> {
+        key.confirmed(&token::confirmed_id(&self.0.secret, key, etag))
+            .map_err(|e| SignError::InvalidConfirmedKey(e.to_string()))
+    }
+
+    fn verify(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<(ObjectKey, VerifiedToken), SignError> {
+        if token.is_empty() {
+            return Err(SignError::NoToken);
+        }
+        let key = ObjectKey::parse(key).map_err(|_| SignError::NotCourierKey)?;
+        let verified = UploadToken::verify(&self.0.secret, token, &key, now).map_err(|e| match e {
+            TokenError::Expired => SignError::PermissionExpired,
+            _ => SignError::NotThisFile,
+        })?;
+        Ok((key, verified))
+    }
+}

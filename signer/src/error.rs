@@ -1,0 +1,67 @@
+//! Why the signer refused, typed: each refusal is a sentence the person can
+//! act on, and a [`Refusal`] kind the HTTP layer turns into a status.
+
+use wire::FileRefusal;
+
+/// What kind of refusal: the caller picks the HTTP status from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TooLarge,
+    /// The store (or its credentials) could not be reached.
+    Unavailable,
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    #[error(transparent)]
+    File(#[from] FileRefusal),
+    #[error("The file has no usable name. Rename it and try again.")]
+    NoUsableName,
+    #[error("Courier cannot sign uploads right now: its storage credentials could not be loaded. Try again later.")]
+    CredentialsUnavailable,
+    #[error("This confirmation link is incomplete: it needs token, bucket and key. Upload the file again.")]
+    IncompleteConfirmation,
+    #[error("This confirmation names a bucket Courier does not use.")]
+    ForeignBucket,
+    #[error("The request has no token. Use the link Courier gave you.")]
+    NoToken,
+    #[error("That is not a file Courier uploaded.")]
+    NotCourierKey,
+    #[error("This token does not allow a link to that file.")]
+    NotThisFile,
+    #[error("This link's permission has expired. Upload the file again to share it.")]
+    PermissionExpired,
+    #[error("No file was found for this upload. It may not have finished: upload it again.")]
+    NoSuchFile,
+    #[error("The file changed while it was being confirmed. Upload it again.")]
+    ChangedWhileConfirming,
+    #[error("The storage could not be reached to check the file. Try again in a moment.")]
+    StoreUnreachable,
+    #[error("The confirmed file's key is invalid ({0}).")]
+    InvalidConfirmedKey(String),
+    #[error("The download link could not be signed ({0}).")]
+    LinkNotSigned(String),
+}
+
+impl SignError {
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Self::File(FileRefusal::TooLarge { .. }) => Refusal::TooLarge,
+            Self::File(_)
+            | Self::NoUsableName
+            | Self::IncompleteConfirmation
+            | Self::ForeignBucket
+            | Self::NoToken
+            | Self::NotCourierKey
+            | Self::ChangedWhileConfirming => Refusal::BadRequest,
+            Self::NotThisFile | Self::PermissionExpired => Refusal::Forbidden,
+            Self::NoSuchFile => Refusal::NotFound,
+            Self::CredentialsUnavailable | Self::StoreUnreachable => Refusal::Unavailable,
+            Self::InvalidConfirmedKey(_) | Self::LinkNotSigned(_) => Refusal::Internal,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Upload grants: a signed POST policy that lets the browser send one file
+//! (or, for the plain form, any file under one per-page prefix) straight to
+//! the store, and nothing else.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::error::SignError;
+use crate::file_name::FileName;
+use crate::object_key::{ObjectKey, UploadPrefix};
+use crate::post_policy::PostPolicy;
+use crate::token::{TokenScope, UploadToken};
+use crate::{FILENAME_METADATA, Signer, UploadGrant, rfc3339};
+
+/// A slow upload may finish well after its policy expired (the store checks
+/// expiry when the request starts); its confirmation is still honoured.
+const CONFIRM_GRACE: Duration = Duration::from_secs(60 * 60);
+
+/// The plain form's policy covers a whole prefix, so it lives shorter than
+/// a per-file grant: long enough to pick a file, not to serve as storage.
+const FORM_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// A request to upload one file, as the browser describes it.
+#[derive(Clone, Debug)]
+pub struct UploadRequest {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+impl Signer {
+    /// A grant to POST one file under a fresh key of its own.
+    pub async fn grant_upload(&self, request: UploadRequest, now: OffsetDateTime) -> Result<UploadGrant, SignError> {
+        let name = FileName::parse(&request.filename).map_err(|_| SignError::NoUsableName)?;
+        let limits = &self.0.limits;
+        let content_type = limits.rules.check(request.size, &request.content_type)?;
+        let key = ObjectKey::for_upload(&name);
+        let expires_at = now + limits.upload_ttl;
+        let token = UploadToken::issue(
+            &self.0.secret,
+            TokenScope::Key,
+            key.as_str(),
+            expires_at + CONFIRM_GRACE,
+        );
+        let original_name =
+            percent_encoding::utf8_percent_encode(name.as_str(), percent_encoding::NON_ALPHANUMERIC).to_string();
+
+        let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
+            .field("key", key.as_str())
+            .field("Content-Type", &content_type)
+            .field("acl", "private")
+            .field("success_action_redirect", self.confirm_url(&token).as_str())
+            .field(&format!("x-amz-meta-{FILENAME_METADATA}"), &original_name)
+            // Exactly the declared size: nothing else can be sent under this grant.
+            .content_length_range(request.size, request.size);
+        self.grant(policy, key.as_str().to_owned(), expires_at, now).await
+    }
+
+    /// A grant for the plain HTML form: any name under a per-page prefix.
+    pub async fn grant_form(&self, now: OffsetDateTime) -> Result<UploadGrant, SignError> {
+        let limits = &self.0.limits;
+        let prefix = UploadPrefix::generate();
+        let expires_at = now + limits.upload_ttl.min(FORM_TTL);
+        let token = UploadToken::issue(
+            &self.0.secret,
+            TokenScope::Prefix,
+            prefix.as_str(),
+            expires_at + CONFIRM_GRACE,
+        );
+        let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
+            .field_starting_with("key", prefix.as_str(), &prefix.form_key())
+            .field("acl", "private")
+            .field("success_action_redirect", self.confirm_url(&token).as_str())
+            .content_length_range(1, limits.rules.max_bytes);
+        self.grant(policy, prefix.form_key(), expires_at, now).await
+    }
+
+    async fn grant(
+        &self,
+        policy: PostPolicy,
+        key: String,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<UploadGrant, SignError> {
+        let credentials = self.0.store.credentials.current().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot sign an upload");
+            SignError::CredentialsUnavailable
+        })?;
+        let signed = policy.sign(&credentials, &self.0.store.region, now);
+        tracing::info!(key = %key, "signed an upload policy");
+        Ok(UploadGrant {
+            url: self.0.store.post_url.clone(),
+            fields: signed.fields,
+            key,
+            expires_at: rfc3339(expires_at),
+        })
+    }
+
+    /// Where the store redirects after an upload, carrying the upload's token.
+    fn confirm_url(&self, token: &str) -> Url {
+        let mut url = self
+            .0
+            .public_url
+            .join("confirm-upload")
+            .unwrap_or_else(|_| self.0.public_url.clone());
+        url.query_pairs_mut().append_pair("token", token);
+        url
+    }
+}

@@ -1,0 +1,112 @@
+//! Courier's signing core: everything that needs the secret or the S3
+//! client. Upload grants (a POST policy for one key or one per-page prefix),
+//! confirmations of finished uploads, and download links.
+//!
+//! Server only, and free of any UI: the app's server functions reach it
+//! through Leptos context, the `/confirm-upload` route through axum state.
+//!
+//! - [`grant`]: `grant_upload` and `grant_form`, built on [`post_policy`];
+//! - [`confirm`]: the store's redirect checked, the upload moved to its
+//!   confirmed key, and renewals;
+//! - [`link`]: the download link JSON and its presigned GET;
+//! - [`token`], [`object_key`], [`file_name`]: what the above are built from.
+
+mod confirm;
+mod confirm_lock;
+pub mod content_disposition;
+pub mod credentials;
+pub mod error;
+pub mod file_name;
+mod grant;
+mod link;
+pub mod object_key;
+pub mod post_policy;
+pub mod sigv4;
+mod store;
+pub mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+pub use confirm::ConfirmRequest;
+pub use error::{Refusal, SignError};
+pub use grant::UploadRequest;
+pub use store::Store;
+pub use time::OffsetDateTime;
+pub use wire::{DownloadLink, FileRules, PageSettings, UploadGrant};
+
+use token::TokenSecret;
+
+/// The object metadata that carries the original file name (percent-encoded,
+/// since metadata travels in HTTP headers).
+pub const FILENAME_METADATA: &str = "filename";
+
+/// How long grants and links live, and what files are accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub rules: FileRules,
+    /// How many uploads a page runs at once (`COURIER_PARALLEL_UPLOADS`).
+    pub parallel_uploads: u32,
+    pub upload_ttl: Duration,
+    pub download_ttl: Duration,
+    /// How long "new link" keeps working after an upload.
+    pub renew_ttl: Duration,
+}
+
+#[derive(Clone)]
+pub struct Signer(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    secret: TokenSecret,
+    /// The app's public origin, ending in `/`.
+    public_url: Url,
+    limits: Limits,
+    /// `scheme://host:port` of `store.post_url`, for the page's CSP.
+    store_origin: String,
+    confirming: confirm_lock::ConfirmLocks,
+}
+
+impl Signer {
+    pub fn new(store: Store, secret: TokenSecret, public_url: Url, limits: Limits) -> Self {
+        let store_origin = Url::parse(&store.post_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        Self(Arc::new(Inner {
+            store,
+            secret,
+            public_url,
+            limits,
+            store_origin,
+            confirming: confirm_lock::ConfirmLocks::default(),
+        }))
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.0.store.bucket
+    }
+
+    /// The store's origin (`scheme://host:port`), which the page's CSP allows.
+    pub fn store_origin(&self) -> &str {
+        &self.0.store_origin
+    }
+
+    /// What every upload from a page shares: sent once, with the page.
+    pub fn page_settings(&self) -> PageSettings {
+        PageSettings {
+            rules: self.0.limits.rules.clone(),
+            parallel_uploads: self.0.limits.parallel_uploads,
+        }
+    }
+}
+
+/// RFC 3339 in whole seconds, UTC: how times travel on the wire.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    use time::format_description::well_known::Rfc3339;
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}

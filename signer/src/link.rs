@@ -1,0 +1,81 @@
+//! Download links: the link JSON for a stored file, with a fresh presigned
+//! GET that downloads under the name the person gave it.
+
+use std::time::Duration;
+
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::presigning::PresigningConfig;
+use time::OffsetDateTime;
+
+use crate::error::SignError;
+use crate::file_name::FileName;
+use crate::object_key::ObjectKey;
+use crate::store::bare_etag;
+use crate::{DownloadLink, FILENAME_METADATA, Signer, content_disposition, rfc3339};
+
+impl Signer {
+    /// The link JSON for `key`, from its HEAD: name, size, ETag and a fresh
+    /// presigned GET.
+    pub(crate) async fn link(
+        &self,
+        key: &ObjectKey,
+        head: &HeadObjectOutput,
+        token: String,
+        now: OffsetDateTime,
+    ) -> Result<DownloadLink, SignError> {
+        let filename = original_name(key, head);
+        let size = head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+        let ttl = self.0.limits.download_ttl;
+        let download_url = self.presign_download(key, &filename, now, ttl).await?;
+        tracing::info!(key = %key.as_str(), size, "signed a download link");
+        Ok(DownloadLink {
+            key: key.as_str().to_owned(),
+            filename,
+            size,
+            etag: bare_etag(head.e_tag()),
+            download_url,
+            expires_at: rfc3339(now + ttl),
+            token,
+        })
+    }
+
+    /// A GET URL for `key` that lives `ttl` and downloads as `filename`.
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        filename: &str,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> Result<String, SignError> {
+        let store = &self.0.store;
+        let presigning = PresigningConfig::builder()
+            .start_time(now.into())
+            .expires_in(ttl)
+            .build()
+            .map_err(|e| SignError::LinkNotSigned(e.to_string()))?;
+        let presigned = store
+            .client
+            .get_object()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .response_content_disposition(content_disposition::attachment(filename))
+            .presigned(presigning)
+            .await
+            .map_err(|e| SignError::LinkNotSigned(e.to_string()))?;
+        Ok(presigned.uri().to_owned())
+    }
+}
+
+/// The name the person gave the file (kept percent-encoded in the object's
+/// metadata), made safe again; the key's own name when there is none.
+fn original_name(key: &ObjectKey, head: &HeadObjectOutput) -> String {
+    let stored = head
+        .metadata()
+        .and_then(|m| m.get(FILENAME_METADATA))
+        .and_then(|encoded| percent_encoding::percent_decode_str(encoded).decode_utf8().ok())
+        .map(|name| name.into_owned())
+        .unwrap_or_else(|| key.name().to_owned());
+    FileName::parse(&stored)
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_else(|_| "file".to_owned())
+}

@@ -1,0 +1,10 @@
+//! What Courier's server and browser agree on, compiled for both: the upload
+//! grant and the download link on the wire, the rules a file must meet, and
+//! sizes as people read them. Nothing here needs a secret.
+
+pub mod file_rules;
+pub mod model;
+pub mod size;
+
+pub use file_rules::{FileRefusal, FileRules};
+pub use model::{DownloadLink, FormGrant, PageSettings, UploadGrant};
