@@ -5,8 +5,11 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 
 use crate::upload::UploadPage;
 
-/// The document the server renders around the app.
+/// The document the server renders around the app, with its
+/// Content-Security-Policy (which needs the response's nonce).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::content_security::apply();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,8 +31,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    #[cfg(feature = "ssr")]
-    crate::content_security::apply();
     view! {
         <Stylesheet id="leptos" href="/pkg/courier.css" />
         <Title text="Courier" />
