@@ -9,10 +9,12 @@
 //!   browser (the `wire` crate, compiled for both);
 //! - the signing core (POST policies, tokens, keys, links) is the `signer`
 //!   crate, which only the `ssr` build depends on;
-//! - [`browser`] (browser only): the POST of the file to the store;
+//! - [`browser`]: what the page does in the browser (the POST of the file to
+//!   the store, drop, paste, clipboard), no-ops on the server;
 //! - [`confirm_page`] (server only): the link page a plain browser lands on.
 
 pub mod api;
+pub mod browser;
 pub mod error;
 pub mod shell;
 pub mod store_error;
@@ -20,8 +22,6 @@ pub mod upload;
 
 pub use wire::{file_rules, model, size};
 
-#[cfg(feature = "hydrate")]
-pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod confirm_page;
 #[cfg(feature = "ssr")]

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use super::link_card::LinkLines;
 use super::queue::{FileState, Queue, QueuedFile};
+use crate::browser;
 use crate::model::DownloadLink;
 use crate::size::human_size;
 
@@ -67,14 +68,11 @@ impl QueueAction {
 
     /// Runs in the browser; the server renders the button only.
     fn run(self, queue: Queue, item: QueuedFile) {
-        #[cfg(feature = "hydrate")]
         match self {
-            Self::Cancel => crate::browser::cancel(queue, item),
-            Self::Retry => crate::browser::retry(queue, item),
-            Self::Remove => crate::browser::remove(queue, item),
+            Self::Cancel => browser::cancel(queue, item),
+            Self::Retry => browser::retry(queue, item),
+            Self::Remove => browser::remove(queue, item),
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (queue, item);
     }
 }
 
@@ -86,10 +84,7 @@ fn ActionButton(action: QueueAction, item: QueuedFile, queue: Queue) -> impl Int
 /// Retry (while the file is still at hand) and remove, for a failed or cancelled upload.
 #[component]
 fn AfterEnd(item: QueuedFile, queue: Queue) -> impl IntoView {
-    #[cfg(feature = "hydrate")]
-    let retry_possible = crate::browser::can_retry(&item);
-    #[cfg(not(feature = "hydrate"))]
-    let retry_possible = false;
+    let retry_possible = browser::can_retry(&item);
     view! {
         <div class="actions">
             <Show when=move || retry_possible>
@@ -110,18 +105,13 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
     let copy = move |_| {
         let url = url.clone();
         leptos::task::spawn_local(async move {
-            #[cfg(feature = "hydrate")]
-            {
-                let ok = crate::browser::copy(url).await;
-                copied.set(ok);
-                if !ok {
-                    problem.set(Some(
-                        "The link could not be copied: select it and copy it by hand.".to_owned(),
-                    ));
-                }
+            let ok = browser::copy(url).await;
+            copied.set(ok);
+            if !ok {
+                problem.set(Some(
+                    "The link could not be copied: select it and copy it by hand.".to_owned(),
+                ));
             }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = url;
         });
     };
     let (key, token) = (link.key.clone(), link.token.clone());
@@ -131,8 +121,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         leptos::task::spawn_local(async move {
             match crate::api::sign_download(key, token).await {
                 Ok(fresh) => {
-                    #[cfg(feature = "hydrate")]
-                    crate::browser::recent::remember(&fresh);
+                    browser::remember(&fresh);
                     item.state.set(FileState::Done(fresh));
                 }
                 Err(error) => problem.set(Some(error.to_string())),

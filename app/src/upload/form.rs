@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use super::card::FileCard;
 use super::queue::Queue;
+use crate::browser;
 use crate::model::{PageSettings, UploadGrant};
 
 /// The uploader. Without JavaScript it is a plain form the browser submits to
@@ -18,8 +19,7 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings) -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| {
         hydrated.set(true);
-        #[cfg(feature = "hydrate")]
-        crate::browser::restore(queue);
+        browser::restore(queue);
     });
     let any_finished = move || {
         queue.items.with(|items| {
@@ -28,48 +28,32 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings) -> impl IntoView {
                 .any(|i| i.state.with(|s| matches!(s, super::queue::FileState::Done(_))))
         })
     };
-    let clear = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::browser::clear_finished(queue);
-    };
+    let clear = move |_| browser::clear_finished(queue);
 
-    #[cfg(feature = "hydrate")]
-    {
-        let paste = window_event_listener(leptos::ev::paste, move |event| {
-            let files = crate::browser::pasted_files(&event);
-            if !files.is_empty() {
-                event.prevent_default();
-                crate::browser::enqueue(queue, files);
-            }
-        });
-        on_cleanup(move || paste.remove());
-    }
-
-    let on_submit = move |event: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
+    let paste = window_event_listener(leptos::ev::paste, move |event| {
+        if browser::take_pasted(queue, &event) {
             event.prevent_default();
-            if let Some(input) = file_input.get_untracked() {
-                crate::browser::enqueue(queue, crate::browser::files_of(input.files()));
-                // Chosen files are in the queue now; the picker starts afresh.
-                input.set_value("");
-            }
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (event, file_input);
+    });
+    on_cleanup(move || paste.remove());
+
+    // Handlers run only in the hydrated page; without it the form posts itself.
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if let Some(input) = file_input.get_untracked() {
+            browser::take_chosen(queue, &input);
+        }
     };
     let on_drop = move |event: leptos::ev::DragEvent| {
         event.prevent_default();
         dragging.set(false);
-        #[cfg(feature = "hydrate")]
-        crate::browser::enqueue(queue, crate::browser::dropped_files(&event));
+        browser::take_dropped(queue, &event);
     };
     let on_keydown = move |event: leptos::ev::KeyboardEvent| {
         if matches!(event.key().as_str(), "Enter" | " ") {
             event.prevent_default();
-            #[cfg(feature = "hydrate")]
             if let Some(input) = file_input.get_untracked() {
-                crate::browser::open_picker(&input);
+                browser::open_picker(&input);
             }
         }
     };

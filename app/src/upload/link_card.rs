@@ -30,16 +30,9 @@ pub fn LinkLines(link: DownloadLink) -> impl IntoView {
 /// " (in 59 min)", from the browser's clock; nothing on the server, whose
 /// pages are not hydrated and would show it frozen.
 fn relative_time(rfc3339: &str) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let at = js_sys::Date::parse(rfc3339);
-        let seconds = ((at - js_sys::Date::now()) / 1000.0).round();
-        if seconds.is_finite() && seconds > 0.0 {
-            return format!(" (in {})", super::queue::duration(seconds as u64));
-        }
-    }
-    let _ = rfc3339;
-    String::new()
+    crate::browser::seconds_until(rfc3339)
+        .map(|seconds| format!(" (in {})", super::queue::duration(seconds)))
+        .unwrap_or_default()
 }
 
 /// `2026-11-28T13:05:00Z` → `2026-11-28 13:05 UTC`, the same on server and browser.

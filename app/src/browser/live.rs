@@ -1,0 +1,222 @@
+//! The browser side itself (hydrate only): the queue's uploads (sign, POST
+//! straight to the store with progress, follow its 303 to `/confirm-upload`),
+//! drop and paste, and the clipboard. No page navigation happens.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{File, FileList, XmlHttpRequest};
+
+use super::recent;
+use super::transfer::Transfer;
+use crate::error::CourierError;
+use crate::model::DownloadLink;
+use crate::upload::queue::{FileState, Progress, Queue, QueuedFile};
+
+thread_local! {
+    /// The chosen files and the requests in flight, by queue id (browser
+    /// objects cannot live in signals shared with the server).
+    static FILES: RefCell<HashMap<u64, File>> = RefCell::new(HashMap::new());
+    static REQUESTS: RefCell<HashMap<u64, XmlHttpRequest>> = RefCell::new(HashMap::new());
+}
+
+/// Every file of a `FileList`.
+pub fn files_of(list: Option<FileList>) -> Vec<File> {
+    let Some(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// Puts files in the queue; those that break the rules fail at once, with the reason.
+pub fn enqueue(queue: Queue, files: Vec<File>) {
+    for file in files {
+        let size = file.size() as u64;
+        let item = queue.push(file.name(), size);
+        match queue.rules().check(size, &file.type_()) {
+            Ok(essence) => {
+                if essence.starts_with("image/") {
+                    item.preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
+                }
+                FILES.with(|f| f.borrow_mut().insert(item.id, file));
+            }
+            Err(error) => {
+                item.state.set(FileState::Failed(error.to_string()));
+                queue.announce(&item);
+            }
+        }
+    }
+    pump(queue);
+}
+
+/// Starts waiting uploads while fewer than the limit run.
+pub fn pump(queue: Queue) {
+    let items = queue.items.get_untracked();
+    let running = items
+        .iter()
+        .filter(|i| i.state.with_untracked(FileState::is_active))
+        .count();
+    let waiting = items
+        .iter()
+        .filter(|i| i.state.with_untracked(|s| *s == FileState::Waiting));
+    for item in waiting.take(queue.parallel.saturating_sub(running)) {
+        item.state.set(FileState::Signing);
+        let item = *item;
+        leptos::task::spawn_local(async move {
+            let outcome = upload(item, queue.rules().max_bytes).await;
+            // A cancelled upload stays cancelled, whatever the request said last.
+            if item.state.with_untracked(FileState::is_active) {
+                item.state.set(match outcome {
+                    Ok(link) => {
+                        item.progress.update(|p| p.sent = p.total);
+                        // The thumbnail stays on screen; its memory goes.
+                        revoke_preview(&item);
+                        recent::remember(&link);
+                        FileState::Done(link)
+                    }
+                    Err(error) => FileState::Failed(error.sentence().to_owned()),
+                });
+                queue.announce(&item);
+            }
+            pump(queue);
+        });
+    }
+}
+
+/// Uploads one file; `max_bytes` words the store's refusal of a file too large.
+async fn upload(item: QueuedFile, max_bytes: u64) -> Result<DownloadLink, CourierError> {
+    let Some(file) = FILES.with(|f| f.borrow().get(&item.id).cloned()) else {
+        return Err(CourierError::BadRequest(
+            "The file is no longer available. Choose it again.".to_owned(),
+        ));
+    };
+    let size = file.size() as u64;
+    // A policy can expire between signing and the store reading it (a laptop
+    // asleep mid-way): sign again, once, by ourselves.
+    let mut signed_again = false;
+    loop {
+        item.state.set(FileState::Signing);
+        let grant = crate::api::sign_upload(file.name(), file.type_(), size).await?;
+        if !item.state.with_untracked(FileState::is_active) {
+            return Err(CourierError::BadRequest("Cancelled.".to_owned()));
+        }
+        item.state.set(FileState::Uploading);
+        let started = js_sys::Date::now();
+        item.progress.set(Progress {
+            sent: 0,
+            total: size,
+            bytes_per_sec: 0.0,
+        });
+        // The browser counts the whole form (fields too); people count their file.
+        let on_progress = move |loaded: f64, total: f64| {
+            let sent = loaded / total.max(1.0) * size as f64;
+            let seconds = (js_sys::Date::now() - started) / 1000.0;
+            let bytes_per_sec = if seconds > 0.0 { sent / seconds } else { 0.0 };
+            item.progress.set(Progress {
+                sent: sent as u64,
+                total: size,
+                bytes_per_sec,
+            });
+        };
+        let on_sent = move || {
+            if item.state.get_untracked() == FileState::Uploading {
+                item.state.set(FileState::Confirming);
+            }
+        };
+        let transfer = Transfer::start(&grant, &file, on_progress, on_sent)?;
+        REQUESTS.with(|r| r.borrow_mut().insert(item.id, transfer.request()));
+        let outcome = transfer.finish(max_bytes).await;
+        REQUESTS.with(|r| r.borrow_mut().remove(&item.id));
+        match outcome {
+            Err(CourierError::PolicyExpired(_)) if !signed_again => signed_again = true,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Stops an upload: a waiting one never starts, a running one is aborted.
+pub fn cancel(queue: Queue, item: QueuedFile) {
+    if !item.state.with_untracked(|s| s.is_active() || *s == FileState::Waiting) {
+        return;
+    }
+    item.state.set(FileState::Cancelled);
+    if let Some(request) = REQUESTS.with(|r| r.borrow_mut().remove(&item.id)) {
+        let _ = request.abort();
+    }
+    queue.announce(&item);
+    pump(queue);
+}
+
+/// Signs again and uploads again.
+pub fn retry(queue: Queue, item: QueuedFile) {
+    if FILES.with(|f| f.borrow().contains_key(&item.id)) {
+        item.progress.set(Progress::default());
+        item.state.set(FileState::Waiting);
+        pump(queue);
+    }
+}
+
+/// Takes a finished, failed or cancelled card off the list.
+pub fn remove(queue: Queue, item: QueuedFile) {
+    if item.state.with_untracked(FileState::is_active) {
+        return;
+    }
+    if let FileState::Done(link) = item.state.get_untracked() {
+        recent::forget(&link.key);
+    }
+    revoke_preview(&item);
+    FILES.with(|f| f.borrow_mut().remove(&item.id));
+    queue.remove(item.id);
+}
+
+fn revoke_preview(item: &QueuedFile) {
+    if let Some(url) = item.preview.get_untracked() {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+}
+
+/// Shows the uploads remembered from earlier visits.
+pub fn restore(queue: Queue) {
+    for link in recent::load().into_iter().rev() {
+        let item = queue.push(link.filename.clone(), link.size);
+        item.progress.update(|p| p.sent = p.total);
+        item.state.set(FileState::Done(link));
+    }
+}
+
+/// Forgets every finished upload, here and in storage.
+pub fn clear_finished(queue: Queue) {
+    recent::forget_all();
+    for item in queue.items.get_untracked() {
+        if item.state.with_untracked(|s| matches!(s, FileState::Done(_))) {
+            queue.remove(item.id);
+        }
+    }
+}
+
+/// Whether the file behind a card can be sent again.
+pub fn can_retry(item: &QueuedFile) -> bool {
+    FILES.with(|f| f.borrow().contains_key(&item.id))
+}
+
+/// Copies `text` to the clipboard.
+pub async fn copy(text: String) -> bool {
+    let Some(window) = web_sys::window() else { return false };
+    let promise = window.navigator().clipboard().write_text(&text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}
+
+/// Files pasted anywhere on the page.
+pub fn pasted_files(event: &web_sys::ClipboardEvent) -> Vec<File> {
+    files_of(event.clipboard_data().and_then(|d| d.files()))
+}
+
+/// Files dropped on an element.
+pub fn dropped_files(event: &web_sys::DragEvent) -> Vec<File> {
+    files_of(event.data_transfer().and_then(|d| d.files()))
+}
+
+/// Opens the file picker behind `input`.
+pub fn open_picker(input: &web_sys::HtmlInputElement) {
+    input.unchecked_ref::<web_sys::HtmlElement>().click();
+}
