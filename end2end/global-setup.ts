@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,21 +7,11 @@ import readline from "node:readline";
 const root = path.resolve(__dirname, "..");
 
 /**
- * Starts the real server, with its embedded store, on free loopback ports
- * (port 0), and reads the bound address from its "courier is ready" log line.
- * Tests find it in COURIER_BASE_URL. Returns the teardown.
+ * Starts the real server, with its embedded store unless COURIER_BUCKET names
+ * one, on free loopback ports (port 0), and reads the bound address from its
+ * "courier is ready" log line. Tests find it in COURIER_BASE_URL. Returns the
+ * teardown.
  */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const binary = process.env.COURIER_BIN ?? path.join(root, "target", "release", "courier");
   const siteRoot = process.env.COURIER_SITE_ROOT ?? path.join(root, "target", "site");
@@ -39,17 +28,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     RUST_LOG: "info",
     NO_COLOR: "1",
   };
+  env.LEPTOS_SITE_ADDR = "127.0.0.1:0";
   if (process.env.COURIER_BUCKET) {
-    // An external store (scripts/garage-cluster): the bucket's CORS rule must
-    // name the app's origin, so the port is chosen before the app starts.
-    const port = await freePort();
-    env.LEPTOS_SITE_ADDR = `127.0.0.1:${port}`;
-    env.COURIER_PUBLIC_URL = `http://127.0.0.1:${port}`;
     env.COURIER_SECRET ??= "end-to-end-tests-secret-0123456789abcdef";
-    const setup = spawnSync(binary, ["setup-bucket"], { cwd: root, env, encoding: "utf8" });
-    if (setup.status !== 0) throw new Error(`courier setup-bucket failed:\n${setup.stdout}${setup.stderr}`);
   } else {
-    env.LEPTOS_SITE_ADDR = "127.0.0.1:0";
     env.COURIER_EMBEDDED_S3_ADDR = "127.0.0.1:0";
     env.COURIER_DATA_DIR = dataDir;
   }
@@ -69,6 +51,19 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       }
     });
   });
+  if (process.env.COURIER_BUCKET) {
+    // An external store (scripts/garage-cluster): its bucket's CORS rule must
+    // name the app's origin, which is known now that the app has bound it.
+    const setup = spawnSync(binary, ["setup-bucket"], {
+      cwd: root,
+      env: { ...env, COURIER_PUBLIC_URL: baseURL },
+      encoding: "utf8",
+    });
+    if (setup.status !== 0) {
+      child.kill("SIGKILL");
+      throw new Error(`courier setup-bucket failed:\n${setup.stdout}${setup.stderr}`);
+    }
+  }
   process.env.COURIER_BASE_URL = baseURL;
   process.env.COURIER_DATA_DIR = dataDir;
   process.env.COURIER_SITE_ROOT = siteRoot;

@@ -20,3 +20,15 @@ export async function openHydrated(page: Page) {
   await page.goto(baseURL());
   await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
 }
+
+/** Slows uploads down (Chrome DevTools Protocol), so progress can be watched. */
+export async function throttleUploads(page: Page, bytesPerSecond: number) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 20,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+}

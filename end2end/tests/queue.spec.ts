@@ -1,18 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { baseURL, md5, openHydrated, sampleFile } from "./helpers";
-
-/** Slows uploads down (Chrome DevTools Protocol), so progress can be watched. */
-async function throttleUploads(page: Page, bytesPerSecond: number) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 20,
-    downloadThroughput: -1,
-    uploadThroughput: bytesPerSecond,
-  });
-}
+import { baseURL, md5, openHydrated, sampleFile, throttleUploads } from "./helpers";
 
 async function linkWorks(page: Page, card: ReturnType<Page["locator"]>, bytes: Buffer) {
   const href = await card.locator("a.download-link").getAttribute("href");
@@ -73,11 +61,18 @@ test("progress is shown as the bytes go, and ends at 100%", async ({ page }) => 
 
 test("cancel stops an upload mid-way and confirms nothing", async ({ page }) => {
   await openHydrated(page);
+  const store = (await page.locator("form.upload").getAttribute("action"))!;
   const confirms: string[] = [];
+  const aborted: string[] = [];
   page.on("request", (request) => {
     if (request.url().includes("/confirm-upload")) confirms.push(request.url());
   });
-  await throttleUploads(page, 64 * 1024);
+  page.on("requestfailed", (request) => {
+    if (request.method() === "POST" && request.url().startsWith(store)) aborted.push(request.failure()?.errorText ?? "");
+  });
+  // About 3 s at this rate: had Cancel not stopped it, the upload would be
+  // stored and confirmed well within the wait below.
+  await throttleUploads(page, 300 * 1024);
   await page.locator("input[type=file]").setInputFiles({ name: "stop me.pdf", mimeType: "application/pdf", buffer: sampleFile(900_000) });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   const card = page.locator(".card").filter({ hasText: "stop me.pdf" });
@@ -85,9 +80,12 @@ test("cancel stops an upload mid-way and confirms nothing", async ({ page }) => 
   await card.getByRole("button", { name: "Cancel" }).click();
   await expect(card).toHaveAttribute("data-state", "cancelled");
   await expect(card).toContainText("Cancelled.");
-  await expect(card.locator("a.download-link")).toHaveCount(0);
   await expect(page.getByRole("status")).toHaveText("stop me.pdf: cancelled");
+  await page.waitForTimeout(6_000);
+  expect(aborted).toEqual(["net::ERR_ABORTED"]);
   expect(confirms).toEqual([]);
+  await expect(card).toHaveAttribute("data-state", "cancelled");
+  await expect(card.locator("a.download-link")).toHaveCount(0);
 });
 
 test("a failed upload can be retried", async ({ page }) => {
