@@ -20,7 +20,7 @@ mod idle_body;
 pub mod post_form;
 pub mod rechunk;
 pub mod request_guard;
-mod serve;
+pub mod serve;
 mod write_timeout;
 
 use std::net::SocketAddr;

@@ -376,8 +376,14 @@ pub async fn upload_many(courier: &TestCourier, clients: usize, uploads: usize) 
         total += mine.iter().map(|&i| load_size(i) as u64).sum::<u64>();
         let base = courier.base.clone();
         tasks.spawn(async move {
+            // A well-behaved client forgets idle connections before the server
+            // closes them: the store closes one idle for HEADER_READ_TIMEOUT,
+            // and a request sent on it at that moment fails ("connection closed
+            // before message completed"; browsers resend such a request by
+            // themselves, reqwest does not).
             let http = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(courier::embedded_store::serve::HEADER_READ_TIMEOUT / 2)
                 .build()
                 .expect("client");
             let mut failures = Vec::new();
