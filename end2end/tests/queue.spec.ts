@@ -70,9 +70,10 @@ test("cancel stops an upload mid-way and confirms nothing", async ({ page }) => 
   page.on("requestfailed", (request) => {
     if (request.method() === "POST" && request.url().startsWith(store)) aborted.push(request.failure()?.errorText ?? "");
   });
-  // About 3 s at this rate: had Cancel not stopped it, the upload would be
-  // stored and confirmed well within the wait below.
-  await throttleUploads(page, 300 * 1024);
+  // About 6 s at this rate: long enough for Cancel to come first on a slow
+  // machine; had it not stopped the upload, it would be stored and confirmed
+  // well within the wait below.
+  await throttleUploads(page, 150 * 1024);
   await page.locator("input[type=file]").setInputFiles({ name: "stop me.pdf", mimeType: "application/pdf", buffer: sampleFile(900_000) });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   const card = page.locator(".card").filter({ hasText: "stop me.pdf" });
@@ -81,7 +82,7 @@ test("cancel stops an upload mid-way and confirms nothing", async ({ page }) => 
   await expect(card).toHaveAttribute("data-state", "cancelled");
   await expect(card).toContainText("Cancelled.");
   await expect(page.getByRole("status")).toHaveText("stop me.pdf: cancelled");
-  await page.waitForTimeout(6_000);
+  await page.waitForTimeout(9_000);
   expect(aborted).toEqual(["net::ERR_ABORTED"]);
   expect(confirms).toEqual([]);
   await expect(card).toHaveAttribute("data-state", "cancelled");

@@ -20,18 +20,24 @@ impl TrustedProxies {
                 Some((addr, bits)) => (addr, Some(bits)),
                 None => (item, None),
             };
-            let addr: IpAddr = addr
+            let given: IpAddr = addr
                 .parse()
                 .map_err(|_| format!("\"{item}\" is not an address or a range such as 10.0.0.0/8"))?;
-            let addr = addr.to_canonical();
-            let max = if addr.is_ipv4() { 32 } else { 128 };
+            // An IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) is the IPv4 range.
+            let addr = given.to_canonical();
+            let (max, offset) = match (given, addr) {
+                (IpAddr::V6(_), IpAddr::V4(_)) => (128, 96),
+                (_, IpAddr::V4(_)) => (32, 0),
+                _ => (128, 0),
+            };
             let bits = match bits {
                 Some(bits) => bits
                     .parse::<u8>()
                     .ok()
-                    .filter(|b| *b <= max)
-                    .ok_or_else(|| format!("\"{item}\": a range's prefix length is 0 to {max}"))?,
-                None => max,
+                    .filter(|b| (offset..=max).contains(b))
+                    .map(|b| b - offset)
+                    .ok_or_else(|| format!("\"{item}\": a range's prefix length is {offset} to {max}"))?,
+                None => max - offset,
             };
             ranges.push((addr, bits));
         }
@@ -56,15 +62,16 @@ impl TrustedProxies {
         if !self.contains(client) {
             return client;
         }
+        // Each value on its own, byte by byte: one value a client filled with
+        // odd bytes must not hide the address a proxy appended to another.
         let hops = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
+            .flat_map(|v| v.as_bytes().split(|b| *b == b','))
             .collect::<Vec<_>>();
         for hop in hops.iter().rev() {
             // What a trusted proxy could not have written ends the chain.
-            let Ok(hop) = hop.trim().parse::<IpAddr>() else { break };
+            let Some(hop) = parse_hop(hop) else { break };
             client = hop.to_canonical();
             if !self.contains(client) {
                 break;
@@ -72,6 +79,21 @@ impl TrustedProxies {
         }
         client
     }
+}
+
+/// One `X-Forwarded-For` entry: an address, perhaps with a port
+/// (`1.2.3.4:5678`, `[2001:db8::1]:443`) or in brackets.
+fn parse_hop(raw: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(raw).ok()?.trim();
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
 fn same_prefix(a: u128, b: u128, bits: u8, width: u8) -> bool {
@@ -113,7 +135,9 @@ mod tests {
                 .expect("valid")
                 .contains(ip("8.8.8.8"))
         );
-        for bad in ["10.0.0.0/33", "localhost", "10.0.0.1/x", "::/129"] {
+        let mapped = TrustedProxies::parse("::ffff:10.0.0.0/104").expect("a mapped range");
+        assert!(mapped.contains(ip("10.9.9.9")) && !mapped.contains(ip("11.0.0.1")));
+        for bad in ["10.0.0.0/33", "localhost", "10.0.0.1/x", "::/129", "::ffff:10.0.0.0/8"] {
             assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(
@@ -151,5 +175,22 @@ mod tests {
             proxies.client_of(ip("127.0.0.1"), &forwarded("203.0.113.9, junk, 10.0.0.1")),
             ip("10.0.0.1")
         );
+        // Ports and brackets, as some proxies write them.
+        assert_eq!(
+            proxies.client_of(ip("127.0.0.1"), &forwarded("203.0.113.9:5678, [2001:db8::1]:443")),
+            ip("2001:db8::1")
+        );
+        assert_eq!(
+            proxies.client_of(ip("127.0.0.1"), &forwarded("[2001:db8::2]")),
+            ip("2001:db8::2")
+        );
+        // Odd bytes in one value do not hide the address in the next.
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff\xfe").expect("opaque bytes"),
+        );
+        headers.append("x-forwarded-for", "203.0.113.7".parse().expect("a value"));
+        assert_eq!(proxies.client_of(ip("127.0.0.1"), &headers), ip("203.0.113.7"));
     }
 }

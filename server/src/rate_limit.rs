@@ -44,8 +44,14 @@ impl RateLimit {
     /// `Err` with how long to wait when `client` has used its allowance.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
         self.limiter
-            .check_key(&client)
+            .check_key(&allowance_of(client))
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Forgets the clients whose allowance is full again.
+    fn sweep(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
     }
 
     /// Forgets, every minute, the clients whose allowance is full again, so
@@ -57,10 +63,18 @@ impl RateLimit {
             loop {
                 every.tick().await;
                 let Some(limit) = weak.upgrade() else { return };
-                limit.limiter.retain_recent();
-                limit.limiter.shrink_to_fit();
+                limit.sweep();
             }
         });
+    }
+}
+
+/// Whose allowance a request uses: its IPv4 address, or its IPv6 /64 (one
+/// subscriber's network: they pick any address in it at will).
+fn allowance_of(client: IpAddr) -> IpAddr {
+    match client.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        v4 => v4,
     }
 }
 
@@ -110,12 +124,43 @@ mod tests {
             assert_eq!(limit.check(a), Ok(()));
         }
         let wait = limit.check(a).expect_err("the burst is spent");
-        // One request a second: the next one is at most a second away.
+        // One request a second: the next one is a second away.
         assert!(
-            wait <= Duration::from_secs(1) && wait > Duration::from_millis(500),
+            wait <= Duration::from_secs(1) && wait > Duration::from_millis(900),
             "{wait:?}"
         );
         assert_eq!(limit.check(b), Ok(()), "another client has its own allowance");
+        std::thread::sleep(Duration::from_millis(1050));
+        assert_eq!(limit.check(a), Ok(()), "one request came back after a second");
+        assert!(limit.check(a).is_err(), "and only one");
+    }
+
+    #[test]
+    fn an_ipv6_network_shares_one_allowance() {
+        let limit = limit(60, 1).expect("on");
+        assert_eq!(limit.check("2001:db8:1:2::1".parse().expect("ip")), Ok(()));
+        assert!(
+            limit.check("2001:db8:1:2:ffff::9".parse().expect("ip")).is_err(),
+            "same /64"
+        );
+        assert_eq!(
+            limit.check("2001:db8:1:3::1".parse().expect("ip")),
+            Ok(()),
+            "another /64"
+        );
+    }
+
+    #[test]
+    fn clients_with_a_full_allowance_are_forgotten() {
+        // 1000 a second: a client's allowance is full again after a millisecond.
+        let limit = limit(60_000, 1).expect("on");
+        for n in 0..100u8 {
+            assert_eq!(limit.check(IpAddr::from([10, 0, 0, n])), Ok(()));
+        }
+        assert_eq!(limit.limiter.len(), 100);
+        std::thread::sleep(Duration::from_millis(20));
+        limit.sweep();
+        assert_eq!(limit.limiter.len(), 0);
     }
 
     #[test]

@@ -204,6 +204,9 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
         .route("/", get(page))
         .route("/api/{*name}", post(server_functions))
         .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()));
+    // Bodies are capped (the only routes that read one), after the rate
+    // limit: a client over its limit is refused before anything is read.
+    let signing = signing.route_layer(middleware::from_fn(crate::body_limit::cap));
     let signing = match rate_limit {
         Some(limit) => {
             limit.sweep_in_background();
@@ -220,8 +223,7 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
         .merge(signing)
         .route("/health", get(|| async { "ok" }))
         .fallback_service(files)
-        .layer(middleware::from_fn(crate::api_status::status_from_error))
-        .layer(middleware::from_fn(crate::body_limit::cap));
+        .layer(middleware::from_fn(crate::api_status::status_from_error));
     crate::telemetry::trace_requests(crate::security_headers::add(app)).with_state(state)
 }
 

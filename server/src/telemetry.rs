@@ -24,7 +24,8 @@ pub fn init() {
         .try_init();
 }
 
-/// Every request gets an id (`X-Request-Id`: the caller's, or a new UUID),
+/// Every request gets an id (`X-Request-Id`, a new UUID: never the caller's,
+/// which could repeat or pick one),
 /// which every log line of the request carries and the response returns, so
 /// a report can be traced to its log.
 pub fn trace_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
@@ -42,6 +43,10 @@ pub fn trace_requests<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Ro
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(span))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::map_request(|mut request: Request<Body>| async move {
+            request.headers_mut().remove(REQUEST_ID);
+            request
+        }))
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -334,6 +334,16 @@ async fn every_response_carries_the_security_headers() {
         let id = headers["x-request-id"].to_str().expect("ascii");
         assert_eq!(id.len(), 36, "a UUID: {id}");
     }
+    // The id is always ours: a caller cannot choose or repeat one.
+    let chosen = courier
+        .http
+        .get(format!("{}/health", courier.base))
+        .header("x-request-id", "chosen-by-the-caller")
+        .send()
+        .await
+        .expect("answers");
+    let id = chosen.headers()["x-request-id"].to_str().expect("ascii");
+    assert!(id != "chosen-by-the-caller" && id.len() == 36, "{id}");
 }
 
 #[tokio::test]
