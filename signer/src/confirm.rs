@@ -31,10 +31,11 @@ impl Signer {
             return Err(SignError::ForeignBucket);
         }
         let (key, verified) = self.verify(&key, &token, now)?;
-        if verified.scope == TokenScope::Renewal {
-            return Err(SignError::NotThisFile);
+        match verified.scope {
+            // The plain page's "New link" comes back here with the renewal token.
+            TokenScope::Renewal => self.renewed_link(&key, token, now).await,
+            TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, request.etag.as_deref(), now).await,
         }
-        self.confirm_upload(&key, request.etag.as_deref(), now).await
     }
 
     /// A fresh link for a file uploaded earlier, for the holder of its token:
@@ -43,12 +44,20 @@ impl Signer {
     pub async fn renew(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<DownloadLink, SignError> {
         let (key, verified) = self.verify(key, token, now)?;
         match verified.scope {
-            TokenScope::Renewal => {
-                let head = self.head(&key).await?.ok_or(SignError::NoSuchFile)?;
-                self.link(&key, &head, token.to_owned(), now).await
-            }
+            TokenScope::Renewal => self.renewed_link(&key, token.to_owned(), now).await,
             TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, None, now).await,
         }
+    }
+
+    /// A fresh link to a confirmed file, for the holder of its renewal token.
+    async fn renewed_link(
+        &self,
+        key: &ObjectKey,
+        token: String,
+        now: OffsetDateTime,
+    ) -> Result<DownloadLink, SignError> {
+        let head = self.head(key).await?.ok_or(SignError::NoSuchFile)?;
+        self.link(key, &head, token, now).await
     }
 
     /// Copies an upload to `files/<id>/<name>` (once), removes it from where

@@ -24,6 +24,21 @@ async fn the_page_form_uploads_without_javascript() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("HTML");
     assert!(html.contains("Holiday photo.jpg"), "{html}");
+    // Its "New link" comes back here with the renewal token and gets a fresh link.
+    let again = html
+        .split("href=\"")
+        .map(|rest| rest.split('"').next().unwrap_or_default().replace("&amp;", "&"))
+        .find(|href| href.starts_with("/confirm-upload?"))
+        .expect("a New link anchor");
+    let renewed = courier
+        .get_as(&format!("{}{again}", courier.base), "application/json")
+        .await;
+    assert_eq!(renewed.status(), StatusCode::OK);
+    let renewed: app::model::DownloadLink = renewed.json().await.expect("a link");
+    assert_eq!(
+        courier.downloaded_bytes(&renewed.download_url).await.as_slice(),
+        b"jpeg bytes"
+    );
 
     let json = courier.get_as(&target, "application/json").await;
     let link: app::model::DownloadLink = json.json().await.expect("a link");
