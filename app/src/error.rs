@@ -65,23 +65,27 @@ impl CourierError {
     }
 
     /// The same refusal, its sentence followed by `(request <id>)`.
-    pub fn with_request_id(self, id: &str) -> Self {
-        let add = |s: String| format!("{s} (request {id})");
-        match self {
-            Self::BadRequest(s) => Self::BadRequest(add(s)),
-            Self::Forbidden(s) => Self::Forbidden(add(s)),
-            Self::NotFound(s) => Self::NotFound(add(s)),
-            Self::TooLarge(s) => Self::TooLarge(add(s)),
-            Self::TooManyRequests(s) => Self::TooManyRequests(add(s)),
-            Self::StoreRefused(s) => Self::StoreRefused(add(s)),
-            Self::PolicyExpired(s) => Self::PolicyExpired(add(s)),
-            Self::StoreUnavailable(s) => Self::StoreUnavailable(add(s)),
-            Self::Network(s) => Self::Network(add(s)),
-            Self::Internal(s) => Self::Internal(add(s)),
-        }
+    pub fn with_request_id(mut self, id: &str) -> Self {
+        self.sentence_mut().push_str(&format!(" (request {id})"));
+        self
     }
 
     pub fn sentence(&self) -> &str {
+        match self {
+            Self::BadRequest(s)
+            | Self::Forbidden(s)
+            | Self::NotFound(s)
+            | Self::TooLarge(s)
+            | Self::TooManyRequests(s)
+            | Self::StoreRefused(s)
+            | Self::PolicyExpired(s)
+            | Self::StoreUnavailable(s)
+            | Self::Network(s)
+            | Self::Internal(s) => s,
+        }
+    }
+
+    fn sentence_mut(&mut self) -> &mut String {
         match self {
             Self::BadRequest(s)
             | Self::Forbidden(s)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use app::error::CourierError;
@@ -25,7 +25,6 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 pub struct RateLimit {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
     proxies: TrustedProxies,
 }
 
@@ -36,7 +35,6 @@ impl RateLimit {
         let burst = NonZeroU32::new(settings.burst).unwrap_or(NonZeroU32::MIN);
         Some(Arc::new(Self {
             limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
-            clock: DefaultClock::default(),
             proxies: settings.trusted_proxies.clone(),
         }))
     }
@@ -45,7 +43,7 @@ impl RateLimit {
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
         self.limiter
             .check_key(&allowance_of(client))
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+            .map_err(|not_until| not_until.wait_time_from(self.limiter.clock().now()))
     }
 
     /// Forgets the clients whose allowance is full again.

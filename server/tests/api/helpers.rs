@@ -144,6 +144,12 @@ impl TestCourier {
         let stored = self
             .post_to_store(&grant.url, &grant.fields, name, content_type, bytes)
             .await;
+        self.link_from(stored).await
+    }
+
+    /// The store's answer to an upload, which must be its 303, followed to
+    /// `/confirm-upload` as fetch does: the link.
+    pub async fn link_from(&self, stored: Response) -> DownloadLink {
         assert_eq!(
             stored.status(),
             StatusCode::SEE_OTHER,
@@ -439,15 +445,7 @@ pub async fn upload_big_file_in_large_writes(courier: &TestCourier) {
     let stored = courier
         .post_in_large_writes(&grant, "big data set.bin", bytes.clone(), 4 * 1024 * 1024)
         .await;
-    assert_eq!(
-        stored.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        stored.text().await.unwrap_or_default()
-    );
-    let confirmed = courier.follow_as_fetch(&stored).await;
-    assert_eq!(confirmed.status(), StatusCode::OK);
-    let link: DownloadLink = confirmed.json().await.expect("a link");
+    let link = courier.link_from(stored).await;
     assert_eq!(
         (link.size, link.etag.as_str()),
         (bytes.len() as u64, md5_hex(&bytes).as_str())

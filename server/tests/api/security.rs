@@ -213,6 +213,25 @@ async fn signing_is_rate_limited_per_address() {
     );
 }
 
+#[tokio::test]
+async fn a_client_over_its_limit_is_refused_before_its_body_is_read() {
+    let courier = spawn_rate_limited(1).await;
+    assert_eq!(
+        courier.sign_upload("a.txt", "text/plain", 1).await.status(),
+        StatusCode::OK
+    );
+    // Over the body cap too: the rate limit answers first, so nothing is read.
+    let big = courier
+        .http
+        .post(format!("{}/api/sign_upload", courier.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 100 * 1024])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(big.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
 /// `sign_upload` as a client behind a proxy: `forwarded` is the
 /// `X-Forwarded-For` the request arrives with.
 async fn sign_forwarded(courier: &crate::helpers::TestCourier, forwarded: &str) -> StatusCode {
