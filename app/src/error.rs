@@ -71,22 +71,18 @@ impl CourierError {
     }
 
     pub fn sentence(&self) -> &str {
-        match self {
-            Self::BadRequest(s)
-            | Self::Forbidden(s)
-            | Self::NotFound(s)
-            | Self::TooLarge(s)
-            | Self::TooManyRequests(s)
-            | Self::StoreRefused(s)
-            | Self::PolicyExpired(s)
-            | Self::StoreUnavailable(s)
-            | Self::Network(s)
-            | Self::Internal(s) => s,
-        }
+        the_sentence!(self)
     }
 
     fn sentence_mut(&mut self) -> &mut String {
-        match self {
+        the_sentence!(self)
+    }
+}
+
+/// Every variant holds its sentence; one pattern reads it, shared or mutable.
+macro_rules! the_sentence {
+    ($error:expr) => {
+        match $error {
             Self::BadRequest(s)
             | Self::Forbidden(s)
             | Self::NotFound(s)
@@ -98,8 +94,9 @@ impl CourierError {
             | Self::Network(s)
             | Self::Internal(s) => s,
         }
-    }
+    };
 }
+use the_sentence;
 
 impl FromServerFnError for CourierError {
     type Encoder = JsonEncoding;
