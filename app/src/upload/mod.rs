@@ -3,6 +3,7 @@
 
 mod card;
 mod form;
+pub mod island;
 mod link_card;
 pub mod queue;
 
@@ -25,7 +26,7 @@ pub fn UploadPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="status">"Preparing the upload form…"</p> }>
                 {move || Suspend::new(async move {
                     match form.await {
-                        Ok(form) => view! { <UploadForm grant=form.grant settings=form.settings /> }.into_any(),
+                        Ok(form) => island::upload_island(form).into_any(),
                         Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
                     }
                 })}
