@@ -1,14 +1,20 @@
 //! The server functions the page calls. Their bodies run on the server only;
-//! the browser gets a stub that POSTs form-encoded arguments to `/api/<name>`.
+//! the browser gets a stub that POSTs form-encoded arguments to `/api/<name>`
+//! and reads the JSON answer with [`crate::json`] (the browser's own parser,
+//! not `serde_json`).
 
 use leptos::prelude::*;
 
 use crate::error::CourierError;
+use crate::json::JsonCodec;
 use crate::model::{DownloadLink, FormGrant, UploadGrant};
+
+/// JSON in the response body, as `Json` writes it; read without `serde_json`.
+type JsonOut = leptos::server_fn::codec::Post<JsonCodec>;
 
 /// Signs a POST policy for one file: `filename`, `content_type` and `size`
 /// as the browser reports them.
-#[server(endpoint = "sign_upload")]
+#[server(endpoint = "sign_upload", output = JsonOut)]
 pub async fn sign_upload(filename: String, content_type: String, size: u64) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
     let request = signer::UploadRequest {
@@ -20,7 +26,7 @@ pub async fn sign_upload(filename: String, content_type: String, size: u64) -> R
 }
 
 /// A fresh download link for a file uploaded earlier, for the holder of its token.
-#[server(endpoint = "sign_download")]
+#[server(endpoint = "sign_download", output = JsonOut)]
 pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, CourierError> {
     let signer = signer()?;
     logged(signer.renew(&key, &token, signer::OffsetDateTime::now_utc()).await)
@@ -28,7 +34,7 @@ pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, C
 
 /// The page's form: the policy the plain HTML form carries (any file name
 /// under a per-page prefix) and the settings every upload from the page shares.
-#[server(endpoint = "sign_upload_form")]
+#[server(endpoint = "sign_upload_form", output = JsonOut)]
 pub async fn sign_upload_form() -> Result<FormGrant, CourierError> {
     let signer = signer()?;
     let grant = logged(signer.grant_form(signer::OffsetDateTime::now_utc()).await)?;

@@ -1,9 +1,6 @@
 //! The errors a person can meet, each a sentence that says what to do.
 
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// Every refusal Courier gives, on the wire as
@@ -99,7 +96,7 @@ macro_rules! the_sentence {
 use the_sentence;
 
 impl FromServerFnError for CourierError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::json::JsonCodec;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

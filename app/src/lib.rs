@@ -16,6 +16,7 @@
 pub mod api;
 pub mod browser;
 pub mod error;
+pub mod json;
 pub mod shell;
 pub mod store_error;
 pub mod upload;

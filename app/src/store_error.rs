@@ -14,11 +14,11 @@ use crate::size::human_size;
 /// store's refusal (XML).
 pub fn read_upload_answer(status: u16, body: &str, max_bytes: u64) -> Result<DownloadLink, CourierError> {
     if (200..300).contains(&status) {
-        return serde_json::from_str::<DownloadLink>(body).map_err(|_| {
+        return crate::json::from_str::<DownloadLink>(body).map_err(|_| {
             CourierError::Internal("The confirmation could not be read. Reload the page and try again.".to_owned())
         });
     }
-    if let Ok(error) = serde_json::from_str::<CourierError>(body) {
+    if let Ok(error) = crate::json::from_str::<CourierError>(body) {
         return Err(error);
     }
     if let Some(error) = StoreError::parse(body) {

@@ -15,12 +15,12 @@ fn storage() -> Option<web_sys::Storage> {
 pub fn load() -> Vec<DownloadLink> {
     storage()
         .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
-        .and_then(|text| serde_json::from_str(&text).ok())
+        .and_then(|text| crate::json::from_str(&text).ok())
         .unwrap_or_default()
 }
 
 fn save(links: &[DownloadLink]) {
-    if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(links)) {
+    if let (Some(storage), Some(text)) = (storage(), crate::json::links_to_string(links)) {
         // A full or disabled storage only costs the memory of past uploads.
         let _ = storage.set_item(STORAGE_KEY, &text);
     }

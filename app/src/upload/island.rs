@@ -44,7 +44,7 @@ pub fn hydrate(island: leptos::web_sys::HtmlElement) {
     let Some(form) = island
         .dataset()
         .get("props")
-        .and_then(|json| serde_json::from_str::<FormGrant>(&json).ok())
+        .and_then(|json| crate::json::from_str::<FormGrant>(&json).ok())
     else {
         // Without its grant the page stays the plain form, which still works.
         return;
