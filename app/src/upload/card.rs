@@ -1,3 +1,4 @@
+use leptos::either::EitherOf7;
 use leptos::prelude::*;
 
 use super::link_card::LinkLines;
@@ -20,18 +21,20 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                 <h2 class="file-name">{name.clone()}</h2>
                 <span class="file-size">{human_size(item.size)}</span>
             </div>
+            // One branch type per state, not `into_any()`: a type-erased view
+            // brings every rendering path into the bundle, the unused async
+            // hydration included.
             {move || match item.state.get() {
-                FileState::Waiting => view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }.into_any(),
-                FileState::Signing => view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }.into_any(),
-                FileState::Uploading => view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }.into_any(),
-                FileState::Confirming => view! { <ProgressBar item /> <p class="status">"Confirming…"</p> }.into_any(),
-                FileState::Done(link) => view! { <ProgressBar item /> <FinishedLink item link queue /> }.into_any(),
-                FileState::Failed(reason) => view! {
+                FileState::Waiting => EitherOf7::A(view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Signing => EitherOf7::B(view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Uploading => EitherOf7::C(view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Confirming => EitherOf7::D(view! { <ProgressBar item /> <p class="status">"Confirming…"</p> }),
+                FileState::Done(link) => EitherOf7::E(view! { <ProgressBar item /> <FinishedLink item link queue /> }),
+                FileState::Failed(reason) => EitherOf7::F(view! {
                     <p class="error" role="alert">{reason}</p>
                     <AfterEnd item queue />
-                }
-                .into_any(),
-                FileState::Cancelled => view! { <p class="status">"Cancelled."</p> <AfterEnd item queue /> }.into_any(),
+                }),
+                FileState::Cancelled => EitherOf7::G(view! { <p class="status">"Cancelled."</p> <AfterEnd item queue /> }),
             }}
         </li>
     }
