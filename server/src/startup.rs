@@ -41,6 +41,8 @@ pub enum StartupError {
     EmbeddedStore(#[from] EmbeddedStoreError),
     #[error("the storage is not configured: {0}")]
     Storage(#[from] StorageError),
+    #[error("the storage endpoint cannot be signed for: {0}")]
+    BucketUrl(#[from] signer::BucketUrlError),
 }
 
 /// What the routes share.
@@ -118,7 +120,7 @@ impl Application {
                     storage = "s3",
                     post_url = %store.post_url,
                     bucket = %external.bucket,
-                    region = %store.region,
+                    region = %external.region.as_deref().unwrap_or("(from the AWS configuration)"),
                     path_style = external.force_path_style,
                     "storage: an S3 bucket"
                 );
@@ -130,7 +132,7 @@ impl Application {
                 )
             }
         };
-        let signer = Signer::new(store, secret, public_url.clone(), settings.limits);
+        let signer = Signer::new(store, secret, &public_url, settings.limits)?;
 
         let mut leptos_options = settings.leptos.clone();
         leptos_options.site_addr = app_addr;

@@ -43,9 +43,8 @@ pub fn embedded(running: &RunningStore) -> Store {
     Store {
         client: aws_sdk_s3::Client::from_conf(config),
         bucket: running.bucket.clone(),
-        region: RunningStore::REGION.to_owned(),
         post_url: format!("{endpoint}/{}", running.bucket),
-        credentials: CredentialSource::new(provider),
+        credentials: CredentialSource::new(provider, RunningStore::REGION),
     }
 }
 
@@ -83,8 +82,7 @@ pub async fn external(settings: &ExternalStore) -> Result<Store, StorageError> {
             &region,
             settings.force_path_style,
         ),
-        region,
-        credentials: CredentialSource::new(provider),
+        credentials: CredentialSource::new(provider, &region),
     })
 }
 

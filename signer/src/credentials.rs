@@ -1,22 +1,53 @@
-//! The credentials the POST signer uses: the same provider the S3 client was
+//! The credentials the signer uses: the same provider the S3 client was
 //! built with (so session tokens and rotation work), cached until they near
-//! their expiry so that signing does not hit the provider each time.
+//! their expiry. Signing reads the cache under a read lock; only a refresh
+//! waits on the provider, and one refresh serves every waiting request.
 
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use tokio::sync::Mutex;
 
 use crate::post_policy::SigningCredentials;
+use crate::sigv4::DayKey;
 
 /// Refresh this long before the provider's expiry.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
+/// Credentials ready to sign with: the ids that go on the wire, and the
+/// day's signing key for their secret.
+#[derive(Debug)]
+pub struct SigningIdentity {
+    pub access_key_id: String,
+    /// Set for temporary credentials; it travels with every signature.
+    pub session_token: Option<String>,
+    pub day_key: DayKey,
+    expiry: Option<SystemTime>,
+}
+
+impl SigningIdentity {
+    pub fn new(credentials: &SigningCredentials, region: &str) -> Self {
+        Self {
+            access_key_id: credentials.access_key_id.clone(),
+            session_token: credentials.session_token.clone(),
+            day_key: DayKey::new(&credentials.secret_access_key, region),
+            expiry: None,
+        }
+    }
+
+    fn fresh(&self, now: SystemTime) -> bool {
+        self.expiry.is_none_or(|expiry| expiry > now + REFRESH_MARGIN)
+    }
+}
+
 #[derive(Debug)]
 pub struct CredentialSource {
     provider: SharedCredentialsProvider,
-    cached: Mutex<Option<Credentials>>,
+    region: String,
+    cached: RwLock<Option<Arc<SigningIdentity>>>,
+    /// Held only while the provider is asked, so that a burst of requests
+    /// at expiry makes one call.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -24,34 +55,105 @@ pub struct CredentialSource {
 pub struct CredentialsError(String);
 
 impl CredentialSource {
-    pub fn new(provider: SharedCredentialsProvider) -> Self {
+    pub fn new(provider: SharedCredentialsProvider, region: &str) -> Self {
         Self {
             provider,
-            cached: Mutex::new(None),
+            region: region.to_owned(),
+            cached: RwLock::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
         }
     }
 
-    pub async fn current(&self) -> Result<SigningCredentials, CredentialsError> {
-        let mut cached = self.cached.lock().await;
-        let fresh = cached.as_ref().is_some_and(|c| match c.expiry() {
-            Some(expiry) => expiry > SystemTime::now() + REFRESH_MARGIN,
-            None => true,
-        });
-        if !fresh {
-            let loaded = self
-                .provider
-                .provide_credentials()
-                .await
-                .map_err(|e| CredentialsError(e.to_string()))?;
-            *cached = Some(loaded);
+    pub async fn current(&self) -> Result<Arc<SigningIdentity>, CredentialsError> {
+        if let Some(identity) = self.cached_fresh() {
+            return Ok(identity);
         }
-        let credentials = cached
+        let _refreshing = self.refreshing.lock().await;
+        // Another request may have refreshed while this one waited.
+        if let Some(identity) = self.cached_fresh() {
+            return Ok(identity);
+        }
+        let loaded = self
+            .provider
+            .provide_credentials()
+            .await
+            .map_err(|e| CredentialsError(e.to_string()))?;
+        let identity = Arc::new(SigningIdentity {
+            access_key_id: loaded.access_key_id().to_owned(),
+            session_token: loaded.session_token().map(str::to_owned),
+            day_key: DayKey::new(loaded.secret_access_key(), &self.region),
+            expiry: loaded.expiry(),
+        });
+        if let Ok(mut cached) = self.cached.write() {
+            *cached = Some(Arc::clone(&identity));
+        }
+        Ok(identity)
+    }
+
+    fn cached_fresh(&self) -> Option<Arc<SigningIdentity>> {
+        let cached = self.cached.read().ok()?;
+        cached
             .as_ref()
-            .ok_or_else(|| CredentialsError("no credentials".to_owned()))?;
-        Ok(SigningCredentials {
-            access_key_id: credentials.access_key_id().to_owned(),
-            secret_access_key: credentials.secret_access_key().to_owned(),
-            session_token: credentials.session_token().map(str::to_owned),
-        })
+            .filter(|identity| identity.fresh(SystemTime::now()))
+            .map(Arc::clone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts how often it is asked; its credentials expire `lifetime` after
+    /// being handed out.
+    #[derive(Debug)]
+    struct Counting {
+        calls: Arc<AtomicUsize>,
+        lifetime: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            let expiry = SystemTime::now() + self.lifetime;
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("AKID{n}"),
+                "secret",
+                None,
+                Some(expiry),
+                "test",
+            )))
+        }
+    }
+
+    fn source(lifetime: Duration) -> (CredentialSource, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let provider = SharedCredentialsProvider::new(Counting {
+            calls: Arc::clone(&calls),
+            lifetime,
+        });
+        (CredentialSource::new(provider, "us-east-1"), calls)
+    }
+
+    #[tokio::test]
+    async fn long_lived_credentials_are_loaded_once() {
+        let (source, calls) = source(Duration::from_secs(3600));
+        for _ in 0..100 {
+            assert_eq!(source.current().await.expect("credentials").access_key_id, "AKID0");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn credentials_near_their_expiry_are_refreshed() {
+        // Inside the refresh margin from the start: every call refreshes.
+        let (source, calls) = source(REFRESH_MARGIN / 2);
+        assert_eq!(source.current().await.expect("credentials").access_key_id, "AKID0");
+        assert_eq!(source.current().await.expect("credentials").access_key_id, "AKID1");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }

@@ -2,10 +2,12 @@
 //! (or, for the plain form, any file under one per-page prefix) straight to
 //! the store, and nothing else.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use url::Url;
+
+use crate::credentials::SigningIdentity;
 
 use crate::error::SignError;
 use crate::file_name::FileName;
@@ -51,7 +53,7 @@ impl Signer {
             .field("key", key.as_str())
             .field("Content-Type", &content_type)
             .field("acl", "private")
-            .field("success_action_redirect", self.confirm_url(&token).as_str())
+            .field("success_action_redirect", &self.confirm_url(&token))
             .field(&format!("x-amz-meta-{FILENAME_METADATA}"), &original_name)
             // Exactly the declared size: nothing else can be sent under this grant.
             .content_length_range(request.size, request.size);
@@ -72,7 +74,7 @@ impl Signer {
         let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
             .field_starting_with("key", prefix.as_str(), &prefix.form_key())
             .field("acl", "private")
-            .field("success_action_redirect", self.confirm_url(&token).as_str())
+            .field("success_action_redirect", &self.confirm_url(&token))
             .content_length_range(1, limits.rules.max_bytes);
         self.grant(policy, prefix.form_key(), expires_at, now).await
     }
@@ -84,12 +86,9 @@ impl Signer {
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<UploadGrant, SignError> {
-        let credentials = self.0.store.credentials.current().await.map_err(|e| {
-            tracing::error!(error = %e, "cannot sign an upload");
-            SignError::CredentialsUnavailable
-        })?;
-        let signed = policy.sign(&credentials, &self.0.store.region, now);
-        tracing::info!(key = %key, "signed an upload policy");
+        let identity = self.signing_identity().await?;
+        let signed = policy.sign(&identity, now);
+        tracing::debug!(key = %key, "signed an upload policy");
         Ok(UploadGrant {
             url: self.0.store.post_url.clone(),
             fields: signed.fields,
@@ -98,14 +97,20 @@ impl Signer {
         })
     }
 
+    /// The credentials to sign with, from the cache unless they near expiry.
+    pub(crate) async fn signing_identity(&self) -> Result<Arc<SigningIdentity>, SignError> {
+        self.0.store.credentials.current().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot sign");
+            SignError::CredentialsUnavailable
+        })
+    }
+
     /// Where the store redirects after an upload, carrying the upload's token.
-    fn confirm_url(&self, token: &str) -> Url {
-        let mut url = self
-            .0
-            .public_url
-            .join("confirm-upload")
-            .unwrap_or_else(|_| self.0.public_url.clone());
-        url.query_pairs_mut().append_pair("token", token);
+    fn confirm_url(&self, token: &str) -> String {
+        // A token is `[kpr].<digits>.<base64url>`: nothing in it to escape.
+        let mut url = String::with_capacity(self.0.confirm_base.len() + token.len());
+        url.push_str(&self.0.confirm_base);
+        url.push_str(token);
         url
     }
 }

@@ -8,7 +8,7 @@
 //! - [`grant`]: `grant_upload` and `grant_form`, built on [`post_policy`];
 //! - [`confirm`]: the store's redirect checked, the upload moved to its
 //!   confirmed key, and renewals;
-//! - [`link`]: the download link JSON and its presigned GET;
+//! - [`link`]: the download link JSON and its presigned GET ([`presign`]);
 //! - [`token`], [`object_key`], [`file_name`]: what the above are built from.
 
 mod confirm;
@@ -21,6 +21,7 @@ mod grant;
 mod link;
 pub mod object_key;
 pub mod post_policy;
+pub mod presign;
 pub mod sigv4;
 mod store;
 pub mod token;
@@ -33,6 +34,7 @@ use url::Url;
 pub use confirm::ConfirmRequest;
 pub use error::{Refusal, SignError};
 pub use grant::UploadRequest;
+pub use presign::{BucketUrl, BucketUrlError};
 pub use store::Store;
 pub use time::OffsetDateTime;
 pub use wire::{DownloadLink, FileRules, PageSettings, UploadGrant};
@@ -61,8 +63,10 @@ pub struct Signer(Arc<Inner>);
 struct Inner {
     store: Store,
     secret: TokenSecret,
-    /// The app's public origin, ending in `/`.
-    public_url: Url,
+    /// `<public origin>/confirm-upload?token=`: a token completes it.
+    confirm_base: String,
+    /// Where the store's objects are, for presigned GETs.
+    bucket_url: BucketUrl,
     limits: Limits,
     /// `scheme://host:port` of `store.post_url`, for the page's CSP.
     store_origin: String,
@@ -70,18 +74,20 @@ struct Inner {
 }
 
 impl Signer {
-    pub fn new(store: Store, secret: TokenSecret, public_url: Url, limits: Limits) -> Self {
-        let store_origin = Url::parse(&store.post_url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
-        Self(Arc::new(Inner {
+    /// Fails when the store's POST URL is not a bucket URL.
+    pub fn new(store: Store, secret: TokenSecret, public_url: &Url, limits: Limits) -> Result<Self, BucketUrlError> {
+        let bucket_url = BucketUrl::parse(&store.post_url)?;
+        let store_origin = bucket_url.origin().to_owned();
+        let confirm_base = format!("{}confirm-upload?token=", public_url.as_str());
+        Ok(Self(Arc::new(Inner {
             store,
             secret,
-            public_url,
+            confirm_base,
+            bucket_url,
             limits,
             store_origin,
             confirming: confirm_lock::ConfirmLocks::default(),
-        }))
+        })))
     }
 
     pub fn bucket(&self) -> &str {

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
-use aws_sdk_s3::presigning::PresigningConfig;
 use time::OffsetDateTime;
 
 use crate::error::SignError;
 use crate::file_name::FileName;
 use crate::object_key::ObjectKey;
+use crate::presign::{GetObject, presign_get};
 use crate::store::bare_etag;
 use crate::{DownloadLink, FILENAME_METADATA, Signer, content_disposition, rfc3339};
 
@@ -47,22 +47,14 @@ impl Signer {
         now: OffsetDateTime,
         ttl: Duration,
     ) -> Result<String, SignError> {
-        let store = &self.0.store;
-        let presigning = PresigningConfig::builder()
-            .start_time(now.into())
-            .expires_in(ttl)
-            .build()
-            .map_err(|e| SignError::LinkNotSigned(e.to_string()))?;
-        let presigned = store
-            .client
-            .get_object()
-            .bucket(&store.bucket)
-            .key(key.as_str())
-            .response_content_disposition(content_disposition::attachment(filename))
-            .presigned(presigning)
-            .await
-            .map_err(|e| SignError::LinkNotSigned(e.to_string()))?;
-        Ok(presigned.uri().to_owned())
+        let identity = self.signing_identity().await?;
+        let disposition = content_disposition::attachment(filename);
+        let get = GetObject {
+            key: key.as_str(),
+            content_disposition: Some(&disposition),
+            expires_in: ttl,
+        };
+        Ok(presign_get(&identity, &self.0.bucket_url, get, now))
     }
 }
 

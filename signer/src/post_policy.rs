@@ -6,13 +6,13 @@
 
 use std::collections::BTreeMap;
 
+use std::fmt::Write as _;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
-use crate::sigv4;
+use crate::credentials::SigningIdentity;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -48,11 +48,27 @@ pub enum Condition {
 }
 
 impl Condition {
-    fn to_json(&self) -> Value {
+    /// Appends the condition as JSON. Written directly: building a
+    /// `serde_json::Value` per condition was most of a grant's cost.
+    fn write_json(&self, out: &mut String) {
         match self {
-            Self::Equals { field, value } => json!({ field.as_str(): value }),
-            Self::StartsWith { field, prefix } => json!(["starts-with", format!("${field}"), prefix]),
-            Self::ContentLengthRange { min, max } => json!(["content-length-range", min, max]),
+            Self::Equals { field, value } => {
+                out.push('{');
+                json_string(out, field);
+                out.push(':');
+                json_string(out, value);
+                out.push('}');
+            }
+            Self::StartsWith { field, prefix } => {
+                out.push_str("[\"starts-with\",\"$");
+                json_string_body(out, field);
+                out.push_str("\",");
+                json_string(out, prefix);
+                out.push(']');
+            }
+            Self::ContentLengthRange { min, max } => {
+                let _ = write!(out, "[\"content-length-range\",{min},{max}]");
+            }
         }
     }
 
@@ -119,21 +135,21 @@ impl PostPolicy {
     }
 
     /// Adds the SigV4 fields and signs the base64 policy with the day's key.
-    pub fn sign(self, credentials: &SigningCredentials, region: &str, now: OffsetDateTime) -> SignedPostPolicy {
-        self.stamped(credentials, region, now)
-            .seal(&credentials.secret_access_key, region, now)
+    pub fn sign(self, identity: &SigningIdentity, now: OffsetDateTime) -> SignedPostPolicy {
+        self.stamped(identity, now).seal(identity, now)
     }
 
     /// The policy with the SigV4 fields (and their conditions) added.
-    fn stamped(mut self, credentials: &SigningCredentials, region: &str, now: OffsetDateTime) -> Self {
+    fn stamped(mut self, identity: &SigningIdentity, now: OffsetDateTime) -> Self {
         let amz_date = amz_date(now);
         let day = &amz_date[..8];
-        let credential = format!("{}/{day}/{region}/s3/aws4_request", credentials.access_key_id);
+        let region = identity.day_key.region();
+        let credential = format!("{}/{day}/{region}/s3/aws4_request", identity.access_key_id);
         self = self
             .field("x-amz-credential", &credential)
             .field("x-amz-algorithm", ALGORITHM)
             .field("x-amz-date", &amz_date);
-        if let Some(token) = &credentials.session_token {
+        if let Some(token) = &identity.session_token {
             self = self.field("x-amz-security-token", token);
         }
         self
@@ -141,16 +157,23 @@ impl PostPolicy {
 
     /// The policy document, before base64.
     fn document(&self) -> String {
-        json!({
-            "expiration": expiration_text(self.expiration),
-            "conditions": self.conditions.iter().map(Condition::to_json).collect::<Vec<_>>(),
-        })
-        .to_string()
+        let mut out = String::with_capacity(128 + 96 * self.conditions.len());
+        out.push_str("{\"expiration\":\"");
+        out.push_str(&expiration_text(self.expiration));
+        out.push_str("\",\"conditions\":[");
+        for (i, condition) in self.conditions.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            condition.write_json(&mut out);
+        }
+        out.push_str("]}");
+        out
     }
 
-    fn seal(self, secret_access_key: &str, region: &str, now: OffsetDateTime) -> SignedPostPolicy {
+    fn seal(self, identity: &SigningIdentity, now: OffsetDateTime) -> SignedPostPolicy {
         let policy = BASE64.encode(self.document());
-        let signature = sigv4::signature(secret_access_key, now, region, &policy);
+        let signature = identity.day_key.sign(now, policy.as_bytes());
         let mut fields = self.fields;
         fields.insert("policy".to_owned(), policy);
         fields.insert("x-amz-signature".to_owned(), signature);
@@ -158,21 +181,75 @@ impl PostPolicy {
     }
 }
 
+/// `s` as a JSON string, quotes included.
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    json_string_body(out, s);
+    out.push('"');
+}
+
+/// `s` escaped for the inside of a JSON string (RFC 8259: quote, backslash
+/// and control characters; everything else, non-ASCII included, as is).
+fn json_string_body(out: &mut String, s: &str) {
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < b' ') {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c < ' ' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
 /// `20151229T000000Z`
 pub fn amz_date(at: OffsetDateTime) -> String {
-    let format = format_description!("[year][month][day]T[hour][minute][second]Z");
-    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+    let at = at.to_offset(time::UtcOffset::UTC);
+    // Written out: `time`'s formatter costs more than the rest of a date.
+    let mut out = String::with_capacity(16);
+    let _ = write!(
+        out,
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    out
 }
 
 /// `2015-12-30T12:00:00.000Z`
 fn expiration_text(at: OffsetDateTime) -> String {
-    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].000Z");
-    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let mut out = String::with_capacity(24);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sigv4;
+    use serde_json::Value;
     use time::macros::datetime;
 
     // AWS's published "sigv4-post-example" (S3 API reference).
@@ -213,12 +290,13 @@ mod tests {
     #[test]
     fn builds_the_same_policy_document_as_the_aws_example() {
         let at = datetime!(2015-12-29 00:00 UTC);
-        let stamped = example_policy().stamped(&example_credentials(), "us-east-1", at);
+        let identity = SigningIdentity::new(&example_credentials(), "us-east-1");
+        let stamped = example_policy().stamped(&identity, at);
         let ours: Value = serde_json::from_str(&stamped.document()).expect("our policy is JSON");
         let published = BASE64.decode(EXAMPLE_POLICY_B64).expect("the example is base64");
         let theirs: Value = serde_json::from_slice(&published).expect("the example is JSON");
         assert_eq!(ours, theirs);
-        let signed = example_policy().sign(&example_credentials(), "us-east-1", at);
+        let signed = example_policy().sign(&identity, at);
         assert_eq!(
             signed.fields["x-amz-credential"],
             "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request"
@@ -240,12 +318,11 @@ mod tests {
         let mut credentials = example_credentials();
         credentials.session_token = Some("session-token".to_owned());
         let at = datetime!(2026-01-01 00:00 UTC);
-        let stamped = example_policy()
-            .content_length_range(1, 10)
-            .stamped(&credentials, "eu-west-1", at);
+        let identity = SigningIdentity::new(&credentials, "eu-west-1");
+        let stamped = example_policy().content_length_range(1, 10).stamped(&identity, at);
         let covered: Vec<String> = stamped.conditions.iter().filter_map(Condition::field).collect();
         let document = stamped.document();
-        let signed = stamped.seal(&credentials.secret_access_key, "eu-west-1", at);
+        let signed = stamped.seal(&identity, at);
         // policy and x-amz-signature are the only fields S3 exempts.
         for name in signed
             .fields
@@ -259,6 +336,31 @@ mod tests {
         }
         assert_eq!(signed.fields["x-amz-security-token"], "session-token");
         assert!(document.contains(r#"["content-length-range",1,10]"#));
+    }
+
+    #[test]
+    fn the_document_is_json_whatever_the_values() {
+        let awkward = [
+            "plain",
+            "quote \" and \\ backslash",
+            "line\nbreak\ttab\r",
+            "\u{1}\u{1f}\u{7f}",
+            "naïve 名前 🙂",
+            "",
+        ];
+        for value in awkward {
+            let policy = PostPolicy::builder(value, datetime!(2026-01-01 00:00 UTC))
+                .field("key", value)
+                .field_starting_with(value, value, value)
+                .content_length_range(0, u64::MAX);
+            let parsed: Value = serde_json::from_str(&policy.document()).expect("the document is JSON");
+            let conditions = parsed["conditions"].as_array().expect("conditions");
+            assert_eq!(conditions[0]["bucket"], value);
+            assert_eq!(conditions[1]["key"], value);
+            assert_eq!(conditions[2][1], format!("${value}"));
+            assert_eq!(conditions[2][2], value);
+            assert_eq!(conditions[3][2], u64::MAX);
+        }
     }
 
     #[test]

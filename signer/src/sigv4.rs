@@ -1,15 +1,85 @@
-//! SigV4 for a POST policy. Its string to sign is the base64 policy itself,
-//! so all it needs is the day's signing key and the signature: both come
-//! from `aws-sigv4`, the crate the S3 client signs its own requests with.
+//! SigV4, the two shapes Courier signs: a POST policy (its string to sign is
+//! the base64 policy) and a presigned GET (see [`crate::presign`]). Both end
+//! in an HMAC under the day's signing key, which changes only at UTC
+//! midnight: [`DayKey`] derives it once per day and keeps the keyed HMAC, so
+//! a signature costs one HMAC instead of five.
 
-use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
-use time::OffsetDateTime;
+use std::sync::RwLock;
+
+use aws_sigv4::sign::v4::generate_signing_key;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The signing key for one secret, region and S3, cached for its UTC day.
+pub struct DayKey {
+    secret_access_key: String,
+    region: String,
+    cached: RwLock<Option<(Date, HmacSha256)>>,
+}
+
+impl DayKey {
+    pub fn new(secret_access_key: &str, region: &str) -> Self {
+        Self {
+            secret_access_key: secret_access_key.to_owned(),
+            region: region.to_owned(),
+            cached: RwLock::new(None),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The hex signature of `string_to_sign` under `at`'s day key.
+    pub fn sign(&self, at: OffsetDateTime, string_to_sign: &[u8]) -> String {
+        let mut mac = self.keyed(at.to_offset(UtcOffset::UTC).date());
+        mac.update(string_to_sign);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// A fresh HMAC keyed with `day`'s signing key.
+    fn keyed(&self, day: Date) -> HmacSha256 {
+        // A poisoned lock only means another signer panicked mid-write; the
+        // cache is then recomputed, never trusted.
+        if let Ok(cached) = self.cached.read()
+            && let Some((cached_day, mac)) = cached.as_ref()
+            && *cached_day == day
+        {
+            return mac.clone();
+        }
+        let mac = derive(&self.secret_access_key, day, &self.region);
+        if let Ok(mut cached) = self.cached.write() {
+            *cached = Some((day, mac.clone()));
+        }
+        mac
+    }
+}
+
+impl std::fmt::Debug for DayKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DayKey")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The day's signing key (AWS's four-step HMAC chain, from `aws-sigv4`),
+/// ready to sign with.
+fn derive(secret_access_key: &str, day: Date, region: &str) -> HmacSha256 {
+    let midnight = day.midnight().assume_utc();
+    let key = generate_signing_key(secret_access_key, midnight.into(), region, "s3");
+    // HMAC takes a key of any length: this cannot fail.
+    HmacSha256::new_from_slice(key.as_ref()).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+}
 
 /// The hex signature of `string_to_sign` (for a POST, the base64 policy),
-/// under the signing key for `at`'s day (UTC), `region` and S3.
+/// under the signing key for `at`'s day (UTC), `region` and S3. Uncached: for
+/// tests and one-off checks.
 pub fn signature(secret_access_key: &str, at: OffsetDateTime, region: &str, string_to_sign: &str) -> String {
-    let key = generate_signing_key(secret_access_key, at.into(), region, "s3");
-    calculate_signature(key, string_to_sign.as_bytes())
+    DayKey::new(secret_access_key, region).sign(at, string_to_sign.as_bytes())
 }
 
 #[cfg(test)]
@@ -31,5 +101,23 @@ mod tests {
                 "cbcef1ebeaefc82cce6530b9f0a9ae598846065f5c5bae0674bd5ebc4ba52d28"
             );
         }
+    }
+
+    #[test]
+    fn the_cached_key_follows_the_utc_day() {
+        let key = DayKey::new(EXAMPLE_SECRET, "us-east-1");
+        let evening = datetime!(2015-12-29 23:59:59 UTC);
+        let next_morning = datetime!(2015-12-30 00:00:01 UTC);
+        // Same day, any hour or offset: the same signature as uncached.
+        for at in [evening, datetime!(2015-12-29 08:00 -5)] {
+            assert_eq!(
+                key.sign(at, b"policy"),
+                signature(EXAMPLE_SECRET, at, "us-east-1", "policy")
+            );
+        }
+        // After midnight the cache must not serve yesterday's key.
+        let today = key.sign(next_morning, b"policy");
+        assert_eq!(today, signature(EXAMPLE_SECRET, next_morning, "us-east-1", "policy"));
+        assert_ne!(today, key.sign(evening, b"policy"));
     }
 }

@@ -14,9 +14,9 @@ use crate::object_key::ObjectKey;
 pub struct Store {
     pub client: aws_sdk_s3::Client,
     pub bucket: String,
-    pub region: String,
     /// The bucket's URL as the browser POSTs to it.
     pub post_url: String,
+    /// What the signer signs with (and the store's region).
     pub credentials: CredentialSource,
 }
 

@@ -16,9 +16,10 @@ use time::OffsetDateTime;
 
 use crate::object_key::ObjectKey;
 
-/// The server secret (`COURIER_SECRET`). Never printed.
+/// The server secret (`COURIER_SECRET`), kept as an HMAC already keyed
+/// with it (cloning one is cheaper than keying anew). Never printed.
 #[derive(Clone)]
-pub struct TokenSecret(Vec<u8>);
+pub struct TokenSecret(Hmac<Sha256>);
 
 impl TokenSecret {
     /// Secrets shorter than this are refused at start-up.
@@ -29,7 +30,8 @@ impl TokenSecret {
         if secret.len() < Self::MIN_LEN {
             return Err(TokenError::WeakSecret);
         }
-        Ok(Self(secret))
+        let keyed = Hmac::<Sha256>::new_from_slice(&secret).map_err(|_| TokenError::WeakSecret)?;
+        Ok(Self(keyed))
     }
 }
 
@@ -137,13 +139,13 @@ impl UploadToken {
 /// bytes on another key (so no later write can change what a link serves), and
 /// nobody without the secret can predict it.
 pub fn confirmed_id(secret: &TokenSecret, upload_key: &ObjectKey, etag: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC accepts keys of any length");
+    let mut mac = secret.0.clone();
     mac.update(format!("courier-confirmed-key/v1\n{etag}\n{}", upload_key.as_str()).as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..crate::object_key::FILE_ID_LEN / 2])
 }
 
 fn mac(secret: &TokenSecret, scope: TokenScope, subject: &str, expiry: i64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC accepts keys of any length");
+    let mut mac = secret.0.clone();
     // Domain-separated so a token can never be confused with another HMAC of ours.
     mac.update(format!("courier-upload-token/v1\n{}\n{expiry}\n{subject}", scope.tag()).as_bytes());
     mac
