@@ -4,6 +4,7 @@
 
 pub mod api_status;
 pub mod body_limit;
+pub mod cache_control;
 pub mod client_addr;
 pub mod commands;
 pub mod confirm;

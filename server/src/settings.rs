@@ -254,8 +254,22 @@ fn leptos_options(var: &impl Fn(&str) -> Option<String>) -> Result<LeptosOptions
         Some("prod" | "production") => leptos::config::Env::PROD,
         _ => leptos::config::Env::DEV,
     };
+    let hash_file = var("LEPTOS_HASH_FILE_NAME").unwrap_or_else(|| "hash.txt".to_owned());
+    // A release build names its assets by content and writes their hashes
+    // next to the binary; cargo-leptos says so itself when it runs us.
+    let hash_files = match var("LEPTOS_HASH_FILES").as_deref() {
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| invalid("LEPTOS_HASH_FILES", "expected true or false"))?,
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(&hash_file)))
+            .is_some_and(|path| path.is_file()),
+    };
     Ok(LeptosOptions::builder()
         .output_name(var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "courier".to_owned()))
+        .hash_files(hash_files)
+        .hash_file(hash_file.into())
         .site_root(var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()))
         .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|| "pkg".to_owned()))
         .site_addr(site_addr)

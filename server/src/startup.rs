@@ -17,7 +17,9 @@ use axum::{Router, middleware};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use tokio::net::TcpListener;
+use tower::Layer as _;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use url::Url;
 
 use app::error::CourierError;
@@ -25,6 +27,7 @@ use app::shell;
 use signer::Signer;
 use signer::token::TokenSecret;
 
+use crate::cache_control::Assets;
 use crate::confirm::{confirm_cors, confirm_upload};
 use crate::embedded_store::{EmbeddedStoreConfig, EmbeddedStoreError, RunningStore};
 use crate::rate_limit::RateLimit;
@@ -208,7 +211,12 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
         .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()));
     // Bodies are capped (the only routes that read one), after the rate
     // limit: a client over its limit is refused before anything is read.
-    let signing = signing.route_layer(middleware::from_fn(crate::body_limit::cap));
+    let signing = signing
+        .route_layer(middleware::from_fn(crate::body_limit::cap))
+        .route_layer(SetResponseHeaderLayer::overriding(
+            http::header::CACHE_CONTROL,
+            crate::cache_control::NO_STORE,
+        ));
     let signing = match rate_limit {
         Some(limit) => {
             limit.sweep_in_background();
@@ -217,10 +225,15 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
         None => signing,
     };
     // The site's static files (the WASM bundle, its JS, the CSS), else a 404 page.
+    let assets = Assets {
+        pkg_prefix: format!("/{}/", state.leptos_options.site_pkg_dir),
+        hashed: state.leptos_options.hash_files,
+    };
     let files = ServeDir::new(&*state.leptos_options.site_root)
         .precompressed_gzip()
         .precompressed_br()
         .not_found_service(not_found.into_service());
+    let files = middleware::from_fn_with_state(assets, crate::cache_control::static_files).layer(files);
     let app = Router::new()
         .merge(signing)
         .route("/health", get(|| async { "ok" }))

@@ -2,6 +2,7 @@
 //! ports, driven over HTTP the way a browser drives them.
 
 mod attacks;
+mod caching;
 mod confirm;
 mod helpers;
 mod load;
