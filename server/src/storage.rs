@@ -4,7 +4,8 @@
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation, SharedHttpClient};
+use aws_smithy_http_client::tls;
 
 use signer::Store;
 use signer::credentials::CredentialSource;
@@ -35,6 +36,7 @@ pub fn embedded(running: &RunningStore) -> Store {
     let endpoint = format!("http://{}", running.addr);
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(http_client())
         .region(Region::new(RunningStore::REGION))
         .endpoint_url(&endpoint)
         .credentials_provider(provider.clone())
@@ -51,7 +53,7 @@ pub fn embedded(running: &RunningStore) -> Store {
 /// AWS S3 or an S3-compatible store, configured the standard AWS way; what
 /// the settings name explicitly overrides the SDK's own chain.
 pub async fn external(settings: &ExternalStore) -> Result<Store, StorageError> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -84,6 +86,14 @@ pub async fn external(settings: &ExternalStore) -> Result<Store, StorageError> {
         ),
         credentials: CredentialSource::new(provider, &region),
     })
+}
+
+/// HTTPS through rustls with ring (and the platform's roots), plain HTTP
+/// for a loopback store: one client for the store and the credential chain.
+fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
 }
 
 /// Checksums only where S3 requires them: otherwise presigned GETs would ask
