@@ -15,13 +15,18 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 SITE_ROOT := $(CURDIR)/target/site
 CHROMIUM_PATH ?= /usr/bin/chromium
 NPM_STAMP := end2end/node_modules/.courier-installed
+# Build tools (cargo-leptos, wasm-bindgen, Garage) run for seconds per build:
+# they need no LTO or full optimisation, which would cost minutes to install.
+CHEAP_TOOL_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true
+export CHEAP_TOOL_PROFILE
 
 # cargo-installed tools and npm's wasm-opt (cargo-leptos would otherwise try
 # to download binaryen, and this machine has no internet).
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 export CHROMIUM_PATH
 
-.PHONY: run dev test build tools browser lint unit e2e garage garage-tests clean
+.PHONY: run dev test bench build site tools browser wrk lint unit e2e garage garage-tests clean
 
 ## run: build the release site and serve it, with the embedded store unless COURIER_BUCKET is set
 run: tools build
@@ -35,10 +40,21 @@ dev: tools
 	cargo leptos watch
 
 ## test: every test, as CI runs it
-test: tools browser lint unit build e2e garage
+test: tools browser lint unit site e2e garage
 
+# --precompress writes brotli and gzip copies next to each asset; the server
+# sends whichever the browser accepts.
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
+
+# What the browser tests run: the release site (the bundle people get) and
+# the debug server, whose dependencies `unit` already compiled, instead of a
+# second, optimised build of them all. The server finds the assets' hashes
+# next to its binary.
+site: tools
+	cargo leptos build --release --precompress --frontend-only
+	cargo build -p courier --bin courier
+	cp "$(TARGET_DIR)/release/hash.txt" "$(TARGET_DIR)/debug/hash.txt"
 
 lint:
 	cargo fmt --all -- --check
@@ -52,26 +68,38 @@ unit:
 	cargo test -p app --features ssr
 	cargo test -p courier --lib --bins --test api --test memory
 
+TEST_BIN := $(TARGET_DIR)/debug/courier
+
 e2e: browser $(NPM_STAMP)
-	cd end2end && COURIER_BIN="$(TARGET_DIR)/release/courier" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test
+	cd end2end && COURIER_BIN="$(TEST_BIN)" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test
+
+## bench: Courier's figures next to its peers' (boto3, the AWS SDK for JavaScript,
+## Uppy Companion, Uppy's bundle), measured in one run; prints one table
+bench: tools build browser wrk
+	bench/peers/install
+	bench/run.py
+
+wrk:
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y wrk; \
+		else sudo apt-get update && sudo apt-get install -y wrk; fi; }
 
 ## garage: the flows again on a three-node Garage cluster (installed if missing)
-garage: build browser $(NPM_STAMP)
+garage: site browser $(NPM_STAMP)
 	scripts/garage-cluster $(MAKE) --no-print-directory garage-tests
 
 garage-tests:
 	# One at a time: some stop a node or change the shared bucket's CORS.
 	cargo test -p courier --test garage -- --test-threads=1
-	cd end2end && COURIER_BIN="$(TARGET_DIR)/release/courier" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test tests/upload.spec.ts
+	cd end2end && COURIER_BIN="$(TEST_BIN)" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test tests/upload.spec.ts
 
 ## tools: what building needs, installed only when missing
 tools: $(NPM_STAMP)
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$" || \
-		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION)
+		$(CHEAP_TOOL_PROFILE) cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION)
 	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || \
-		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+		$(CHEAP_TOOL_PROFILE) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 
 # binaryen (wasm-opt) and Playwright, pinned by end2end/package-lock.json.
 $(NPM_STAMP): end2end/package-lock.json
