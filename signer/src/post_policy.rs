@@ -36,56 +36,14 @@ impl std::fmt::Debug for SigningCredentials {
     }
 }
 
-/// One condition of a policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Condition {
-    /// The field must equal the value exactly.
-    Equals { field: String, value: String },
-    /// The field must start with the prefix.
-    StartsWith { field: String, prefix: String },
-    /// The file's size in bytes must lie in `min..=max`.
-    ContentLengthRange { min: u64, max: u64 },
-}
-
-impl Condition {
-    /// Appends the condition as JSON. Written directly: building a
-    /// `serde_json::Value` per condition was most of a grant's cost.
-    fn write_json(&self, out: &mut String) {
-        match self {
-            Self::Equals { field, value } => {
-                out.push('{');
-                json_string(out, field);
-                out.push(':');
-                json_string(out, value);
-                out.push('}');
-            }
-            Self::StartsWith { field, prefix } => {
-                out.push_str("[\"starts-with\",\"$");
-                json_string_body(out, field);
-                out.push_str("\",");
-                json_string(out, prefix);
-                out.push(']');
-            }
-            Self::ContentLengthRange { min, max } => {
-                let _ = write!(out, "[\"content-length-range\",{min},{max}]");
-            }
-        }
-    }
-
-    /// The form field this condition is about, lower-cased, if any.
-    pub fn field(&self) -> Option<String> {
-        match self {
-            Self::Equals { field, .. } | Self::StartsWith { field, .. } => Some(field.to_ascii_lowercase()),
-            Self::ContentLengthRange { .. } => None,
-        }
-    }
-}
-
-/// A POST policy before it is signed.
+/// A POST policy before it is signed. Its conditions are written as JSON as
+/// they are added (building a `serde_json::Value` per condition was most of
+/// a grant's cost).
 #[derive(Clone, Debug)]
 pub struct PostPolicy {
     expiration: OffsetDateTime,
-    conditions: Vec<Condition>,
+    /// The conditions' JSON, comma-separated, without the brackets.
+    conditions: String,
     fields: BTreeMap<String, String>,
 }
 
@@ -98,40 +56,56 @@ pub struct SignedPostPolicy {
 impl PostPolicy {
     /// A policy for `bucket` that expires at `expiration`.
     pub fn builder(bucket: &str, expiration: OffsetDateTime) -> Self {
-        Self {
+        let mut policy = Self {
             expiration,
-            conditions: vec![Condition::Equals {
-                field: "bucket".to_owned(),
-                value: bucket.to_owned(),
-            }],
+            conditions: String::with_capacity(1024),
             fields: BTreeMap::new(),
-        }
+        };
+        policy.equals("bucket", bucket);
+        policy
     }
 
     /// A form field that must be sent with exactly this value.
     pub fn field(mut self, name: &str, value: &str) -> Self {
-        self.conditions.push(Condition::Equals {
-            field: name.to_owned(),
-            value: value.to_owned(),
-        });
+        self.equals(name, value);
         self.fields.insert(name.to_owned(), value.to_owned());
         self
     }
 
     /// A form field that must start with `prefix`; the form carries `value`.
     pub fn field_starting_with(mut self, name: &str, prefix: &str, value: &str) -> Self {
-        self.conditions.push(Condition::StartsWith {
-            field: name.to_owned(),
-            prefix: prefix.to_owned(),
-        });
+        let out = self.next_condition();
+        out.push_str("[\"starts-with\",\"$");
+        json_string_body(out, name);
+        out.push_str("\",");
+        json_string(out, prefix);
+        out.push(']');
         self.fields.insert(name.to_owned(), value.to_owned());
         self
     }
 
     /// The accepted file sizes, in bytes.
     pub fn content_length_range(mut self, min: u64, max: u64) -> Self {
-        self.conditions.push(Condition::ContentLengthRange { min, max });
+        let out = self.next_condition();
+        let _ = write!(out, "[\"content-length-range\",{min},{max}]");
         self
+    }
+
+    /// `{"name":"value"}`
+    fn equals(&mut self, name: &str, value: &str) {
+        let out = self.next_condition();
+        out.push('{');
+        json_string(out, name);
+        out.push(':');
+        json_string(out, value);
+        out.push('}');
+    }
+
+    fn next_condition(&mut self) -> &mut String {
+        if !self.conditions.is_empty() {
+            self.conditions.push(',');
+        }
+        &mut self.conditions
     }
 
     /// Adds the SigV4 fields and signs the base64 policy with the day's key.
@@ -157,16 +131,11 @@ impl PostPolicy {
 
     /// The policy document, before base64.
     fn document(&self) -> String {
-        let mut out = String::with_capacity(128 + 96 * self.conditions.len());
+        let mut out = String::with_capacity(64 + self.conditions.len());
         out.push_str("{\"expiration\":\"");
         out.push_str(&expiration_text(self.expiration));
         out.push_str("\",\"conditions\":[");
-        for (i, condition) in self.conditions.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            condition.write_json(&mut out);
-        }
+        out.push_str(&self.conditions);
         out.push_str("]}");
         out
     }
@@ -320,8 +289,21 @@ mod tests {
         let at = datetime!(2026-01-01 00:00 UTC);
         let identity = SigningIdentity::new(&credentials, "eu-west-1");
         let stamped = example_policy().content_length_range(1, 10).stamped(&identity, at);
-        let covered: Vec<String> = stamped.conditions.iter().filter_map(Condition::field).collect();
-        let document = stamped.document();
+        let document: Value = serde_json::from_str(&stamped.document()).expect("the document is JSON");
+        // The field each condition is about, lower-cased, read from the document itself.
+        let covered: Vec<String> = document["conditions"]
+            .as_array()
+            .expect("conditions")
+            .iter()
+            .filter_map(|c| match c {
+                Value::Object(map) => map.keys().next().cloned(),
+                Value::Array(items) if items[0] == "starts-with" => {
+                    items[1].as_str().map(|f| f.trim_start_matches('$').to_owned())
+                }
+                _ => None,
+            })
+            .map(|f| f.to_ascii_lowercase())
+            .collect();
         let signed = stamped.seal(&identity, at);
         // policy and x-amz-signature are the only fields S3 exempts.
         for name in signed
@@ -335,7 +317,12 @@ mod tests {
             );
         }
         assert_eq!(signed.fields["x-amz-security-token"], "session-token");
-        assert!(document.contains(r#"["content-length-range",1,10]"#));
+        assert!(
+            document["conditions"]
+                .as_array()
+                .expect("conditions")
+                .contains(&serde_json::json!(["content-length-range", 1, 10]))
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::credentials::SigningIdentity;
 use crate::post_policy::{ALGORITHM, amz_date};
+use crate::sigv4::push_hex;
 
 /// SigV4's URI encoding: everything but the unreserved characters.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -106,10 +107,8 @@ pub fn presign_get(identity: &SigningIdentity, bucket: &BucketUrl, get: GetObjec
     }
 
     let canonical_request = format!("GET\n{path}\n{query}\nhost:{}\n\nhost\nUNSIGNED-PAYLOAD", bucket.host);
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
+    let mut string_to_sign = format!("{ALGORITHM}\n{amz_date}\n{scope}\n");
+    push_hex(&mut string_to_sign, &Sha256::digest(canonical_request.as_bytes()));
     let signature = identity.day_key.sign(now, string_to_sign.as_bytes());
     format!("{}{path}?{query}&X-Amz-Signature={signature}", bucket.origin)
 }
