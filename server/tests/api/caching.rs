@@ -78,9 +78,17 @@ async fn unhashed_assets_are_revalidated() {
 async fn nothing_signed_is_ever_stored() {
     let courier = spawn_courier().await;
     // The page carries a signed form policy and its per-page prefix.
-    let page = courier.get_as(&format!("{}/", courier.base), "text/html").await;
+    let page = courier
+        .http
+        .get(format!("{}/", courier.base))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("the page");
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
+    // And it is sent compressed.
+    assert_eq!(page.headers()[header::CONTENT_ENCODING], "gzip");
     let grant = courier.sign_upload("a.txt", "text/plain", 3).await;
     assert_eq!(grant.status(), StatusCode::OK);
     assert_eq!(grant.headers()[header::CACHE_CONTROL], "no-store");
