@@ -27,7 +27,7 @@ impl Signer {
         let size = head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
         let ttl = self.0.limits.download_ttl;
         let download_url = self.presign_download(key, &filename, now, ttl).await?;
-        tracing::info!(key = %key.as_str(), size, "signed a download link");
+        tracing::debug!(key = %key.as_str(), size, "signed a download link");
         Ok(DownloadLink {
             key: key.as_str().to_owned(),
             filename,
