@@ -6,7 +6,7 @@
 //
 //   node companion.mjs <port>
 // prints one JSON line once listening ({url, method, body, content_type})
-// and runs until killed. Companion's own logs go to stderr.
+// and runs until killed (SIGTERM ends it at once). Its logs go to stderr.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,7 @@ const { app: companionApp } = companion.app({
 
 const app = express();
 app.use(companionApp);
-const server = app.listen(port, host, () => {
+app.listen(port, host, () => {
   // What @uppy/aws-s3's CompanionS3.putObject sends for a file whose meta
   // is Uppy's default (name, type): URLSearchParams-encoded.
   const query = new URLSearchParams({
@@ -55,4 +55,3 @@ const server = app.listen(port, host, () => {
     JSON.stringify({ url: `http://${host}:${port}/s3/params?${query}`, method: 'GET', body: null, content_type: null }) + '\n',
   );
 });
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
