@@ -11,8 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::CourierError;
-use crate::file_rules::FileRules;
-use crate::model::{DownloadLink, FormGrant, PageSettings, UploadGrant};
+use crate::model::{DownloadLink, FormGrant, UploadGrant};
 
 /// A value that travels as JSON. Serde on the server; in the browser,
 /// [`ReadJson::read`] picks it out of what `JSON.parse` made.
@@ -92,14 +91,14 @@ impl ReadJson for Vec<DownloadLink> {
 impl ReadJson for UploadGrant {
     #[cfg(feature = "hydrate")]
     fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
-        let fields = js::field(value, "fields")?;
-        let fields = js_sys::Object::entries(wasm_bindgen::JsCast::dyn_ref(&fields)?)
-            .iter()
-            .map(|entry| {
-                let entry = js::array(&entry)?;
-                Some((entry.get(0).as_string()?, entry.get(1).as_string()?))
-            })
-            .collect::<Option<_>>()?;
+        let object = js::field(value, "fields")?;
+        // Inserted one by one: collecting would sort first, and bring a sort
+        // into the bundle for a map that sorts itself.
+        let mut fields = std::collections::BTreeMap::new();
+        for entry in js_sys::Object::entries(wasm_bindgen::JsCast::dyn_ref(&object)?).iter() {
+            let entry = js::array(&entry)?;
+            fields.insert(entry.get(0).as_string()?, entry.get(1).as_string()?);
+        }
         Some(Self {
             url: js::string(value, "url")?,
             fields,
@@ -120,8 +119,8 @@ impl ReadJson for FormGrant {
             .collect::<Option<_>>()?;
         Some(Self {
             grant: UploadGrant::read(&js::field(value, "grant")?)?,
-            settings: PageSettings {
-                rules: FileRules {
+            settings: crate::model::PageSettings {
+                rules: crate::file_rules::FileRules {
                     max_bytes: js::whole(&rules, "max_bytes")?,
                     allowed_types,
                 },
