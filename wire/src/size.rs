@@ -10,15 +10,23 @@ pub fn human_size(bytes: u64) -> String {
             format!("{bytes} bytes")
         };
     }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
+    // Whole numbers only: `{:.1}` on a float would bring float formatting
+    // (~14 KB of wasm) into the browser bundle.
+    let (mut unit, mut divisor) = (0, 1024u128);
+    while u128::from(bytes) >= divisor * 1024 && unit + 1 < UNITS.len() {
+        divisor *= 1024;
         unit += 1;
     }
-    let text = format!("{value:.1}");
-    let text = text.strip_suffix(".0").unwrap_or(&text);
-    format!("{text} {}", UNITS[unit])
+    let scaled = u128::from(bytes) * 10;
+    let (mut tenths, rest) = (scaled / divisor, scaled % divisor);
+    // Rounded as `{:.1}` rounds the exact value: half to even.
+    if rest * 2 > divisor || (rest * 2 == divisor && tenths % 2 == 1) {
+        tenths += 1;
+    }
+    match tenths % 10 {
+        0 => format!("{} {}", tenths / 10, UNITS[unit]),
+        tenth => format!("{}.{tenth} {}", tenths / 10, UNITS[unit]),
+    }
 }
 
 #[cfg(test)]
