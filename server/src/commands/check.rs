@@ -69,7 +69,7 @@ pub async fn check(settings: &Settings) -> Result<Vec<Finding>, CommandError> {
 
     let secret = settings.secret.clone().ok_or(SettingsError::MissingSecret)?;
     let client = store.client.clone();
-    let signer = match Signer::new(store, secret, &target.public_url, settings.limits.clone()) {
+    let signer = match Signer::new(store, secret, target.public_url, settings.limits.clone()) {
         Ok(signer) => signer,
         Err(e) => {
             findings.push(Finding::fail(format!("Courier cannot sign for this store: {e}.")));
