@@ -244,7 +244,30 @@ def print_table(r):
     print("| " + " | ".join("---" for _ in headers) + " |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    for aim, met, reason in aims(r):
+        if not met:
+            print(f"\nAim not met: {aim}. {reason}")
     print(f"\nRaw figures: {TARGET / 'bench-results.json'}")
+
+
+def aims(r):
+    """Issue 10's aims, each with what stands in the way when it is missed."""
+    core, first, sign = r["core"], r["first_load"], r["sign_upload"]
+    return [
+        ("first load under 82 KB", first["first_visit_bytes"] < 82_000,
+         "The wasm is about 110 KB brotli: Leptos' renderer (tachys, ~50 KB raw) and reactive graph "
+         "(~30 KB), the upload state machine and its views (~47 KB), data segments (~37 KB). Next: load "
+         "the card and link views after hydration (`#[lazy]` with `cargo leptos build --split`)."),
+        ("no asset bytes on a repeat visit", first["repeat_visit_asset_bytes"] == 0,
+         "An asset was downloaded again: check its Cache-Control."),
+        ("sign_upload at 20k req/s, p99 under 3 ms", sign["rps"] >= 20_000 and sign["p99_ms"] < 3,
+         "wrk shares the 2 cores with the server (and with anything else running): "
+         "the server's own profile is flat (allocation, syscalls, hyper)."),
+        ("one grant within 3 µs", core["grant_upload"] <= 3,
+         "What is left is the work itself: two HMAC-SHA256 passes (the policy, ~1 KB, and the token), "
+         "base64 of the policy, a fresh key and the wire type's map of ten form fields."),
+        ("one presigned GET within 5 µs", core["presign_get"] <= 5, "Unexpected: profile presign_get."),
+    ]
 
 
 if __name__ == "__main__":

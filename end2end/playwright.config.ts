@@ -12,7 +12,7 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: "list",
-  // Starts the release `courier` binary and its embedded store on free ports.
+  // Starts the `courier` binary (COURIER_BIN; `make test` passes the debug one) and its embedded store on free ports.
   globalSetup: "./global-setup.ts",
   outputDir: "test-results",
   use: {
