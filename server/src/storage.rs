@@ -90,7 +90,9 @@ pub async fn external(settings: &ExternalStore) -> Result<Store, StorageError> {
 
 /// HTTPS through rustls with ring (and the platform's roots), plain HTTP
 /// for a loopback store: one client for the store and the credential chain.
-fn http_client() -> SharedHttpClient {
+/// (The SDK has no default client in this build: every S3 client, tests'
+/// too, is given this one.)
+pub fn http_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
         .build_https()

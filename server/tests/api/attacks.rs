@@ -430,6 +430,7 @@ async fn an_s3_client_with_the_stores_credentials_still_works() {
         courier::embedded_store::StoreCredentials::load_or_create(courier.data_dir.path()).expect("credentials");
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(courier::storage::http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(&courier.store)
         .credentials_provider(Credentials::new(

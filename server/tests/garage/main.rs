@@ -51,6 +51,7 @@ fn s3() -> aws_sdk_s3::Client {
     let env: std::collections::HashMap<String, String> = cluster().into_iter().collect();
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(courier::storage::http_client())
         .region(Region::new(env["AWS_REGION"].clone()))
         .endpoint_url(&env["AWS_ENDPOINT_URL_S3"])
         .credentials_provider(Credentials::new(
