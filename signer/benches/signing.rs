@@ -60,6 +60,14 @@ fn signer() -> Signer {
     Signer::new(store, secret, &public_url, limits).expect("a bucket URL")
 }
 
+/// The SDK's retry layer sleeps, so the runtime needs a clock.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime")
+}
+
 fn identity() -> SigningIdentity {
     let credentials = SigningCredentials {
         access_key_id: ACCESS_KEY.to_owned(),
@@ -70,10 +78,7 @@ fn identity() -> SigningIdentity {
 }
 
 fn upload_grant(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime");
+    let runtime = runtime();
     let signer = signer();
     c.bench_function("grant_upload", |b| {
         b.iter(|| {
@@ -120,10 +125,7 @@ fn presigned_get(c: &mut Criterion) {
         })
     });
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime");
+    let runtime = runtime();
     let client = client();
     c.bench_function("presign_get_aws_sdk", |b| {
         b.iter(|| {
