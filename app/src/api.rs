@@ -7,20 +7,27 @@ use leptos::prelude::*;
 
 use crate::error::CourierError;
 use crate::json::JsonCodec;
-use crate::model::{DownloadLink, FormGrant, UploadGrant};
+use crate::model::{DownloadLink, FormGrant, LinkKind, UploadGrant};
 
 /// JSON in the response body, as `Json` writes it; read without `serde_json`.
 type JsonOut = leptos::server_fn::codec::Post<JsonCodec>;
 
 /// Signs a POST policy for one file: `filename`, `content_type` and `size`
-/// as the browser reports them.
+/// as the browser reports them, and the `link` it is to get (the page's
+/// default when left out).
 #[server(endpoint = "sign_upload", output = JsonOut)]
-pub async fn sign_upload(filename: String, content_type: String, size: u64) -> Result<UploadGrant, CourierError> {
+pub async fn sign_upload(
+    filename: String,
+    content_type: String,
+    size: u64,
+    link: Option<LinkKind>,
+) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
     let request = signer::UploadRequest {
         filename,
         content_type,
         size,
+        link: link.unwrap_or(signer.page_settings().default_link),
     };
     logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await)
 }
@@ -32,16 +39,30 @@ pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, C
     logged(signer.renew(&key, &token, signer::OffsetDateTime::now_utc()).await)
 }
 
-/// The page's form: the policy the plain HTML form carries (any file name
-/// under a per-page prefix) and the settings every upload from the page shares.
-#[server(endpoint = "sign_upload_form", output = JsonOut)]
-pub async fn sign_upload_form() -> Result<FormGrant, CourierError> {
+/// Deletes a file for its owner (the holder of the token its link came
+/// with); afterwards its links answer 404.
+#[server(endpoint = "delete_upload", output = JsonOut)]
+pub async fn delete_upload(key: String, token: String) -> Result<(), CourierError> {
     let signer = signer()?;
-    let grant = logged(signer.grant_form(signer::OffsetDateTime::now_utc()).await)?;
-    Ok(FormGrant {
-        grant,
-        settings: signer.page_settings(),
-    })
+    logged(signer.delete(&key, &token, signer::OffsetDateTime::now_utc()).await)
+}
+
+/// The page's form: the policy the plain HTML form carries (any file name
+/// under a per-page prefix, for `link`, or the default one) and the settings
+/// every upload from the page shares.
+#[server(endpoint = "sign_upload_form", output = JsonOut)]
+pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, CourierError> {
+    let signer = signer()?;
+    let settings = signer.page_settings();
+    // A page asked for a public form where public links are off gets the
+    // expiring one (and says which it is); grants themselves refuse.
+    let link = match link {
+        Some(LinkKind::Public) if !settings.public_links => LinkKind::Expiring,
+        Some(link) => link,
+        None => settings.default_link,
+    };
+    let grant = logged(signer.grant_form(link, signer::OffsetDateTime::now_utc()).await)?;
+    Ok(FormGrant { grant, link, settings })
 }
 
 #[cfg(feature = "ssr")]

@@ -24,14 +24,18 @@ pub fn render(link: DownloadLink, bucket: &str) -> String {
         query(&link.key),
         query(&link.token)
     );
+    // A public link never expires: nothing to renew.
+    let renewable = link.expires_at.is_some();
     document(move || {
         view! {
             <section class="result" data-testid="result">
                 <p class="status">"Uploaded."</p>
                 <LinkDetails link />
-                <p>
-                    <a class="secondary" href=again>"New link"</a>
-                </p>
+                <Show when=move || renewable>
+                    <p>
+                        <a class="secondary" href=again.clone()>"New link"</a>
+                    </p>
+                </Show>
             </section>
         }
         .into_any()
@@ -82,7 +86,8 @@ mod tests {
             size: 2048,
             etag: "abc".to_owned(),
             download_url: "http://127.0.0.1:9000/courier/x?X-Amz-Signature=1&a=2".to_owned(),
-            expires_at: "2026-11-28T13:05:00Z".to_owned(),
+            expires_at: Some("2026-11-28T13:05:00Z".to_owned()),
+            link: crate::model::LinkKind::Expiring,
             token: "r.1.abc".to_owned(),
         };
         let html = render(link, "courier");
@@ -95,6 +100,27 @@ mod tests {
         assert!(html.contains("2 KiB"));
         assert!(html.contains("2026-11-28 13:05 UTC"));
         assert!(html.contains("token=r.1.abc"), "{html}");
+    }
+
+    #[test]
+    fn a_public_link_says_who_can_use_it_and_has_nothing_to_renew() {
+        let link = DownloadLink {
+            key: "public/files/0123456789abcdef0123456789abcdef/x.txt".to_owned(),
+            filename: "x.txt".to_owned(),
+            size: 3,
+            etag: "abc".to_owned(),
+            download_url: "http://127.0.0.1:9000/courier/public/files/0123456789abcdef0123456789abcdef/x.txt"
+                .to_owned(),
+            expires_at: None,
+            link: crate::model::LinkKind::Public,
+            token: "r.1.abc".to_owned(),
+        };
+        let html = render(link, "courier");
+        assert!(
+            html.contains("Anyone with this link can download it, until it is deleted."),
+            "{html}"
+        );
+        assert!(!html.contains("New link"), "{html}");
     }
 
     #[test]

@@ -75,9 +75,20 @@ impl ReadJson for DownloadLink {
             size: js::whole(value, "size")?,
             etag: js::string(value, "etag")?,
             download_url: js::string(value, "download_url")?,
-            expires_at: js::string(value, "expires_at")?,
+            // `null` for a public link.
+            expires_at: js::string(value, "expires_at"),
+            // Missing in links remembered before public links existed.
+            link: js::link(value, "link").unwrap_or_default(),
             token: js::string(value, "token")?,
         })
+    }
+}
+
+/// `null`: what a server function with nothing to say answers.
+impl ReadJson for () {
+    #[cfg(feature = "hydrate")]
+    fn read(_: &wasm_bindgen::JsValue) -> Option<Self> {
+        Some(())
     }
 }
 
@@ -119,12 +130,15 @@ impl ReadJson for FormGrant {
             .collect::<Option<_>>()?;
         Some(Self {
             grant: UploadGrant::read(&js::field(value, "grant")?)?,
+            link: js::link(value, "link")?,
             settings: crate::model::PageSettings {
                 rules: crate::file_rules::FileRules {
                     max_bytes: js::whole(&rules, "max_bytes")?,
                     allowed_types,
                 },
                 parallel_uploads: u32::try_from(js::whole(&settings, "parallel_uploads")?).ok()?,
+                default_link: js::link(&settings, "default_link")?,
+                public_links: js::field(&settings, "public_links")?.as_bool()?,
             },
         })
     }
@@ -164,7 +178,11 @@ pub fn links_to_string(links: &[DownloadLink]) -> Option<String> {
         js::set(&object, "size", &(link.size as f64).into())?;
         text("etag", &link.etag)?;
         text("download_url", &link.download_url)?;
-        text("expires_at", &link.expires_at)?;
+        match &link.expires_at {
+            Some(at) => text("expires_at", at)?,
+            None => js::set(&object, "expires_at", &wasm_bindgen::JsValue::NULL)?,
+        }
+        text("link", link.link.as_str())?;
         text("token", &link.token)?;
         array.push(&object);
     }
@@ -192,6 +210,11 @@ mod js {
     pub fn whole(value: &JsValue, name: &str) -> Option<u64> {
         let number = field(value, name)?.as_f64()?;
         (number >= 0.0 && number.fract() == 0.0 && number <= 9_007_199_254_740_992.0).then_some(number as u64)
+    }
+
+    /// `"expiring"` or `"public"`.
+    pub fn link(value: &JsValue, name: &str) -> Option<crate::model::LinkKind> {
+        crate::model::LinkKind::parse(&string(value, name)?)
     }
 
     pub fn array(value: &JsValue) -> Option<Array> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use leptos::config::LeptosOptions;
 use signer::post_policy::SigningCredentials;
 use signer::token::TokenSecret;
-use signer::{FileRules, Limits};
+use signer::{FileRules, Limits, LinkKind, LinkSettings};
 use url::Url;
 
 use crate::client_addr::TrustedProxies;
@@ -211,6 +211,33 @@ fn limits(var: &impl Fn(&str) -> Option<String>) -> Result<Limits, SettingsError
             MAX_DOWNLOAD_TTL_SECS,
         )?,
         renew_ttl: seconds("COURIER_RENEW_TTL_SECS", DEFAULT_RENEW_TTL_SECS, MAX_RENEW_TTL_SECS)?,
+        links: links(var)?,
+    })
+}
+
+/// Which links uploads may get: public ones are on unless turned off.
+fn links(var: &impl Fn(&str) -> Option<String>) -> Result<LinkSettings, SettingsError> {
+    let name = "COURIER_DEFAULT_LINK";
+    let default = match var(name) {
+        None => LinkKind::Expiring,
+        Some(raw) => LinkKind::parse(raw.trim())
+            .ok_or_else(|| invalid(name, &format!("expected expiring or public, got \"{raw}\"")))?,
+    };
+    let name = "COURIER_PUBLIC_LINKS";
+    let public = var(name).is_none() || parse_bool(name, var(name))?;
+    if default == LinkKind::Public && !public {
+        return Err(invalid(
+            "COURIER_DEFAULT_LINK",
+            "it is public while COURIER_PUBLIC_LINKS=false turns public links off",
+        ));
+    }
+    let public_base_url = var("COURIER_PUBLIC_BASE_URL")
+        .map(|raw| parse_http_url("COURIER_PUBLIC_BASE_URL", &raw))
+        .transpose()?;
+    Ok(LinkSettings {
+        default,
+        public,
+        public_base_url,
     })
 }
 
@@ -310,9 +337,13 @@ fn parse_bool(name: &'static str, raw: Option<String>) -> Result<bool, SettingsE
     }
 }
 
-/// An `http(s)` origin (optionally with a path), normalised to end in `/`.
+/// `COURIER_PUBLIC_URL`: where people reach Courier.
 pub fn parse_public_url(raw: &str) -> Result<Url, SettingsError> {
-    let name = "COURIER_PUBLIC_URL";
+    parse_http_url("COURIER_PUBLIC_URL", raw)
+}
+
+/// An `http(s)` origin (optionally with a path), normalised to end in `/`.
+fn parse_http_url(name: &'static str, raw: &str) -> Result<Url, SettingsError> {
     let mut url = Url::parse(raw).map_err(|e| {
         invalid(
             name,
@@ -420,6 +451,40 @@ mod tests {
     }
 
     #[test]
+    fn links_are_expiring_by_default_and_public_can_be_turned_off() {
+        let settings = parse(&[]).expect("valid");
+        assert_eq!(
+            settings.limits.links,
+            LinkSettings {
+                default: LinkKind::Expiring,
+                public: true,
+                public_base_url: None
+            }
+        );
+        let settings = parse(&[
+            ("COURIER_DEFAULT_LINK", "public"),
+            ("COURIER_PUBLIC_BASE_URL", "https://cdn.example.com/courier"),
+        ])
+        .expect("valid");
+        assert_eq!(settings.limits.links.default, LinkKind::Public);
+        assert_eq!(
+            settings.limits.links.public_base_url.map(String::from).as_deref(),
+            Some("https://cdn.example.com/courier/")
+        );
+        assert!(
+            !parse(&[("COURIER_PUBLIC_LINKS", "false")])
+                .expect("valid")
+                .limits
+                .links
+                .public
+        );
+        let error = parse(&[("COURIER_DEFAULT_LINK", "public"), ("COURIER_PUBLIC_LINKS", "false")])
+            .expect_err("contradiction")
+            .to_string();
+        assert!(error.starts_with("COURIER_DEFAULT_LINK"), "{error}");
+    }
+
+    #[test]
     fn invalid_settings_are_named() {
         for (name, value) in [
             ("COURIER_MAX_UPLOAD_BYTES", "lots"),
@@ -433,6 +498,9 @@ mod tests {
             ("LEPTOS_SITE_ADDR", "nowhere"),
             ("COURIER_ALLOWED_TYPES", "images"),
             ("COURIER_RATE_LIMIT_BURST", "0"),
+            ("COURIER_DEFAULT_LINK", "forever"),
+            ("COURIER_PUBLIC_LINKS", "sometimes"),
+            ("COURIER_PUBLIC_BASE_URL", "s3://bucket"),
         ] {
             let error = parse(&[(name, value)]).expect_err(value).to_string();
             assert!(error.starts_with(name), "{error}");

@@ -16,7 +16,7 @@ use signer::object_key::ObjectKey;
 use signer::post_policy::{PostPolicy, SigningCredentials};
 use signer::presign::{BucketUrl, GetObject, presign_get};
 use signer::token::{TokenScope, TokenSecret, UploadToken};
-use signer::{FileRules, Limits, OffsetDateTime, Signer, Store, UploadRequest};
+use signer::{FileRules, Limits, LinkKind, LinkSettings, OffsetDateTime, Signer, Store, UploadRequest};
 
 const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -54,6 +54,7 @@ fn signer() -> Signer {
         upload_ttl: Duration::from_secs(15 * 60),
         download_ttl: Duration::from_secs(24 * 3600),
         renew_ttl: Duration::from_secs(7 * 24 * 3600),
+        links: LinkSettings::default(),
     };
     let secret = TokenSecret::new(vec![7u8; 32]).expect("a 32-byte secret");
     let public_url = url::Url::parse("http://127.0.0.1:3000/").expect("a URL");
@@ -86,6 +87,7 @@ fn upload_grant(c: &mut Criterion) {
                 filename: "holiday photo.jpg".to_owned(),
                 content_type: "image/jpeg".to_owned(),
                 size: 3_500_000,
+                link: LinkKind::Expiring,
             };
             runtime
                 .block_on(signer.grant_upload(black_box(request), OffsetDateTime::now_utc()))

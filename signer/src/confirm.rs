@@ -114,7 +114,12 @@ impl Signer {
             .map_err(|e| SignError::InvalidConfirmedKey(e.to_string()))
     }
 
-    fn verify(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<(ObjectKey, VerifiedToken), SignError> {
+    pub(crate) fn verify(
+        &self,
+        key: &str,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<(ObjectKey, VerifiedToken), SignError> {
         if token.is_empty() {
             return Err(SignError::NoToken);
         }

@@ -45,6 +45,12 @@ pub enum SignError {
     InvalidConfirmedKey(String),
     #[error("The download link could not be signed ({0}).")]
     LinkNotSigned(String),
+    #[error("Public links are turned off here: upload the file with an expiring link.")]
+    PublicLinksOff,
+    #[error("Only the link Courier gave after the upload can delete the file.")]
+    NotDeletable,
+    #[error("The file could not be deleted: the storage did not answer. Try again in a moment.")]
+    NotDeleted,
 }
 
 impl SignError {
@@ -58,9 +64,11 @@ impl SignError {
             | Self::NoToken
             | Self::NotCourierKey
             | Self::ChangedWhileConfirming => Refusal::BadRequest,
-            Self::NotThisFile | Self::PermissionExpired => Refusal::Forbidden,
+            Self::NotThisFile | Self::PermissionExpired | Self::PublicLinksOff | Self::NotDeletable => {
+                Refusal::Forbidden
+            }
             Self::NoSuchFile => Refusal::NotFound,
-            Self::CredentialsUnavailable | Self::StoreUnreachable => Refusal::Unavailable,
+            Self::CredentialsUnavailable | Self::StoreUnreachable | Self::NotDeleted => Refusal::Unavailable,
             Self::InvalidConfirmedKey(_) | Self::LinkNotSigned(_) => Refusal::Internal,
         }
     }

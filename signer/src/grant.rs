@@ -14,7 +14,7 @@ use crate::file_name::FileName;
 use crate::object_key::{ObjectKey, UploadPrefix};
 use crate::post_policy::PostPolicy;
 use crate::token::{TokenScope, UploadToken};
-use crate::{FILENAME_METADATA, Signer, UploadGrant, rfc3339};
+use crate::{FILENAME_METADATA, LinkKind, Signer, UploadGrant, rfc3339};
 
 /// A slow upload may finish well after its policy expired (the store checks
 /// expiry when the request starts); its confirmation is still honoured.
@@ -30,15 +30,18 @@ pub struct UploadRequest {
     pub filename: String,
     pub content_type: String,
     pub size: u64,
+    /// The link the file gets once uploaded.
+    pub link: LinkKind,
 }
 
 impl Signer {
     /// A grant to POST one file under a fresh key of its own.
     pub async fn grant_upload(&self, request: UploadRequest, now: OffsetDateTime) -> Result<UploadGrant, SignError> {
+        self.offers(request.link)?;
         let name = FileName::parse(&request.filename).map_err(|_| SignError::NoUsableName)?;
         let limits = &self.0.limits;
         let content_type = limits.rules.check(request.size, &request.content_type)?;
-        let key = ObjectKey::for_upload(&name);
+        let key = ObjectKey::for_upload(&name, request.link);
         let expires_at = now + limits.upload_ttl;
         let token = UploadToken::issue(
             &self.0.secret,
@@ -49,6 +52,8 @@ impl Signer {
         let original_name =
             percent_encoding::utf8_percent_encode(name.as_str(), percent_encoding::NON_ALPHANUMERIC).to_string();
 
+        // `acl` stays private for public files too: anonymous reads come from
+        // the bucket's policy on `public/files/` (new AWS buckets refuse ACLs).
         let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
             .field("key", key.as_str())
             .field("Content-Type", &content_type)
@@ -60,10 +65,12 @@ impl Signer {
         self.grant(policy, key.as_str().to_owned(), expires_at, now).await
     }
 
-    /// A grant for the plain HTML form: any name under a per-page prefix.
-    pub async fn grant_form(&self, now: OffsetDateTime) -> Result<UploadGrant, SignError> {
+    /// A grant for the plain HTML form: any name under a per-page prefix,
+    /// for files that get `link`.
+    pub async fn grant_form(&self, link: LinkKind, now: OffsetDateTime) -> Result<UploadGrant, SignError> {
+        self.offers(link)?;
         let limits = &self.0.limits;
-        let prefix = UploadPrefix::generate();
+        let prefix = UploadPrefix::generate(link);
         let expires_at = now + limits.upload_ttl.min(FORM_TTL);
         let token = UploadToken::issue(
             &self.0.secret,
@@ -95,6 +102,14 @@ impl Signer {
             key,
             expires_at: rfc3339(expires_at),
         })
+    }
+
+    /// Refuses a public link where public links are turned off.
+    fn offers(&self, link: LinkKind) -> Result<(), SignError> {
+        match link {
+            LinkKind::Public if !self.0.limits.links.public => Err(SignError::PublicLinksOff),
+            _ => Ok(()),
+        }
     }
 
     /// The credentials to sign with, from the cache unless they near expiry.

@@ -8,13 +8,16 @@
 //! - [`grant`]: `grant_upload` and `grant_form`, built on [`post_policy`];
 //! - [`confirm`]: the store's redirect checked, the upload moved to its
 //!   confirmed key, and renewals;
-//! - [`link`]: the download link JSON and its presigned GET ([`presign`]);
+//! - [`link`]: the download link JSON and its presigned GET ([`presign`]),
+//!   or a public file's plain URL;
+//! - [`delete`]: a file deleted for its owner;
 //! - [`token`], [`object_key`], [`file_name`]: what the above are built from.
 
 mod confirm;
 mod confirm_lock;
 pub mod content_disposition;
 pub mod credentials;
+mod delete;
 pub mod error;
 pub mod file_name;
 mod grant;
@@ -37,7 +40,7 @@ pub use grant::UploadRequest;
 pub use presign::{BucketUrl, BucketUrlError};
 pub use store::Store;
 pub use time::OffsetDateTime;
-pub use wire::{DownloadLink, FileRules, PageSettings, UploadGrant};
+pub use wire::{DownloadLink, FileRules, LinkKind, PageSettings, UploadGrant};
 
 use token::TokenSecret;
 
@@ -53,8 +56,22 @@ pub struct Limits {
     pub parallel_uploads: u32,
     pub upload_ttl: Duration,
     pub download_ttl: Duration,
-    /// How long "new link" keeps working after an upload.
+    /// How long "new link" (and delete) keeps working after an upload.
     pub renew_ttl: Duration,
+    pub links: LinkSettings,
+}
+
+/// Which links uploads may get.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkSettings {
+    /// What a page offers first (`COURIER_DEFAULT_LINK`).
+    pub default: LinkKind,
+    /// Whether public links may be granted at all (`COURIER_PUBLIC_LINKS`).
+    pub public: bool,
+    /// Where public files are read from (`COURIER_PUBLIC_BASE_URL`: a CDN,
+    /// the bucket's website endpoint, a proxy), ending in `/`; the key
+    /// follows. `None`: the store's own bucket URL.
+    pub public_base_url: Option<Url>,
 }
 
 #[derive(Clone)]
@@ -70,6 +87,8 @@ struct Inner {
     limits: Limits,
     /// `scheme://host:port` of `store.post_url`, for the page's CSP.
     store_origin: String,
+    /// What a public file's key follows in its link, ending in `/`.
+    public_base: String,
     confirming: confirm_lock::ConfirmLocks,
 }
 
@@ -79,6 +98,10 @@ impl Signer {
         let bucket_url = BucketUrl::parse(&store.post_url)?;
         let store_origin = bucket_url.origin().to_owned();
         let confirm_base = format!("{}confirm-upload?token=", public_url.as_str());
+        let public_base = match &limits.links.public_base_url {
+            Some(base) => format!("{}/", base.as_str().trim_end_matches('/')),
+            None => format!("{}/", store.post_url.trim_end_matches('/')),
+        };
         Ok(Self(Arc::new(Inner {
             store,
             secret,
@@ -86,6 +109,7 @@ impl Signer {
             bucket_url,
             limits,
             store_origin,
+            public_base,
             confirming: confirm_lock::ConfirmLocks::default(),
         })))
     }
@@ -101,9 +125,16 @@ impl Signer {
 
     /// What every upload from a page shares: sent once, with the page.
     pub fn page_settings(&self) -> PageSettings {
+        let links = &self.0.limits.links;
         PageSettings {
             rules: self.0.limits.rules.clone(),
             parallel_uploads: self.0.limits.parallel_uploads,
+            default_link: if links.public {
+                links.default
+            } else {
+                LinkKind::Expiring
+            },
+            public_links: links.public,
         }
     }
 }

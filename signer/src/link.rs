@@ -1,17 +1,19 @@
 //! Download links: the link JSON for a stored file, with a fresh presigned
-//! GET that downloads under the name the person gave it.
+//! GET that downloads under the name the person gave it, or, for a public
+//! file, its plain URL.
 
 use std::time::Duration;
 
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use percent_encoding::utf8_percent_encode;
 use time::OffsetDateTime;
 
 use crate::error::SignError;
 use crate::file_name::FileName;
-use crate::object_key::ObjectKey;
+use crate::object_key::{KEY_PATH, ObjectKey};
 use crate::presign::{GetObject, presign_get};
 use crate::store::bare_etag;
-use crate::{DownloadLink, FILENAME_METADATA, Signer, content_disposition, rfc3339};
+use crate::{DownloadLink, FILENAME_METADATA, LinkKind, Signer, content_disposition, rfc3339};
 
 impl Signer {
     /// The link JSON for `key`, from its HEAD: name, size, ETag and a fresh
@@ -25,18 +27,35 @@ impl Signer {
     ) -> Result<DownloadLink, SignError> {
         let filename = original_name(key, head);
         let size = head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-        let ttl = self.0.limits.download_ttl;
-        let download_url = self.presign_download(key, &filename, now, ttl).await?;
-        tracing::debug!(key = %key.as_str(), size, "signed a download link");
+        let (download_url, expires_at) = match key.link() {
+            LinkKind::Public => (self.public_url(key), None),
+            LinkKind::Expiring => {
+                let ttl = self.0.limits.download_ttl;
+                let url = self.presign_download(key, &filename, now, ttl).await?;
+                (url, Some(rfc3339(now + ttl)))
+            }
+        };
+        tracing::debug!(key = %key.as_str(), size, link = key.link().as_str(), "signed a download link");
         Ok(DownloadLink {
             key: key.as_str().to_owned(),
             filename,
             size,
             etag: bare_etag(head.e_tag()),
             download_url,
-            expires_at: rfc3339(now + ttl),
+            expires_at,
+            link: key.link(),
             token,
         })
+    }
+
+    /// A public file's plain URL: the public base, then the key (its
+    /// segments percent-encoded, its slashes kept).
+    pub fn public_url(&self, key: &ObjectKey) -> String {
+        let encoded = utf8_percent_encode(key.as_str(), KEY_PATH);
+        let mut url = String::with_capacity(self.0.public_base.len() + key.as_str().len() * 3);
+        url.push_str(&self.0.public_base);
+        url.extend(encoded);
+        url
     }
 
     /// A GET URL for `key` that lives `ttl` and downloads as `filename`.

@@ -1,24 +1,48 @@
-//! Object keys. The server picks every key: grants write under
+//! Object keys. The server picks every key. Grants write under
 //! `uploads/<uuid v4>/<name>`; a confirmed upload is copied to
 //! `files/<id>/<name>`, where no grant ever reaches, so its links keep
-//! serving the bytes that were confirmed.
+//! serving the bytes that were confirmed. Public uploads have the same two
+//! areas under `public/`: `public/uploads/<uuid>/` while being uploaded,
+//! `public/files/<id>/` once confirmed, which is all anonymous readers reach.
 
 use uuid::Uuid;
+use wire::LinkKind;
 
 use crate::file_name::FileName;
 
 const UPLOADS: &str = "uploads/";
 const FILES: &str = "files/";
+/// Where public files live; anonymous readers reach its `files/` only.
+pub const PUBLIC: &str = "public/";
+/// The prefix anonymous readers may GET: confirmed public files.
+pub const PUBLIC_FILES: &str = "public/files/";
+/// Unconfirmed public uploads (expired after a day, like `uploads/`).
+pub const PUBLIC_UPLOADS: &str = "public/uploads/";
+/// A key in a URL path or `x-amz-copy-source`: SigV4's URI encoding
+/// (everything but unreserved characters), slashes kept.
+pub const KEY_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 /// Hex digits in a confirmed file's id (128 bits).
 pub const FILE_ID_LEN: usize = 32;
 
-/// A per-page prefix, `uploads/<uuid>/`, for the plain HTML form.
+const fn root(link: LinkKind) -> &'static str {
+    match link {
+        LinkKind::Expiring => "",
+        LinkKind::Public => PUBLIC,
+    }
+}
+
+/// A per-page prefix, `[public/]uploads/<uuid>/`, for the plain HTML form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadPrefix(String);
 
 impl UploadPrefix {
-    pub fn generate() -> Self {
-        Self(format!("{UPLOADS}{}/", Uuid::new_v4()))
+    pub fn generate(link: LinkKind) -> Self {
+        Self(format!("{}{UPLOADS}{}/", root(link), Uuid::new_v4()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -34,9 +58,9 @@ impl UploadPrefix {
 /// Where a key lives: written by a grant, or confirmed and read-only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyArea {
-    /// `uploads/<uuid>/<name>`: what an upload grant may write.
+    /// `[public/]uploads/<uuid>/<name>`: what an upload grant may write.
     Upload,
-    /// `files/<id>/<name>`: a confirmed file; no grant covers it.
+    /// `[public/]files/<id>/<name>`: a confirmed file; no grant covers it.
     Confirmed,
 }
 
@@ -46,11 +70,12 @@ pub struct ObjectKey {
     key: String,
     prefix_len: usize,
     area: KeyArea,
+    link: LinkKind,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error("the key is not under uploads/<id>/ or files/<id>/")]
+    #[error("the key is not under [public/]uploads/<id>/ or [public/]files/<id>/")]
     OutsideUploads,
     #[error("the key has no file name")]
     NoName,
@@ -62,21 +87,26 @@ impl ObjectKey {
     /// Longest key S3 allows, in bytes.
     pub const MAX_LEN: usize = 1024;
 
-    /// A fresh key for one upload of `name`.
-    pub fn for_upload(name: &FileName) -> Self {
-        let prefix = UploadPrefix::generate();
+    /// A fresh key for one upload of `name`, with the link it will get.
+    pub fn for_upload(name: &FileName, link: LinkKind) -> Self {
+        let prefix = UploadPrefix::generate(link);
         let prefix_len = prefix.0.len();
         Self {
             key: format!("{}{}", prefix.0, name.key_segment()),
             prefix_len,
             area: KeyArea::Upload,
+            link,
         }
     }
 
     pub fn parse(raw: &str) -> Result<Self, KeyError> {
-        let (area, rest) = if let Some(rest) = raw.strip_prefix(UPLOADS) {
+        let (link, rooted) = match raw.strip_prefix(PUBLIC) {
+            Some(rest) => (LinkKind::Public, rest),
+            None => (LinkKind::Expiring, raw),
+        };
+        let (area, rest) = if let Some(rest) = rooted.strip_prefix(UPLOADS) {
             (KeyArea::Upload, rest)
-        } else if let Some(rest) = raw.strip_prefix(FILES) {
+        } else if let Some(rest) = rooted.strip_prefix(FILES) {
             (KeyArea::Confirmed, rest)
         } else {
             return Err(KeyError::OutsideUploads);
@@ -102,6 +132,7 @@ impl ObjectKey {
             key: raw.to_owned(),
             prefix_len: raw.len() - name.len(),
             area,
+            link,
         })
     }
 
@@ -113,7 +144,12 @@ impl ObjectKey {
         self.area
     }
 
-    /// `uploads/<uuid>/` (or `files/<id>/`)
+    /// The link this key's file gets: public under `public/`, else expiring.
+    pub fn link(&self) -> LinkKind {
+        self.link
+    }
+
+    /// `[public/]uploads/<uuid>/` (or `[public/]files/<id>/`)
     pub fn prefix(&self) -> &str {
         &self.key[..self.prefix_len]
     }
@@ -123,11 +159,11 @@ impl ObjectKey {
         &self.key[self.prefix_len..]
     }
 
-    /// Where this upload goes once confirmed: `files/<id>/<name>`. `id` is
-    /// derived by the signer from the key and the confirmed ETag, so other
-    /// bytes can never land on the same key.
+    /// Where this upload goes once confirmed: `[public/]files/<id>/<name>`,
+    /// public if the upload was. `id` is derived by the signer from the key
+    /// and the confirmed ETag, so other bytes can never land on the same key.
     pub fn confirmed(&self, id: &str) -> Result<Self, KeyError> {
-        Self::parse(&format!("{FILES}{id}/{}", self.name()))
+        Self::parse(&format!("{}{FILES}{id}/{}", root(self.link), self.name()))
     }
 }
 
@@ -152,7 +188,7 @@ mod tests {
     #[test]
     fn issued_keys_parse_back() {
         let name = FileName::parse("Quarterly report.pdf").expect("name");
-        let key = ObjectKey::for_upload(&name);
+        let key = ObjectKey::for_upload(&name, LinkKind::Expiring);
         assert!(key.as_str().starts_with("uploads/"));
         assert!(key.as_str().ends_with("/Quarterly-report.pdf"));
         let parsed = ObjectKey::parse(key.as_str()).expect("parses");
@@ -163,8 +199,12 @@ mod tests {
 
     #[test]
     fn form_keys_carry_the_filename_variable() {
-        let prefix = UploadPrefix::generate();
-        assert_ne!(prefix, UploadPrefix::generate(), "each page gets its own prefix");
+        let prefix = UploadPrefix::generate(LinkKind::Expiring);
+        assert_ne!(
+            prefix,
+            UploadPrefix::generate(LinkKind::Expiring),
+            "each page gets its own prefix"
+        );
         // What the store writes once it substitutes a name is a key of that prefix.
         let stored = prefix.form_key().replace("${filename}", "photo.jpg");
         let key = ObjectKey::parse(&stored).expect("a key");
@@ -214,6 +254,41 @@ mod tests {
         assert_eq!(confirmed.name(), "report.pdf");
         assert_eq!(ObjectKey::parse(confirmed.as_str()), Ok(confirmed));
         assert!(upload.confirmed("../../x").is_err());
+    }
+
+    #[test]
+    fn public_keys_stay_public_and_private_ones_private() {
+        let name = FileName::parse("photo.jpg").expect("name");
+        let upload = ObjectKey::for_upload(&name, LinkKind::Public);
+        assert!(upload.as_str().starts_with(PUBLIC_UPLOADS), "{}", upload.as_str());
+        assert_eq!((upload.area(), upload.link()), (KeyArea::Upload, LinkKind::Public));
+        assert_eq!(ObjectKey::parse(upload.as_str()), Ok(upload.clone()));
+        let confirmed = upload.confirmed("0123456789abcdef0123456789abcdef").expect("key");
+        assert_eq!(
+            confirmed.as_str(),
+            "public/files/0123456789abcdef0123456789abcdef/photo.jpg"
+        );
+        assert!(confirmed.as_str().starts_with(PUBLIC_FILES));
+        assert_eq!(confirmed.link(), LinkKind::Public);
+        let private = ObjectKey::for_upload(&name, LinkKind::Expiring);
+        assert_eq!(private.link(), LinkKind::Expiring);
+        assert!(
+            !private
+                .confirmed("0123456789abcdef0123456789abcdef")
+                .expect("key")
+                .as_str()
+                .starts_with(PUBLIC)
+        );
+        let prefix = UploadPrefix::generate(LinkKind::Public);
+        assert!(prefix.as_str().starts_with(PUBLIC_UPLOADS));
+        for bad in [
+            "public/x",
+            "public/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/x",
+            "public/public/uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/x",
+            "public/uploads/../uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/x",
+        ] {
+            assert!(ObjectKey::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -13,13 +13,12 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::credentials::SigningIdentity;
+use crate::object_key::KEY_PATH;
 use crate::post_policy::{ALGORITHM, amz_date};
 use crate::sigv4::push_hex;
 
 /// SigV4's URI encoding: everything but the unreserved characters.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-/// The same in a path, where `/` separates segments and stays.
-const PATH: &AsciiSet = &QUERY_VALUE.remove(b'/');
 
 /// S3 refuses a presigned URL that lives longer than a week.
 pub const MAX_EXPIRY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -79,7 +78,7 @@ pub fn presign_get(identity: &SigningIdentity, bucket: &BucketUrl, get: GetObjec
     let day = &amz_date[..8];
     let region = identity.day_key.region();
     let scope = format!("{day}/{region}/s3/aws4_request");
-    let path = format!("{}/{}", bucket.path, utf8_percent_encode(get.key, PATH));
+    let path = format!("{}/{}", bucket.path, utf8_percent_encode(get.key, KEY_PATH));
 
     // Sorted by parameter name (byte order: `X-Amz-*` before `response-*`).
     let mut query = String::with_capacity(512);

@@ -8,7 +8,7 @@ use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use crate::Signer;
 use crate::credentials::CredentialSource;
 use crate::error::SignError;
-use crate::object_key::ObjectKey;
+use crate::object_key::{KEY_PATH, ObjectKey};
 
 /// The bucket and how to reach it.
 pub struct Store {
@@ -19,14 +19,6 @@ pub struct Store {
     /// What the signer signs with (and the store's region).
     pub credentials: CredentialSource,
 }
-
-/// A key in `x-amz-copy-source`: percent-encoded, its slashes kept.
-const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 impl Signer {
     /// The object's metadata, or `None` when there is no such object.
@@ -55,7 +47,7 @@ impl Signer {
         let source = format!(
             "{}/{}",
             store.bucket,
-            percent_encoding::utf8_percent_encode(from.as_str(), COPY_SOURCE)
+            percent_encoding::utf8_percent_encode(from.as_str(), KEY_PATH)
         );
         match store
             .client
@@ -74,6 +66,26 @@ impl Signer {
             Err(error) => {
                 tracing::error!(from = %from.as_str(), to = %to.as_str(), error = %DisplayErrorContext(&error), "copy failed");
                 Err(SignError::StoreUnreachable)
+            }
+        }
+    }
+
+    /// Deletes `key`; deleting what is already gone succeeds (as S3 does).
+    pub(crate) async fn delete_object(&self, key: &ObjectKey) -> Result<(), SignError> {
+        let store = &self.0.store;
+        match store
+            .client
+            .delete_object()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if is_not_found(&error) => Ok(()),
+            Err(error) => {
+                tracing::error!(key = %key.as_str(), error = %DisplayErrorContext(&error), "DELETE failed");
+                Err(SignError::NotDeleted)
             }
         }
     }

@@ -7,4 +7,4 @@ pub mod model;
 pub mod size;
 
 pub use file_rules::{FileRefusal, FileRules};
-pub use model::{DownloadLink, FormGrant, PageSettings, UploadGrant};
+pub use model::{DownloadLink, FormGrant, LinkKind, PageSettings, UploadGrant};

@@ -28,6 +28,10 @@ pub struct PageSettings {
     pub rules: FileRules,
     /// How many uploads the page runs at once.
     pub parallel_uploads: u32,
+    /// The link a new upload gets unless the person picks the other.
+    pub default_link: LinkKind,
+    /// Whether public links may be chosen at all.
+    pub public_links: bool,
 }
 
 /// The page's upload form: the plain form's grant (a per-page prefix, for
@@ -35,6 +39,8 @@ pub struct PageSettings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormGrant {
     pub grant: UploadGrant,
+    /// The link the plain form's policy uploads for.
+    pub link: LinkKind,
     pub settings: PageSettings,
 }
 
@@ -48,8 +54,43 @@ pub struct DownloadLink {
     /// The object's ETag, without quotes.
     pub etag: String,
     pub download_url: String,
-    /// When `download_url` stops working (RFC 3339, UTC).
-    pub expires_at: String,
-    /// A token for `sign_download`, to get a fresh link later.
+    /// When `download_url` stops working (RFC 3339, UTC); `None` for a
+    /// public link, which works until the file is deleted.
+    pub expires_at: Option<String>,
+    /// Whether `download_url` is signed and expiring, or public.
+    #[serde(default)]
+    pub link: LinkKind,
+    /// The owner's token: `sign_download` signs a fresh link with it, and
+    /// `delete_upload` deletes the file.
     pub token: String,
+}
+
+/// Who may read an uploaded file through its link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A signed link that expires; the file itself stays private.
+    #[default]
+    Expiring,
+    /// The file's plain URL under the public prefix: anyone with it can
+    /// download the file, until it is deleted.
+    Public,
+}
+
+impl LinkKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Expiring => "expiring",
+            Self::Public => "public",
+        }
+    }
+
+    /// `expiring` or `public`, as the wire, the page's query and settings spell it.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "expiring" => Some(Self::Expiring),
+            "public" => Some(Self::Public),
+            _ => None,
+        }
+    }
 }

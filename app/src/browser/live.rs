@@ -32,7 +32,7 @@ pub fn files_of(list: Option<FileList>) -> Vec<File> {
 pub fn enqueue(queue: Queue, files: Vec<File>) {
     for file in files {
         let size = file.size() as u64;
-        let item = queue.push(file.name(), size);
+        let item = queue.push(file.name(), size, queue.link.get_untracked());
         match queue.rules().check(size, &file.type_()) {
             Ok(essence) => {
                 if essence.starts_with("image/") {
@@ -96,7 +96,7 @@ async fn upload(item: QueuedFile, max_bytes: u64) -> Result<DownloadLink, Courie
     let mut signed_again = false;
     loop {
         item.state.set(FileState::Signing);
-        let grant = crate::api::sign_upload(file.name(), file.type_(), size).await?;
+        let grant = crate::api::sign_upload(file.name(), file.type_(), size, Some(item.link)).await?;
         if !item.state.with_untracked(FileState::is_active) {
             return Err(CourierError::BadRequest("Cancelled.".to_owned()));
         }
@@ -178,7 +178,7 @@ fn revoke_preview(item: &QueuedFile) {
 /// Shows the uploads remembered from earlier visits.
 pub fn restore(queue: Queue) {
     for link in recent::load().into_iter().rev() {
-        let item = queue.push(link.filename.clone(), link.size);
+        let item = queue.push(link.filename.clone(), link.size, link.link);
         item.progress.update(|p| p.sent = p.total);
         item.state.set(FileState::Done(link));
     }

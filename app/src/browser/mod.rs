@@ -130,6 +130,14 @@ pub fn remember(link: &DownloadLink) {
     let _ = link;
 }
 
+/// Forgets a file in the recent uploads (it was deleted).
+pub fn forget(key: &str) {
+    #[cfg(feature = "hydrate")]
+    recent::forget(key);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = key;
+}
+
 /// Whole seconds from now until `rfc3339`, by the browser's clock; `None`
 /// on the server (a rendered page would show it frozen) or when it is past.
 pub fn seconds_until(rfc3339: &str) -> Option<u64> {

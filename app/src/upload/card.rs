@@ -1,10 +1,10 @@
-use leptos::either::EitherOf7;
+use leptos::either::EitherOf8;
 use leptos::prelude::*;
 
 use super::link_card::LinkLines;
 use super::queue::{FileState, Queue, QueuedFile};
 use crate::browser;
-use crate::model::DownloadLink;
+use crate::model::{DownloadLink, LinkKind};
 use crate::size::human_size;
 
 /// One file of the queue: its name and size, then its progress, its link or
@@ -20,21 +20,26 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                 {move || item.preview.get().map(|src| view! { <img class="preview" src=src alt="" /> })}
                 <h2 class="file-name">{name.clone()}</h2>
                 <span class="file-size">{human_size(item.size)}</span>
+                {(item.link == LinkKind::Public).then(|| view! { <span class="link-kind">"Public link"</span> })}
             </div>
             // One branch type per state, not `into_any()`: a type-erased view
             // brings every rendering path into the bundle, the unused async
             // hydration included.
             {move || match item.state.get() {
-                FileState::Waiting => EitherOf7::A(view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
-                FileState::Signing => EitherOf7::B(view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
-                FileState::Uploading => EitherOf7::C(view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }),
-                FileState::Confirming => EitherOf7::D(view! { <ProgressBar item /> <p class="status">"Confirming…"</p> }),
-                FileState::Done(link) => EitherOf7::E(view! { <ProgressBar item /> <FinishedLink item link queue /> }),
-                FileState::Failed(reason) => EitherOf7::F(view! {
+                FileState::Waiting => EitherOf8::A(view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Signing => EitherOf8::B(view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Uploading => EitherOf8::C(view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Confirming => EitherOf8::D(view! { <ProgressBar item /> <p class="status">"Confirming…"</p> }),
+                FileState::Done(link) => EitherOf8::E(view! { <ProgressBar item /> <FinishedLink item link queue /> }),
+                FileState::Failed(reason) => EitherOf8::F(view! {
                     <p class="error" role="alert">{reason}</p>
                     <AfterEnd item queue />
                 }),
-                FileState::Cancelled => EitherOf7::G(view! { <p class="status">"Cancelled."</p> <AfterEnd item queue /> }),
+                FileState::Cancelled => EitherOf8::G(view! { <p class="status">"Cancelled."</p> <AfterEnd item queue /> }),
+                FileState::Deleted => EitherOf8::H(view! {
+                    <p class="status">"Deleted. Its link no longer works."</p>
+                    <div class="actions"><ActionButton action=QueueAction::Remove item queue /></div>
+                }),
             }}
         </li>
     }
@@ -98,11 +103,16 @@ fn AfterEnd(item: QueuedFile, queue: Queue) -> impl IntoView {
     }
 }
 
-/// The link: open it, copy it, see when it expires, get a new one.
+/// The link: open it, copy it, see when it expires, get a new one, or
+/// delete the file.
 #[component]
 fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl IntoView {
     let copied = RwSignal::new(false);
     let renewing = RwSignal::new(false);
+    // Deleting asks first: "Delete" shows the question and its two answers.
+    let confirming_delete = RwSignal::new(false);
+    let deleting = RwSignal::new(false);
+    let renewable = link.expires_at.is_some();
     let problem = RwSignal::new(None::<String>);
     let url = link.download_url.clone();
     let copy = move |_| {
@@ -118,6 +128,25 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         });
     };
     let (key, token) = (link.key.clone(), link.token.clone());
+    let delete = {
+        let (key, token) = (key.clone(), token.clone());
+        move |_| {
+            let (key, token) = (key.clone(), token.clone());
+            deleting.set(true);
+            leptos::task::spawn_local(async move {
+                match crate::api::delete_upload(key.clone(), token).await {
+                    Ok(()) => {
+                        browser::forget(&key);
+                        item.state.set(FileState::Deleted);
+                        queue.announce(&item);
+                    }
+                    Err(error) => problem.set(Some(error.to_string())),
+                }
+                deleting.set(false);
+                confirming_delete.set(false);
+            });
+        }
+    };
     let renew = move |_| {
         let (key, token) = (key.clone(), token.clone());
         renewing.set(true);
@@ -136,9 +165,19 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         <LinkLines link />
         <div class="actions">
             <button type="button" class="copy" on:click=copy>{move || if copied.get() { "Copied ✓" } else { "Copy link" }}</button>
-            <button type="button" class="secondary" on:click=renew disabled=move || renewing.get()>"New link"</button>
+            {renewable.then(|| view! {
+                <button type="button" class="secondary" on:click=renew disabled=move || renewing.get()>"New link"</button>
+            })}
+            <button type="button" class="secondary danger" on:click=move |_| confirming_delete.set(true) disabled=move || confirming_delete.get()>"Delete"</button>
             <ActionButton action=QueueAction::Remove item queue />
         </div>
+        <Show when=move || confirming_delete.get()>
+            <div class="confirm-delete" role="group" aria-label="Delete the file">
+                <p>"Delete this file from storage? Its link stops working for everyone."</p>
+                <button type="button" class="danger" on:click=delete.clone() disabled=move || deleting.get()>"Delete for good"</button>
+                <button type="button" class="secondary" on:click=move |_| confirming_delete.set(false)>"Keep it"</button>
+            </div>
+        </Show>
         {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
     }
 }

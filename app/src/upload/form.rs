@@ -3,15 +3,17 @@ use leptos::prelude::*;
 use super::card::FileCard;
 use super::queue::Queue;
 use crate::browser;
-use crate::model::{PageSettings, UploadGrant};
+use crate::model::{LinkKind, PageSettings, UploadGrant};
 
 /// The uploader. Without JavaScript it is a plain form the browser submits to
 /// the store. Once hydrated it takes files from the picker, a drop or a paste,
 /// and uploads each in place, a few at a time, each with its own card.
+/// `link` is the link the form's own policy uploads for.
 #[component]
-pub fn UploadForm(grant: UploadGrant, settings: PageSettings) -> impl IntoView {
+pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) -> impl IntoView {
     let (summary, accept) = (settings.rules.summary(), settings.rules.accept());
-    let queue = Queue::new(settings.rules, settings.parallel_uploads as usize);
+    let public_links = settings.public_links;
+    let queue = Queue::new(settings.rules, settings.parallel_uploads as usize, link);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let dragging = RwSignal::new(false);
 
@@ -64,6 +66,9 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings) -> impl IntoView {
         .collect_view();
 
     view! {
+        <Show when=move || public_links>
+            <LinkChoice chosen=queue.link />
+        </Show>
         <form
             class="upload"
             method="post"
@@ -104,5 +109,37 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings) -> impl IntoView {
                 <FileCard item queue />
             </For>
         </ul>
+    }
+}
+
+/// Which link the next files get. Plain links, so that without JavaScript
+/// each reloads the page with a form signed for its kind (every policy pins
+/// its own prefix); the hydrated page switches in place.
+#[component]
+fn LinkChoice(chosen: RwSignal<LinkKind>) -> impl IntoView {
+    let option = move |kind: LinkKind, label: &'static str, detail: &'static str| {
+        let pick = move |event: leptos::ev::MouseEvent| {
+            event.prevent_default();
+            chosen.set(kind);
+        };
+        view! {
+            <a
+                class="link-option"
+                href=format!("/?link={}", kind.as_str())
+                role="radio"
+                aria-checked=move || if chosen.get() == kind { "true" } else { "false" }
+                data-link=kind.as_str()
+                on:click=pick
+            >
+                <strong>{label}</strong>
+                <span class="hint">{detail}</span>
+            </a>
+        }
+    };
+    view! {
+        <div class="link-choice" role="radiogroup" aria-label="Link">
+            {option(LinkKind::Expiring, "Expiring link", "Private; the link stops working after a while.")}
+            {option(LinkKind::Public, "Public link", "Anyone with the link can download the file, until it is deleted.")}
+        </div>
     }
 }

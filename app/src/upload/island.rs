@@ -21,7 +21,11 @@ pub const NAME: &str = "courier_upload_form";
 /// (the same fields as the form's hidden inputs) for the browser to hydrate with.
 pub fn upload_island(form: FormGrant) -> impl IntoView {
     let props = props_json(&form);
-    Island::new(NAME, view! { <UploadForm grant=form.grant settings=form.settings /> }).with_props(props)
+    Island::new(
+        NAME,
+        view! { <UploadForm grant=form.grant settings=form.settings link=form.link /> },
+    )
+    .with_props(props)
 }
 
 #[cfg(feature = "ssr")]
@@ -49,7 +53,10 @@ pub fn hydrate(island: leptos::web_sys::HtmlElement) {
         // Without its grant the page stays the plain form, which still works.
         return;
     };
-    let view = Island::new(NAME, view! { <UploadForm grant=form.grant settings=form.settings /> });
+    let view = Island::new(
+        NAME,
+        view! { <UploadForm grant=form.grant settings=form.settings link=form.link /> },
+    );
     // The view lives as long as the page.
     std::mem::forget(view.hydrate_from_position::<true>(&island, Position::Current));
 }

@@ -1,3 +1,4 @@
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::model::DownloadLink;
@@ -13,17 +14,27 @@ pub fn LinkDetails(link: DownloadLink) -> impl IntoView {
     }
 }
 
-/// The link to open, its text to copy by hand, and when it stops working.
+/// The link to open, its text to copy by hand, and when it stops working
+/// (or who can use it, for a public link).
 #[component]
 pub fn LinkLines(link: DownloadLink) -> impl IntoView {
-    let absolute = readable_time(&link.expires_at);
-    let relative = relative_time(&link.expires_at);
+    let reach = match link.expires_at {
+        Some(at) => {
+            let (absolute, relative) = (readable_time(&at), relative_time(&at));
+            Either::Left(
+                view! { <p class="expiry">"The link works until " <time datetime=at>{absolute}</time> {relative} "."</p> },
+            )
+        }
+        None => Either::Right(
+            view! { <p class="expiry public">"Anyone with this link can download it, until it is deleted."</p> },
+        ),
+    };
     view! {
         <p>
             <a class="download-link" href=link.download_url.clone() rel="noreferrer">"Download link"</a>
         </p>
         <input class="link-text" type="text" readonly value=link.download_url aria-label="Download link" />
-        <p class="expiry">"The link works until " <time datetime=link.expires_at>{absolute}</time> {relative} "."</p>
+        {reach}
     }
 }
 

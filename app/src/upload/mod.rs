@@ -13,10 +13,12 @@ pub use link_card::LinkDetails;
 use leptos::prelude::*;
 
 use crate::api::sign_upload_form;
+use crate::model::LinkKind;
 
 #[component]
 pub fn UploadPage() -> impl IntoView {
-    let form = Resource::new(|| (), |_| sign_upload_form());
+    let link = requested_link();
+    let form = Resource::new(|| (), move |_| sign_upload_form(link));
     view! {
         <main class="page">
             <header class="masthead">
@@ -33,4 +35,21 @@ pub fn UploadPage() -> impl IntoView {
             </Suspense>
         </main>
     }
+}
+
+/// The link the page was asked for (`/?link=public`): how the plain form,
+/// without JavaScript, switches between the two policies.
+fn requested_link() -> Option<LinkKind> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<http::request::Parts>()?;
+        parts
+            .uri
+            .query()?
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("link="))
+            .and_then(LinkKind::parse)
+    }
+    #[cfg(not(feature = "ssr"))]
+    None
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::file_rules::FileRules;
-use crate::model::DownloadLink;
+use crate::model::{DownloadLink, LinkKind};
 use crate::size::human_size;
 
 /// Where one file is.
@@ -18,6 +18,8 @@ pub enum FileState {
     Done(DownloadLink),
     Failed(String),
     Cancelled,
+    /// Deleted from storage by its owner; its links answer 404.
+    Deleted,
 }
 
 impl FileState {
@@ -35,6 +37,7 @@ impl FileState {
             Self::Done(_) => "done",
             Self::Failed(_) => "failed",
             Self::Cancelled => "cancelled",
+            Self::Deleted => "deleted",
         }
     }
 }
@@ -92,6 +95,8 @@ pub struct QueuedFile {
     pub id: u64,
     pub name: StoredValue<String>,
     pub size: u64,
+    /// The link it gets: chosen on the page before it was added.
+    pub link: LinkKind,
     pub state: RwSignal<FileState>,
     pub progress: RwSignal<Progress>,
     /// An object URL showing an image file, while there is one.
@@ -105,16 +110,19 @@ pub struct Queue {
     pub announcement: RwSignal<String>,
     /// How many uploads run at once.
     pub parallel: usize,
+    /// The link the next files get.
+    pub link: RwSignal<LinkKind>,
     rules: StoredValue<FileRules>,
     next_id: StoredValue<u64>,
 }
 
 impl Queue {
-    pub fn new(rules: FileRules, parallel: usize) -> Self {
+    pub fn new(rules: FileRules, parallel: usize, link: LinkKind) -> Self {
         Self {
             items: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
             parallel: parallel.max(1),
+            link: RwSignal::new(link),
             rules: StoredValue::new(rules),
             next_id: StoredValue::new(0),
         }
@@ -124,13 +132,15 @@ impl Queue {
         self.rules.get_value()
     }
 
-    pub fn push(&self, name: String, size: u64) -> QueuedFile {
+    /// Adds a file that gets `link`.
+    pub fn push(&self, name: String, size: u64, link: LinkKind) -> QueuedFile {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
         let item = QueuedFile {
             id,
             name: StoredValue::new(name),
             size,
+            link,
             state: RwSignal::new(FileState::Waiting),
             progress: RwSignal::new(Progress {
                 sent: 0,
@@ -154,6 +164,7 @@ impl Queue {
             FileState::Done(_) => "uploaded; its link is ready".to_owned(),
             FileState::Failed(reason) => format!("failed: {reason}"),
             FileState::Cancelled => "cancelled".to_owned(),
+            FileState::Deleted => "deleted".to_owned(),
             other => other.name().to_owned(),
         };
         self.announcement.set(format!("{name}: {what}"));

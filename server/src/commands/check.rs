@@ -6,7 +6,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
 
-use signer::{ConfirmRequest, Signer, UploadRequest};
+use signer::{ConfirmRequest, LinkKind, Signer, UploadRequest};
 
 use super::{CommandError, Target, cors_rule_allows, describe, target};
 use crate::settings::{Settings, SettingsError};
@@ -100,6 +100,7 @@ async fn round_trip(signer: &Signer, target: &Target<'_>) -> Result<String, Stri
         filename: "courier-check.txt".to_owned(),
         content_type: "text/plain".to_owned(),
         size: body.len() as u64,
+        link: LinkKind::Expiring,
     };
     let grant = signer
         .grant_upload(request, OffsetDateTime::now_utc())
