@@ -123,7 +123,17 @@ test("the copy button puts the exact link on the clipboard", async ({ page, cont
 test("the whole flow works from the keyboard alone", async ({ page, context }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(baseURL()).origin });
   await openHydrated(page);
-  // Tab to the drop zone; Enter opens the picker.
+  // The link choice is one Tab stop (its chosen option); arrows switch it.
+  await page.keyboard.press("Tab");
+  const expiring = page.getByRole("radio", { name: /Expiring link/ });
+  await expect(expiring).toBeFocused();
+  await page.keyboard.press("ArrowRight");
+  await expect(page.getByRole("radio", { name: /Public link/ })).toBeFocused();
+  await expect(page.getByRole("radio", { name: /Public link/ })).toHaveAttribute("aria-checked", "true");
+  await page.keyboard.press("ArrowLeft");
+  await expect(expiring).toBeFocused();
+  await expect(expiring).toHaveAttribute("aria-checked", "true");
+  // Tab on to the drop zone; Enter opens the picker.
   await page.keyboard.press("Tab");
   await expect(page.locator(".dropzone")).toBeFocused();
   // Space opens it too.

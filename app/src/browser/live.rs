@@ -220,3 +220,13 @@ pub fn dropped_files(event: &web_sys::DragEvent) -> Vec<File> {
 pub fn open_picker(input: &web_sys::HtmlInputElement) {
     input.unchecked_ref::<web_sys::HtmlElement>().click();
 }
+
+/// Focuses the first element that matches `selector`.
+pub fn focus(selector: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten());
+    if let Some(element) = element.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = element.focus();
+    }
+}

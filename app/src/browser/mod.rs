@@ -130,6 +130,14 @@ pub fn remember(link: &DownloadLink) {
     let _ = link;
 }
 
+/// Moves the keyboard focus to the link option `kind` (`data-link`).
+pub fn focus_link_option(kind: &str) {
+    #[cfg(feature = "hydrate")]
+    live::focus(&format!(".link-option[data-link='{kind}']"));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = kind;
+}
+
 /// Forgets a file in the recent uploads (it was deleted).
 pub fn forget(key: &str) {
     #[cfg(feature = "hydrate")]

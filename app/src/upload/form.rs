@@ -67,7 +67,7 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
 
     view! {
         <Show when=move || public_links>
-            <LinkChoice chosen=queue.link />
+            <LinkChoice chosen=queue.link hydrated />
         </Show>
         <form
             class="upload"
@@ -114,13 +114,25 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
 
 /// Which link the next files get. Plain links, so that without JavaScript
 /// each reloads the page with a form signed for its kind (every policy pins
-/// its own prefix); the hydrated page switches in place.
+/// its own prefix); the hydrated page switches in place, and, as a radio
+/// group does, takes one Tab stop and moves with the arrow keys.
 #[component]
-fn LinkChoice(chosen: RwSignal<LinkKind>) -> impl IntoView {
+fn LinkChoice(chosen: RwSignal<LinkKind>, hydrated: RwSignal<bool>) -> impl IntoView {
     let option = move |kind: LinkKind, label: &'static str, detail: &'static str| {
         let pick = move |event: leptos::ev::MouseEvent| {
             event.prevent_default();
             chosen.set(kind);
+        };
+        let on_keydown = move |event: leptos::ev::KeyboardEvent| {
+            if matches!(event.key().as_str(), "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown") {
+                event.prevent_default();
+                let other = match kind {
+                    LinkKind::Expiring => LinkKind::Public,
+                    LinkKind::Public => LinkKind::Expiring,
+                };
+                chosen.set(other);
+                browser::focus_link_option(other.as_str());
+            }
         };
         view! {
             <a
@@ -128,11 +140,13 @@ fn LinkChoice(chosen: RwSignal<LinkKind>) -> impl IntoView {
                 href=format!("/?link={}", kind.as_str())
                 role="radio"
                 aria-checked=move || if chosen.get() == kind { "true" } else { "false" }
+                tabindex=move || if hydrated.get() && chosen.get() != kind { "-1" } else { "0" }
                 data-link=kind.as_str()
                 on:click=pick
+                on:keydown=on_keydown
             >
                 <strong>{label}</strong>
-                <span class="hint">{detail}</span>
+                <span class="option-detail">{detail}</span>
             </a>
         }
     };

@@ -79,12 +79,19 @@ pub async fn spawn_courier_on(vars: Vec<(String, String)>, data_dir: tempfile::T
 
 impl TestCourier {
     pub async fn sign_upload(&self, filename: &str, content_type: &str, size: u64) -> Response {
+        self.sign_upload_for(filename, content_type, size, None).await
+    }
+
+    /// `sign_upload` for a file that gets `link` (`expiring` or `public`);
+    /// `None` leaves it to the server's default.
+    pub async fn sign_upload_for(&self, filename: &str, content_type: &str, size: u64, link: Option<&str>) -> Response {
         let size = size.to_string();
-        let form = [
+        let mut form = vec![
             ("filename", filename),
             ("content_type", content_type),
             ("size", size.as_str()),
         ];
+        form.extend(link.map(|link| ("link", link)));
         self.http
             .post(format!("{}/api/sign_upload", self.base))
             .form(&form)
@@ -141,6 +148,21 @@ impl TestCourier {
     /// Sign, upload and confirm one file; returns the link.
     pub async fn upload(&self, name: &str, content_type: &str, bytes: &[u8]) -> DownloadLink {
         let grant = self.grant(name, content_type, bytes.len() as u64).await;
+        self.upload_under(&grant, name, content_type, bytes).await
+    }
+
+    /// The same, for a file that gets a public link.
+    pub async fn upload_public(&self, name: &str, content_type: &str, bytes: &[u8]) -> DownloadLink {
+        let response = self
+            .sign_upload_for(name, content_type, bytes.len() as u64, Some("public"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "a public grant");
+        let grant: UploadGrant = response.json().await.expect("an UploadGrant");
+        self.upload_under(&grant, name, content_type, bytes).await
+    }
+
+    /// Uploads and confirms one file under `grant`.
+    async fn upload_under(&self, grant: &UploadGrant, name: &str, content_type: &str, bytes: &[u8]) -> DownloadLink {
         let stored = self
             .post_to_store(&grant.url, &grant.fields, name, content_type, bytes)
             .await;
@@ -205,10 +227,30 @@ impl TestCourier {
         self.http.get(url).send().await.expect("the store answers")
     }
 
+    /// Asks Courier to delete a file, as the page's Delete button does.
+    pub async fn delete_upload(&self, key: &str, token: &str) -> Response {
+        self.http
+            .post(format!("{}/api/delete_upload", self.base))
+            .form(&[("key", key), ("token", token)])
+            .send()
+            .await
+            .expect("delete_upload answers")
+    }
+
     /// The form's action and hidden fields, read from the page's HTML.
     pub async fn page_form(&self) -> (String, BTreeMap<String, String>) {
+        self.page_form_at("/").await
+    }
+
+    /// The same, from the page at `path` (such as `/?link=public`).
+    pub async fn page_form_at(&self, path: &str) -> (String, BTreeMap<String, String>) {
         let courier = self;
-        let page = courier.http.get(&courier.base).send().await.expect("the page");
+        let page = courier
+            .http
+            .get(format!("{}{path}", courier.base))
+            .send()
+            .await
+            .expect("the page");
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.expect("HTML");
         let form = html
@@ -250,11 +292,12 @@ impl TestCourier {
         self.data_dir.path().join("objects").join(&self.bucket).join(key)
     }
 
-    /// Every object stored under `uploads/` (by grants) or `files/` (confirmed), sorted.
+    /// Every object stored under `[public/]uploads/` (by grants) or
+    /// `[public/]files/` (confirmed), sorted.
     pub fn stored_keys(&self) -> Vec<String> {
         let root = self.data_dir.path().join("objects").join(&self.bucket);
         let mut keys = Vec::new();
-        let mut pending = vec![root.join("uploads"), root.join("files")];
+        let mut pending = vec![root.join("uploads"), root.join("files"), root.join("public")];
         while let Some(dir) = pending.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             for entry in entries.flatten() {
@@ -268,6 +311,45 @@ impl TestCourier {
         }
         keys.sort();
         keys
+    }
+}
+
+impl TestCourier {
+    /// An S3 client that signs with the embedded store's own credentials, as
+    /// the server's does: for fixtures, and for what only signed requests may do.
+    pub fn store_client(&self) -> aws_sdk_s3::Client {
+        use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+
+        let credentials =
+            courier::embedded_store::StoreCredentials::load_or_create(self.data_dir.path()).expect("credentials");
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(courier::storage::http_client())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.store)
+            .credentials_provider(Credentials::new(
+                &credentials.access_key_id,
+                &credentials.secret_access_key,
+                None,
+                None,
+                "test",
+            ))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Sends `request` to the store byte for byte (no client normalises its
+    /// path) and returns the whole answer, status line first.
+    pub async fn send_raw_to_store(&self, request: &str) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        let addr = self.store.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
     }
 }
 
@@ -545,4 +627,158 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
         return Err(format!("the link served {} other bytes", got.len()));
     }
     Ok(())
+}
+
+/// Whether `key` is in the store, asked with the store's own credentials.
+pub async fn object_exists(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> bool {
+    s3.head_object().bucket(bucket).key(key).send().await.is_ok()
+}
+
+/// An unsigned GET, as anyone holding a URL makes it: its status and body.
+pub async fn anonymous_get(url: &str) -> (StatusCode, Vec<u8>) {
+    let response = reqwest::get(url).await.expect("the store answers");
+    let status = response.status();
+    (status, response.bytes().await.expect("a body").to_vec())
+}
+
+/// Public links on any store (`s3` signs with the store's credentials, to
+/// look behind Courier): a public upload's plain URL serves its bytes to
+/// anyone; private files, and public uploads not yet confirmed, are refused
+/// to anonymous readers; each grant writes only under its own prefix; the
+/// plain form uploads publicly when the page is asked for it.
+pub async fn public_links_hold(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
+    let bytes = sample_bytes(3000);
+    let public = courier.upload_public("photo.jpg", "image/jpeg", &bytes).await;
+    assert_eq!(public.link, app::model::LinkKind::Public);
+    assert_eq!(public.expires_at, None, "a public link never expires");
+    assert!(public.key.starts_with("public/files/"), "{}", public.key);
+    assert!(!public.download_url.contains("X-Amz-"), "{}", public.download_url);
+    assert_eq!(anonymous_get(&public.download_url).await, (StatusCode::OK, bytes.clone()));
+    let base = public
+        .download_url
+        .strip_suffix(&public.key)
+        .expect("the link ends with the key")
+        .to_owned();
+
+    let private = courier.upload("secret.txt", "text/plain", b"private bytes").await;
+    assert_eq!(private.link, app::model::LinkKind::Expiring);
+    assert!(private.expires_at.is_some());
+    let store_url = |key: &str| format!("{}/{}/{key}", courier.store, courier.bucket);
+    for url in [format!("{base}{}", private.key), store_url(&private.key)] {
+        let (status, body) = anonymous_get(&url).await;
+        assert!(!status.is_success(), "{url} served a private file: {status}");
+        assert!(!body.windows(13).any(|w| w == b"private bytes"), "{url}");
+    }
+
+    // A public upload before it is confirmed: not for anonymous readers.
+    let name = "pending.txt";
+    let response = courier.sign_upload_for(name, "text/plain", 7, Some("public")).await;
+    let pending: UploadGrant = response.json().await.expect("a grant");
+    assert!(pending.key.starts_with("public/uploads/"), "{}", pending.key);
+    let stored = courier
+        .post_to_store(&pending.url, &pending.fields, name, "text/plain", b"pending")
+        .await;
+    assert_eq!(stored.status(), StatusCode::SEE_OTHER);
+    assert!(object_exists(s3, &courier.bucket, &pending.key).await);
+    for url in [format!("{base}{}", pending.key), store_url(&pending.key)] {
+        assert!(!anonymous_get(&url).await.0.is_success(), "{url}");
+    }
+
+    // Each policy pins its own prefix: a public grant cannot write a private
+    // key, nor a private grant a public one.
+    let id = "6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa";
+    let hex = "0123456789abcdef0123456789abcdef";
+    for (link, forged) in [
+        ("public", format!("uploads/{id}/x.txt")),
+        ("public", format!("files/{hex}/x.txt")),
+        ("expiring", format!("public/uploads/{id}/x.txt")),
+        ("expiring", format!("public/files/{hex}/x.txt")),
+    ] {
+        let response = courier.sign_upload_for("x.txt", "text/plain", 5, Some(link)).await;
+        let mut grant: UploadGrant = response.json().await.expect("a grant");
+        grant.fields.insert("key".to_owned(), forged.clone());
+        let stored = courier
+            .post_to_store(&grant.url, &grant.fields, "x.txt", "text/plain", b"xxxxx")
+            .await;
+        assert_eq!(stored.status(), StatusCode::FORBIDDEN, "a {link} grant wrote {forged}");
+        assert!(!object_exists(s3, &courier.bucket, &forged).await, "{forged}");
+    }
+
+    // Without JavaScript: `/?link=public` carries the public form's policy.
+    let (action, fields) = courier.page_form_at("/?link=public").await;
+    assert!(fields["key"].starts_with("public/uploads/"), "{fields:?}");
+    let stored = courier
+        .post_to_store(&action, &fields, "form.txt", "text/plain", b"from the plain form")
+        .await;
+    let link = courier.link_from(stored).await;
+    assert_eq!(link.link, app::model::LinkKind::Public);
+    assert_eq!(
+        anonymous_get(&link.download_url).await,
+        (StatusCode::OK, b"from the plain form".to_vec())
+    );
+    let (_, fields) = courier.page_form().await;
+    assert!(fields["key"].starts_with("uploads/"), "the default stays expiring: {fields:?}");
+}
+
+/// Deleting, on any store: only the file's own token deletes it; afterwards
+/// its links (signed or public) answer 404 and "new link" finds nothing.
+pub async fn deleting_holds(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
+    let a = courier.upload("a.txt", "text/plain", b"file a").await;
+    let b = courier.upload("b.txt", "text/plain", b"file b").await;
+    let c = courier.upload_public("c.txt", "text/plain", b"file c").await;
+
+    let mut forged = a.token.clone().into_bytes();
+    let last = forged.len() - 1;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).expect("ascii");
+    for token in [b.token.as_str(), c.token.as_str(), forged.as_str(), "r.1.AAAA", ""] {
+        let response = courier.delete_upload(&a.key, token).await;
+        assert!(
+            matches!(response.status(), StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST),
+            "{token}: {}",
+            response.status()
+        );
+        assert!(object_exists(s3, &courier.bucket, &a.key).await, "{token} deleted it");
+    }
+    courier.assert_serves(&[(&a, b"file a")]).await;
+
+    for link in [&a, &c] {
+        let response = courier.delete_upload(&link.key, &link.token).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", link.key);
+        assert!(!object_exists(s3, &courier.bucket, &link.key).await);
+        assert_eq!(courier.download(&link.download_url).await.status(), StatusCode::NOT_FOUND);
+        let renewed = courier
+            .http
+            .post(format!("{}/api/sign_download", courier.base))
+            .form(&[("key", &link.key), ("token", &link.token)])
+            .send()
+            .await
+            .expect("sign_download answers");
+        assert_eq!(renewed.status(), StatusCode::NOT_FOUND);
+        // Deleting again changes nothing and says so calmly.
+        assert_eq!(courier.delete_upload(&link.key, &link.token).await.status(), StatusCode::OK);
+    }
+    courier.assert_serves(&[(&b, b"file b")]).await;
+}
+
+/// With a token that has expired (Courier started with a renewal time of a
+/// second), delete is refused and the file stays.
+pub async fn an_expired_token_deletes_nothing(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
+    let link = courier.upload("old.txt", "text/plain", b"old file").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let response = courier.delete_upload(&link.key, &link.token).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(object_exists(s3, &courier.bucket, &link.key).await);
+}
+
+/// With `COURIER_PUBLIC_LINKS=false`: no public grant, no public form.
+pub async fn public_links_stay_off(courier: &TestCourier) {
+    let response = courier.sign_upload_for("x.txt", "text/plain", 5, Some("public")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let text = response.text().await.expect("a body");
+    assert!(text.contains("Public links are turned off"), "{text}");
+    let (_, fields) = courier.page_form_at("/?link=public").await;
+    assert!(fields["key"].starts_with("uploads/"), "{fields:?}");
+    let page = courier.get_as(&courier.base, "text/html").await.text().await.expect("HTML");
+    assert!(!page.contains("Public link"), "the page offers no public link");
 }
