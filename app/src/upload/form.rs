@@ -124,7 +124,10 @@ fn LinkChoice(chosen: RwSignal<LinkKind>, hydrated: RwSignal<bool>) -> impl Into
             chosen.set(kind);
         };
         let on_keydown = move |event: leptos::ev::KeyboardEvent| {
-            if matches!(event.key().as_str(), "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown") {
+            if matches!(
+                event.key().as_str(),
+                "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown"
+            ) {
                 event.prevent_default();
                 let other = match kind {
                     LinkKind::Expiring => LinkKind::Public,

@@ -653,7 +653,10 @@ pub async fn public_links_hold(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
     assert_eq!(public.expires_at, None, "a public link never expires");
     assert!(public.key.starts_with("public/files/"), "{}", public.key);
     assert!(!public.download_url.contains("X-Amz-"), "{}", public.download_url);
-    assert_eq!(anonymous_get(&public.download_url).await, (StatusCode::OK, bytes.clone()));
+    assert_eq!(
+        anonymous_get(&public.download_url).await,
+        (StatusCode::OK, bytes.clone())
+    );
     let base = public
         .download_url
         .strip_suffix(&public.key)
@@ -717,7 +720,10 @@ pub async fn public_links_hold(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
         (StatusCode::OK, b"from the plain form".to_vec())
     );
     let (_, fields) = courier.page_form().await;
-    assert!(fields["key"].starts_with("uploads/"), "the default stays expiring: {fields:?}");
+    assert!(
+        fields["key"].starts_with("uploads/"),
+        "the default stays expiring: {fields:?}"
+    );
 }
 
 /// Deleting, on any store: only the file's own token deletes it; afterwards
@@ -746,7 +752,10 @@ pub async fn deleting_holds(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
         let response = courier.delete_upload(&link.key, &link.token).await;
         assert_eq!(response.status(), StatusCode::OK, "{}", link.key);
         assert!(!object_exists(s3, &courier.bucket, &link.key).await);
-        assert_eq!(courier.download(&link.download_url).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            courier.download(&link.download_url).await.status(),
+            StatusCode::NOT_FOUND
+        );
         let renewed = courier
             .http
             .post(format!("{}/api/sign_download", courier.base))
@@ -756,7 +765,10 @@ pub async fn deleting_holds(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
             .expect("sign_download answers");
         assert_eq!(renewed.status(), StatusCode::NOT_FOUND);
         // Deleting again changes nothing and says so calmly.
-        assert_eq!(courier.delete_upload(&link.key, &link.token).await.status(), StatusCode::OK);
+        assert_eq!(
+            courier.delete_upload(&link.key, &link.token).await.status(),
+            StatusCode::OK
+        );
     }
     courier.assert_serves(&[(&b, b"file b")]).await;
 }
@@ -779,6 +791,11 @@ pub async fn public_links_stay_off(courier: &TestCourier) {
     assert!(text.contains("Public links are turned off"), "{text}");
     let (_, fields) = courier.page_form_at("/?link=public").await;
     assert!(fields["key"].starts_with("uploads/"), "{fields:?}");
-    let page = courier.get_as(&courier.base, "text/html").await.text().await.expect("HTML");
+    let page = courier
+        .get_as(&courier.base, "text/html")
+        .await
+        .text()
+        .await
+        .expect("HTML");
     assert!(!page.contains("Public link"), "the page offers no public link");
 }
