@@ -14,6 +14,19 @@ const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUM
     .remove(b'_')
     .remove(b'~');
 
+/// The stylesheet's `<link>`, with its content hash in release builds: set
+/// once at start-up from the same options the app's shell uses.
+static STYLESHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Links the confirm pages to the site's stylesheet as `options` name it
+/// (`/pkg/courier.<hash>.css` when assets are hashed).
+pub fn use_stylesheet(options: &LeptosOptions) {
+    let options = options.clone();
+    let link = Owner::new().with(|| view! { <leptos_meta::HashedStylesheet options /> }.to_html());
+    // Every app in a process serves the same site; the first one sets it.
+    let _ = STYLESHEET.set(link);
+}
+
 /// The whole HTML document for one confirmation. `bucket` lets the "new link"
 /// anchor come back here with the renewal token.
 pub fn render(link: DownloadLink, bucket: &str) -> String {
@@ -69,8 +82,11 @@ fn document(content: impl FnOnce() -> AnyView) -> String {
         }
         .to_html()
     });
+    let stylesheet = STYLESHEET
+        .get()
+        .map_or("<link rel=\"stylesheet\" href=\"/pkg/courier.css\">", String::as_str);
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><title>Courier</title><link rel=\"stylesheet\" href=\"/pkg/courier.css\"></head><body>{body}</body></html>"
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><title>Courier</title>{stylesheet}</head><body>{body}</body></html>"
     )
 }
 

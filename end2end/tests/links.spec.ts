@@ -73,6 +73,9 @@ test.describe("with JavaScript off", () => {
     const result = page.getByTestId("result");
     await expect(result).toBeVisible();
     await expect(result.locator(".expiry")).toHaveText("Anyone with this link can download it, until it is deleted.");
+    // The confirm page is styled like the app: its stylesheet (hashed in release builds) loads.
+    const css = await page.locator("link[rel=stylesheet]").getAttribute("href");
+    expect((await page.request.get(new URL(css!, page.url()).href)).status()).toBe(200);
     const href = await result.locator("a.download-link").getAttribute("href");
     expect(href).toContain("/public/files/");
     const stranger = await browser.newContext();

@@ -140,6 +140,7 @@ impl Application {
 
         let mut leptos_options = settings.leptos.clone();
         leptos_options.site_addr = app_addr;
+        app::confirm_page::use_stylesheet(&leptos_options);
         let router = router(
             AppState { leptos_options, signer },
             RateLimit::new(&settings.rate_limit),
