@@ -1,12 +1,15 @@
-//! `courier check`: credentials, bucket, CORS and a real signed upload and
-//! download round trip, each failure one sentence with its fix.
+//! `courier check`: credentials, bucket, CORS, a real signed upload and
+//! download round trip and, with public links on, a public one that anyone
+//! may read while private files stay private; each failure one sentence with
+//! its fix. The test files are deleted as their owner would delete them.
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use url::Url;
 
-use signer::{ConfirmRequest, LinkKind, Signer, UploadRequest};
+use signer::object_key::{KEY_PATH, ObjectKey};
+use signer::{ConfirmRequest, DownloadLink, LinkKind, Signer, UploadRequest};
 
 use super::{CommandError, Target, cors_rule_allows, describe, target};
 use crate::settings::{Settings, SettingsError};
@@ -28,8 +31,11 @@ impl Finding {
     }
 }
 
-/// Checks, in order, and stops at the first failure: credentials and bucket,
-/// CORS for the public origin, and a signed upload and download round trip.
+/// Checks, in order: credentials and bucket, CORS for the public origin, and
+/// a signed upload and download round trip (stopping at the first of these
+/// that fails); then, with public links on, a public round trip and that
+/// private files are not served without a signature; then deletes the test
+/// files with their owner's token.
 pub async fn check(settings: &Settings) -> Result<Vec<Finding>, CommandError> {
     let target = target(settings)?;
     let store = storage::external(target.external).await?;
@@ -76,41 +82,138 @@ pub async fn check(settings: &Settings) -> Result<Vec<Finding>, CommandError> {
             return Ok(findings);
         }
     };
-    findings.push(match round_trip(&signer, &target).await {
-        Ok(key) => {
-            // Best effort: without s3:DeleteObject the test file stays, which is harmless.
-            let removed = client.delete_object().bucket(&bucket).key(&key).send().await.is_ok();
-            let tail = if removed {
-                ""
-            } else {
-                " (its test file stays: the credentials may not delete)"
-            };
-            Finding::pass(format!("A signed upload and download round trip works{tail}."))
+    let http = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+    {
+        Ok(http) => http,
+        Err(e) => return Err(CommandError::Failed(format!("No HTTP client: {e}"))),
+    };
+    // Every file confirmed here, to delete at the end whatever happens.
+    let mut test_files = Vec::new();
+    let private = match round_trip(&signer, &target, &http, LinkKind::Expiring, &mut test_files).await {
+        Ok(link) => link,
+        Err(sentence) => {
+            findings.push(Finding::fail(sentence));
+            if !test_files.is_empty() {
+                findings.push(delete_test_files(&signer, &client, &bucket, &test_files).await);
+            }
+            return Ok(findings);
         }
-        Err(sentence) => Finding::fail(sentence),
-    });
+    };
+    findings.push(Finding::pass(
+        "A signed upload and download round trip works.".to_owned(),
+    ));
+
+    if settings.limits.links.public {
+        findings.push(
+            match round_trip(&signer, &target, &http, LinkKind::Public, &mut test_files).await {
+                Ok(public) => Finding::pass(format!(
+                    "A public link serves its file without a signature ({}).",
+                    public.download_url
+                )),
+                Err(sentence) => Finding::fail(sentence),
+            },
+        );
+        findings.push(private_stays_private(&signer, &http, &endpoint, &private).await);
+    } else {
+        findings.push(Finding::pass(
+            "Public links are off (COURIER_PUBLIC_LINKS=false): nothing to check.".to_owned(),
+        ));
+    }
+
+    findings.push(delete_test_files(&signer, &client, &bucket, &test_files).await);
     Ok(findings)
 }
 
+/// An anonymous GET of the private test file, through the public base and
+/// through the store's own bucket URL, must not succeed.
+async fn private_stays_private(
+    signer: &Signer,
+    http: &reqwest::Client,
+    bucket_url: &str,
+    private: &DownloadLink,
+) -> Finding {
+    let Ok(key) = ObjectKey::parse(&private.key) else {
+        return Finding::fail(format!("The test file's key {} is not Courier's.", private.key));
+    };
+    let through_base = signer.public_url(&key);
+    let direct = format!(
+        "{}/{}",
+        bucket_url.trim_end_matches('/'),
+        percent_encoding::utf8_percent_encode(key.as_str(), KEY_PATH)
+    );
+    let mut urls = vec![(through_base, "COURIER_PUBLIC_BASE_URL must serve only public/files/")];
+    if urls[0].0 != direct {
+        urls.push((
+            direct,
+            "the bucket must let anonymous readers GET public/files/ only (check its policy and ACLs)",
+        ));
+    }
+    for (url, fix) in &urls {
+        // Unreachable is not readable.
+        let Ok(response) = http.get(url).send().await else {
+            continue;
+        };
+        if response.status().is_success() {
+            return Finding::fail(format!(
+                "Private files are readable without a signature through {url}: {fix}."
+            ));
+        }
+    }
+    let through: Vec<&str> = urls.iter().map(|(url, _)| url.as_str()).collect();
+    Finding::pass(format!(
+        "Private files are not served without a signature ({}).",
+        through.join(", ")
+    ))
+}
+
+/// Deletes the test files as their owner would (which proves the store lets
+/// Courier delete), or else at least tries to remove them.
+async fn delete_test_files(
+    signer: &Signer,
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    links: &[DownloadLink],
+) -> Finding {
+    let mut refused = None;
+    for link in links {
+        if let Err(error) = signer.delete(&link.key, &link.token, OffsetDateTime::now_utc()).await {
+            refused.get_or_insert(error);
+            // Best effort: without s3:DeleteObject the test file stays, which is harmless.
+            let _ = client.delete_object().bucket(bucket).key(&link.key).send().await;
+        }
+    }
+    match refused {
+        None => Finding::pass("Deleting a file with its owner's token works (the test files are gone).".to_owned()),
+        Some(error) => Finding::fail(format!(
+            "Deleting the test file with its owner's token failed ({error}): the credentials need s3:DeleteObject on files/* and public/files/*, or the Delete button will fail."
+        )),
+    }
+}
+
 /// Uploads a small file with a signed policy, as a browser would, confirms it
-/// and downloads it through a signed link; returns the test file's key.
-async fn round_trip(signer: &Signer, target: &Target<'_>) -> Result<String, String> {
-    let body = format!("courier check {}\n", OffsetDateTime::now_utc());
+/// (adding its link to `confirmed`) and downloads it through its link: a
+/// signed one, or a public one without any signature. Returns the link.
+async fn round_trip(
+    signer: &Signer,
+    target: &Target<'_>,
+    http: &reqwest::Client,
+    kind: LinkKind,
+    confirmed: &mut Vec<DownloadLink>,
+) -> Result<DownloadLink, String> {
+    let body = format!("courier check {} ({})\n", OffsetDateTime::now_utc(), kind.as_str());
     let request = UploadRequest {
         filename: "courier-check.txt".to_owned(),
         content_type: "text/plain".to_owned(),
         size: body.len() as u64,
-        link: LinkKind::Expiring,
+        link: kind,
     };
     let grant = signer
         .grant_upload(request, OffsetDateTime::now_utc())
         .await
         .map_err(|e| format!("Signing failed: {e}"))?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
     let mut form = reqwest::multipart::Form::new();
     for (name, value) in &grant.fields {
         form = form.text(name.clone(), value.clone());
@@ -172,18 +275,27 @@ async fn round_trip(signer: &Signer, target: &Target<'_>) -> Result<String, Stri
         .confirm(confirm, OffsetDateTime::now_utc())
         .await
         .map_err(|e| format!("Confirming the upload failed: {e}"))?;
+    confirmed.push(link.clone());
+    let url = &link.download_url;
     let downloaded = http
-        .get(&link.download_url)
+        .get(url)
         .send()
         .await
-        .map_err(|e| format!("The download link could not be fetched ({e})."))?;
-    let ok = downloaded.status().is_success();
+        .map_err(|e| format!("The download link {url} could not be fetched ({e})."))?;
+    let status = downloaded.status();
     let bytes = downloaded.bytes().await.unwrap_or_default();
-    if !ok || bytes != body.as_bytes() {
-        return Err(
+    match kind {
+        LinkKind::Expiring if !status.is_success() || bytes != body.as_bytes() => Err(
             "The signed download link did not return the uploaded bytes: the credentials may lack s3:GetObject."
                 .to_owned(),
-        );
+        ),
+        LinkKind::Public if !status.is_success() => Err(format!(
+            "An anonymous GET of {url} answered {}: run `courier setup-bucket` (AWS; Block Public Access must allow its bucket policy), or set COURIER_PUBLIC_BASE_URL to a proxy that serves public/files/ (Garage, MinIO…), or set COURIER_PUBLIC_LINKS=false.",
+            status.as_u16()
+        )),
+        LinkKind::Public if bytes != body.as_bytes() => Err(format!(
+            "An anonymous GET of {url} answered other bytes than were uploaded: COURIER_PUBLIC_BASE_URL must serve the bucket's public/files/ under its own path."
+        )),
+        _ => Ok(link),
     }
-    Ok(link.key)
 }

@@ -1,12 +1,15 @@
 //! `courier setup-bucket`: the bucket's CORS rule for the public origin and,
-//! where the store has them, its lifecycle rules.
+//! where the store has them, its lifecycle rules and the bucket policy
+//! statement that lets anyone read public files (and nothing else).
 
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule, ExpirationStatus,
     LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
 };
+use serde_json::{Value, json};
 
 use signer::Store;
+use signer::object_key::{PUBLIC_FILES, PUBLIC_UPLOADS};
 
 use super::{CommandError, code_of, cors_rule_allows, describe, target};
 use crate::settings::Settings;
@@ -15,11 +18,21 @@ use crate::storage;
 /// Methods the browser uses on the bucket: POST uploads, GET downloads.
 const CORS_METHODS: [&str; 4] = ["POST", "GET", "PUT", "HEAD"];
 const LIFECYCLE_RULE_ID: &str = "courier-abort-incomplete-multipart";
-const EXPIRE_UPLOADS_RULE_ID: &str = "courier-expire-unconfirmed-uploads";
+/// Where unconfirmed uploads stay, each expired by its own rule: a confirmed
+/// upload is copied to `[public/]files/`, so whatever stays under
+/// `[public/]uploads/` was never confirmed (or was written again by its grant).
+const EXPIRE_RULES: [(&str, &str); 2] = [
+    ("courier-expire-unconfirmed-uploads", "uploads/"),
+    ("courier-expire-unconfirmed-public-uploads", PUBLIC_UPLOADS),
+];
+/// The bucket policy statement Courier owns.
+const PUBLIC_READ_SID: &str = "CourierPublicRead";
 
 /// Applies the CORS rule for the public origin and, where the store supports
-/// it, a lifecycle rule that aborts incomplete multipart uploads. Idempotent;
-/// returns one line per thing it looked at.
+/// them, lifecycle rules that abort incomplete multipart uploads and expire
+/// unconfirmed ones, and (with public links on) the bucket policy statement
+/// that lets anyone GET `public/files/*`. Idempotent; returns one line per
+/// thing it looked at.
 pub async fn setup_bucket(settings: &Settings) -> Result<Vec<String>, CommandError> {
     let target = target(settings)?;
     let store = storage::external(target.external).await?;
@@ -69,6 +82,12 @@ pub async fn setup_bucket(settings: &Settings) -> Result<Vec<String>, CommandErr
     }
 
     report.push(ensure_lifecycle(&store).await?);
+    report.push(if settings.limits.links.public {
+        ensure_public_read(&store).await?
+    } else {
+        "bucket policy: public links are off (COURIER_PUBLIC_LINKS=false), so no public read is added (unchanged)"
+            .to_owned()
+    });
     Ok(report)
 }
 
@@ -90,10 +109,14 @@ async fn ensure_lifecycle(store: &Store) -> Result<String, CommandError> {
     let aborts = existing
         .iter()
         .any(|rule| rule.abort_incomplete_multipart_upload().is_some() && rule.status() == &ExpirationStatus::Enabled);
-    let expires = existing.iter().any(|rule| rule.id() == Some(EXPIRE_UPLOADS_RULE_ID));
-    if aborts && expires {
+    let missing: Vec<_> = EXPIRE_RULES
+        .iter()
+        .filter(|(id, _)| !existing.iter().any(|rule| rule.id() == Some(id)))
+        .collect();
+    if aborts && missing.is_empty() {
         return Ok(
-            "lifecycle: incomplete multipart uploads are aborted and unconfirmed uploads expire (unchanged)".to_owned(),
+            "lifecycle: incomplete multipart uploads are aborted and unconfirmed uploads (uploads/, public/uploads/) expire (unchanged)"
+                .to_owned(),
         );
     }
     let mut rules = existing;
@@ -112,14 +135,12 @@ async fn ensure_lifecycle(store: &Store) -> Result<String, CommandError> {
                 .map_err(|e| CommandError::Failed(e.to_string()))?,
         );
     }
-    if !expires {
-        // A confirmed upload is copied to files/; whatever stays under
-        // uploads/ was never confirmed (or was written again by its grant).
+    for (id, prefix) in missing {
         rules.push(
             LifecycleRule::builder()
-                .id(EXPIRE_UPLOADS_RULE_ID)
+                .id(*id)
                 .status(ExpirationStatus::Enabled)
-                .filter(LifecycleRuleFilter::builder().prefix("uploads/").build())
+                .filter(LifecycleRuleFilter::builder().prefix(*prefix).build())
                 .expiration(LifecycleExpiration::builder().days(1).build())
                 .build()
                 .map_err(|e| CommandError::Failed(e.to_string()))?,
@@ -137,7 +158,7 @@ async fn ensure_lifecycle(store: &Store) -> Result<String, CommandError> {
         .await
     {
         Ok(_) => Ok(
-            "lifecycle: incomplete multipart uploads are aborted, and unconfirmed uploads expire, after 1 day (changed)"
+            "lifecycle: incomplete multipart uploads are aborted, and unconfirmed uploads (uploads/, public/uploads/) expire, after 1 day (changed)"
                 .to_owned(),
         ),
         Err(error) if code_of(&error).as_deref() == Some("NotImplemented") => {
@@ -147,5 +168,183 @@ async fn ensure_lifecycle(store: &Store) -> Result<String, CommandError> {
             "Could not set the lifecycle rule: {}",
             describe(&error)
         ))),
+    }
+}
+
+/// Adds (or corrects) the statement that lets anyone GET `public/files/*`,
+/// keeping every other statement of the bucket's policy.
+async fn ensure_public_read(store: &Store) -> Result<String, CommandError> {
+    let (client, bucket) = (&store.client, store.bucket.as_str());
+    let no_policies = || {
+        format!(
+            "bucket policy: this store has no bucket policies, so it cannot let anonymous readers GET {PUBLIC_FILES}: point COURIER_PUBLIC_BASE_URL at a proxy (or the bucket's website endpoint behind one) that serves only {PUBLIC_FILES} (skipped)"
+        )
+    };
+    let existing = match client.get_bucket_policy().bucket(bucket).send().await {
+        Ok(output) => output.policy().map(str::to_owned),
+        Err(error) => match code_of(&error).as_deref() {
+            Some("NoSuchBucketPolicy") => None,
+            Some("NotImplemented") => return Ok(no_policies()),
+            _ => {
+                return Err(CommandError::Failed(format!(
+                    "Could not read the bucket's policy ({}): the credentials need s3:GetBucketPolicy and s3:PutBucketPolicy for public links, or set COURIER_PUBLIC_LINKS=false.",
+                    describe(&error)
+                )));
+            }
+        },
+    };
+    let Some(policy) = with_public_read(existing.as_deref(), bucket)
+        .map_err(|e| CommandError::Failed(format!("The bucket's policy is not JSON ({e}): fix or delete it.")))?
+    else {
+        return Ok(format!(
+            "bucket policy: anyone may GET {PUBLIC_FILES}* ({PUBLIC_READ_SID}) (unchanged)"
+        ));
+    };
+    match client.put_bucket_policy().bucket(bucket).policy(policy).send().await {
+        Ok(_) => Ok(format!(
+            "bucket policy: anyone may now GET {PUBLIC_FILES}* and nothing else through {PUBLIC_READ_SID} (changed)"
+        )),
+        Err(error) if code_of(&error).as_deref() == Some("NotImplemented") => Ok(no_policies()),
+        Err(error) if blocked_public_access(&error) => Err(CommandError::Failed(format!(
+            "S3 Block Public Access refused the bucket policy that lets anyone GET {PUBLIC_FILES}*: allow bucket policies on this bucket (BlockPublicPolicy and RestrictPublicBuckets off; Courier's statement reaches {PUBLIC_FILES} only), or set COURIER_PUBLIC_LINKS=false."
+        ))),
+        Err(error) => Err(CommandError::Failed(format!(
+            "Could not set the bucket's policy ({}): the credentials need s3:PutBucketPolicy for public links, or set COURIER_PUBLIC_LINKS=false.",
+            describe(&error)
+        ))),
+    }
+}
+
+/// `existing` (the bucket's policy, if any) with Courier's statement in it,
+/// every other statement kept; `None` when it is already there as it should be.
+fn with_public_read(existing: Option<&str>, bucket: &str) -> Result<Option<String>, serde_json::Error> {
+    let mut policy: Value = match existing {
+        Some(text) => serde_json::from_str(text)?,
+        None => json!({ "Version": "2012-10-17" }),
+    };
+    let mut statements = match policy.get("Statement") {
+        Some(Value::Array(statements)) => statements.clone(),
+        Some(statement) => vec![statement.clone()],
+        None => Vec::new(),
+    };
+    let is_ours = |s: &Value| s.get("Sid").and_then(Value::as_str) == Some(PUBLIC_READ_SID);
+    let in_place = match statements.iter().filter(|s| is_ours(s)).collect::<Vec<_>>().as_slice() {
+        [ours] => grants_public_read(ours, bucket),
+        // A store that drops statement ids gives ours back without one.
+        [] => statements.iter().any(|s| grants_public_read(s, bucket)),
+        _ => false,
+    };
+    if in_place {
+        return Ok(None);
+    }
+    statements.retain(|s| !is_ours(s));
+    statements.push(json!({
+        "Sid": PUBLIC_READ_SID,
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": public_files_arn(bucket),
+    }));
+    policy["Statement"] = Value::Array(statements);
+    Ok(Some(policy.to_string()))
+}
+
+fn public_files_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{PUBLIC_FILES}*")
+}
+
+/// Whether `statement` is Courier's, as a store gives it back: MinIO, for
+/// one, answers `"Principal": {"AWS": ["*"]}` and single values as lists.
+fn grants_public_read(statement: &Value, bucket: &str) -> bool {
+    let only = |value: &Value, want: &str| match value {
+        Value::String(s) => s == want,
+        Value::Array(values) => values.len() == 1 && values[0] == want,
+        _ => false,
+    };
+    let Some(fields) = statement.as_object() else {
+        return false;
+    };
+    let principal = match &statement["Principal"] {
+        Value::Object(p) => p.len() == 1 && p.get("AWS").is_some_and(|aws| only(aws, "*")),
+        other => only(other, "*"),
+    };
+    fields
+        .keys()
+        .all(|k| ["Sid", "Effect", "Principal", "Action", "Resource"].contains(&k.as_str()))
+        && statement["Effect"] == "Allow"
+        && principal
+        && only(&statement["Action"], "s3:GetObject")
+        && only(&statement["Resource"], &public_files_arn(bucket))
+}
+
+/// AWS answers AccessDenied, naming the setting, when Block Public Access
+/// refuses a public policy.
+fn blocked_public_access<E: aws_sdk_s3::error::ProvideErrorMetadata, R>(
+    error: &aws_sdk_s3::error::SdkError<E, R>,
+) -> bool {
+    let message = error
+        .as_service_error()
+        .and_then(|e| e.message())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    code_of(error).as_deref() == Some("AccessDenied")
+        && (message.contains("blockpublicpolicy") || message.contains("block public access"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_read_statement_is_recognised_as_stores_give_it_back() {
+        let arn = "arn:aws:s3:::b/public/files/*";
+        for statement in [
+            json!({"Sid": "CourierPublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": arn}),
+            json!({"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": ["s3:GetObject"], "Resource": [arn]}),
+        ] {
+            assert!(grants_public_read(&statement, "b"), "{statement}");
+        }
+        for statement in [
+            json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}),
+            json!({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": arn}),
+            json!({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": arn}),
+            json!({"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": arn}),
+            json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": arn, "Condition": {}}),
+            json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/public/files/*"}),
+        ] {
+            assert!(!grants_public_read(&statement, "b"), "{statement}");
+        }
+    }
+
+    #[test]
+    fn the_statement_joins_the_policy_once_and_others_stay() {
+        let ours = json!({"Sid": "CourierPublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/public/files/*"});
+        let theirs = json!({"Sid": "Theirs", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/*"});
+        let statements = |policy: &str| -> Vec<Value> {
+            serde_json::from_str::<Value>(policy).expect("JSON")["Statement"]
+                .as_array()
+                .expect("a list")
+                .clone()
+        };
+
+        let fresh = with_public_read(None, "b").expect("JSON").expect("a policy");
+        assert_eq!(statements(&fresh), std::slice::from_ref(&ours));
+        assert_eq!(with_public_read(Some(&fresh), "b").expect("JSON"), None, "idempotent");
+
+        // Another statement, as one object: kept, ours added.
+        let single = json!({"Version": "2012-10-17", "Id": "x", "Statement": theirs}).to_string();
+        let merged = with_public_read(Some(&single), "b").expect("JSON").expect("changed");
+        assert_eq!(statements(&merged), [theirs.clone(), ours.clone()]);
+        assert_eq!(serde_json::from_str::<Value>(&merged).expect("JSON")["Id"], "x");
+        assert_eq!(with_public_read(Some(&merged), "b").expect("JSON"), None);
+
+        // Ours, changed by hand (the whole bucket): replaced, not added to.
+        let mut widened = ours.clone();
+        widened["Resource"] = json!("arn:aws:s3:::b/*");
+        let policy = json!({"Version": "2012-10-17", "Statement": [widened, theirs]}).to_string();
+        let fixed = with_public_read(Some(&policy), "b").expect("JSON").expect("changed");
+        assert_eq!(statements(&fixed), [theirs, ours]);
+
+        assert!(with_public_read(Some("not json"), "b").is_err());
     }
 }
