@@ -1,6 +1,7 @@
 //! Courier against a three-node Garage cluster (path-style addressing): the
-//! same flows as on the embedded store, two instances sharing one secret, a
-//! node failure, and `courier check` / `setup-bucket`.
+//! same flows as on the embedded store, public links through the proxy
+//! README describes, delete, two instances sharing one secret, a node
+//! failure, and `courier check` / `setup-bucket`.
 //!
 //! Run through `scripts/garage-cluster`, which starts the cluster and passes
 //! its settings in the environment: `scripts/garage-cluster cargo test -p courier --test garage`.
@@ -8,14 +9,20 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod public_gateway;
 
 use std::process::Command;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter,
+};
 use reqwest::StatusCode;
 
 use helpers::{
-    TestCourier, location, md5_hex, query, sample_bytes, spawn_courier_on, upload_big_file_in_large_writes, upload_many,
+    TestCourier, an_expired_token_deletes_nothing, anonymous_get, deleting_holds, location, md5_hex, public_links_hold,
+    public_links_stay_off, query, sample_bytes, spawn_courier_on, upload_big_file_in_large_writes, upload_many,
 };
 
 const SECRET: &str = "garage-tests-share-this-secret-0123456789";
@@ -238,14 +245,113 @@ async fn uploads_survive_one_node_down() {
         .await;
 }
 
-fn courier_command(args: &[&str], public_url: &str) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_courier"))
+/// Courier serving public links through the gateway (Garage's answer to
+/// anonymous reads of `public/files/`).
+async fn spawn_public_on_garage(extra: &[(&str, &str)]) -> TestCourier {
+    let gateway = public_gateway::spawn().await;
+    let mut vars = vec![("COURIER_PUBLIC_BASE_URL", gateway.as_str())];
+    vars.extend_from_slice(extra);
+    spawn_on_garage(&vars).await
+}
+
+#[tokio::test]
+async fn public_links_serve_anyone_and_nothing_private_on_garage() {
+    public_links_hold(&spawn_public_on_garage(&[]).await, &s3()).await;
+}
+
+#[tokio::test]
+async fn only_the_owner_deletes_and_then_links_fail_on_garage() {
+    deleting_holds(&spawn_public_on_garage(&[]).await, &s3()).await;
+}
+
+#[tokio::test]
+async fn an_expired_token_cannot_delete_on_garage() {
+    let courier = spawn_public_on_garage(&[("COURIER_RENEW_TTL_SECS", "1")]).await;
+    an_expired_token_deletes_nothing(&courier, &s3()).await;
+}
+
+#[tokio::test]
+async fn public_links_can_be_turned_off_on_garage() {
+    public_links_stay_off(&spawn_on_garage(&[("COURIER_PUBLIC_LINKS", "false")]).await).await;
+}
+
+/// The gateway itself: ranges and HEAD pass, nothing but GET and HEAD of
+/// `public/files/` does, and Garage's website endpoint knows no bucket
+/// unless the Host header names it.
+#[tokio::test]
+async fn the_public_gateway_serves_public_files_and_nothing_else() {
+    let gateway = public_gateway::spawn().await;
+    let courier = spawn_on_garage(&[("COURIER_PUBLIC_BASE_URL", &gateway)]).await;
+    let bytes = sample_bytes(1000);
+    let public = courier
+        .upload_public("ranged.bin", "application/octet-stream", &bytes)
+        .await;
+    assert!(public.download_url.starts_with(&format!("{gateway}public/files/")));
+    let private = courier.upload("private.txt", "text/plain", b"private bytes").await;
+
+    let http = reqwest::Client::new();
+    let ranged = http
+        .get(&public.download_url)
+        .header(reqwest::header::RANGE, "bytes=10-19")
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.headers()[reqwest::header::CONTENT_RANGE], "bytes 10-19/1000");
+    assert_eq!(ranged.bytes().await.expect("a body").as_ref(), &bytes[10..20]);
+    let head = http.head(&public.download_url).send().await.expect("HEAD");
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()[reqwest::header::CONTENT_LENGTH], "1000");
+    assert_eq!(
+        head.headers()[reqwest::header::CONTENT_TYPE],
+        "application/octet-stream"
+    );
+
+    for method in [reqwest::Method::PUT, reqwest::Method::POST, reqwest::Method::DELETE] {
+        let response = http
+            .request(method.clone(), &public.download_url)
+            .body("overwrite")
+            .send()
+            .await
+            .expect("the gateway answers");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method}");
+    }
+    for url in [
+        format!("{gateway}{}", private.key),
+        format!("{gateway}public/files/%2e%2e/%2e%2e/{}", private.key),
+        format!("{gateway}public%2Ffiles%2F..%2F..%2F{}", private.key),
+        format!("{gateway}public/uploads/{}", private.key),
+        gateway.clone(),
+    ] {
+        let (status, body) = anonymous_get(&url).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{url}");
+        assert!(!body.windows(13).any(|w| w == b"private bytes"), "{url}");
+    }
+    assert_eq!(anonymous_get(&public.download_url).await, (StatusCode::OK, bytes));
+
+    // Straight at the website endpoint, no Host naming the bucket: nothing.
+    let web = std::env::var("GARAGE_WEB_ENDPOINT").expect("GARAGE_WEB_ENDPOINT");
+    let direct = format!("{web}/{}", public.key);
+    assert_eq!(anonymous_get(&direct).await.0, StatusCode::NOT_FOUND, "{direct}");
+}
+
+/// `check` and `setup-bucket` read and change the bucket's settings: one at a time.
+static BUCKET_SETTINGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs the `courier` binary on the cluster (off the test's runtime, which
+/// keeps serving the gateway meanwhile); its success and its output.
+async fn courier_command(args: &[&str], public_url: &str, extra: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_courier"));
+    command
         .args(args)
         .envs(cluster())
         .env("COURIER_SECRET", SECRET)
         .env("COURIER_PUBLIC_URL", public_url)
         .env("RUST_LOG", "warn")
-        .output()
+        .envs(extra.iter().copied());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the command's thread")
         .expect("courier runs");
     let text = format!(
         "{}{}",
@@ -257,27 +363,153 @@ fn courier_command(args: &[&str], public_url: &str) -> (bool, String) {
 
 #[tokio::test]
 async fn check_finds_missing_cors_and_setup_bucket_fixes_it() {
+    let _one_at_a_time = BUCKET_SETTINGS.lock().await;
     let bucket = std::env::var("COURIER_BUCKET").expect("bucket");
     // An origin of its own, so that other tests' rules do not interfere.
     let public_url = "https://check.courier.test";
+    let gateway = public_gateway::spawn().await;
+    let through_gateway = [("COURIER_PUBLIC_BASE_URL", gateway.as_str())];
     let _ = s3().delete_bucket_cors().bucket(&bucket).send().await;
+    // The rules an earlier setup-bucket left (no public/uploads/ yet), and one of someone else's.
+    let rule = |id: &str, prefix: &str| {
+        let rule = LifecycleRule::builder()
+            .id(id)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix(prefix).build());
+        let rule = if id == "courier-abort-incomplete-multipart" {
+            rule.abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(1)
+                    .build(),
+            )
+        } else {
+            rule.expiration(LifecycleExpiration::builder().days(1).build())
+        };
+        rule.build().expect("a rule")
+    };
+    let earlier = BucketLifecycleConfiguration::builder()
+        .rules(rule("courier-abort-incomplete-multipart", ""))
+        .rules(rule("courier-expire-unconfirmed-uploads", "uploads/"))
+        .rules(rule("someone-elses", "tmp/"))
+        .build()
+        .expect("rules");
+    s3().put_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .lifecycle_configuration(earlier)
+        .send()
+        .await
+        .expect("Garage takes lifecycle rules");
 
-    let (ok, text) = courier_command(&["check"], public_url);
+    let (ok, text) = courier_command(&["check"], public_url, &through_gateway).await;
     assert!(!ok, "check must fail without CORS: {text}");
     assert!(text.contains("CORS") && text.contains("courier setup-bucket"), "{text}");
 
-    let (ok, text) = courier_command(&["setup-bucket"], public_url);
+    let (ok, text) = courier_command(&["setup-bucket"], public_url, &through_gateway).await;
     assert!(ok, "{text}");
     assert!(text.contains("CORS: now allows https://check.courier.test"), "{text}");
-    let (ok, text) = courier_command(&["setup-bucket"], public_url);
+    assert!(
+        text.contains("unconfirmed uploads (uploads/, public/uploads/) expire, after 1 day (changed)"),
+        "{text}"
+    );
+    let rules = s3()
+        .get_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the rules");
+    let mut ids: Vec<_> = rules.rules().iter().filter_map(|r| r.id()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "courier-abort-incomplete-multipart",
+            "courier-expire-unconfirmed-public-uploads",
+            "courier-expire-unconfirmed-uploads",
+            "someone-elses"
+        ]
+    );
+    // Garage answers NotImplemented to bucket policies: the proxy's job.
+    assert!(
+        text.contains("bucket policy: this store has no bucket policies")
+            && text.contains("point COURIER_PUBLIC_BASE_URL at a proxy")
+            && text.contains("(skipped)"),
+        "{text}"
+    );
+    let (ok, text) = courier_command(&["setup-bucket"], public_url, &through_gateway).await;
     assert!(
         ok && text.contains("CORS: already allows https://check.courier.test (unchanged)"),
         "idempotent: {text}"
     );
+    assert!(
+        text.contains("lifecycle: incomplete multipart uploads are aborted and unconfirmed uploads (uploads/, public/uploads/) expire (unchanged)"),
+        "idempotent: {text}"
+    );
 
-    let (ok, text) = courier_command(&["check"], public_url);
+    let (ok, text) = courier_command(&["check"], public_url, &through_gateway).await;
     assert!(ok, "{text}");
-    assert!(text.contains("round trip works"), "{text}");
+    for line in [
+        "ok   A signed upload and download round trip works.".to_owned(),
+        format!("ok   A public link serves its file without a signature ({gateway}public/files/"),
+        format!("ok   Private files are not served without a signature ({gateway}files/"),
+        "ok   Deleting a file with its owner's token works (the test files are gone).".to_owned(),
+    ] {
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
+}
+
+/// `check` fails, saying what to do, when public links would not serve
+/// (no base URL: Garage's S3 API has no anonymous access; its website
+/// endpoint without a Host that names the bucket), or when the base serves
+/// private files too; with public links off there is nothing to check.
+#[tokio::test]
+async fn check_fails_when_public_links_cannot_work_or_leak() {
+    let _one_at_a_time = BUCKET_SETTINGS.lock().await;
+    let public_url = "https://check.courier.test";
+    let (ok, text) = courier_command(&["setup-bucket"], public_url, &[]).await;
+    assert!(ok, "{text}");
+    let store = std::env::var("AWS_ENDPOINT_URL_S3").expect("endpoint");
+    let bucket = std::env::var("COURIER_BUCKET").expect("bucket");
+    let web = std::env::var("GARAGE_WEB_ENDPOINT").expect("GARAGE_WEB_ENDPOINT");
+    let fix = "run `courier setup-bucket` (AWS; Block Public Access must allow its bucket policy), or set COURIER_PUBLIC_BASE_URL to a proxy that serves public/files/ (Garage, MinIO…), or set COURIER_PUBLIC_LINKS=false.";
+    for (base, url, status) in [
+        (None, format!("{store}/{bucket}/public/files/"), 403),
+        (Some(web.clone()), format!("{web}/public/files/"), 404),
+    ] {
+        let extra: Vec<(&str, &str)> = base.iter().map(|b| ("COURIER_PUBLIC_BASE_URL", b.as_str())).collect();
+        let (ok, text) = courier_command(&["check"], public_url, &extra).await;
+        assert!(!ok, "{text}");
+        let failure = format!("FAIL An anonymous GET of {url}");
+        let answer = format!("/courier-check.txt answered {status}: {fix}\n");
+        assert!(
+            text.contains(&failure) && text.contains(&answer),
+            "{failure} … {answer}{text}"
+        );
+        assert!(text.contains("ok   Private files are not served"), "{text}");
+        assert!(
+            text.contains("ok   Deleting a file with its owner's token works"),
+            "{text}"
+        );
+    }
+
+    let leaky = public_gateway::spawn_whole_bucket().await;
+    let (ok, text) = courier_command(&["check"], public_url, &[("COURIER_PUBLIC_BASE_URL", &leaky)]).await;
+    assert!(!ok, "{text}");
+    let leak = format!("FAIL Private files are readable without a signature through {leaky}files/");
+    assert!(
+        text.contains(&leak) && text.contains(": COURIER_PUBLIC_BASE_URL must serve only public/files/."),
+        "{text}"
+    );
+    assert!(text.contains("ok   A public link serves its file"), "{text}");
+
+    let off = [("COURIER_PUBLIC_LINKS", "false")];
+    let (ok, text) = courier_command(&["check"], public_url, &off).await;
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("ok   Public links are off (COURIER_PUBLIC_LINKS=false): nothing to check."),
+        "{text}"
+    );
+    let (ok, text) = courier_command(&["setup-bucket"], public_url, &off).await;
+    assert!(ok && text.contains("bucket policy: public links are off"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
