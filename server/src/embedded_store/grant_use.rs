@@ -1,8 +1,9 @@
 //! On the embedded store an upload grant writes once: a POST whose key is
-//! under a prefix (`uploads/<uuid>/`) that already holds, or held, an object
-//! is refused, and so is a second POST while the first is still arriving.
-//! So one plain-form policy stores one file, and an exact-key grant cannot
-//! write again after its upload (which confirmation has moved to `files/`).
+//! under a prefix (`[public/]uploads/<uuid>/`) that already holds, or held,
+//! an object is refused, and so is a second POST while the first is still
+//! arriving. So one plain-form policy stores one file, and an exact-key
+//! grant cannot write again after its upload (which confirmation has moved
+//! to `[public/]files/`).
 //!
 //! `s3s-fs` keeps a directory per prefix and does not remove it when the
 //! object is deleted, so "this prefix was used" survives restarts with no
@@ -44,7 +45,7 @@ impl GrantUses {
     pub fn claim(self: &Arc<Self>, key: &ObjectKey) -> Result<GrantUse, GrantUsed> {
         let prefix = key.prefix().to_owned();
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // A parsed key's prefix is `uploads/<uuid>/`: it cannot leave the bucket.
+        // A parsed key's prefix is `[public/]uploads/<uuid>/`: it cannot leave the bucket.
         if in_flight.contains(&prefix) || self.bucket_dir.join(&prefix).exists() {
             return Err(GrantUsed);
         }
@@ -95,5 +96,20 @@ mod tests {
             uses.claim(&key("uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/a.txt"))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_public_upload_claims_its_own_prefix() {
+        let dir = tempfile::tempdir().expect("dir");
+        let uses = GrantUses::new(dir.path().to_owned());
+        let public = key(&format!("public/{KEY}"));
+        let claim = uses.claim(&public).expect("free");
+        assert_eq!(uses.claim(&key(&format!("public/{SIBLING}"))).err(), Some(GrantUsed));
+        // The same id as a private upload is another prefix.
+        assert!(uses.claim(&key(KEY)).is_ok());
+        std::fs::create_dir_all(dir.path().join(public.prefix())).expect("mkdir");
+        drop(claim);
+        assert_eq!(uses.claim(&public).err(), Some(GrantUsed));
+        assert!(dir.path().join("public/uploads").is_dir());
     }
 }

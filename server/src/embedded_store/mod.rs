@@ -10,7 +10,8 @@
 //! file and refused unless signed ([`post_form`]), one write per grant
 //! ([`grant_use`]), a body cap, limits on concurrent requests and
 //! connections, and timeouts for headers ([`serve`]) and stalled bodies.
-//! Unconfirmed uploads expire after a day (`expiry`).
+//! Unconfirmed uploads expire after a day (`expiry`). Requests must be
+//! signed, except plain reads of public files ([`public_read`]).
 
 pub mod credentials;
 mod expiry;
@@ -18,6 +19,7 @@ pub mod grant_use;
 mod guarded_fs;
 mod idle_body;
 pub mod post_form;
+mod public_read;
 pub mod rechunk;
 pub mod request_guard;
 pub mod serve;
@@ -101,6 +103,7 @@ impl RunningStore {
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
         ));
+        builder.set_access(public_read::PublicRead);
         let mut s3_config = S3Config::default();
         // s3s holds a POST's file in memory until it is stored: no larger than a grant allows.
         s3_config.post_object_max_file_size = config.max_upload_bytes;
@@ -140,7 +143,7 @@ impl RunningStore {
             source,
         })?;
         tokio::spawn(serve::serve(listener, router));
-        expiry::spawn(root.join(Self::BUCKET).join("uploads"));
+        expiry::spawn(root.join(Self::BUCKET));
         Ok(Self {
             addr,
             bucket: Self::BUCKET.to_owned(),

@@ -51,7 +51,7 @@ pub enum FormRefusal {
     #[error("The upload form is malformed: {0}.")]
     Malformed(&'static str),
     #[error(
-        "The key {0:?} is not one Courier issues: keys are uploads/<id>/<name>, without empty, \".\" or \"..\" segments, backslashes or control characters."
+        "The key {0:?} is not one Courier issues: keys are [public/]uploads/<id>/<name>, without empty, \".\" or \"..\" segments, backslashes or control characters."
     )]
     Key(String),
     #[error("The request body could not be read.")]
@@ -466,6 +466,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_public_upload_is_an_upload_like_any_other() {
+        let variable = format!("public/uploads/{ID}/${{filename}}");
+        let (_, _, key) = rewrite(form(&signed(&variable), "photo.jpg", "x"), 7).await;
+        assert_eq!(key, format!("public/uploads/{ID}/photo.jpg"));
+        let exact = format!("public/uploads/{ID}/fixed.jpg");
+        let (_, _, key) = rewrite(form(&signed(&exact), "a.jpg", "x"), 7).await;
+        assert_eq!(key, exact);
+    }
+
+    #[tokio::test]
     async fn leaves_exact_keys_alone() {
         let key = format!("uploads/{ID}/fixed.txt");
         let original = form(&signed(&key), "a.txt", "hello");
@@ -535,6 +545,10 @@ mod tests {
             format!("uploads/{ID}/x/"),
             "credentials.json".to_owned(),
             format!("files/{}/x", "0".repeat(32)),
+            // Confirmed public files are written by the server alone.
+            format!("public/files/{}/x", "0".repeat(32)),
+            format!("public/{ID}/x"),
+            format!("public/uploads/{ID}/../../files/{}/x", "0".repeat(32)),
         ] {
             let refused = read(request(form(&signed(&key), "x", "x"), 11), BOUNDARY).await;
             assert!(matches!(refused, Err(FormRefusal::Key(_))), "{key:?}: {refused:?}");

@@ -96,6 +96,11 @@ mod tests {
             target("PUT", "/courier/files/b/x", Some("courier/uploads/a/x?versionId=1")),
             Ok(Target::Object("files/b/x".to_owned()))
         );
+        // Public files are keys like any other (signed writes, anonymous reads).
+        assert_eq!(
+            target("PUT", "/courier/public/files/c/x", Some("courier/public/uploads/a/x")),
+            Ok(Target::Object("public/files/c/x".to_owned()))
+        );
     }
 
     #[test]
@@ -117,6 +122,8 @@ mod tests {
         for uri in [
             "/courier/uploads/a/../b/x",
             "/courier/uploads/a/%2e%2e/b/x",
+            "/courier/public/files/%2E%2E/%2e%2e/uploads/b/x",
+            "/courier/public%2Ffiles%2F..%2F..%2Fuploads%2Fb%2Fx",
             "/courier/uploads/a%2F..%2Fb%2Fx",
             "/courier/uploads/a/./x",
             "/courier/uploads//x",
