@@ -21,7 +21,7 @@ async fn main() -> ExitCode {
 
 const HELP: &str = "\
 courier [serve]       serve Courier (the embedded store too, unless COURIER_BUCKET is set)
-courier setup-bucket  make COURIER_BUCKET ready for browser uploads (CORS, lifecycle); idempotent
+courier setup-bucket  make COURIER_BUCKET ready for browser uploads (CORS, lifecycle, public-read policy); idempotent
 courier check         check the configuration and the store before a deploy
 
 Configuration comes from the environment: see README.md.";

@@ -703,7 +703,12 @@ pub async fn public_links_hold(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
         let stored = courier
             .post_to_store(&grant.url, &grant.fields, "x.txt", "text/plain", b"xxxxx")
             .await;
-        assert_eq!(stored.status(), StatusCode::FORBIDDEN, "a {link} grant wrote {forged}");
+        // 403 from AWS and the embedded store, 400 from Garage.
+        assert!(
+            stored.status().is_client_error(),
+            "a {link} grant wrote {forged}: {}",
+            stored.status()
+        );
         assert!(!object_exists(s3, &courier.bucket, &forged).await, "{forged}");
     }
 

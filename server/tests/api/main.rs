@@ -7,6 +7,7 @@ mod confirm;
 mod helpers;
 mod load;
 mod plain_form;
+mod public_links;
 mod public_read;
 mod security;
 mod sign_upload;
