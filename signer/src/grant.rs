@@ -14,7 +14,7 @@ use crate::file_name::FileName;
 use crate::object_key::{ObjectKey, UploadPrefix};
 use crate::post_policy::PostPolicy;
 use crate::token::{TokenScope, UploadToken};
-use crate::{FILENAME_METADATA, LinkKind, Signer, UploadGrant, rfc3339};
+use crate::{FILENAME_METADATA, LinkKind, Signer, UploadGrant, content_disposition, rfc3339};
 
 /// A slow upload may finish well after its policy expired (the store checks
 /// expiry when the request starts); its confirmation is still honoured.
@@ -62,6 +62,13 @@ impl Signer {
             .field(&format!("x-amz-meta-{FILENAME_METADATA}"), &original_name)
             // Exactly the declared size: nothing else can be sent under this grant.
             .content_length_range(request.size, request.size);
+        // A public file is read without a signed `response-content-disposition`:
+        // it carries its own, so the browser saves it instead of opening it
+        // (an HTML or SVG file would otherwise open as a page of the store's origin).
+        let policy = match request.link {
+            LinkKind::Public => policy.field("Content-Disposition", &content_disposition::attachment(name.as_str())),
+            LinkKind::Expiring => policy,
+        };
         self.grant(policy, key.as_str().to_owned(), expires_at, now).await
     }
 
@@ -83,6 +90,12 @@ impl Signer {
             .field("acl", "private")
             .field("success_action_redirect", &self.confirm_url(&token))
             .content_length_range(1, limits.rules.max_bytes);
+        // The name is unknown until the browser sends it: a bare `attachment`
+        // saves the file under its key's last segment.
+        let policy = match link {
+            LinkKind::Public => policy.field("Content-Disposition", "attachment"),
+            LinkKind::Expiring => policy,
+        };
         self.grant(policy, prefix.form_key(), expires_at, now).await
     }
 

@@ -86,11 +86,17 @@ async fn each_grant_pins_its_own_prefix() {
         .expect("a grant");
     assert!(public.key.starts_with("public/uploads/"), "{}", public.key);
     assert!(conditions(&public.fields).contains(&format!("{{\"key\":\"{}\"}}", public.key)));
+    // A public file carries its own download name, as no signed link adds one.
+    assert_eq!(
+        public.fields["Content-Disposition"],
+        "attachment; filename=\"holiday photo.jpg\"; filename*=UTF-8''holiday%20photo.jpg"
+    );
     let private = signer
         .grant_upload(request(LinkKind::Expiring), now)
         .await
         .expect("a grant");
     assert!(private.key.starts_with("uploads/"), "{}", private.key);
+    assert!(!private.fields.contains_key("Content-Disposition"));
 
     let form = signer.grant_form(LinkKind::Public, now).await.expect("a grant");
     let policy = conditions(&form.fields);

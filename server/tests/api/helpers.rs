@@ -641,6 +641,13 @@ pub async fn anonymous_get(url: &str) -> (StatusCode, Vec<u8>) {
     (status, response.bytes().await.expect("a body").to_vec())
 }
 
+/// The `Content-Disposition` an unsigned GET of `url` answers with.
+async fn disposition_of(url: &str) -> String {
+    let response = reqwest::get(url).await.expect("the store answers");
+    let value = response.headers().get(header::CONTENT_DISPOSITION);
+    value.and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
 /// Public links on any store (`s3` signs with the store's credentials, to
 /// look behind Courier): a public upload's plain URL serves its bytes to
 /// anyone; private files, and public uploads not yet confirmed, are refused
@@ -656,6 +663,11 @@ pub async fn public_links_hold(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
     assert_eq!(
         anonymous_get(&public.download_url).await,
         (StatusCode::OK, bytes.clone())
+    );
+    // Saved, never opened as a page of the store's origin.
+    assert_eq!(
+        disposition_of(&public.download_url).await,
+        "attachment; filename=\"photo.jpg\"; filename*=UTF-8''photo.jpg"
     );
     let base = public
         .download_url
@@ -724,6 +736,7 @@ pub async fn public_links_hold(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
         anonymous_get(&link.download_url).await,
         (StatusCode::OK, b"from the plain form".to_vec())
     );
+    assert_eq!(disposition_of(&link.download_url).await, "attachment");
     let (_, fields) = courier.page_form().await;
     assert!(
         fields["key"].starts_with("uploads/"),
