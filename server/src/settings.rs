@@ -44,6 +44,9 @@ pub struct Settings {
     /// `COURIER_SECRET`, checked once here; in embedded mode one is generated
     /// when unset. Its `Debug` prints no secret.
     pub secret: Option<TokenSecret>,
+    /// `COURIER_SECRET_PREVIOUS`: secrets replaced by `secret`, whose tokens
+    /// still verify (a rotation, instance by instance).
+    pub previous_secrets: Vec<TokenSecret>,
     pub limits: Limits,
     pub rate_limit: RateLimitSettings,
 }
@@ -114,6 +117,7 @@ impl Settings {
             public_url,
             storage,
             secret,
+            previous_secrets: previous_secrets(&var)?,
             limits: limits(&var)?,
             rate_limit: rate_limit(&var)?,
         })
@@ -127,6 +131,17 @@ fn secret(var: &impl Fn(&str) -> Option<String>) -> Result<Option<TokenSecret>, 
             TokenSecret::new(raw).map_err(|_| invalid("COURIER_SECRET", "it must be at least 32 characters long"))
         })
         .transpose()
+}
+
+/// `COURIER_SECRET_PREVIOUS`: comma-separated, each as long as a secret must be.
+fn previous_secrets(var: &impl Fn(&str) -> Option<String>) -> Result<Vec<TokenSecret>, SettingsError> {
+    let name = "COURIER_SECRET_PREVIOUS";
+    let Some(raw) = var(name) else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| TokenSecret::new(s).map_err(|_| invalid(name, "each secret must be at least 32 characters long")))
+        .collect()
 }
 
 /// `COURIER_BUCKET` on AWS S3 or an S3-compatible store.
@@ -412,6 +427,20 @@ mod tests {
             "the secret stays out of Debug"
         );
         assert!(parse(&[("COURIER_SECRET", "short")]).is_err());
+    }
+
+    #[test]
+    fn previous_secrets_are_a_checked_list() {
+        let old = "0123456789abcdef0123456789abcdef-old";
+        let older = "0123456789abcdef0123456789abcdef-older";
+        let settings = parse(&[("COURIER_SECRET_PREVIOUS", &format!("{old}, {older},"))]).expect("valid");
+        assert_eq!(settings.previous_secrets.len(), 2);
+        assert!(parse(&[]).expect("valid").previous_secrets.is_empty());
+        let error = parse(&[("COURIER_SECRET_PREVIOUS", &format!("{old},short"))])
+            .expect_err("a short one")
+            .to_string();
+        assert!(error.starts_with("COURIER_SECRET_PREVIOUS"), "{error}");
+        assert!(!error.contains(old), "no secret in the message: {error}");
     }
 
     #[test]

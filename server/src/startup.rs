@@ -136,6 +136,7 @@ impl Application {
                 )
             }
         };
+        let secret = secret.accepting(&settings.previous_secrets);
         let signer = Signer::new(store, secret, &public_url, settings.limits)?;
 
         let mut leptos_options = settings.leptos.clone();

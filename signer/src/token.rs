@@ -17,9 +17,14 @@ use time::OffsetDateTime;
 use crate::object_key::ObjectKey;
 
 /// The server secret (`COURIER_SECRET`), kept as an HMAC already keyed
-/// with it (cloning one is cheaper than keying anew). Never printed.
+/// with it (cloning one is cheaper than keying anew), and the secrets it
+/// replaced (`COURIER_SECRET_PREVIOUS`), which still verify tokens but never
+/// make one. Never printed.
 #[derive(Clone)]
-pub struct TokenSecret(Hmac<Sha256>);
+pub struct TokenSecret {
+    current: Hmac<Sha256>,
+    previous: Vec<Hmac<Sha256>>,
+}
 
 impl TokenSecret {
     /// Secrets shorter than this are refused at start-up.
@@ -31,7 +36,23 @@ impl TokenSecret {
             return Err(TokenError::WeakSecret);
         }
         let keyed = Hmac::<Sha256>::new_from_slice(&secret).map_err(|_| TokenError::WeakSecret)?;
-        Ok(Self(keyed))
+        Ok(Self {
+            current: keyed,
+            previous: Vec::new(),
+        })
+    }
+
+    /// This secret, still accepting tokens made with `previous` ones: while
+    /// instances are redeployed one by one with a new secret, and until the
+    /// old one's tokens have expired.
+    pub fn accepting(mut self, previous: &[TokenSecret]) -> Self {
+        self.previous = previous.iter().map(|p| p.current.clone()).collect();
+        self
+    }
+
+    /// The secret that makes tokens, then those that only check them.
+    fn verifying(&self) -> impl Iterator<Item = &Hmac<Sha256>> {
+        std::iter::once(&self.current).chain(&self.previous)
     }
 }
 
@@ -86,7 +107,7 @@ impl UploadToken {
     /// A token for `subject` (a key, or a prefix ending in `/`) until `expires_at`.
     pub fn issue(secret: &TokenSecret, scope: TokenScope, subject: &str, expires_at: OffsetDateTime) -> String {
         let expiry = expires_at.unix_timestamp();
-        let mac = mac(secret, scope, subject, expiry).finalize().into_bytes();
+        let mac = mac(&secret.current, scope, subject, expiry).finalize().into_bytes();
         format!("{}.{expiry}.{}", scope.tag(), BASE64URL.encode(mac))
     }
 
@@ -122,9 +143,12 @@ impl UploadToken {
             TokenScope::Prefix => key.prefix(),
         };
         // Constant-time comparison; a token for another key fails here too.
-        mac(secret, scope, subject, expiry)
-            .verify_slice(&signature)
-            .map_err(|_| TokenError::Forged)?;
+        let made_by_us = secret
+            .verifying()
+            .any(|key| mac(key, scope, subject, expiry).verify_slice(&signature).is_ok());
+        if !made_by_us {
+            return Err(TokenError::Forged);
+        }
         let expires_at = OffsetDateTime::from_unix_timestamp(expiry).map_err(|_| TokenError::Malformed)?;
         if now >= expires_at {
             return Err(TokenError::Expired);
@@ -139,13 +163,13 @@ impl UploadToken {
 /// bytes on another key (so no later write can change what a link serves), and
 /// nobody without the secret can predict it.
 pub fn confirmed_id(secret: &TokenSecret, upload_key: &ObjectKey, etag: &str) -> String {
-    let mut mac = secret.0.clone();
+    let mut mac = secret.current.clone();
     mac.update(format!("courier-confirmed-key/v1\n{etag}\n{}", upload_key.as_str()).as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..crate::object_key::FILE_ID_LEN / 2])
 }
 
-fn mac(secret: &TokenSecret, scope: TokenScope, subject: &str, expiry: i64) -> Hmac<Sha256> {
-    let mut mac = secret.0.clone();
+fn mac(key: &Hmac<Sha256>, scope: TokenScope, subject: &str, expiry: i64) -> Hmac<Sha256> {
+    let mut mac = key.clone();
     // Domain-separated so a token can never be confused with another HMAC of ours.
     mac.update(format!("courier-upload-token/v1\n{}\n{expiry}\n{subject}", scope.tag()).as_bytes());
     mac
@@ -279,6 +303,38 @@ mod tests {
         let other = TokenSecret::new(*b"another secret that is long enough").expect("long");
         assert_ne!(id, confirmed_id(&other, &key(KEY), "abc"));
         assert!(key(KEY).confirmed(&id).is_ok());
+    }
+
+    #[test]
+    fn tokens_of_a_previous_secret_verify_until_it_is_dropped() {
+        let old = TokenSecret::new(*b"the secret before the rotation..").expect("32 bytes");
+        let token = UploadToken::issue(&old, TokenScope::Renewal, KEY, NOW + Duration::days(1));
+        let rotated = secret().accepting(std::slice::from_ref(&old));
+        assert_eq!(
+            UploadToken::verify(&rotated, &token, &key(KEY), NOW).map(|v| v.scope),
+            Ok(TokenScope::Renewal)
+        );
+        // New tokens come from the new secret only.
+        let fresh = UploadToken::issue(&rotated, TokenScope::Key, KEY, NOW + Duration::days(1));
+        assert!(UploadToken::verify(&secret(), &fresh, &key(KEY), NOW).is_ok());
+        assert_eq!(
+            UploadToken::verify(&old, &fresh, &key(KEY), NOW),
+            Err(TokenError::Forged)
+        );
+        // A previous secret still checks key, scope and expiry.
+        assert_eq!(
+            UploadToken::verify(&rotated, &token, &key(SIBLING), NOW),
+            Err(TokenError::Forged)
+        );
+        assert_eq!(
+            UploadToken::verify(&rotated, &token, &key(KEY), NOW + Duration::days(2)),
+            Err(TokenError::Expired)
+        );
+        // Once it is dropped, its tokens stop working.
+        assert_eq!(
+            UploadToken::verify(&secret(), &token, &key(KEY), NOW),
+            Err(TokenError::Forged)
+        );
     }
 
     #[test]

@@ -180,13 +180,7 @@ async fn a_shared_link_keeps_serving_the_confirmed_bytes_whatever_its_grant_send
         (reconfirmed.key.as_str(), reconfirmed.etag.as_str()),
         (link.key.as_str(), link.etag.as_str())
     );
-    let renewed = courier
-        .http
-        .post(format!("{}/api/sign_download", courier.base))
-        .form(&[("key", link.key.as_str()), ("token", link.token.as_str())])
-        .send()
-        .await
-        .expect("answers");
+    let renewed = courier.sign_download(&link.key, &link.token).await;
     let renewed: app::model::DownloadLink = renewed.json().await.expect("link");
     for served in [&link, &reconfirmed, &renewed] {
         assert_eq!(courier.downloaded_bytes(&served.download_url).await, original);

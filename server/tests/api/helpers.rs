@@ -227,6 +227,16 @@ impl TestCourier {
         self.http.get(url).send().await.expect("the store answers")
     }
 
+    /// Asks Courier for a fresh link, as the page's "New link" does.
+    pub async fn sign_download(&self, key: &str, token: &str) -> Response {
+        self.http
+            .post(format!("{}/api/sign_download", self.base))
+            .form(&[("key", key), ("token", token)])
+            .send()
+            .await
+            .expect("sign_download answers")
+    }
+
     /// Asks Courier to delete a file, as the page's Delete button does.
     pub async fn delete_upload(&self, key: &str, token: &str) -> Response {
         self.http
@@ -774,13 +784,7 @@ pub async fn deleting_holds(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
             courier.download(&link.download_url).await.status(),
             StatusCode::NOT_FOUND
         );
-        let renewed = courier
-            .http
-            .post(format!("{}/api/sign_download", courier.base))
-            .form(&[("key", &link.key), ("token", &link.token)])
-            .send()
-            .await
-            .expect("sign_download answers");
+        let renewed = courier.sign_download(&link.key, &link.token).await;
         assert_eq!(renewed.status(), StatusCode::NOT_FOUND);
         // Deleting again changes nothing and says so calmly.
         assert_eq!(

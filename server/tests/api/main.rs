@@ -9,6 +9,7 @@ mod load;
 mod plain_form;
 mod public_links;
 mod public_read;
+mod rotation;
 mod security;
 mod sign_upload;
 mod upload_flow;

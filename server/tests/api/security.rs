@@ -111,13 +111,7 @@ async fn an_expired_renewal_token_gets_no_new_link() {
     let courier = spawn_courier_with(&[("COURIER_RENEW_TTL_SECS", "1")]).await;
     let link = courier.upload("short.txt", "text/plain", b"short").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let refused = courier
-        .http
-        .post(format!("{}/api/sign_download", courier.base))
-        .form(&[("key", link.key.as_str()), ("token", link.token.as_str())])
-        .send()
-        .await
-        .expect("answers");
+    let refused = courier.sign_download(&link.key, &link.token).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let body: serde_json::Value = refused.json().await.expect("JSON");
     assert!(body["error"].as_str().is_some_and(|s| s.contains("expired")), "{body}");

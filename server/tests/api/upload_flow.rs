@@ -87,18 +87,7 @@ async fn sign_download_gives_a_fresh_link_to_the_token_holder_only() {
     let courier = spawn_courier().await;
     let link = courier.upload("notes.txt", "text/plain", b"first draft").await;
 
-    let renew = |key: String, token: String| {
-        let http = courier.http.clone();
-        let url = format!("{}/api/sign_download", courier.base);
-        async move {
-            http.post(url)
-                .form(&[("key", key), ("token", token)])
-                .send()
-                .await
-                .expect("answers")
-        }
-    };
-    let fresh = renew(link.key.clone(), link.token.clone()).await;
+    let fresh = courier.sign_download(&link.key, &link.token).await;
     assert_eq!(fresh.status(), StatusCode::OK);
     let fresh: app::model::DownloadLink = fresh.json().await.expect("a DownloadLink");
     assert_eq!(
@@ -113,7 +102,7 @@ async fn sign_download_gives_a_fresh_link_to_the_token_holder_only() {
     // Knowing the key, or holding an old download URL, is not enough.
     let signature = query(&link.download_url)["X-Amz-Signature"].clone();
     for token in [String::new(), "r.9999999999.AAAA".to_owned(), signature] {
-        let refused = renew(link.key.clone(), token).await;
+        let refused = courier.sign_download(&link.key, &token).await;
         assert!(
             matches!(refused.status(), StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST),
             "{}",
@@ -124,7 +113,7 @@ async fn sign_download_gives_a_fresh_link_to_the_token_holder_only() {
     }
     // A token for one file opens no other.
     let other = courier.upload("other.txt", "text/plain", b"other").await;
-    let refused = renew(other.key.clone(), link.token.clone()).await;
+    let refused = courier.sign_download(&other.key, &link.token).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 

@@ -192,13 +192,7 @@ async fn two_instances_serve_one_person() {
     assert_eq!(confirmed.status(), StatusCode::OK);
     let link: app::model::DownloadLink = confirmed.json().await.expect("a link from B");
     // A mints a new link with B's token; both links work.
-    let renewed = a
-        .http
-        .post(format!("{}/api/sign_download", a.base))
-        .form(&[("key", link.key.as_str()), ("token", link.token.as_str())])
-        .send()
-        .await
-        .expect("A answers");
+    let renewed = a.sign_download(&link.key, &link.token).await;
     assert_eq!(renewed.status(), StatusCode::OK);
     let renewed: app::model::DownloadLink = renewed.json().await.expect("a link from A");
     for url in [&link.download_url, &renewed.download_url] {
