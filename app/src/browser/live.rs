@@ -12,7 +12,7 @@ use web_sys::{File, FileList, XmlHttpRequest};
 use super::recent;
 use super::transfer::Transfer;
 use crate::error::CourierError;
-use crate::model::DownloadLink;
+use crate::model::{DownloadLink, UploadGrant};
 use crate::upload::queue::{FileState, Progress, Queue, QueuedFile};
 
 thread_local! {
@@ -129,9 +129,79 @@ async fn upload(item: QueuedFile, max_bytes: u64) -> Result<DownloadLink, Courie
         REQUESTS.with(|r| r.borrow_mut().remove(&item.id));
         match outcome {
             Err(CourierError::PolicyExpired(_)) if !signed_again => signed_again = true,
+            // No answer: the store may well have stored the file and
+            // redirected to a Courier that was not there (restarting, say).
+            // Chromium reports the upload as sent only once an answer comes,
+            // so this cannot wait for that. Sending the file again would
+            // waste the bytes: ask Courier, which says if the store has it.
+            Err(error @ CourierError::Network(_)) => return confirm_when_back(item, &grant, error).await,
             outcome => return outcome,
         }
     }
+}
+
+/// First wait between confirmation attempts, and the longest.
+const FIRST_WAIT_MS: f64 = 1_000.0;
+const LONGEST_WAIT_MS: f64 = 15_000.0;
+
+/// Confirms an upload whose store redirect found no Courier: with the
+/// upload's own token (in the grant's redirect URL), again and again with a
+/// growing wait while Courier cannot be reached, for as long as the token
+/// lives. `failed` is what the upload itself ended with.
+async fn confirm_when_back(
+    item: QueuedFile,
+    grant: &UploadGrant,
+    failed: CourierError,
+) -> Result<DownloadLink, CourierError> {
+    let token = grant
+        .fields
+        .get("success_action_redirect")
+        .and_then(|url| url.split_once("token=").map(|(_, token)| token.to_owned()));
+    // `<scope>.<expiry unix seconds>.<mac>`
+    let expires_ms = token
+        .as_deref()
+        .and_then(|t| t.split('.').nth(1))
+        .and_then(|seconds| seconds.parse::<f64>().ok())
+        .map(|seconds| seconds * 1000.0);
+    let (Some(token), Some(expires_ms)) = (token, expires_ms) else {
+        return Err(failed);
+    };
+    let mut wait = FIRST_WAIT_MS;
+    loop {
+        match crate::api::sign_download(grant.key.clone(), token.clone()).await {
+            Ok(link) => {
+                item.note.set(None);
+                return Ok(link);
+            }
+            Err(CourierError::Network(_) | CourierError::StoreUnavailable(_) | CourierError::Internal(_))
+                if js_sys::Date::now() + wait < expires_ms =>
+            {
+                item.state.set(FileState::Confirming);
+                item.note.set(Some(
+                    "Courier is not answering. Asking again whether the file arrived…".to_owned(),
+                ));
+                sleep(wait).await;
+                wait = (wait * 2.0).min(LONGEST_WAIT_MS);
+                if !item.state.with_untracked(FileState::is_active) {
+                    return Err(CourierError::BadRequest("Cancelled.".to_owned()));
+                }
+            }
+            // Courier answers, and the store holds no such file: the upload
+            // itself is what failed.
+            Err(CourierError::NotFound(_)) => return Err(failed),
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+/// Resolves after `ms` milliseconds.
+async fn sleep(ms: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Stops an upload: a waiting one never starts, a running one is aborted.

@@ -29,7 +29,10 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                 FileState::Waiting => EitherOf8::A(view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
                 FileState::Signing => EitherOf8::B(view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
                 FileState::Uploading => EitherOf8::C(view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }),
-                FileState::Confirming => EitherOf8::D(view! { <ProgressBar item /> <p class="status">"Confirming…"</p> }),
+                FileState::Confirming => EitherOf8::D(view! {
+                    <ProgressBar item />
+                    <p class="status">{move || item.note.get().unwrap_or_else(|| "Confirming…".to_owned())}</p>
+                }),
                 FileState::Done(link) => EitherOf8::E(view! { <ProgressBar item /> <FinishedLink item link queue /> }),
                 FileState::Failed(reason) => EitherOf8::F(view! {
                     <p class="error" role="alert">{reason}</p>

@@ -101,6 +101,9 @@ pub struct QueuedFile {
     pub progress: RwSignal<Progress>,
     /// An object URL showing an image file, while there is one.
     pub preview: RwSignal<Option<String>>,
+    /// What the card says while it waits on something other than the bytes
+    /// (Courier not answering after the store took the file).
+    pub note: RwSignal<Option<String>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -148,6 +151,7 @@ impl Queue {
                 bytes_per_sec: 0.0,
             }),
             preview: RwSignal::new(None),
+            note: RwSignal::new(None),
         };
         self.items.update(|items| items.push(item));
         item
