@@ -49,6 +49,37 @@ pub struct Settings {
     pub previous_secrets: Vec<TokenSecret>,
     pub limits: Limits,
     pub rate_limit: RateLimitSettings,
+    /// `COURIER_LOG_FORMAT`. Logging starts before the settings are read
+    /// (`telemetry::init` reads it itself); it is checked here too so that
+    /// start-up and `courier check` refuse a value that is not understood.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One line per event, for people (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
+impl LogFormat {
+    pub const SETTING: &str = "COURIER_LOG_FORMAT";
+
+    /// `text` or `json` (any case); unset or blank is `text`.
+    pub fn parse(raw: Option<&str>) -> Result<Self, SettingsError> {
+        match raw.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(Self::Text),
+            Some(v) if v.eq_ignore_ascii_case("text") => Ok(Self::Text),
+            Some(v) if v.eq_ignore_ascii_case("json") => Ok(Self::Json),
+            Some(other) => Err(invalid(
+                Self::SETTING,
+                &format!("expected text or json, got \"{other}\""),
+            )),
+        }
+    }
 }
 
 /// Requests to the signing endpoints per client address.
@@ -120,6 +151,7 @@ impl Settings {
             previous_secrets: previous_secrets(&var)?,
             limits: limits(&var)?,
             rate_limit: rate_limit(&var)?,
+            log_format: LogFormat::parse(var(LogFormat::SETTING).as_deref())?,
         })
     }
 }
@@ -583,6 +615,26 @@ mod tests {
             .expect_err("not an address")
             .to_string();
         assert!(error.starts_with("COURIER_TRUSTED_PROXIES"), "{error}");
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        assert_eq!(parse(&[]).expect("default").log_format, LogFormat::Text);
+        assert_eq!(
+            parse(&[("COURIER_LOG_FORMAT", "JSON")]).expect("json").log_format,
+            LogFormat::Json
+        );
+        assert_eq!(
+            parse(&[("COURIER_LOG_FORMAT", " text ")]).expect("text").log_format,
+            LogFormat::Text
+        );
+        let error = parse(&[("COURIER_LOG_FORMAT", "logfmt")])
+            .expect_err("unknown")
+            .to_string();
+        assert_eq!(
+            error,
+            "COURIER_LOG_FORMAT is not valid: expected text or json, got \"logfmt\""
+        );
     }
 
     #[test]
