@@ -32,6 +32,7 @@ pub async fn status_from_error(request: Request, next: Next) -> Response {
         return Response::from_parts(parts, Body::from(bytes));
     };
     parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    parts.extensions.insert(crate::respond::RefusalCode::of(&error));
     let error = crate::respond::traceable(request_ref.as_deref(), error);
     let body = serde_json::to_vec(&error)
         .map(Body::from)

@@ -9,6 +9,8 @@ pub mod client_addr;
 pub mod commands;
 pub mod confirm;
 pub mod embedded_store;
+pub mod health;
+pub mod metrics;
 pub mod rate_limit;
 pub mod respond;
 pub mod security_headers;

@@ -38,6 +38,44 @@ pub fn traceable(request_ref: Option<&str>, error: CourierError) -> CourierError
     }
 }
 
+/// A refusal's wire code (the `code` of `CourierError`'s JSON), carried on
+/// the response it was built into so the metrics layer can count refusals
+/// by reason without reading bodies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefusalCode(pub &'static str);
+
+impl RefusalCode {
+    /// Every code, in the order the metrics list them.
+    pub const ALL: [&'static str; 10] = [
+        "bad_request",
+        "forbidden",
+        "not_found",
+        "too_large",
+        "too_many_requests",
+        "store_refused",
+        "policy_expired",
+        "store_unavailable",
+        "network",
+        "internal",
+    ];
+
+    pub fn of(error: &CourierError) -> Self {
+        // Exhaustive: a new kind of refusal must be given its code here.
+        Self(match error {
+            CourierError::BadRequest(_) => "bad_request",
+            CourierError::Forbidden(_) => "forbidden",
+            CourierError::NotFound(_) => "not_found",
+            CourierError::TooLarge(_) => "too_large",
+            CourierError::TooManyRequests(_) => "too_many_requests",
+            CourierError::StoreRefused(_) => "store_refused",
+            CourierError::PolicyExpired(_) => "policy_expired",
+            CourierError::StoreUnavailable(_) => "store_unavailable",
+            CourierError::Network(_) => "network",
+            CourierError::Internal(_) => "internal",
+        })
+    }
+}
+
 /// A refusal with its status, as JSON or as a page.
 pub fn refusal(headers: &HeaderMap, error: &CourierError) -> Response {
     let error = &traceable(request_ref(headers).as_deref(), error.clone());
@@ -53,6 +91,7 @@ pub fn refusal(headers: &HeaderMap, error: &CourierError) -> Response {
         Html(app::confirm_page::render_refusal(error)).into_response()
     };
     *response.status_mut() = status;
+    response.extensions_mut().insert(RefusalCode::of(error));
     response
 }
 
@@ -61,4 +100,38 @@ fn is_form_post(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_codes_are_the_wire_codes() {
+        let sentence = || "A sentence.".to_owned();
+        let errors = [
+            CourierError::BadRequest(sentence()),
+            CourierError::Forbidden(sentence()),
+            CourierError::NotFound(sentence()),
+            CourierError::TooLarge(sentence()),
+            CourierError::TooManyRequests(sentence()),
+            CourierError::StoreRefused(sentence()),
+            CourierError::PolicyExpired(sentence()),
+            CourierError::StoreUnavailable(sentence()),
+            CourierError::Network(sentence()),
+            CourierError::Internal(sentence()),
+        ];
+        for (error, listed) in errors.iter().zip(RefusalCode::ALL) {
+            let wire = serde_json::to_value(error).expect("JSON");
+            assert_eq!(RefusalCode::of(error).0, wire["code"], "{error:?}");
+            assert_eq!(RefusalCode::of(error).0, listed);
+        }
+    }
+
+    #[test]
+    fn a_refusal_carries_its_code() {
+        let response = refusal(&HeaderMap::new(), &CourierError::TooLarge("Too large.".to_owned()));
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(response.extensions().get(), Some(&RefusalCode("too_large")));
+    }
 }

@@ -194,6 +194,7 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
             .map(|(path, _)| path)
             .collect(),
     );
+    let default_link = state.signer.page_settings().default_link;
     let server_functions = move |request: Request<Body>| {
         let context = context.clone();
         let known = Arc::clone(&known);
@@ -202,9 +203,24 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
                 let error = CourierError::NotFound("There is no such Courier API.".to_owned());
                 return crate::respond::refusal(request.headers(), &error);
             }
-            leptos_axum::handle_server_fns_with_context(context, request)
+            // A grant is counted by its link kind, which only its arguments say.
+            let (request, link) = if request.uri().path() == "/api/sign_upload" {
+                match crate::metrics::requested_link(request, default_link).await {
+                    Ok((request, link)) => (request, Some(link)),
+                    Err(refused) => return refused,
+                }
+            } else {
+                (request, None)
+            };
+            let mut response = leptos_axum::handle_server_fns_with_context(context, request)
                 .await
-                .into_response()
+                .into_response();
+            if let Some(link) = link
+                && response.status() == http::StatusCode::OK
+            {
+                response.extensions_mut().insert(crate::metrics::GrantedLink(link));
+            }
+            response
         }
     };
     // The routes that sign (the page carries a form policy): rate limited.
@@ -239,11 +255,20 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
         .precompressed_br()
         .not_found_service(not_found.into_service());
     let files = middleware::from_fn_with_state(assets, crate::cache_control::static_files).layer(files);
+    let metrics = crate::metrics::Metrics::new();
     let app = Router::new()
         .merge(signing)
-        .route("/health", get(|| async { "ok" }))
         .fallback_service(files)
-        .layer(middleware::from_fn(crate::api_status::status_from_error));
+        .layer(middleware::from_fn(crate::api_status::status_from_error))
+        // Outside api_status, so it sees each refusal's final code.
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&metrics),
+            crate::metrics::record,
+        ))
+        // Added after the layers above: the probes and /metrics are polled,
+        // so they are neither rate limited nor timed.
+        .merge(crate::health::routes(state.signer.clone()))
+        .route("/metrics", get(crate::metrics::expose).with_state(metrics));
     crate::telemetry::trace_requests(crate::security_headers::add(app)).with_state(state)
 }
 

@@ -1,7 +1,10 @@
 //! The bucket and the few calls the signer makes to it: HEAD, a conditional
-//! server-side copy, and DELETE. Store failures are logged here in full and
-//! reach the person as one sentence.
+//! server-side copy, DELETE, and the readiness check. Store failures are
+//! logged here in full and reach the person as one sentence.
 
+use std::time::Duration;
+
+use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 
@@ -20,7 +23,64 @@ pub struct Store {
     pub credentials: CredentialSource,
 }
 
+/// How long a readiness check waits for the store: a probe that hangs is
+/// worse than one that says no.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why the store is not ready, as `/ready` says it. Anyone may read that
+/// sentence, so it names no endpoint, key or credential: the log has the rest.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreNotReady {
+    #[error("The storage could not be reached: it did not answer within {} seconds.", READY_TIMEOUT.as_secs())]
+    TimedOut,
+    #[error("The storage could not be reached: the connection to it failed.")]
+    NoConnection,
+    #[error(
+        "The storage could not be reached: Courier could not make its request (its credentials may be unavailable)."
+    )]
+    NotSent,
+    #[error("The storage could not be reached: it refused Courier's credentials ({0}).")]
+    CredentialsRefused(u16),
+    #[error("The storage could not be reached: the bucket does not exist (404).")]
+    NoBucket,
+    #[error("The storage could not be reached: it answered {0}.")]
+    Failed(u16),
+}
+
 impl Signer {
+    /// Whether the bucket answers a HeadBucket within [`READY_TIMEOUT`]: one
+    /// attempt, no retries (the probe itself is polled again).
+    pub async fn ready(&self) -> Result<(), StoreNotReady> {
+        let store = &self.0.store;
+        let head = store
+            .client
+            .head_bucket()
+            .bucket(&store.bucket)
+            .customize()
+            .config_override(aws_sdk_s3::Config::builder().retry_config(RetryConfig::disabled()))
+            .send();
+        let error = match tokio::time::timeout(READY_TIMEOUT, head).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(error)) => error,
+            Err(_) => {
+                tracing::warn!(bucket = %store.bucket, "the store did not answer the readiness check in time");
+                return Err(StoreNotReady::TimedOut);
+            }
+        };
+        tracing::warn!(bucket = %store.bucket, error = %DisplayErrorContext(&error), "the store is not ready");
+        Err(match (&error, error.raw_response().map(|r| r.status().as_u16())) {
+            (_, Some(status @ (401 | 403))) => StoreNotReady::CredentialsRefused(status),
+            (_, Some(404)) => StoreNotReady::NoBucket,
+            (_, Some(status)) => StoreNotReady::Failed(status),
+            (SdkError::DispatchFailure(failure), None) if failure.is_io() || failure.is_timeout() => {
+                StoreNotReady::NoConnection
+            }
+            (SdkError::TimeoutError(_), None) => StoreNotReady::NoConnection,
+            // Credentials that could not be loaded, a request not built.
+            (_, None) => StoreNotReady::NotSent,
+        })
+    }
+
     /// The object's metadata, or `None` when there is no such object.
     pub(crate) async fn head(&self, key: &ObjectKey) -> Result<Option<HeadObjectOutput>, SignError> {
         let store = &self.0.store;

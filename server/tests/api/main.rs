@@ -6,6 +6,7 @@ mod caching;
 mod confirm;
 mod helpers;
 mod load;
+mod operability;
 mod plain_form;
 mod public_links;
 mod public_read;
