@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod respond;
 pub mod security_headers;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod storage;

@@ -1,22 +1,34 @@
 //! `courier`: serves the app (and, with no bucket configured, the embedded store).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use courier::serve::Serving;
 use courier::settings::Settings;
 use courier::startup::Application;
 use courier::{commands, telemetry};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     telemetry::init();
-    match run().await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("courier: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match runtime.block_on(run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
             eprintln!("courier: {error}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The stop has already waited its grace: what is still running (a file
+    // operation cut short) must not hold the exit up.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
 }
 
 const HELP: &str = "\
@@ -30,8 +42,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let command = std::env::args().nth(1);
     match command.as_deref() {
         None | Some("serve") => {
-            let application = Application::build(Settings::from_env()?).await?;
-            application.run_until_stopped().await?;
+            let serving = Serving::parse(|name| std::env::var(name).ok())?;
+            let application = Application::build_with(Settings::from_env()?, serving).await?;
+            application.run_until_stopped().await;
         }
         Some("setup-bucket") => {
             for line in commands::setup_bucket(&Settings::from_env()?).await? {

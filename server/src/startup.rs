@@ -1,10 +1,12 @@
 //! Builds the whole application from `Settings`: binds the app's listener
 //! (port 0 works: tests ask for a free port and read the bound address),
-//! starts the embedded store when no bucket is configured, and routes.
+//! starts the embedded store when no bucket is configured, and routes; then
+//! serves until a stop signal, and stops without cutting requests short.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::FromRef;
@@ -32,6 +34,7 @@ use crate::cache_control::Assets;
 use crate::confirm::{confirm_cors, confirm_upload};
 use crate::embedded_store::{EmbeddedStoreConfig, EmbeddedStoreError, RunningStore};
 use crate::rate_limit::RateLimit;
+use crate::serve::{Server, Serving};
 use crate::settings::{Settings, SettingsError, StorageSettings};
 use crate::storage::{self, StorageError};
 
@@ -74,10 +77,17 @@ pub struct Application {
     app_addr: SocketAddr,
     public_url: Url,
     store: Option<RunningStore>,
+    serving: Serving,
 }
 
 impl Application {
+    /// Courier as configured, served with the default [`Serving`] limits.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with(settings, Serving::default()).await
+    }
+
+    /// The same, with its own limits and shutdown grace (tests shorten them).
+    pub async fn build_with(settings: Settings, serving: Serving) -> Result<Self, StartupError> {
         let requested = settings.leptos.site_addr;
         let listener = TcpListener::bind(requested)
             .await
@@ -101,6 +111,7 @@ impl Application {
                     data_dir: data_dir.clone(),
                     allowed_origins: allowed_origins(&public_url),
                     max_upload_bytes: settings.limits.rules.max_bytes,
+                    limits: serving.store,
                 })
                 .await?;
                 tracing::info!(
@@ -152,6 +163,7 @@ impl Application {
             app_addr,
             public_url,
             store: running,
+            serving,
         })
     }
 
@@ -168,13 +180,60 @@ impl Application {
         self.store.as_ref()
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        tracing::info!(app = %format!("http://{}", self.app_addr), public_url = %self.public_url, "courier is ready");
-        // The peer address feeds the rate limiter.
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+    /// Serves until SIGTERM or Ctrl-C, then stops: the app takes no new
+    /// connections and finishes its requests in flight; then the embedded
+    /// store does the same (until then it serves as before: the app's
+    /// confirmations in flight read and copy through it). What is still open
+    /// when the shutdown grace runs out is cut, and logged; so is everything,
+    /// at once, on a second signal.
+    pub async fn run_until_stopped(self) {
+        let Self {
+            listener,
+            router,
+            app_addr,
+            public_url,
+            mut store,
+            serving,
+        } = self;
+        let mut signals = StopSignals::listen();
+        let mut app = Server::spawn(listener, router, serving.app);
+        tracing::info!(app = %format!("http://{app_addr}"), public_url = %public_url, "courier is ready");
+        let signal = signals.next().await;
+        let started = Instant::now();
+        tracing::info!(
+            signal,
+            open_connections = app.open_connections(),
+            grace_secs = serving.shutdown_grace.as_secs(),
+            "stopping: no new connections; finishing the requests in flight"
+        );
+        app.stop();
+        let drain = async {
+            app.finished().await;
+            if let Some(store) = store.as_mut() {
+                tracing::info!(
+                    open_connections = store.open_connections(),
+                    "the app's requests are done; the embedded store finishes its own"
+                );
+                store.stop();
+                store.finished().await;
+            }
+        };
+        let cut_by = tokio::select! {
+            finished = tokio::time::timeout(serving.shutdown_grace, drain) => match finished {
+                Ok(()) => None,
+                Err(_) => Some("the shutdown grace ran out"),
+            },
+            _ = signals.next() => Some("a second stop signal came"),
+        };
+        let open = app.open_connections() + store.as_ref().map_or(0, RunningStore::open_connections);
+        match cut_by {
+            None => tracing::info!(elapsed_ms = started.elapsed().as_millis(), "stopped"),
+            Some(reason) => tracing::warn!(
+                elapsed_ms = started.elapsed().as_millis(),
+                cut_connections = open,
+                "stopped: {reason}, so the requests still in flight were cut"
+            ),
+        }
     }
 }
 
@@ -291,26 +350,53 @@ fn allowed_origins(public_url: &Url) -> Vec<String> {
     origins
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGTERM (what `docker stop`, Kubernetes and systemd send) and Ctrl-C,
+/// listened for from before "courier is ready": a stop that comes at once
+/// still stops gracefully, instead of killing the process.
+struct StopSignals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                terminate: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        Self {}
     }
-    tracing::info!("shutting down");
+
+    /// The next stop signal; says which.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            async fn on(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                () = on(self.terminate.as_mut()) => "SIGTERM",
+                () = on(self.interrupt.as_mut()) => "Ctrl-C",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            "Ctrl-C"
+        }
+    }
 }

@@ -8,8 +8,9 @@
 //! and key in every path ([`request_guard`]), and again on every operation
 //! `s3s-fs` runs (`guarded_fs`), browser POSTs read up to the
 //! file and refused unless signed ([`post_form`]), one write per grant
-//! ([`grant_use`]), a body cap, limits on concurrent requests and
-//! connections, and timeouts for headers ([`serve`]) and stalled bodies.
+//! ([`grant_use`]), a body cap, limits on concurrent requests, and the
+//! connection cap and timeouts for headers, stalled bodies and stalled
+//! writes that the app has too ([`crate::serve`]).
 //! Unconfirmed uploads expire after a day (`expiry`). Requests must be
 //! signed, except plain reads of public files ([`public_read`]).
 
@@ -17,13 +18,10 @@ pub mod credentials;
 mod expiry;
 pub mod grant_use;
 mod guarded_fs;
-mod idle_body;
 pub mod post_form;
 mod public_read;
 pub mod rechunk;
 pub mod request_guard;
-pub mod serve;
-mod write_timeout;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,8 +42,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use grant_use::GrantUses;
-use idle_body::IdleTimeoutBody;
 use request_guard::Target;
+
+use crate::serve::{Limits, Server};
 
 pub use credentials::StoreCredentials;
 
@@ -57,15 +56,18 @@ pub struct EmbeddedStoreConfig {
     pub allowed_origins: Vec<String>,
     /// The largest file a grant may upload (`COURIER_MAX_UPLOAD_BYTES`).
     pub max_upload_bytes: u64,
+    /// Slow and idle clients, and how many at once ([`Limits::STORE`]).
+    pub limits: Limits,
 }
 
-/// A started store; it serves until the runtime stops.
+/// A started store; it serves until stopped, or until this is dropped.
 #[derive(Debug)]
 pub struct RunningStore {
     pub addr: SocketAddr,
     pub bucket: String,
     pub credentials: StoreCredentials,
     pub data_dir: PathBuf,
+    server: Server,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,14 +144,30 @@ impl RunningStore {
             addr: config.addr,
             source,
         })?;
-        tokio::spawn(serve::serve(listener, router));
+        let server = Server::spawn(listener, router, config.limits);
         expiry::spawn(root.join(Self::BUCKET));
         Ok(Self {
             addr,
             bucket: Self::BUCKET.to_owned(),
             credentials,
             data_dir: config.data_dir,
+            server,
         })
+    }
+
+    /// Takes no new connections; requests in flight (uploads being written)
+    /// finish.
+    pub fn stop(&self) {
+        self.server.stop();
+    }
+
+    /// Resolves once stopped and every connection has closed.
+    pub async fn finished(&mut self) {
+        self.server.finished().await;
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.server.open_connections()
     }
 }
 
@@ -161,8 +179,6 @@ const MAX_CONCURRENT_FORMS: usize = 32;
 const PERMIT_WAIT: Duration = Duration::from_secs(30);
 /// A browser POST's fields (at most 64 KiB) must arrive within this.
 const FIELDS_DEADLINE: Duration = Duration::from_secs(15);
-/// A request body that sends nothing for this long is cut off.
-const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Room around a POST's file for its fields and boundaries.
 const FORM_OVERHEAD: u64 = 2 * post_form::MAX_FIELDS_BYTES as u64;
 
@@ -204,8 +220,8 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
     if declared.is_some_and(|length| length > store.body_cap) {
         return Err(too_large());
     }
-    // A client that stops sending gives its slots back.
-    let request = request.map(|body| Body::new(IdleTimeoutBody::new(body, BODY_IDLE_TIMEOUT)));
+    // (A body that stalls fails after `Limits::body_idle`: the serve loop
+    // wraps every body, so a client that stops sending gives its slots back.)
     // A chunked body (no length to check) is cut off at the cap while it is
     // read. Others keep their body as it is: s3s reads the length from it.
     let request = if declared.is_none() && request.headers().contains_key(header::TRANSFER_ENCODING) {

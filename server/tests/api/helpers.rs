@@ -2,11 +2,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use app::model::{DownloadLink, UploadGrant};
+use courier::serve::{Limits, Serving};
 use courier::settings::Settings;
 use courier::startup::Application;
 use md5::{Digest as _, Md5};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode, header};
+
+/// A well-behaved client forgets idle connections before the server closes
+/// them: the app and the store close one idle for `header_read` (10 s), and
+/// a request sent on it at that moment fails ("connection closed before
+/// message completed"; browsers resend such a request by themselves,
+/// reqwest does not).
+pub const IDLE_CONNECTION_LIFETIME: std::time::Duration =
+    std::time::Duration::from_millis(Limits::APP.header_read.as_millis() as u64 / 2);
 
 /// A running Courier with its embedded store, on free ports.
 pub struct TestCourier {
@@ -45,6 +54,15 @@ pub async fn spawn_rate_limited(burst: u32) -> TestCourier {
 
 /// Starts Courier with exactly these settings (plus a free port for the app).
 pub async fn spawn_courier_on(vars: Vec<(String, String)>, data_dir: tempfile::TempDir) -> TestCourier {
+    spawn_courier_serving(vars, data_dir, Serving::default()).await
+}
+
+/// The same, served with `serving`'s limits.
+pub async fn spawn_courier_serving(
+    vars: Vec<(String, String)>,
+    data_dir: tempfile::TempDir,
+    serving: Serving,
+) -> TestCourier {
     // Logs show with a failing test's output (RUST_LOG to see more).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
@@ -53,7 +71,9 @@ pub async fn spawn_courier_on(vars: Vec<(String, String)>, data_dir: tempfile::T
     let mut env: HashMap<String, String> = HashMap::from([("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned())]);
     env.extend(vars);
     let settings = Settings::parse(|name| env.get(name).cloned()).expect("valid test settings");
-    let application = Application::build(settings).await.expect("courier starts");
+    let application = Application::build_with(settings, serving)
+        .await
+        .expect("courier starts");
     let base = format!("http://{}", application.app_addr());
     let (store, bucket) = match application.embedded_store() {
         Some(running) => (format!("http://{}", running.addr), running.bucket.clone()),
@@ -66,6 +86,7 @@ pub async fn spawn_courier_on(vars: Vec<(String, String)>, data_dir: tempfile::T
     // The test follows redirects itself, to see each step.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(serving.app.header_read.min(serving.store.header_read) / 2)
         .build()
         .expect("client");
     TestCourier {
@@ -474,14 +495,9 @@ pub async fn upload_many(courier: &TestCourier, clients: usize, uploads: usize) 
         total += mine.iter().map(|&i| load_size(i) as u64).sum::<u64>();
         let base = courier.base.clone();
         tasks.spawn(async move {
-            // A well-behaved client forgets idle connections before the server
-            // closes them: the store closes one idle for HEADER_READ_TIMEOUT,
-            // and a request sent on it at that moment fails ("connection closed
-            // before message completed"; browsers resend such a request by
-            // themselves, reqwest does not).
             let http = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
-                .pool_idle_timeout(courier::embedded_store::serve::HEADER_READ_TIMEOUT / 2)
+                .pool_idle_timeout(IDLE_CONNECTION_LIFETIME)
                 .build()
                 .expect("client");
             let mut failures = Vec::new();

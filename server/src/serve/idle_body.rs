@@ -1,7 +1,8 @@
 //! A request body that fails when the client stops sending for too long, so
-//! a stalled upload gives back its request slot (and its POST slot) instead
-//! of holding it until the connection drops. Unlike `tower_http`'s
-//! `TimeoutBody`, it keeps the inner body's length hint, which `s3s` reads.
+//! a stalled request gives back what it holds (the store's request and
+//! upload slots) instead of holding it until the connection drops. Unlike
+//! `tower_http`'s `TimeoutBody`, it keeps the inner body's length hint,
+//! which `s3s` reads.
 
 use std::future::Future as _;
 use std::pin::Pin;

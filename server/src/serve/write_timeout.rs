@@ -1,7 +1,8 @@
 //! A connection whose writes make no progress for too long fails. hyper's
 //! header-read timeout only runs while it waits for a request; a client that
 //! pipelines requests (or asks for a large object) and never reads would
-//! otherwise hold its connection, and one of the store's 1024, for ever.
+//! otherwise hold its connection, and one of its server's connection slots,
+//! for ever.
 
 use std::future::Future as _;
 use std::io;

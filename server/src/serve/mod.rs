@@ -1,0 +1,301 @@
+//! How the app and the embedded store are served: one accept loop for both.
+//! `axum::serve` has no header-read timeout and no connection cap, and a
+//! public port must neither keep a connection that never finishes its
+//! headers nor let idle connections pile up without bound. Each server gets
+//! [`Limits`]: a time for headers (which also ends idle keep-alive
+//! connections), a time a body may stall, a time a write may stall, and a
+//! cap on open connections. Asked to stop, a server takes no new
+//! connections, lets requests in flight finish, and closes the rest.
+//!
+//! HTTP/1.1 only: browsers and S3 clients speak it to a plain `http://`
+//! endpoint, and HTTP/2's own idle connections and streams would escape the
+//! limits.
+
+mod idle_body;
+mod write_timeout;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinHandle;
+use tower::ServiceExt as _;
+
+use crate::settings::SettingsError;
+use idle_body::IdleTimeoutBody;
+use write_timeout::WriteTimeout;
+
+/// How long a server waits for slow clients, and how many it keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// A client gets this long to send a request's headers, from the moment
+    /// the connection is accepted or the previous answer was sent: a
+    /// connection that sends nothing, or stays idle between requests, is
+    /// closed.
+    pub header_read: Duration,
+    /// A request body that sends nothing for this long fails, so a stalled
+    /// client gives back what its request holds.
+    pub body_idle: Duration,
+    /// A client that reads nothing of an answer for this long loses its connection.
+    pub write_stall: Duration,
+    /// Open connections at once. Past it, new connections wait in the
+    /// kernel's listen queue until one closes (idle ones close within
+    /// `header_read`), instead of being dropped.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// The app. 10 s for headers: a browser sends them in one packet, so even
+    /// a slow phone needs well under a second, and browsers reopen an idle
+    /// connection the server closed by themselves. 30 s of silence in a body:
+    /// the app's bodies are a few hundred bytes, so that is a client that is
+    /// gone. 4096 connections: a page keeps one or two open to the app, so
+    /// this is a few thousand people at once; an idle connection costs about
+    /// 10 KB (500 took 5.2 MB, mostly hyper's 8 KB read buffer), so all of
+    /// them cost about 40 MB.
+    pub const APP: Self = Self {
+        header_read: Duration::from_secs(10),
+        body_idle: Duration::from_secs(30),
+        write_stall: Duration::from_secs(30),
+        max_connections: 4096,
+    };
+
+    /// The embedded store: the same times (an upload's body may pause on a
+    /// bad network, but not for 30 s); 1024 connections, since each upload
+    /// in flight holds one for its whole length and the store's request and
+    /// upload slots (512 and 32) are the tighter bound anyway.
+    pub const STORE: Self = Self {
+        max_connections: 1024,
+        ..Self::APP
+    };
+}
+
+/// The longest a stop waits for requests in flight before it closes what is
+/// left. Under the 30 s Kubernetes waits before it kills a pod, so the cut
+/// is Courier's own, and logged; a `docker stop` waits only 10 s unless
+/// given `--time`.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(3600);
+
+/// How Courier serves: the limits of each server and how long a stop waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Serving {
+    pub app: Limits,
+    pub store: Limits,
+    /// From the stop signal to the exit, at most (`COURIER_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        Self {
+            app: Limits::APP,
+            store: Limits::STORE,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+impl Serving {
+    pub const SHUTDOWN_GRACE_SETTING: &str = "COURIER_SHUTDOWN_GRACE_SECS";
+
+    /// The defaults, with `COURIER_SHUTDOWN_GRACE_SECS` (whole seconds) read
+    /// through `var`.
+    pub fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let mut serving = Self::default();
+        if let Some(raw) = var(Self::SHUTDOWN_GRACE_SETTING).filter(|v| !v.trim().is_empty()) {
+            serving.shutdown_grace = raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs)
+                .filter(|grace| *grace <= MAX_SHUTDOWN_GRACE)
+                .ok_or_else(|| SettingsError::Invalid {
+                    name: Self::SHUTDOWN_GRACE_SETTING,
+                    reason: format!(
+                        "expected whole seconds from 0 to {}, got \"{raw}\"",
+                        MAX_SHUTDOWN_GRACE.as_secs()
+                    ),
+                })?;
+        }
+        Ok(serving)
+    }
+}
+
+/// A server running in the background. It stops when asked, or when this
+/// handle is dropped.
+#[derive(Debug)]
+pub struct Server {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    connections: Arc<Semaphore>,
+    limits: Limits,
+}
+
+impl Server {
+    /// Serves `router` on `listener` until stopped. Handlers may extract
+    /// `ConnectInfo<SocketAddr>`: the peer's address.
+    pub fn spawn(listener: TcpListener, router: Router, limits: Limits) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let connections = Arc::new(Semaphore::new(limits.max_connections));
+        let task = tokio::spawn(accept_loop(listener, router, limits, Arc::clone(&connections), stopped));
+        Self {
+            stop,
+            task,
+            connections,
+            limits,
+        }
+    }
+
+    /// Closes the listener (new connections are refused) and asks every
+    /// connection to finish its request in flight and close.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.limits
+            .max_connections
+            .saturating_sub(self.connections.available_permits())
+    }
+
+    /// Resolves once stopped and every connection has closed.
+    pub async fn finished(&mut self) {
+        // The task only ends when its loop does; a panic in it has been logged.
+        let _ = (&mut self.task).await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    connections: Arc<Semaphore>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let local = listener.local_addr().ok();
+    // Said once a minute at most: at the limit, every accept would say it.
+    let mut said_at_limit: Option<tokio::time::Instant> = None;
+    loop {
+        let permit = match Arc::clone(&connections).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if said_at_limit.is_none_or(|said| said.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(
+                        ?local,
+                        limit = limits.max_connections,
+                        "at the connection limit: new connections wait until one closes"
+                    );
+                    said_at_limit = Some(tokio::time::Instant::now());
+                }
+                tokio::select! {
+                    biased;
+                    () = stop_requested(&mut stopped) => break,
+                    permit = Arc::clone(&connections).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        // Never closed; if it were, nothing more could be served.
+                        Err(_) => break,
+                    },
+                }
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = stop_requested(&mut stopped) => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, usually: wait instead of spinning.
+                    tracing::warn!(?local, %error, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        tokio::spawn(serve_connection(
+            stream,
+            peer,
+            router.clone(),
+            limits,
+            permit,
+            stopped.clone(),
+        ));
+    }
+    // New connections are refused from here on.
+    drop(listener);
+    // Every connection holds a permit until it closes.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = connections.acquire_many(all).await;
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    limits: Limits,
+    permit: OwnedSemaphorePermit,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let _permit = permit;
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let mut request = request.map(|body| Body::new(IdleTimeoutBody::new(Body::new(body), limits.body_idle)));
+        // What `into_make_service_with_connect_info` would insert: the rate
+        // limiter reads it.
+        request.extensions_mut().insert(ConnectInfo(peer));
+        router.clone().oneshot(request)
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .serve_connection(TokioIo::new(WriteTimeout::new(stream, limits.write_stall)), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stop_requested(&mut stopped) => {
+            // hyper closes a connection between requests, or one that has
+            // sent nothing yet, at once (a browser's spare connection does
+            // not hold the stop up); one with a request in flight answers
+            // it, then closes.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "a connection ended with an error");
+    }
+}
+
+/// Resolves once a stop is asked for (or its `Server` is gone).
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shutdown_grace_is_whole_seconds_within_bounds() {
+        let parse = |raw: &str| {
+            let raw = raw.to_owned();
+            Serving::parse(move |name| (name == Serving::SHUTDOWN_GRACE_SETTING).then(|| raw.clone()))
+        };
+        assert_eq!(Serving::parse(|_| None).expect("defaults"), Serving::default());
+        assert_eq!(parse(" 5 ").expect("5 s").shutdown_grace, Duration::from_secs(5));
+        assert_eq!(parse("0").expect("0 s").shutdown_grace, Duration::ZERO);
+        assert_eq!(parse("").expect("blank").shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+        for bad in ["-1", "2.5", "soon", "3601"] {
+            let error = parse(bad).expect_err(bad).to_string();
+            assert!(error.contains(Serving::SHUTDOWN_GRACE_SETTING), "{error}");
+        }
+    }
+}

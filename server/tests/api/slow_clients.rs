@@ -1,0 +1,165 @@
+//! Slow and idle clients on the app's port (issue 13): connections that send
+//! nothing, half a request line, or half a body keep nobody out, and are
+//! closed after the header-read time (or the body's idle time); past the
+//! connection cap, new connections wait for a free slot instead of failing.
+
+use std::time::Duration;
+
+use courier::serve::{Limits, Serving};
+use reqwest::StatusCode;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::helpers::{TestCourier, sample_bytes, spawn_courier, spawn_courier_serving};
+use crate::raw_http::{closed_by, host_of, read_response, start_request, still_open};
+
+/// The app's limits, shortened so a test takes seconds.
+async fn spawn_with_app_limits(app: Limits) -> TestCourier {
+    let data_dir = tempfile::tempdir().expect("a temporary data directory");
+    let vars = vec![
+        ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
+    ];
+    let serving = Serving {
+        app,
+        ..Serving::default()
+    };
+    spawn_courier_serving(vars, data_dir, serving).await
+}
+
+async fn connect_many(addr: &str, count: usize) -> Vec<TcpStream> {
+    let mut streams = Vec::with_capacity(count);
+    for _ in 0..count {
+        streams.push(TcpStream::connect(addr).await.expect("connect"));
+    }
+    streams
+}
+
+#[tokio::test]
+async fn idle_and_half_sent_connections_keep_nobody_out_and_are_closed() {
+    let limits = Limits {
+        header_read: Duration::from_secs(3),
+        body_idle: Duration::from_secs(3),
+        ..Limits::APP
+    };
+    let courier = spawn_with_app_limits(limits).await;
+    let app = host_of(&courier.base).to_owned();
+
+    let opened = Instant::now();
+    let mut idle = connect_many(&app, 500).await;
+    let mut half_lines = connect_many(&app, 50).await;
+    for stream in &mut half_lines {
+        stream
+            .write_all(b"POST /api/sign_up")
+            .await
+            .expect("half a request line");
+    }
+    // Half a body, in a handler already (100 Continue): the body's idle time ends it.
+    let body = "filename=a.txt&content_type=text%2Fplain&size=5";
+    let mut half_bodies = Vec::new();
+    for _ in 0..5 {
+        let headers = [("Content-Type", "application/x-www-form-urlencoded".to_owned())];
+        let mut stream = start_request(&app, "POST", "/api/sign_upload", &headers, body.len()).await;
+        stream.write_all(&body.as_bytes()[..10]).await.expect("half the body");
+        half_bodies.push(stream);
+    }
+
+    // Meanwhile, a person signs, uploads and confirms as usual.
+    let bytes = sample_bytes(200_000);
+    let link = tokio::time::timeout(
+        Duration::from_secs(20),
+        courier.upload("quarterly report.pdf", "application/pdf", &bytes),
+    )
+    .await
+    .expect("an upload within normal time despite 555 idle connections");
+    assert_eq!(link.size, bytes.len() as u64);
+    assert_eq!(courier.downloaded_bytes(&link.download_url).await, bytes);
+    let upload_took = opened.elapsed();
+    if upload_took < limits.header_read {
+        // Held open, not refused: they were simply no obstacle.
+        assert!(idle.iter().all(still_open), "idle connections closed early");
+    }
+
+    // Each idle connection is closed once its header time is over: not
+    // before, and not long after.
+    let early = opened + limits.header_read - Duration::from_millis(500);
+    assert!(!closed_by(&mut idle[0], early).await, "closed before its header time");
+    let deadline = Instant::now() + limits.header_read + Duration::from_secs(5);
+    for (i, stream) in idle.iter_mut().chain(half_lines.iter_mut()).enumerate() {
+        assert!(closed_by(stream, deadline).await, "connection {i} is still open");
+    }
+    // The stalled bodies: refused once their body sent nothing for a while.
+    let mut refusals = Vec::new();
+    for stream in &mut half_bodies {
+        let response = tokio::time::timeout(limits.body_idle + Duration::from_secs(10), read_response(stream))
+            .await
+            .expect("an answer to a stalled body");
+        assert!(response.status >= 400, "a stalled body answered {}", response.status);
+        refusals.push(response.status);
+        assert!(closed_by(stream, Instant::now() + Duration::from_secs(5)).await);
+    }
+    eprintln!(
+        "555 idle connections: an upload took {upload_took:?}; all closed {:?} after opening; stalled bodies answered {refusals:?}",
+        opened.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_a_new_client_waits_for_a_free_slot() {
+    let limits = Limits {
+        header_read: Duration::from_secs(2),
+        max_connections: 20,
+        ..Limits::APP
+    };
+    let courier = spawn_with_app_limits(limits).await;
+    let app = host_of(&courier.base).to_owned();
+    let _idle = connect_many(&app, limits.max_connections).await;
+
+    let started = Instant::now();
+    let response = tokio::time::timeout(
+        Duration::from_secs(20),
+        courier.sign_upload("holiday.jpg", "image/jpeg", 3_500_000),
+    )
+    .await
+    .expect("served once an idle connection is closed");
+    assert_eq!(response.status(), StatusCode::OK);
+    let waited = started.elapsed();
+    // It waited in the listen queue until the idle ones' header time ran
+    // out: the cap held, and nothing failed.
+    assert!(
+        waited >= limits.header_read - Duration::from_millis(500),
+        "served at once: the cap did not hold ({waited:?})"
+    );
+    eprintln!(
+        "at the cap of {}: a new client was served after {waited:?}",
+        limits.max_connections
+    );
+}
+
+/// With the real limits, once: an idle connection, and a keep-alive one
+/// after its answer, are closed after 10 s.
+#[tokio::test]
+async fn idle_connections_to_the_app_are_closed_after_ten_seconds() {
+    let courier = spawn_courier().await;
+    let app = host_of(&courier.base).to_owned();
+    let header_read = Limits::APP.header_read;
+    assert_eq!(header_read, Duration::from_secs(10));
+
+    let opened = Instant::now();
+    let mut silent = TcpStream::connect(&app).await.expect("connect");
+    let mut kept_alive = TcpStream::connect(&app).await.expect("connect");
+    kept_alive
+        .write_all(format!("GET /health HTTP/1.1\r\nHost: {app}\r\n\r\n").as_bytes())
+        .await
+        .expect("a request");
+    let answer = read_response(&mut kept_alive).await;
+    assert_eq!(answer.status, 200);
+    assert_ne!(answer.header("connection"), Some("close"), "keep-alive");
+    let answered = Instant::now();
+
+    assert!(!closed_by(&mut silent, opened + header_read - Duration::from_millis(500)).await);
+    assert!(closed_by(&mut silent, opened + header_read + Duration::from_secs(3)).await);
+    assert!(closed_by(&mut kept_alive, answered + header_read + Duration::from_secs(3)).await);
+    assert!(answered.elapsed() >= header_read - Duration::from_millis(500));
+}
