@@ -3,7 +3,10 @@
 //! AWS S3, Garage and the embedded store disagree on codes for the same
 //! refusal (a file too large is `EntityTooLarge` on AWS and s3s, but
 //! `InvalidRequest` "File size does not match policy" on Garage), so the
-//! mapping reads both the `Code` and the `Message`.
+//! mapping reads both the `Code` and the `Message`. A full disk has no AWS
+//! code at all: MinIO and the embedded store answer `507 XMinioStorageFull`,
+//! other stores `InsufficientStorage` or `InsufficientCapacity` (507), Ceph's
+//! quotas `QuotaExceeded`.
 
 use crate::error::CourierError;
 use crate::model::DownloadLink;
@@ -28,6 +31,9 @@ pub fn read_upload_answer(status: u16, body: &str, max_bytes: u64) -> Result<Dow
         } else {
             CourierError::StoreRefused(sentence)
         });
+    }
+    if status == 507 {
+        return Err(CourierError::StoreRefused(storage_full()));
     }
     Err(CourierError::StoreRefused(format!(
         "The storage refused the upload (HTTP {status}). Try again."
@@ -73,6 +79,7 @@ impl StoreError {
             }
             "InvalidPolicyDocument" | "InvalidRequest" | "InvalidArgument" => mismatch(),
             "NoSuchBucket" => "The storage bucket does not exist. Ask the operator to create it.".to_owned(),
+            "XMinioStorageFull" | "InsufficientStorage" | "InsufficientCapacity" | "QuotaExceeded" => storage_full(),
             "SlowDown" | "ServiceUnavailable" | "InternalError" => {
                 "The storage is busy or failing right now. Try again in a minute.".to_owned()
             }
@@ -86,6 +93,13 @@ fn too_large(max_bytes: u64) -> String {
         "The file is larger than the {} this upload allows. Choose a smaller file.",
         human_size(max_bytes)
     )
+}
+
+/// What happened, and that the same file may simply be sent again: the
+/// store kept nothing of it.
+fn storage_full() -> String {
+    "The storage is full: your file was not saved, and no part of it was kept. Try again later; sending it again is safe."
+        .to_owned()
 }
 
 fn expired() -> String {
@@ -187,6 +201,36 @@ mod tests {
             let s = error(code, message).sentence(1);
             assert!(!s.contains(code), "{code} leaked into {s}");
             assert!(s.ends_with('.'), "{s}");
+        }
+    }
+
+    #[test]
+    fn a_full_store_says_so_and_that_sending_again_is_safe() {
+        let minio =
+            "Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.";
+        let embedded = "The store's disk is full: nothing of this request was stored. Free some space, then try again.";
+        for (code, message) in [
+            ("XMinioStorageFull", minio),
+            ("XMinioStorageFull", embedded),
+            ("InsufficientStorage", "Insufficient Storage"),
+            ("InsufficientCapacity", "Insufficient capacity."),
+            ("QuotaExceeded", ""),
+        ] {
+            let s = error(code, message).sentence(1);
+            assert!(s.starts_with("The storage is full: "), "{code}: {s}");
+            assert!(
+                s.contains("was not saved") && s.contains("sending it again is safe"),
+                "{s}"
+            );
+            assert!(!s.contains(code), "{code} leaked into {s}");
+        }
+        // As the page reads the store's answer to its POST.
+        let xml = format!("<Error><Code>XMinioStorageFull</Code><Message>{embedded}</Message></Error>");
+        for body in [xml.as_str(), "", "<html>507 Insufficient Storage</html>"] {
+            match super::read_upload_answer(507, body, 1) {
+                Err(CourierError::StoreRefused(s)) => assert!(s.starts_with("The storage is full: "), "{s}"),
+                other => panic!("{body}: {other:?}"),
+            }
         }
     }
 

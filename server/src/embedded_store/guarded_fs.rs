@@ -5,14 +5,137 @@
 //! two multipart parsers could read different fields). Operations not listed
 //! here (creating or deleting buckets, listing them, bucket settings) are
 //! not offered at all.
+//!
+//! Two more things `s3s-fs` does not do by itself:
+//! - every write under a key is whole or nothing, even when the disk fills
+//!   up or the process is killed midway ([`unfinished_writes`]);
+//! - a full disk is answered as MinIO answers it, `507 Insufficient Storage`
+//!   with the code `XMinioStorageFull`, not as a bare `500 InternalError`:
+//!   the page can tell the person what happened, and that sending the file
+//!   again later is safe.
 
+mod unfinished_writes;
+
+use std::path::{Path, PathBuf};
+
+use http::StatusCode;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use signer::object_key::check_store_key;
 
+use self::unfinished_writes::{StoreFiles, UnfinishedWrite};
 use super::RunningStore;
 
-pub struct GuardedFs(pub s3s_fs::FileSystem);
+/// The error code MinIO answers a full disk with (HTTP 507). AWS has none;
+/// Ceph's RGW maps no errno to one (a bare `500 UnknownError`); a code S3
+/// clients already know beats one made up here.
+pub const STORAGE_FULL: &str = "XMinioStorageFull";
+
+pub struct GuardedFs {
+    fs: s3s_fs::FileSystem,
+    /// `None` only if the root could not be found (see [`GuardedFs()`]):
+    /// writes are then as whole as `s3s-fs` makes them, and no more.
+    files: Option<StoreFiles>,
+}
+
+impl GuardedFs {
+    /// Serves `fs`, whose root is `root`, after undoing the writes a
+    /// stopped process left unfinished there.
+    pub fn new(fs: s3s_fs::FileSystem, root: &Path) -> Self {
+        let files = StoreFiles::new(root);
+        match files.undo_interrupted_writes(|bucket_name, key| object(bucket_name, key).is_ok()) {
+            Ok(undone) if undone.is_empty() => {}
+            Ok(undone) => {
+                tracing::warn!(
+                    ?undone,
+                    "writes the last run did not finish were undone: nothing of them stays"
+                );
+            }
+            Err(error) => {
+                tracing::error!(%error, root = %root.display(), "could not undo the writes the last run left unfinished");
+            }
+        }
+        Self { fs, files: Some(files) }
+    }
+
+    /// Marks a write under `key` (refused at once if even that finds the disk full).
+    fn begin(&self, bucket_name: &str, key: &str) -> S3Result<Option<UnfinishedWrite<'_>>> {
+        let Some(files) = &self.files else { return Ok(None) };
+        files
+            .begin(bucket_name, key)
+            .map(Some)
+            .map_err(|error| answer(S3Error::internal_error(error)))
+    }
+}
+
+/// What `mod.rs` calls today. `s3s-fs` keeps its root to itself, but its
+/// `Debug` shows it; `GuardedFs::new(fs, &root)` is told it instead, and
+/// this goes once `mod.rs` calls that.
+#[allow(non_snake_case)]
+pub fn GuardedFs(fs: s3s_fs::FileSystem) -> GuardedFs {
+    match root_shown_by(&fs) {
+        Some(root) => GuardedFs::new(fs, &root),
+        None => {
+            tracing::error!(fs = ?fs, "cannot find where s3s-fs keeps its files: a write cut short may stay half-written");
+            GuardedFs { fs, files: None }
+        }
+    }
+}
+
+/// The root in `FileSystem { root: "/…", tmp_file_counter: 0 }` (s3s-fs 0.14),
+/// if it is shown as it is (no escaped characters) and holds the bucket.
+fn root_shown_by(fs: &s3s_fs::FileSystem) -> Option<PathBuf> {
+    let shown = format!("{fs:?}");
+    let (root, _) = shown
+        .strip_prefix("FileSystem { root: \"")?
+        .split_once("\", tmp_file_counter: ")?;
+    let root = PathBuf::from(root);
+    (!root.as_os_str().to_string_lossy().contains('\\') && root.join(RunningStore::BUCKET).is_dir()).then_some(root)
+}
+
+/// Ends a write and says how it went, a full disk as `507 XMinioStorageFull`.
+fn end<T>(write: Option<UnfinishedWrite<'_>>, result: S3Result<T>) -> S3Result<T> {
+    if let Some(write) = write {
+        write.finish(result.is_ok());
+    }
+    result.map_err(answer)
+}
+
+/// `error`, or, when the disk (or the quota) was full, the store's 507.
+fn answer(error: S3Error) -> S3Error {
+    if !is_out_of_space(&error) {
+        return error;
+    }
+    tracing::warn!(error = ?error.source(), "the store's disk is full: a write was refused");
+    let mut full = S3Error::with_message(
+        S3ErrorCode::Custom(STORAGE_FULL.into()),
+        "The store's disk is full: nothing of this request was stored. Free some space, then try again.",
+    );
+    full.set_status_code(StatusCode::INSUFFICIENT_STORAGE);
+    full
+}
+
+/// Whether `ENOSPC` (or `EDQUOT`) is among the error's causes.
+fn is_out_of_space(error: &S3Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.source().map(|e| e as _);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        {
+            return true;
+        }
+        // An io::Error that reached here as text.
+        let text = error.to_string();
+        if text.contains("No space left on device") || text.contains("Disk quota exceeded") {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
 
 fn bucket(name: &str) -> S3Result<()> {
     if name == RunningStore::BUCKET {
@@ -46,7 +169,7 @@ fn source(copy_source: &CopySource) -> S3Result<()> {
 impl S3 for GuardedFs {
     async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
         bucket(&req.input.bucket)?;
-        self.0.head_bucket(req).await
+        self.fs.head_bucket(req).await
     }
 
     async fn get_bucket_location(
@@ -54,44 +177,52 @@ impl S3 for GuardedFs {
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
         bucket(&req.input.bucket)?;
-        self.0.get_bucket_location(req).await
+        self.fs.get_bucket_location(req).await
     }
 
     async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
         bucket(&req.input.bucket)?;
-        self.0.list_objects(req).await
+        self.fs.list_objects(req).await
     }
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
         bucket(&req.input.bucket)?;
-        self.0.list_objects_v2(req).await
+        self.fs.list_objects_v2(req).await
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.head_object(req).await
+        self.fs.head_object(req).await
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.get_object(req).await
+        self.fs.get_object(req).await
     }
 
     /// Also what a browser POST becomes (`S3::post_object`'s default).
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.put_object(req).await
+        let write = self.begin(&req.input.bucket, &req.input.key)?;
+        end(write, self.fs.put_object(req).await)
     }
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
         object(&req.input.bucket, &req.input.key)?;
         source(&req.input.copy_source)?;
-        self.0.copy_object(req).await
+        // s3s-fs copies straight to the key: cut short, it leaves part of the file there.
+        let write = self.begin(&req.input.bucket, &req.input.key)?;
+        end(write, self.fs.copy_object(req).await)
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.delete_object(req).await
+        let (bucket_name, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let deleted = self.fs.delete_object(req).await?;
+        if let Some(files) = &self.files {
+            files.forget(&bucket_name, &key);
+        }
+        Ok(deleted)
     }
 
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
@@ -99,7 +230,15 @@ impl S3 for GuardedFs {
         for id in &req.input.delete.objects {
             object(&req.input.bucket, &id.key)?;
         }
-        self.0.delete_objects(req).await
+        let bucket_name = req.input.bucket.clone();
+        let keys: Vec<String> = req.input.delete.objects.iter().map(|id| id.key.clone()).collect();
+        let deleted = self.fs.delete_objects(req).await?;
+        if let Some(files) = &self.files {
+            for key in &keys {
+                files.forget(&bucket_name, key);
+            }
+        }
+        Ok(deleted)
     }
 
     async fn create_multipart_upload(
@@ -107,12 +246,12 @@ impl S3 for GuardedFs {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.create_multipart_upload(req).await
+        self.fs.create_multipart_upload(req).await.map_err(answer)
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.upload_part(req).await
+        self.fs.upload_part(req).await.map_err(answer)
     }
 
     async fn upload_part_copy(
@@ -121,12 +260,12 @@ impl S3 for GuardedFs {
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         object(&req.input.bucket, &req.input.key)?;
         source(&req.input.copy_source)?;
-        self.0.upload_part_copy(req).await
+        self.fs.upload_part_copy(req).await.map_err(answer)
     }
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.list_parts(req).await
+        self.fs.list_parts(req).await
     }
 
     async fn complete_multipart_upload(
@@ -134,7 +273,8 @@ impl S3 for GuardedFs {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.complete_multipart_upload(req).await
+        let write = self.begin(&req.input.bucket, &req.input.key)?;
+        end(write, self.fs.complete_multipart_upload(req).await)
     }
 
     async fn abort_multipart_upload(
@@ -142,7 +282,7 @@ impl S3 for GuardedFs {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.0.abort_multipart_upload(req).await
+        self.fs.abort_multipart_upload(req).await
     }
 }
 
@@ -206,6 +346,86 @@ mod tests {
         assert_eq!(written, Vec::<std::path::PathBuf>::new(), "{written:?}");
         // A plain key goes through.
         assert!(fs.put_object(put("courier", "uploads/a/x")).await.is_ok());
+    }
+
+    /// The store as `mod.rs` opens it: the bucket's directory under a root.
+    fn store() -> (tempfile::TempDir, GuardedFs, StoreFiles) {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("courier")).expect("bucket");
+        let root = dir.path().canonicalize().expect("root");
+        let fs = GuardedFs::new(s3s_fs::FileSystem::new(&root).expect("fs"), &root);
+        (dir, fs, StoreFiles::new(&root))
+    }
+
+    #[test]
+    fn the_root_is_found_where_s3s_fs_shows_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("courier")).expect("bucket");
+        let fs = s3s_fs::FileSystem::new(dir.path()).expect("fs");
+        assert_eq!(root_shown_by(&fs), Some(dir.path().canonicalize().expect("root")));
+        let without_bucket = tempfile::tempdir().expect("dir");
+        assert_eq!(
+            root_shown_by(&s3s_fs::FileSystem::new(without_bucket.path()).expect("fs")),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_put_whose_metadata_cannot_be_written_leaves_nothing_under_its_key() {
+        let key = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/a.txt";
+        let (_dir, fs, files) = store();
+        // s3s-fs renames each metadata file into place: a directory there
+        // makes that fail after the object itself is in place.
+        for in_the_way in [files.metadata("courier", key), files.internal_info("courier", key)] {
+            std::fs::create_dir(&in_the_way).expect("mkdir");
+            let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+            std::fs::File::open(&in_the_way)
+                .and_then(|dir| dir.set_modified(an_hour_ago))
+                .expect("mtime");
+            let error = fs.put_object(put("courier", key)).await.expect_err("the put fails");
+            assert_eq!(error.code(), &S3ErrorCode::InternalError, "not a full disk");
+            assert!(!files.object("courier", key).exists(), "{}", in_the_way.display());
+            let sidecars = [files.metadata("courier", key), files.internal_info("courier", key)];
+            assert!(sidecars.iter().all(|path| !path.is_file()), "{}", in_the_way.display());
+            // Its grant may try again.
+            assert!(!files.object("courier", key).parent().expect("prefix").exists());
+            std::fs::remove_dir(&in_the_way).expect("rmdir");
+        }
+        assert!(fs.put_object(put("courier", key)).await.is_ok());
+        assert_eq!(std::fs::read(files.object("courier", key)).expect("stored"), b"evil");
+    }
+
+    #[tokio::test]
+    async fn a_deleted_object_takes_its_metadata_files_along() {
+        let key = "files/0123456789abcdef0123456789abcdef/a.txt";
+        let (_dir, fs, files) = store();
+        fs.put_object(put("courier", key)).await.expect("stored");
+        assert!(files.metadata("courier", key).is_file() && files.internal_info("courier", key).is_file());
+        let delete = DeleteObjectInput::builder()
+            .bucket("courier".to_owned())
+            .key(key.to_owned())
+            .build()
+            .expect("a delete");
+        fs.delete_object(request(delete)).await.expect("deleted");
+        assert_eq!(walk(files.root()), Vec::<std::path::PathBuf>::new());
+    }
+
+    #[test]
+    fn a_full_disk_is_answered_as_minio_answers_it() {
+        for cause in [
+            std::io::Error::from_raw_os_error(28),
+            std::io::Error::from(std::io::ErrorKind::QuotaExceeded),
+        ] {
+            // As s3s-fs turns an io::Error into an S3Error.
+            let error = answer(S3Error::from(s3s_fs::Error::from(cause)));
+            assert_eq!(error.code().as_str(), STORAGE_FULL);
+            assert_eq!(error.status_code(), Some(StatusCode::INSUFFICIENT_STORAGE));
+            assert!(error.message().is_some_and(|m| m.contains("disk is full")));
+        }
+        let other = answer(S3Error::internal_error(std::io::Error::from(
+            std::io::ErrorKind::PermissionDenied,
+        )));
+        assert_eq!(other.code(), &S3ErrorCode::InternalError);
     }
 
     fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -4,7 +4,9 @@
 mod attacks;
 mod caching;
 mod confirm;
+mod disk_full;
 mod helpers;
+mod killed_store;
 mod load;
 mod operability;
 mod plain_form;

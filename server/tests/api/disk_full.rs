@@ -1,0 +1,294 @@
+//! The embedded store's disk fills up: the upload that does not fit fails
+//! with a sentence the person understands, nothing of it stays under its
+//! key, and the store keeps serving everything else.
+//!
+//! Each test mounts a small tmpfs as the data directory. That needs root
+//! (the tests run as root on the CI machine); without it the test fails and
+//! says so.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use app::error::CourierError;
+use app::model::UploadGrant;
+use reqwest::{StatusCode, header};
+
+use crate::helpers::{TestCourier, location, sample_bytes, spawn_courier_on};
+
+const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024;
+/// A tmpfs page: what a file takes at the least.
+const PAGE: u64 = 4096;
+
+/// A tmpfs mounted on a fresh directory, unmounted when dropped (also when
+/// the test fails).
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> (Self, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a mount point");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("the mount command runs");
+        assert!(
+            mounted.status.success(),
+            "this test fills the store's disk, a {size} tmpfs it mounts, and mounting needs \
+             root (CAP_SYS_ADMIN): run the tests as root. mount said: {}",
+            String::from_utf8_lossy(&mounted.stderr).trim()
+        );
+        let tmpfs = Self {
+            dir: dir.path().to_owned(),
+        };
+        (tmpfs, dir)
+    }
+
+    /// Bytes new files may still take.
+    fn available(&self) -> u64 {
+        let out = Command::new("stat")
+            .args(["-f", "-c", "%a %S"])
+            .arg(&self.dir)
+            .output()
+            .expect("stat runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let numbers: Vec<u64> = text.split_whitespace().map(|n| n.parse().expect("a number")).collect();
+        numbers[0] * numbers[1]
+    }
+
+    /// Fills the disk until exactly `left` bytes (whole pages) stay free.
+    fn fill_until(&self, left: u64) -> PathBuf {
+        let filler = self.dir.join("filler");
+        let size = self.available() - left;
+        std::fs::write(&filler, vec![0u8; size as usize]).expect("the filler fits");
+        assert_eq!(self.available(), left);
+        filler
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let unmounted = Command::new("umount").arg(&self.dir).output();
+        if !unmounted.is_ok_and(|out| out.status.success()) {
+            // The store still holds a file open there: detach it anyway.
+            let _ = Command::new("umount").arg("-l").arg(&self.dir).output();
+        }
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// Courier whose data directory is a fresh tmpfs of `size`.
+async fn courier_on_tmpfs(size: &str) -> (Tmpfs, TestCourier) {
+    let (tmpfs, data_dir) = Tmpfs::mount(size);
+    let courier = spawn_courier_on(
+        vec![
+            ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+            ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
+            ("COURIER_MAX_UPLOAD_BYTES".to_owned(), MAX_UPLOAD_BYTES.to_string()),
+        ],
+        data_dir,
+    )
+    .await;
+    (tmpfs, courier)
+}
+
+/// Every file under `dir` whose path contains `needle`.
+fn files_under(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.to_string_lossy().contains(needle) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The store's answer to HEAD and to GET of `key` (signed), by status.
+async fn head_and_get(courier: &TestCourier, key: &str) -> (u16, u16) {
+    let s3 = courier.store_client();
+    let status = |raw: Option<&aws_sdk_s3::config::http::HttpResponse>| raw.map_or(0, |r| r.status().as_u16());
+    let head = match s3.head_object().bucket(&courier.bucket).key(key).send().await {
+        Ok(_) => 200,
+        Err(error) => status(error.raw_response()),
+    };
+    let get = match s3.get_object().bucket(&courier.bucket).key(key).send().await {
+        Ok(_) => 200,
+        Err(error) => status(error.raw_response()),
+    };
+    (head, get)
+}
+
+/// Nothing of `key` anywhere: not through the store, not on disk (no file,
+/// no metadata file, no temporary file, no mark of a write).
+async fn assert_nothing_of(courier: &TestCourier, key: &str) {
+    use base64::Engine as _;
+
+    assert_eq!(head_and_get(courier, key).await, (404, 404), "{key} answers");
+    let object = courier.object_path(key);
+    assert!(!object.exists(), "{} is on disk", object.display());
+    let objects = courier.data_dir.path().join("objects");
+    let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let sidecar = format!(".bucket-{}.object-{}.", encode(&courier.bucket), encode(key));
+    for needle in [sidecar.as_str(), "/.tmp.", "/.courier-writes/"] {
+        assert_eq!(files_under(&objects, needle), Vec::<PathBuf>::new(), "{needle}");
+    }
+}
+
+/// The grant's prefix holds nothing, not even its directory: the store
+/// takes the same upload again.
+fn assert_grant_unused(courier: &TestCourier, grant: &UploadGrant) {
+    let prefix = courier.object_path(&grant.key);
+    let prefix = prefix.parent().expect("a prefix");
+    assert!(!prefix.exists(), "{} stays", prefix.display());
+}
+
+/// The sentence the page shows for the store's answer to its POST.
+fn sentence_for(status: StatusCode, body: &str) -> String {
+    match app::store_error::read_upload_answer(status.as_u16(), body, MAX_UPLOAD_BYTES) {
+        Err(CourierError::StoreRefused(sentence)) => sentence,
+        other => panic!("the page would show {other:?} for {status} {body}"),
+    }
+}
+
+/// POSTs `bytes` under `grant`: the store must refuse it for a full disk,
+/// with CORS (the page reads the answer) and the sentence for it.
+async fn assert_refused_as_full(courier: &TestCourier, grant: &UploadGrant, name: &str, bytes: &[u8]) {
+    let refused = courier
+        .post_to_store(&grant.url, &grant.fields, name, "application/octet-stream", bytes)
+        .await;
+    let status = refused.status();
+    assert_eq!(
+        refused
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.as_bytes()),
+        Some(courier.base.as_bytes())
+    );
+    let body = refused.text().await.expect("a body");
+    eprintln!("the store answers {status}: {body}");
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
+    assert!(body.contains("<Code>XMinioStorageFull</Code>"), "{body}");
+    let sentence = sentence_for(status, &body);
+    eprintln!("the page says: {sentence}");
+    assert!(
+        sentence.starts_with("The storage is full: ") && sentence.contains("sending it again is safe"),
+        "{sentence}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_the_upload_keeps_nothing_of_it_and_serves_the_rest() {
+    let (tmpfs, courier) = courier_on_tmpfs("3m").await;
+    let first_bytes = sample_bytes(200_000);
+    let first = courier
+        .upload("first.bin", "application/octet-stream", &first_bytes)
+        .await;
+
+    // More than the disk has left: the store runs out of room midway.
+    let too_big = sample_bytes((tmpfs.available() + 100_000) as usize);
+    let grant = courier
+        .grant("too big.bin", "application/octet-stream", too_big.len() as u64)
+        .await;
+    assert_refused_as_full(&courier, &grant, "too big.bin", &too_big).await;
+    assert_nothing_of(&courier, &grant.key).await;
+    assert_grant_unused(&courier, &grant);
+
+    // Everything else is served as before, and smaller files still go up.
+    courier.assert_serves(&[(&first, &first_bytes)]).await;
+    let second_bytes = sample_bytes(100_000);
+    let second = courier
+        .upload("second.bin", "application/octet-stream", &second_bytes)
+        .await;
+    courier
+        .assert_serves(&[(&first, &first_bytes), (&second, &second_bytes)])
+        .await;
+
+    // Deleting a file gives its room back, metadata files included.
+    let before = tmpfs.available();
+    let deleted = courier.delete_upload(&first.key, &first.token).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_nothing_of(&courier, &first.key).await;
+    assert!(
+        tmpfs.available() >= before + 200_000,
+        "{before} -> {}",
+        tmpfs.available()
+    );
+    courier.assert_serves(&[(&second, &second_bytes)]).await;
+}
+
+#[tokio::test]
+async fn a_disk_that_fills_up_between_a_file_and_its_metadata_keeps_neither() {
+    let (tmpfs, courier) = courier_on_tmpfs("3m").await;
+    let bytes = sample_bytes(64 * PAGE as usize);
+    // Room for the file and no more; then for the file and its first
+    // metadata file (s3s-fs writes two, one page each, after the file).
+    for pages_to_spare in [0, 1] {
+        let name = format!("exactly {pages_to_spare}.bin");
+        let grant = courier
+            .grant(&name, "application/octet-stream", bytes.len() as u64)
+            .await;
+        let filler = tmpfs.fill_until(bytes.len() as u64 + pages_to_spare * PAGE);
+        assert_refused_as_full(&courier, &grant, &name, &bytes).await;
+        assert_nothing_of(&courier, &grant.key).await;
+        assert_grant_unused(&courier, &grant);
+
+        // Room again: the same upload, under the same grant, goes through.
+        std::fs::remove_file(filler).expect("free the disk");
+        let stored = courier
+            .post_to_store(&grant.url, &grant.fields, &name, "application/octet-stream", &bytes)
+            .await;
+        let link = courier.link_from(stored).await;
+        courier.assert_serves(&[(&link, &bytes)]).await;
+    }
+}
+
+#[tokio::test]
+async fn a_confirmation_that_finds_the_disk_full_keeps_the_upload_and_links_it_whole_later() {
+    let (tmpfs, courier) = courier_on_tmpfs("3m").await;
+    let bytes = sample_bytes(128 * PAGE as usize);
+    let grant = courier.grant("report.pdf", "application/pdf", bytes.len() as u64).await;
+    // Room for the upload and its two metadata files, and half a copy.
+    let filler = tmpfs.fill_until(bytes.len() as u64 * 3 / 2 + 2 * PAGE);
+    let stored = courier
+        .post_to_store(&grant.url, &grant.fields, "report.pdf", "application/pdf", &bytes)
+        .await;
+    assert_eq!(stored.status(), StatusCode::SEE_OTHER);
+
+    // Confirming copies the file where no grant writes: it does not fit.
+    let confirmed = courier.follow_as_fetch(&stored).await;
+    let status = confirmed.status();
+    eprintln!(
+        "confirming answers {status}: {}",
+        confirmed.text().await.unwrap_or_default()
+    );
+    assert!(status.is_server_error(), "{status}");
+    // No part of a copy anywhere; the upload stays whole.
+    assert_eq!(courier.stored_keys(), vec![grant.key.clone()]);
+    assert_eq!(
+        std::fs::read(courier.object_path(&grant.key)).expect("the upload"),
+        bytes
+    );
+
+    // Once there is room, confirming again links the whole file.
+    std::fs::remove_file(filler).expect("free the disk");
+    let again = courier
+        .http
+        .get(location(&stored))
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .expect("confirm answers");
+    assert_eq!(again.status(), StatusCode::OK);
+    let link: app::model::DownloadLink = again.json().await.expect("a DownloadLink");
+    courier.assert_serves(&[(&link, &bytes)]).await;
+    assert_eq!(courier.stored_keys(), vec![link.key.clone()]);
+}
