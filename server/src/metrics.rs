@@ -292,8 +292,11 @@ pub async fn requested_link(request: Request, default: LinkKind) -> Result<(Requ
         let error = app::error::CourierError::BadRequest("The request could not be read. Try again.".to_owned());
         return Err(crate::respond::refusal(&parts.headers, &error));
     };
-    let link = url::form_urlencoded::parse(&bytes)
-        .find(|(name, _)| name == "link")
+    // Only the `link` pair is decoded: this runs on every grant.
+    let link = bytes
+        .split(|b| *b == b'&')
+        .find(|pair| pair.starts_with(b"link="))
+        .and_then(|pair| url::form_urlencoded::parse(pair).next())
         .and_then(|(_, value)| LinkKind::parse(&value))
         .unwrap_or(default);
     Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), link))
@@ -388,6 +391,28 @@ mod tests {
         ] {
             assert_eq!(value(&text, series), expected, "{series}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_grant_asks_for_its_link_in_its_form() {
+        let ask = |body: &'static str| async move {
+            let request = Request::post("/api/sign_upload")
+                .body(axum::body::Body::from(body))
+                .expect("a request");
+            let (request, link) = requested_link(request, LinkKind::Expiring).await.expect("read");
+            let body = axum::body::to_bytes(request.into_body(), 1024).await.expect("a body");
+            (link, String::from_utf8(body.to_vec()).expect("UTF-8"))
+        };
+        let form = "filename=a%26b.txt&content_type=text%2Fplain&size=3&link=public";
+        assert_eq!(
+            ask(form).await,
+            (LinkKind::Public, form.to_owned()),
+            "the body handed back whole"
+        );
+        assert_eq!(ask("link=%70ublic&size=3").await.0, LinkKind::Public, "decoded");
+        assert_eq!(ask("filename=link%3Dpublic&size=3").await.0, LinkKind::Expiring);
+        assert_eq!(ask("filename=a.txt&size=3").await.0, LinkKind::Expiring, "the default");
+        assert_eq!(ask("link=forever").await.0, LinkKind::Expiring, "refused later");
     }
 
     /// Each line is a `# HELP`, a `# TYPE` or a sample of the family the
