@@ -16,7 +16,7 @@
 
 mod unfinished_writes;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use http::StatusCode;
 use s3s::dto::*;
@@ -33,9 +33,8 @@ pub const STORAGE_FULL: &str = "XMinioStorageFull";
 
 pub struct GuardedFs {
     fs: s3s_fs::FileSystem,
-    /// `None` only if the root could not be found (see [`GuardedFs()`]):
-    /// writes are then as whole as `s3s-fs` makes them, and no more.
-    files: Option<StoreFiles>,
+    /// The same root's files, for writes that must be whole or nothing.
+    files: StoreFiles,
 }
 
 impl GuardedFs {
@@ -55,49 +54,20 @@ impl GuardedFs {
                 tracing::error!(%error, root = %root.display(), "could not undo the writes the last run left unfinished");
             }
         }
-        Self { fs, files: Some(files) }
+        Self { fs, files }
     }
 
     /// Marks a write under `key` (refused at once if even that finds the disk full).
-    fn begin(&self, bucket_name: &str, key: &str) -> S3Result<Option<UnfinishedWrite<'_>>> {
-        let Some(files) = &self.files else { return Ok(None) };
-        files
+    fn begin(&self, bucket_name: &str, key: &str) -> S3Result<UnfinishedWrite<'_>> {
+        self.files
             .begin(bucket_name, key)
-            .map(Some)
             .map_err(|error| answer(S3Error::internal_error(error)))
     }
 }
 
-/// What `mod.rs` calls today. `s3s-fs` keeps its root to itself, but its
-/// `Debug` shows it; `GuardedFs::new(fs, &root)` is told it instead, and
-/// this goes once `mod.rs` calls that.
-#[allow(non_snake_case)]
-pub fn GuardedFs(fs: s3s_fs::FileSystem) -> GuardedFs {
-    match root_shown_by(&fs) {
-        Some(root) => GuardedFs::new(fs, &root),
-        None => {
-            tracing::error!(fs = ?fs, "cannot find where s3s-fs keeps its files: a write cut short may stay half-written");
-            GuardedFs { fs, files: None }
-        }
-    }
-}
-
-/// The root in `FileSystem { root: "/…", tmp_file_counter: 0 }` (s3s-fs 0.14),
-/// if it is shown as it is (no escaped characters) and holds the bucket.
-fn root_shown_by(fs: &s3s_fs::FileSystem) -> Option<PathBuf> {
-    let shown = format!("{fs:?}");
-    let (root, _) = shown
-        .strip_prefix("FileSystem { root: \"")?
-        .split_once("\", tmp_file_counter: ")?;
-    let root = PathBuf::from(root);
-    (!root.as_os_str().to_string_lossy().contains('\\') && root.join(RunningStore::BUCKET).is_dir()).then_some(root)
-}
-
 /// Ends a write and says how it went, a full disk as `507 XMinioStorageFull`.
-fn end<T>(write: Option<UnfinishedWrite<'_>>, result: S3Result<T>) -> S3Result<T> {
-    if let Some(write) = write {
-        write.finish(result.is_ok());
-    }
+fn end<T>(write: UnfinishedWrite<'_>, result: S3Result<T>) -> S3Result<T> {
+    write.finish(result.is_ok());
     result.map_err(answer)
 }
 
@@ -219,9 +189,7 @@ impl S3 for GuardedFs {
         object(&req.input.bucket, &req.input.key)?;
         let (bucket_name, key) = (req.input.bucket.clone(), req.input.key.clone());
         let deleted = self.fs.delete_object(req).await?;
-        if let Some(files) = &self.files {
-            files.forget(&bucket_name, &key);
-        }
+        self.files.forget(&bucket_name, &key);
         Ok(deleted)
     }
 
@@ -233,10 +201,8 @@ impl S3 for GuardedFs {
         let bucket_name = req.input.bucket.clone();
         let keys: Vec<String> = req.input.delete.objects.iter().map(|id| id.key.clone()).collect();
         let deleted = self.fs.delete_objects(req).await?;
-        if let Some(files) = &self.files {
-            for key in &keys {
-                files.forget(&bucket_name, key);
-            }
+        for key in &keys {
+            self.files.forget(&bucket_name, key);
         }
         Ok(deleted)
     }
@@ -317,7 +283,8 @@ mod tests {
     async fn no_key_that_climbs_and_no_other_bucket_reaches_the_disk() {
         let dir = tempfile::tempdir().expect("dir");
         std::fs::create_dir_all(dir.path().join("courier")).expect("bucket");
-        let fs = GuardedFs(s3s_fs::FileSystem::new(dir.path()).expect("fs"));
+        let root = dir.path().canonicalize().expect("root");
+        let fs = GuardedFs::new(s3s_fs::FileSystem::new(&root).expect("fs"), &root);
         for (bucket, key, code) in [
             ("courier", "uploads/a/../../b/x", S3ErrorCode::InvalidArgument),
             ("courier", "uploads/a/./x", S3ErrorCode::InvalidArgument),
@@ -355,19 +322,6 @@ mod tests {
         let root = dir.path().canonicalize().expect("root");
         let fs = GuardedFs::new(s3s_fs::FileSystem::new(&root).expect("fs"), &root);
         (dir, fs, StoreFiles::new(&root))
-    }
-
-    #[test]
-    fn the_root_is_found_where_s3s_fs_shows_it() {
-        let dir = tempfile::tempdir().expect("dir");
-        std::fs::create_dir_all(dir.path().join("courier")).expect("bucket");
-        let fs = s3s_fs::FileSystem::new(dir.path()).expect("fs");
-        assert_eq!(root_shown_by(&fs), Some(dir.path().canonicalize().expect("root")));
-        let without_bucket = tempfile::tempdir().expect("dir");
-        assert_eq!(
-            root_shown_by(&s3s_fs::FileSystem::new(without_bucket.path()).expect("fs")),
-            None
-        );
     }
 
     #[tokio::test]

@@ -100,7 +100,7 @@ impl RunningStore {
         })?;
         restrict_to_owner(&config.data_dir)?;
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmbeddedStoreError::Store(format!("{e:?}")))?;
-        let mut builder = S3ServiceBuilder::new(guarded_fs::GuardedFs(fs));
+        let mut builder = S3ServiceBuilder::new(guarded_fs::GuardedFs::new(fs, &root));
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
