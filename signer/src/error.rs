@@ -41,6 +41,8 @@ pub enum SignError {
     ChangedWhileConfirming,
     #[error("The storage could not be reached to check the file. Try again in a moment.")]
     StoreUnreachable,
+    #[error("The storage is full: the file arrived but could not be confirmed. It is kept; try again later.")]
+    StorageFull,
     #[error("The confirmed file's key is invalid ({0}).")]
     InvalidConfirmedKey(String),
     #[error("The download link could not be signed ({0}).")]
@@ -68,7 +70,9 @@ impl SignError {
                 Refusal::Forbidden
             }
             Self::NoSuchFile => Refusal::NotFound,
-            Self::CredentialsUnavailable | Self::StoreUnreachable | Self::NotDeleted => Refusal::Unavailable,
+            Self::CredentialsUnavailable | Self::StoreUnreachable | Self::NotDeleted | Self::StorageFull => {
+                Refusal::Unavailable
+            }
             Self::InvalidConfirmedKey(_) | Self::LinkNotSigned(_) => Refusal::Internal,
         }
     }

@@ -123,6 +123,11 @@ impl Signer {
             Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
                 Err(SignError::ChangedWhileConfirming)
             }
+            // 507: the store's disk is full (MinIO's `XMinioStorageFull`, the embedded store's too).
+            Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 507) => {
+                tracing::warn!(from = %from.as_str(), to = %to.as_str(), "the store is full: a confirmation could not copy");
+                Err(SignError::StorageFull)
+            }
             Err(error) => {
                 tracing::error!(from = %from.as_str(), to = %to.as_str(), error = %DisplayErrorContext(&error), "copy failed");
                 Err(SignError::StoreUnreachable)
