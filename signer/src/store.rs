@@ -155,19 +155,10 @@ impl Signer {
         }
     }
 
-    /// Best effort: a leftover upload is never linked, and expires with its prefix.
+    /// Best effort: a leftover upload is never linked, and expires with its
+    /// prefix (`delete_object` logs a failure).
     pub(crate) async fn remove_upload(&self, key: &ObjectKey) {
-        let store = &self.0.store;
-        if let Err(error) = store
-            .client
-            .delete_object()
-            .bucket(&store.bucket)
-            .key(key.as_str())
-            .send()
-            .await
-        {
-            tracing::warn!(key = %key.as_str(), error = %DisplayErrorContext(&error), "could not remove a confirmed upload");
-        }
+        let _ = self.delete_object(key).await;
     }
 }
 

@@ -80,33 +80,26 @@ impl ReadOptions {
     }
 }
 
-impl From<&GetObjectInput> for ReadOptions {
-    fn from(input: &GetObjectInput) -> Self {
-        Self {
-            overrides_headers: input.response_cache_control.is_some()
-                || input.response_content_disposition.is_some()
-                || input.response_content_encoding.is_some()
-                || input.response_content_language.is_some()
-                || input.response_content_type.is_some()
-                || input.response_expires.is_some(),
-            selects_part_or_version: input.part_number.is_some() || input.version_id.is_some(),
+/// GetObject and HeadObject take the same read options.
+macro_rules! read_options_of {
+    ($input:ty) => {
+        impl From<&$input> for ReadOptions {
+            fn from(input: &$input) -> Self {
+                Self {
+                    overrides_headers: input.response_cache_control.is_some()
+                        || input.response_content_disposition.is_some()
+                        || input.response_content_encoding.is_some()
+                        || input.response_content_language.is_some()
+                        || input.response_content_type.is_some()
+                        || input.response_expires.is_some(),
+                    selects_part_or_version: input.part_number.is_some() || input.version_id.is_some(),
+                }
+            }
         }
-    }
+    };
 }
-
-impl From<&HeadObjectInput> for ReadOptions {
-    fn from(input: &HeadObjectInput) -> Self {
-        Self {
-            overrides_headers: input.response_cache_control.is_some()
-                || input.response_content_disposition.is_some()
-                || input.response_content_encoding.is_some()
-                || input.response_content_language.is_some()
-                || input.response_content_type.is_some()
-                || input.response_expires.is_some(),
-            selects_part_or_version: input.part_number.is_some() || input.version_id.is_some(),
-        }
-    }
-}
+read_options_of!(GetObjectInput);
+read_options_of!(HeadObjectInput);
 
 #[async_trait::async_trait]
 impl S3Access for PublicRead {

@@ -416,27 +416,10 @@ async fn clients_that_stall_before_their_fields_do_not_block_uploads() {
 /// checksums), copies, reads, lists and deletes.
 #[tokio::test]
 async fn an_s3_client_with_the_stores_credentials_still_works() {
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_s3::primitives::ByteStream;
 
     let courier = spawn_courier().await;
-    let credentials =
-        courier::embedded_store::StoreCredentials::load_or_create(courier.data_dir.path()).expect("credentials");
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(courier::storage::http_client())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&courier.store)
-        .credentials_provider(Credentials::new(
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            None,
-            None,
-            "test",
-        ))
-        .force_path_style(true)
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let s3 = courier.store_client();
     let bytes = sample_bytes(3 * 1024 * 1024 + 5);
     let key = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/sdk.bin";
     s3.put_object()

@@ -6,14 +6,14 @@
 //! (the tests run as root on the CI machine); without it the test fails and
 //! says so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use app::error::CourierError;
 use app::model::UploadGrant;
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{TestCourier, location, sample_bytes, spawn_courier_on};
+use crate::helpers::{TestCourier, files_under, location, sample_bytes, spawn_courier_on};
 
 const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024;
 /// A tmpfs page: what a file takes at the least.
@@ -91,25 +91,6 @@ async fn courier_on_tmpfs(size: &str) -> (Tmpfs, TestCourier) {
     )
     .await;
     (tmpfs, courier)
-}
-
-/// Every file under `dir` whose path contains `needle`.
-fn files_under(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.to_string_lossy().contains(needle) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// The store's answer to HEAD and to GET of `key` (signed), by status.

@@ -327,19 +327,11 @@ impl TestCourier {
     /// `[public/]files/` (confirmed), sorted.
     pub fn stored_keys(&self) -> Vec<String> {
         let root = self.data_dir.path().join("objects").join(&self.bucket);
-        let mut keys = Vec::new();
-        let mut pending = vec![root.join("uploads"), root.join("files"), root.join("public")];
-        while let Some(dir) = pending.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if let Ok(relative) = path.strip_prefix(&root) {
-                    keys.push(relative.display().to_string());
-                }
-            }
-        }
+        let mut keys: Vec<String> = ["uploads", "files", "public"]
+            .iter()
+            .flat_map(|area| files_under(&root.join(area), ""))
+            .filter_map(|path| path.strip_prefix(&root).ok().map(|p| p.display().to_string()))
+            .collect();
         keys.sort();
         keys
     }
@@ -349,25 +341,7 @@ impl TestCourier {
     /// An S3 client that signs with the embedded store's own credentials, as
     /// the server's does: for fixtures, and for what only signed requests may do.
     pub fn store_client(&self) -> aws_sdk_s3::Client {
-        use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-
-        let credentials =
-            courier::embedded_store::StoreCredentials::load_or_create(self.data_dir.path()).expect("credentials");
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(courier::storage::http_client())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.store)
-            .credentials_provider(Credentials::new(
-                &credentials.access_key_id,
-                &credentials.secret_access_key,
-                None,
-                None,
-                "test",
-            ))
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+        embedded_store_client(&self.store, self.data_dir.path())
     }
 
     /// Sends `request` to the store byte for byte (no client normalises its
@@ -382,6 +356,48 @@ impl TestCourier {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
         String::from_utf8_lossy(&answer).into_owned()
     }
+}
+
+/// An S3 client for the embedded store at `endpoint`, signing with the
+/// credentials in its data directory, as the server's does.
+pub fn embedded_store_client(endpoint: &str, data_dir: &std::path::Path) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+
+    let credentials = courier::embedded_store::StoreCredentials::load_or_create(data_dir).expect("credentials");
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(courier::storage::http_client())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            &credentials.access_key_id,
+            &credentials.secret_access_key,
+            None,
+            None,
+            "test",
+        ))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Every file under `dir` whose path contains `needle`, sorted.
+pub fn files_under(dir: &std::path::Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.to_string_lossy().contains(needle) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 pub fn location(response: &Response) -> String {

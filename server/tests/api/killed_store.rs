@@ -19,7 +19,7 @@ use reqwest::{StatusCode, header};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
-use crate::helpers::{location, md5_hex, sample_bytes};
+use crate::helpers::{embedded_store_client, files_under, location, md5_hex, sample_bytes};
 
 /// Large enough that writing it takes the store a while (tens of
 /// milliseconds): long enough to be killed in the middle.
@@ -172,25 +172,6 @@ fn upload_request(grant: &UploadGrant, origin: &str, name: &str, bytes: &[u8]) -
     (head.into_bytes(), body)
 }
 
-/// Every file under `dir` whose path contains `needle`.
-fn files_under(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.to_string_lossy().contains(needle) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 /// Polls (without pausing) until `found` sees a file partly written, then
 /// kills the process: returns how far the file had got.
 fn kill_once_writing(courier: Courier, found: impl Fn() -> Option<PathBuf>) -> u64 {
@@ -211,24 +192,7 @@ fn kill_once_writing(courier: Courier, found: impl Fn() -> Option<PathBuf>) -> u
 
 /// The store's answer to a HEAD of `key`, signed with its own credentials.
 async fn head_status(courier: &Courier, data_dir: &Path, key: &str) -> u16 {
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-
-    let credentials = courier::embedded_store::StoreCredentials::load_or_create(data_dir).expect("credentials");
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(courier::storage::http_client())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&courier.store)
-        .credentials_provider(Credentials::new(
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            None,
-            None,
-            "test",
-        ))
-        .force_path_style(true)
-        .build();
-    match aws_sdk_s3::Client::from_conf(config)
+    match embedded_store_client(&courier.store, data_dir)
         .head_object()
         .bucket("courier")
         .key(key)
