@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use courier::serve::Serving;
 use courier::settings::Settings;
 use courier::startup::Application;
 use courier::{commands, telemetry};
@@ -42,8 +41,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let command = std::env::args().nth(1);
     match command.as_deref() {
         None | Some("serve") => {
-            let serving = Serving::parse(|name| std::env::var(name).ok())?;
-            let application = Application::build_with(Settings::from_env()?, serving).await?;
+            let application = Application::build(Settings::from_env()?).await?;
             application.run_until_stopped().await;
         }
         Some("setup-bucket") => {

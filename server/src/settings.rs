@@ -34,6 +34,12 @@ pub const MAX_PARALLEL_UPLOADS: u64 = 16;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u64 = 120;
 pub const DEFAULT_RATE_LIMIT_BURST: u64 = 60;
 pub const MAX_RATE_LIMIT: u64 = 1_000_000;
+/// The longest a stop waits for requests in flight before it closes what is
+/// left. Under the 30 s Kubernetes waits before it kills a pod, so the cut
+/// is Courier's own, and logged; a `docker stop` waits only 10 s unless
+/// given `--time`.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 25;
+pub const MAX_SHUTDOWN_GRACE_SECS: u64 = 3600;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -53,6 +59,9 @@ pub struct Settings {
     /// (`telemetry::init` reads it itself); it is checked here too so that
     /// start-up and `courier check` refuse a value that is not understood.
     pub log_format: LogFormat,
+    /// `COURIER_SHUTDOWN_GRACE_SECS`: from the stop signal to the exit, at
+    /// most; 0 cuts what is in flight at once.
+    pub shutdown_grace: Duration,
 }
 
 /// How log lines are written.
@@ -152,6 +161,7 @@ impl Settings {
             limits: limits(&var)?,
             rate_limit: rate_limit(&var)?,
             log_format: LogFormat::parse(var(LogFormat::SETTING).as_deref())?,
+            shutdown_grace: shutdown_grace(&var)?,
         })
     }
 }
@@ -307,6 +317,12 @@ fn rate_limit(var: &impl Fn(&str) -> Option<String>) -> Result<RateLimitSettings
             .map_err(|reason| invalid("COURIER_TRUSTED_PROXIES", &reason))?
             .unwrap_or_default(),
     })
+}
+
+/// How long a stop waits for requests in flight, in whole seconds.
+fn shutdown_grace(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, SettingsError> {
+    let name = "COURIER_SHUTDOWN_GRACE_SECS";
+    parse_number(name, var(name), DEFAULT_SHUTDOWN_GRACE_SECS, 0, MAX_SHUTDOWN_GRACE_SECS).map(Duration::from_secs)
 }
 
 /// The settings cargo-leptos passes (read here rather than by
@@ -634,6 +650,24 @@ mod tests {
         assert_eq!(
             error,
             "COURIER_LOG_FORMAT is not valid: expected text or json, got \"logfmt\""
+        );
+    }
+
+    #[test]
+    fn the_shutdown_grace_is_whole_seconds_up_to_an_hour() {
+        let grace = |raw: &str| parse(&[("COURIER_SHUTDOWN_GRACE_SECS", raw)]).map(|s| s.shutdown_grace);
+        assert_eq!(parse(&[]).expect("default").shutdown_grace, Duration::from_secs(25));
+        assert_eq!(grace(" 5 "), Ok(Duration::from_secs(5)));
+        assert_eq!(grace("0"), Ok(Duration::ZERO), "0 cuts at once");
+        assert_eq!(grace("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(grace(""), Ok(Duration::from_secs(25)), "blank is unset");
+        for bad in ["-1", "2.5", "soon", "3601"] {
+            let error = grace(bad).expect_err(bad).to_string();
+            assert!(error.starts_with("COURIER_SHUTDOWN_GRACE_SECS is not valid"), "{error}");
+        }
+        assert_eq!(
+            grace("abc").expect_err("not a number").to_string(),
+            "COURIER_SHUTDOWN_GRACE_SECS is not valid: expected a whole number, got \"abc\""
         );
     }
 

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::FromRef;
@@ -78,6 +78,8 @@ pub struct Application {
     public_url: Url,
     store: Option<RunningStore>,
     serving: Serving,
+    /// `COURIER_SHUTDOWN_GRACE_SECS`.
+    shutdown_grace: Duration,
 }
 
 impl Application {
@@ -86,7 +88,7 @@ impl Application {
         Self::build_with(settings, Serving::default()).await
     }
 
-    /// The same, with its own limits and shutdown grace (tests shorten them).
+    /// The same, with its own limits (tests shorten them).
     pub async fn build_with(settings: Settings, serving: Serving) -> Result<Self, StartupError> {
         let requested = settings.leptos.site_addr;
         let listener = TcpListener::bind(requested)
@@ -164,6 +166,7 @@ impl Application {
             public_url,
             store: running,
             serving,
+            shutdown_grace: settings.shutdown_grace,
         })
     }
 
@@ -194,6 +197,7 @@ impl Application {
             public_url,
             mut store,
             serving,
+            shutdown_grace,
         } = self;
         let mut signals = StopSignals::listen();
         let mut app = Server::spawn(listener, router, serving.app);
@@ -203,7 +207,7 @@ impl Application {
         tracing::info!(
             signal,
             open_connections = app.open_connections(),
-            grace_secs = serving.shutdown_grace.as_secs(),
+            grace_secs = shutdown_grace.as_secs(),
             "stopping: no new connections; finishing the requests in flight"
         );
         app.stop();
@@ -219,7 +223,7 @@ impl Application {
             }
         };
         let cut_by = tokio::select! {
-            finished = tokio::time::timeout(serving.shutdown_grace, drain) => match finished {
+            finished = tokio::time::timeout(shutdown_grace, drain) => match finished {
                 Ok(()) => None,
                 Err(_) => Some("the shutdown grace ran out"),
             },

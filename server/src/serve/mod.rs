@@ -29,7 +29,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
-use crate::settings::SettingsError;
 use idle_body::IdleTimeoutBody;
 use write_timeout::WriteTimeout;
 
@@ -78,20 +77,12 @@ impl Limits {
     };
 }
 
-/// The longest a stop waits for requests in flight before it closes what is
-/// left. Under the 30 s Kubernetes waits before it kills a pod, so the cut
-/// is Courier's own, and logged; a `docker stop` waits only 10 s unless
-/// given `--time`.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
-pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(3600);
-
-/// How Courier serves: the limits of each server and how long a stop waits.
+/// How Courier serves: the limits of each server. (How long a stop waits
+/// for them is a setting, `Settings::shutdown_grace`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Serving {
     pub app: Limits,
     pub store: Limits,
-    /// From the stop signal to the exit, at most (`COURIER_SHUTDOWN_GRACE_SECS`).
-    pub shutdown_grace: Duration,
 }
 
 impl Default for Serving {
@@ -99,34 +90,7 @@ impl Default for Serving {
         Self {
             app: Limits::APP,
             store: Limits::STORE,
-            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
-    }
-}
-
-impl Serving {
-    pub const SHUTDOWN_GRACE_SETTING: &str = "COURIER_SHUTDOWN_GRACE_SECS";
-
-    /// The defaults, with `COURIER_SHUTDOWN_GRACE_SECS` (whole seconds) read
-    /// through `var`.
-    pub fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let mut serving = Self::default();
-        if let Some(raw) = var(Self::SHUTDOWN_GRACE_SETTING).filter(|v| !v.trim().is_empty()) {
-            serving.shutdown_grace = raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .map(Duration::from_secs)
-                .filter(|grace| *grace <= MAX_SHUTDOWN_GRACE)
-                .ok_or_else(|| SettingsError::Invalid {
-                    name: Self::SHUTDOWN_GRACE_SETTING,
-                    reason: format!(
-                        "expected whole seconds from 0 to {}, got \"{raw}\"",
-                        MAX_SHUTDOWN_GRACE.as_secs()
-                    ),
-                })?;
-        }
-        Ok(serving)
     }
 }
 
@@ -277,25 +241,4 @@ async fn serve_connection(
 /// Resolves once a stop is asked for (or its `Server` is gone).
 async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shutdown_grace_is_whole_seconds_within_bounds() {
-        let parse = |raw: &str| {
-            let raw = raw.to_owned();
-            Serving::parse(move |name| (name == Serving::SHUTDOWN_GRACE_SETTING).then(|| raw.clone()))
-        };
-        assert_eq!(Serving::parse(|_| None).expect("defaults"), Serving::default());
-        assert_eq!(parse(" 5 ").expect("5 s").shutdown_grace, Duration::from_secs(5));
-        assert_eq!(parse("0").expect("0 s").shutdown_grace, Duration::ZERO);
-        assert_eq!(parse("").expect("blank").shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
-        for bad in ["-1", "2.5", "soon", "3601"] {
-            let error = parse(bad).expect_err(bad).to_string();
-            assert!(error.contains(Serving::SHUTDOWN_GRACE_SETTING), "{error}");
-        }
-    }
 }
