@@ -99,7 +99,7 @@ test("a failed upload can be retried", async ({ page }) => {
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   const card = page.locator(".card").filter({ hasText: "flaky.txt" });
   await expect(card).toHaveAttribute("data-state", "failed");
-  await expect(card.getByRole("alert")).toHaveText("The upload could not reach the storage server. Check your connection and try again.");
+  await expect(card.getByRole("alert")).toHaveText("The upload could not reach the storage server. Check your connection and try again (retrying is safe).");
   await card.getByRole("button", { name: "Retry" }).click();
   await expect(card).toHaveAttribute("data-state", "done");
   await linkWorks(page, card, file);

@@ -123,6 +123,6 @@ test("an unreachable store is named in a sentence", async ({ page }) => {
   await page.locator("input[type=file]").setInputFiles({ name: "a.txt", mimeType: "text/plain", buffer: Buffer.from("a") });
   await page.getByRole("button", { name: "Upload", exact: true }).click();
   await expect(page.getByRole("alert")).toHaveText(
-    "The upload could not reach the storage server. Check your connection and try again.",
+    "The upload could not reach the storage server. Check your connection and try again (retrying is safe).",
   );
 });

@@ -4,6 +4,7 @@
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation, SharedHttpClient};
 use aws_smithy_http_client::tls;
 
@@ -99,12 +100,24 @@ pub fn http_client() -> SharedHttpClient {
 }
 
 /// Checksums only where S3 requires them: otherwise presigned GETs would ask
-/// the browser for checksum headers it never sends.
+/// the browser for checksum headers it never sends. Every call bounded in
+/// time (the SDK has no default), so a store that hangs is reported as
+/// unreachable.
 fn for_browsers(config: aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder {
     config
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(STORE_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(signer::CALL_ATTEMPT_TIMEOUT)
+                .operation_timeout(signer::CALL_TIMEOUT)
+                .build(),
+        )
 }
+
+/// A store on the network answers a connection in well under this.
+const STORE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Where a browser POSTs to reach `bucket`.
 pub fn post_url(endpoint: Option<&url::Url>, bucket: &str, region: &str, path_style: bool) -> String {

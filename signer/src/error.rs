@@ -21,7 +21,9 @@ pub enum SignError {
     File(#[from] FileRefusal),
     #[error("The file has no usable name. Rename it and try again.")]
     NoUsableName,
-    #[error("Courier cannot sign uploads right now: its storage credentials could not be loaded. Try again later.")]
+    #[error(
+        "Courier cannot sign uploads right now: its storage credentials could not be loaded. Nothing was sent; try again later (retrying is safe)."
+    )]
     CredentialsUnavailable,
     #[error("This confirmation link is incomplete: it needs token, bucket and key. Upload the file again.")]
     IncompleteConfirmation,
@@ -39,7 +41,9 @@ pub enum SignError {
     NoSuchFile,
     #[error("The file changed while it was being confirmed. Upload it again.")]
     ChangedWhileConfirming,
-    #[error("The storage could not be reached to check the file. Try again in a moment.")]
+    #[error(
+        "The storage could not be reached to check the file. Nothing is lost: try again in a moment (retrying is safe)."
+    )]
     StoreUnreachable,
     #[error("The storage is full: the file arrived but could not be confirmed. It is kept; try again later.")]
     StorageFull,
@@ -51,7 +55,7 @@ pub enum SignError {
     PublicLinksOff,
     #[error("Only the link Courier gave after the upload can delete the file.")]
     NotDeletable,
-    #[error("The file could not be deleted: the storage did not answer. Try again in a moment.")]
+    #[error("The file could not be deleted: the storage did not answer. Try again in a moment (retrying is safe).")]
     NotDeleted,
 }
 

@@ -38,7 +38,7 @@ pub use confirm::ConfirmRequest;
 pub use error::{Refusal, SignError};
 pub use grant::UploadRequest;
 pub use presign::{BucketUrl, BucketUrlError};
-pub use store::{READY_TIMEOUT, Store, StoreNotReady};
+pub use store::{CALL_ATTEMPT_TIMEOUT, CALL_TIMEOUT, COPY_TIMEOUT, READY_TIMEOUT, Store, StoreNotReady};
 pub use time::OffsetDateTime;
 pub use wire::{DownloadLink, FileRules, LinkKind, PageSettings, UploadGrant};
 

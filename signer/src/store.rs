@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 
@@ -22,6 +23,15 @@ pub struct Store {
     /// What the signer signs with (and the store's region).
     pub credentials: CredentialSource,
 }
+
+/// How long one call to the store may take (each attempt, then all its
+/// retries together): a store that accepts connections and never answers
+/// must end in a sentence, not in a request that hangs.
+pub const CALL_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// A server-side copy moves the whole file (up to 5 GiB on S3, which can
+/// take minutes): it alone may take this long.
+pub const COPY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How long a readiness check waits for the store: a probe that hangs is
 /// worse than one that says no.
@@ -116,6 +126,15 @@ impl Signer {
             .key(to.as_str())
             .copy_source(source)
             .copy_source_if_match(format!("\"{etag}\""))
+            .customize()
+            .config_override(
+                aws_sdk_s3::Config::builder().timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_attempt_timeout(COPY_TIMEOUT)
+                        .operation_timeout(COPY_TIMEOUT)
+                        .build(),
+                ),
+            )
             .send()
             .await
         {

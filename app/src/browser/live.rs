@@ -20,6 +20,10 @@ thread_local! {
     /// objects cannot live in signals shared with the server).
     static FILES: RefCell<HashMap<u64, File>> = RefCell::new(HashMap::new());
     static REQUESTS: RefCell<HashMap<u64, XmlHttpRequest>> = RefCell::new(HashMap::new());
+    /// The grant of an upload that failed while its file may have reached
+    /// the store (the store or Courier could not be reached): Retry asks
+    /// Courier for that file first, and sends it again only if it is not there.
+    static SENT: RefCell<HashMap<u64, UploadGrant>> = RefCell::new(HashMap::new());
 }
 
 /// Every file of a `FileList`.
@@ -91,6 +95,18 @@ async fn upload(item: QueuedFile, max_bytes: u64) -> Result<DownloadLink, Courie
         ));
     };
     let size = file.size() as u64;
+    if let Some(grant) = SENT.with(|s| s.borrow_mut().remove(&item.id)) {
+        item.state.set(FileState::Confirming);
+        match link_for_sent(&grant).await {
+            Some(Ok(link)) => return Ok(link),
+            Some(Err(error @ (CourierError::Network(_) | CourierError::StoreUnavailable(_)))) => {
+                SENT.with(|s| s.borrow_mut().insert(item.id, grant));
+                return Err(error);
+            }
+            // Not there (or its token has expired): send the file again.
+            Some(Err(_)) | None => {}
+        }
+    }
     // A policy can expire between signing and the store reading it (a laptop
     // asleep mid-way): sign again, once, by ourselves.
     let mut signed_again = false;
@@ -134,7 +150,12 @@ async fn upload(item: QueuedFile, max_bytes: u64) -> Result<DownloadLink, Courie
             // Chromium reports the upload as sent only once an answer comes,
             // so this cannot wait for that. Sending the file again would
             // waste the bytes: ask Courier, which says if the store has it.
-            Err(error @ CourierError::Network(_)) => return confirm_when_back(item, &grant, error).await,
+            Err(error @ CourierError::Network(_)) => return confirm_when_back(item, grant, error).await,
+            // The store took the file, but Courier could not reach it to check.
+            Err(error @ CourierError::StoreUnavailable(_)) => {
+                SENT.with(|s| s.borrow_mut().insert(item.id, grant));
+                return Err(error);
+            }
             outcome => return outcome,
         }
     }
@@ -147,33 +168,25 @@ const LONGEST_WAIT_MS: f64 = 15_000.0;
 /// Confirms an upload whose store redirect found no Courier: with the
 /// upload's own token (in the grant's redirect URL), again and again with a
 /// growing wait while Courier cannot be reached, for as long as the token
-/// lives. `failed` is what the upload itself ended with.
+/// lives. `failed` is what the upload itself ended with. When Courier
+/// answers that the store cannot be reached, that is the upload's end: Retry
+/// asks again before it sends anything.
 async fn confirm_when_back(
     item: QueuedFile,
-    grant: &UploadGrant,
+    grant: UploadGrant,
     failed: CourierError,
 ) -> Result<DownloadLink, CourierError> {
-    let token = grant
-        .fields
-        .get("success_action_redirect")
-        .and_then(|url| url.split_once("token=").map(|(_, token)| token.to_owned()));
-    // `<scope>.<expiry unix seconds>.<mac>`
-    let expires_ms = token
-        .as_deref()
-        .and_then(|t| t.split('.').nth(1))
-        .and_then(|seconds| seconds.parse::<f64>().ok())
-        .map(|seconds| seconds * 1000.0);
-    let (Some(token), Some(expires_ms)) = (token, expires_ms) else {
+    let Some((_, expires_ms)) = upload_token(&grant) else {
         return Err(failed);
     };
     let mut wait = FIRST_WAIT_MS;
     loop {
-        match crate::api::sign_download(grant.key.clone(), token.clone()).await {
-            Ok(link) => {
+        match link_for_sent(&grant).await {
+            Some(Ok(link)) => {
                 item.note.set(None);
                 return Ok(link);
             }
-            Err(CourierError::Network(_) | CourierError::StoreUnavailable(_) | CourierError::Internal(_))
+            Some(Err(CourierError::Network(_) | CourierError::Internal(_)))
                 if js_sys::Date::now() + wait < expires_ms =>
             {
                 item.state.set(FileState::Confirming);
@@ -186,12 +199,38 @@ async fn confirm_when_back(
                     return Err(CourierError::BadRequest("Cancelled.".to_owned()));
                 }
             }
+            Some(Err(error @ CourierError::StoreUnavailable(_))) => {
+                item.note.set(None);
+                SENT.with(|s| s.borrow_mut().insert(item.id, grant));
+                return Err(error);
+            }
             // Courier answers, and the store holds no such file: the upload
             // itself is what failed.
-            Err(CourierError::NotFound(_)) => return Err(failed),
-            Err(other) => return Err(other),
+            Some(Err(CourierError::NotFound(_))) | None => return Err(failed),
+            Some(Err(other)) => return Err(other),
         }
     }
+}
+
+/// The link to a file sent with `grant`, asked with the upload's own token
+/// (`None`: the grant has no token that still lives).
+async fn link_for_sent(grant: &UploadGrant) -> Option<Result<DownloadLink, CourierError>> {
+    let (token, expires_ms) = upload_token(grant)?;
+    if js_sys::Date::now() >= expires_ms {
+        return None;
+    }
+    Some(crate::api::sign_download(grant.key.clone(), token).await)
+}
+
+/// The upload token in a grant's redirect URL, and when it expires (ms).
+fn upload_token(grant: &UploadGrant) -> Option<(String, f64)> {
+    let token = grant
+        .fields
+        .get("success_action_redirect")
+        .and_then(|url| url.split_once("token=").map(|(_, token)| token.to_owned()))?;
+    // `<scope>.<expiry unix seconds>.<mac>`
+    let seconds = token.split('.').nth(1)?.parse::<f64>().ok()?;
+    Some((token, seconds * 1000.0))
 }
 
 /// Resolves after `ms` milliseconds.
@@ -236,6 +275,7 @@ pub fn remove(queue: Queue, item: QueuedFile) {
     }
     revoke_preview(&item);
     FILES.with(|f| f.borrow_mut().remove(&item.id));
+    SENT.with(|s| s.borrow_mut().remove(&item.id));
     queue.remove(item.id);
 }
 

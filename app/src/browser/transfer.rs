@@ -111,7 +111,8 @@ impl Transfer {
 
 fn unreachable_store() -> CourierError {
     CourierError::Network(
-        "The upload could not reach the storage server. Check your connection and try again.".to_owned(),
+        "The upload could not reach the storage server. Check your connection and try again (retrying is safe)."
+            .to_owned(),
     )
 }
 

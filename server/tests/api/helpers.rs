@@ -416,7 +416,15 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 
 /// Some bytes that are not all alike.
 pub fn sample_bytes(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+    // One period of `i * 31 % 251`, copied: byte by byte, an unoptimised
+    // test build spent more time here than Courier did on the upload.
+    let period: Vec<u8> = (0..251usize).map(|i| (i * 31 % 251) as u8).collect();
+    let mut bytes = Vec::with_capacity(len + period.len());
+    while bytes.len() < len {
+        bytes.extend_from_slice(&period);
+    }
+    bytes.truncate(len);
+    bytes
 }
 
 /// The query parameters of a URL.
@@ -493,8 +501,20 @@ pub struct LoadReport {
     pub clients: usize,
     pub bytes: u64,
     pub elapsed: std::time::Duration,
+    /// How long each `sign_upload` and each `/confirm-upload` took, as the
+    /// clients saw them during the run (answered calls only).
+    pub signing: Vec<std::time::Duration>,
+    pub confirming: Vec<std::time::Duration>,
     /// One line per upload that did not end in a working link.
     pub failures: Vec<String>,
+}
+
+/// What one client saw of its uploads.
+#[derive(Default)]
+struct ClientRun {
+    signing: Vec<std::time::Duration>,
+    confirming: Vec<std::time::Duration>,
+    failures: Vec<String>,
 }
 
 /// `uploads` uploads from `clients` clients at once (each its own
@@ -516,38 +536,51 @@ pub async fn upload_many(courier: &TestCourier, clients: usize, uploads: usize) 
                 .pool_idle_timeout(IDLE_CONNECTION_LIFETIME)
                 .build()
                 .expect("client");
-            let mut failures = Vec::new();
+            let mut run = ClientRun::default();
             for i in mine {
-                if let Err(error) = upload_once(&http, &base, i).await {
-                    failures.push(format!("upload {i} ({} bytes): {error}", load_size(i)));
+                if let Err(error) = upload_once(&http, &base, i, &mut run).await {
+                    run.failures
+                        .push(format!("upload {i} ({} bytes): {error}", load_size(i)));
                 }
             }
-            failures
+            run
         });
     }
-    let mut failures = Vec::new();
-    while let Some(result) = tasks.join_next().await {
-        failures.extend(result.expect("a client task"));
-    }
-    LoadReport {
+    let mut report = LoadReport {
         uploads,
         clients,
         bytes: total,
-        elapsed: started.elapsed(),
-        failures,
+        elapsed: std::time::Duration::ZERO,
+        signing: Vec::new(),
+        confirming: Vec::new(),
+        failures: Vec::new(),
+    };
+    while let Some(result) = tasks.join_next().await {
+        let run = result.expect("a client task");
+        report.signing.extend(run.signing);
+        report.confirming.extend(run.confirming);
+        report.failures.extend(run.failures);
     }
+    report.elapsed = started.elapsed();
+    report
 }
 
 impl LoadReport {
     /// Prints the run's figures (for SECURITY.md) and fails on any lost upload.
     pub fn assert_every_upload_landed(&self, store: &str) {
         eprintln!(
-            "{store}: {} uploads ({} MB) from {} clients in {:.1} s, {} failed",
+            "{store}: {} uploads ({} MB) from {} clients in {:.1} s ({:.0} uploads/s), {} failed; \
+             sign_upload p50 {} / p99 {}, /confirm-upload p50 {} / p99 {}",
             self.uploads,
             self.bytes / 1_000_000,
             self.clients,
             self.elapsed.as_secs_f64(),
-            self.failures.len()
+            self.uploads as f64 / self.elapsed.as_secs_f64(),
+            self.failures.len(),
+            millis(percentile(&self.signing, 50)),
+            millis(percentile(&self.signing, 99)),
+            millis(percentile(&self.confirming, 50)),
+            millis(percentile(&self.confirming, 99)),
         );
         assert!(
             self.failures.is_empty(),
@@ -556,7 +589,24 @@ impl LoadReport {
             self.uploads,
             self.failures.join("\n")
         );
+        // Every upload was signed and confirmed once, and each call was timed.
+        assert_eq!(
+            (self.signing.len(), self.confirming.len()),
+            (self.uploads, self.uploads)
+        );
     }
+}
+
+/// The `p`th percentile (nearest rank) of `times`.
+fn percentile(times: &[std::time::Duration], p: usize) -> Option<std::time::Duration> {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let rank = (sorted.len() * p).div_ceil(100);
+    sorted.get(rank.saturating_sub(1)).copied()
+}
+
+fn millis(time: Option<std::time::Duration>) -> String {
+    time.map_or_else(|| "-".to_owned(), |t| format!("{:.1} ms", t.as_secs_f64() * 1000.0))
 }
 
 /// 72 MiB with near-boundaries every 64 KiB, POSTed in 4 MiB writes as
@@ -599,10 +649,11 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(), String> {
+async fn upload_once(http: &reqwest::Client, base: &str, i: usize, run: &mut ClientRun) -> Result<(), String> {
     let name = format!("файл {i} ✓.bin");
     let bytes = tricky_bytes(load_size(i));
     let size = bytes.len().to_string();
+    let asked = std::time::Instant::now();
     let signed = http
         .post(format!("{base}/api/sign_upload"))
         .form(&[
@@ -613,6 +664,7 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
         .send()
         .await
         .map_err(|e| format!("sign_upload: {}", with_causes(&e)))?;
+    run.signing.push(asked.elapsed());
     if signed.status() != StatusCode::OK {
         return Err(format!("sign_upload answered {}", signed.status()));
     }
@@ -639,6 +691,7 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
             stored.text().await.unwrap_or_default()
         ));
     }
+    let asked = std::time::Instant::now();
     let confirmed = http
         .get(location(&stored))
         .header(header::ACCEPT, "application/json")
@@ -646,6 +699,7 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize) -> Result<(),
         .send()
         .await
         .map_err(|e| format!("confirm: {}", with_causes(&e)))?;
+    run.confirming.push(asked.elapsed());
     if confirmed.status() != StatusCode::OK {
         return Err(format!("confirm answered {}", confirmed.status()));
     }

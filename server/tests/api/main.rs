@@ -18,4 +18,5 @@ mod security;
 mod shutdown;
 mod sign_upload;
 mod slow_clients;
+mod store_outage;
 mod upload_flow;
