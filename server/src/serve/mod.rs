@@ -3,9 +3,11 @@
 //! public port must neither keep a connection that never finishes its
 //! headers nor let idle connections pile up without bound. Each server gets
 //! [`Limits`]: a time for headers (which also ends idle keep-alive
-//! connections), a time a body may stall, a time a write may stall, and a
-//! cap on open connections. Asked to stop, a server takes no new
-//! connections, lets requests in flight finish, and closes the rest.
+//! connections), a time a body may stall (its request is then answered
+//! with a sentence that says so, or S3's `RequestTimeout` on the store), a
+//! time a write may stall, and a cap on open connections. Asked to stop, a
+//! server takes no new connections, lets requests in flight finish, and
+//! closes the rest.
 //!
 //! HTTP/1.1 only: browsers and S3 clients speak it to a plain `http://`
 //! endpoint, and HTTP/2's own idle connections and streams would escape the
@@ -21,6 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use http_body::Body as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -29,10 +32,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
-use idle_body::IdleTimeoutBody;
+pub use idle_body::{S3_REQUEST_TIMEOUT, StalledBodyAnswer};
+
+use idle_body::{IdleTimeoutBody, Stall};
 use write_timeout::WriteTimeout;
 
-/// How long a server waits for slow clients, and how many it keeps.
+/// How long a server waits for slow clients, how many it keeps, and how it
+/// tells one that its body stopped arriving.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// A client gets this long to send a request's headers, from the moment
@@ -41,8 +47,10 @@ pub struct Limits {
     /// closed.
     pub header_read: Duration,
     /// A request body that sends nothing for this long fails, so a stalled
-    /// client gives back what its request holds.
+    /// client gives back what its request holds; the request is answered
+    /// with `stalled_body`, and its connection closed.
     pub body_idle: Duration,
+    pub stalled_body: StalledBodyAnswer,
     /// A client that reads nothing of an answer for this long loses its connection.
     pub write_stall: Duration,
     /// Open connections at once. Past it, new connections wait in the
@@ -65,14 +73,17 @@ impl Limits {
         body_idle: Duration::from_secs(30),
         write_stall: Duration::from_secs(30),
         max_connections: 4096,
+        stalled_body: StalledBodyAnswer::Sentence,
     };
 
     /// The embedded store: the same times (an upload's body may pause on a
     /// bad network, but not for 30 s); 1024 connections, since each upload
     /// in flight holds one for its whole length and the store's request and
-    /// upload slots (512 and 32) are the tighter bound anyway.
+    /// upload slots (512 and 32) are the tighter bound anyway. A stalled
+    /// body is answered as S3 answers it.
     pub const STORE: Self = Self {
         max_connections: 1024,
+        stalled_body: StalledBodyAnswer::S3,
         ..Self::APP
     };
 }
@@ -211,11 +222,27 @@ async fn serve_connection(
 ) {
     let _permit = permit;
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let mut request = request.map(|body| Body::new(IdleTimeoutBody::new(Body::new(body), limits.body_idle)));
+        let stall = Stall::default();
+        // Kept only where an answer to a stalled body may need them.
+        let asked = if limits.stalled_body.reads_request_headers() && !request.body().is_end_stream() {
+            request.headers().clone()
+        } else {
+            http::HeaderMap::new()
+        };
+        let mut request =
+            request.map(|body| Body::new(IdleTimeoutBody::new(Body::new(body), limits.body_idle, stall.clone())));
         // What `into_make_service_with_connect_info` would insert: the rate
         // limiter reads it.
         request.extensions_mut().insert(ConnectInfo(peer));
-        router.clone().oneshot(request)
+        let answered = router.clone().oneshot(request);
+        async move {
+            let Ok(response) = answered.await;
+            if !stall.happened() {
+                return Ok::<_, std::convert::Infallible>(response);
+            }
+            tracing::debug!(%peer, status = %response.status(), "a request's body stopped arriving");
+            Ok(limits.stalled_body.answer(response, limits.body_idle, &asked))
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -1,30 +1,37 @@
-//! Slow and idle clients on the app's port (issue 13): connections that send
-//! nothing, half a request line, or half a body keep nobody out, and are
+//! Slow and idle clients (issue 13): on the app's port, connections that
+//! send nothing, half a request line, or half a body keep nobody out, and are
 //! closed after the header-read time (or the body's idle time); past the
 //! connection cap, new connections wait for a free slot instead of failing.
+//! A body that stops arriving is answered as such: 408 and a sentence from
+//! the app, S3's `400 RequestTimeout` from the embedded store.
 
 use std::time::Duration;
 
-use courier::serve::{Limits, Serving};
+use courier::serve::{Limits, S3_REQUEST_TIMEOUT, Serving};
 use reqwest::StatusCode;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::helpers::{TestCourier, sample_bytes, spawn_courier, spawn_courier_serving};
-use crate::raw_http::{closed_by, host_of, read_response, start_request, still_open};
+use crate::raw_http::{closed_by, host_of, path_of, read_response, start_request, still_open, upload_form};
 
 /// The app's limits, shortened so a test takes seconds.
 async fn spawn_with_app_limits(app: Limits) -> TestCourier {
+    spawn_serving(Serving {
+        app,
+        ..Serving::default()
+    })
+    .await
+}
+
+/// Courier on the embedded store, served with `serving`'s limits.
+async fn spawn_serving(serving: Serving) -> TestCourier {
     let data_dir = tempfile::tempdir().expect("a temporary data directory");
     let vars = vec![
         ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
     ];
-    let serving = Serving {
-        app,
-        ..Serving::default()
-    };
     spawn_courier_serving(vars, data_dir, serving).await
 }
 
@@ -89,13 +96,20 @@ async fn idle_and_half_sent_connections_keep_nobody_out_and_are_closed() {
     for (i, stream) in idle.iter_mut().chain(half_lines.iter_mut()).enumerate() {
         assert!(closed_by(stream, deadline).await, "connection {i} is still open");
     }
-    // The stalled bodies: refused once their body sent nothing for a while.
+    // The stalled bodies: answered 408, with a sentence, once their body
+    // sent nothing for a while; their connections closed.
     let mut refusals = Vec::new();
     for stream in &mut half_bodies {
         let response = tokio::time::timeout(limits.body_idle + Duration::from_secs(10), read_response(stream))
             .await
             .expect("an answer to a stalled body");
-        assert!(response.status >= 400, "a stalled body answered {}", response.status);
+        assert_eq!(response.status, 408, "{}", response.head);
+        assert_eq!(response.header("connection"), Some("close"), "{}", response.head);
+        let refusal: serde_json::Value = serde_json::from_slice(&response.body).expect("a JSON refusal");
+        assert_eq!(
+            refusal["error"],
+            "The request stopped arriving: nothing came for 3 seconds. Check your connection and send it again."
+        );
         refusals.push(response.status);
         assert!(closed_by(stream, Instant::now() + Duration::from_secs(5)).await);
     }
@@ -162,4 +176,58 @@ async fn idle_connections_to_the_app_are_closed_after_ten_seconds() {
     assert!(closed_by(&mut silent, opened + header_read + Duration::from_secs(3)).await);
     assert!(closed_by(&mut kept_alive, answered + header_read + Duration::from_secs(3)).await);
     assert!(answered.elapsed() >= header_read - Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn an_upload_that_stops_arriving_is_answered_as_s3_answers_it() {
+    let store = Limits {
+        body_idle: Duration::from_secs(2),
+        ..Limits::STORE
+    };
+    let courier = spawn_serving(Serving {
+        store,
+        ..Serving::default()
+    })
+    .await;
+    let bytes = sample_bytes(100_000);
+    let grant = courier
+        .grant("stalled.bin", "application/octet-stream", bytes.len() as u64)
+        .await;
+    let (content_type, first, rest) = upload_form(&grant, "stalled.bin", &bytes);
+    let headers = [("Content-Type", content_type), ("Origin", courier.base.clone())];
+    let length = first.len() + rest.len();
+    let mut stream = start_request(host_of(&grant.url), "POST", &path_of(&grant.url), &headers, length).await;
+    // The fields and half the file, then nothing.
+    stream.write_all(&first).await.expect("the first half");
+    let response = tokio::time::timeout(store.body_idle + Duration::from_secs(10), read_response(&mut stream))
+        .await
+        .expect("an answer to a stalled upload");
+    assert_eq!(response.status, 400, "{}", response.head);
+    assert_eq!(response.header("connection"), Some("close"), "{}", response.head);
+    // The page reads the refusal, across origins.
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some(courier.base.as_str())
+    );
+    let error = String::from_utf8_lossy(&response.body);
+    assert!(
+        error.contains(&format!(
+            "<Code>RequestTimeout</Code><Message>{S3_REQUEST_TIMEOUT}</Message>"
+        )),
+        "{error}"
+    );
+    assert!(closed_by(&mut stream, Instant::now() + Duration::from_secs(5)).await);
+    // Nothing of it was kept, and its grant may try again.
+    assert!(!courier.object_path(&grant.key).exists(), "half a file was stored");
+    let stored = courier
+        .post_to_store(
+            &grant.url,
+            &grant.fields,
+            "stalled.bin",
+            "application/octet-stream",
+            &bytes,
+        )
+        .await;
+    let link = courier.link_from(stored).await;
+    assert_eq!(courier.downloaded_bytes(&link.download_url).await, bytes);
 }
