@@ -23,7 +23,10 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use signer::object_key::check_store_key;
 
-use self::unfinished_writes::{StoreFiles, UnfinishedWrite};
+/// Where `s3s-fs` keeps an object and its metadata files; the sweep of
+/// expired uploads removes them together.
+pub(super) use self::unfinished_writes::StoreFiles;
+use self::unfinished_writes::UnfinishedWrite;
 use super::RunningStore;
 
 /// The error code MinIO answers a full disk with (HTTP 507). AWS has none;
