@@ -81,7 +81,10 @@ impl StoreError {
             "NoSuchBucket" => "The storage bucket does not exist. Ask the operator to create it.".to_owned(),
             "XMinioStorageFull" | "InsufficientStorage" | "InsufficientCapacity" | "QuotaExceeded" => storage_full(),
             "SlowDown" | "ServiceUnavailable" | "InternalError" => {
-                "The storage is busy or failing right now. Try again in a minute.".to_owned()
+                "The storage is busy or failing right now. Try again in a minute (retrying is safe).".to_owned()
+            }
+            "RequestTimeout" => {
+                "The file stopped arriving at the storage, which kept nothing of it. Check your connection and upload it again (retrying is safe).".to_owned()
             }
             code => format!("The storage refused the upload ({code}: {}). Try again.", self.message),
         }
@@ -197,10 +200,23 @@ mod tests {
             ),
             ("ExpiredToken", "The provided token has expired."),
             ("NoSuchBucket", "The specified bucket does not exist"),
+            (
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period.",
+            ),
+            ("SlowDown", "Please reduce your request rate."),
         ] {
             let s = error(code, message).sentence(1);
             assert!(!s.contains(code), "{code} leaked into {s}");
             assert!(s.ends_with('.'), "{s}");
+        }
+    }
+
+    #[test]
+    fn a_store_that_failed_on_its_side_says_retrying_is_safe() {
+        for code in ["RequestTimeout", "SlowDown", "ServiceUnavailable", "InternalError"] {
+            let s = error(code, "").sentence(1);
+            assert!(s.contains("retrying is safe"), "{code}: {s}");
         }
     }
 

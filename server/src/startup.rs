@@ -91,12 +91,10 @@ impl Application {
     /// The same, with its own limits (tests shorten them).
     pub async fn build_with(settings: Settings, serving: Serving) -> Result<Self, StartupError> {
         let requested = settings.leptos.site_addr;
-        let listener = TcpListener::bind(requested)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: requested,
-                source,
-            })?;
+        let listener = crate::serve::bind(requested).map_err(|source| StartupError::Bind {
+            addr: requested,
+            source,
+        })?;
         let app_addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: requested,
             source,

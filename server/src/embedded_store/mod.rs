@@ -37,7 +37,6 @@ use http_body_util::Limited;
 use s3s::auth::SimpleAuth;
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::service::{S3Service, S3ServiceBuilder};
-use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -134,12 +133,10 @@ impl RunningStore {
         };
         let router = Router::new().fallback(serve_s3).with_state(state).layer(cors);
 
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| EmbeddedStoreError::Bind {
-                addr: config.addr,
-                source,
-            })?;
+        let listener = crate::serve::bind(config.addr).map_err(|source| EmbeddedStoreError::Bind {
+            addr: config.addr,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| EmbeddedStoreError::Bind {
             addr: config.addr,
             source,

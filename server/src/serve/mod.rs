@@ -27,7 +27,7 @@ use http_body::Body as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
@@ -36,6 +36,26 @@ pub use idle_body::{S3_REQUEST_TIMEOUT, StalledBodyAnswer};
 
 use idle_body::{IdleTimeoutBody, Stall};
 use write_timeout::WriteTimeout;
+
+/// How many new connections the kernel holds for a server before it
+/// accepts them. `TcpListener::bind` asks for 128 (std's choice): 200
+/// clients arriving at once overflowed it, and each dropped SYN cost its
+/// client a second (the retransmit) before its first request was even
+/// read. The kernel caps it at `net.core.somaxconn` (4096 on current Linux).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with room for a crowd ([`LISTEN_BACKLOG`]), and
+/// `SO_REUSEADDR` as std sets it, so a restart can bind again at once.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// How long a server waits for slow clients, how many it keeps, and how it
 /// tells one that its body stopped arriving.
@@ -268,4 +288,29 @@ async fn serve_connection(
 /// Resolves once a stop is asked for (or its `Server` is gone).
 async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    /// A crowd connecting to a server that is busy (accepting nothing yet)
+    /// is held by the kernel, not dropped: with std's backlog of 128, the
+    /// 129th SYN onwards went unanswered for a second or more.
+    #[tokio::test]
+    async fn a_crowd_arriving_at_once_is_queued_not_dropped() {
+        let listener = super::bind("127.0.0.1:0".parse().expect("an address")).expect("bound");
+        let addr = listener.local_addr().expect("its address");
+        let mut crowd = Vec::new();
+        for _ in 0..600 {
+            let connected =
+                tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(addr)).await;
+            crowd.push(
+                connected
+                    .expect("connected without a SYN retransmit (is net.core.somaxconn below 600?)")
+                    .expect("connected"),
+            );
+        }
+        assert_eq!(crowd.len(), 600);
+    }
 }
