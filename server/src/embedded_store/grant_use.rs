@@ -7,7 +7,8 @@
 //!
 //! `s3s-fs` keeps a directory per prefix and does not remove it when the
 //! object is deleted, so "this prefix was used" survives restarts with no
-//! state of our own.
+//! state of our own, until the expiry sweep removes the directory once it
+//! has been empty for longer than any grant lives (a week).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
