@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use crate::error::CourierError;
 use crate::json::JsonCodec;
 use crate::model::{DownloadLink, FormGrant, LinkKind, UploadGrant};
+use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
 
 /// JSON in the response body, as `Json` writes it; read without `serde_json`.
 type JsonOut = leptos::server_fn::codec::Post<JsonCodec>;
@@ -63,6 +64,62 @@ pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, Couri
     };
     let grant = logged(signer.grant_form(link, signer::OffsetDateTime::now_utc()).await)?;
     Ok(FormGrant { grant, link, settings })
+}
+
+/// Starts a multipart upload for one large file (same arguments and rules
+/// as `sign_upload`): the upload the other multipart calls name.
+#[server(endpoint = "start_multipart", output = JsonOut)]
+pub async fn start_multipart(
+    filename: String,
+    content_type: String,
+    size: u64,
+    link: Option<LinkKind>,
+) -> Result<MultipartGrant, CourierError> {
+    let signer = signer()?;
+    let request = signer::UploadRequest {
+        filename,
+        content_type,
+        size,
+        link: link.unwrap_or(signer.page_settings().default_link),
+    };
+    logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await)
+}
+
+/// Presigned PUTs for some of an upload's parts, each for its exact length
+/// and the MD5 given for it.
+#[server(endpoint = "sign_parts", output = JsonOut)]
+pub async fn sign_parts(upload: MultipartUpload, parts: Vec<PartToSign>) -> Result<Vec<PartUrl>, CourierError> {
+    let signer = signer()?;
+    logged(
+        signer
+            .sign_parts(&upload, &parts, signer::OffsetDateTime::now_utc())
+            .await,
+    )
+}
+
+/// The parts the store already holds (to resume an upload).
+#[server(endpoint = "list_parts", output = JsonOut)]
+pub async fn list_parts(upload: MultipartUpload) -> Result<Vec<StoredPart>, CourierError> {
+    let signer = signer()?;
+    logged(signer.stored_parts(&upload, signer::OffsetDateTime::now_utc()).await)
+}
+
+/// Completes an upload whose parts are all stored: its download link.
+#[server(endpoint = "complete_multipart", output = JsonOut)]
+pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink, CourierError> {
+    let signer = signer()?;
+    logged(
+        signer
+            .complete_multipart(&upload, signer::OffsetDateTime::now_utc())
+            .await,
+    )
+}
+
+/// Cancels an upload: the store keeps none of its parts.
+#[server(endpoint = "abort_multipart", output = JsonOut)]
+pub async fn abort_multipart(upload: MultipartUpload) -> Result<(), CourierError> {
+    let signer = signer()?;
+    logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)
 }
 
 #[cfg(feature = "ssr")]

@@ -144,6 +144,62 @@ impl ReadJson for FormGrant {
     }
 }
 
+impl ReadJson for crate::multipart::MultipartUpload {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        Some(Self {
+            key: js::string(value, "key")?,
+            upload_id: js::string(value, "upload_id")?,
+            size: js::whole(value, "size")?,
+            part_size: js::whole(value, "part_size")?,
+            token: js::string(value, "token")?,
+        })
+    }
+}
+
+impl ReadJson for crate::multipart::MultipartGrant {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        Some(Self {
+            upload: crate::multipart::MultipartUpload::read(&js::field(value, "upload")?)?,
+            expires_at: js::string(value, "expires_at")?,
+        })
+    }
+}
+
+impl ReadJson for Vec<crate::multipart::PartUrl> {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        js::array(value)?
+            .iter()
+            .map(|part| {
+                Some(crate::multipart::PartUrl {
+                    number: u32::try_from(js::whole(&part, "number")?).ok()?,
+                    size: js::whole(&part, "size")?,
+                    url: js::string(&part, "url")?,
+                    expires_at: js::string(&part, "expires_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl ReadJson for Vec<crate::multipart::StoredPart> {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        js::array(value)?
+            .iter()
+            .map(|part| {
+                Some(crate::multipart::StoredPart {
+                    number: u32::try_from(js::whole(&part, "number")?).ok()?,
+                    size: js::whole(&part, "size")?,
+                    etag: js::string(&part, "etag")?,
+                })
+            })
+            .collect()
+    }
+}
+
 impl ReadJson for CourierError {
     /// `{"code": "bad_request", "error": "<sentence>"}`
     #[cfg(feature = "hydrate")]

@@ -35,6 +35,8 @@ impl Signer {
             // The plain page's "New link" comes back here with the renewal token.
             TokenScope::Renewal => self.renewed_link(&key, token, now).await,
             TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, request.etag.as_deref(), now).await,
+            // `verify` opens no key with a multipart token.
+            TokenScope::Multipart => Err(SignError::NotThisFile),
         }
     }
 
@@ -46,6 +48,7 @@ impl Signer {
         match verified.scope {
             TokenScope::Renewal => self.renewed_link(&key, token.to_owned(), now).await,
             TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, None, now).await,
+            TokenScope::Multipart => Err(SignError::NotThisFile),
         }
     }
 

@@ -55,6 +55,16 @@ pub enum SignError {
     PublicLinksOff,
     #[error("Only the link Courier gave after the upload can delete the file.")]
     NotDeletable,
+    #[error("At most {0} parts can be signed at once.")]
+    TooManyParts(usize),
+    #[error("Part {number} is not part of this upload: it has {count} parts.")]
+    NoSuchPart { number: u32, count: u32 },
+    #[error("Part {0}'s checksum is not an MD5 in base64.")]
+    BadPartDigest(u32),
+    #[error("The upload was not complete ({0}), so it was cancelled. Upload the file again.")]
+    PartsDoNotAddUp(String),
+    #[error("This upload is no longer in progress: it was completed, cancelled or has expired. Upload the file again.")]
+    NoSuchUpload,
     #[error("The file could not be deleted: the storage did not answer. Try again in a moment (retrying is safe).")]
     NotDeleted,
 }
@@ -69,11 +79,15 @@ impl SignError {
             | Self::ForeignBucket
             | Self::NoToken
             | Self::NotCourierKey
-            | Self::ChangedWhileConfirming => Refusal::BadRequest,
+            | Self::ChangedWhileConfirming
+            | Self::TooManyParts(_)
+            | Self::NoSuchPart { .. }
+            | Self::BadPartDigest(_)
+            | Self::PartsDoNotAddUp(_) => Refusal::BadRequest,
             Self::NotThisFile | Self::PermissionExpired | Self::PublicLinksOff | Self::NotDeletable => {
                 Refusal::Forbidden
             }
-            Self::NoSuchFile => Refusal::NotFound,
+            Self::NoSuchFile | Self::NoSuchUpload => Refusal::NotFound,
             Self::CredentialsUnavailable | Self::StoreUnreachable | Self::NotDeleted | Self::StorageFull => {
                 Refusal::Unavailable
             }

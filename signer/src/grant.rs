@@ -118,7 +118,7 @@ impl Signer {
     }
 
     /// Refuses a public link where public links are turned off.
-    fn offers(&self, link: LinkKind) -> Result<(), SignError> {
+    pub(crate) fn offers(&self, link: LinkKind) -> Result<(), SignError> {
         match link {
             LinkKind::Public if !self.0.limits.links.public => Err(SignError::PublicLinksOff),
             _ => Ok(()),

@@ -22,6 +22,7 @@ pub mod error;
 pub mod file_name;
 mod grant;
 mod link;
+pub mod multipart;
 pub mod object_key;
 pub mod post_policy;
 pub mod presign;

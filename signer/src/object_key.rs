@@ -99,6 +99,13 @@ impl ObjectKey {
         }
     }
 
+    /// A fresh final key for a multipart upload of `name`:
+    /// `[public/]files/<random id>/<name>` (see `multipart`).
+    pub fn for_multipart(name: &FileName, link: LinkKind) -> Result<Self, KeyError> {
+        let id = Uuid::new_v4().simple().to_string();
+        Self::parse(&format!("{}{FILES}{id}/{}", root(link), name.key_segment()))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, KeyError> {
         let (link, rooted) = match raw.strip_prefix(PUBLIC) {
             Some(rest) => (LinkKind::Public, rest),

@@ -8,6 +8,8 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use wire::multipart::StoredPart;
 
 use crate::Signer;
 use crate::credentials::CredentialSource;
@@ -178,6 +180,166 @@ impl Signer {
     /// prefix (`delete_object` logs a failure).
     pub(crate) async fn remove_upload(&self, key: &ObjectKey) {
         let _ = self.delete_object(key).await;
+    }
+}
+
+/// What a multipart upload is created with.
+pub(crate) struct NewMultipart<'a> {
+    pub key: &'a ObjectKey,
+    pub content_type: &'a str,
+    /// One `x-amz-meta-*` pair: the original file name.
+    pub metadata: (&'a str, &'a str),
+    pub content_disposition: Option<&'a str>,
+}
+
+impl Signer {
+    /// Creates a multipart upload; its upload id.
+    pub(crate) async fn create_multipart(&self, new: NewMultipart<'_>) -> Result<String, SignError> {
+        let store = &self.0.store;
+        let created = store
+            .client
+            .create_multipart_upload()
+            .bucket(&store.bucket)
+            .key(new.key.as_str())
+            .content_type(new.content_type)
+            .metadata(new.metadata.0, new.metadata.1)
+            .set_content_disposition(new.content_disposition.map(str::to_owned))
+            .send()
+            .await;
+        match created.map(|out| out.upload_id) {
+            Ok(Some(upload_id)) => Ok(upload_id),
+            Ok(None) => {
+                tracing::error!(key = %new.key.as_str(), "the store started a multipart upload without an id");
+                Err(SignError::StoreUnreachable)
+            }
+            Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 507) => {
+                Err(SignError::StorageFull)
+            }
+            Err(error) => {
+                tracing::error!(key = %new.key.as_str(), error = %DisplayErrorContext(&error), "CreateMultipartUpload failed");
+                Err(SignError::StoreUnreachable)
+            }
+        }
+    }
+
+    /// Every part the store holds for an upload, in order (all pages).
+    pub(crate) async fn list_parts(&self, key: &ObjectKey, upload_id: &str) -> Result<Vec<StoredPart>, SignError> {
+        let store = &self.0.store;
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = store
+                .client
+                .list_parts()
+                .bucket(&store.bucket)
+                .key(key.as_str())
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.take())
+                .send()
+                .await
+                .map_err(|error| multipart_error(key, "ListParts", &error))?;
+            for part in page.parts() {
+                let (Some(number), Some(size)) = (part.part_number(), part.size()) else {
+                    continue;
+                };
+                parts.push(StoredPart {
+                    number: u32::try_from(number).unwrap_or(0),
+                    size: u64::try_from(size).unwrap_or(0),
+                    etag: bare_etag(part.e_tag()),
+                });
+            }
+            match (page.is_truncated(), page.next_part_number_marker()) {
+                (Some(true), Some(next)) if !page.parts().is_empty() => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        parts.sort_by_key(|p| p.number);
+        Ok(parts)
+    }
+
+    /// Completes an upload from `parts` (number and ETag, as the store listed them).
+    pub(crate) async fn complete_upload(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[StoredPart],
+    ) -> Result<(), SignError> {
+        let store = &self.0.store;
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|p| {
+                        CompletedPart::builder()
+                            .part_number(i32::try_from(p.number).unwrap_or(i32::MAX))
+                            .e_tag(format!("\"{}\"", p.etag))
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        store
+            .client
+            .complete_multipart_upload()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .multipart_upload(completed)
+            // Assembling a large file takes the store a while.
+            .customize()
+            .config_override(
+                aws_sdk_s3::Config::builder().timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_attempt_timeout(COPY_TIMEOUT)
+                        .operation_timeout(COPY_TIMEOUT)
+                        .build(),
+                ),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| multipart_error(key, "CompleteMultipartUpload", &error))
+    }
+
+    /// Aborts an upload; one already gone is fine.
+    pub(crate) async fn abort_upload(&self, key: &ObjectKey, upload_id: &str) -> Result<(), SignError> {
+        let store = &self.0.store;
+        match store
+            .client
+            .abort_multipart_upload()
+            .bucket(&store.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match multipart_error(key, "AbortMultipartUpload", &error) {
+                SignError::NoSuchUpload => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+/// A multipart call's failure as the person reads it: the upload is gone
+/// (`NoSuchUpload`, 404), the disk is full (507), or the store failed.
+fn multipart_error<E>(
+    key: &ObjectKey,
+    call: &str,
+    error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> SignError
+where
+    E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + 'static,
+{
+    match error.raw_response().map(|r| r.status().as_u16()) {
+        Some(404) => SignError::NoSuchUpload,
+        Some(507) => SignError::StorageFull,
+        _ if error.as_service_error().and_then(|e| e.code()) == Some("NoSuchUpload") => SignError::NoSuchUpload,
+        _ => {
+            tracing::error!(key = %key.as_str(), call, error = %DisplayErrorContext(error), "a multipart call failed");
+            SignError::StoreUnreachable
+        }
     }
 }
 

@@ -5,8 +5,9 @@
 //!
 //! Wire form: `<scope>.<expiry unix seconds>.<base64url HMAC>`, where scope is
 //! `k` (one exact key, for its upload), `p` (every key under one
-//! `uploads/<uuid>/` prefix, for the plain form's upload) or `r` (one exact
-//! key, for new links after the upload was confirmed).
+//! `uploads/<uuid>/` prefix, for the plain form's upload), `r` (one exact
+//! key, for new links after the upload was confirmed) or `m` (one multipart
+//! upload: its key, upload id and sizes together).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
@@ -71,6 +72,8 @@ pub enum TokenScope {
     Prefix,
     /// One exact key, for new links after the upload; longer-lived.
     Renewal,
+    /// One multipart upload (see [`multipart_subject`]); never a link.
+    Multipart,
 }
 
 impl TokenScope {
@@ -79,6 +82,7 @@ impl TokenScope {
             Self::Key => "k",
             Self::Prefix => "p",
             Self::Renewal => "r",
+            Self::Multipart => "m",
         }
     }
 }
@@ -112,13 +116,53 @@ impl UploadToken {
     }
 
     /// Checks `token` against `key` at `now`: made by us, for this key (or its
-    /// prefix), and not expired.
+    /// prefix), and not expired. Multipart tokens open no key.
     pub fn verify(
         secret: &TokenSecret,
         token: &str,
         key: &ObjectKey,
         now: OffsetDateTime,
     ) -> Result<VerifiedToken, TokenError> {
+        let parsed = Parsed::read(token)?;
+        let subject = match parsed.scope {
+            TokenScope::Key | TokenScope::Renewal => key.as_str(),
+            TokenScope::Prefix => key.prefix(),
+            TokenScope::Multipart => return Err(TokenError::Forged),
+        };
+        parsed.check(secret, subject, now)?;
+        Ok(VerifiedToken { scope: parsed.scope })
+    }
+
+    /// Checks a multipart token against its upload's [`multipart_subject`].
+    pub fn verify_multipart(
+        secret: &TokenSecret,
+        token: &str,
+        subject: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TokenError> {
+        let parsed = Parsed::read(token)?;
+        if parsed.scope != TokenScope::Multipart {
+            return Err(TokenError::Forged);
+        }
+        parsed.check(secret, subject, now)
+    }
+}
+
+/// What a multipart token signs: everything about the upload that a part
+/// URL, the completion or the abort relies on.
+pub fn multipart_subject(key: &str, upload_id: &str, size: u64, part_size: u64) -> String {
+    format!("{key}\n{upload_id}\n{size}\n{part_size}")
+}
+
+/// A token's three parts, read but not yet checked.
+struct Parsed {
+    scope: TokenScope,
+    expiry: i64,
+    signature: Vec<u8>,
+}
+
+impl Parsed {
+    fn read(token: &str) -> Result<Self, TokenError> {
         let mut parts = token.split('.');
         let (Some(tag), Some(expiry), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -128,6 +172,7 @@ impl UploadToken {
             "k" => TokenScope::Key,
             "p" => TokenScope::Prefix,
             "r" => TokenScope::Renewal,
+            "m" => TokenScope::Multipart,
             _ => return Err(TokenError::Malformed),
         };
         if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {
@@ -138,22 +183,29 @@ impl UploadToken {
         if signature.len() != 32 {
             return Err(TokenError::Malformed);
         }
-        let subject = match scope {
-            TokenScope::Key | TokenScope::Renewal => key.as_str(),
-            TokenScope::Prefix => key.prefix(),
-        };
-        // Constant-time comparison; a token for another key fails here too.
-        let made_by_us = secret
-            .verifying()
-            .any(|key| mac(key, scope, subject, expiry).verify_slice(&signature).is_ok());
+        Ok(Self {
+            scope,
+            expiry,
+            signature,
+        })
+    }
+
+    /// Made by us (any secret still accepted) for `subject`, and not expired.
+    fn check(&self, secret: &TokenSecret, subject: &str, now: OffsetDateTime) -> Result<(), TokenError> {
+        // Constant-time comparison; a token for another subject fails here too.
+        let made_by_us = secret.verifying().any(|key| {
+            mac(key, self.scope, subject, self.expiry)
+                .verify_slice(&self.signature)
+                .is_ok()
+        });
         if !made_by_us {
             return Err(TokenError::Forged);
         }
-        let expires_at = OffsetDateTime::from_unix_timestamp(expiry).map_err(|_| TokenError::Malformed)?;
+        let expires_at = OffsetDateTime::from_unix_timestamp(self.expiry).map_err(|_| TokenError::Malformed)?;
         if now >= expires_at {
             return Err(TokenError::Expired);
         }
-        Ok(VerifiedToken { scope })
+        Ok(())
     }
 }
 
@@ -194,6 +246,37 @@ mod tests {
     const KEY: &str = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/report.pdf";
     const SIBLING: &str = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/other.pdf";
     const STRANGER: &str = "uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/report.pdf";
+
+    #[test]
+    fn a_multipart_token_covers_its_upload_only_and_opens_no_key() {
+        let subject = multipart_subject(KEY, "upload-1", 100, 8);
+        let token = UploadToken::issue(&secret(), TokenScope::Multipart, &subject, NOW + Duration::minutes(5));
+        assert_eq!(UploadToken::verify_multipart(&secret(), &token, &subject, NOW), Ok(()));
+        for other in [
+            multipart_subject(KEY, "upload-2", 100, 8),
+            multipart_subject(KEY, "upload-1", 101, 8),
+            multipart_subject(KEY, "upload-1", 100, 9),
+            multipart_subject(SIBLING, "upload-1", 100, 8),
+        ] {
+            assert_eq!(
+                UploadToken::verify_multipart(&secret(), &token, &other, NOW),
+                Err(TokenError::Forged)
+            );
+        }
+        assert_eq!(
+            UploadToken::verify(&secret(), &token, &key(KEY), NOW),
+            Err(TokenError::Forged)
+        );
+        let key_token = UploadToken::issue(&secret(), TokenScope::Key, KEY, NOW + Duration::minutes(5));
+        assert_eq!(
+            UploadToken::verify_multipart(&secret(), &key_token, &subject, NOW),
+            Err(TokenError::Forged)
+        );
+        assert_eq!(
+            UploadToken::verify_multipart(&secret(), &token, &subject, NOW + Duration::minutes(5)),
+            Err(TokenError::Expired)
+        );
+    }
 
     #[test]
     fn a_key_token_opens_its_key_only() {

@@ -4,7 +4,9 @@
 
 pub mod file_rules;
 pub mod model;
+pub mod multipart;
 pub mod size;
 
 pub use file_rules::{FileRefusal, FileRules};
 pub use model::{DownloadLink, FormGrant, LinkKind, PageSettings, UploadGrant};
+pub use multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};

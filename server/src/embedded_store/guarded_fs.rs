@@ -14,6 +14,7 @@
 //!   the page can tell the person what happened, and that sending the file
 //!   again later is safe.
 
+mod part_digest;
 mod unfinished_writes;
 
 use std::path::Path;
@@ -58,6 +59,19 @@ impl GuardedFs {
             }
         }
         Self { fs, files }
+    }
+
+    /// S3's `NoSuchUpload` (404) for an upload id that is not in progress:
+    /// `s3s-fs` answers `AccessDenied`, or lists no parts, or none at all.
+    fn in_progress(&self, upload_id: &str) -> S3Result<()> {
+        if self.files.upload_in_progress(upload_id) {
+            Ok(())
+        } else {
+            Err(S3Error::with_message(
+                S3ErrorCode::NoSuchUpload,
+                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+            ))
+        }
     }
 
     /// Marks a write under `key` (refused at once if even that finds the disk full).
@@ -218,9 +232,24 @@ impl S3 for GuardedFs {
         self.fs.create_multipart_upload(req).await.map_err(answer)
     }
 
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    async fn upload_part(&self, mut req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.fs.upload_part(req).await.map_err(answer)
+        self.in_progress(&req.input.upload_id)?;
+        let Some(content_md5) = req.input.content_md5.take() else {
+            return self.fs.upload_part(req).await.map_err(answer);
+        };
+        let expected = part_digest::expected(&content_md5)?;
+        let body = req
+            .input
+            .body
+            .take()
+            .ok_or_else(|| S3Error::new(S3ErrorCode::IncompleteBody))?;
+        let mismatched = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        req.input.body = Some(part_digest::checked(body, expected, mismatched.clone()));
+        match self.fs.upload_part(req).await {
+            Err(_) if mismatched.load(std::sync::atomic::Ordering::SeqCst) => Err(part_digest::mismatch()),
+            answered => answered.map_err(answer),
+        }
     }
 
     async fn upload_part_copy(
@@ -234,7 +263,13 @@ impl S3 for GuardedFs {
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         object(&req.input.bucket, &req.input.key)?;
-        self.fs.list_parts(req).await
+        self.in_progress(&req.input.upload_id)?;
+        let mut listed = self.fs.list_parts(req).await?;
+        // In part order, as S3 lists them (`s3s-fs` lists in directory order).
+        if let Some(parts) = listed.output.parts.as_mut() {
+            parts.sort_by_key(|part| part.part_number);
+        }
+        Ok(listed)
     }
 
     async fn complete_multipart_upload(
@@ -242,6 +277,7 @@ impl S3 for GuardedFs {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         object(&req.input.bucket, &req.input.key)?;
+        self.in_progress(&req.input.upload_id)?;
         let write = self.begin(&req.input.bucket, &req.input.key)?;
         end(write, self.fs.complete_multipart_upload(req).await)
     }
@@ -251,6 +287,7 @@ impl S3 for GuardedFs {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         object(&req.input.bucket, &req.input.key)?;
+        self.in_progress(&req.input.upload_id)?;
         self.fs.abort_multipart_upload(req).await
     }
 }

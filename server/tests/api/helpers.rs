@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use app::model::{DownloadLink, UploadGrant};
+use app::multipart::{MultipartGrant, MultipartUpload, PartUrl};
 use courier::serve::{Limits, Serving};
 use courier::settings::Settings;
 use courier::startup::Application;
@@ -906,4 +907,312 @@ pub async fn public_links_stay_off(courier: &TestCourier) {
         .await
         .expect("HTML");
     assert!(!page.contains("Public link"), "the page offers no public link");
+}
+
+/// Multipart uploads, as the page (or a script) drives them.
+impl TestCourier {
+    /// `start_multipart` for a file of `size` bytes.
+    pub async fn start_multipart(&self, filename: &str, content_type: &str, size: u64, link: Option<&str>) -> Response {
+        let size = size.to_string();
+        let mut form = vec![
+            ("filename", filename),
+            ("content_type", content_type),
+            ("size", size.as_str()),
+        ];
+        form.extend(link.map(|link| ("link", link)));
+        self.call("start_multipart", &form).await
+    }
+
+    /// Starts one that must be granted.
+    pub async fn multipart(&self, filename: &str, size: u64) -> MultipartUpload {
+        let response = self
+            .start_multipart(filename, "application/octet-stream", size, None)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "start_multipart refused");
+        let grant: MultipartGrant = response.json().await.expect("a MultipartGrant");
+        grant.upload
+    }
+
+    /// `sign_parts` for `(number, base64 MD5)` pairs.
+    pub async fn sign_parts(&self, upload: &MultipartUpload, parts: &[(u32, String)]) -> Response {
+        let mut form = upload_fields(upload);
+        for (i, (number, md5)) in parts.iter().enumerate() {
+            form.push((format!("parts[{i}][number]"), number.to_string()));
+            form.push((format!("parts[{i}][md5]"), md5.clone()));
+        }
+        self.call("sign_parts", &form).await
+    }
+
+    /// Signs the parts of `bytes` numbered `numbers` (as cut by `upload`).
+    pub async fn part_urls(&self, upload: &MultipartUpload, bytes: &[u8], numbers: &[u32]) -> Vec<PartUrl> {
+        let parts: Vec<(u32, String)> = numbers.iter().map(|&n| (n, part_md5(upload, bytes, n))).collect();
+        let response = self.sign_parts(upload, &parts).await;
+        assert_eq!(response.status(), StatusCode::OK, "sign_parts refused");
+        response.json().await.expect("part URLs")
+    }
+
+    /// PUTs `body` to a part URL with `md5` as its `Content-MD5`, as the page does.
+    pub async fn put_part(&self, url: &str, body: Vec<u8>, md5: &str) -> Response {
+        self.try_put_part(url, body, md5).await.expect("the store answers")
+    }
+
+    async fn try_put_part(&self, url: &str, body: Vec<u8>, md5: &str) -> Result<Response, reqwest::Error> {
+        self.http
+            .put(url)
+            .header(header::ORIGIN, &self.base)
+            .header("content-md5", md5)
+            .body(body)
+            .send()
+            .await
+    }
+
+    /// A part PUT whose signature the store must refuse: 403, or a
+    /// connection closed under a body it refused before reading.
+    pub async fn assert_put_refused(&self, url: &str, body: Vec<u8>, md5: &str, what: &str) {
+        match self.try_put_part(url, body, md5).await {
+            Ok(answer) => assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{what}"),
+            Err(error) => assert!(error.is_request(), "{what}: {error}"),
+        }
+    }
+
+    /// Signs and sends the parts numbered `numbers`; each must be stored.
+    pub async fn send_parts(&self, upload: &MultipartUpload, bytes: &[u8], numbers: &[u32]) {
+        for part in self.part_urls(upload, bytes, numbers).await {
+            let body = part_bytes(upload, bytes, part.number).to_vec();
+            let stored = self
+                .put_part(&part.url, body, &part_md5(upload, bytes, part.number))
+                .await;
+            let status = stored.status();
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "part {}: {}",
+                part.number,
+                stored.text().await.unwrap_or_default()
+            );
+        }
+    }
+
+    pub async fn list_parts(&self, upload: &MultipartUpload) -> Response {
+        self.call("list_parts", &upload_fields(upload)).await
+    }
+
+    pub async fn complete_multipart(&self, upload: &MultipartUpload) -> Response {
+        self.call("complete_multipart", &upload_fields(upload)).await
+    }
+
+    pub async fn abort_multipart(&self, upload: &MultipartUpload) -> Response {
+        self.call("abort_multipart", &upload_fields(upload)).await
+    }
+
+    /// POSTs form fields to the server function `name`.
+    async fn call<K: serde::Serialize, V: serde::Serialize>(&self, name: &str, form: &[(K, V)]) -> Response {
+        self.http
+            .post(format!("{}/api/{name}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("Courier answers")
+    }
+}
+
+/// An upload as the server functions read it (`upload[key]=…`).
+fn upload_fields(upload: &MultipartUpload) -> Vec<(String, String)> {
+    [
+        ("key", upload.key.clone()),
+        ("upload_id", upload.upload_id.clone()),
+        ("size", upload.size.to_string()),
+        ("part_size", upload.part_size.to_string()),
+        ("token", upload.token.clone()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (format!("upload[{name}]"), value))
+    .collect()
+}
+
+/// The bytes of part `number` of `bytes`.
+pub fn part_bytes<'a>(upload: &MultipartUpload, bytes: &'a [u8], number: u32) -> &'a [u8] {
+    let start = (u64::from(number) - 1) * upload.part_size;
+    let len = upload.part_len(number).expect("a part of the upload");
+    &bytes[start as usize..(start + len) as usize]
+}
+
+/// Base64 MD5 of part `number`, as `Content-MD5` carries it.
+pub fn part_md5(upload: &MultipartUpload, bytes: &[u8], number: u32) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(Md5::digest(part_bytes(upload, bytes, number)))
+}
+
+/// 20 MiB and 3 bytes: three parts of 8, 8 and 4 MiB + 3.
+pub const MULTIPART_FILE: usize = 20 * 1024 * 1024 + 3;
+
+/// The whole multipart flow, parts sent out of order: the store lists them,
+/// completing links the file, whose bytes come back whole; completing
+/// again answers the same link; the upload's token opens no link itself.
+pub async fn multipart_goes_through(courier: &TestCourier) {
+    let bytes = tricky_bytes(MULTIPART_FILE);
+    let upload = courier.multipart("big data.bin", bytes.len() as u64).await;
+    assert_eq!((upload.part_size, upload.part_count()), (8 * 1024 * 1024, 3));
+    courier.send_parts(&upload, &bytes, &[3, 1]).await;
+    let listed = courier.list_parts(&upload).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let listed: Vec<app::multipart::StoredPart> = listed.json().await.expect("parts");
+    let sizes: Vec<(u32, u64)> = listed.iter().map(|p| (p.number, p.size)).collect();
+    assert_eq!(sizes, [(1, 8 * 1024 * 1024), (3, 4 * 1024 * 1024 + 3)]);
+    courier.send_parts(&upload, &bytes, &[2]).await;
+
+    let completed = courier.complete_multipart(&upload).await;
+    assert_eq!(completed.status(), StatusCode::OK);
+    let link: DownloadLink = completed.json().await.expect("a link");
+    assert_eq!(
+        (link.key.as_str(), link.size, link.filename.as_str()),
+        (upload.key.as_str(), bytes.len() as u64, "big data.bin")
+    );
+    assert!(
+        courier.downloaded_bytes(&link.download_url).await == bytes,
+        "the bytes differ"
+    );
+    let again = courier.complete_multipart(&upload).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: DownloadLink = again.json().await.expect("a link");
+    assert_eq!(again.key, link.key);
+
+    // The multipart token is not the owner's: the link's own token is.
+    let refused = courier.sign_download(&upload.key, &upload.token).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let renewed = courier.sign_download(&link.key, &link.token).await;
+    assert_eq!(renewed.status(), StatusCode::OK);
+}
+
+/// A part URL writes its own part of its own upload, exactly the bytes it
+/// was signed for; Courier signs only for the upload its token names.
+pub async fn part_urls_write_their_part_only(courier: &TestCourier) {
+    let bytes = sample_bytes(MULTIPART_FILE);
+    let mine = courier.multipart("mine.bin", bytes.len() as u64).await;
+    let theirs = courier.multipart("theirs.bin", bytes.len() as u64).await;
+    let url = courier.part_urls(&mine, &bytes, &[1]).await.remove(0).url;
+    let body = part_bytes(&mine, &bytes, 1).to_vec();
+    let md5 = part_md5(&mine, &bytes, 1);
+    let status = |response: Response| response.status();
+
+    let other_part = url.replace("partNumber=1", "partNumber=2");
+    courier
+        .assert_put_refused(&other_part, body.clone(), &md5, "another part number")
+        .await;
+    let other_upload = url.replace(&mine.upload_id, &theirs.upload_id);
+    courier
+        .assert_put_refused(&other_upload, body.clone(), &md5, "another upload")
+        .await;
+    let other_md5 = part_md5(&mine, &bytes, 2);
+    courier
+        .assert_put_refused(&url, body.clone(), &other_md5, "another MD5")
+        .await;
+    courier
+        .assert_put_refused(&url, body[1..].to_vec(), &md5, "a byte short")
+        .await;
+    // Damaged on the way: the signed MD5 no longer matches, and nothing is kept.
+    let mut damaged = body.clone();
+    damaged[12345] ^= 1;
+    let refused = courier.put_part(&url, damaged, &md5).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap_or_default().contains("BadDigest"));
+    for upload in [&mine, &theirs] {
+        let listed: Vec<app::multipart::StoredPart> = courier.list_parts(upload).await.json().await.expect("parts");
+        assert!(listed.is_empty(), "{listed:?}");
+    }
+    assert_eq!(status(courier.put_part(&url, body, &md5).await), StatusCode::OK);
+
+    // Courier signs only what the token covers.
+    let md5s = vec![(1, md5.clone())];
+    let foreign = MultipartUpload {
+        token: theirs.token.clone(),
+        ..mine.clone()
+    };
+    let bigger = MultipartUpload {
+        size: mine.size + 1,
+        ..mine.clone()
+    };
+    for forged in [&foreign, &bigger] {
+        assert_eq!(status(courier.sign_parts(forged, &md5s).await), StatusCode::FORBIDDEN);
+        assert_eq!(status(courier.complete_multipart(forged).await), StatusCode::FORBIDDEN);
+        assert_eq!(status(courier.abort_multipart(forged).await), StatusCode::FORBIDDEN);
+    }
+    for (number, md5) in [(0, md5.clone()), (4, md5.clone()), (1, "abc".to_owned())] {
+        assert_eq!(
+            status(courier.sign_parts(&mine, &[(number, md5)]).await),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    let too_many: Vec<(u32, String)> = (0..101).map(|_| (1, md5.clone())).collect();
+    assert_eq!(
+        status(courier.sign_parts(&mine, &too_many).await),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+/// Completing parts that do not add up to the declared file (one missing,
+/// one extra, one of another size, the last two sent with the store's own
+/// credentials) is refused with the reason, and the upload is aborted.
+pub async fn completing_what_does_not_add_up_aborts(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
+    let bytes = sample_bytes(MULTIPART_FILE);
+    let upload_part = |upload: &MultipartUpload, number: i32, body: Vec<u8>| {
+        s3.upload_part()
+            .bucket(&courier.bucket)
+            .key(&upload.key)
+            .upload_id(&upload.upload_id)
+            .part_number(number)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body))
+            .send()
+    };
+    let missing = courier.multipart("missing.bin", bytes.len() as u64).await;
+    courier.send_parts(&missing, &bytes, &[1, 2]).await;
+    let extra = courier.multipart("extra.bin", bytes.len() as u64).await;
+    courier.send_parts(&extra, &bytes, &[1, 2, 3]).await;
+    upload_part(&extra, 4, vec![1; 10]).await.expect("part 4");
+    let resized = courier.multipart("resized.bin", bytes.len() as u64).await;
+    courier.send_parts(&resized, &bytes, &[1, 2]).await;
+    upload_part(&resized, 3, vec![1; 4 * 1024 * 1024 + 4])
+        .await
+        .expect("part 3");
+
+    for (upload, reason) in [
+        (&missing, "part 3 of 3 is missing"),
+        (&extra, "part 4 is beyond the 3 parts of 20971523 bytes"),
+        (&resized, "part 3 holds 4194308 bytes, not 4194307"),
+    ] {
+        let refused = courier.complete_multipart(upload).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{reason}");
+        let body: serde_json::Value = refused.json().await.expect("JSON");
+        assert_eq!(
+            body["error"],
+            format!("The upload was not complete ({reason}), so it was cancelled. Upload the file again.")
+        );
+        assert_upload_is_gone(courier, s3, upload).await;
+    }
+}
+
+/// Aborting drops every part and the upload itself; aborting again is fine.
+pub async fn aborting_leaves_nothing(courier: &TestCourier, s3: &aws_sdk_s3::Client) {
+    let bytes = sample_bytes(MULTIPART_FILE);
+    let upload = courier.multipart("cancelled.bin", bytes.len() as u64).await;
+    courier.send_parts(&upload, &bytes, &[2]).await;
+    assert_eq!(courier.abort_multipart(&upload).await.status(), StatusCode::OK);
+    assert_upload_is_gone(courier, s3, &upload).await;
+    assert_eq!(courier.abort_multipart(&upload).await.status(), StatusCode::OK);
+    let completed = courier.complete_multipart(&upload).await;
+    assert_eq!(completed.status(), StatusCode::NOT_FOUND);
+}
+
+/// No parts, no upload, no object: as the store itself sees it.
+async fn assert_upload_is_gone(courier: &TestCourier, s3: &aws_sdk_s3::Client, upload: &MultipartUpload) {
+    assert_eq!(courier.list_parts(upload).await.status(), StatusCode::NOT_FOUND);
+    let listed = s3
+        .list_parts()
+        .bucket(&courier.bucket)
+        .key(&upload.key)
+        .upload_id(&upload.upload_id)
+        .send()
+        .await;
+    assert!(listed.is_err(), "the store still lists parts: {listed:?}");
+    assert!(!object_exists(s3, &courier.bucket, &upload.key).await);
 }

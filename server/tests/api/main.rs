@@ -8,6 +8,7 @@ mod disk_full;
 mod helpers;
 mod killed_store;
 mod load;
+mod multipart;
 mod operability;
 mod plain_form;
 mod public_links;

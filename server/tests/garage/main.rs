@@ -21,8 +21,10 @@ use aws_sdk_s3::types::{
 use reqwest::StatusCode;
 
 use helpers::{
-    TestCourier, an_expired_token_deletes_nothing, anonymous_get, deleting_holds, location, md5_hex, public_links_hold,
-    public_links_stay_off, query, sample_bytes, spawn_courier_on, upload_big_file_in_large_writes, upload_many,
+    TestCourier, aborting_leaves_nothing, an_expired_token_deletes_nothing, anonymous_get,
+    completing_what_does_not_add_up_aborts, deleting_holds, location, md5_hex, multipart_goes_through,
+    part_urls_write_their_part_only, public_links_hold, public_links_stay_off, query, sample_bytes, spawn_courier_on,
+    upload_big_file_in_large_writes, upload_many,
 };
 
 const SECRET: &str = "garage-tests-share-this-secret-0123456789";
@@ -246,6 +248,34 @@ async fn spawn_public_on_garage(extra: &[(&str, &str)]) -> TestCourier {
     let mut vars = vec![("COURIER_PUBLIC_BASE_URL", gateway.as_str())];
     vars.extend_from_slice(extra);
     spawn_on_garage(&vars).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_upload_goes_through_on_garage() {
+    multipart_goes_through(&spawn_on_garage(&[]).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_url_writes_its_part_only_on_garage() {
+    part_urls_write_their_part_only(&spawn_on_garage(&[]).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completing_what_does_not_add_up_is_refused_and_aborted_on_garage() {
+    completing_what_does_not_add_up_aborts(&spawn_on_garage(&[]).await, &s3()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborting_leaves_nothing_on_garage() {
+    let courier = spawn_on_garage(&[]).await;
+    aborting_leaves_nothing(&courier, &s3()).await;
+    let uploads = s3()
+        .list_multipart_uploads()
+        .bucket(&courier.bucket)
+        .send()
+        .await
+        .expect("Garage lists uploads");
+    assert!(uploads.uploads().iter().all(|u| u.key() != Some("cancelled.bin")));
 }
 
 #[tokio::test]

@@ -61,6 +61,17 @@ impl StoreFiles {
         &self.root
     }
 
+    /// Whether `s3s-fs` holds a multipart upload of this id (its
+    /// `.upload-<id>.json`), which it does from creation until completed or
+    /// aborted.
+    pub fn upload_in_progress(&self, upload_id: &str) -> bool {
+        // Only a canonical uuid names a file: nothing else reaches the disk.
+        uuid::Uuid::try_parse(upload_id)
+            .ok()
+            .filter(|id| id.hyphenated().to_string() == upload_id)
+            .is_some_and(|id| self.root.join(format!(".upload-{id}.json")).is_file())
+    }
+
     pub fn object(&self, bucket: &str, key: &str) -> PathBuf {
         self.root.join(bucket).join(key)
     }
