@@ -2,6 +2,7 @@
 //! where the store has them, its lifecycle rules and the bucket policy
 //! statement that lets anyone read public files (and nothing else).
 
+use aws_sdk_s3::error::BuildError;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule, ExpirationStatus,
     LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
@@ -17,7 +18,13 @@ use crate::storage;
 
 /// Methods the browser uses on the bucket: POST uploads, GET downloads.
 const CORS_METHODS: [&str; 4] = ["POST", "GET", "PUT", "HEAD"];
+/// Aborts incomplete multipart uploads, in the whole bucket, a day after
+/// they began: as long as their token lets the page resume them.
 const LIFECYCLE_RULE_ID: &str = "courier-abort-incomplete-multipart";
+const ABORT_AFTER_DAYS: i32 = 1;
+/// Where multipart uploads are created (at their final key): an abort rule
+/// must reach both.
+const MULTIPART_AREAS: [&str; 2] = ["files/", PUBLIC_FILES];
 /// Where unconfirmed uploads stay, each expired by its own rule: a confirmed
 /// upload is copied to `[public/]files/`, so whatever stays under
 /// `[public/]uploads/` was never confirmed (or was written again by its grant).
@@ -106,46 +113,12 @@ async fn ensure_lifecycle(store: &Store) -> Result<String, CommandError> {
             }
         },
     };
-    let aborts = existing
-        .iter()
-        .any(|rule| rule.abort_incomplete_multipart_upload().is_some() && rule.status() == &ExpirationStatus::Enabled);
-    let missing: Vec<_> = EXPIRE_RULES
-        .iter()
-        .filter(|(id, _)| !existing.iter().any(|rule| rule.id() == Some(id)))
-        .collect();
-    if aborts && missing.is_empty() {
+    let Some(rules) = with_lifecycle_rules(existing).map_err(|e| CommandError::Failed(e.to_string()))? else {
         return Ok(
             "lifecycle: incomplete multipart uploads are aborted and unconfirmed uploads (uploads/, public/uploads/) expire (unchanged)"
                 .to_owned(),
         );
-    }
-    let mut rules = existing;
-    if !aborts {
-        rules.push(
-            LifecycleRule::builder()
-                .id(LIFECYCLE_RULE_ID)
-                .status(ExpirationStatus::Enabled)
-                .filter(LifecycleRuleFilter::builder().prefix("").build())
-                .abort_incomplete_multipart_upload(
-                    AbortIncompleteMultipartUpload::builder()
-                        .days_after_initiation(1)
-                        .build(),
-                )
-                .build()
-                .map_err(|e| CommandError::Failed(e.to_string()))?,
-        );
-    }
-    for (id, prefix) in missing {
-        rules.push(
-            LifecycleRule::builder()
-                .id(*id)
-                .status(ExpirationStatus::Enabled)
-                .filter(LifecycleRuleFilter::builder().prefix(*prefix).build())
-                .expiration(LifecycleExpiration::builder().days(1).build())
-                .build()
-                .map_err(|e| CommandError::Failed(e.to_string()))?,
-        );
-    }
+    };
     let configuration = BucketLifecycleConfiguration::builder()
         .set_rules(Some(rules))
         .build()
@@ -168,6 +141,82 @@ async fn ensure_lifecycle(store: &Store) -> Result<String, CommandError> {
             "Could not set the lifecycle rule: {}",
             describe(&error)
         ))),
+    }
+}
+
+/// The bucket's lifecycle rules (`existing`) with Courier's in them, every
+/// other rule kept; `None` when nothing is missing. Incomplete multipart
+/// uploads under `files/` and `public/files/` must be aborted within a day,
+/// by Courier's rule or by any others; Courier's own rule, changed by hand
+/// so that they no longer are, is replaced, not added to (rule ids are
+/// unique). Each unconfirmed area has its expiry rule, found by its id.
+fn with_lifecycle_rules(existing: Vec<LifecycleRule>) -> Result<Option<Vec<LifecycleRule>>, BuildError> {
+    let aborts = MULTIPART_AREAS
+        .iter()
+        .all(|area| existing.iter().any(|rule| aborts_within_a_day(rule, area)));
+    let missing: Vec<_> = EXPIRE_RULES
+        .iter()
+        .filter(|(id, _)| !existing.iter().any(|rule| rule.id() == Some(id)))
+        .collect();
+    if aborts && missing.is_empty() {
+        return Ok(None);
+    }
+    let mut rules = existing;
+    if !aborts {
+        rules.retain(|rule| rule.id() != Some(LIFECYCLE_RULE_ID));
+        rules.push(
+            LifecycleRule::builder()
+                .id(LIFECYCLE_RULE_ID)
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix("").build())
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(ABORT_AFTER_DAYS)
+                        .build(),
+                )
+                .build()?,
+        );
+    }
+    for (id, prefix) in missing {
+        rules.push(
+            LifecycleRule::builder()
+                .id(*id)
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix(*prefix).build())
+                .expiration(LifecycleExpiration::builder().days(1).build())
+                .build()?,
+        );
+    }
+    Ok(Some(rules))
+}
+
+/// Whether `rule` aborts incomplete multipart uploads of every key under
+/// `area` at most a day after they began.
+fn aborts_within_a_day(rule: &LifecycleRule, area: &str) -> bool {
+    rule.status() == &ExpirationStatus::Enabled
+        && rule
+            .abort_incomplete_multipart_upload()
+            .and_then(|abort| abort.days_after_initiation())
+            .is_some_and(|days| days <= ABORT_AFTER_DAYS)
+        && prefix_only(rule).is_some_and(|prefix| area.starts_with(prefix))
+}
+
+/// The prefix `rule` applies to ("" for the whole bucket), when nothing
+/// else (a tag, an object size) narrows it.
+fn prefix_only(rule: &LifecycleRule) -> Option<&str> {
+    match rule.filter() {
+        // The filter's predecessor, which stores may still give back.
+        #[allow(deprecated)]
+        None => Some(rule.prefix().unwrap_or_default()),
+        Some(filter)
+            if filter.tag().is_none()
+                && filter.and().is_none()
+                && filter.object_size_greater_than().is_none()
+                && filter.object_size_less_than().is_none() =>
+        {
+            Some(filter.prefix().unwrap_or_default())
+        }
+        Some(_) => None,
     }
 }
 
@@ -294,6 +343,189 @@ fn blocked_public_access<E: aws_sdk_s3::error::ProvideErrorMetadata, R>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_s3::types::Tag;
+
+    /// A rule aborting incomplete multipart uploads after `days`, limited by `filter`.
+    fn abort_rule(id: &str, filter: Option<LifecycleRuleFilter>, days: i32, status: ExpirationStatus) -> LifecycleRule {
+        LifecycleRule::builder()
+            .id(id)
+            .status(status)
+            .set_filter(filter)
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(days)
+                    .build(),
+            )
+            .build()
+            .expect("a rule")
+    }
+
+    fn aborting_under(id: &str, prefix: &str, days: i32) -> LifecycleRule {
+        abort_rule(id, Some(prefix_filter(prefix)), days, ExpirationStatus::Enabled)
+    }
+
+    fn prefix_filter(prefix: &str) -> LifecycleRuleFilter {
+        LifecycleRuleFilter::builder().prefix(prefix).build()
+    }
+
+    fn expiring(id: &str, prefix: &str) -> LifecycleRule {
+        LifecycleRule::builder()
+            .id(id)
+            .status(ExpirationStatus::Enabled)
+            .filter(prefix_filter(prefix))
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .build()
+            .expect("a rule")
+    }
+
+    /// Courier's expiry rules, as an earlier `setup-bucket` left them.
+    fn courier_expiry() -> Vec<LifecycleRule> {
+        EXPIRE_RULES.iter().map(|(id, prefix)| expiring(id, prefix)).collect()
+    }
+
+    fn ours() -> LifecycleRule {
+        aborting_under(LIFECYCLE_RULE_ID, "", 1)
+    }
+
+    fn ids(rules: &[LifecycleRule]) -> Vec<&str> {
+        rules.iter().filter_map(LifecycleRule::id).collect()
+    }
+
+    #[test]
+    fn a_bucket_without_rules_gets_all_of_courier_s() {
+        let rules = with_lifecycle_rules(Vec::new()).expect("rules").expect("changed");
+        assert_eq!(
+            ids(&rules),
+            [
+                LIFECYCLE_RULE_ID,
+                "courier-expire-unconfirmed-uploads",
+                "courier-expire-unconfirmed-public-uploads"
+            ]
+        );
+        assert_eq!(rules[0], ours());
+        assert_eq!(rules[1..], courier_expiry());
+        for area in ["files/", "public/files/", "uploads/", "anything"] {
+            assert!(aborts_within_a_day(&rules[0], area), "{area}");
+        }
+        assert_eq!(with_lifecycle_rules(rules).expect("rules"), None, "idempotent");
+    }
+
+    #[test]
+    fn rules_that_abort_under_files_and_public_files_within_a_day_are_enough() {
+        #[allow(deprecated)]
+        let with_old_prefix = LifecycleRule::builder()
+            .id("theirs")
+            .status(ExpirationStatus::Enabled)
+            .prefix("")
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(1)
+                    .build(),
+            )
+            .build()
+            .expect("a rule");
+        for enough in [
+            vec![ours()],
+            vec![aborting_under("theirs", "", 1)],
+            // No filter at all, or an empty one: the whole bucket.
+            vec![abort_rule("theirs", None, 1, ExpirationStatus::Enabled)],
+            vec![abort_rule(
+                "theirs",
+                Some(LifecycleRuleFilter::builder().build()),
+                1,
+                ExpirationStatus::Enabled,
+            )],
+            vec![with_old_prefix],
+            // One for each area, or a prefix of each.
+            vec![aborting_under("a", "files/", 1), aborting_under("b", "public/", 1)],
+            vec![aborting_under("a", "f", 1), aborting_under("b", "public/files/", 1)],
+        ] {
+            let mut existing = courier_expiry();
+            existing.extend(enough.clone());
+            assert_eq!(with_lifecycle_rules(existing).expect("rules"), None, "{enough:?}");
+        }
+    }
+
+    #[test]
+    fn without_such_rules_courier_s_is_added_and_every_other_rule_kept() {
+        let tagged = LifecycleRuleFilter::builder()
+            .tag(Tag::builder().key("k").value("v").build().expect("a tag"))
+            .build();
+        let larger = LifecycleRuleFilter::builder().object_size_greater_than(1).build();
+        for short in [
+            vec![],
+            // Too late, elsewhere, or one area only.
+            vec![aborting_under("theirs", "", 7)],
+            vec![aborting_under("theirs", "tmp/", 1)],
+            vec![aborting_under("theirs", "files/", 1)],
+            vec![aborting_under("theirs", "public/files/", 1)],
+            vec![
+                aborting_under("a", "files/", 1),
+                aborting_under("b", "public/files/", 2),
+            ],
+            // Off, or narrowed by more than a prefix.
+            vec![abort_rule(
+                "theirs",
+                Some(prefix_filter("")),
+                1,
+                ExpirationStatus::Disabled,
+            )],
+            vec![abort_rule("theirs", Some(tagged.clone()), 1, ExpirationStatus::Enabled)],
+            vec![abort_rule("theirs", Some(larger.clone()), 1, ExpirationStatus::Enabled)],
+            // Expiring objects aborts no upload.
+            vec![expiring("theirs", "")],
+        ] {
+            let mut existing = courier_expiry();
+            existing.extend(short.clone());
+            let rules = with_lifecycle_rules(existing.clone())
+                .expect("rules")
+                .unwrap_or_else(|| panic!("unchanged with {short:?}"));
+            assert_eq!(rules[..existing.len()], existing, "{short:?}");
+            assert_eq!(rules[existing.len()..], [ours()], "{short:?}");
+            assert_eq!(with_lifecycle_rules(rules).expect("rules"), None, "idempotent");
+        }
+    }
+
+    #[test]
+    fn courier_s_abort_rule_changed_by_hand_is_replaced_not_added_to() {
+        let theirs = expiring("someone-elses", "tmp/");
+        for changed in [
+            aborting_under(LIFECYCLE_RULE_ID, "", 30),
+            aborting_under(LIFECYCLE_RULE_ID, "uploads/", 1),
+            abort_rule(
+                LIFECYCLE_RULE_ID,
+                Some(prefix_filter("")),
+                1,
+                ExpirationStatus::Disabled,
+            ),
+            expiring(LIFECYCLE_RULE_ID, ""),
+        ] {
+            let mut existing = courier_expiry();
+            existing.extend([changed.clone(), theirs.clone()]);
+            let rules = with_lifecycle_rules(existing)
+                .expect("rules")
+                .unwrap_or_else(|| panic!("{changed:?} stayed"));
+            let mut expected = courier_expiry();
+            expected.extend([theirs.clone(), ours()]);
+            assert_eq!(rules, expected, "{changed:?}");
+        }
+    }
+
+    #[test]
+    fn missing_expiry_rules_join_the_rules_there() {
+        // An earlier setup-bucket's (no public/uploads/ yet), and someone else's.
+        let earlier = vec![
+            ours(),
+            expiring("courier-expire-unconfirmed-uploads", "uploads/"),
+            expiring("someone-elses", "tmp/"),
+        ];
+        let rules = with_lifecycle_rules(earlier.clone()).expect("rules").expect("changed");
+        assert_eq!(rules[..3], earlier);
+        assert_eq!(
+            rules[3..],
+            [expiring("courier-expire-unconfirmed-public-uploads", PUBLIC_UPLOADS)]
+        );
+    }
 
     #[test]
     fn the_public_read_statement_is_recognised_as_stores_give_it_back() {

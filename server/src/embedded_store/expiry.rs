@@ -13,17 +13,34 @@
 //! so it stays until no grant that could write there is still valid: empty,
 //! and unchanged for longer than the longest grant lives
 //! (`COURIER_UPLOAD_TTL_SECS` at its maximum, a week).
+//!
+//! Incomplete multipart uploads go after a day too, as the lifecycle rule
+//! `courier setup-bucket` sets aborts them elsewhere: a tab closed midway,
+//! or a crash, would otherwise leave their parts forever. `s3s-fs` keeps an
+//! upload at the store's root, next to the buckets: `.upload-<id>.json` from
+//! its creation until it is completed or aborted, a part in each
+//! `.upload_id-<id>.part-<n>`, and the object's metadata in a file whose
+//! name holds `.upload-<id>`. An upload created more than a day ago goes
+//! with all of these. A part with no upload is what a completion that failed
+//! midway leaves (`s3s-fs` drops the upload before it reads the parts): it
+//! goes once it is a day old. Only names with a canonical uuid are read;
+//! nothing else at the root is touched.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use signer::multipart::MULTIPART_TTL;
 use signer::object_key::PUBLIC_UPLOADS;
 
 use super::guarded_fs::StoreFiles;
 use crate::settings::MAX_UPLOAD_TTL_SECS;
 
 pub const UNCONFIRMED_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// An incomplete multipart upload is kept as long as its token lets the
+/// page resume it, and no longer.
+pub const INCOMPLETE_MULTIPART_TTL: Duration = MULTIPART_TTL;
 /// The longest a grant can write: an emptied prefix unchanged for this long
 /// records nothing a grant could still use.
 const LONGEST_GRANT: Duration = Duration::from_secs(MAX_UPLOAD_TTL_SECS);
@@ -40,10 +57,16 @@ pub struct Swept {
     pub objects: usize,
     /// Directories left empty (and grant prefixes no grant can use any more).
     pub directories: usize,
+    /// Incomplete multipart uploads created over a day ago, each with its
+    /// parts and metadata file.
+    pub multipart_uploads: usize,
+    /// Parts a day old that belong to no upload in progress.
+    pub orphan_parts: usize,
 }
 
 /// Sweeps every area grants write to in the bucket at `bucket_dir` (a
-/// directory under the store's root), as of `now`.
+/// directory under the store's root), and the multipart uploads at the
+/// store's root, as of `now`.
 pub fn sweep_bucket(bucket_dir: &Path, now: SystemTime) -> io::Result<Swept> {
     let (Some(root), Some(bucket)) = (bucket_dir.parent(), bucket_dir.file_name().and_then(|n| n.to_str())) else {
         return Ok(Swept::default());
@@ -60,7 +83,119 @@ pub fn sweep_bucket(bucket_dir: &Path, now: SystemTime) -> io::Result<Swept> {
     for area in UPLOAD_AREAS {
         sweep.dir(&bucket_dir.join(area), 0)?;
     }
-    Ok(sweep.swept)
+    let mut swept = sweep.swept;
+    let created_before = now
+        .checked_sub(INCOMPLETE_MULTIPART_TTL)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    (swept.multipart_uploads, swept.orphan_parts) = sweep_multipart_uploads(root, created_before)?;
+    Ok(swept)
+}
+
+/// A file `s3s-fs` keeps at its root for a multipart upload.
+#[derive(Debug, PartialEq, Eq)]
+enum UploadFile {
+    /// `.upload-<id>.json`: the upload is in progress.
+    Upload(uuid::Uuid),
+    /// `.upload_id-<id>.part-<n>`.
+    Part(uuid::Uuid),
+    /// Any other name holding `.upload-<id>`: the object's metadata
+    /// (`.bucket-<b>.object-<k>.upload-<id>.metadata.json`).
+    Metadata(uuid::Uuid),
+}
+
+impl UploadFile {
+    fn of(name: &str) -> Option<Self> {
+        if let Some(rest) = name.strip_prefix(".upload_id-") {
+            let (id, rest) = canonical_uuid(rest)?;
+            let number = rest.strip_prefix(".part-")?;
+            return (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some(Self::Part(id));
+        }
+        // (Base64url has no dot: in a metadata file's name, the first
+        // `.upload-` is the upload's.)
+        let at = name.find(".upload-")?;
+        let (id, rest) = canonical_uuid(&name[at + ".upload-".len()..])?;
+        Some(if at == 0 && rest == ".json" {
+            Self::Upload(id)
+        } else {
+            Self::Metadata(id)
+        })
+    }
+}
+
+/// The canonical uuid (hyphenated, lowercase, as `s3s-fs` writes one) that
+/// `text` starts with, and what follows it.
+fn canonical_uuid(text: &str) -> Option<(uuid::Uuid, &str)> {
+    let (id, rest) = (text.get(..36)?, text.get(36..)?);
+    let parsed = uuid::Uuid::try_parse(id).ok()?;
+    (parsed.hyphenated().to_string() == id).then_some((parsed, rest))
+}
+
+/// Removes, at the store's `root`, every multipart upload created before
+/// `before` with its parts and metadata, and the parts last written before
+/// `before` of no upload in progress; returns how many uploads and how many
+/// such parts went.
+fn sweep_multipart_uploads(root: &Path, before: SystemTime) -> io::Result<(usize, usize)> {
+    // Every upload in progress, however young, and when it was created.
+    let mut uploads: HashMap<uuid::Uuid, (PathBuf, SystemTime)> = HashMap::new();
+    let mut parts: HashMap<uuid::Uuid, Vec<(PathBuf, SystemTime)>> = HashMap::new();
+    let mut metadata: HashMap<uuid::Uuid, Vec<PathBuf>> = HashMap::new();
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        // Regular files only: no directory (a bucket), no symbolic link.
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let Some(file) = entry.file_name().to_str().and_then(UploadFile::of) else {
+            continue;
+        };
+        let path = entry.path();
+        match file {
+            UploadFile::Upload(id) => {
+                uploads.insert(id, (path, entry.metadata()?.modified()?));
+            }
+            UploadFile::Part(id) => parts.entry(id).or_default().push((path, entry.metadata()?.modified()?)),
+            UploadFile::Metadata(id) => metadata.entry(id).or_default().push(path),
+        }
+    }
+    let mut expired = 0;
+    for (id, (upload, created)) in &uploads {
+        if *created >= before {
+            continue;
+        }
+        // First the upload itself, so that no part is taken for it any more.
+        match std::fs::remove_file(upload) {
+            Ok(()) => expired += 1,
+            // Completed or aborted meanwhile: its parts are not the sweep's
+            // (a completion that failed leaves them, swept as orphans later).
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        }
+        let its_parts = parts.remove(id).into_iter().flatten().map(|(path, _)| path);
+        for path in its_parts.chain(metadata.remove(id).into_iter().flatten()) {
+            remove_file(&path)?;
+        }
+    }
+    let mut orphans = 0;
+    for (id, parts) in parts {
+        if uploads.contains_key(&id) {
+            continue;
+        }
+        for (path, modified) in parts {
+            if modified < before && remove_file(&path)? {
+                orphans += 1;
+            }
+        }
+    }
+    Ok((expired, orphans))
+}
+
+/// Removes a file; whether it was there to remove.
+fn remove_file(path: &Path) -> io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 struct Sweep<'a> {
@@ -146,7 +281,8 @@ fn key_of(path: &Path, bucket_dir: &Path) -> Option<String> {
     Some(segments.join("/"))
 }
 
-/// Sweeps the bucket's unconfirmed uploads every ten minutes while the store runs.
+/// Sweeps the bucket's unconfirmed uploads, and the store's incomplete
+/// multipart uploads, every ten minutes while the store runs.
 pub fn spawn(bucket_dir: PathBuf) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
@@ -154,13 +290,12 @@ pub fn spawn(bucket_dir: PathBuf) {
             every.tick().await;
             let dir = bucket_dir.clone();
             match tokio::task::spawn_blocking(move || sweep_bucket(&dir, SystemTime::now())).await {
-                Ok(Ok(Swept {
-                    objects: 0,
-                    directories: 0,
-                })) => {}
+                Ok(Ok(swept)) if swept == Swept::default() => {}
                 Ok(Ok(swept)) => tracing::info!(
                     removed = swept.objects,
                     directories = swept.directories,
+                    multipart_uploads = swept.multipart_uploads,
+                    orphan_parts = swept.orphan_parts,
                     "unconfirmed uploads expired"
                 ),
                 Ok(Err(error)) => tracing::warn!(%error, "could not sweep unconfirmed uploads"),
@@ -308,6 +443,218 @@ mod tests {
         }
     }
 
+    const UPLOAD: &str = "3f6c7a9e-2b1d-4c8e-9f0a-5b6c7d8e9f01";
+    const YOUNG_UPLOAD: &str = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+    const OLD: Duration = Duration::from_secs(2 * 24 * 3600);
+    const RECENT: Duration = Duration::from_secs(60);
+
+    /// A multipart upload of `key` as s3s-fs keeps it at the root: the
+    /// upload and its metadata file, created `age` ago, and its `parts`
+    /// (number, written how long ago); returns the paths in that order.
+    fn multipart(files: &StoreFiles, id: &str, key: &str, age: Duration, parts: &[(u32, Duration)]) -> Vec<PathBuf> {
+        let root = files.root();
+        let metadata = files.metadata(BUCKET, key);
+        let name = metadata.file_name().and_then(|n| n.to_str()).expect("a name");
+        let mut paths = vec![
+            root.join(format!(".upload-{id}.json")),
+            root.join(name.replace(".metadata.json", &format!(".upload-{id}.metadata.json"))),
+        ];
+        for path in &paths {
+            write(path, age);
+        }
+        for (number, part_age) in parts {
+            let part = root.join(format!(".upload_id-{id}.part-{number}"));
+            write(&part, *part_age);
+            paths.push(part);
+        }
+        paths
+    }
+
+    fn assert_gone(paths: &[PathBuf]) {
+        for path in paths {
+            assert!(!path.exists(), "{} stayed", path.display());
+        }
+    }
+
+    fn assert_kept(paths: &[PathBuf]) {
+        for path in paths {
+            assert!(path.exists(), "{} went", path.display());
+        }
+    }
+
+    #[test]
+    fn only_canonical_upload_names_are_read() {
+        let id = uuid::Uuid::parse_str(UPLOAD).expect("a uuid");
+        for (name, file) in [
+            (format!(".upload-{UPLOAD}.json"), Some(UploadFile::Upload(id))),
+            (format!(".upload_id-{UPLOAD}.part-1"), Some(UploadFile::Part(id))),
+            (format!(".upload_id-{UPLOAD}.part-10000"), Some(UploadFile::Part(id))),
+            (
+                format!(".bucket-Y291cmllcg.object-ZmlsZXMvYQ.upload-{UPLOAD}.metadata.json"),
+                Some(UploadFile::Metadata(id)),
+            ),
+            (format!(".upload-{}.json", UPLOAD.to_uppercase()), None),
+            (format!(".upload-{}.json", id.simple()), None),
+            (format!(".upload-{{{UPLOAD}}}.json"), None),
+            (format!(".upload_id-{UPLOAD}.part-"), None),
+            (format!(".upload_id-{UPLOAD}.part-1x"), None),
+            (format!(".upload_id-{UPLOAD}.part--1"), None),
+            (format!(".upload_id-{UPLOAD}"), None),
+            (format!(".upload-{}", &UPLOAD[..35]), None),
+            (".bucket-Y291cmllcg.object-ZmlsZXMvYQ.metadata.json".to_owned(), None),
+            (".bucket-Y291cmllcg.object-ZmlsZXMvYQ.internal.json".to_owned(), None),
+            (".tmp.3.internal.part".to_owned(), None),
+            ("ĉ.upload-".to_owned(), None),
+        ] {
+            assert_eq!(UploadFile::of(&name), file, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_old_multipart_upload_goes_whole() {
+        let (_dir, files, bucket_dir) = store();
+        // Created two days ago; one part sent just now is part of it too.
+        let key = format!("files/{CONFIRMED}/big data.bin");
+        let upload = multipart(&files, UPLOAD, &key, OLD, &[(1, OLD), (2, RECENT), (10, OLD)]);
+        let swept = sweep_bucket(&bucket_dir, SystemTime::now()).expect("sweeps");
+        assert_eq!(
+            swept,
+            Swept {
+                multipart_uploads: 1,
+                ..Swept::default()
+            }
+        );
+        assert_gone(&upload);
+        // The store's root and the bucket stay, and nothing else was there.
+        assert!(bucket_dir.is_dir());
+        let left: Vec<_> = std::fs::read_dir(files.root())
+            .expect("the root")
+            .map(|entry| entry.expect("an entry").file_name())
+            .collect();
+        assert_eq!(left, [BUCKET]);
+    }
+
+    #[test]
+    fn a_young_multipart_upload_stays_with_its_parts() {
+        let (_dir, files, bucket_dir) = store();
+        // Created almost a day ago: the page may still resume it.
+        let young = multipart(
+            &files,
+            YOUNG_UPLOAD,
+            &format!("public/files/{CONFIRMED}/photo.jpg"),
+            UNCONFIRMED_TTL - Duration::from_secs(600),
+            &[(1, UNCONFIRMED_TTL - Duration::from_secs(600)), (3, RECENT)],
+        );
+        let old = multipart(&files, UPLOAD, &format!("files/{CONFIRMED}/a.bin"), OLD, &[(1, OLD)]);
+        let swept = sweep_bucket(&bucket_dir, SystemTime::now()).expect("sweeps");
+        assert_eq!((swept.multipart_uploads, swept.orphan_parts), (1, 0));
+        assert_kept(&young);
+        assert_gone(&old);
+        // Nothing to do the second time.
+        assert_eq!(
+            sweep_bucket(&bucket_dir, SystemTime::now()).expect("sweeps"),
+            Swept::default()
+        );
+        assert_kept(&young);
+        // A day later, the young one has its turn.
+        let tomorrow = SystemTime::now() + UNCONFIRMED_TTL;
+        let swept = sweep_bucket(&bucket_dir, tomorrow).expect("sweeps");
+        assert_eq!((swept.multipart_uploads, swept.orphan_parts), (1, 0));
+        assert_gone(&young);
+    }
+
+    #[test]
+    fn orphan_parts_go_once_a_day_old() {
+        let (_dir, files, _bucket_dir) = store();
+        let root = files.root();
+        // Left by a completion that failed midway: the upload is gone.
+        let orphan = |id: &str, number: u32, age_: Duration| {
+            let path = root.join(format!(".upload_id-{id}.part-{number}"));
+            write(&path, age_);
+            path
+        };
+        let old = [orphan(UPLOAD, 1, OLD), orphan(UPLOAD, 2, OLD)];
+        // A completion in progress right now has dropped its upload too:
+        // its parts are young, and stay.
+        let completing = [orphan(YOUNG_UPLOAD, 1, RECENT), orphan(YOUNG_UPLOAD, 2, RECENT)];
+        // The upload's metadata without its upload: not the sweep's.
+        let key = format!("files/{CONFIRMED}/a.bin");
+        let metadata = multipart(&files, UPLOAD, &key, OLD, &[]).remove(1);
+        std::fs::remove_file(root.join(format!(".upload-{UPLOAD}.json"))).expect("rm");
+
+        let swept = sweep_multipart_uploads(root, SystemTime::now() - UNCONFIRMED_TTL).expect("sweeps");
+        assert_eq!(swept, (0, 2));
+        assert_gone(&old);
+        assert_kept(&completing);
+        assert_kept(&[metadata]);
+    }
+
+    #[test]
+    fn the_multipart_sweep_leaves_objects_and_everything_else_alone() {
+        let (dir, files, bucket_dir) = store();
+        let root = files.root();
+        // A completed multipart upload: its object and metadata, however old.
+        let key = format!("files/{CONFIRMED}/big.bin");
+        let completed = object(&files, &key, OLD);
+        let public = object(&files, &format!("public/files/{CONFIRMED}/big.bin"), OLD);
+        // The upload it came from, expired: only its own files go.
+        let expired = multipart(&files, UPLOAD, &key, OLD, &[(1, OLD)]);
+        // Names that are no canonical upload's, however old.
+        let upper = UPLOAD.to_uppercase();
+        let simple = UPLOAD.replace('-', "");
+        let strangers: Vec<PathBuf> = [
+            format!(".upload-{upper}.json"),
+            format!(".upload_id-{upper}.part-1"),
+            format!(".upload-{simple}.json"),
+            format!(".upload_id-{simple}.part-1"),
+            format!(".upload_id-{YOUNG_UPLOAD}.part-x"),
+            format!(".upload_id-{YOUNG_UPLOAD}.part-"),
+            ".tmp.7.internal.part".to_owned(),
+            "credentials.json".to_owned(),
+        ]
+        .iter()
+        .map(|name| root.join(name))
+        .collect();
+        for path in &strangers {
+            write(path, OLD);
+        }
+        let mark = dir.path().join(".courier-writes/mark");
+        write(&mark, OLD);
+        // A directory named as an upload is not one, nor what is in it.
+        let directory = root.join(format!(".upload-{YOUNG_UPLOAD}.json"));
+        let inside = directory.join(format!(".upload_id-{YOUNG_UPLOAD}.part-1"));
+        write(&inside, OLD);
+        // A link to a part elsewhere is not followed, nor removed.
+        #[cfg(unix)]
+        let link = {
+            let outside = tempfile::tempdir().expect("dir");
+            let target = outside.path().join("part");
+            write(&target, OLD);
+            let link = root.join(format!(".upload_id-{YOUNG_UPLOAD}.part-2"));
+            std::os::unix::fs::symlink(&target, &link).expect("a link");
+            (outside, target, link)
+        };
+
+        let swept = sweep_bucket(&bucket_dir, SystemTime::now()).expect("sweeps");
+        assert_eq!(
+            swept,
+            Swept {
+                multipart_uploads: 1,
+                ..Swept::default()
+            }
+        );
+        assert_gone(&expired);
+        assert_kept(&completed);
+        assert_kept(&public);
+        assert_kept(&strangers);
+        assert_kept(&[mark, directory, inside]);
+        #[cfg(unix)]
+        {
+            let (_outside, target, link) = link;
+            assert!(target.exists() && link.symlink_metadata().is_ok());
+        }
+    }
+
     #[test]
     fn a_used_prefix_stays_until_no_grant_could_write_there() {
         let (_dir, files, bucket_dir) = store();
@@ -330,7 +677,8 @@ mod tests {
             swept,
             Swept {
                 objects: 1,
-                directories: 1
+                directories: 1,
+                ..Swept::default()
             }
         );
         assert!(!expired.exists());

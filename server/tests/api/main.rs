@@ -9,6 +9,7 @@ mod helpers;
 mod killed_store;
 mod load;
 mod multipart;
+mod multipart_expiry;
 mod operability;
 mod plain_form;
 mod public_links;
