@@ -139,6 +139,8 @@ impl ReadJson for FormGrant {
                 parallel_uploads: u32::try_from(js::whole(&settings, "parallel_uploads")?).ok()?,
                 default_link: js::link(&settings, "default_link")?,
                 public_links: js::field(&settings, "public_links")?.as_bool()?,
+                multipart_threshold: js::whole(&settings, "multipart_threshold")?,
+                parallel_parts: u32::try_from(js::whole(&settings, "parallel_parts")?).ok()?,
             },
         })
     }

@@ -31,6 +31,7 @@ pub const DEFAULT_RENEW_TTL_SECS: u64 = 7 * 24 * 3600;
 pub const MAX_RENEW_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 pub const DEFAULT_PARALLEL_UPLOADS: u64 = 3;
 pub const MAX_PARALLEL_UPLOADS: u64 = 16;
+pub const MAX_PARALLEL_PARTS: u64 = 16;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u64 = 120;
 pub const DEFAULT_RATE_LIMIT_BURST: u64 = 60;
 pub const MAX_RATE_LIMIT: u64 = 1_000_000;
@@ -268,6 +269,21 @@ fn limits(var: &impl Fn(&str) -> Option<String>) -> Result<Limits, SettingsError
             MAX_DOWNLOAD_TTL_SECS,
         )?,
         renew_ttl: seconds("COURIER_RENEW_TTL_SECS", DEFAULT_RENEW_TTL_SECS, MAX_RENEW_TTL_SECS)?,
+        multipart: signer::MultipartSettings {
+            // At least one part's worth: a smaller "large" file would be one part anyway.
+            threshold: parse_number(
+                "COURIER_MULTIPART_THRESHOLD",
+                var("COURIER_MULTIPART_THRESHOLD"),
+                signer::MultipartSettings::default().threshold,
+                app::multipart::MIN_PART_SIZE,
+                MAX_UPLOAD_BYTES,
+            )?,
+            parallel_parts: number(
+                "COURIER_PARALLEL_PARTS",
+                u64::from(signer::MultipartSettings::default().parallel_parts),
+                MAX_PARALLEL_PARTS,
+            )? as u32,
+        },
         links: links(var)?,
     })
 }

@@ -54,6 +54,7 @@ fn signer() -> Signer {
         upload_ttl: Duration::from_secs(15 * 60),
         download_ttl: Duration::from_secs(24 * 3600),
         renew_ttl: Duration::from_secs(7 * 24 * 3600),
+        multipart: signer::MultipartSettings::default(),
         links: LinkSettings::default(),
     };
     let secret = TokenSecret::new(vec![7u8; 32]).expect("a 32-byte secret");

@@ -60,6 +60,25 @@ pub struct Limits {
     /// How long "new link" (and delete) keeps working after an upload.
     pub renew_ttl: Duration,
     pub links: LinkSettings,
+    pub multipart: MultipartSettings,
+}
+
+/// When a file goes up in parts, and how many at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MultipartSettings {
+    /// `COURIER_MULTIPART_THRESHOLD`: files at least this large use multipart.
+    pub threshold: u64,
+    /// `COURIER_PARALLEL_PARTS`
+    pub parallel_parts: u32,
+}
+
+impl Default for MultipartSettings {
+    fn default() -> Self {
+        Self {
+            threshold: 64 * 1024 * 1024,
+            parallel_parts: 4,
+        }
+    }
 }
 
 /// Which links uploads may get.
@@ -136,6 +155,8 @@ impl Signer {
                 LinkKind::Expiring
             },
             public_links: links.public,
+            multipart_threshold: self.0.limits.multipart.threshold,
+            parallel_parts: self.0.limits.multipart.parallel_parts,
         }
     }
 }

@@ -40,6 +40,7 @@ fn signer(links: LinkSettings) -> Signer {
         upload_ttl: Duration::from_secs(600),
         download_ttl: Duration::from_secs(3600),
         renew_ttl: Duration::from_secs(86400),
+        multipart: signer::MultipartSettings::default(),
         links,
     };
     let url = url::Url::parse("http://127.0.0.1:3000/").expect("a URL");

@@ -32,6 +32,10 @@ pub struct PageSettings {
     pub default_link: LinkKind,
     /// Whether public links may be chosen at all.
     pub public_links: bool,
+    /// Files at least this large go up in parts (S3 multipart), the rest in one POST.
+    pub multipart_threshold: u64,
+    /// How many parts of one file go up at once.
+    pub parallel_parts: u32,
 }
 
 /// The page's upload form: the plain form's grant (a per-page prefix, for

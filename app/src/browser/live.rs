@@ -67,7 +67,7 @@ pub fn pump(queue: Queue) {
         item.state.set(FileState::Signing);
         let item = *item;
         leptos::task::spawn_local(async move {
-            let outcome = upload(item, queue.rules().max_bytes).await;
+            let outcome = upload(queue, item).await;
             // A cancelled upload stays cancelled, whatever the request said last.
             if item.state.with_untracked(FileState::is_active) {
                 item.state.set(match outcome {
@@ -87,14 +87,19 @@ pub fn pump(queue: Queue) {
     }
 }
 
-/// Uploads one file; `max_bytes` words the store's refusal of a file too large.
-async fn upload(item: QueuedFile, max_bytes: u64) -> Result<DownloadLink, CourierError> {
+/// Uploads one file: in one POST, or in parts from the queue's threshold on.
+async fn upload(queue: Queue, item: QueuedFile) -> Result<DownloadLink, CourierError> {
     let Some(file) = FILES.with(|f| f.borrow().get(&item.id).cloned()) else {
         return Err(CourierError::BadRequest(
             "The file is no longer available. Choose it again.".to_owned(),
         ));
     };
+    // Words the store's refusal of a file too large.
+    let max_bytes = queue.rules().max_bytes;
     let size = file.size() as u64;
+    if size >= queue.multipart_threshold {
+        return super::parts::upload(item, &file, queue.parallel_parts, max_bytes).await;
+    }
     if let Some(grant) = SENT.with(|s| s.borrow_mut().remove(&item.id)) {
         item.state.set(FileState::Confirming);
         match link_for_sent(&grant).await {
@@ -234,7 +239,7 @@ fn upload_token(grant: &UploadGrant) -> Option<(String, f64)> {
 }
 
 /// Resolves after `ms` milliseconds.
-async fn sleep(ms: f64) {
+pub(super) async fn sleep(ms: f64) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
@@ -252,6 +257,7 @@ pub fn cancel(queue: Queue, item: QueuedFile) {
     if let Some(request) = REQUESTS.with(|r| r.borrow_mut().remove(&item.id)) {
         let _ = request.abort();
     }
+    super::parts::cancel(&item);
     queue.announce(&item);
     pump(queue);
 }
@@ -276,6 +282,8 @@ pub fn remove(queue: Queue, item: QueuedFile) {
     revoke_preview(&item);
     FILES.with(|f| f.borrow_mut().remove(&item.id));
     SENT.with(|s| s.borrow_mut().remove(&item.id));
+    // A large file's parts kept for Retry go with its card.
+    super::parts::cancel(&item);
     queue.remove(item.id);
 }
 

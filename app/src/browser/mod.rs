@@ -6,6 +6,8 @@
 #[cfg(feature = "hydrate")]
 mod live;
 #[cfg(feature = "hydrate")]
+mod parts;
+#[cfg(feature = "hydrate")]
 mod recent;
 #[cfg(feature = "hydrate")]
 mod transfer;

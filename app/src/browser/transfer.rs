@@ -1,17 +1,19 @@
-//! One POST of a file to the store, through `XMLHttpRequest`: browsers report
-//! upload progress for XHR, not for fetch. The request follows the store's 303
-//! to `/confirm-upload` like fetch does, and reads the JSON at the end.
+//! Bytes to the store through `XMLHttpRequest`: browsers report upload
+//! progress for XHR, not for fetch. [`Transfer`] POSTs a whole file with its
+//! form (and follows the store's 303 to `/confirm-upload` like fetch does);
+//! the parts of a large file go through [`Xhr`] as PUTs.
 
 use js_sys::Promise;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
+use web_sys::{Blob, File, FormData, ProgressEvent, XmlHttpRequest};
 
 use crate::error::CourierError;
 use crate::model::{DownloadLink, UploadGrant};
 use crate::store_error::read_upload_answer;
 
-pub struct Transfer {
+/// One request in flight, with its progress reported as the bytes go.
+pub struct Xhr {
     request: XmlHttpRequest,
     ended: Promise,
     // Kept alive until the request ends.
@@ -20,30 +22,44 @@ pub struct Transfer {
     _sent: Closure<dyn FnMut()>,
 }
 
-impl Transfer {
-    /// Sends the grant's fields, then the file (S3 reads every field first);
-    /// `on_progress(loaded, total)` as the bytes go, `on_sent()` once the last is out.
-    pub fn start(
-        grant: &UploadGrant,
-        file: &File,
+/// What a request sends.
+pub enum Body<'a> {
+    Form(&'a FormData),
+    Blob(&'a Blob),
+}
+
+/// How a request ended.
+pub enum Ended {
+    /// An answer the page may read (status 0: one the browser hid, CORS).
+    Answered {
+        status: u16,
+        body: String,
+    },
+    /// No answer: the network, or nobody there.
+    NoAnswer,
+    Aborted,
+}
+
+impl Xhr {
+    /// Sends `body` with `headers`; `on_progress(loaded, total)` as the
+    /// bytes go, `on_sent()` once the last is out.
+    pub fn send(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
         on_progress: impl Fn(f64, f64) + 'static,
         on_sent: impl Fn() + 'static,
     ) -> Result<Self, CourierError> {
-        let form = FormData::new().map_err(|_| broken("the upload form could not be built"))?;
-        for (name, value) in &grant.fields {
-            form.append_with_str(name, value)
-                .map_err(|_| broken("the upload form could not be built"))?;
-        }
-        form.append_with_blob_and_filename("file", file, &file.name())
-            .map_err(|_| broken("the file could not be attached"))?;
-
         let request = XmlHttpRequest::new().map_err(|_| broken("the upload could not start"))?;
         request
-            .open("POST", &grant.url)
+            .open(method, url)
             .map_err(|_| broken("the upload could not start"))?;
-        request
-            .set_request_header("Accept", "application/json")
-            .map_err(|_| broken("the upload could not start"))?;
+        for (name, value) in headers {
+            request
+                .set_request_header(name, value)
+                .map_err(|_| broken("the upload could not start"))?;
+        }
         let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
             if event.length_computable() {
                 on_progress(event.loaded(), event.total());
@@ -71,9 +87,11 @@ impl Transfer {
                 handlers.push(handler);
             }
         });
-        request
-            .send_with_opt_form_data(Some(&form))
-            .map_err(|_| unreachable_store())?;
+        let started = match body {
+            Body::Form(form) => request.send_with_opt_form_data(Some(form)),
+            Body::Blob(blob) => request.send_with_opt_blob(Some(blob)),
+        };
+        started.map_err(|_| unreachable_store())?;
         Ok(Self {
             request,
             ended,
@@ -87,36 +105,69 @@ impl Transfer {
         self.request.clone()
     }
 
-    /// Waits for the end: the link, or why there is none.
-    pub async fn finish(self, max_bytes: u64) -> Result<DownloadLink, CourierError> {
+    /// Waits for the end.
+    pub async fn ended(self) -> Ended {
         let how = wasm_bindgen_futures::JsFuture::from(self.ended.clone())
             .await
             .ok()
             .and_then(|v| v.as_string());
         match how.as_deref() {
-            Some("load") => {
-                let status = self.request.status().unwrap_or(0);
-                let body = self.request.response_text().ok().flatten().unwrap_or_default();
-                // Status 0 after a load means the browser refused to let us read it (CORS).
-                if status == 0 {
-                    return Err(unreachable_store());
-                }
-                read_upload_answer(status, &body, max_bytes)
-            }
-            Some("abort") => Err(CourierError::BadRequest("Cancelled.".to_owned())),
-            _ => Err(unreachable_store()),
+            Some("load") => Ended::Answered {
+                status: self.request.status().unwrap_or(0),
+                body: self.request.response_text().ok().flatten().unwrap_or_default(),
+            },
+            Some("abort") => Ended::Aborted,
+            _ => Ended::NoAnswer,
         }
     }
 }
 
-fn unreachable_store() -> CourierError {
+/// One POST of a whole file to the store, with its grant's form.
+pub struct Transfer(Xhr);
+
+impl Transfer {
+    /// Sends the grant's fields, then the file (S3 reads every field first);
+    /// `on_progress(loaded, total)` as the bytes go, `on_sent()` once the last is out.
+    pub fn start(
+        grant: &UploadGrant,
+        file: &File,
+        on_progress: impl Fn(f64, f64) + 'static,
+        on_sent: impl Fn() + 'static,
+    ) -> Result<Self, CourierError> {
+        let form = FormData::new().map_err(|_| broken("the upload form could not be built"))?;
+        for (name, value) in &grant.fields {
+            form.append_with_str(name, value)
+                .map_err(|_| broken("the upload form could not be built"))?;
+        }
+        form.append_with_blob_and_filename("file", file, &file.name())
+            .map_err(|_| broken("the file could not be attached"))?;
+        let headers = [("Accept", "application/json")];
+        Xhr::send("POST", &grant.url, &headers, Body::Form(&form), on_progress, on_sent).map(Self)
+    }
+
+    pub fn request(&self) -> XmlHttpRequest {
+        self.0.request()
+    }
+
+    /// Waits for the end: the link, or why there is none.
+    pub async fn finish(self, max_bytes: u64) -> Result<DownloadLink, CourierError> {
+        match self.0.ended().await {
+            // Status 0 after a load means the browser refused to let us read it (CORS).
+            Ended::Answered { status: 0, .. } | Ended::NoAnswer => Err(unreachable_store()),
+            Ended::Answered { status, body } => read_upload_answer(status, &body, max_bytes),
+            Ended::Aborted => Err(CourierError::BadRequest("Cancelled.".to_owned())),
+        }
+    }
+}
+
+pub fn unreachable_store() -> CourierError {
     CourierError::Network(
         "The upload could not reach the storage server. Check your connection and try again (retrying is safe)."
             .to_owned(),
     )
 }
 
-fn broken(what: &str) -> CourierError {
+pub fn broken(what: &str) -> CourierError {
     CourierError::Internal(format!(
         "Something went wrong in the browser: {what}. Reload the page and try again."
     ))

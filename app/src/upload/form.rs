@@ -13,7 +13,7 @@ use crate::model::{LinkKind, PageSettings, UploadGrant};
 pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) -> impl IntoView {
     let (summary, accept) = (settings.rules.summary(), settings.rules.accept());
     let public_links = settings.public_links;
-    let queue = Queue::new(settings.rules, settings.parallel_uploads as usize, link);
+    let queue = Queue::new(settings, link);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let dragging = RwSignal::new(false);
 

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::file_rules::FileRules;
-use crate::model::{DownloadLink, LinkKind};
+use crate::model::{DownloadLink, LinkKind, PageSettings};
 use crate::size::human_size;
 
 /// Where one file is.
@@ -115,18 +115,23 @@ pub struct Queue {
     pub parallel: usize,
     /// The link the next files get.
     pub link: RwSignal<LinkKind>,
+    /// Files at least this large go up in parts, `parallel_parts` at once.
+    pub multipart_threshold: u64,
+    pub parallel_parts: usize,
     rules: StoredValue<FileRules>,
     next_id: StoredValue<u64>,
 }
 
 impl Queue {
-    pub fn new(rules: FileRules, parallel: usize, link: LinkKind) -> Self {
+    pub fn new(settings: PageSettings, link: LinkKind) -> Self {
         Self {
             items: RwSignal::new(Vec::new()),
             announcement: RwSignal::new(String::new()),
-            parallel: parallel.max(1),
+            parallel: (settings.parallel_uploads as usize).max(1),
             link: RwSignal::new(link),
-            rules: StoredValue::new(rules),
+            multipart_threshold: settings.multipart_threshold,
+            parallel_parts: (settings.parallel_parts as usize).max(1),
+            rules: StoredValue::new(settings.rules),
             next_id: StoredValue::new(0),
         }
     }

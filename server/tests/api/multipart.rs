@@ -40,3 +40,23 @@ async fn aborting_leaves_nothing_on_disk() {
         Vec::<std::path::PathBuf>::new()
     );
 }
+
+/// Starting an upload counts against the rate limit like any grant; its
+/// parts, hundreds for a large file, are signed without it.
+#[tokio::test]
+async fn parts_are_signed_past_the_rate_limit_and_uploads_are_not_started() {
+    let courier = crate::helpers::spawn_rate_limited(2).await;
+    let bytes = crate::helpers::sample_bytes(crate::helpers::MULTIPART_FILE);
+    let upload = courier.multipart("many parts.bin", bytes.len() as u64).await;
+    for _ in 0..20 {
+        assert_eq!(courier.part_urls(&upload, &bytes, &[1, 2, 3]).await.len(), 3);
+    }
+    let started = courier
+        .start_multipart("another.bin", "application/octet-stream", bytes.len() as u64, None)
+        .await;
+    assert_eq!(started.status(), reqwest::StatusCode::OK);
+    let refused = courier
+        .start_multipart("a third.bin", "application/octet-stream", bytes.len() as u64, None)
+        .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+}

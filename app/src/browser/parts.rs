@@ -1,0 +1,260 @@
+//! A large file in parts (S3 multipart), straight to the store: Courier
+//! starts the upload and signs each part's PUT for its exact length and MD5
+//! (computed here, so the store refuses a part damaged on the way); parts go
+//! several at once, each retried on its own; Courier completes the upload
+//! from the store's own list of parts. A failed upload is kept: Retry asks
+//! the store which parts it holds and sends only the others.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use md5::{Digest as _, Md5};
+use web_sys::{File, XmlHttpRequest};
+
+use super::transfer::{Body, Ended, Xhr, broken, unreachable_store};
+use crate::error::CourierError;
+use crate::model::{DownloadLink, LinkKind};
+use crate::multipart::{MultipartUpload, PartToSign};
+use crate::store_error::StoreError;
+use crate::upload::queue::{FileState, Progress, QueuedFile};
+
+thread_local! {
+    /// The multipart upload of each file that has one, by queue id: kept
+    /// after a failure so Retry continues it, aborted by Cancel.
+    static UPLOADS: RefCell<HashMap<u64, MultipartUpload>> = RefCell::new(HashMap::new());
+    /// The part requests in flight, by queue id (Cancel aborts them).
+    static IN_FLIGHT: RefCell<HashMap<u64, Vec<XmlHttpRequest>>> = RefCell::new(HashMap::new());
+}
+
+/// Tries per part before the upload fails (the waits add up to about 30 s).
+const TRIES: u32 = 5;
+const FIRST_WAIT_MS: f64 = 1_000.0;
+
+/// Uploads `file` in parts, `parallel` at once; its link once complete.
+pub async fn upload(
+    item: QueuedFile,
+    file: &File,
+    parallel: usize,
+    max_bytes: u64,
+) -> Result<DownloadLink, CourierError> {
+    let size = file.size() as u64;
+    let (upload, stored) = match UPLOADS.with(|u| u.borrow().get(&item.id).cloned()) {
+        // A retry: the parts the store already holds are not sent again.
+        Some(upload) => {
+            let stored = crate::api::list_parts(upload.clone()).await;
+            match stored {
+                Ok(parts) => {
+                    let whole: Vec<u32> = parts
+                        .iter()
+                        .filter(|p| upload.part_len(p.number) == Some(p.size))
+                        .map(|p| p.number)
+                        .collect();
+                    (upload, whole)
+                }
+                // Gone (expired, or completed or aborted elsewhere): start over.
+                Err(CourierError::NotFound(_)) => (start(item, file, size).await?, Vec::new()),
+                Err(other) => return Err(other),
+            }
+        }
+        None => (start(item, file, size).await?, Vec::new()),
+    };
+    if !item.state.with_untracked(FileState::is_active) {
+        return Err(cancelled());
+    }
+    item.state.set(FileState::Uploading);
+    let count = upload.part_count();
+    let run = Rc::new(Run {
+        item,
+        file: file.clone(),
+        upload: upload.clone(),
+        max_bytes,
+        waiting: RefCell::new((1..=count).filter(|n| !stored.contains(n)).rev().collect()),
+        sent: RefCell::new(vec![0.0; count as usize + 1]),
+        already: stored.iter().filter_map(|&n| upload.part_len(n)).sum(),
+        started_ms: js_sys::Date::now(),
+        stopped: Cell::new(false),
+    });
+    run.show_progress();
+    let workers = (0..parallel.clamp(1, count.max(1) as usize)).map(|_| Rc::clone(&run).work());
+    let failures: Vec<CourierError> = futures::future::join_all(workers)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if let Some(error) = failures.into_iter().next() {
+        return Err(error);
+    }
+    item.state.set(FileState::Confirming);
+    let link = crate::api::complete_multipart(upload).await?;
+    UPLOADS.with(|u| u.borrow_mut().remove(&item.id));
+    Ok(link)
+}
+
+/// Starts the multipart upload and keeps it for Retry and Cancel.
+async fn start(item: QueuedFile, file: &File, size: u64) -> Result<MultipartUpload, CourierError> {
+    item.state.set(FileState::Signing);
+    let link: LinkKind = item.link;
+    let grant = crate::api::start_multipart(file.name(), file.type_(), size, Some(link)).await?;
+    UPLOADS.with(|u| u.borrow_mut().insert(item.id, grant.upload.clone()));
+    Ok(grant.upload)
+}
+
+/// Cancels a file's parts: the requests stop, and the store drops every part.
+pub fn cancel(item: &QueuedFile) {
+    for request in IN_FLIGHT.with(|r| r.borrow_mut().remove(&item.id)).unwrap_or_default() {
+        let _ = request.abort();
+    }
+    if let Some(upload) = UPLOADS.with(|u| u.borrow_mut().remove(&item.id)) {
+        leptos::task::spawn_local(async move {
+            // Best effort: what is left expires with the store's lifecycle rule.
+            let _ = crate::api::abort_multipart(upload).await;
+        });
+    }
+}
+
+/// One file's parts on their way.
+struct Run {
+    item: QueuedFile,
+    file: File,
+    upload: MultipartUpload,
+    max_bytes: u64,
+    /// Part numbers still to send, the next one last.
+    waiting: RefCell<Vec<u32>>,
+    /// Bytes of each part sent so far (by part number).
+    sent: RefCell<Vec<f64>>,
+    /// Bytes the store held before this run.
+    already: u64,
+    started_ms: f64,
+    /// A part failed for good, or the file was cancelled: take no more.
+    stopped: Cell<bool>,
+}
+
+impl Run {
+    /// Sends parts one after another until none is left.
+    async fn work(self: Rc<Self>) -> Result<(), CourierError> {
+        loop {
+            if self.stopped.get() || !self.item.state.with_untracked(FileState::is_active) {
+                return Ok(());
+            }
+            let Some(number) = self.waiting.borrow_mut().pop() else {
+                return Ok(());
+            };
+            if let Err(error) = self.send_part(number).await {
+                self.stopped.set(true);
+                return Err(error);
+            }
+        }
+    }
+
+    /// One part: its MD5, a URL signed for it, the PUT; again on a failure
+    /// that another try can mend.
+    async fn send_part(self: &Rc<Self>, number: u32) -> Result<(), CourierError> {
+        let size = self
+            .upload
+            .part_len(number)
+            .ok_or_else(|| broken("a part out of range"))?;
+        let start = u64::from(number - 1) * self.upload.part_size;
+        let blob = self
+            .file
+            .slice_with_f64_and_f64(start as f64, (start + size) as f64)
+            .map_err(|_| broken("the file could not be read"))?;
+        let md5 = md5_of(&blob).await?;
+        let mut wait = FIRST_WAIT_MS;
+        for attempt in 1..=TRIES {
+            let part = PartToSign {
+                number,
+                md5: md5.clone(),
+            };
+            let url = match crate::api::sign_parts(self.upload.clone(), vec![part]).await {
+                Ok(mut urls) if urls.len() == 1 => urls.remove(0).url,
+                Ok(_) => return Err(broken("Courier signed another number of parts")),
+                Err(CourierError::Network(_) | CourierError::StoreUnavailable(_)) if attempt < TRIES => {
+                    super::live::sleep(wait).await;
+                    wait *= 2.0;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let run = Rc::clone(self);
+            let on_progress = move |loaded: f64, _total: f64| {
+                run.sent.borrow_mut()[number as usize] = loaded.min(size as f64);
+                run.show_progress();
+            };
+            let headers = [("Content-MD5", md5.as_str())];
+            let xhr = Xhr::send("PUT", &url, &headers, Body::Blob(&blob), on_progress, || {})?;
+            let request = xhr.request();
+            IN_FLIGHT.with(|r| r.borrow_mut().entry(self.item.id).or_default().push(request.clone()));
+            let ended = xhr.ended().await;
+            IN_FLIGHT.with(|r| {
+                if let Some(requests) = r.borrow_mut().get_mut(&self.item.id) {
+                    requests.retain(|other| other != &request);
+                }
+            });
+            let retry = match ended {
+                Ended::Answered { status: 200..=299, .. } => {
+                    self.sent.borrow_mut()[number as usize] = size as f64;
+                    self.show_progress();
+                    return Ok(());
+                }
+                Ended::Aborted => return Err(cancelled()),
+                Ended::NoAnswer | Ended::Answered { status: 0, .. } => unreachable_store(),
+                Ended::Answered { status, body } => {
+                    let error = StoreError::parse(&body);
+                    let sentence = error.as_ref().map_or_else(
+                        || format!("The storage refused part {number} (HTTP {status}). Try again."),
+                        |e| e.sentence(self.max_bytes),
+                    );
+                    // Damaged on the way, cut off, expired, or the store busy: another try mends it.
+                    let mendable = status >= 500
+                        || error.as_ref().is_some_and(|e| {
+                            matches!(e.code.as_str(), "BadDigest" | "RequestTimeout") || e.is_expired_policy()
+                        });
+                    if !mendable {
+                        return Err(CourierError::StoreRefused(sentence));
+                    }
+                    CourierError::StoreRefused(sentence)
+                }
+            };
+            self.sent.borrow_mut()[number as usize] = 0.0;
+            self.show_progress();
+            if attempt == TRIES {
+                return Err(retry);
+            }
+            super::live::sleep(wait).await;
+            wait *= 2.0;
+        }
+        Err(unreachable_store())
+    }
+
+    /// One progress bar for the whole file.
+    fn show_progress(&self) {
+        let sent_now: f64 = self.sent.borrow().iter().sum();
+        let seconds = (js_sys::Date::now() - self.started_ms) / 1000.0;
+        let bytes_per_sec = if seconds > 0.0 { sent_now / seconds } else { 0.0 };
+        self.item.progress.set(Progress {
+            sent: self.already + sent_now as u64,
+            total: self.upload.size,
+            bytes_per_sec,
+        });
+    }
+}
+
+/// The base64 MD5 of a blob's bytes, as `Content-MD5` carries it.
+async fn md5_of(blob: &web_sys::Blob) -> Result<String, CourierError> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(|_| broken("the file could not be read"))?;
+    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    let digest = Md5::digest(&bytes);
+    // `btoa` takes one character per byte.
+    let binary: String = digest.iter().map(|&b| char::from(b)).collect();
+    web_sys::window()
+        .and_then(|window| window.btoa(&binary).ok())
+        .ok_or_else(|| broken("the checksum could not be written"))
+}
+
+fn cancelled() -> CourierError {
+    CourierError::BadRequest("Cancelled.".to_owned())
+}

@@ -1,0 +1,171 @@
+import { expect, type Page, test } from "@playwright/test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { type RunningCourier, startCourier, testEnv } from "../courier-process";
+
+const MIB = 1024 * 1024;
+
+// Large files go up in parts (S3 multipart) against a Courier of their own:
+// files from 8 MiB on, up to 400 MiB, any type.
+let courier: RunningCourier;
+let dataDir: string;
+let files: string;
+
+test.beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), "courier-parts-"));
+  files = mkdtempSync(path.join(tmpdir(), "courier-parts-files-"));
+  courier = await startCourier({
+    ...testEnv(process.env.COURIER_SITE_ROOT!),
+    COURIER_EMBEDDED_S3_ADDR: "127.0.0.1:0",
+    COURIER_DATA_DIR: dataDir,
+    COURIER_MAX_UPLOAD_BYTES: String(400 * MIB),
+    COURIER_ALLOWED_TYPES: "",
+    COURIER_MULTIPART_THRESHOLD: String(8 * MIB),
+  });
+});
+
+test.afterAll(async () => {
+  await courier?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(files, { recursive: true, force: true });
+});
+
+/** A file of `size` bytes on disk (large files are chosen by path), and its MD5. */
+function bigFile(name: string, size: number): { file: string; md5: string } {
+  const bytes = Buffer.alloc(size);
+  const period = Buffer.from(Array.from({ length: 251 }, (_, i) => (i * 31) % 251));
+  for (let at = 0; at < size; at += period.length) period.copy(bytes, at);
+  // Different bytes in every part, so a part sent in the wrong place shows.
+  for (let at = 0; at < size; at += MIB) bytes.writeUInt32BE(at, at);
+  const file = path.join(files, name);
+  writeFileSync(file, bytes);
+  return { file, md5: createHash("md5").update(bytes).digest("hex") };
+}
+
+/** Each part request the page makes: its part number and how it ended. */
+function watchParts(page: Page) {
+  const parts: { number: number; status: number }[] = [];
+  page.on("requestfinished", async (request) => {
+    const url = new URL(request.url());
+    if (request.method() !== "PUT" || !url.searchParams.has("partNumber")) return;
+    const response = await request.response();
+    parts.push({ number: Number(url.searchParams.get("partNumber")), status: response?.status() ?? 0 });
+  });
+  return parts;
+}
+
+async function open(page: Page) {
+  await page.goto(courier.baseURL);
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+}
+
+async function choose(page: Page, file: string) {
+  await page.locator("input[type=file]").setInputFiles(file);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+}
+
+async function downloadedMd5(page: Page, card: ReturnType<Page["locator"]>) {
+  const href = await card.locator("a.download-link").getAttribute("href");
+  const download = await page.request.get(href!);
+  expect(download.status()).toBe(200);
+  return createHash("md5").update(await download.body()).digest("hex");
+}
+
+/** The multipart uploads the embedded store still holds (its `.upload-<id>.json`). */
+function uploadsInStore(): string[] {
+  return readdirSync(path.join(dataDir, "objects")).filter((name) => name.startsWith(".upload"));
+}
+
+test("a 300 MiB file goes up in parts, with one progress bar, and comes back whole", async ({ page }) => {
+  test.setTimeout(180_000);
+  const { file, md5 } = bigFile("disk image.iso", 300 * MIB);
+  await open(page);
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "disk image.iso" });
+  await expect(card.getByRole("progressbar")).toHaveCount(1);
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 150_000 });
+  await expect(card.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
+  // 38 parts of 8 MiB (the last 4 MiB), each sent once.
+  expect(parts.map((p) => p.number).sort((a, b) => a - b)).toEqual(Array.from({ length: 38 }, (_, i) => i + 1));
+  expect(parts.every((p) => p.status === 200)).toBe(true);
+  expect(await downloadedMd5(page, card)).toBe(md5);
+  expect(uploadsInStore()).toEqual([]);
+});
+
+test("a part answered 503 twice is sent again, and the file is whole", async ({ page }) => {
+  const { file, md5 } = bigFile("flaky.bin", 20 * MIB);
+  await open(page);
+  let refused = 0;
+  await page.route(/partNumber=2&/, async (route) => {
+    if (route.request().method() === "PUT" && refused < 2) {
+      refused++;
+      await route.fulfill({
+        status: 503,
+        headers: { "Access-Control-Allow-Origin": courier.baseURL, "Content-Type": "application/xml" },
+        body: "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+      });
+    } else {
+      await route.continue();
+    }
+  });
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "flaky.bin" });
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  expect(refused).toBe(2);
+  expect(parts.filter((p) => p.number === 2 && p.status === 200)).toHaveLength(1);
+  expect(await downloadedMd5(page, card)).toBe(md5);
+});
+
+test("Retry after a failed part sends only the parts the store does not hold", async ({ page }) => {
+  const { file, md5 } = bigFile("resumed.bin", 40 * MIB);
+  await open(page);
+  const refuse = async (route: import("@playwright/test").Route) => {
+    if (route.request().method() !== "PUT") return route.continue();
+    await route.fulfill({
+      status: 400,
+      headers: { "Access-Control-Allow-Origin": courier.baseURL, "Content-Type": "application/xml" },
+      body: "<Error><Code>InvalidArgument</Code><Message>Refused by the test.</Message></Error>",
+    });
+  };
+  await page.route(/partNumber=3&/, refuse);
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "resumed.bin" });
+  await expect(card).toHaveAttribute("data-state", "failed", { timeout: 30_000 });
+  await page.unroute(/partNumber=3&/, refuse);
+  const storedBefore = new Set(parts.filter((p) => p.status === 200).map((p) => p.number));
+  await card.getByRole("button", { name: "Retry" }).click();
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  const stored = parts.filter((p) => p.status === 200).map((p) => p.number);
+  // Every part stored exactly once: none of those stored before went again.
+  expect(stored.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+  expect(storedBefore.size).toBeGreaterThan(0);
+  expect(await downloadedMd5(page, card)).toBe(md5);
+});
+
+test("Cancel stops the parts and leaves no incomplete upload in the store", async ({ page }) => {
+  const { file } = bigFile("cancelled.bin", 80 * MIB);
+  await open(page);
+  // Slow enough to cancel mid-way.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 20,
+    downloadThroughput: -1,
+    uploadThroughput: 8 * MIB,
+  });
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "cancelled.bin" });
+  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  expect(uploadsInStore().length).toBeGreaterThan(0);
+  await card.getByRole("button", { name: "Cancel" }).click();
+  await expect(card).toHaveAttribute("data-state", "cancelled");
+  await expect.poll(uploadsInStore, { timeout: 10_000 }).toEqual([]);
+});
