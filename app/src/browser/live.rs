@@ -73,8 +73,10 @@ pub fn pump(queue: Queue) {
                 item.state.set(match outcome {
                     Ok(link) => {
                         item.progress.update(|p| p.sent = p.total);
-                        // The thumbnail stays on screen; its memory goes.
-                        revoke_preview(&item);
+                        // The thumbnail's URL lives as long as its card: the
+                        // browser may decode the image again at any time (a
+                        // revoked URL then shows a broken image), and the
+                        // file stays held for Retry anyway.
                         recent::remember(&link);
                         FileState::Done(link)
                     }
@@ -279,18 +281,20 @@ pub fn remove(queue: Queue, item: QueuedFile) {
     if let FileState::Done(link) = item.state.get_untracked() {
         recent::forget(&link.key);
     }
-    revoke_preview(&item);
-    FILES.with(|f| f.borrow_mut().remove(&item.id));
-    SENT.with(|s| s.borrow_mut().remove(&item.id));
     // A large file's parts kept for Retry go with its card.
     super::parts::cancel(&item);
-    queue.remove(item.id);
+    drop_card(queue, &item);
 }
 
-fn revoke_preview(item: &QueuedFile) {
+/// Takes a card off the list with everything the page held for it: its
+/// file, its thumbnail's URL, what Retry would have used.
+fn drop_card(queue: Queue, item: &QueuedFile) {
     if let Some(url) = item.preview.get_untracked() {
         let _ = web_sys::Url::revoke_object_url(&url);
     }
+    FILES.with(|f| f.borrow_mut().remove(&item.id));
+    SENT.with(|s| s.borrow_mut().remove(&item.id));
+    queue.remove(item.id);
 }
 
 /// Shows the uploads remembered from earlier visits.
@@ -307,7 +311,7 @@ pub fn clear_finished(queue: Queue) {
     recent::forget_all();
     for item in queue.items.get_untracked() {
         if item.state.with_untracked(|s| matches!(s, FileState::Done(_))) {
-            queue.remove(item.id);
+            drop_card(queue, &item);
         }
     }
 }
