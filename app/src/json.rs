@@ -249,7 +249,7 @@ pub fn links_to_string(links: &[DownloadLink]) -> Option<String> {
 
 /// Field access on parsed JSON.
 #[cfg(feature = "hydrate")]
-mod js {
+pub(crate) mod js {
     use js_sys::{Array, Reflect};
     use wasm_bindgen::{JsCast, JsValue};
 

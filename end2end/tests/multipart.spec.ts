@@ -169,3 +169,51 @@ test("Cancel stops the parts and leaves no incomplete upload in the store", asyn
   await expect(card).toHaveAttribute("data-state", "cancelled");
   await expect.poll(uploadsInStore, { timeout: 10_000 }).toEqual([]);
 });
+
+test("after a reload, choosing the same file again sends only the parts still missing", async ({ page }) => {
+  test.setTimeout(90_000);
+  const { file, md5 } = bigFile("reloaded.bin", 40 * MIB);
+  await open(page);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const throttle = (bytesPerSecond: number) =>
+    cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: bytesPerSecond,
+    });
+  await throttle(8 * MIB);
+  const parts = watchParts(page);
+  await choose(page, file);
+  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+  await page.reload();
+  await throttle(-1);
+  const storedBefore = new Set(parts.filter((p) => p.status === 200).map((p) => p.number));
+  parts.length = 0;
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+
+  // The paused card comes back first; an impostor's card would follow it.
+  const card = page.locator(".card").filter({ hasText: "reloaded.bin" }).first();
+  await expect(card).toHaveAttribute("data-state", "paused");
+  await expect(card).toContainText("choose or drop this file again");
+  await expect(card.getByRole("progressbar")).not.toHaveAttribute("aria-valuenow", "0");
+
+  // Another file of the same name is never mixed in: it goes up on its own card.
+  const impostor = path.join(mkdtempSync(path.join(files, "impostor-")), "reloaded.bin");
+  writeFileSync(impostor, "not the same bytes");
+  await page.locator("input[type=file]").setInputFiles(impostor);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(card).toContainText("is not the file this upload was for");
+  await expect(page.locator(".card[data-state='done']").filter({ hasText: "reloaded.bin" })).toHaveCount(1);
+  await expect(card).toHaveAttribute("data-state", "paused");
+
+  await choose(page, file);
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  const sentAfter = parts.filter((p) => p.status === 200).map((p) => p.number);
+  // Only what the store did not hold went again.
+  expect(sentAfter.filter((n) => storedBefore.has(n))).toEqual([]);
+  expect(sentAfter.length).toBeLessThan(5);
+  expect(await downloadedMd5(page, card)).toBe(md5);
+  expect(uploadsInStore()).toEqual([]);
+});

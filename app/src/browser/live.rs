@@ -24,6 +24,9 @@ thread_local! {
     /// the store (the store or Courier could not be reached): Retry asks
     /// Courier for that file first, and sends it again only if it is not there.
     static SENT: RefCell<HashMap<u64, UploadGrant>> = RefCell::new(HashMap::new());
+    /// Paused cards (a large file's upload a previous page left), and what
+    /// each waits for.
+    static PAUSED: RefCell<HashMap<u64, super::unfinished::Unfinished>> = RefCell::new(HashMap::new());
 }
 
 /// Every file of a `FileList`.
@@ -33,8 +36,12 @@ pub fn files_of(list: Option<FileList>) -> Vec<File> {
 }
 
 /// Puts files in the queue; those that break the rules fail at once, with the reason.
+/// A file a paused card waits for (the same name, size and date) continues there.
 pub fn enqueue(queue: Queue, files: Vec<File>) {
     for file in files {
+        if resume_with(queue, &file) {
+            continue;
+        }
         let size = file.size() as u64;
         let item = queue.push(file.name(), size, queue.link.get_untracked());
         match queue.rules().check(size, &file.type_()) {
@@ -294,16 +301,61 @@ fn drop_card(queue: Queue, item: &QueuedFile) {
     }
     FILES.with(|f| f.borrow_mut().remove(&item.id));
     SENT.with(|s| s.borrow_mut().remove(&item.id));
+    PAUSED.with(|p| p.borrow_mut().remove(&item.id));
     queue.remove(item.id);
 }
 
-/// Shows the uploads remembered from earlier visits.
+/// Shows the uploads remembered from earlier visits, and the large files
+/// whose parts were on their way (paused until their file is chosen again).
 pub fn restore(queue: Queue) {
     for link in recent::load().into_iter().rev() {
         let item = queue.push(link.filename.clone(), link.size, link.link);
         item.progress.update(|p| p.sent = p.total);
         item.state.set(FileState::Done(link));
     }
+    for unfinished in super::unfinished::load() {
+        let item = queue.push(unfinished.name.clone(), unfinished.upload.size, unfinished.link);
+        item.progress.update(|p| p.sent = 0);
+        item.state.set(FileState::Paused);
+        PAUSED.with(|p| p.borrow_mut().insert(item.id, unfinished.clone()));
+        super::parts::adopt(queue, item, unfinished.upload);
+    }
+}
+
+/// Continues a paused card with `file` if it is the file the card waits
+/// for; says so on a paused card whose name it only shares.
+fn resume_with(queue: Queue, file: &File) -> bool {
+    let paused = PAUSED.with(|p| p.borrow().clone());
+    let items = queue.items.get_untracked();
+    let waiting = |id: &u64| {
+        items
+            .iter()
+            .find(|i| i.id == *id && i.state.with_untracked(|s| *s == FileState::Paused))
+            .copied()
+    };
+    if let Some(item) = paused
+        .iter()
+        .filter(|(_, u)| u.is_for(file))
+        .find_map(|(id, _)| waiting(id))
+    {
+        PAUSED.with(|p| p.borrow_mut().remove(&item.id));
+        FILES.with(|f| f.borrow_mut().insert(item.id, file.clone()));
+        item.note.set(None);
+        item.state.set(FileState::Waiting);
+        pump(queue);
+        return true;
+    }
+    for item in paused
+        .iter()
+        .filter(|(_, u)| u.name == file.name())
+        .filter_map(|(id, _)| waiting(id))
+    {
+        item.note.set(Some(format!(
+            "The “{}” just chosen is not the file this upload was for (its size or date differ), so it goes up on its own. Choose the original to continue here.",
+            file.name()
+        )));
+    }
+    false
 }
 
 /// Forgets every finished upload, here and in storage.

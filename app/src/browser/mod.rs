@@ -11,6 +11,8 @@ mod parts;
 mod recent;
 #[cfg(feature = "hydrate")]
 mod transfer;
+#[cfg(feature = "hydrate")]
+mod unfinished;
 
 use leptos::ev::{ClipboardEvent, DragEvent};
 use leptos::web_sys::HtmlInputElement;

@@ -87,8 +87,10 @@ pub async fn upload(
         return Err(error);
     }
     item.state.set(FileState::Confirming);
+    let key = upload.key.clone();
     let link = crate::api::complete_multipart(upload).await?;
     UPLOADS.with(|u| u.borrow_mut().remove(&item.id));
+    super::unfinished::forget(&key);
     Ok(link)
 }
 
@@ -98,7 +100,44 @@ async fn start(item: QueuedFile, file: &File, size: u64) -> Result<MultipartUplo
     let link: LinkKind = item.link;
     let grant = crate::api::start_multipart(file.name(), file.type_(), size, Some(link)).await?;
     UPLOADS.with(|u| u.borrow_mut().insert(item.id, grant.upload.clone()));
+    // Kept past a reload: the same file chosen again continues it.
+    super::unfinished::remember(super::unfinished::Unfinished {
+        upload: grant.upload.clone(),
+        name: file.name(),
+        last_modified: file.last_modified(),
+        link,
+    });
     Ok(grant.upload)
+}
+
+/// Takes over an upload a previous page started: the card `item` continues
+/// it once its file is chosen again. Shows how much the store holds; an
+/// upload the store no longer has is forgotten, and its card goes.
+pub fn adopt(queue: crate::upload::queue::Queue, item: QueuedFile, upload: MultipartUpload) {
+    UPLOADS.with(|u| u.borrow_mut().insert(item.id, upload.clone()));
+    leptos::task::spawn_local(async move {
+        match crate::api::list_parts(upload.clone()).await {
+            Ok(parts) => {
+                let stored: u64 = parts
+                    .iter()
+                    .filter(|p| upload.part_len(p.number) == Some(p.size))
+                    .map(|p| p.size)
+                    .sum();
+                item.progress.set(Progress {
+                    sent: stored,
+                    total: upload.size,
+                    bytes_per_sec: 0.0,
+                });
+            }
+            Err(CourierError::NotFound(_) | CourierError::Forbidden(_)) => {
+                UPLOADS.with(|u| u.borrow_mut().remove(&item.id));
+                super::unfinished::forget(&upload.key);
+                queue.remove(item.id);
+            }
+            // Courier or the store unreachable: the card waits as it is.
+            Err(_) => {}
+        }
+    });
 }
 
 /// Cancels a file's parts: the requests stop, and the store drops every part.
@@ -107,6 +146,7 @@ pub fn cancel(item: &QueuedFile) {
         let _ = request.abort();
     }
     if let Some(upload) = UPLOADS.with(|u| u.borrow_mut().remove(&item.id)) {
+        super::unfinished::forget(&upload.key);
         leptos::task::spawn_local(async move {
             // Best effort: what is left expires with the store's lifecycle rule.
             let _ = crate::api::abort_multipart(upload).await;

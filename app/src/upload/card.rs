@@ -1,4 +1,4 @@
-use leptos::either::EitherOf8;
+use leptos::either::EitherOf9;
 use leptos::prelude::*;
 
 use super::link_card::LinkLines;
@@ -26,21 +26,28 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
             // brings every rendering path into the bundle, the unused async
             // hydration included.
             {move || match item.state.get() {
-                FileState::Waiting => EitherOf8::A(view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
-                FileState::Signing => EitherOf8::B(view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
-                FileState::Uploading => EitherOf8::C(view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }),
-                FileState::Confirming => EitherOf8::D(view! {
+                FileState::Waiting => EitherOf9::A(view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Signing => EitherOf9::B(view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Uploading => EitherOf9::C(view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Confirming => EitherOf9::D(view! {
                     <ProgressBar item />
                     <p class="status">{move || item.note.get().unwrap_or_else(|| "Confirming…".to_owned())}</p>
                 }),
-                FileState::Done(link) => EitherOf8::E(view! { <ProgressBar item /> <FinishedLink item link queue /> }),
-                FileState::Failed(reason) => EitherOf8::F(view! {
+                FileState::Done(link) => EitherOf9::E(view! { <ProgressBar item /> <FinishedLink item link queue /> }),
+                FileState::Failed(reason) => EitherOf9::F(view! {
                     <p class="error" role="alert">{reason}</p>
                     <AfterEnd item queue />
                 }),
-                FileState::Cancelled => EitherOf8::G(view! { <p class="status">"Cancelled."</p> <AfterEnd item queue /> }),
-                FileState::Deleted => EitherOf8::H(view! {
+                FileState::Cancelled => EitherOf9::G(view! { <p class="status">"Cancelled."</p> <AfterEnd item queue /> }),
+                FileState::Deleted => EitherOf9::H(view! {
                     <p class="status">"Deleted. Its link no longer works."</p>
+                    <div class="actions"><ActionButton action=QueueAction::Remove item queue /></div>
+                }),
+                FileState::Paused => EitherOf9::I(view! {
+                    <ProgressBar item />
+                    <p class="status">{move || item.note.get().unwrap_or_else(|| {
+                        "Paused: choose or drop this file again to send the rest.".to_owned()
+                    })}</p>
                     <div class="actions"><ActionButton action=QueueAction::Remove item queue /></div>
                 }),
             }}

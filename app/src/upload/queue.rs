@@ -20,6 +20,9 @@ pub enum FileState {
     Cancelled,
     /// Deleted from storage by its owner; its links answer 404.
     Deleted,
+    /// A large file's upload that the page left mid-way (a reload): its
+    /// parts wait in the store for the same file to be chosen again.
+    Paused,
 }
 
 impl FileState {
@@ -38,6 +41,7 @@ impl FileState {
             Self::Failed(_) => "failed",
             Self::Cancelled => "cancelled",
             Self::Deleted => "deleted",
+            Self::Paused => "paused",
         }
     }
 }
