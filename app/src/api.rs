@@ -24,12 +24,7 @@ pub async fn sign_upload(
     link: Option<LinkKind>,
 ) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
-    let request = signer::UploadRequest {
-        filename,
-        content_type,
-        size,
-        link: link.unwrap_or(signer.page_settings().default_link),
-    };
+    let request = upload_request(&signer, filename, content_type, size, link);
     logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await)
 }
 
@@ -76,12 +71,7 @@ pub async fn start_multipart(
     link: Option<LinkKind>,
 ) -> Result<MultipartGrant, CourierError> {
     let signer = signer()?;
-    let request = signer::UploadRequest {
-        filename,
-        content_type,
-        size,
-        link: link.unwrap_or(signer.page_settings().default_link),
-    };
+    let request = upload_request(&signer, filename, content_type, size, link);
     logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await)
 }
 
@@ -120,6 +110,23 @@ pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink,
 pub async fn abort_multipart(upload: MultipartUpload) -> Result<(), CourierError> {
     let signer = signer()?;
     logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)
+}
+
+/// One file as the browser describes it; the page's default link unless it chose one.
+#[cfg(feature = "ssr")]
+fn upload_request(
+    signer: &signer::Signer,
+    filename: String,
+    content_type: String,
+    size: u64,
+    link: Option<LinkKind>,
+) -> signer::UploadRequest {
+    signer::UploadRequest {
+        filename,
+        content_type,
+        size,
+        link: link.unwrap_or(signer.page_settings().default_link),
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { type RunningCourier, startCourier, testEnv } from "../courier-process";
+import { throttleUploads } from "./helpers";
 
 const MIB = 1024 * 1024;
 
@@ -152,14 +153,7 @@ test("Cancel stops the parts and leaves no incomplete upload in the store", asyn
   const { file } = bigFile("cancelled.bin", 80 * MIB);
   await open(page);
   // Slow enough to cancel mid-way.
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 20,
-    downloadThroughput: -1,
-    uploadThroughput: 8 * MIB,
-  });
+  await throttleUploads(page, 8 * MIB);
   const parts = watchParts(page);
   await choose(page, file);
   const card = page.locator(".card").filter({ hasText: "cancelled.bin" });

@@ -96,18 +96,7 @@ impl Signer {
         // does not confirm.
         // The copy carries the upload's metadata, size and ETag.
         let head = self.head(&confirmed).await?.ok_or(SignError::NoSuchFile)?;
-        // Counted from when the object was written, so confirming again (or
-        // replaying the upload token) never extends it.
-        let written = head
-            .last_modified()
-            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
-            .unwrap_or(now);
-        let token = UploadToken::issue(
-            &self.0.secret,
-            TokenScope::Renewal,
-            confirmed.as_str(),
-            written + self.0.limits.renew_ttl,
-        );
+        let token = self.owner_token(&confirmed, &head, now);
         tracing::info!(upload = %key.as_str(), confirmed = %confirmed.as_str(), "confirmed an upload");
         self.link(&confirmed, &head, token, now).await
     }

@@ -13,6 +13,7 @@ use crate::file_name::FileName;
 use crate::object_key::{KEY_PATH, ObjectKey};
 use crate::presign::{GetObject, presign_get};
 use crate::store::bare_etag;
+use crate::token::{TokenScope, UploadToken};
 use crate::{DownloadLink, FILENAME_METADATA, LinkKind, Signer, content_disposition, rfc3339};
 
 impl Signer {
@@ -56,6 +57,22 @@ impl Signer {
         url.push_str(&self.0.public_base);
         url.extend(encoded);
         url
+    }
+
+    /// The token a new file's owner gets with its link (new links, delete):
+    /// counted from when the object was written, so confirming or completing
+    /// again never extends it.
+    pub(crate) fn owner_token(&self, key: &ObjectKey, head: &HeadObjectOutput, now: OffsetDateTime) -> String {
+        let written = head
+            .last_modified()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+            .unwrap_or(now);
+        UploadToken::issue(
+            &self.0.secret,
+            TokenScope::Renewal,
+            key.as_str(),
+            written + self.0.limits.renew_ttl,
+        )
     }
 
     /// A GET URL for `key` that lives `ttl` and downloads as `filename`.

@@ -174,16 +174,7 @@ impl Signer {
                 upload.size
             )));
         }
-        let written = head
-            .last_modified()
-            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
-            .unwrap_or(now);
-        let token = UploadToken::issue(
-            &self.0.secret,
-            TokenScope::Renewal,
-            key.as_str(),
-            written + self.0.limits.renew_ttl,
-        );
+        let token = self.owner_token(&key, &head, now);
         tracing::info!(key = %key.as_str(), size = upload.size, "completed a multipart upload");
         self.link(&key, &head, token, now).await
     }

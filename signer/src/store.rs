@@ -129,14 +129,7 @@ impl Signer {
             .copy_source(source)
             .copy_source_if_match(format!("\"{etag}\""))
             .customize()
-            .config_override(
-                aws_sdk_s3::Config::builder().timeout_config(
-                    TimeoutConfig::builder()
-                        .operation_attempt_timeout(COPY_TIMEOUT)
-                        .operation_timeout(COPY_TIMEOUT)
-                        .build(),
-                ),
-            )
+            .config_override(moving_the_whole_file())
             .send()
             .await
         {
@@ -181,6 +174,17 @@ impl Signer {
     pub(crate) async fn remove_upload(&self, key: &ObjectKey) {
         let _ = self.delete_object(key).await;
     }
+}
+
+/// A call that moves a whole file inside the store (a copy, assembling
+/// parts) gets [`COPY_TIMEOUT`] instead of the usual bound.
+fn moving_the_whole_file() -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::Config::builder().timeout_config(
+        TimeoutConfig::builder()
+            .operation_attempt_timeout(COPY_TIMEOUT)
+            .operation_timeout(COPY_TIMEOUT)
+            .build(),
+    )
 }
 
 /// What a multipart upload is created with.
@@ -287,14 +291,7 @@ impl Signer {
             .multipart_upload(completed)
             // Assembling a large file takes the store a while.
             .customize()
-            .config_override(
-                aws_sdk_s3::Config::builder().timeout_config(
-                    TimeoutConfig::builder()
-                        .operation_attempt_timeout(COPY_TIMEOUT)
-                        .operation_timeout(COPY_TIMEOUT)
-                        .build(),
-                ),
-            )
+            .config_override(moving_the_whole_file())
             .send()
             .await
             .map(|_| ())

@@ -107,19 +107,11 @@ impl TestCourier {
     /// `sign_upload` for a file that gets `link` (`expiring` or `public`);
     /// `None` leaves it to the server's default.
     pub async fn sign_upload_for(&self, filename: &str, content_type: &str, size: u64, link: Option<&str>) -> Response {
-        let size = size.to_string();
-        let mut form = vec![
-            ("filename", filename),
-            ("content_type", content_type),
-            ("size", size.as_str()),
-        ];
-        form.extend(link.map(|link| ("link", link)));
-        self.http
-            .post(format!("{}/api/sign_upload", self.base))
-            .form(&form)
-            .send()
-            .await
-            .expect("sign_upload answers")
+        self.call(
+            "sign_upload",
+            &file_fields(filename, content_type, &size.to_string(), link),
+        )
+        .await
     }
 
     pub async fn grant(&self, filename: &str, content_type: &str, size: u64) -> UploadGrant {
@@ -913,14 +905,11 @@ pub async fn public_links_stay_off(courier: &TestCourier) {
 impl TestCourier {
     /// `start_multipart` for a file of `size` bytes.
     pub async fn start_multipart(&self, filename: &str, content_type: &str, size: u64, link: Option<&str>) -> Response {
-        let size = size.to_string();
-        let mut form = vec![
-            ("filename", filename),
-            ("content_type", content_type),
-            ("size", size.as_str()),
-        ];
-        form.extend(link.map(|link| ("link", link)));
-        self.call("start_multipart", &form).await
+        self.call(
+            "start_multipart",
+            &file_fields(filename, content_type, &size.to_string(), link),
+        )
+        .await
     }
 
     /// Starts one that must be granted.
@@ -1014,6 +1003,18 @@ impl TestCourier {
             .await
             .expect("Courier answers")
     }
+}
+
+/// A file as `sign_upload` and `start_multipart` read it.
+fn file_fields<'a>(
+    filename: &'a str,
+    content_type: &'a str,
+    size: &'a str,
+    link: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![("filename", filename), ("content_type", content_type), ("size", size)];
+    form.extend(link.map(|link| ("link", link)));
+    form
 }
 
 /// An upload as the server functions read it (`upload[key]=…`).
