@@ -46,6 +46,11 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
             browser::take_chosen(queue, &input);
         }
     };
+    let on_change = move |_| {
+        if let Some(input) = file_input.get_untracked() {
+            browser::take_chosen(queue, &input);
+        }
+    };
     let on_drop = move |event: leptos::ev::DragEvent| {
         event.prevent_default();
         dragging.set(false);
@@ -97,8 +102,19 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                 <span class="hint">{summary}</span>
             </label>
             // One file per plain-form POST; several once the page is hydrated.
-            <input id="file" type="file" name="file" accept=accept multiple=move || hydrated.get() required node_ref=file_input />
-            <button type="submit">"Upload"</button>
+            // Once hydrated, chosen files go at once, as dropped and pasted ones
+            // do: the Upload button (and `required`) are the plain form's.
+            <input
+                id="file"
+                type="file"
+                name="file"
+                accept=accept
+                multiple=move || hydrated.get()
+                required=move || !hydrated.get()
+                node_ref=file_input
+                on:change=on_change
+            />
+            <button type="submit" hidden=move || hydrated.get()>"Upload"</button>
         </form>
         <div class="sr-only" role="status" aria-live="polite">{move || queue.announcement.get()}</div>
         <Show when=any_finished>
