@@ -209,3 +209,43 @@ test("after a reload, choosing the same file again sends only the parts still mi
   expect(await downloadedMd5(page, card)).toBe(md5);
   expect(uploadsInStore()).toEqual([]);
 });
+
+test("Pause stops the parts, Resume sends only the rest", async ({ page }) => {
+  const { file, md5 } = bigFile("paused.bin", 40 * MIB);
+  await open(page);
+  await throttleUploads(page, 8 * MIB);
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "paused.bin" });
+  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  await card.getByRole("button", { name: "Pause" }).click();
+  await expect(card).toHaveAttribute("data-state", "paused");
+  await expect(card).toContainText("Paused.");
+  const storedWhilePaused = parts.filter((p) => p.status === 200).length;
+  await page.waitForTimeout(1_500);
+  expect(parts.filter((p) => p.status === 200)).toHaveLength(storedWhilePaused);
+  await card.getByRole("button", { name: "Resume" }).click();
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  const stored = parts.filter((p) => p.status === 200).map((p) => p.number);
+  expect(new Set(stored).size).toBe(stored.length);
+  expect(await downloadedMd5(page, card)).toBe(md5);
+});
+
+test("going offline pauses the parts, and they go on by themselves once back online", async ({ page, context }) => {
+  const { file, md5 } = bigFile("offline.bin", 40 * MIB);
+  await open(page);
+  await throttleUploads(page, 8 * MIB);
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "offline.bin" });
+  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  await context.setOffline(true);
+  await expect(card).toHaveAttribute("data-state", "paused");
+  await expect(card).toContainText("Offline: the upload goes on by itself when the connection is back.");
+  await page.waitForTimeout(1_000);
+  await context.setOffline(false);
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  const stored = parts.filter((p) => p.status === 200).map((p) => p.number);
+  expect(new Set(stored).size).toBe(stored.length);
+  expect(await downloadedMd5(page, card)).toBe(md5);
+});

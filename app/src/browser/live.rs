@@ -75,8 +75,10 @@ pub fn pump(queue: Queue) {
         let item = *item;
         leptos::task::spawn_local(async move {
             let outcome = upload(queue, item).await;
-            // A cancelled upload stays cancelled, whatever the request said last.
-            if item.state.with_untracked(FileState::is_active) {
+            // A cancelled upload stays cancelled, whatever the request said
+            // last; a paused one too, unless it finished meanwhile.
+            let paused = item.state.with_untracked(|s| *s == FileState::Paused);
+            if item.state.with_untracked(FileState::is_active) || (paused && outcome.is_ok()) {
                 item.state.set(match outcome {
                     Ok(link) => {
                         item.progress.update(|p| p.sent = p.total);
@@ -271,10 +273,53 @@ pub fn cancel(queue: Queue, item: QueuedFile) {
     pump(queue);
 }
 
-/// Signs again and uploads again.
+/// Pauses a file going up in parts; `why`, if the person did not.
+pub fn pause(queue: Queue, item: QueuedFile, why: Option<String>) {
+    if !item.in_parts.get_untracked() || !item.state.with_untracked(FileState::is_active) {
+        return;
+    }
+    item.state.set(FileState::Paused);
+    item.note.set(why);
+    super::parts::stop(&item);
+    queue.announce(&item);
+    pump(queue);
+}
+
+thread_local! {
+    /// Files that going offline paused, to go on once it is back.
+    static OFFLINE_PAUSED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+pub fn went_offline(queue: Queue) {
+    for item in queue.items.get_untracked() {
+        if item.in_parts.get_untracked() && item.state.with_untracked(FileState::is_active) {
+            pause(
+                queue,
+                item,
+                Some("Offline: the upload goes on by itself when the connection is back.".to_owned()),
+            );
+            OFFLINE_PAUSED.with(|p| p.borrow_mut().push(item.id));
+        }
+    }
+}
+
+pub fn came_online(queue: Queue) {
+    let paused = OFFLINE_PAUSED.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for item in queue.items.get_untracked() {
+        if paused.contains(&item.id) && item.state.with_untracked(|s| *s == FileState::Paused) {
+            retry(queue, item);
+        }
+    }
+}
+
+/// Signs again and uploads again (a paused file: only its missing parts).
 pub fn retry(queue: Queue, item: QueuedFile) {
     if FILES.with(|f| f.borrow().contains_key(&item.id)) {
-        item.progress.set(Progress::default());
+        // Parts already stored show at once; the rest starts from zero.
+        if !item.in_parts.get_untracked() {
+            item.progress.set(Progress::default());
+        }
+        item.note.set(None);
         item.state.set(FileState::Waiting);
         pump(queue);
     }

@@ -88,6 +88,39 @@ pub fn cancel(queue: Queue, item: QueuedFile) {
     let _ = (queue, item);
 }
 
+/// Pauses a file going up in parts: the parts in flight stop, the stored
+/// ones stay.
+pub fn pause(queue: Queue, item: QueuedFile) {
+    #[cfg(feature = "hydrate")]
+    live::pause(queue, item, None);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (queue, item);
+}
+
+/// Goes on with a paused file: only the parts the store does not hold.
+pub fn resume(queue: Queue, item: QueuedFile) {
+    #[cfg(feature = "hydrate")]
+    live::retry(queue, item);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (queue, item);
+}
+
+/// The network went away: files going up in parts pause, and say why.
+pub fn went_offline(queue: Queue) {
+    #[cfg(feature = "hydrate")]
+    live::went_offline(queue);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = queue;
+}
+
+/// The network is back: what going offline paused goes on by itself.
+pub fn came_online(queue: Queue) {
+    #[cfg(feature = "hydrate")]
+    live::came_online(queue);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = queue;
+}
+
 /// Signs again and uploads again, while the file is at hand.
 pub fn retry(queue: Queue, item: QueuedFile) {
     #[cfg(feature = "hydrate")]

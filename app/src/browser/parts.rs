@@ -39,6 +39,7 @@ pub async fn upload(
     parallel: usize,
     max_bytes: u64,
 ) -> Result<DownloadLink, CourierError> {
+    item.in_parts.set(true);
     let size = file.size() as u64;
     let (upload, stored) = match UPLOADS.with(|u| u.borrow().get(&item.id).cloned()) {
         // A retry: the parts the store already holds are not sent again.
@@ -114,6 +115,7 @@ async fn start(item: QueuedFile, file: &File, size: u64) -> Result<MultipartUplo
 /// it once its file is chosen again. Shows how much the store holds; an
 /// upload the store no longer has is forgotten, and its card goes.
 pub fn adopt(queue: crate::upload::queue::Queue, item: QueuedFile, upload: MultipartUpload) {
+    item.in_parts.set(true);
     UPLOADS.with(|u| u.borrow_mut().insert(item.id, upload.clone()));
     leptos::task::spawn_local(async move {
         match crate::api::list_parts(upload.clone()).await {
@@ -140,11 +142,16 @@ pub fn adopt(queue: crate::upload::queue::Queue, item: QueuedFile, upload: Multi
     });
 }
 
-/// Cancels a file's parts: the requests stop, and the store drops every part.
-pub fn cancel(item: &QueuedFile) {
+/// Stops the parts in flight; the stored ones, and the upload, stay.
+pub fn stop(item: &QueuedFile) {
     for request in IN_FLIGHT.with(|r| r.borrow_mut().remove(&item.id)).unwrap_or_default() {
         let _ = request.abort();
     }
+}
+
+/// Cancels a file's parts: the requests stop, and the store drops every part.
+pub fn cancel(item: &QueuedFile) {
+    stop(item);
     if let Some(upload) = UPLOADS.with(|u| u.borrow_mut().remove(&item.id)) {
         super::unfinished::forget(&upload.key);
         leptos::task::spawn_local(async move {

@@ -28,7 +28,15 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
             {move || match item.state.get() {
                 FileState::Waiting => EitherOf9::A(view! { <p class="status">"Waiting…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
                 FileState::Signing => EitherOf9::B(view! { <p class="status">"Preparing…"</p> <ActionButton action=QueueAction::Cancel item queue /> }),
-                FileState::Uploading => EitherOf9::C(view! { <ProgressBar item /> <ActionButton action=QueueAction::Cancel item queue /> }),
+                FileState::Uploading => EitherOf9::C(view! {
+                    <ProgressBar item />
+                    <div class="actions">
+                        <Show when=move || item.in_parts.get()>
+                            <ActionButton action=QueueAction::Pause item queue />
+                        </Show>
+                        <ActionButton action=QueueAction::Cancel item queue />
+                    </div>
+                }),
                 FileState::Confirming => EitherOf9::D(view! {
                     <ProgressBar item />
                     <p class="status">{move || item.note.get().unwrap_or_else(|| "Confirming…".to_owned())}</p>
@@ -43,12 +51,20 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                     <p class="status">"Deleted. Its link no longer works."</p>
                     <div class="actions"><ActionButton action=QueueAction::Remove item queue /></div>
                 }),
-                FileState::Paused => EitherOf9::I(view! {
-                    <ProgressBar item />
-                    <p class="status">{move || item.note.get().unwrap_or_else(|| {
-                        "Paused: choose or drop this file again to send the rest.".to_owned()
-                    })}</p>
-                    <div class="actions"><ActionButton action=QueueAction::Remove item queue /></div>
+                FileState::Paused => EitherOf9::I({
+                    // After a reload the file itself must be chosen again.
+                    let at_hand = browser::can_retry(&item);
+                    let otherwise = if at_hand { "Paused." } else { "Paused: choose or drop this file again to send the rest." };
+                    view! {
+                        <ProgressBar item />
+                        <p class="status">{move || item.note.get().unwrap_or_else(|| otherwise.to_owned())}</p>
+                        <div class="actions">
+                            <Show when=move || at_hand>
+                                <ActionButton action=QueueAction::Resume item queue />
+                            </Show>
+                            <ActionButton action=QueueAction::Remove item queue />
+                        </div>
+                    }
                 }),
             }}
         </li>
@@ -73,6 +89,8 @@ enum QueueAction {
     Cancel,
     Retry,
     Remove,
+    Pause,
+    Resume,
 }
 
 impl QueueAction {
@@ -81,6 +99,8 @@ impl QueueAction {
             Self::Cancel => "Cancel",
             Self::Retry => "Retry",
             Self::Remove => "Remove",
+            Self::Pause => "Pause",
+            Self::Resume => "Resume",
         }
     }
 
@@ -90,6 +110,8 @@ impl QueueAction {
             Self::Cancel => browser::cancel(queue, item),
             Self::Retry => browser::retry(queue, item),
             Self::Remove => browser::remove(queue, item),
+            Self::Pause => browser::pause(queue, item),
+            Self::Resume => browser::resume(queue, item),
         }
     }
 }

@@ -38,6 +38,12 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
         }
     });
     on_cleanup(move || paste.remove());
+    let offline = window_event_listener(leptos::ev::offline, move |_| browser::went_offline(queue));
+    let online = window_event_listener(leptos::ev::online, move |_| browser::came_online(queue));
+    on_cleanup(move || {
+        offline.remove();
+        online.remove();
+    });
 
     // Handlers run only in the hydrated page; without it the form posts itself.
     let on_submit = move |event: leptos::ev::SubmitEvent| {

@@ -20,8 +20,9 @@ pub enum FileState {
     Cancelled,
     /// Deleted from storage by its owner; its links answer 404.
     Deleted,
-    /// A large file's upload that the page left mid-way (a reload): its
-    /// parts wait in the store for the same file to be chosen again.
+    /// A large file's upload, paused: by the person, by the network going
+    /// offline, or left mid-way by a reload (then its parts wait in the
+    /// store for the same file to be chosen again).
     Paused,
 }
 
@@ -108,6 +109,8 @@ pub struct QueuedFile {
     /// What the card says while it waits on something other than the bytes
     /// (Courier not answering after the store took the file).
     pub note: RwSignal<Option<String>>,
+    /// Whether it goes up in parts (so it can be paused and resumed).
+    pub in_parts: RwSignal<bool>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -161,6 +164,7 @@ impl Queue {
             }),
             preview: RwSignal::new(None),
             note: RwSignal::new(None),
+            in_parts: RwSignal::new(false),
         };
         self.items.update(|items| items.push(item));
         item
