@@ -19,9 +19,10 @@ pub const DEFAULT_SITE_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(I
 pub const DEFAULT_RELOAD_PORT: u32 = 3001;
 pub const DEFAULT_EMBEDDED_S3_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9000);
 pub const DEFAULT_DATA_DIR: &str = "./data";
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
-/// S3 refuses a POST upload larger than 5 GiB.
-pub const MAX_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// S3's own object limit: large files go up in parts; operators lower it.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = app::multipart::S3_MAX_OBJECT_BYTES;
+/// The most any store takes as one object (S3's 5 TiB).
+pub const MAX_UPLOAD_BYTES: u64 = app::multipart::S3_MAX_OBJECT_BYTES;
 pub const DEFAULT_UPLOAD_TTL_SECS: u64 = 900;
 pub const MAX_UPLOAD_TTL_SECS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_DOWNLOAD_TTL_SECS: u64 = 3600;
@@ -474,7 +475,9 @@ mod tests {
                 data_dir: PathBuf::from("./data")
             }
         );
-        assert_eq!(settings.limits.rules.max_bytes, 100 * 1024 * 1024);
+        // S3's own limit: large files go in parts; one POST takes up to the threshold.
+        assert_eq!(settings.limits.rules.max_bytes, 5 * 1024 * 1024 * 1024 * 1024);
+        assert_eq!(settings.limits.largest_post(), 64 * 1024 * 1024);
         assert_eq!(settings.limits.upload_ttl, Duration::from_secs(900));
         assert_eq!(settings.limits.download_ttl, Duration::from_secs(3600));
         assert_eq!(settings.public_url, None);

@@ -110,7 +110,8 @@ impl Application {
                     addr: *addr,
                     data_dir: data_dir.clone(),
                     allowed_origins: allowed_origins(&public_url),
-                    max_upload_bytes: settings.limits.rules.max_bytes,
+                    max_post_bytes: settings.limits.largest_post(),
+                    max_part_bytes: app::multipart::part_size_for(settings.limits.rules.max_bytes),
                     limits: serving.store,
                 })
                 .await?;

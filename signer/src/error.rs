@@ -55,6 +55,11 @@ pub enum SignError {
     PublicLinksOff,
     #[error("Only the link Courier gave after the upload can delete the file.")]
     NotDeletable,
+    #[error(
+        "A file over {} goes up in parts: the page does that by itself; from a script, use start_multipart.",
+        wire::size::human_size(*.0)
+    )]
+    TooLargeForOnePost(u64),
     #[error("At most {0} parts can be signed at once.")]
     TooManyParts(usize),
     #[error("Part {number} is not part of this upload: it has {count} parts.")]
@@ -72,7 +77,7 @@ pub enum SignError {
 impl SignError {
     pub fn refusal(&self) -> Refusal {
         match self {
-            Self::File(FileRefusal::TooLarge { .. }) => Refusal::TooLarge,
+            Self::File(FileRefusal::TooLarge { .. }) | Self::TooLargeForOnePost(_) => Refusal::TooLarge,
             Self::File(_)
             | Self::NoUsableName
             | Self::IncompleteConfirmation

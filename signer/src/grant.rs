@@ -41,6 +41,9 @@ impl Signer {
         let name = FileName::parse(&request.filename).map_err(|_| SignError::NoUsableName)?;
         let limits = &self.0.limits;
         let content_type = limits.rules.check(request.size, &request.content_type)?;
+        if request.size > limits.largest_post() {
+            return Err(SignError::TooLargeForOnePost(limits.largest_post()));
+        }
         let key = ObjectKey::for_upload(&name, request.link);
         let expires_at = now + limits.upload_ttl;
         let token = UploadToken::issue(
@@ -89,7 +92,7 @@ impl Signer {
             .field_starting_with("key", prefix.as_str(), &prefix.form_key())
             .field("acl", "private")
             .field("success_action_redirect", &self.confirm_url(&token))
-            .content_length_range(1, limits.rules.max_bytes);
+            .content_length_range(1, limits.largest_post());
         // The name is unknown until the browser sends it: a bare `attachment`
         // saves the file under its key's last segment.
         let policy = match link {

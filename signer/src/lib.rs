@@ -63,6 +63,13 @@ pub struct Limits {
     pub multipart: MultipartSettings,
 }
 
+impl Limits {
+    /// The largest file one POST grant (or the plain form) takes.
+    pub fn largest_post(&self) -> u64 {
+        wire::multipart::largest_post(self.rules.max_bytes, self.multipart.threshold)
+    }
+}
+
 /// When a file goes up in parts, and how many at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MultipartSettings {

@@ -8,6 +8,16 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PARTS: u64 = 10_000;
 /// The smallest part Courier cuts: fewer requests, and over S3's 5 MiB floor.
 pub const MIN_PART_SIZE: u64 = 8 * 1024 * 1024;
+/// S3's own limits: one object, and one POST.
+pub const S3_MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+pub const S3_MAX_POST_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The largest file that goes up in one POST: below the multipart
+/// threshold (larger files go in parts), and never past S3's POST limit.
+/// The plain form, which cannot send parts, takes files up to this.
+pub fn largest_post(max_bytes: u64, multipart_threshold: u64) -> u64 {
+    max_bytes.min(multipart_threshold).min(S3_MAX_POST_BYTES)
+}
 
 /// One multipart upload, as every call about it names it. The token binds
 /// all the rest: changing the key, the upload id or a size voids it.
@@ -109,6 +119,16 @@ mod tests {
         let part = part_size_for(five_tib);
         assert!(five_tib.div_ceil(part) <= MAX_PARTS, "{part}");
         assert_eq!(part % MIB, 0);
+    }
+
+    #[test]
+    fn one_post_takes_what_multipart_does_not() {
+        assert_eq!(largest_post(S3_MAX_OBJECT_BYTES, 64 * MIB), 64 * MIB);
+        assert_eq!(largest_post(MIB, 64 * MIB), MIB);
+        assert_eq!(
+            largest_post(S3_MAX_OBJECT_BYTES, S3_MAX_OBJECT_BYTES),
+            S3_MAX_POST_BYTES
+        );
     }
 
     #[test]

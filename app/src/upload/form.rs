@@ -13,6 +13,10 @@ use crate::model::{LinkKind, PageSettings, UploadGrant};
 pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) -> impl IntoView {
     let (summary, accept) = (settings.rules.summary(), settings.rules.accept());
     let public_links = settings.public_links;
+    // Larger files go up in parts, which the plain form cannot send.
+    let largest_post = crate::multipart::largest_post(settings.rules.max_bytes, settings.multipart_threshold);
+    let plain_limit = (largest_post < settings.rules.max_bytes)
+        .then(|| format!("Without JavaScript: up to {}", crate::size::human_size(largest_post)));
     let queue = Queue::new(settings, link);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let dragging = RwSignal::new(false);
@@ -106,6 +110,11 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                     {move || if hydrated.get() { "Drop files here, paste them, or choose" } else { "Choose a file" }}
                 </span>
                 <span class="hint">{summary}</span>
+                {plain_limit.map(|text| view! {
+                    <Show when=move || !hydrated.get()>
+                        <span class="hint plain-limit">{text.clone()}</span>
+                    </Show>
+                })}
             </label>
             // One file per plain-form POST; several once the page is hydrated.
             // Once hydrated, chosen files go at once, as dropped and pasted ones

@@ -53,8 +53,11 @@ pub struct EmbeddedStoreConfig {
     pub data_dir: PathBuf,
     /// Origins whose pages may POST to the store (the app's).
     pub allowed_origins: Vec<String>,
-    /// The largest file a grant may upload (`COURIER_MAX_UPLOAD_BYTES`).
-    pub max_upload_bytes: u64,
+    /// The largest file one POST may carry (`Limits::largest_post`): `s3s`
+    /// holds a POST's file in memory until it is stored.
+    pub max_post_bytes: u64,
+    /// The largest part of a multipart upload (streamed to disk).
+    pub max_part_bytes: u64,
     /// Slow and idle clients, and how many at once ([`Limits::STORE`]).
     pub limits: Limits,
 }
@@ -107,7 +110,7 @@ impl RunningStore {
         builder.set_access(public_read::PublicRead);
         let mut s3_config = S3Config::default();
         // s3s holds a POST's file in memory until it is stored: no larger than a grant allows.
-        s3_config.post_object_max_file_size = config.max_upload_bytes;
+        s3_config.post_object_max_file_size = config.max_post_bytes;
         s3_config.form_max_fields_size = post_form::MAX_FIELDS_BYTES;
         s3_config.form_max_field_size = post_form::MAX_FIELDS_BYTES;
         builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(s3_config))));
@@ -127,7 +130,10 @@ impl RunningStore {
         let state = StoreState {
             s3,
             grants: GrantUses::new(bucket_dir),
-            body_cap: config.max_upload_bytes.saturating_add(FORM_OVERHEAD),
+            body_cap: config
+                .max_post_bytes
+                .saturating_add(FORM_OVERHEAD)
+                .max(config.max_part_bytes),
             requests: Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS)),
             forms: Arc::new(Semaphore::new(MAX_CONCURRENT_FORMS)),
         };

@@ -602,6 +602,9 @@ fn millis(time: Option<std::time::Duration>) -> String {
     time.map_or_else(|| "-".to_owned(), |t| format!("{:.1} ms", t.as_secs_f64() * 1000.0))
 }
 
+/// A multipart threshold that lets the 72 MiB file below go up in one POST.
+pub const BIG_FILE_IN_ONE_POST: (&str, &str) = ("COURIER_MULTIPART_THRESHOLD", "134217728");
+
 /// 72 MiB with near-boundaries every 64 KiB, POSTed in 4 MiB writes as
 /// `curl -F file=@big.bin` sends it; the link must serve it back whole.
 pub async fn upload_big_file_in_large_writes(courier: &TestCourier) {

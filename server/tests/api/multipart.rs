@@ -60,3 +60,52 @@ async fn parts_are_signed_past_the_rate_limit_and_uploads_are_not_started() {
         .await;
     assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// One POST takes files below the multipart threshold (the plain form's
+/// policy says so too); larger ones go in parts, up to the maximum.
+#[tokio::test]
+async fn one_post_takes_files_up_to_the_threshold_and_parts_take_the_rest() {
+    let threshold = 8 * 1024 * 1024;
+    let courier = crate::helpers::spawn_courier_with(&[("COURIER_MULTIPART_THRESHOLD", &threshold.to_string())]).await;
+    let refused = courier
+        .sign_upload("big.bin", "application/octet-stream", threshold + 1)
+        .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = refused.json().await.expect("JSON");
+    assert_eq!(
+        body["error"],
+        "A file over 8 MiB goes up in parts: the page does that by itself; from a script, use start_multipart."
+    );
+    let signed = courier
+        .sign_upload("big.bin", "application/octet-stream", threshold)
+        .await;
+    assert_eq!(signed.status(), reqwest::StatusCode::OK);
+    let started = courier
+        .start_multipart("big.bin", "application/octet-stream", 5 * 1024 * 1024 * 1024, None)
+        .await;
+    assert_eq!(started.status(), reqwest::StatusCode::OK);
+
+    // The plain form's policy allows one POST of at most the threshold.
+    let (_, fields) = courier.page_form().await;
+    use base64::Engine as _;
+    let policy = base64::engine::general_purpose::STANDARD
+        .decode(&fields["policy"])
+        .expect("base64");
+    let policy: serde_json::Value = serde_json::from_slice(&policy).expect("JSON");
+    let range = policy["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c[0] == "content-length-range")
+        .expect("a size range")
+        .clone();
+    assert_eq!(range, serde_json::json!(["content-length-range", 1, threshold]));
+    // And the page says so to whoever has no JavaScript.
+    let page = courier
+        .get_as(&format!("{}/", courier.base), "text/html")
+        .await
+        .text()
+        .await
+        .expect("HTML");
+    assert!(page.contains("Without JavaScript: up to 8 MiB"), "{page}");
+}

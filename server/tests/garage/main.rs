@@ -538,7 +538,7 @@ async fn check_fails_when_public_links_cannot_work_or_leak() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_big_file_in_large_writes_goes_through_on_garage() {
-    upload_big_file_in_large_writes(&spawn_on_garage(&[]).await).await;
+    upload_big_file_in_large_writes(&spawn_on_garage(&[helpers::BIG_FILE_IN_ONE_POST]).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,8 +61,12 @@ async fn anonymous_post(url: String, size: u64, declare_length: bool) -> Option<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_gigabyte_posts_leave_memory_where_it_was() {
-    // A limit above the POSTs' size, so the body cap does not refuse them first.
-    let courier = helpers::spawn_courier_with(&[("COURIER_MAX_UPLOAD_BYTES", "4294967296")]).await;
+    // A POST limit above the POSTs' size, so the body cap does not refuse them first.
+    let courier = helpers::spawn_courier_with(&[
+        ("COURIER_MAX_UPLOAD_BYTES", "4294967296"),
+        ("COURIER_MULTIPART_THRESHOLD", "4294967296"),
+    ])
+    .await;
     let url = format!("{}/{}", courier.store, courier.bucket);
     // Warm up: the first requests allocate the runtime's and client's buffers.
     anonymous_post(url.clone(), 1024, true).await;
