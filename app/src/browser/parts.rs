@@ -54,8 +54,11 @@ pub async fn upload(
                         .collect();
                     (upload, whole)
                 }
-                // Gone (expired, or completed or aborted elsewhere): start over.
-                Err(CourierError::NotFound(_)) => (start(item, file, size).await?, Vec::new()),
+                // Gone (swept, aborted, or its token expired): start over.
+                Err(CourierError::NotFound(_) | CourierError::Forbidden(_)) => {
+                    super::unfinished::forget(&upload.key);
+                    (start(item, file, size).await?, Vec::new())
+                }
                 Err(other) => return Err(other),
             }
         }
