@@ -60,6 +60,8 @@ pub enum SignError {
         wire::size::human_size(*.0)
     )]
     TooLargeForOnePost(u64),
+    #[error("This token is not for that upload.")]
+    NotThisUpload,
     #[error("At most {0} parts can be signed at once.")]
     TooManyParts(usize),
     #[error("Part {number} is not part of this upload: it has {count} parts.")]
@@ -89,9 +91,11 @@ impl SignError {
             | Self::NoSuchPart { .. }
             | Self::BadPartDigest(_)
             | Self::PartsDoNotAddUp(_) => Refusal::BadRequest,
-            Self::NotThisFile | Self::PermissionExpired | Self::PublicLinksOff | Self::NotDeletable => {
-                Refusal::Forbidden
-            }
+            Self::NotThisFile
+            | Self::NotThisUpload
+            | Self::PermissionExpired
+            | Self::PublicLinksOff
+            | Self::NotDeletable => Refusal::Forbidden,
             Self::NoSuchFile | Self::NoSuchUpload => Refusal::NotFound,
             Self::CredentialsUnavailable | Self::StoreUnreachable | Self::NotDeleted | Self::StorageFull => {
                 Refusal::Unavailable

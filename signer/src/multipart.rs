@@ -193,7 +193,7 @@ impl Signer {
         let subject = multipart_subject(&upload.key, &upload.upload_id, upload.size, upload.part_size);
         UploadToken::verify_multipart(&self.0.secret, &upload.token, &subject, now).map_err(|e| match e {
             crate::token::TokenError::Expired => SignError::PermissionExpired,
-            _ => SignError::NotThisFile,
+            _ => SignError::NotThisUpload,
         })?;
         let key = ObjectKey::parse(&upload.key).map_err(|_| SignError::NotCourierKey)?;
         if key.area() != KeyArea::Confirmed {

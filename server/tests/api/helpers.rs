@@ -354,21 +354,25 @@ impl TestCourier {
 /// An S3 client for the embedded store at `endpoint`, signing with the
 /// credentials in its data directory, as the server's does.
 pub fn embedded_store_client(endpoint: &str, data_dir: &std::path::Path) -> aws_sdk_s3::Client {
+    let credentials = courier::embedded_store::StoreCredentials::load_or_create(data_dir).expect("credentials");
+    s3_client(
+        endpoint,
+        "us-east-1",
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+    )
+}
+
+/// A path-style S3 client for any store, on the server's own HTTP client.
+pub fn s3_client(endpoint: &str, region: &str, access_key_id: &str, secret_access_key: &str) -> aws_sdk_s3::Client {
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
-    let credentials = courier::embedded_store::StoreCredentials::load_or_create(data_dir).expect("credentials");
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(courier::storage::http_client())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            None,
-            None,
-            "test",
-        ))
+        .credentials_provider(Credentials::new(access_key_id, secret_access_key, None, None, "test"))
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(config)
@@ -454,16 +458,7 @@ impl TestCourier {
         write: usize,
     ) -> Response {
         let boundary = "------------------------courierLargeWrites";
-        let mut head = String::new();
-        for (name, value) in &grant.fields {
-            head.push_str(&format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            ));
-        }
-        let content_type = grant.fields.get("Content-Type").cloned().unwrap_or_default();
-        head.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
-        ));
+        let head = form_head(grant, file_name, boundary);
         let tail = format!("\r\n--{boundary}--\r\n");
         let length = head.len() + bytes.len() + tail.len();
         let mut pieces = vec![bytes::Bytes::from(head)];
@@ -485,6 +480,22 @@ impl TestCourier {
             .await
             .expect("the store answers")
     }
+}
+
+/// A browser's multipart form under `grant`, up to the file's first byte:
+/// every field, then the file part's headers.
+pub fn form_head(grant: &UploadGrant, file_name: &str, boundary: &str) -> String {
+    let mut head = String::new();
+    for (name, value) in &grant.fields {
+        head.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    let content_type = grant.fields.get("Content-Type").cloned().unwrap_or_default();
+    head.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+    ));
+    head
 }
 
 /// What one run of many uploads at once came to.
@@ -1137,7 +1148,10 @@ pub async fn part_urls_write_their_part_only(courier: &TestCourier) {
         ..mine.clone()
     };
     for forged in [&foreign, &bigger] {
-        assert_eq!(status(courier.sign_parts(forged, &md5s).await), StatusCode::FORBIDDEN);
+        let refused = courier.sign_parts(forged, &md5s).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let body: serde_json::Value = refused.json().await.expect("JSON");
+        assert_eq!(body["error"], "This token is not for that upload.");
         assert_eq!(status(courier.complete_multipart(forged).await), StatusCode::FORBIDDEN);
         assert_eq!(status(courier.abort_multipart(forged).await), StatusCode::FORBIDDEN);
     }

@@ -141,16 +141,7 @@ pub async fn refuses_connections(addr: &str, within: Duration) -> bool {
 /// `Content-Type` and the two pieces.
 pub fn upload_form(grant: &UploadGrant, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>, Vec<u8>) {
     let boundary = "------------------------courierRawForm";
-    let mut head = String::new();
-    for (name, value) in &grant.fields {
-        head.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-        ));
-    }
-    let content_type = grant.fields.get("Content-Type").cloned().unwrap_or_default();
-    head.push_str(&format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
-    ));
+    let head = crate::helpers::form_head(grant, file_name, boundary);
     let half = bytes.len() / 2;
     let mut first = head.into_bytes();
     first.extend_from_slice(&bytes[..half]);

@@ -13,7 +13,6 @@ mod public_gateway;
 
 use std::process::Command;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
     LifecycleRuleFilter,
@@ -58,21 +57,12 @@ async fn spawn_on_garage(extra: &[(&str, &str)]) -> TestCourier {
 
 fn s3() -> aws_sdk_s3::Client {
     let env: std::collections::HashMap<String, String> = cluster().into_iter().collect();
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(courier::storage::http_client())
-        .region(Region::new(env["AWS_REGION"].clone()))
-        .endpoint_url(&env["AWS_ENDPOINT_URL_S3"])
-        .credentials_provider(Credentials::new(
-            &env["AWS_ACCESS_KEY_ID"],
-            &env["AWS_SECRET_ACCESS_KEY"],
-            None,
-            None,
-            "test",
-        ))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    helpers::s3_client(
+        &env["AWS_ENDPOINT_URL_S3"],
+        &env["AWS_REGION"],
+        &env["AWS_ACCESS_KEY_ID"],
+        &env["AWS_SECRET_ACCESS_KEY"],
+    )
 }
 
 async fn object_exists(key: &str) -> bool {
