@@ -141,6 +141,7 @@ impl ReadJson for FormGrant {
                 public_links: js::field(&settings, "public_links")?.as_bool()?,
                 multipart_threshold: js::whole(&settings, "multipart_threshold")?,
                 parallel_parts: u32::try_from(js::whole(&settings, "parallel_parts")?).ok()?,
+                part_checksums: js::field(&settings, "part_checksums")?.as_bool()?,
             },
         })
     }

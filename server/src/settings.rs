@@ -284,6 +284,8 @@ fn limits(var: &impl Fn(&str) -> Option<String>) -> Result<Limits, SettingsError
                 u64::from(signer::MultipartSettings::default().parallel_parts),
                 MAX_PARALLEL_PARTS,
             )? as u32,
+            part_checksums: var("COURIER_PART_CHECKSUMS").is_none()
+                || parse_bool("COURIER_PART_CHECKSUMS", var("COURIER_PART_CHECKSUMS"))?,
         },
         links: links(var)?,
     })

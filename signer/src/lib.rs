@@ -77,6 +77,10 @@ pub struct MultipartSettings {
     pub threshold: u64,
     /// `COURIER_PARALLEL_PARTS`
     pub parallel_parts: u32,
+    /// `COURIER_PART_CHECKSUMS`: every part URL signs the part's MD5, so the
+    /// store refuses a part damaged on the way. Off only for a store that
+    /// refuses `Content-MD5`, and for measuring what the checksum costs.
+    pub part_checksums: bool,
 }
 
 impl Default for MultipartSettings {
@@ -84,6 +88,7 @@ impl Default for MultipartSettings {
         Self {
             threshold: 64 * 1024 * 1024,
             parallel_parts: 4,
+            part_checksums: true,
         }
     }
 }
@@ -164,6 +169,7 @@ impl Signer {
             public_links: links.public,
             multipart_threshold: self.0.limits.multipart.threshold,
             parallel_parts: self.0.limits.multipart.parallel_parts,
+            part_checksums: self.0.limits.multipart.part_checksums,
         }
     }
 }

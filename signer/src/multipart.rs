@@ -102,12 +102,21 @@ impl Signer {
                     number: part.number,
                     count: upload.part_count(),
                 })?;
-                let md5 = base64::engine::general_purpose::STANDARD
-                    .decode(&part.md5)
-                    .ok()
-                    .filter(|digest| digest.len() == 16)
-                    .ok_or(SignError::BadPartDigest(part.number))?;
-                let md5 = base64::engine::general_purpose::STANDARD.encode(md5);
+                // Re-encoded from its 16 bytes: the URL signs exactly what the store compares.
+                let md5 = match &part.md5 {
+                    Some(md5) => Some(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(md5)
+                            .ok()
+                            .filter(|digest| digest.len() == 16)
+                            .map(|digest| base64::engine::general_purpose::STANDARD.encode(digest))
+                            .ok_or(SignError::BadPartDigest(part.number))?,
+                    ),
+                    None if self.0.limits.multipart.part_checksums => {
+                        return Err(SignError::BadPartDigest(part.number));
+                    }
+                    None => None,
+                };
                 let url = presign_upload_part(
                     &identity,
                     &self.0.bucket_url,
@@ -116,7 +125,7 @@ impl Signer {
                         upload_id: &upload.upload_id,
                         number: part.number,
                         size,
-                        md5: &md5,
+                        md5: md5.as_deref(),
                         expires_in,
                     },
                     now,

@@ -98,14 +98,14 @@ pub fn presign_get(identity: &SigningIdentity, bucket: &BucketUrl, get: GetObjec
 }
 
 /// One part of a multipart upload to presign: the store takes exactly
-/// `size` bytes whose MD5 is `md5` (base64), both signed.
+/// `size` bytes, and where `md5` (base64) is given only bytes with that MD5.
 #[derive(Clone, Copy, Debug)]
 pub struct UploadPart<'a> {
     pub key: &'a str,
     pub upload_id: &'a str,
     pub number: u32,
     pub size: u64,
-    pub md5: &'a str,
+    pub md5: Option<&'a str>,
     pub expires_in: Duration,
 }
 
@@ -118,13 +118,21 @@ pub fn presign_upload_part(
 ) -> String {
     let number = part.number.to_string();
     let size = part.size.to_string();
+    let with_md5;
+    let headers: &[(&str, &str)] = match part.md5 {
+        Some(md5) => {
+            with_md5 = [("content-length", size.as_str()), ("content-md5", md5)];
+            &with_md5
+        }
+        None => &[("content-length", &size)],
+    };
     presign(
         Presigned {
             method: "PUT",
             key: part.key,
             expires_in: part.expires_in,
             query: &[("partNumber", &number), ("uploadId", part.upload_id)],
-            headers: &[("content-length", &size), ("content-md5", part.md5)],
+            headers,
         },
         identity,
         bucket,

@@ -36,6 +36,8 @@ pub struct PageSettings {
     pub multipart_threshold: u64,
     /// How many parts of one file go up at once.
     pub parallel_parts: u32,
+    /// Whether each part goes with its MD5 (the store checks it).
+    pub part_checksums: bool,
 }
 
 /// The page's upload form: the plain form's grant (a per-page prefix, for

@@ -54,15 +54,16 @@ pub struct MultipartGrant {
 }
 
 /// A part to sign: its number and the base64 MD5 of its bytes, which the
-/// URL signs and the store checks (`Content-MD5`).
+/// URL signs and the store checks (`Content-MD5`). Courier requires the MD5
+/// unless `COURIER_PART_CHECKSUMS` is off.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartToSign {
     pub number: u32,
-    pub md5: String,
+    pub md5: Option<String>,
 }
 
-/// A presigned `UploadPart` PUT: send exactly `size` bytes with the
-/// `Content-MD5` it was signed for.
+/// A presigned `UploadPart` PUT: send exactly `size` bytes, with the
+/// `Content-MD5` it was signed for if one was given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartUrl {
     pub number: u32,

@@ -109,7 +109,7 @@ async fn upload(queue: Queue, item: QueuedFile) -> Result<DownloadLink, CourierE
     let max_bytes = queue.rules().max_bytes;
     let size = file.size() as u64;
     if size >= queue.multipart_threshold {
-        return super::parts::upload(item, &file, queue.parallel_parts, max_bytes).await;
+        return super::parts::upload(&queue, item, &file).await;
     }
     if let Some(grant) = SENT.with(|s| s.borrow_mut().remove(&item.id)) {
         item.state.set(FileState::Confirming);

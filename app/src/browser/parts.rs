@@ -18,7 +18,7 @@ use crate::error::CourierError;
 use crate::model::{DownloadLink, LinkKind};
 use crate::multipart::{MultipartUpload, PartToSign};
 use crate::store_error::StoreError;
-use crate::upload::queue::{FileState, Progress, QueuedFile};
+use crate::upload::queue::{FileState, Progress, Queue, QueuedFile};
 
 thread_local! {
     /// The multipart upload of each file that has one, by queue id: kept
@@ -32,13 +32,10 @@ thread_local! {
 const TRIES: u32 = 5;
 const FIRST_WAIT_MS: f64 = 1_000.0;
 
-/// Uploads `file` in parts, `parallel` at once; its link once complete.
-pub async fn upload(
-    item: QueuedFile,
-    file: &File,
-    parallel: usize,
-    max_bytes: u64,
-) -> Result<DownloadLink, CourierError> {
+/// Uploads `file` in parts, as many at once as the queue says; its link
+/// once complete.
+pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<DownloadLink, CourierError> {
+    let parallel = queue.parallel_parts;
     item.in_parts.set(true);
     let size = file.size() as u64;
     let (upload, stored) = match UPLOADS.with(|u| u.borrow().get(&item.id).cloned()) {
@@ -73,7 +70,8 @@ pub async fn upload(
         item,
         file: file.clone(),
         upload: upload.clone(),
-        max_bytes,
+        max_bytes: queue.rules().max_bytes,
+        checksums: queue.part_checksums,
         waiting: RefCell::new((1..=count).filter(|n| !stored.contains(n)).rev().collect()),
         sent: RefCell::new(vec![0.0; count as usize + 1]),
         already: stored.iter().filter_map(|&n| upload.part_len(n)).sum(),
@@ -170,6 +168,8 @@ struct Run {
     file: File,
     upload: MultipartUpload,
     max_bytes: u64,
+    /// Whether each part goes with its MD5.
+    checksums: bool,
     /// Part numbers still to send, the next one last.
     waiting: RefCell<Vec<u32>>,
     /// Bytes of each part sent so far (by part number).
@@ -210,7 +210,7 @@ impl Run {
             .file
             .slice_with_f64_and_f64(start as f64, (start + size) as f64)
             .map_err(|_| broken("the file could not be read"))?;
-        let md5 = md5_of(&blob).await?;
+        let md5 = if self.checksums { Some(md5_of(&blob).await?) } else { None };
         let mut wait = FIRST_WAIT_MS;
         for attempt in 1..=TRIES {
             let part = PartToSign {
@@ -232,8 +232,11 @@ impl Run {
                 run.sent.borrow_mut()[number as usize] = loaded.min(size as f64);
                 run.show_progress();
             };
-            let headers = [("Content-MD5", md5.as_str())];
-            let xhr = Xhr::send("PUT", &url, &headers, Body::Blob(&blob), on_progress, || {})?;
+            let headers: &[(&str, &str)] = match &md5 {
+                Some(md5) => &[("Content-MD5", md5.as_str())],
+                None => &[],
+            };
+            let xhr = Xhr::send("PUT", &url, headers, Body::Blob(&blob), on_progress, || {})?;
             let request = xhr.request();
             IN_FLIGHT.with(|r| r.borrow_mut().entry(self.item.id).or_default().push(request.clone()));
             let ended = xhr.ended().await;

@@ -125,6 +125,8 @@ pub struct Queue {
     /// Files at least this large go up in parts, `parallel_parts` at once.
     pub multipart_threshold: u64,
     pub parallel_parts: usize,
+    /// Whether each part goes with its MD5, for the store to check.
+    pub part_checksums: bool,
     rules: StoredValue<FileRules>,
     next_id: StoredValue<u64>,
 }
@@ -138,6 +140,7 @@ impl Queue {
             link: RwSignal::new(link),
             multipart_threshold: settings.multipart_threshold,
             parallel_parts: (settings.parallel_parts as usize).max(1),
+            part_checksums: settings.part_checksums,
             rules: StoredValue::new(settings.rules),
             next_id: StoredValue::new(0),
         }

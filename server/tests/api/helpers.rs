@@ -266,6 +266,19 @@ impl TestCourier {
         self.page_form_at("/").await
     }
 
+    /// The settings the page hands its uploader (the island's `data-props`).
+    pub async fn page_settings(&self) -> serde_json::Value {
+        let html = self.get_as(&format!("{}/", self.base), "text/html").await.text().await.expect("HTML");
+        let props = html
+            .split(" data-props=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the uploader's props");
+        let props = props.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        let props: serde_json::Value = serde_json::from_str(&props).expect("JSON props");
+        props["settings"].clone()
+    }
+
     /// The same, from the page at `path` (such as `/?link=public`).
     pub async fn page_form_at(&self, path: &str) -> (String, BTreeMap<String, String>) {
         let courier = self;
@@ -942,6 +955,16 @@ impl TestCourier {
         for (i, (number, md5)) in parts.iter().enumerate() {
             form.push((format!("parts[{i}][number]"), number.to_string()));
             form.push((format!("parts[{i}][md5]"), md5.clone()));
+        }
+        self.call("sign_parts", &form).await
+    }
+
+    /// `sign_parts` for part numbers alone, no MD5 (as with
+    /// `COURIER_PART_CHECKSUMS=false`).
+    pub async fn sign_parts_without_md5(&self, upload: &MultipartUpload, numbers: &[u32]) -> Response {
+        let mut form = upload_fields(upload);
+        for (i, number) in numbers.iter().enumerate() {
+            form.push((format!("parts[{i}][number]"), number.to_string()));
         }
         self.call("sign_parts", &form).await
     }
