@@ -25,10 +25,14 @@ export async function openHydrated(page: Page) {
 export async function throttleUploads(page: Page, bytesPerSecond: number) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 20,
-    downloadThroughput: -1,
-    uploadThroughput: bytesPerSecond,
-  });
+  // Returned to change the rate later (-1: no limit); it lasts across reloads.
+  const throttle = (rate: number) =>
+    cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: rate,
+    });
+  await throttle(bytesPerSecond);
+  return throttle;
 }

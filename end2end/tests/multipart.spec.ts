@@ -74,6 +74,43 @@ async function downloadedMd5(page: Page, card: ReturnType<Page["locator"]>) {
   return createHash("md5").update(await download.body()).digest("hex");
 }
 
+/** Stands in for Chromium's own picker (showOpenFilePicker), which Playwright
+ * cannot drive: it hands out a real handle to `name` in the origin's private
+ * file system, and counts how often it is opened (`window.picks`). */
+async function standInForThePicker(page: Page, name: string) {
+  await page.addInitScript((name) => {
+    const picker = window as unknown as { picks: number; showOpenFilePicker: () => Promise<unknown[]> };
+    picker.picks = 0;
+    picker.showOpenFilePicker = async () => {
+      picker.picks++;
+      const root = await navigator.storage.getDirectory();
+      return [await root.getFileHandle(name)];
+    };
+  }, name);
+}
+
+const picks = (page: Page) => page.evaluate(() => (window as unknown as { picks: number }).picks);
+
+/** Writes `size` bytes (a different value in every MiB) to `name` in the
+ * origin's private file system; their MD5. */
+async function writeKeptFile(page: Page, name: string, size: number) {
+  const byte = (i: number) => (i * 31 + (i >> 20)) % 251;
+  const expected = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) expected[i] = byte(i);
+  await page.evaluate(
+    async ([name, size]) => {
+      const root = await navigator.storage.getDirectory();
+      const writable = await (await root.getFileHandle(name, { create: true })).createWritable();
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 20)) % 251;
+      await writable.write(bytes);
+      await writable.close();
+    },
+    [name, size] as const,
+  );
+  return createHash("md5").update(expected).digest("hex");
+}
+
 /** The multipart uploads the embedded store still holds (its `.upload-<id>.json`). */
 function uploadsInStore(): string[] {
   return readdirSync(path.join(dataDir, "objects")).filter((name) => name.startsWith(".upload"));
@@ -167,16 +204,7 @@ test("after a reload, choosing the same file again sends only the parts still mi
   test.setTimeout(90_000);
   const { file, md5 } = bigFile("reloaded.bin", 40 * MIB);
   await open(page);
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  const throttle = (bytesPerSecond: number) =>
-    cdp.send("Network.emulateNetworkConditions", {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: bytesPerSecond,
-    });
-  await throttle(8 * MIB);
+  const throttle = await throttleUploads(page, 8 * MIB);
   const parts = watchParts(page);
   await choose(page, file);
   await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
@@ -208,6 +236,83 @@ test("after a reload, choosing the same file again sends only the parts still mi
   expect(sentAfter.length).toBeLessThan(5);
   expect(await downloadedMd5(page, card)).toBe(md5);
   expect(uploadsInStore()).toEqual([]);
+});
+
+test("where the browser keeps a handle to the file, Resume after a reload takes one click", async ({ page }) => {
+  test.setTimeout(90_000);
+  const size = 40 * MIB;
+  // Playwright cannot drive Chromium's own picker (showOpenFilePicker), so
+  // this stands in for it, handing out a real handle to a file in the
+  // origin's private file system. The rest is the browser's: the handle
+  // kept in IndexedDB across the reload, its permission, reading the file.
+  await standInForThePicker(page, "kept.bin");
+  await open(page);
+  const md5 = await writeKeptFile(page, "kept.bin", size);
+
+  const throttle = await throttleUploads(page, 8 * MIB);
+  const parts = watchParts(page);
+  // The drop zone opens the browser's own picker.
+  await page.locator(".dropzone").click();
+  expect(await picks(page)).toBe(1);
+  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+  await page.reload();
+  await throttle(-1);
+  const storedBefore = new Set(parts.filter((p) => p.status === 200).map((p) => p.number));
+  parts.length = 0;
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+
+  const card = page.locator(".card").filter({ hasText: "kept.bin" });
+  await expect(card).toHaveAttribute("data-state", "paused");
+  await expect(card).toContainText("Resume reads the file again from this computer");
+  await card.getByRole("button", { name: "Resume" }).click();
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  // Nothing was chosen again, and only what the store did not hold went.
+  expect(await picks(page)).toBe(0);
+  const sentAfter = parts.filter((p) => p.status === 200).map((p) => p.number);
+  expect(sentAfter.filter((n) => storedBefore.has(n))).toEqual([]);
+  expect(sentAfter.length).toBeLessThan(5);
+  expect(await downloadedMd5(page, card)).toBe(md5);
+  expect(uploadsInStore()).toEqual([]);
+  // The handle goes once the upload is complete.
+  await expect
+    .poll(() =>
+      page.evaluate(
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const open = indexedDB.open("courier");
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const count = open.result.transaction("file-handles").objectStore("file-handles").count();
+              count.onsuccess = () => resolve(count.result);
+            };
+          }),
+      ),
+    )
+    .toBe(0);
+});
+
+test("a kept file that changed since is not mixed in: Resume says so", async ({ page }) => {
+  await standInForThePicker(page, "changed.bin");
+  await open(page);
+  // Five parts, four at a time: the fifth is still to go when the first are stored.
+  await writeKeptFile(page, "changed.bin", 40 * MIB);
+  await throttleUploads(page, 8 * MIB);
+  const parts = watchParts(page);
+  await page.locator(".dropzone").click();
+  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+  await page.reload();
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+  const card = page.locator(".card").filter({ hasText: "changed.bin" });
+  await expect(card).toContainText("Resume reads the file again");
+  // Edited on disk meanwhile: same name, another size.
+  await writeKeptFile(page, "changed.bin", 40 * MIB + 1);
+  parts.length = 0;
+  await card.getByRole("button", { name: "Resume" }).click();
+  await expect(card).toContainText("The file changed since its upload started");
+  await expect(card).toHaveAttribute("data-state", "paused");
+  expect(parts).toEqual([]);
+  await card.getByRole("button", { name: "Remove" }).click();
+  await expect.poll(uploadsInStore, { timeout: 10_000 }).toEqual([]);
 });
 
 test("Pause stops the parts, Resume sends only the rest", async ({ page }) => {

@@ -6,9 +6,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{File, FileList, XmlHttpRequest};
 
+use super::file_handles::{self, Chosen, Unreadable};
 use super::recent;
 use super::transfer::Transfer;
 use crate::error::CourierError;
@@ -27,6 +28,11 @@ thread_local! {
     /// Paused cards (a large file's upload a previous page left), and what
     /// each waits for.
     static PAUSED: RefCell<HashMap<u64, super::unfinished::Unfinished>> = RefCell::new(HashMap::new());
+    /// The handle each file was read from, where the browser gave one.
+    static HANDLES: RefCell<HashMap<u64, JsValue>> = RefCell::new(HashMap::new());
+    /// The next click on the file input opens the plain picker (the
+    /// browser's own could not be used).
+    static PLAIN_PICKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Every file of a `FileList`.
@@ -37,9 +43,9 @@ pub fn files_of(list: Option<FileList>) -> Vec<File> {
 
 /// Puts files in the queue; those that break the rules fail at once, with the reason.
 /// A file a paused card waits for (the same name, size and date) continues there.
-pub fn enqueue(queue: Queue, files: Vec<File>) {
-    for file in files {
-        if resume_with(queue, &file) {
+pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>) {
+    for Chosen { file, handle } in files.into_iter().map(Into::into) {
+        if resume_with(queue, &file, handle.as_ref()) {
             continue;
         }
         let size = file.size() as u64;
@@ -50,6 +56,9 @@ pub fn enqueue(queue: Queue, files: Vec<File>) {
                     item.preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
                 }
                 FILES.with(|f| f.borrow_mut().insert(item.id, file));
+                if let Some(handle) = handle {
+                    HANDLES.with(|h| h.borrow_mut().insert(item.id, handle));
+                }
             }
             Err(error) => {
                 item.state.set(FileState::Failed(error.to_string()));
@@ -325,6 +334,68 @@ pub fn retry(queue: Queue, item: QueuedFile) {
     }
 }
 
+/// Goes on with a paused file: the file at hand, or read again through the
+/// handle the browser kept (this click is the leave it may ask for).
+pub fn resume(queue: Queue, item: QueuedFile) {
+    if can_retry(&item) {
+        return retry(queue, item);
+    }
+    let Some(handle) = handle_of(item.id) else { return };
+    leptos::task::spawn_local(async move {
+        let note = match file_handles::read(&handle).await {
+            Ok(file) if resume_with(queue, &file, Some(&handle)) => return,
+            Ok(_) => {
+                "The file changed since its upload started (its size or date differ), so it cannot continue: remove this card and upload the file again."
+            }
+            Err(Unreadable::NotAllowed) => {
+                "Courier was not allowed to read the file: choose or drop it again to send the rest."
+            }
+            Err(Unreadable::Gone) => {
+                item.reopenable.set(false);
+                "The file is no longer where it was: choose or drop it again to send the rest."
+            }
+        };
+        item.note.set(Some(note.to_owned()));
+    });
+}
+
+/// The handle the file of card `id` was read from, if the browser gave one.
+pub fn handle_of(id: u64) -> Option<JsValue> {
+    HANDLES.with(|h| h.borrow().get(&id).cloned())
+}
+
+/// Opens the browser's own picker, which gives handles, instead of the
+/// plain one behind the file input; falls back to the plain one.
+pub fn pick_instead(queue: Queue, event: &web_sys::MouseEvent, input: &web_sys::HtmlInputElement) {
+    if PLAIN_PICKER.with(|plain| plain.replace(false)) || !file_handles::picker_gives_handles() {
+        return;
+    }
+    event.prevent_default();
+    let input = input.clone();
+    let accept = queue.rules().allowed_types;
+    leptos::task::spawn_local(async move {
+        match file_handles::pick(&accept).await {
+            Ok(chosen) => enqueue(queue, chosen),
+            Err(()) => {
+                PLAIN_PICKER.with(|plain| plain.set(true));
+                open_picker(&input);
+            }
+        }
+    });
+}
+
+/// Queues dropped files, with their handles where the browser gives them.
+pub fn take_dropped(queue: Queue, event: &web_sys::DragEvent) {
+    let files = dropped_files(event);
+    let handles = file_handles::dropped_handles(event);
+    if handles.iter().all(JsValue::is_null) {
+        return enqueue(queue, files);
+    }
+    leptos::task::spawn_local(async move {
+        enqueue(queue, file_handles::with_handles(files, handles).await);
+    });
+}
+
 /// Takes a finished, failed or cancelled card off the list.
 pub fn remove(queue: Queue, item: QueuedFile) {
     if item.state.with_untracked(FileState::is_active) {
@@ -347,6 +418,7 @@ fn drop_card(queue: Queue, item: &QueuedFile) {
     FILES.with(|f| f.borrow_mut().remove(&item.id));
     SENT.with(|s| s.borrow_mut().remove(&item.id));
     PAUSED.with(|p| p.borrow_mut().remove(&item.id));
+    HANDLES.with(|h| h.borrow_mut().remove(&item.id));
     queue.remove(item.id);
 }
 
@@ -358,18 +430,28 @@ pub fn restore(queue: Queue) {
         item.progress.update(|p| p.sent = p.total);
         item.state.set(FileState::Done(link));
     }
-    for unfinished in super::unfinished::load() {
+    let unfinished = super::unfinished::load();
+    file_handles::keep_only(unfinished.iter().map(|u| u.upload.key.clone()).collect());
+    for unfinished in unfinished {
         let item = queue.push(unfinished.name.clone(), unfinished.upload.size, unfinished.link);
         item.progress.update(|p| p.sent = 0);
         item.state.set(FileState::Paused);
         PAUSED.with(|p| p.borrow_mut().insert(item.id, unfinished.clone()));
+        let key = unfinished.upload.key.clone();
         super::parts::adopt(queue, item, unfinished.upload);
+        // Resume takes one click where the browser kept the file's handle.
+        leptos::task::spawn_local(async move {
+            if let Some(handle) = file_handles::kept(&key).await {
+                HANDLES.with(|h| h.borrow_mut().insert(item.id, handle));
+                item.reopenable.set(true);
+            }
+        });
     }
 }
 
 /// Continues a paused card with `file` if it is the file the card waits
 /// for; says so on a paused card whose name it only shares.
-fn resume_with(queue: Queue, file: &File) -> bool {
+fn resume_with(queue: Queue, file: &File, handle: Option<&JsValue>) -> bool {
     let paused = PAUSED.with(|p| p.borrow().clone());
     let items = queue.items.get_untracked();
     let waiting = |id: &u64| {
@@ -378,13 +460,17 @@ fn resume_with(queue: Queue, file: &File) -> bool {
             .find(|i| i.id == *id && i.state.with_untracked(|s| *s == FileState::Paused))
             .copied()
     };
-    if let Some(item) = paused
+    if let Some((item, unfinished)) = paused
         .iter()
         .filter(|(_, u)| u.is_for(file))
-        .find_map(|(id, _)| waiting(id))
+        .find_map(|(id, u)| Some((waiting(id)?, u)))
     {
         PAUSED.with(|p| p.borrow_mut().remove(&item.id));
         FILES.with(|f| f.borrow_mut().insert(item.id, file.clone()));
+        if let Some(handle) = handle {
+            HANDLES.with(|h| h.borrow_mut().insert(item.id, handle.clone()));
+            file_handles::keep(unfinished.upload.key.clone(), handle.clone());
+        }
         item.note.set(None);
         item.state.set(FileState::Waiting);
         pump(queue);

@@ -4,6 +4,8 @@
 //! nothing. Components stay UI only; every `hydrate` switch is here.
 
 #[cfg(feature = "hydrate")]
+mod file_handles;
+#[cfg(feature = "hydrate")]
 mod live;
 #[cfg(feature = "hydrate")]
 mod parts;
@@ -14,7 +16,7 @@ mod transfer;
 #[cfg(feature = "hydrate")]
 mod unfinished;
 
-use leptos::ev::{ClipboardEvent, DragEvent};
+use leptos::ev::{ClipboardEvent, DragEvent, MouseEvent};
 use leptos::web_sys::HtmlInputElement;
 
 use crate::model::DownloadLink;
@@ -31,10 +33,20 @@ pub fn take_chosen(queue: Queue, input: &HtmlInputElement) {
     let _ = (queue, input);
 }
 
+/// Where the browser's own picker gives handles to the files it picks (so a
+/// large file resumes after a reload in one click), opens it in place of
+/// the plain one behind a click on `input`, and queues what is picked.
+pub fn pick_instead(queue: Queue, event: &MouseEvent, input: &HtmlInputElement) {
+    #[cfg(feature = "hydrate")]
+    live::pick_instead(queue, event, input);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (queue, event, input);
+}
+
 /// Queues the files dropped on the page.
 pub fn take_dropped(queue: Queue, event: &DragEvent) {
     #[cfg(feature = "hydrate")]
-    live::enqueue(queue, live::dropped_files(event));
+    live::take_dropped(queue, event);
     #[cfg(not(feature = "hydrate"))]
     let _ = (queue, event);
 }
@@ -100,7 +112,7 @@ pub fn pause(queue: Queue, item: QueuedFile) {
 /// Goes on with a paused file: only the parts the store does not hold.
 pub fn resume(queue: Queue, item: QueuedFile) {
     #[cfg(feature = "hydrate")]
-    live::retry(queue, item);
+    live::resume(queue, item);
     #[cfg(not(feature = "hydrate"))]
     let _ = (queue, item);
 }

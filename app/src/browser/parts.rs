@@ -109,6 +109,10 @@ async fn start(item: QueuedFile, file: &File, size: u64) -> Result<MultipartUplo
         last_modified: file.last_modified(),
         link,
     });
+    // Where the browser gave one, the file's handle: Resume after a reload then reads it again.
+    if let Some(handle) = super::live::handle_of(item.id) {
+        super::file_handles::keep(grant.upload.key.clone(), handle);
+    }
     Ok(grant.upload)
 }
 
@@ -210,7 +214,11 @@ impl Run {
             .file
             .slice_with_f64_and_f64(start as f64, (start + size) as f64)
             .map_err(|_| broken("the file could not be read"))?;
-        let md5 = if self.checksums { Some(md5_of(&blob).await?) } else { None };
+        let md5 = if self.checksums {
+            Some(md5_of(&blob).await?)
+        } else {
+            None
+        };
         let mut wait = FIRST_WAIT_MS;
         for attempt in 1..=TRIES {
             let part = PartToSign {

@@ -94,8 +94,9 @@ pub fn remember(entry: Unfinished) {
     save(&entries);
 }
 
-/// Forgets an upload once it is complete, or aborted.
+/// Forgets an upload once it is complete, or aborted (and its file's handle).
 pub fn forget(key: &str) {
+    super::file_handles::forget(key.to_owned());
     let mut entries = load();
     let before = entries.len();
     entries.retain(|e| e.upload.key != key);

@@ -52,14 +52,24 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                     <div class="actions"><ActionButton action=QueueAction::Remove item queue /></div>
                 }),
                 FileState::Paused => EitherOf9::I({
-                    // After a reload the file itself must be chosen again.
+                    // After a reload the file must be chosen again, unless
+                    // the browser kept a handle to it.
                     let at_hand = browser::can_retry(&item);
-                    let otherwise = if at_hand { "Paused." } else { "Paused: choose or drop this file again to send the rest." };
+                    let resumable = move || at_hand || item.reopenable.get();
+                    let otherwise = move || {
+                        if at_hand {
+                            "Paused."
+                        } else if item.reopenable.get() {
+                            "Paused: Resume reads the file again from this computer and sends the rest."
+                        } else {
+                            "Paused: choose or drop this file again to send the rest."
+                        }
+                    };
                     view! {
                         <ProgressBar item />
-                        <p class="status">{move || item.note.get().unwrap_or_else(|| otherwise.to_owned())}</p>
+                        <p class="status">{move || item.note.get().unwrap_or_else(|| otherwise().to_owned())}</p>
                         <div class="actions">
-                            <Show when=move || at_hand>
+                            <Show when=resumable>
                                 <ActionButton action=QueueAction::Resume item queue />
                             </Show>
                             <ActionButton action=QueueAction::Remove item queue />

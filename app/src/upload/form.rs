@@ -61,6 +61,11 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
             browser::take_chosen(queue, &input);
         }
     };
+    let on_input_click = move |event: leptos::ev::MouseEvent| {
+        if let Some(input) = file_input.get_untracked() {
+            browser::pick_instead(queue, &event, &input);
+        }
+    };
     let on_drop = move |event: leptos::ev::DragEvent| {
         event.prevent_default();
         dragging.set(false);
@@ -128,6 +133,7 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                 required=move || !hydrated.get()
                 node_ref=file_input
                 on:change=on_change
+                on:click=on_input_click
             />
             <button type="submit" hidden=move || hydrated.get()>"Upload"</button>
         </form>

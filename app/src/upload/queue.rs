@@ -111,6 +111,9 @@ pub struct QueuedFile {
     pub note: RwSignal<Option<String>>,
     /// Whether it goes up in parts (so it can be paused and resumed).
     pub in_parts: RwSignal<bool>,
+    /// Whether the browser kept a handle to its file: a paused card then
+    /// resumes in one click, without choosing the file again.
+    pub reopenable: RwSignal<bool>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -168,6 +171,7 @@ impl Queue {
             preview: RwSignal::new(None),
             note: RwSignal::new(None),
             in_parts: RwSignal::new(false),
+            reopenable: RwSignal::new(false),
         };
         self.items.update(|items| items.push(item));
         item

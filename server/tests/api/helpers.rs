@@ -268,13 +268,23 @@ impl TestCourier {
 
     /// The settings the page hands its uploader (the island's `data-props`).
     pub async fn page_settings(&self) -> serde_json::Value {
-        let html = self.get_as(&format!("{}/", self.base), "text/html").await.text().await.expect("HTML");
+        let html = self
+            .get_as(&format!("{}/", self.base), "text/html")
+            .await
+            .text()
+            .await
+            .expect("HTML");
         let props = html
             .split(" data-props=\"")
             .nth(1)
             .and_then(|rest| rest.split('"').next())
             .expect("the uploader's props");
-        let props = props.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        let props = props
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
         let props: serde_json::Value = serde_json::from_str(&props).expect("JSON props");
         props["settings"].clone()
     }

@@ -123,7 +123,10 @@ async fn a_part_needs_its_md5_unless_part_checksums_are_off() {
     let refused = courier.sign_parts_without_md5(&upload, &[1]).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = refused.json().await.expect("JSON");
-    assert_eq!(body["error"], "Part 1 needs its checksum: the MD5 of its bytes, in base64.");
+    assert_eq!(
+        body["error"],
+        "Part 1 needs its checksum: the MD5 of its bytes, in base64."
+    );
     assert_eq!(courier.page_settings().await["part_checksums"], true);
 
     let courier = crate::helpers::spawn_courier_with(&[("COURIER_PART_CHECKSUMS", "false")]).await;
@@ -148,5 +151,8 @@ async fn a_part_needs_its_md5_unless_part_checksums_are_off() {
     let completed = courier.complete_multipart(&upload).await;
     assert_eq!(completed.status(), StatusCode::OK);
     let link: app::model::DownloadLink = completed.json().await.expect("a link");
-    assert!(courier.downloaded_bytes(&link.download_url).await == bytes, "the bytes differ");
+    assert!(
+        courier.downloaded_bytes(&link.download_url).await == bytes,
+        "the bytes differ"
+    );
 }
