@@ -91,7 +91,7 @@ garage: site browser $(NPM_STAMP)
 garage-tests:
 	# One at a time: some stop a node or change the shared bucket's CORS.
 	cargo test -p courier --test garage -- --test-threads=1
-	cd end2end && COURIER_BIN="$(TEST_BIN)" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test tests/upload.spec.ts
+	cd end2end && COURIER_BIN="$(TEST_BIN)" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test tests/upload.spec.ts tests/garage-parts.spec.ts
 
 ## tools: what building needs, installed only when missing
 tools: $(NPM_STAMP)

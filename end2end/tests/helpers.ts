@@ -1,5 +1,9 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type Locator, type Page } from "@playwright/test";
 import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+
+const MIB = 1024 * 1024;
 
 export const baseURL = () => {
   const url = process.env.COURIER_BASE_URL;
@@ -35,4 +39,35 @@ export async function throttleUploads(page: Page, bytesPerSecond: number) {
     });
   await throttle(bytesPerSecond);
   return throttle;
+}
+
+/** A file of `size` bytes on disk (large files are chosen by path), and its MD5. */
+export function writeBigFile(dir: string, name: string, size: number): { file: string; md5: string } {
+  const bytes = Buffer.alloc(size);
+  const period = Buffer.from(Array.from({ length: 251 }, (_, i) => (i * 31) % 251));
+  for (let at = 0; at < size; at += period.length) period.copy(bytes, at);
+  // Different bytes in every part, so a part sent in the wrong place shows.
+  for (let at = 0; at < size; at += MIB) bytes.writeUInt32BE(at, at);
+  const file = path.join(dir, name);
+  writeFileSync(file, bytes);
+  return { file, md5: createHash("md5").update(bytes).digest("hex") };
+}
+
+/** Each part request the page makes: its part number and how it ended. */
+export function watchParts(page: Page) {
+  const parts: { number: number; status: number }[] = [];
+  page.on("requestfinished", async (request) => {
+    const url = new URL(request.url());
+    if (request.method() !== "PUT" || !url.searchParams.has("partNumber")) return;
+    const response = await request.response();
+    parts.push({ number: Number(url.searchParams.get("partNumber")), status: response?.status() ?? 0 });
+  });
+  return parts;
+}
+
+export async function downloadedMd5(page: Page, card: Locator) {
+  const href = await card.locator("a.download-link").getAttribute("href");
+  const download = await page.request.get(href!);
+  expect(download.status()).toBe(200);
+  return createHash("md5").update(await download.body()).digest("hex");
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { type RunningCourier, startCourier, testEnv } from "../courier-process";
-import { throttleUploads } from "./helpers";
+import { downloadedMd5, throttleUploads, watchParts, writeBigFile } from "./helpers";
 
 const MIB = 1024 * 1024;
 
@@ -34,29 +34,7 @@ test.afterAll(async () => {
   rmSync(files, { recursive: true, force: true });
 });
 
-/** A file of `size` bytes on disk (large files are chosen by path), and its MD5. */
-function bigFile(name: string, size: number): { file: string; md5: string } {
-  const bytes = Buffer.alloc(size);
-  const period = Buffer.from(Array.from({ length: 251 }, (_, i) => (i * 31) % 251));
-  for (let at = 0; at < size; at += period.length) period.copy(bytes, at);
-  // Different bytes in every part, so a part sent in the wrong place shows.
-  for (let at = 0; at < size; at += MIB) bytes.writeUInt32BE(at, at);
-  const file = path.join(files, name);
-  writeFileSync(file, bytes);
-  return { file, md5: createHash("md5").update(bytes).digest("hex") };
-}
-
-/** Each part request the page makes: its part number and how it ended. */
-function watchParts(page: Page) {
-  const parts: { number: number; status: number }[] = [];
-  page.on("requestfinished", async (request) => {
-    const url = new URL(request.url());
-    if (request.method() !== "PUT" || !url.searchParams.has("partNumber")) return;
-    const response = await request.response();
-    parts.push({ number: Number(url.searchParams.get("partNumber")), status: response?.status() ?? 0 });
-  });
-  return parts;
-}
+const bigFile = (name: string, size: number) => writeBigFile(files, name, size);
 
 async function open(page: Page) {
   await page.goto(courier.baseURL);
@@ -67,12 +45,6 @@ async function choose(page: Page, file: string) {
   await page.locator("input[type=file]").setInputFiles(file);
 }
 
-async function downloadedMd5(page: Page, card: ReturnType<Page["locator"]>) {
-  const href = await card.locator("a.download-link").getAttribute("href");
-  const download = await page.request.get(href!);
-  expect(download.status()).toBe(200);
-  return createHash("md5").update(await download.body()).digest("hex");
-}
 
 /** Stands in for Chromium's own picker (showOpenFilePicker), which Playwright
  * cannot drive: it hands out a real handle to `name` in the origin's private
