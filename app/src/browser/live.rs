@@ -137,7 +137,7 @@ async fn upload(queue: Queue, item: QueuedFile) -> Result<DownloadLink, CourierE
     let mut signed_again = false;
     loop {
         item.state.set(FileState::Signing);
-        let grant = crate::api::sign_upload(file.name(), file.type_(), size, Some(item.link)).await?;
+        let grant = super::calls::sign_upload(file.name(), file.type_(), size, item.link).await?;
         if !item.state.with_untracked(FileState::is_active) {
             return Err(CourierError::BadRequest("Cancelled.".to_owned()));
         }
@@ -244,7 +244,7 @@ async fn link_for_sent(grant: &UploadGrant) -> Option<Result<DownloadLink, Couri
     if js_sys::Date::now() >= expires_ms {
         return None;
     }
-    Some(crate::api::sign_download(grant.key.clone(), token).await)
+    Some(super::calls::sign_download(grant.key.clone(), token).await)
 }
 
 /// The upload token in a grant's redirect URL, and when it expires (ms).

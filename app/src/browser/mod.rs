@@ -4,6 +4,8 @@
 //! nothing. Components stay UI only; every `hydrate` switch is here.
 
 #[cfg(feature = "hydrate")]
+mod calls;
+#[cfg(feature = "hydrate")]
 mod file_handles;
 #[cfg(feature = "hydrate")]
 mod live;
@@ -19,6 +21,7 @@ mod unfinished;
 use leptos::ev::{ClipboardEvent, DragEvent, MouseEvent};
 use leptos::web_sys::HtmlInputElement;
 
+use crate::error::CourierError;
 use crate::model::DownloadLink;
 use crate::upload::queue::{Queue, QueuedFile};
 
@@ -207,5 +210,27 @@ pub fn seconds_until(rfc3339: &str) -> Option<u64> {
     {
         let _ = rfc3339;
         None
+    }
+}
+
+/// A fresh link for a file uploaded earlier (its token's holder only).
+pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, CourierError> {
+    #[cfg(feature = "hydrate")]
+    return calls::sign_download(key, token).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (key, token);
+        Err(CourierError::Internal("only the page asks for links".to_owned()))
+    }
+}
+
+/// Deletes a file uploaded earlier (its token's holder only).
+pub async fn delete_upload(key: String, token: String) -> Result<(), CourierError> {
+    #[cfg(feature = "hydrate")]
+    return calls::delete_upload(key, token).await;
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (key, token);
+        Err(CourierError::Internal("only the page deletes files".to_owned()))
     }
 }

@@ -41,7 +41,7 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
     let (upload, stored) = match UPLOADS.with(|u| u.borrow().get(&item.id).cloned()) {
         // A retry: the parts the store already holds are not sent again.
         Some(upload) => {
-            let stored = crate::api::list_parts(upload.clone()).await;
+            let stored = super::calls::list_parts(&upload).await;
             match stored {
                 Ok(parts) => {
                     let whole: Vec<u32> = parts
@@ -90,7 +90,7 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
     }
     item.state.set(FileState::Confirming);
     let key = upload.key.clone();
-    let link = crate::api::complete_multipart(upload).await?;
+    let link = super::calls::complete_multipart(&upload).await?;
     UPLOADS.with(|u| u.borrow_mut().remove(&item.id));
     super::unfinished::forget(&key);
     Ok(link)
@@ -100,7 +100,7 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
 async fn start(item: QueuedFile, file: &File, size: u64) -> Result<MultipartUpload, CourierError> {
     item.state.set(FileState::Signing);
     let link: LinkKind = item.link;
-    let grant = crate::api::start_multipart(file.name(), file.type_(), size, Some(link)).await?;
+    let grant = super::calls::start_multipart(file.name(), file.type_(), size, link).await?;
     UPLOADS.with(|u| u.borrow_mut().insert(item.id, grant.upload.clone()));
     // Kept past a reload: the same file chosen again continues it.
     super::unfinished::remember(super::unfinished::Unfinished {
@@ -123,7 +123,7 @@ pub fn adopt(queue: crate::upload::queue::Queue, item: QueuedFile, upload: Multi
     item.in_parts.set(true);
     UPLOADS.with(|u| u.borrow_mut().insert(item.id, upload.clone()));
     leptos::task::spawn_local(async move {
-        match crate::api::list_parts(upload.clone()).await {
+        match super::calls::list_parts(&upload).await {
             Ok(parts) => {
                 let stored: u64 = parts
                     .iter()
@@ -161,7 +161,7 @@ pub fn cancel(item: &QueuedFile) {
         super::unfinished::forget(&upload.key);
         leptos::task::spawn_local(async move {
             // Best effort: what is left expires with the store's lifecycle rule.
-            let _ = crate::api::abort_multipart(upload).await;
+            let _ = super::calls::abort_multipart(&upload).await;
         });
     }
 }
@@ -225,7 +225,7 @@ impl Run {
                 number,
                 md5: md5.clone(),
             };
-            let url = match crate::api::sign_parts(self.upload.clone(), vec![part]).await {
+            let url = match super::calls::sign_parts(&self.upload, &[part]).await {
                 Ok(mut urls) if urls.len() == 1 => urls.remove(0).url,
                 Ok(_) => return Err(broken("Courier signed another number of parts")),
                 Err(CourierError::Network(_) | CourierError::StoreUnavailable(_)) if attempt < TRIES => {

@@ -26,6 +26,7 @@ pub struct Xhr {
 pub enum Body<'a> {
     Form(&'a FormData),
     Blob(&'a Blob),
+    Text(&'a str),
 }
 
 /// How a request ended.
@@ -90,6 +91,7 @@ impl Xhr {
         let started = match body {
             Body::Form(form) => request.send_with_opt_form_data(Some(form)),
             Body::Blob(blob) => request.send_with_opt_blob(Some(blob)),
+            Body::Text(text) => request.send_with_opt_str(Some(text)),
         };
         started.map_err(|_| unreachable_store())?;
         Ok(Self {

@@ -176,7 +176,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             let (key, token) = (key.clone(), token.clone());
             deleting.set(true);
             leptos::task::spawn_local(async move {
-                match crate::api::delete_upload(key.clone(), token).await {
+                match browser::delete_upload(key.clone(), token).await {
                     Ok(()) => {
                         browser::forget(&key);
                         item.state.set(FileState::Deleted);
@@ -193,7 +193,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         let (key, token) = (key.clone(), token.clone());
         renewing.set(true);
         leptos::task::spawn_local(async move {
-            match crate::api::sign_download(key, token).await {
+            match browser::sign_download(key, token).await {
                 Ok(fresh) => {
                     browser::remember(&fresh);
                     item.state.set(FileState::Done(fresh));
