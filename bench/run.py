@@ -7,13 +7,26 @@
   the embedded store), next to Uppy Companion's S3 signing route;
 - the first load as headless Chromium receives it (bytes on the wire, cold
   and repeat visit, time until the uploader is hydrated), next to Uppy's
-  Dashboard + S3 plugin bundled with esbuild.
+  Dashboard + S3 plugin bundled with esbuild;
+- a large file (1 GiB, in parts) through the real page in headless Chromium,
+  part checksums on and off, next to curl sending the same parts to the same
+  store through the same multipart API; with the app server's CPU time and
+  memory over the upload, the store running in a Courier process of its own.
+
+`--only SECTION` (repeatable) measures one section: core, http, first-load,
+large-file. For the large file, BENCH_LARGE_FILE_MIB (1024), BENCH_LARGE_RUNS
+(3) and BENCH_PARALLEL_PARTS (4; the page's COURIER_PARALLEL_PARTS and curl's)
+change what is measured.
 
 Every figure is a measurement of this run on this machine; the "aim" column
-is issue 10's. Standard library only. Needs the release build (`make build`)
-and the peers (`bench/peers/install`); the Makefile does both first.
+is issue 10's (issue 11's for the large file). Standard library only. Needs
+the release build (`make build`) and the peers (`bench/peers/install`); the
+Makefile does both first.
 """
 
+import argparse
+import base64
+import hashlib
 import json
 import os
 import re
@@ -22,8 +35,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,9 +88,10 @@ def criterion():
 class Courier:
     """The release server with its embedded store, on free loopback ports."""
 
-    def __init__(self):
+    def __init__(self, port=None, **settings):
+        """`settings` are more environment variables (or replace these)."""
         self.data_dir = tempfile.mkdtemp(prefix="courier-bench-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ,
                    LEPTOS_SITE_ADDR=f"127.0.0.1:{self.port}",
@@ -84,6 +101,7 @@ class Courier:
                    COURIER_DATA_DIR=self.data_dir,
                    COURIER_RATE_LIMIT_PER_MINUTE="0",
                    RUST_LOG="warn")
+        env.update(settings)
         self.process = subprocess.Popen([str(TARGET / "release" / "courier")], env=env,
                                         stdout=subprocess.DEVNULL, stderr=sys.stderr)
         wait_until_up(f"{self.base}/health")
@@ -176,6 +194,403 @@ def companion():
         process.wait(timeout=10)
 
 
+# --- a large file: the page in Chromium next to curl --------------------------
+
+MIB = 1024 * 1024
+LARGE_FILE_BYTES = int(float(os.environ.get("BENCH_LARGE_FILE_MIB", "1024")) * MIB)
+# COURIER_PARALLEL_PARTS' default: the page, and curl, send this many parts at once.
+PARALLEL_PARTS = int(os.environ.get("BENCH_PARALLEL_PARTS", "4"))
+# Each measurement this many times (the median is kept).
+LARGE_RUNS = int(os.environ.get("BENCH_LARGE_RUNS", "3"))
+LARGE_FILE_NAME = "large-file.bin"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def part_size_for(size):
+    """wire::multipart::part_size_for: 8 MiB, or more for files over 10,000 parts."""
+    ceil = lambda a, b: -(-a // b)
+    return max(ceil(ceil(size, 10_000), MIB) * MIB, 8 * MIB)
+
+
+def cpu_seconds(pid):
+    """utime + stime of one process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def tree_cpu(root):
+    """utime + stime of `root` and every live process under it, by kind:
+    node itself, and Chromium's browser, renderer, network service, GPU and
+    other processes (told apart by their `--type` and `--utility-sub-type`)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    kinds = {}
+    for pid in tree:
+        try:
+            # Chromium rewrites its children's titles: arguments split by spaces.
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+            seconds = cpu_seconds(pid)
+        except OSError:
+            continue
+        kind = "node" if pid == root else "browser"
+        for arg in args:
+            if arg.startswith(b"--type="):
+                kind = arg[len(b"--type="):].decode()
+            elif arg.startswith(b"--utility-sub-type="):
+                kind = arg[len(b"--utility-sub-type="):].decode().split(".")[0]
+        kinds[kind] = kinds.get(kind, 0.0) + seconds
+    return kinds
+
+
+class Watch:
+    """CPU time (utime + stime) and resident memory (sampled every 100 ms) of
+    some processes, from now until `stop()`."""
+
+    def __init__(self, **pids):
+        self.pids = pids
+        self.cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.rss = {name: rss_bytes(pid) for name, pid in pids.items()}
+        self.peak = dict(self.rss)
+        self.children = os.times()
+        self.stopping = threading.Event()
+        self.sampler = threading.Thread(target=self.sample, daemon=True)
+        self.sampler.start()
+
+    def sample(self):
+        while not self.stopping.wait(0.1):
+            for name, pid in self.pids.items():
+                try:
+                    self.peak[name] = max(self.peak[name], rss_bytes(pid))
+                except OSError:
+                    pass  # gone: stop() says so
+
+    def stop(self):
+        self.stopping.set()
+        self.sampler.join()
+        figures = {}
+        for name, pid in self.pids.items():
+            self.peak[name] = max(self.peak[name], rss_bytes(pid))
+            figures[name] = {
+                "cpu_s": round(cpu_seconds(pid) - self.cpu[name], 3),
+                "rss_before_bytes": self.rss[name],
+                "rss_peak_bytes": self.peak[name],
+                "rss_growth_bytes": self.peak[name] - self.rss[name],
+            }
+        return figures
+
+    def own_cpu_seconds(self):
+        """CPU this script and its finished children (curl) used since the start."""
+        now = os.times()
+        return sum(now[:4]) - sum(self.children[:4])
+
+
+def post_form(url, fields):
+    return json.loads(http_post(url, urllib.parse.urlencode(fields)))
+
+
+def stored_size(link):
+    """The size of the object a download link opens, from one byte of it."""
+    request = urllib.request.Request(link, headers={"Range": "bytes=0-0"})
+    with urllib.request.urlopen(request) as answer:
+        spread = answer.headers.get("Content-Range")
+        return int(spread.rsplit("/", 1)[1]) if spread else int(answer.headers["Content-Length"])
+
+
+def through_the_page(app, store, path):
+    """Chromium uploads `path` through the page; timed from choosing the file
+    until the card shows its link, with the servers watched over that span."""
+    node = subprocess.Popen(["node", "bench/big-upload.mjs", f"{app.base}/", str(path)], cwd=ROOT / "end2end",
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+
+    def event():
+        line = node.stdout.readline()
+        if not line:
+            node.wait(timeout=30)
+            raise SystemExit(f"bench: big-upload.mjs ended early ({node.returncode})")
+        return json.loads(line)
+
+    try:
+        if event()["event"] != "ready":
+            raise SystemExit("bench: big-upload.mjs did not open the page")
+        watch = Watch(app=app.process.pid, store=store.process.pid)
+        before = tree_cpu(node.pid)
+        node.stdin.write("go\n")
+        node.stdin.flush()
+        done = event()
+        servers = watch.stop()
+        browser_cpu = {kind: round(seconds - before.get(kind, 0.0), 2)
+                       for kind, seconds in tree_cpu(node.pid).items()}
+        node.stdin.write("close\n")
+        node.stdin.close()
+        node.wait(timeout=60)
+    finally:
+        if node.poll() is None:
+            node.kill()
+            node.wait()
+    if done["event"] != "done":
+        raise SystemExit(f"bench: the page's upload failed: {done}")
+    if stored_size(done["link"]) != path.stat().st_size:
+        raise SystemExit("bench: the store holds another size than the file's")
+    delete_upload(app, done.pop("key"), done.pop("token"))
+    seconds = done.pop("seconds")
+    for name in ("event", "link"):
+        done.pop(name)
+    return {"seconds": round(seconds, 3), "mb_per_s": round(path.stat().st_size / seconds / 1e6, 1),
+            **servers, "client_cpu_s": round(sum(browser_cpu.values()), 2), "client_cpu_by_process": browser_cpu,
+            "page": done}
+
+
+def delete_upload(app, key, token):
+    """Deletes an uploaded file (its owner's token), so runs do not fill the disk."""
+    post_form(f"{app.base}/api/delete_upload", {"key": key, "token": token})
+
+
+def with_curl(app, store, size, parts, checksums):
+    """The same upload as the page makes it, by a script: start_multipart, then
+    per part (PARALLEL_PARTS at once) its MD5 when checksums are on,
+    sign_parts for it and `curl -T`, then complete_multipart. Timed from
+    start_multipart until complete_multipart answers."""
+    api = f"{app.base}/api"
+    watch = Watch(app=app.process.pid, store=store.process.pid)
+    start = time.perf_counter()
+    upload = post_form(f"{api}/start_multipart", {
+        "filename": LARGE_FILE_NAME, "content_type": "application/octet-stream", "size": size})["upload"]
+    if upload["part_size"] != part_size_for(size):
+        raise SystemExit(f"bench: Courier cut {upload['part_size']}-byte parts, the files are cut otherwise")
+    fields = {f"upload[{name}]": upload[name] for name in ("key", "upload_id", "size", "part_size", "token")}
+
+    def send(number):
+        part = parts[number - 1]
+        form = {**fields, "parts[0][number]": number}
+        headers = []
+        if checksums:
+            md5 = base64.b64encode(hashlib.md5(part.read_bytes()).digest()).decode()
+            form["parts[0][md5]"] = md5
+            headers = ["-H", f"Content-MD5: {md5}"]
+        url = post_form(f"{api}/sign_parts", form)[0]["url"]
+        subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", *headers, "-T", str(part), url], check=True)
+
+    with ThreadPoolExecutor(PARALLEL_PARTS) as pool:
+        list(pool.map(send, range(1, len(parts) + 1)))
+    sent = time.perf_counter()
+    link = post_form(f"{api}/complete_multipart", fields)
+    seconds = time.perf_counter() - start
+    # As the page's figures: from the last part's answer to the link (completing).
+    after_last_part_ms = round((start + seconds - sent) * 1000)
+    servers = watch.stop()
+    client_cpu = watch.own_cpu_seconds()
+    if stored_size(link["download_url"]) != size:
+        raise SystemExit("bench: the store holds another size than the file's")
+    delete_upload(app, link["key"], link["token"])
+    return {"seconds": round(seconds, 3), "mb_per_s": round(size / seconds / 1e6, 1),
+            **servers, "client_cpu_s": round(client_cpu, 3), "after_last_part_ms": after_last_part_ms}
+
+
+def large_file():
+    """A large file (1 GiB) through the real page in headless Chromium, part
+    checksums on and off, next to curl sending the same file to the same
+    store through the same multipart API; and what the app server spends on
+    it, with the store in a Courier process of its own (a Courier's embedded
+    store used as an external S3 bucket), so the app's figures carry no bytes.
+    Each of the four is measured LARGE_RUNS times, interleaved, and the run
+    with the median time is kept (all times are kept too)."""
+    size = LARGE_FILE_BYTES
+    scratch = Path(tempfile.mkdtemp(prefix="courier-bench-large-"))
+    # The file and its parts; in the store, one upload's parts and object at a
+    # time (each file is deleted once measured), and room to spare.
+    needed = 6 * size + 2 * 1024 * MIB
+    free = shutil.disk_usage(scratch).free
+    if free < needed:
+        shutil.rmtree(scratch)
+        raise SystemExit(f"bench: the large file needs {needed / 1e9:.1f} GB free in {scratch.parent}, "
+                         f"there are {free / 1e9:.1f} GB")
+    store = None
+    try:
+        log(f"writing a {size / MIB:.0f} MiB file and its parts to {scratch}")
+        path = scratch / LARGE_FILE_NAME
+        part_size = part_size_for(size)
+        parts = []
+        with path.open("wb") as whole:
+            for offset in range(0, size, part_size):
+                chunk = os.urandom(min(part_size, size - offset))
+                whole.write(chunk)
+                parts.append(scratch / f"part-{len(parts) + 1:05d}")
+                parts[-1].write_bytes(chunk)
+
+        app_port = free_port()
+        origin = f"http://127.0.0.1:{app_port}"
+        store_port = free_port()
+        # The store's CORS allows the app's origin: each app comes up on that port.
+        store = Courier(COURIER_EMBEDDED_S3_ADDR=f"127.0.0.1:{store_port}", COURIER_PUBLIC_URL=origin)
+        credentials = json.loads((Path(store.data_dir) / "credentials.json").read_text())
+        measured = {f"{who}_{variant}": [] for who in ("browser", "curl") for variant in ("md5", "no_md5")}
+        for round_ in range(1, LARGE_RUNS + 1):
+            for checksums in (True, False):
+                variant = "md5" if checksums else "no_md5"
+                log(f"round {round_}/{LARGE_RUNS}: Courier with COURIER_PART_CHECKSUMS={str(checksums).lower()}, "
+                    f"its store another Courier's at 127.0.0.1:{store_port}")
+                app = Courier(port=app_port,
+                              COURIER_PUBLIC_URL=origin,
+                              COURIER_BUCKET="courier",
+                              COURIER_SECRET=credentials["courier_secret"],
+                              COURIER_S3_FORCE_PATH_STYLE="true",
+                              AWS_REGION="us-east-1",
+                              AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{store_port}",
+                              AWS_ACCESS_KEY_ID=credentials["access_key_id"],
+                              AWS_SECRET_ACCESS_KEY=credentials["secret_access_key"],
+                              COURIER_PARALLEL_PARTS=str(PARALLEL_PARTS),
+                              COURIER_PART_CHECKSUMS=str(checksums).lower())
+                try:
+                    for who in ("browser", "curl"):
+                        # Each run starts with nothing left to write back from the one before.
+                        os.sync()
+                        if who == "browser":
+                            run = through_the_page(app, store, path)
+                        else:
+                            run = with_curl(app, store, size, parts, checksums)
+                        log(f"{who}, {variant}: {json.dumps(run)}")
+                        measured[f"{who}_{variant}"].append(run)
+                finally:
+                    app.stop()
+    finally:
+        if store:
+            store.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    runs = {}
+    for name, all_runs in measured.items():
+        by_time = sorted(all_runs, key=lambda run: run["seconds"])
+        runs[name] = {**by_time[len(by_time) // 2], "all_seconds": [run["seconds"] for run in all_runs]}
+    for variant in ("md5", "no_md5"):
+        runs[f"ratio_{variant}"] = round(runs[f"browser_{variant}"]["mb_per_s"] / runs[f"curl_{variant}"]["mb_per_s"], 3)
+    # What part checksums cost: the share of throughput lost with them on.
+    runs["checksum_cost_browser"] = round(1 - runs["browser_md5"]["mb_per_s"] / runs["browser_no_md5"]["mb_per_s"], 3)
+    runs["checksum_cost_curl"] = round(1 - runs["curl_md5"]["mb_per_s"] / runs["curl_no_md5"]["mb_per_s"], 3)
+    return {
+        "bytes": size, "part_size": part_size, "parts": len(parts), "parallel_parts": PARALLEL_PARTS,
+        "runs_each": LARGE_RUNS,
+        "measured": ("the app is one courier process using another courier process's embedded store as its "
+                     "external S3 bucket (COURIER_BUCKET + AWS_ENDPOINT_URL_S3), so the app's CPU and memory "
+                     "are its own: signing and completing, no file bytes; the store's are shown beside it. "
+                     "CPU is utime+stime from /proc/<pid>/stat over the upload; memory is VmRSS sampled every "
+                     "100 ms (peak, and peak minus the RSS before the upload). MB/s are 10^6 bytes per second, "
+                     f"the median of {LARGE_RUNS} runs, interleaved. Client CPU: Chromium's processes (all of "
+                     "them) for the page, this script plus curl for curl."),
+        **runs,
+    }
+
+
+def mb(n):
+    return f"{n / 1e6:.1f} MB"
+
+
+def large_file_rows(lf):
+    name = f"{lf['bytes'] / (1024 * MIB):g} GiB" if lf["bytes"] >= 1024 * MIB else f"{lf['bytes'] / MIB:g} MiB"
+    how = f"{lf['parts']} parts of {lf['part_size'] // MIB} MiB, {lf['parallel_parts']} at once"
+    rows = []
+    for variant, what in (("md5", "part checksums on (default)"), ("no_md5", "COURIER_PART_CHECKSUMS=false")):
+        page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
+        rows.append((
+            f"{name} through the page, headless Chromium, {what}: choosing → link shown",
+            f"{page['mb_per_s']:.1f} MB/s ({page['seconds']:.1f} s; {how})",
+            f"curl -T, same API and store{', MD5 per part' if variant == 'md5' else ''}: "
+            f"{curl['mb_per_s']:.1f} MB/s ({curl['seconds']:.1f} s)",
+            f"{lf[f'ratio_{variant}']:.2f}× curl's rate",
+            "≥ 0.8× curl"))
+    sending = []
+    for variant in ("md5", "no_md5"):
+        page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
+        if page["page"].get("after_last_part_ms") is None:
+            break
+        rate = lambda run, after: lf["bytes"] / (run["seconds"] - after / 1000) / 1e6
+        sending.append((rate(page, page["page"]["after_last_part_ms"]), rate(curl, curl["after_last_part_ms"])))
+    if len(sending) == 2:
+        rows.append((
+            "the parts alone (until the last part's answer; then the store joins them), checksums on / off",
+            f"page: {sending[0][0]:.1f} / {sending[1][0]:.1f} MB/s",
+            f"curl: {sending[0][1]:.1f} / {sending[1][1]:.1f} MB/s",
+            f"{sending[0][0] / sending[0][1]:.2f}× / {sending[1][0] / sending[1][1]:.2f}×", "—"))
+    rows.append((
+        "what part checksums cost (throughput lost with them on)",
+        f"page: {lf['checksum_cost_browser'] * 100:+.1f}%",
+        f"curl: {lf['checksum_cost_curl'] * 100:+.1f}%", "", "≤ 10%"))
+    for variant in ("md5", "no_md5"):
+        page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
+        app, store = page["app"], page["store"]
+        rows.append((
+            f"app server during the page's upload ({'checksums on' if variant == 'md5' else 'checksums off'}; "
+            "store in its own process)",
+            f"CPU {app['cpu_s']:.2f} s, peak RSS {mb(app['rss_peak_bytes'])} (+{mb(app['rss_growth_bytes'])})",
+            f"the store's process: CPU {store['cpu_s']:.1f} s, peak RSS {mb(store['rss_peak_bytes'])} "
+            f"(+{mb(store['rss_growth_bytes'])}); during curl's: app CPU {curl['app']['cpu_s']:.2f} s",
+            "", "—"))
+    rows.append((
+        "client CPU for the whole upload (checksums on / off)",
+        f"Chromium, all processes: {lf['browser_md5']['client_cpu_s']:.1f} s / {lf['browser_no_md5']['client_cpu_s']:.1f} s",
+        f"curl + this script: {lf['curl_md5']['client_cpu_s']:.1f} s / {lf['curl_no_md5']['client_cpu_s']:.1f} s",
+        "", "—"))
+    return rows
+
+
+def large_file_aims(lf):
+    return [
+        ("the page sends a large file at 0.8× curl's rate or better, part checksums on", lf["ratio_md5"] >= 0.8,
+         large_file_reason(lf, "md5")),
+        ("the page sends a large file at 0.8× curl's rate or better, part checksums off", lf["ratio_no_md5"] >= 0.8,
+         large_file_reason(lf, "no_md5")),
+        ("part checksums cost the page at most 10% of its rate", lf["checksum_cost_browser"] <= 0.10,
+         checksum_reason(lf)),
+    ]
+
+
+def large_file_reason(lf, variant):
+    """What this run measured around the page's upload, against curl's."""
+    page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
+    by_process = sorted(page["client_cpu_by_process"].items(), key=lambda kv: -kv[1])
+    processes = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in by_process[:4])
+    reason = (f"Chromium's processes used {page['client_cpu_s']:.1f} s of CPU for the upload ({processes}), "
+              f"curl and this script {curl['client_cpu_s']:.1f} s for the same bytes, and the store "
+              f"{page['store']['cpu_s']:.1f} s, all on the same {os.cpu_count()} cores: the browser's own CPU "
+              "per byte, not the network, sets the page's pace here. ")
+    if variant == "md5":
+        reason += ("With checksums on, the page also hashes each part (MD5 in wasm on its main thread, one "
+                   "part at a time whatever COURIER_PARALLEL_PARTS says) before signing and sending it. ")
+    joined = page["page"].get("after_last_part_ms")
+    if joined is not None:
+        parts_alone = (curl["seconds"] - curl["after_last_part_ms"] / 1000) / (page["seconds"] - joined / 1000)
+        reason += (f"Both then wait for the store to join the parts ({joined} ms for the page, "
+                   f"{curl['after_last_part_ms']} ms for curl); until the last part's answer, the page went at "
+                   f"{parts_alone:.2f}× curl's rate.")
+    return reason
+
+
+def checksum_reason(lf):
+    on, off = lf["browser_md5"], lf["browser_no_md5"]
+    return (f"With checksums on, Chromium used {on['client_cpu_s']:.1f} s of CPU instead of "
+            f"{off['client_cpu_s']:.1f} s: the page hashes each part (MD5 in wasm, built at opt-level \"z\", on "
+            "its main thread, so one part at a time) before it signs and sends it. The store checks each "
+            f"Content-MD5 too (its CPU: {on['store']['cpu_s']:.1f} s instead of {off['store']['cpu_s']:.1f} s, "
+            "on the same cores), which curl's runs pay as well "
+            f"({lf['checksum_cost_curl'] * 100:+.1f}% for curl).")
+
+
 # --- the table ------------------------------------------------------------------
 
 def ratio(theirs, ours):
@@ -186,59 +601,94 @@ def kb(n):
     return f"{n / 1000:.1f} KB"
 
 
+SECTIONS = ("core", "http", "first-load", "large-file")
+
+
 def main():
-    results = {"core": criterion()}
-    results["js"] = run_json(["node", str(PEERS / "js_sdk.mjs")], cwd=PEERS)
-    results["boto3"] = run_json([str(PEERS / ".venv" / "bin" / "python"), str(PEERS / "boto3_sign.py")], cwd=PEERS)
-    results["uppy"] = run_json(["node", str(PEERS / "uppy_bundle.mjs")], cwd=PEERS)
+    parser = argparse.ArgumentParser(description="Courier's figures next to its peers', in one run.")
+    parser.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
+                        help=f"measure only this section (repeatable): {', '.join(SECTIONS)}; "
+                             "the figures replace that section's in bench-results.json")
+    wanted = set(parser.parse_args().only or SECTIONS)
 
-    courier = Courier()
-    try:
-        results["sign_upload"] = wrk(f"{courier.base}/api/sign_upload", "POST",
-                                     "filename=holiday%20photo.jpg&content_type=image%2Fjpeg&size=3500000",
-                                     "application/x-www-form-urlencoded")
-        results["confirm"] = wrk(courier.renewal_url(), headers={"Accept": "application/json"})
-        results["first_load"] = run_json(["node", "bench/first-load.mjs", f"{courier.base}/", "5"],
-                                         cwd=ROOT / "end2end")
-    finally:
-        courier.stop()
-    results["companion"] = companion()
+    results = {}
+    if "core" in wanted:
+        results["core"] = criterion()
+        results["js"] = run_json(["node", str(PEERS / "js_sdk.mjs")], cwd=PEERS)
+        results["boto3"] = run_json([str(PEERS / ".venv" / "bin" / "python"), str(PEERS / "boto3_sign.py")], cwd=PEERS)
+    if "first-load" in wanted:
+        results["uppy"] = run_json(["node", str(PEERS / "uppy_bundle.mjs")], cwd=PEERS)
 
-    (TARGET / "bench-results.json").write_text(json.dumps(results, indent=2))
+    if wanted & {"http", "first-load"}:
+        courier = Courier()
+        try:
+            if "http" in wanted:
+                results["sign_upload"] = wrk(f"{courier.base}/api/sign_upload", "POST",
+                                             "filename=holiday%20photo.jpg&content_type=image%2Fjpeg&size=3500000",
+                                             "application/x-www-form-urlencoded")
+                results["confirm"] = wrk(courier.renewal_url(), headers={"Accept": "application/json"})
+            if "first-load" in wanted:
+                results["first_load"] = run_json(["node", "bench/first-load.mjs", f"{courier.base}/", "5"],
+                                                 cwd=ROOT / "end2end")
+        finally:
+            courier.stop()
+    if "http" in wanted:
+        results["companion"] = companion()
+    if "large-file" in wanted:
+        results["large_file"] = large_file()
+
+    path = TARGET / "bench-results.json"
+    saved = results
+    if wanted != set(SECTIONS) and path.exists():
+        # A partial run replaces its own sections' figures and keeps the others'.
+        saved = {**json.loads(path.read_text()), **results}
+    path.write_text(json.dumps(saved, indent=2))
     print_table(results)
 
 
 def print_table(r):
-    core, js, boto, uppy, first = r["core"], r["js"], r["boto3"], r["uppy"], r["first_load"]
-    sign, confirm, comp = r["sign_upload"], r["confirm"], r["companion"]
-    rows = [
-        ("first load on the wire, cold cache (page + wasm + js + css, br)",
-         kb(first["first_visit_bytes"]),
-         f"Uppy Dashboard + S3, esbuild: {kb(uppy['brotli_bytes'])} br / {kb(uppy['gzip_bytes'])} gz (JS + CSS only)",
-         ratio(uppy["brotli_bytes"], first["first_visit_bytes"]), "< 82 KB"),
-        ("repeat visit: asset bytes on the wire",
-         f"{first['repeat_visit_asset_bytes']} B (page {kb(first['repeat_visit_bytes'])})", "—", "", "0"),
-        ("time until the uploader is hydrated, cold cache (median of 5)",
-         f"{first['hydrated_ms_median']} ms", "—", "", "—"),
-        ("sign_upload over HTTP, wrk -t1 -c32, rate limit off",
-         f"{sign['rps']:,.0f} req/s, p50 {sign['p50_ms']:.2f} ms, p99 {sign['p99_ms']:.2f} ms",
-         f"Uppy Companion S3 params: {comp['rps']:,.0f} req/s, p99 {comp['p99_ms']:.1f} ms",
-         f"{sign['rps'] / comp['rps']:.0f}× the req/s",
-         "≥ 20k req/s, p99 < 3 ms"),
-        ("/confirm-upload (new link: HEAD + presigned GET) over HTTP",
-         f"{confirm['rps']:,.0f} req/s, p50 {confirm['p50_ms']:.2f} ms, p99 {confirm['p99_ms']:.2f} ms", "—", "", "—"),
-        ("one upload grant in-process (key, token, POST policy)",
-         f"{core['grant_upload']:.2f} µs (policy alone {core['post_policy']:.2f} µs)",
-         f"JS v3 createPresignedPost {js['createPresignedPost_us']:.0f} µs; boto3 generate_presigned_post {boto['generate_presigned_post_us']:.0f} µs",
-         f"{js['createPresignedPost_us'] / core['grant_upload']:.0f}× / {boto['generate_presigned_post_us'] / core['grant_upload']:.0f}× faster",
-         "≤ 3 µs"),
-        ("one presigned download URL in-process",
-         f"{core['presign_get']:.2f} µs (aws-sdk-s3 presigner {core['presign_get_aws_sdk']:.1f} µs)",
-         f"JS v3 getSignedUrl {js['getSignedUrl_us']:.0f} µs; boto3 generate_presigned_url {boto['generate_presigned_url_us']:.0f} µs",
-         f"{js['getSignedUrl_us'] / core['presign_get']:.0f}× / {boto['generate_presigned_url_us'] / core['presign_get']:.0f}× faster",
-         "≤ 5 µs"),
-        ("token verify in-process", f"{core['token_verify']:.2f} µs", "—", "", "—"),
-    ]
+    """The rows of the sections measured in this run."""
+    rows = []
+    if "first_load" in r:
+        first, uppy = r["first_load"], r["uppy"]
+        rows += [
+            ("first load on the wire, cold cache (page + wasm + js + css, br)",
+             kb(first["first_visit_bytes"]),
+             f"Uppy Dashboard + S3, esbuild: {kb(uppy['brotli_bytes'])} br / {kb(uppy['gzip_bytes'])} gz (JS + CSS only)",
+             ratio(uppy["brotli_bytes"], first["first_visit_bytes"]), "< 82 KB"),
+            ("repeat visit: asset bytes on the wire",
+             f"{first['repeat_visit_asset_bytes']} B (page {kb(first['repeat_visit_bytes'])})", "—", "", "0"),
+            ("time until the uploader is hydrated, cold cache (median of 5)",
+             f"{first['hydrated_ms_median']} ms", "—", "", "—"),
+        ]
+    if "sign_upload" in r:
+        sign, confirm, comp = r["sign_upload"], r["confirm"], r["companion"]
+        rows += [
+            ("sign_upload over HTTP, wrk -t1 -c32, rate limit off",
+             f"{sign['rps']:,.0f} req/s, p50 {sign['p50_ms']:.2f} ms, p99 {sign['p99_ms']:.2f} ms",
+             f"Uppy Companion S3 params: {comp['rps']:,.0f} req/s, p99 {comp['p99_ms']:.1f} ms",
+             f"{sign['rps'] / comp['rps']:.0f}× the req/s",
+             "≥ 20k req/s, p99 < 3 ms"),
+            ("/confirm-upload (new link: HEAD + presigned GET) over HTTP",
+             f"{confirm['rps']:,.0f} req/s, p50 {confirm['p50_ms']:.2f} ms, p99 {confirm['p99_ms']:.2f} ms", "—", "", "—"),
+        ]
+    if "core" in r:
+        core, js, boto = r["core"], r["js"], r["boto3"]
+        rows += [
+            ("one upload grant in-process (key, token, POST policy)",
+             f"{core['grant_upload']:.2f} µs (policy alone {core['post_policy']:.2f} µs)",
+             f"JS v3 createPresignedPost {js['createPresignedPost_us']:.0f} µs; boto3 generate_presigned_post {boto['generate_presigned_post_us']:.0f} µs",
+             f"{js['createPresignedPost_us'] / core['grant_upload']:.0f}× / {boto['generate_presigned_post_us'] / core['grant_upload']:.0f}× faster",
+             "≤ 3 µs"),
+            ("one presigned download URL in-process",
+             f"{core['presign_get']:.2f} µs (aws-sdk-s3 presigner {core['presign_get_aws_sdk']:.1f} µs)",
+             f"JS v3 getSignedUrl {js['getSignedUrl_us']:.0f} µs; boto3 generate_presigned_url {boto['generate_presigned_url_us']:.0f} µs",
+             f"{js['getSignedUrl_us'] / core['presign_get']:.0f}× / {boto['generate_presigned_url_us'] / core['presign_get']:.0f}× faster",
+             "≤ 5 µs"),
+            ("token verify in-process", f"{core['token_verify']:.2f} µs", "—", "", "—"),
+        ]
+    if "large_file" in r:
+        rows += large_file_rows(r["large_file"])
     headers = ("what", "Courier", "peer, same run", "ratio", "aim")
     print("| " + " | ".join(headers) + " |")
     print("| " + " | ".join("---" for _ in headers) + " |")
@@ -247,27 +697,42 @@ def print_table(r):
     for aim, met, reason in aims(r):
         if not met:
             print(f"\nAim not met: {aim}. {reason}")
+    if "large_file" in r:
+        print(f"\nLarge file: {r['large_file']['measured']}")
     print(f"\nRaw figures: {TARGET / 'bench-results.json'}")
 
 
 def aims(r):
-    """Issue 10's aims, each with what stands in the way when it is missed."""
-    core, first, sign = r["core"], r["first_load"], r["sign_upload"]
-    return [
-        ("first load under 82 KB", first["first_visit_bytes"] < 82_000,
-         "The wasm is about 110 KB brotli: Leptos' renderer (tachys, ~50 KB raw) and reactive graph "
-         "(~30 KB), the upload state machine and its views (~47 KB), data segments (~37 KB). Next: load "
-         "the card and link views after hydration (`#[lazy]` with `cargo leptos build --split`)."),
-        ("no asset bytes on a repeat visit", first["repeat_visit_asset_bytes"] == 0,
-         "An asset was downloaded again: check its Cache-Control."),
-        ("sign_upload at 20k req/s, p99 under 3 ms", sign["rps"] >= 20_000 and sign["p99_ms"] < 3,
-         "wrk shares the 2 cores with the server (and with anything else running): "
-         "the server's own profile is flat (allocation, syscalls, hyper)."),
-        ("one grant within 3 µs", core["grant_upload"] <= 3,
-         "What is left is the work itself: two HMAC-SHA256 passes (the policy, ~1 KB, and the token), "
-         "base64 of the policy, a fresh key and the wire type's map of ten form fields."),
-        ("one presigned GET within 5 µs", core["presign_get"] <= 5, "Unexpected: profile presign_get."),
-    ]
+    """Issue 10's aims (and issue 11's for the large file), each with what
+    stands in the way when it is missed; only those of the sections measured."""
+    found = []
+    if "first_load" in r:
+        first = r["first_load"]
+        found += [
+            ("first load under 82 KB", first["first_visit_bytes"] < 82_000,
+             "The wasm is about 110 KB brotli: Leptos' renderer (tachys, ~50 KB raw) and reactive graph "
+             "(~30 KB), the upload state machine and its views (~47 KB), data segments (~37 KB). Next: load "
+             "the card and link views after hydration (`#[lazy]` with `cargo leptos build --split`)."),
+            ("no asset bytes on a repeat visit", first["repeat_visit_asset_bytes"] == 0,
+             "An asset was downloaded again: check its Cache-Control."),
+        ]
+    if "sign_upload" in r:
+        sign = r["sign_upload"]
+        found.append(
+            ("sign_upload at 20k req/s, p99 under 3 ms", sign["rps"] >= 20_000 and sign["p99_ms"] < 3,
+             "wrk shares the 2 cores with the server (and with anything else running): "
+             "the server's own profile is flat (allocation, syscalls, hyper)."))
+    if "core" in r:
+        core = r["core"]
+        found += [
+            ("one grant within 3 µs", core["grant_upload"] <= 3,
+             "What is left is the work itself: two HMAC-SHA256 passes (the policy, ~1 KB, and the token), "
+             "base64 of the policy, a fresh key and the wire type's map of ten form fields."),
+            ("one presigned GET within 5 µs", core["presign_get"] <= 5, "Unexpected: profile presign_get."),
+        ]
+    if "large_file" in r:
+        found += large_file_aims(r["large_file"])
+    return found
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 //! The server functions the page calls. Their bodies run on the server only;
-//! the browser gets a stub that POSTs form-encoded arguments to `/api/<name>`
-//! and reads the JSON answer with [`crate::json`] (the browser's own parser,
-//! not `serde_json`).
+//! the page calls them with a form-encoded POST to `/api/<name>`
+//! (`crate::browser`'s `calls`, written out to keep the generated client out
+//! of the bundle) and reads the JSON answer with [`crate::json`] (the
+//! browser's own parser, not `serde_json`).
 
 use leptos::prelude::*;
 
