@@ -71,3 +71,28 @@ export async function downloadedMd5(page: Page, card: Locator) {
   expect(download.status()).toBe(200);
   return createHash("md5").update(await download.body()).digest("hex");
 }
+
+/**
+ * Starts a large file's upload with `start`, slowed down, and reloads the
+ * page once at least two parts are stored. Returns the parts the store held
+ * then, and the list of part requests, emptied, that the page makes after.
+ */
+export async function reloadMidUpload(page: Page, start: () => Promise<void>, timeout = 30_000) {
+  const throttle = await throttleUploads(page, 8 * MIB);
+  const parts = watchParts(page);
+  await start();
+  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout }).toBeGreaterThanOrEqual(2);
+  await page.reload();
+  await throttle(-1);
+  const storedBefore = new Set(parts.filter((p) => p.status === 200).map((p) => p.number));
+  parts.length = 0;
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+  return { parts, storedBefore };
+}
+
+/** Only parts the store did not hold before the reload went after it. */
+export function expectOnlyMissingSent(parts: { number: number; status: number }[], storedBefore: Set<number>) {
+  const sentAfter = parts.filter((p) => p.status === 200).map((p) => p.number);
+  expect(sentAfter.filter((n) => storedBefore.has(n))).toEqual([]);
+  expect(sentAfter.length).toBeLessThan(5);
+}

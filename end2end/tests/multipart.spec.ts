@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { type RunningCourier, startCourier, testEnv } from "../courier-process";
-import { downloadedMd5, throttleUploads, watchParts, writeBigFile } from "./helpers";
+import { downloadedMd5, expectOnlyMissingSent, reloadMidUpload, throttleUploads, watchParts, writeBigFile } from "./helpers";
 
 const MIB = 1024 * 1024;
 
@@ -176,15 +176,7 @@ test("after a reload, choosing the same file again sends only the parts still mi
   test.setTimeout(90_000);
   const { file, md5 } = bigFile("reloaded.bin", 40 * MIB);
   await open(page);
-  const throttle = await throttleUploads(page, 8 * MIB);
-  const parts = watchParts(page);
-  await choose(page, file);
-  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
-  await page.reload();
-  await throttle(-1);
-  const storedBefore = new Set(parts.filter((p) => p.status === 200).map((p) => p.number));
-  parts.length = 0;
-  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+  const { parts, storedBefore } = await reloadMidUpload(page, () => choose(page, file));
 
   // The paused card comes back first; an impostor's card would follow it.
   const card = page.locator(".card").filter({ hasText: "reloaded.bin" }).first();
@@ -202,10 +194,7 @@ test("after a reload, choosing the same file again sends only the parts still mi
 
   await choose(page, file);
   await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
-  const sentAfter = parts.filter((p) => p.status === 200).map((p) => p.number);
-  // Only what the store did not hold went again.
-  expect(sentAfter.filter((n) => storedBefore.has(n))).toEqual([]);
-  expect(sentAfter.length).toBeLessThan(5);
+  expectOnlyMissingSent(parts, storedBefore);
   expect(await downloadedMd5(page, card)).toBe(md5);
   expect(uploadsInStore()).toEqual([]);
 });
@@ -221,17 +210,11 @@ test("where the browser keeps a handle to the file, Resume after a reload takes 
   await open(page);
   const md5 = await writeKeptFile(page, "kept.bin", size);
 
-  const throttle = await throttleUploads(page, 8 * MIB);
-  const parts = watchParts(page);
-  // The drop zone opens the browser's own picker.
-  await page.locator(".dropzone").click();
-  expect(await picks(page)).toBe(1);
-  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
-  await page.reload();
-  await throttle(-1);
-  const storedBefore = new Set(parts.filter((p) => p.status === 200).map((p) => p.number));
-  parts.length = 0;
-  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+  const { parts, storedBefore } = await reloadMidUpload(page, async () => {
+    // The drop zone opens the browser's own picker.
+    await page.locator(".dropzone").click();
+    expect(await picks(page)).toBe(1);
+  });
 
   const card = page.locator(".card").filter({ hasText: "kept.bin" });
   await expect(card).toHaveAttribute("data-state", "paused");
@@ -240,9 +223,7 @@ test("where the browser keeps a handle to the file, Resume after a reload takes 
   await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
   // Nothing was chosen again, and only what the store did not hold went.
   expect(await picks(page)).toBe(0);
-  const sentAfter = parts.filter((p) => p.status === 200).map((p) => p.number);
-  expect(sentAfter.filter((n) => storedBefore.has(n))).toEqual([]);
-  expect(sentAfter.length).toBeLessThan(5);
+  expectOnlyMissingSent(parts, storedBefore);
   expect(await downloadedMd5(page, card)).toBe(md5);
   expect(uploadsInStore()).toEqual([]);
   // The handle goes once the upload is complete.
