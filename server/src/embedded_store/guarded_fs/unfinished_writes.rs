@@ -56,7 +56,6 @@ impl StoreFiles {
         }
     }
 
-    #[cfg(test)]
     pub fn root(&self) -> &Path {
         &self.root
     }
