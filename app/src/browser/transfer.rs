@@ -52,6 +52,18 @@ impl Xhr {
         on_progress: impl Fn(f64, f64) + 'static,
         on_sent: impl Fn() + 'static,
     ) -> Result<Self, CourierError> {
+        // One body for every caller's closures: the bundle keeps one copy.
+        Self::send_boxed(method, url, headers, body, Box::new(on_progress), Box::new(on_sent))
+    }
+
+    fn send_boxed(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+        on_progress: Box<dyn Fn(f64, f64)>,
+        on_sent: Box<dyn Fn()>,
+    ) -> Result<Self, CourierError> {
         let request = XmlHttpRequest::new().map_err(|_| broken("the upload could not start"))?;
         request
             .open(method, url)
