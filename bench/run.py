@@ -710,7 +710,7 @@ def aims(r):
         first = r["first_load"]
         found += [
             ("first load under 82 KB", first["first_visit_bytes"] < 82_000,
-             "The wasm is about 150 KB brotli (442 KB raw). Before wasm-opt its largest parts are Leptos' "
+             "The wasm is about 136 KB brotli (417 KB raw). Before wasm-opt its largest parts are Leptos' "
              "renderer (tachys, 94 KB) and reactive graph (87 KB), Courier's own browser code (76 KB: the "
              "queue, parts in parallel, resume), core/alloc/std (about 150 KB: formatting, collections, "
              "float parsing), hashbrown (28 KB) and data (51 KB). Uppy's figure is minified JavaScript run by "
