@@ -198,7 +198,21 @@ async fn done(request: &IdbRequest) -> Option<JsValue> {
     request.result().ok()
 }
 
+thread_local! {
+    /// Opened once per page.
+    static DATABASE_OPEN: std::cell::RefCell<Option<IdbDatabase>> = const { std::cell::RefCell::new(None) };
+}
+
 async fn database() -> Option<IdbDatabase> {
+    if let Some(open) = DATABASE_OPEN.with(|d| d.borrow().clone()) {
+        return Some(open);
+    }
+    let database = open_database().await?;
+    DATABASE_OPEN.with(|d| *d.borrow_mut() = Some(database.clone()));
+    Some(database)
+}
+
+async fn open_database() -> Option<IdbDatabase> {
     let factory = web_sys::window()?.indexed_db().ok()??;
     let request = factory.open_with_u32(DATABASE, 1).ok()?;
     let opening = request.clone();
