@@ -46,6 +46,19 @@ async function choose(page: Page, file: string) {
 }
 
 
+/** A new file of `size` bytes chosen with uploads slowed to 8 MiB/s; returns
+ * once the store holds one of its parts. */
+async function uploadSlowly(page: Page, name: string, size: number) {
+  const { file, md5 } = bigFile(name, size);
+  await open(page);
+  await throttleUploads(page, 8 * MIB);
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: name });
+  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  return { md5, parts, card };
+}
+
 /** Stands in for Chromium's own picker (showOpenFilePicker), which Playwright
  * cannot drive: it hands out a real handle to `name` in the origin's private
  * file system, and counts how often it is opened (`window.picks`). */
@@ -158,14 +171,8 @@ test("Retry after a failed part sends only the parts the store does not hold", a
 });
 
 test("Cancel stops the parts and leaves no incomplete upload in the store", async ({ page }) => {
-  const { file } = bigFile("cancelled.bin", 80 * MIB);
-  await open(page);
   // Slow enough to cancel mid-way.
-  await throttleUploads(page, 8 * MIB);
-  const parts = watchParts(page);
-  await choose(page, file);
-  const card = page.locator(".card").filter({ hasText: "cancelled.bin" });
-  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  const { card } = await uploadSlowly(page, "cancelled.bin", 80 * MIB);
   expect(uploadsInStore().length).toBeGreaterThan(0);
   await card.getByRole("button", { name: "Cancel" }).click();
   await expect(card).toHaveAttribute("data-state", "cancelled");
@@ -269,13 +276,7 @@ test("a kept file that changed since is not mixed in: Resume says so", async ({ 
 });
 
 test("Pause stops the parts, Resume sends only the rest", async ({ page }) => {
-  const { file, md5 } = bigFile("paused.bin", 40 * MIB);
-  await open(page);
-  await throttleUploads(page, 8 * MIB);
-  const parts = watchParts(page);
-  await choose(page, file);
-  const card = page.locator(".card").filter({ hasText: "paused.bin" });
-  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  const { md5, parts, card } = await uploadSlowly(page, "paused.bin", 40 * MIB);
   await card.getByRole("button", { name: "Pause" }).click();
   await expect(card).toHaveAttribute("data-state", "paused");
   await expect(card).toContainText("Paused.");
@@ -290,13 +291,7 @@ test("Pause stops the parts, Resume sends only the rest", async ({ page }) => {
 });
 
 test("going offline pauses the parts, and they go on by themselves once back online", async ({ page, context }) => {
-  const { file, md5 } = bigFile("offline.bin", 40 * MIB);
-  await open(page);
-  await throttleUploads(page, 8 * MIB);
-  const parts = watchParts(page);
-  await choose(page, file);
-  const card = page.locator(".card").filter({ hasText: "offline.bin" });
-  await expect.poll(() => parts.filter((p) => p.status === 200).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  const { md5, parts, card } = await uploadSlowly(page, "offline.bin", 40 * MIB);
   await context.setOffline(true);
   await expect(card).toHaveAttribute("data-state", "paused");
   await expect(card).toContainText("Offline: the upload goes on by itself when the connection is back.");
