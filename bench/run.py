@@ -364,7 +364,7 @@ def delete_upload(app, key, token):
 
 def with_curl(app, store, size, parts, checksums):
     """The same upload as the page makes it, by a script: start_multipart, then
-    per part (PARALLEL_PARTS at once) its MD5 when checksums are on,
+    per part (PARALLEL_PARTS at once) its SHA-256 when checksums are on,
     sign_parts for it and `curl -T`, then complete_multipart. Timed from
     start_multipart until complete_multipart answers."""
     api = f"{app.base}/api"
@@ -381,9 +381,9 @@ def with_curl(app, store, size, parts, checksums):
         form = {**fields, "parts[0][number]": number}
         headers = []
         if checksums:
-            md5 = base64.b64encode(hashlib.md5(part.read_bytes()).digest()).decode()
-            form["parts[0][md5]"] = md5
-            headers = ["-H", f"Content-MD5: {md5}"]
+            sha256 = base64.b64encode(hashlib.sha256(part.read_bytes()).digest()).decode()
+            form["parts[0][sha256]"] = sha256
+            headers = ["-H", f"x-amz-checksum-sha256: {sha256}"]
         url = post_form(f"{api}/sign_parts", form)[0]["url"]
         subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", *headers, "-T", str(part), url], check=True)
 
@@ -440,10 +440,10 @@ def large_file():
         # The store's CORS allows the app's origin: each app comes up on that port.
         store = Courier(COURIER_EMBEDDED_S3_ADDR=f"127.0.0.1:{store_port}", COURIER_PUBLIC_URL=origin)
         credentials = json.loads((Path(store.data_dir) / "credentials.json").read_text())
-        measured = {f"{who}_{variant}": [] for who in ("browser", "curl") for variant in ("md5", "no_md5")}
+        measured = {f"{who}_{variant}": [] for who in ("browser", "curl") for variant in ("checksums", "no_checksums")}
         for round_ in range(1, LARGE_RUNS + 1):
             for checksums in (True, False):
-                variant = "md5" if checksums else "no_md5"
+                variant = "checksums" if checksums else "no_checksums"
                 log(f"round {round_}/{LARGE_RUNS}: Courier with COURIER_PART_CHECKSUMS={str(checksums).lower()}, "
                     f"its store another Courier's at 127.0.0.1:{store_port}")
                 app = Courier(port=app_port,
@@ -478,11 +478,11 @@ def large_file():
     for name, all_runs in measured.items():
         by_time = sorted(all_runs, key=lambda run: run["seconds"])
         runs[name] = {**by_time[len(by_time) // 2], "all_seconds": [run["seconds"] for run in all_runs]}
-    for variant in ("md5", "no_md5"):
+    for variant in ("checksums", "no_checksums"):
         runs[f"ratio_{variant}"] = round(runs[f"browser_{variant}"]["mb_per_s"] / runs[f"curl_{variant}"]["mb_per_s"], 3)
     # What part checksums cost: the share of throughput lost with them on.
-    runs["checksum_cost_browser"] = round(1 - runs["browser_md5"]["mb_per_s"] / runs["browser_no_md5"]["mb_per_s"], 3)
-    runs["checksum_cost_curl"] = round(1 - runs["curl_md5"]["mb_per_s"] / runs["curl_no_md5"]["mb_per_s"], 3)
+    runs["checksum_cost_browser"] = round(1 - runs["browser_checksums"]["mb_per_s"] / runs["browser_no_checksums"]["mb_per_s"], 3)
+    runs["checksum_cost_curl"] = round(1 - runs["curl_checksums"]["mb_per_s"] / runs["curl_no_checksums"]["mb_per_s"], 3)
     return {
         "bytes": size, "part_size": part_size, "parts": len(parts), "parallel_parts": PARALLEL_PARTS,
         "runs_each": LARGE_RUNS,
@@ -505,17 +505,17 @@ def large_file_rows(lf):
     name = f"{lf['bytes'] / (1024 * MIB):g} GiB" if lf["bytes"] >= 1024 * MIB else f"{lf['bytes'] / MIB:g} MiB"
     how = f"{lf['parts']} parts of {lf['part_size'] // MIB} MiB, {lf['parallel_parts']} at once"
     rows = []
-    for variant, what in (("md5", "part checksums on (default)"), ("no_md5", "COURIER_PART_CHECKSUMS=false")):
+    for variant, what in (("checksums", "part checksums on (default)"), ("no_checksums", "COURIER_PART_CHECKSUMS=false")):
         page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
         rows.append((
             f"{name} through the page, headless Chromium, {what}: choosing → link shown",
             f"{page['mb_per_s']:.1f} MB/s ({page['seconds']:.1f} s; {how})",
-            f"curl -T, same API and store{', MD5 per part' if variant == 'md5' else ''}: "
+            f"curl -T, same API and store{', SHA-256 per part' if variant == 'checksums' else ''}: "
             f"{curl['mb_per_s']:.1f} MB/s ({curl['seconds']:.1f} s)",
             f"{lf[f'ratio_{variant}']:.2f}× curl's rate",
             "≥ 0.8× curl"))
     sending = []
-    for variant in ("md5", "no_md5"):
+    for variant in ("checksums", "no_checksums"):
         page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
         if page["page"].get("after_last_part_ms") is None:
             break
@@ -531,11 +531,11 @@ def large_file_rows(lf):
         "what part checksums cost (throughput lost with them on)",
         f"page: {lf['checksum_cost_browser'] * 100:+.1f}%",
         f"curl: {lf['checksum_cost_curl'] * 100:+.1f}%", "", "≤ 10%"))
-    for variant in ("md5", "no_md5"):
+    for variant in ("checksums", "no_checksums"):
         page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
         app, store = page["app"], page["store"]
         rows.append((
-            f"app server during the page's upload ({'checksums on' if variant == 'md5' else 'checksums off'}; "
+            f"app server during the page's upload ({'checksums on' if variant == 'checksums' else 'checksums off'}; "
             "store in its own process)",
             f"CPU {app['cpu_s']:.2f} s, peak RSS {mb(app['rss_peak_bytes'])} (+{mb(app['rss_growth_bytes'])})",
             f"the store's process: CPU {store['cpu_s']:.1f} s, peak RSS {mb(store['rss_peak_bytes'])} "
@@ -543,18 +543,18 @@ def large_file_rows(lf):
             "", "—"))
     rows.append((
         "client CPU for the whole upload (checksums on / off)",
-        f"Chromium, all processes: {lf['browser_md5']['client_cpu_s']:.1f} s / {lf['browser_no_md5']['client_cpu_s']:.1f} s",
-        f"curl + this script: {lf['curl_md5']['client_cpu_s']:.1f} s / {lf['curl_no_md5']['client_cpu_s']:.1f} s",
+        f"Chromium, all processes: {lf['browser_checksums']['client_cpu_s']:.1f} s / {lf['browser_no_checksums']['client_cpu_s']:.1f} s",
+        f"curl + this script: {lf['curl_checksums']['client_cpu_s']:.1f} s / {lf['curl_no_checksums']['client_cpu_s']:.1f} s",
         "", "—"))
     return rows
 
 
 def large_file_aims(lf):
     return [
-        ("the page sends a large file at 0.8× curl's rate or better, part checksums on", lf["ratio_md5"] >= 0.8,
-         large_file_reason(lf, "md5")),
-        ("the page sends a large file at 0.8× curl's rate or better, part checksums off", lf["ratio_no_md5"] >= 0.8,
-         large_file_reason(lf, "no_md5")),
+        ("the page sends a large file at 0.8× curl's rate or better, part checksums on", lf["ratio_checksums"] >= 0.8,
+         large_file_reason(lf, "checksums")),
+        ("the page sends a large file at 0.8× curl's rate or better, part checksums off", lf["ratio_no_checksums"] >= 0.8,
+         large_file_reason(lf, "no_checksums")),
         ("part checksums cost the page at most 10% of its rate", lf["checksum_cost_browser"] <= 0.10,
          checksum_reason(lf)),
     ]
@@ -569,9 +569,9 @@ def large_file_reason(lf, variant):
               f"curl and this script {curl['client_cpu_s']:.1f} s for the same bytes, and the store "
               f"{page['store']['cpu_s']:.1f} s, all on the same {os.cpu_count()} cores: the browser's own CPU "
               "per byte, not the network, sets the page's pace here. ")
-    if variant == "md5":
-        reason += ("With checksums on, the page also hashes each part (MD5 in wasm on its main thread, one "
-                   "part at a time whatever COURIER_PARALLEL_PARTS says) before signing and sending it. ")
+    if variant == "checksums":
+        reason += ("With checksums on, the page also reads each part into memory for the browser to hash "
+                   "(crypto.subtle SHA-256) before signing and sending it. ")
     joined = page["page"].get("after_last_part_ms")
     if joined is not None:
         parts_alone = (curl["seconds"] - curl["after_last_part_ms"] / 1000) / (page["seconds"] - joined / 1000)
@@ -582,11 +582,11 @@ def large_file_reason(lf, variant):
 
 
 def checksum_reason(lf):
-    on, off = lf["browser_md5"], lf["browser_no_md5"]
+    on, off = lf["browser_checksums"], lf["browser_no_checksums"]
     return (f"With checksums on, Chromium used {on['client_cpu_s']:.1f} s of CPU instead of "
-            f"{off['client_cpu_s']:.1f} s: the page hashes each part (MD5 in wasm, about 245 MB/s, on "
-            "its main thread, so one part at a time) before it signs and sends it. The store checks each "
-            f"Content-MD5 too (its CPU: {on['store']['cpu_s']:.1f} s instead of {off['store']['cpu_s']:.1f} s, "
+            f"{off['client_cpu_s']:.1f} s: the page reads each part and the browser hashes it "
+            "(crypto.subtle SHA-256) before it signs and sends it. The store checks each "
+            f"x-amz-checksum-sha256 too (its CPU: {on['store']['cpu_s']:.1f} s instead of {off['store']['cpu_s']:.1f} s, "
             "on the same cores), which curl's runs pay as well "
             f"({lf['checksum_cost_curl'] * 100:+.1f}% for curl).")
 

@@ -197,6 +197,8 @@ impl ReadJson for Vec<crate::multipart::StoredPart> {
                     number: u32::try_from(js::whole(&part, "number")?).ok()?,
                     size: js::whole(&part, "size")?,
                     etag: js::string(&part, "etag")?,
+                    // The store's checksums are for Courier's complete, not the page.
+                    sha256: None,
                 })
             })
             .collect()

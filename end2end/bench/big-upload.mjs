@@ -53,7 +53,7 @@ try {
       parts.push({
         number: Number(new URL(request.url()).searchParams.get("partNumber")),
         status: response?.status() ?? 0,
-        md5: "content-md5" in (await request.allHeaders()),
+        checksum: "x-amz-checksum-sha256" in (await request.allHeaders()),
         start_ms: started.get(request),
         end_ms: performance.now(),
       });
@@ -95,7 +95,7 @@ try {
       ...(watching && ok.length && {
         parts_sent: parts.length,
         parts_ok: ok.length,
-        parts_with_md5: ok.filter((p) => p.md5).length,
+        parts_with_checksum: ok.filter((p) => p.checksum).length,
         // From choosing to the first part's request, and from the last part's
         // answer to the link (completing: the store joins the parts).
         before_first_part_ms: Math.round(Math.min(...ok.map((p) => p.start_ms)) - t0),

@@ -8,7 +8,7 @@ import { courierBinary, root, type RunningCourier, startCourier, testEnv } from 
 import { downloadedMd5, expectOnlyMissingSent, reloadMidUpload, writeBigFile } from "./helpers";
 
 // A large file in parts through the browser, on the three-node Garage
-// cluster (`make garage`): its CORS for part PUTs with Content-MD5, its
+// cluster (`make garage`): its CORS for part PUTs with x-amz-checksum-sha256 (and its check of it), its
 // list of parts after a reload, its completion. The embedded store's run
 // of the same flows is multipart.spec.ts.
 test.skip(!process.env.COURIER_BUCKET, "needs the Garage cluster (make garage)");

@@ -55,12 +55,16 @@ export function writeBigFile(dir: string, name: string, size: number): { file: s
 
 /** Each part request the page makes: its part number and how it ended. */
 export function watchParts(page: Page) {
-  const parts: { number: number; status: number }[] = [];
+  const parts: { number: number; status: number; checksum?: string }[] = [];
   page.on("requestfinished", async (request) => {
     const url = new URL(request.url());
     if (request.method() !== "PUT" || !url.searchParams.has("partNumber")) return;
     const response = await request.response();
-    parts.push({ number: Number(url.searchParams.get("partNumber")), status: response?.status() ?? 0 });
+    parts.push({
+      number: Number(url.searchParams.get("partNumber")),
+      status: response?.status() ?? 0,
+      checksum: request.headers()["x-amz-checksum-sha256"],
+    });
   });
   return parts;
 }

@@ -1,6 +1,6 @@
 import { expect, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -114,8 +114,60 @@ test("a 300 MiB file goes up in parts, with one progress bar, and comes back who
   // 38 parts of 8 MiB (the last 4 MiB), each sent once.
   expect(parts.map((p) => p.number).sort((a, b) => a - b)).toEqual(Array.from({ length: 38 }, (_, i) => i + 1));
   expect(parts.every((p) => p.status === 200)).toBe(true);
+  // Each part went with its SHA-256, as the browser computed it.
+  const original = readFileSync(file);
+  for (const part of parts) {
+    const bytes = original.subarray((part.number - 1) * 8 * MIB, part.number * 8 * MIB);
+    expect(part.checksum, `part ${part.number}`).toBe(createHash("sha256").update(bytes).digest("base64"));
+  }
   expect(await downloadedMd5(page, card)).toBe(md5);
   expect(uploadsInStore()).toEqual([]);
+});
+
+test("a part damaged on the way is refused by the store and sent again", async ({ page }) => {
+  const { file, md5 } = bigFile("damaged.bin", 20 * MIB);
+  await open(page);
+  let damaged = 0;
+  await page.route(/partNumber=2&/, async (route) => {
+    const body = route.request().postDataBuffer();
+    if (route.request().method() === "PUT" && damaged === 0 && body) {
+      damaged++;
+      // One bit flipped: the length still matches what the URL signs, the checksum no longer does.
+      const bytes = Buffer.from(body);
+      bytes[12345] ^= 1;
+      await route.continue({ postData: bytes });
+    } else {
+      await route.continue();
+    }
+  });
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "damaged.bin" });
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  expect(damaged).toBe(1);
+  // The store refused the damaged bytes (BadDigest) and kept the second try.
+  expect(parts.filter((p) => p.number === 2).map((p) => p.status)).toEqual([400, 200]);
+  expect(await downloadedMd5(page, card)).toBe(md5);
+});
+
+test("where the browser offers no crypto.subtle (plain HTTP to another host), the page hashes each part itself", async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(Crypto.prototype, "subtle", { get: () => undefined });
+  });
+  const { file, md5 } = bigFile("insecure.bin", 20 * MIB);
+  await open(page);
+  expect(await page.evaluate(() => window.crypto.subtle)).toBeUndefined();
+  const parts = watchParts(page);
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "insecure.bin" });
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  const original = readFileSync(file);
+  expect(parts.map((p) => p.number).sort()).toEqual([1, 2, 3]);
+  for (const part of parts) {
+    const bytes = original.subarray((part.number - 1) * 8 * MIB, part.number * 8 * MIB);
+    expect(part.checksum, `part ${part.number}`).toBe(createHash("sha256").update(bytes).digest("base64"));
+  }
+  expect(await downloadedMd5(page, card)).toBe(md5);
 });
 
 test("a part answered 503 twice is sent again, and the file is whole", async ({ page }) => {

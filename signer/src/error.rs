@@ -66,7 +66,7 @@ pub enum SignError {
     TooManyParts(usize),
     #[error("Part {number} is not part of this upload: it has {count} parts.")]
     NoSuchPart { number: u32, count: u32 },
-    #[error("Part {0} needs its checksum: the MD5 of its bytes, in base64.")]
+    #[error("Part {0} needs its checksum: the SHA-256 of its bytes, in base64.")]
     BadPartDigest(u32),
     #[error("The upload was not complete ({0}), so it was cancelled. Upload the file again.")]
     PartsDoNotAddUp(String),

@@ -77,9 +77,10 @@ pub struct MultipartSettings {
     pub threshold: u64,
     /// `COURIER_PARALLEL_PARTS`
     pub parallel_parts: u32,
-    /// `COURIER_PART_CHECKSUMS`: every part URL signs the part's MD5, so the
-    /// store refuses a part damaged on the way. Off only for a store that
-    /// refuses `Content-MD5`, and for measuring what the checksum costs.
+    /// `COURIER_PART_CHECKSUMS`: every part URL signs the part's SHA-256
+    /// (`x-amz-checksum-sha256`), so the store refuses a part damaged on the
+    /// way. Off only for a store without S3's checksums, and for measuring
+    /// what the checksum costs.
     pub part_checksums: bool,
 }
 

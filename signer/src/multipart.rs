@@ -1,5 +1,5 @@
 //! Large files as S3 multipart uploads, straight from the browser: Courier
-//! starts the upload, signs each part's PUT (its exact length and MD5), lists
+//! starts the upload, signs each part's PUT (its exact length and SHA-256), lists
 //! what the store holds (for resuming), completes it from the store's own
 //! list of parts, or aborts it. The bytes never pass through Courier.
 //!
@@ -58,6 +58,7 @@ impl Signer {
                 content_type: &content_type,
                 metadata: (FILENAME_METADATA, &original_name),
                 content_disposition: disposition.as_deref(),
+                checksums: self.0.limits.multipart.part_checksums,
             })
             .await?;
         let part_size = part_size_for(request.size);
@@ -82,7 +83,7 @@ impl Signer {
     }
 
     /// Presigned PUTs for `parts` of `upload`, each for its part's exact
-    /// length and the MD5 the browser computed.
+    /// length and the SHA-256 the browser computed.
     pub async fn sign_parts(
         &self,
         upload: &MultipartUpload,
@@ -102,13 +103,13 @@ impl Signer {
                     number: part.number,
                     count: upload.part_count(),
                 })?;
-                // Re-encoded from its 16 bytes: the URL signs exactly what the store compares.
-                let md5 = match &part.md5 {
-                    Some(md5) => Some(
+                // Re-encoded from its 32 bytes: the URL signs exactly what the store compares.
+                let sha256 = match &part.sha256 {
+                    Some(sha256) => Some(
                         base64::engine::general_purpose::STANDARD
-                            .decode(md5)
+                            .decode(sha256)
                             .ok()
-                            .filter(|digest| digest.len() == 16)
+                            .filter(|digest| digest.len() == 32)
                             .map(|digest| base64::engine::general_purpose::STANDARD.encode(digest))
                             .ok_or(SignError::BadPartDigest(part.number))?,
                     ),
@@ -125,7 +126,7 @@ impl Signer {
                         upload_id: &upload.upload_id,
                         number: part.number,
                         size,
-                        md5: md5.as_deref(),
+                        sha256: sha256.as_deref(),
                         expires_in,
                     },
                     now,
@@ -260,6 +261,7 @@ mod tests {
             number,
             size,
             etag: format!("etag{number}"),
+            sha256: None,
         }
     }
 

@@ -98,14 +98,16 @@ pub fn presign_get(identity: &SigningIdentity, bucket: &BucketUrl, get: GetObjec
 }
 
 /// One part of a multipart upload to presign: the store takes exactly
-/// `size` bytes, and where `md5` (base64) is given only bytes with that MD5.
+/// `size` bytes, and where `sha256` (base64) is given only bytes with that
+/// SHA-256 (`x-amz-checksum-sha256`; the upload must have been created with
+/// that checksum algorithm).
 #[derive(Clone, Copy, Debug)]
 pub struct UploadPart<'a> {
     pub key: &'a str,
     pub upload_id: &'a str,
     pub number: u32,
     pub size: u64,
-    pub md5: Option<&'a str>,
+    pub sha256: Option<&'a str>,
     pub expires_in: Duration,
 }
 
@@ -118,11 +120,11 @@ pub fn presign_upload_part(
 ) -> String {
     let number = part.number.to_string();
     let size = part.size.to_string();
-    let with_md5;
-    let headers: &[(&str, &str)] = match part.md5 {
-        Some(md5) => {
-            with_md5 = [("content-length", size.as_str()), ("content-md5", md5)];
-            &with_md5
+    let with_checksum;
+    let headers: &[(&str, &str)] = match part.sha256 {
+        Some(sha256) => {
+            with_checksum = [("content-length", size.as_str()), ("x-amz-checksum-sha256", sha256)];
+            &with_checksum
         }
         None => &[("content-length", &size)],
     };
@@ -148,8 +150,8 @@ struct Presigned<'a> {
     /// Parameters after the `X-Amz-*` ones, sorted by name (byte order: all
     /// of Courier's are lower-case, so they sort after `X-Amz-*`).
     query: &'a [(&'a str, &'a str)],
-    /// Headers the request must carry with these exact values, sorted by
-    /// name and before `host`.
+    /// Headers the request must carry with these exact values, besides
+    /// `host`, sorted by name.
     headers: &'a [(&'a str, &'a str)],
 }
 
@@ -160,11 +162,12 @@ fn presign(request: Presigned<'_>, identity: &SigningIdentity, bucket: &BucketUr
     let scope = format!("{day}/{region}/s3/aws4_request");
     let path = format!("{}/{}", bucket.path, utf8_percent_encode(request.key, KEY_PATH));
     let mut signed_headers = String::with_capacity(64);
-    for (name, _) in request.headers {
+    for (name, _) in with_host(request.headers, &bucket.host) {
+        if !signed_headers.is_empty() {
+            signed_headers.push(';');
+        }
         signed_headers.push_str(name);
-        signed_headers.push(';');
     }
-    signed_headers.push_str("host");
 
     let mut query = String::with_capacity(512);
     let _ = write!(
@@ -192,18 +195,22 @@ fn presign(request: Presigned<'_>, identity: &SigningIdentity, bucket: &BucketUr
 
     let mut canonical_request = String::with_capacity(1024);
     let _ = write!(canonical_request, "{}\n{path}\n{query}\n", request.method);
-    for (name, value) in request.headers {
+    for (name, value) in with_host(request.headers, &bucket.host) {
         let _ = writeln!(canonical_request, "{name}:{}", value.trim());
     }
-    let _ = write!(
-        canonical_request,
-        "host:{}\n\n{signed_headers}\nUNSIGNED-PAYLOAD",
-        bucket.host
-    );
+    let _ = write!(canonical_request, "\n{signed_headers}\nUNSIGNED-PAYLOAD");
     let mut string_to_sign = format!("{ALGORITHM}\n{amz_date}\n{scope}\n");
     push_hex(&mut string_to_sign, &Sha256::digest(canonical_request.as_bytes()));
     let signature = identity.day_key.sign(now, string_to_sign.as_bytes());
     format!("{}{path}?{query}&X-Amz-Signature={signature}", bucket.origin)
+}
+
+/// `headers` (sorted by name) with `host` in its place among them, as
+/// SigV4 lists signed headers.
+fn with_host<'a>(headers: &'a [(&'a str, &'a str)], host: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+    let before = headers.iter().copied().filter(|(name, _)| *name < "host");
+    let after = headers.iter().copied().filter(|(name, _)| *name > "host");
+    before.chain(std::iter::once(("host", host))).chain(after)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use wire::multipart::StoredPart;
 
 use crate::Signer;
@@ -194,6 +194,9 @@ pub(crate) struct NewMultipart<'a> {
     /// One `x-amz-meta-*` pair: the original file name.
     pub metadata: (&'a str, &'a str),
     pub content_disposition: Option<&'a str>,
+    /// Whether each part comes with its SHA-256 (`x-amz-checksum-sha256`):
+    /// S3 takes part checksums only for an upload created with the algorithm.
+    pub checksums: bool,
 }
 
 impl Signer {
@@ -208,6 +211,7 @@ impl Signer {
             .content_type(new.content_type)
             .metadata(new.metadata.0, new.metadata.1)
             .set_content_disposition(new.content_disposition.map(str::to_owned))
+            .set_checksum_algorithm(new.checksums.then_some(ChecksumAlgorithm::Sha256))
             .send()
             .await;
         match created.map(|out| out.upload_id) {
@@ -250,6 +254,7 @@ impl Signer {
                     number: u32::try_from(number).unwrap_or(0),
                     size: u64::try_from(size).unwrap_or(0),
                     etag: bare_etag(part.e_tag()),
+                    sha256: part.checksum_sha256().map(str::to_owned),
                 });
             }
             match (page.is_truncated(), page.next_part_number_marker()) {
@@ -261,7 +266,7 @@ impl Signer {
         Ok(parts)
     }
 
-    /// Completes an upload from `parts` (number and ETag, as the store listed them).
+    /// Completes an upload from `parts` (number, ETag and checksum, as the store listed them).
     pub(crate) async fn complete_upload(
         &self,
         key: &ObjectKey,
@@ -277,6 +282,8 @@ impl Signer {
                         CompletedPart::builder()
                             .part_number(i32::try_from(p.number).unwrap_or(i32::MAX))
                             .e_tag(format!("\"{}\"", p.etag))
+                            // S3 completes an upload created with a checksum algorithm only with each part's.
+                            .set_checksum_sha256(p.sha256.clone())
                             .build()
                     })
                     .collect(),

@@ -53,17 +53,17 @@ pub struct MultipartGrant {
     pub expires_at: String,
 }
 
-/// A part to sign: its number and the base64 MD5 of its bytes, which the
-/// URL signs and the store checks (`Content-MD5`). Courier requires the MD5
-/// unless `COURIER_PART_CHECKSUMS` is off.
+/// A part to sign: its number and the base64 SHA-256 of its bytes, which
+/// the URL signs and the store checks (`x-amz-checksum-sha256`). Courier
+/// requires it unless `COURIER_PART_CHECKSUMS` is off.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartToSign {
     pub number: u32,
-    pub md5: Option<String>,
+    pub sha256: Option<String>,
 }
 
 /// A presigned `UploadPart` PUT: send exactly `size` bytes, with the
-/// `Content-MD5` it was signed for if one was given.
+/// `x-amz-checksum-sha256` it was signed for if one was given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartUrl {
     pub number: u32,
@@ -79,6 +79,9 @@ pub struct StoredPart {
     pub number: u32,
     pub size: u64,
     pub etag: String,
+    /// Its base64 SHA-256, where the store keeps part checksums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// The part size for a file of `size` bytes: [`MIN_PART_SIZE`], or larger

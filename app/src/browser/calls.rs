@@ -41,8 +41,8 @@ pub async fn sign_parts(upload: &MultipartUpload, parts: &[PartToSign]) -> Resul
     let mut form = upload_fields(upload);
     for (i, part) in parts.iter().enumerate() {
         form = form.field(&format!("parts[{i}][number]"), &part.number.to_string());
-        if let Some(md5) = &part.md5 {
-            form = form.field(&format!("parts[{i}][md5]"), md5);
+        if let Some(sha256) = &part.sha256 {
+            form = form.field(&format!("parts[{i}][sha256]"), sha256);
         }
     }
     call("sign_parts", form).await

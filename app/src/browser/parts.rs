@@ -1,6 +1,7 @@
 //! A large file in parts (S3 multipart), straight to the store: Courier
-//! starts the upload and signs each part's PUT for its exact length and MD5
-//! (computed here, so the store refuses a part damaged on the way); parts go
+//! starts the upload and signs each part's PUT for its exact length and
+//! SHA-256 (computed here, so the store refuses a part damaged on the way;
+//! the browser's own `crypto.subtle` hashes it, off this thread); parts go
 //! several at once, each retried on its own; Courier completes the upload
 //! from the store's own list of parts. A failed upload is kept: Retry asks
 //! the store which parts it holds and sends only the others.
@@ -10,7 +11,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use md5::{Digest as _, Md5};
+use sha2::{Digest as _, Sha256};
+use wasm_bindgen::JsCast as _;
 use web_sys::{File, XmlHttpRequest};
 
 use super::transfer::{Body, Ended, Xhr, broken, unreachable_store};
@@ -172,7 +174,7 @@ struct Run {
     file: File,
     upload: MultipartUpload,
     max_bytes: u64,
-    /// Whether each part goes with its MD5.
+    /// Whether each part goes with its SHA-256.
     checksums: bool,
     /// Part numbers still to send, the next one last.
     waiting: RefCell<Vec<u32>>,
@@ -202,7 +204,7 @@ impl Run {
         }
     }
 
-    /// One part: its MD5, a URL signed for it, the PUT; again on a failure
+    /// One part: its SHA-256, a URL signed for it, the PUT; again on a failure
     /// that another try can mend.
     async fn send_part(self: &Rc<Self>, number: u32) -> Result<(), CourierError> {
         let size = self
@@ -214,8 +216,8 @@ impl Run {
             .file
             .slice_with_f64_and_f64(start as f64, (start + size) as f64)
             .map_err(|_| broken("the file could not be read"))?;
-        let md5 = if self.checksums {
-            Some(md5_of(&blob).await?)
+        let sha256 = if self.checksums {
+            Some(sha256_of(&blob).await?)
         } else {
             None
         };
@@ -223,7 +225,7 @@ impl Run {
         for attempt in 1..=TRIES {
             let part = PartToSign {
                 number,
-                md5: md5.clone(),
+                sha256: sha256.clone(),
             };
             let url = match super::calls::sign_parts(&self.upload, &[part]).await {
                 Ok(mut urls) if urls.len() == 1 => urls.remove(0).url,
@@ -240,8 +242,8 @@ impl Run {
                 run.sent.borrow_mut()[number as usize] = loaded.min(size as f64);
                 run.show_progress();
             };
-            let headers: &[(&str, &str)] = match &md5 {
-                Some(md5) => &[("Content-MD5", md5.as_str())],
+            let headers: &[(&str, &str)] = match &sha256 {
+                Some(sha256) => &[("x-amz-checksum-sha256", sha256.as_str())],
                 None => &[],
             };
             let xhr = Xhr::send("PUT", &url, headers, Body::Blob(&blob), on_progress, || {})?;
@@ -268,9 +270,12 @@ impl Run {
                         |e| e.sentence(self.max_bytes),
                     );
                     // Damaged on the way, cut off, expired, or the store busy: another try mends it.
+                    // (Garage says `InvalidDigest` where S3 says `BadDigest`; Courier's own
+                    // checksums are well-formed, so either means the bytes changed.)
                     let mendable = status >= 500
                         || error.as_ref().is_some_and(|e| {
-                            matches!(e.code.as_str(), "BadDigest" | "RequestTimeout") || e.is_expired_policy()
+                            matches!(e.code.as_str(), "BadDigest" | "InvalidDigest" | "RequestTimeout")
+                                || e.is_expired_policy()
                         });
                     if !mendable {
                         return Err(CourierError::StoreRefused(sentence));
@@ -302,18 +307,38 @@ impl Run {
     }
 }
 
-/// The base64 MD5 of a blob's bytes, as `Content-MD5` carries it.
-async fn md5_of(blob: &web_sys::Blob) -> Result<String, CourierError> {
+/// The base64 SHA-256 of a blob's bytes, as `x-amz-checksum-sha256` carries
+/// it: by `crypto.subtle` (native, and off the page's thread), or here where
+/// the page is not a secure context (plain HTTP to another host) and the
+/// browser offers none.
+async fn sha256_of(blob: &web_sys::Blob) -> Result<String, CourierError> {
+    let unreadable = || broken("the file could not be read");
+    let window = web_sys::window().ok_or_else(unreadable)?;
     let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
         .await
-        .map_err(|_| broken("the file could not be read"))?;
-    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-    let digest = Md5::digest(&bytes);
+        .map_err(|_| unreadable())?;
+    let subtle = window
+        .crypto()
+        .ok()
+        .map(|crypto| crypto.subtle())
+        .filter(|s| !s.is_undefined());
+    let digest: Vec<u8> = match subtle {
+        Some(subtle) => {
+            let hashing = subtle
+                .digest_with_str_and_buffer_source("SHA-256", buffer.unchecked_ref())
+                .map_err(|_| broken("the checksum could not be computed"))?;
+            let digest = wasm_bindgen_futures::JsFuture::from(hashing)
+                .await
+                .map_err(|_| broken("the checksum could not be computed"))?;
+            js_sys::Uint8Array::new(&digest).to_vec()
+        }
+        None => Sha256::digest(js_sys::Uint8Array::new(&buffer).to_vec()).to_vec(),
+    };
     // `btoa` takes one character per byte.
     let binary: String = digest.iter().map(|&b| char::from(b)).collect();
-    web_sys::window()
-        .and_then(|window| window.btoa(&binary).ok())
-        .ok_or_else(|| broken("the checksum could not be written"))
+    window
+        .btoa(&binary)
+        .map_err(|_| broken("the checksum could not be written"))
 }
 
 fn cancelled() -> CourierError {

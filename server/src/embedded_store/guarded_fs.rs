@@ -235,10 +235,13 @@ impl S3 for GuardedFs {
     async fn upload_part(&self, mut req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         object(&req.input.bucket, &req.input.key)?;
         self.in_progress(&req.input.upload_id)?;
-        let Some(content_md5) = req.input.content_md5.take() else {
+        let expected = part_digest::Expected::from_headers(
+            req.input.content_md5.as_deref(),
+            req.input.checksum_sha256.as_deref(),
+        )?;
+        if expected.is_empty() {
             return self.fs.upload_part(req).await.map_err(answer);
-        };
-        let expected = part_digest::expected(&content_md5)?;
+        }
         let body = req
             .input
             .body

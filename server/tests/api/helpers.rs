@@ -959,19 +959,19 @@ impl TestCourier {
         grant.upload
     }
 
-    /// `sign_parts` for `(number, base64 MD5)` pairs.
+    /// `sign_parts` for `(number, base64 SHA-256)` pairs.
     pub async fn sign_parts(&self, upload: &MultipartUpload, parts: &[(u32, String)]) -> Response {
         let mut form = upload_fields(upload);
-        for (i, (number, md5)) in parts.iter().enumerate() {
+        for (i, (number, sha256)) in parts.iter().enumerate() {
             form.push((format!("parts[{i}][number]"), number.to_string()));
-            form.push((format!("parts[{i}][md5]"), md5.clone()));
+            form.push((format!("parts[{i}][sha256]"), sha256.clone()));
         }
         self.call("sign_parts", &form).await
     }
 
-    /// `sign_parts` for part numbers alone, no MD5 (as with
+    /// `sign_parts` for part numbers alone, no checksum (as with
     /// `COURIER_PART_CHECKSUMS=false`).
-    pub async fn sign_parts_without_md5(&self, upload: &MultipartUpload, numbers: &[u32]) -> Response {
+    pub async fn sign_parts_without_checksum(&self, upload: &MultipartUpload, numbers: &[u32]) -> Response {
         let mut form = upload_fields(upload);
         for (i, number) in numbers.iter().enumerate() {
             form.push((format!("parts[{i}][number]"), number.to_string()));
@@ -981,22 +981,22 @@ impl TestCourier {
 
     /// Signs the parts of `bytes` numbered `numbers` (as cut by `upload`).
     pub async fn part_urls(&self, upload: &MultipartUpload, bytes: &[u8], numbers: &[u32]) -> Vec<PartUrl> {
-        let parts: Vec<(u32, String)> = numbers.iter().map(|&n| (n, part_md5(upload, bytes, n))).collect();
+        let parts: Vec<(u32, String)> = numbers.iter().map(|&n| (n, part_sha256(upload, bytes, n))).collect();
         let response = self.sign_parts(upload, &parts).await;
         assert_eq!(response.status(), StatusCode::OK, "sign_parts refused");
         response.json().await.expect("part URLs")
     }
 
-    /// PUTs `body` to a part URL with `md5` as its `Content-MD5`, as the page does.
-    pub async fn put_part(&self, url: &str, body: Vec<u8>, md5: &str) -> Response {
-        self.try_put_part(url, body, md5).await.expect("the store answers")
+    /// PUTs `body` to a part URL with `sha256` as its `x-amz-checksum-sha256`, as the page does.
+    pub async fn put_part(&self, url: &str, body: Vec<u8>, sha256: &str) -> Response {
+        self.try_put_part(url, body, sha256).await.expect("the store answers")
     }
 
-    async fn try_put_part(&self, url: &str, body: Vec<u8>, md5: &str) -> Result<Response, reqwest::Error> {
+    async fn try_put_part(&self, url: &str, body: Vec<u8>, sha256: &str) -> Result<Response, reqwest::Error> {
         self.http
             .put(url)
             .header(header::ORIGIN, &self.base)
-            .header("content-md5", md5)
+            .header("x-amz-checksum-sha256", sha256)
             .body(body)
             .send()
             .await
@@ -1004,8 +1004,8 @@ impl TestCourier {
 
     /// A part PUT whose signature the store must refuse: 403, or a
     /// connection closed under a body it refused before reading.
-    pub async fn assert_put_refused(&self, url: &str, body: Vec<u8>, md5: &str, what: &str) {
-        match self.try_put_part(url, body, md5).await {
+    pub async fn assert_put_refused(&self, url: &str, body: Vec<u8>, sha256: &str, what: &str) {
+        match self.try_put_part(url, body, sha256).await {
             Ok(answer) => assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{what}"),
             Err(error) => assert!(error.is_request(), "{what}: {error}"),
         }
@@ -1016,7 +1016,7 @@ impl TestCourier {
         for part in self.part_urls(upload, bytes, numbers).await {
             let body = part_bytes(upload, bytes, part.number).to_vec();
             let stored = self
-                .put_part(&part.url, body, &part_md5(upload, bytes, part.number))
+                .put_part(&part.url, body, &part_sha256(upload, bytes, part.number))
                 .await;
             let status = stored.status();
             assert_eq!(
@@ -1085,10 +1085,10 @@ pub fn part_bytes<'a>(upload: &MultipartUpload, bytes: &'a [u8], number: u32) ->
     &bytes[start as usize..(start + len) as usize]
 }
 
-/// Base64 MD5 of part `number`, as `Content-MD5` carries it.
-pub fn part_md5(upload: &MultipartUpload, bytes: &[u8], number: u32) -> String {
+/// Base64 SHA-256 of part `number`, as `x-amz-checksum-sha256` carries it.
+pub fn part_sha256(upload: &MultipartUpload, bytes: &[u8], number: u32) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(Md5::digest(part_bytes(upload, bytes, number)))
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(part_bytes(upload, bytes, number)))
 }
 
 /// 20 MiB and 3 bytes: three parts of 8, 8 and 4 MiB + 3.
@@ -1140,38 +1140,50 @@ pub async fn part_urls_write_their_part_only(courier: &TestCourier) {
     let theirs = courier.multipart("theirs.bin", bytes.len() as u64).await;
     let url = courier.part_urls(&mine, &bytes, &[1]).await.remove(0).url;
     let body = part_bytes(&mine, &bytes, 1).to_vec();
-    let md5 = part_md5(&mine, &bytes, 1);
+    let sha256 = part_sha256(&mine, &bytes, 1);
     let status = |response: Response| response.status();
 
     let other_part = url.replace("partNumber=1", "partNumber=2");
     courier
-        .assert_put_refused(&other_part, body.clone(), &md5, "another part number")
+        .assert_put_refused(&other_part, body.clone(), &sha256, "another part number")
         .await;
     let other_upload = url.replace(&mine.upload_id, &theirs.upload_id);
     courier
-        .assert_put_refused(&other_upload, body.clone(), &md5, "another upload")
+        .assert_put_refused(&other_upload, body.clone(), &sha256, "another upload")
         .await;
-    let other_md5 = part_md5(&mine, &bytes, 2);
+    let other_sha256 = part_sha256(&mine, &bytes, 2);
     courier
-        .assert_put_refused(&url, body.clone(), &other_md5, "another MD5")
+        .assert_put_refused(&url, body.clone(), &other_sha256, "another checksum")
         .await;
+    let unchecked = courier
+        .http
+        .put(&url)
+        .header(header::ORIGIN, &courier.base)
+        .body(body.clone())
+        .send()
+        .await;
+    if let Ok(answer) = unchecked {
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "the checksum left off");
+    }
     courier
-        .assert_put_refused(&url, body[1..].to_vec(), &md5, "a byte short")
+        .assert_put_refused(&url, body[1..].to_vec(), &sha256, "a byte short")
         .await;
-    // Damaged on the way: the signed MD5 no longer matches, and nothing is kept.
+    // Damaged on the way: the signed checksum no longer matches, and nothing is kept.
     let mut damaged = body.clone();
     damaged[12345] ^= 1;
-    let refused = courier.put_part(&url, damaged, &md5).await;
+    let refused = courier.put_part(&url, damaged, &sha256).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    assert!(refused.text().await.unwrap_or_default().contains("BadDigest"));
+    // S3 says `BadDigest`; Garage says `InvalidDigest` for the same.
+    let said = refused.text().await.unwrap_or_default();
+    assert!(said.contains("BadDigest") || said.contains("InvalidDigest"), "{said}");
     for upload in [&mine, &theirs] {
         let listed: Vec<app::multipart::StoredPart> = courier.list_parts(upload).await.json().await.expect("parts");
         assert!(listed.is_empty(), "{listed:?}");
     }
-    assert_eq!(status(courier.put_part(&url, body, &md5).await), StatusCode::OK);
+    assert_eq!(status(courier.put_part(&url, body, &sha256).await), StatusCode::OK);
 
     // Courier signs only what the token covers.
-    let md5s = vec![(1, md5.clone())];
+    let checksums = vec![(1, sha256.clone())];
     let foreign = MultipartUpload {
         token: theirs.token.clone(),
         ..mine.clone()
@@ -1181,20 +1193,27 @@ pub async fn part_urls_write_their_part_only(courier: &TestCourier) {
         ..mine.clone()
     };
     for forged in [&foreign, &bigger] {
-        let refused = courier.sign_parts(forged, &md5s).await;
+        let refused = courier.sign_parts(forged, &checksums).await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         let body: serde_json::Value = refused.json().await.expect("JSON");
         assert_eq!(body["error"], "This token is not for that upload.");
         assert_eq!(status(courier.complete_multipart(forged).await), StatusCode::FORBIDDEN);
         assert_eq!(status(courier.abort_multipart(forged).await), StatusCode::FORBIDDEN);
     }
-    for (number, md5) in [(0, md5.clone()), (4, md5.clone()), (1, "abc".to_owned())] {
+    // Out of range, not base64, or an MD5's 16 bytes rather than a SHA-256's 32.
+    let an_md5 = "XrY7u+Ae7tCTyyK7j1rNww==".to_owned();
+    for (number, checksum) in [
+        (0, sha256.clone()),
+        (4, sha256.clone()),
+        (1, "abc".to_owned()),
+        (1, an_md5),
+    ] {
         assert_eq!(
-            status(courier.sign_parts(&mine, &[(number, md5)]).await),
+            status(courier.sign_parts(&mine, &[(number, checksum)]).await),
             StatusCode::BAD_REQUEST
         );
     }
-    let too_many: Vec<(u32, String)> = (0..101).map(|_| (1, md5.clone())).collect();
+    let too_many: Vec<(u32, String)> = (0..101).map(|_| (1, sha256.clone())).collect();
     assert_eq!(
         status(courier.sign_parts(&mine, &too_many).await),
         StatusCode::BAD_REQUEST

@@ -110,33 +110,33 @@ async fn one_post_takes_files_up_to_the_threshold_and_parts_take_the_rest() {
     assert!(page.contains("Without JavaScript: up to 8 MiB"), "{page}");
 }
 
-/// Each part must come with its MD5 for the store to check, unless
+/// Each part must come with its SHA-256 for the store to check, unless
 /// `COURIER_PART_CHECKSUMS` is off: then parts go without one, and the file
 /// still comes back whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_part_needs_its_md5_unless_part_checksums_are_off() {
+async fn a_part_needs_its_sha256_unless_part_checksums_are_off() {
     use reqwest::StatusCode;
     let bytes = crate::helpers::sample_bytes(crate::helpers::MULTIPART_FILE);
 
     let courier = spawn_courier().await;
     let upload = courier.multipart("checked.bin", bytes.len() as u64).await;
-    let refused = courier.sign_parts_without_md5(&upload, &[1]).await;
+    let refused = courier.sign_parts_without_checksum(&upload, &[1]).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = refused.json().await.expect("JSON");
     assert_eq!(
         body["error"],
-        "Part 1 needs its checksum: the MD5 of its bytes, in base64."
+        "Part 1 needs its checksum: the SHA-256 of its bytes, in base64."
     );
     assert_eq!(courier.page_settings().await["part_checksums"], true);
 
     let courier = crate::helpers::spawn_courier_with(&[("COURIER_PART_CHECKSUMS", "false")]).await;
     assert_eq!(courier.page_settings().await["part_checksums"], false);
     let upload = courier.multipart("unchecked.bin", bytes.len() as u64).await;
-    let signed = courier.sign_parts_without_md5(&upload, &[1, 2, 3]).await;
+    let signed = courier.sign_parts_without_checksum(&upload, &[1, 2, 3]).await;
     assert_eq!(signed.status(), StatusCode::OK);
     let urls: Vec<app::multipart::PartUrl> = signed.json().await.expect("part URLs");
     for part in urls {
-        assert!(!part.url.contains("content-md5"), "{}", part.url);
+        assert!(!part.url.contains("checksum"), "{}", part.url);
         let body = crate::helpers::part_bytes(&upload, &bytes, part.number).to_vec();
         let stored = courier
             .http
