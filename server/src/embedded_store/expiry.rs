@@ -19,7 +19,8 @@
 //! or a crash, would otherwise leave their parts forever. `s3s-fs` keeps an
 //! upload at the store's root, next to the buckets: `.upload-<id>.json` from
 //! its creation until it is completed or aborted, a part in each
-//! `.upload_id-<id>.part-<n>`, and the object's metadata in a file whose
+//! `.upload_id-<id>.part-<n>` (and Courier its digests in
+//! `.upload_id-<id>.digest-<n>`), and the object's metadata in a file whose
 //! name holds `.upload-<id>`. An upload created more than a day ago goes
 //! with all of these. A part with no upload is what a completion that failed
 //! midway leaves (`s3s-fs` drops the upload before it reads the parts): it
@@ -96,7 +97,8 @@ pub fn sweep_bucket(bucket_dir: &Path, now: SystemTime) -> io::Result<Swept> {
 enum UploadFile {
     /// `.upload-<id>.json`: the upload is in progress.
     Upload(uuid::Uuid),
-    /// `.upload_id-<id>.part-<n>`.
+    /// `.upload_id-<id>.part-<n>`, or the digests Courier keeps of that
+    /// part, `.upload_id-<id>.digest-<n>` (they go together).
     Part(uuid::Uuid),
     /// Any other name holding `.upload-<id>`: the object's metadata
     /// (`.bucket-<b>.object-<k>.upload-<id>.metadata.json`).
@@ -107,7 +109,7 @@ impl UploadFile {
     fn of(name: &str) -> Option<Self> {
         if let Some(rest) = name.strip_prefix(".upload_id-") {
             let (id, rest) = canonical_uuid(rest)?;
-            let number = rest.strip_prefix(".part-")?;
+            let number = rest.strip_prefix(".part-").or_else(|| rest.strip_prefix(".digest-"))?;
             return (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some(Self::Part(id));
         }
         // (Base64url has no dot: in a metadata file's name, the first
@@ -489,6 +491,7 @@ mod tests {
             (format!(".upload-{UPLOAD}.json"), Some(UploadFile::Upload(id))),
             (format!(".upload_id-{UPLOAD}.part-1"), Some(UploadFile::Part(id))),
             (format!(".upload_id-{UPLOAD}.part-10000"), Some(UploadFile::Part(id))),
+            (format!(".upload_id-{UPLOAD}.digest-7"), Some(UploadFile::Part(id))),
             (
                 format!(".bucket-Y291cmllcg.object-ZmlsZXMvYQ.upload-{UPLOAD}.metadata.json"),
                 Some(UploadFile::Metadata(id)),
@@ -499,6 +502,8 @@ mod tests {
             (format!(".upload_id-{UPLOAD}.part-"), None),
             (format!(".upload_id-{UPLOAD}.part-1x"), None),
             (format!(".upload_id-{UPLOAD}.part--1"), None),
+            (format!(".upload_id-{UPLOAD}.digest-"), None),
+            (format!(".upload_id-{UPLOAD}.digest-1.json"), None),
             (format!(".upload_id-{UPLOAD}"), None),
             (format!(".upload-{}", &UPLOAD[..35]), None),
             (".bucket-Y291cmllcg.object-ZmlsZXMvYQ.metadata.json".to_owned(), None),
@@ -573,7 +578,9 @@ mod tests {
             write(&path, age_);
             path
         };
-        let old = [orphan(UPLOAD, 1, OLD), orphan(UPLOAD, 2, OLD)];
+        let digests = root.join(format!(".upload_id-{UPLOAD}.digest-1"));
+        write(&digests, OLD);
+        let old = [orphan(UPLOAD, 1, OLD), orphan(UPLOAD, 2, OLD), digests];
         // A completion in progress right now has dropped its upload too:
         // its parts are young, and stay.
         let completing = [orphan(YOUNG_UPLOAD, 1, RECENT), orphan(YOUNG_UPLOAD, 2, RECENT)];
@@ -583,7 +590,7 @@ mod tests {
         std::fs::remove_file(root.join(format!(".upload-{UPLOAD}.json"))).expect("rm");
 
         let swept = sweep_multipart_uploads(root, SystemTime::now() - UNCONFIRMED_TTL).expect("sweeps");
-        assert_eq!(swept, (0, 2));
+        assert_eq!(swept, (0, 3));
         assert_gone(&old);
         assert_kept(&completing);
         assert_kept(&[metadata]);

@@ -235,13 +235,7 @@ impl S3 for GuardedFs {
     async fn upload_part(&self, mut req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         object(&req.input.bucket, &req.input.key)?;
         self.in_progress(&req.input.upload_id)?;
-        let expected = part_digest::Expected::from_headers(
-            req.input.content_md5.as_deref(),
-            req.input.checksum_sha256.as_deref(),
-        )?;
-        if expected.is_empty() {
-            return self.fs.upload_part(req).await.map_err(answer);
-        }
+        let expected = part_digest::Expected::of(&req.input)?;
         let body = req
             .input
             .body
@@ -250,10 +244,18 @@ impl S3 for GuardedFs {
         // (`s3s-fs` also checks the upload was started with the same access
         // key: the embedded store has one.)
         let input = &req.input;
-        part_digest::write_part(self.files.root(), &input.upload_id, input.part_number, body, expected)
-            .await
-            .map(S3Response::new)
-            .map_err(answer)
+        let trailers = req.trailing_headers.take();
+        part_digest::write_part(
+            self.files.root(),
+            &input.upload_id,
+            input.part_number,
+            body,
+            expected,
+            move || trailers.and_then(|t| t.take()),
+        )
+        .await
+        .map(S3Response::new)
+        .map_err(answer)
     }
 
     async fn upload_part_copy(
@@ -262,16 +264,22 @@ impl S3 for GuardedFs {
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         object(&req.input.bucket, &req.input.key)?;
         source(&req.input.copy_source)?;
+        self.in_progress(&req.input.upload_id)?;
+        // `s3s-fs` writes this part itself: the digests kept for an earlier copy no longer hold.
+        part_digest::forget(self.files.root(), &req.input.upload_id, req.input.part_number).await?;
         self.fs.upload_part_copy(req).await.map_err(answer)
     }
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         object(&req.input.bucket, &req.input.key)?;
         self.in_progress(&req.input.upload_id)?;
+        let upload_id = req.input.upload_id.clone();
         let mut listed = self.fs.list_parts(req).await?;
-        // In part order, as S3 lists them (`s3s-fs` lists in directory order).
+        // In part order, as S3 lists them (`s3s-fs` lists in directory order),
+        // each with its ETag and checksums.
         if let Some(parts) = listed.output.parts.as_mut() {
             parts.sort_by_key(|part| part.part_number);
+            part_digest::describe(self.files.root(), &upload_id, parts).await;
         }
         Ok(listed)
     }
@@ -282,8 +290,14 @@ impl S3 for GuardedFs {
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         object(&req.input.bucket, &req.input.key)?;
         self.in_progress(&req.input.upload_id)?;
+        if let Some(named) = req.input.multipart_upload.as_ref().and_then(|u| u.parts.as_deref()) {
+            part_digest::check_named(self.files.root(), &req.input.upload_id, named).await?;
+        }
+        let upload_id = req.input.upload_id.clone();
         let write = self.begin(&req.input.bucket, &req.input.key)?;
-        end(write, self.fs.complete_multipart_upload(req).await)
+        let completed = end(write, self.fs.complete_multipart_upload(req).await)?;
+        part_digest::forget_upload(self.files.root(), &upload_id).await;
+        Ok(completed)
     }
 
     async fn abort_multipart_upload(

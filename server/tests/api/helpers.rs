@@ -1107,6 +1107,17 @@ pub async fn multipart_goes_through(courier: &TestCourier) {
     let listed: Vec<app::multipart::StoredPart> = listed.json().await.expect("parts");
     let sizes: Vec<(u32, u64)> = listed.iter().map(|p| (p.number, p.size)).collect();
     assert_eq!(sizes, [(1, 8 * 1024 * 1024), (3, 4 * 1024 * 1024 + 3)]);
+    // Each with its ETag (its MD5) and the SHA-256 it was sent with, as S3 lists them.
+    for part in &listed {
+        let part_bytes = part_bytes(&upload, &bytes, part.number);
+        assert_eq!(part.etag, md5_hex(part_bytes), "part {}", part.number);
+        assert_eq!(
+            part.sha256,
+            Some(part_sha256(&upload, &bytes, part.number)),
+            "part {}",
+            part.number
+        );
+    }
     courier.send_parts(&upload, &bytes, &[2]).await;
 
     let completed = courier.complete_multipart(&upload).await;

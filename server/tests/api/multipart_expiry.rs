@@ -32,13 +32,14 @@ async fn an_abandoned_multipart_upload_is_swept_after_a_day() {
     let objects = courier.data_dir.path().join("objects");
     let left_by = |upload_id: &str| files_under(&objects, upload_id);
     let files = left_by(&abandoned.upload_id);
-    // `.upload-<id>.json`, the object's metadata for the upload, two parts.
-    assert_eq!(files.len(), 4, "{files:#?}");
+    // `.upload-<id>.json`, the object's metadata for the upload, two parts
+    // and their digests.
+    assert_eq!(files.len(), 6, "{files:#?}");
     for path in &files {
         age(path, Duration::from_secs(2 * 24 * 3600));
     }
     let kept = left_by(&resumed.upload_id);
-    assert_eq!(kept.len(), 3, "{kept:#?}");
+    assert_eq!(kept.len(), 4, "{kept:#?}");
 
     // The same data directory (and so the same token secret), started again.
     let TestCourier { data_dir, .. } = courier;
@@ -63,8 +64,8 @@ async fn an_abandoned_multipart_upload_is_swept_after_a_day() {
     );
     assert_eq!(
         files_under(&objects, ".upload_id-").len(),
-        1,
-        "the young upload's part only"
+        2,
+        "the young upload's part and its digests only"
     );
 
     // The young one was not touched: it completes, whole.
