@@ -1127,6 +1127,12 @@ pub async fn multipart_goes_through(courier: &TestCourier) {
         (link.key.as_str(), link.size, link.filename.as_str()),
         (upload.key.as_str(), bytes.len() as u64, "big data.bin")
     );
+    // S3's multipart ETag: the MD5 of the parts' MD5s, and how many there were.
+    let mut part_md5s = Vec::new();
+    for number in 1..=3 {
+        part_md5s.extend(Md5::digest(part_bytes(&upload, &bytes, number)));
+    }
+    assert_eq!(link.etag, format!("{}-3", md5_hex(&part_md5s)));
     assert!(
         courier.downloaded_bytes(&link.download_url).await == bytes,
         "the bytes differ"

@@ -252,16 +252,18 @@ pub async fn write_part(
 async fn keep_digest(path: &Path, digest: &PartDigest) -> S3Result<()> {
     let json = serde_json::to_vec(digest)
         .map_err(|error| S3Error::with_source(S3ErrorCode::InternalError, Box::new(error)))?;
-    let temporary_path = root_of(path).join(format!(".tmp.courier-{}.internal.part", uuid::Uuid::new_v4().simple()));
+    write_whole(path, &json).await
+}
+
+/// Writes `bytes` to `path` (at the store's root), whole or not at all.
+pub(super) async fn write_whole(path: &Path, bytes: &[u8]) -> S3Result<()> {
+    let root = path.parent().unwrap_or(Path::new("."));
+    let temporary_path = root.join(format!(".tmp.courier-{}.internal.part", uuid::Uuid::new_v4().simple()));
     let mut temporary = Temporary(Some(temporary_path.clone()));
-    tokio::fs::write(&temporary_path, json).await.map_err(internal)?;
+    tokio::fs::write(&temporary_path, bytes).await.map_err(internal)?;
     tokio::fs::rename(&temporary_path, path).await.map_err(internal)?;
     temporary.0 = None;
     Ok(())
-}
-
-fn root_of(path: &Path) -> &Path {
-    path.parent().unwrap_or(Path::new("."))
 }
 
 async fn remove_if_there(path: &Path) -> S3Result<()> {
@@ -297,6 +299,19 @@ pub async fn describe(root: &Path, upload_id: &str, parts: &mut [Part]) {
         part.checksum_sha256 = digest.sha256;
         part.checksum_crc64nvme = digest.crc64nvme;
     }
+}
+
+/// The MD5 kept for part `number`, if it still describes the part there.
+pub async fn kept_md5(root: &Path, upload_id: &str, number: i32) -> Option<[u8; 16]> {
+    let json = tokio::fs::read(digest_path(root, upload_id, number)).await.ok()?;
+    let digest: PartDigest = serde_json::from_slice(&json).ok()?;
+    let size = tokio::fs::metadata(part_path(root, upload_id, number))
+        .await
+        .ok()?
+        .len();
+    let md5 = hex::decode(&digest.etag).ok()?;
+    (size == digest.size).then_some(())?;
+    <[u8; 16]>::try_from(md5).ok()
 }
 
 /// S3's `InvalidPart` for a completion naming a part by an ETag or a
@@ -335,9 +350,10 @@ pub async fn check_named(root: &Path, upload_id: &str, parts: &[s3s::dto::Comple
     Ok(())
 }
 
-/// Removes every part's digests of a completed upload.
+/// Removes what is left of a completed upload: its digests, and the parts
+/// its completion did not name (S3 discards them).
 pub async fn forget_upload(root: &Path, upload_id: &str) {
-    let prefix = format!(".upload_id-{upload_id}.digest-");
+    let prefix = format!(".upload_id-{upload_id}.");
     let Ok(mut entries) = tokio::fs::read_dir(root).await else {
         return;
     };
@@ -383,7 +399,7 @@ async fn write_hashed(
 }
 
 /// An I/O failure, its cause kept (a full disk is told apart from it).
-fn internal(error: std::io::Error) -> S3Error {
+pub(super) fn internal(error: std::io::Error) -> S3Error {
     S3Error::with_source(S3ErrorCode::InternalError, Box::new(error))
 }
 
@@ -560,7 +576,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_completion_naming_another_part_is_refused_and_digests_go_with_the_upload() {
+    async fn a_completion_naming_another_part_is_refused_and_what_is_left_goes_with_the_upload() {
         let dir = tempfile::tempdir().expect("dir");
         let sha256 = base64(&Sha256::digest(b"hello world"));
         write(dir.path(), 1, &[b"hello world"], &Expected::default())
@@ -583,8 +599,10 @@ mod tests {
             let refused = check_named(dir.path(), UPLOAD, &[wrong]).await;
             assert_eq!(refused.map_err(|e| e.code().clone()), Err(S3ErrorCode::InvalidPart));
         }
+        assert_eq!(kept_md5(dir.path(), UPLOAD, 1).await.map(hex::encode), Some(etag));
+        assert_eq!(kept_md5(dir.path(), UPLOAD, 2).await, None);
         forget_upload(dir.path(), UPLOAD).await;
-        assert_eq!(names(dir.path()), [format!(".upload_id-{UPLOAD}.part-1")]);
+        assert_eq!(names(dir.path()), Vec::<String>::new());
     }
 
     #[tokio::test]

@@ -243,7 +243,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// Base64 with the URL-safe alphabet and no padding, as `s3s-fs` names its
 /// metadata files.
-fn base64url(text: &str) -> String {
+pub(super) fn base64url(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
