@@ -1,12 +1,13 @@
 //! Completing a multipart upload on the embedded store. `s3s-fs` reads every
-//! part back, hashes it again and copies it through 64 KiB buffers: about 4 s
-//! for a gibibyte on a 2-core machine, a third of the whole upload. Here the
+//! part back, hashes it again and copies it through 64 KiB buffers. Here the
 //! parts' MD5s are those kept when they were written ([`part_digest`]), and
 //! the kernel joins the bytes (`copy_file_range`, a reflink where the
-//! filesystem has them). It leaves the files `s3s-fs` would, in the same
-//! order (the object, its metadata, its internal info with the ETag last), so
-//! `s3s-fs` serves the object and an interrupted completion is undone as any
-//! other write ([`super::unfinished_writes`]).
+//! filesystem has them): for a gibibyte in 128 parts, 2.3–2.8 s instead of
+//! 4.1–4.3 s, and half the CPU, measured side by side on a 2-core machine.
+//! It leaves the files `s3s-fs` would, in the same order (the object, its
+//! metadata, its internal info with the ETag last), so `s3s-fs` serves the
+//! object and an interrupted completion is undone as any other write
+//! ([`super::unfinished_writes`]).
 //!
 //! [`part_digest`]: super::part_digest
 
