@@ -236,7 +236,8 @@ impl S3 for GuardedFs {
     async fn upload_part(&self, mut req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         object(&req.input.bucket, &req.input.key)?;
         self.in_progress(&req.input.upload_id)?;
-        let expected = part_digest::Expected::of(&req.input)?;
+        let trailer = req.headers.get("x-amz-trailer").and_then(|v| v.to_str().ok());
+        let expected = part_digest::Expected::of(&req.input, trailer)?;
         let body = req
             .input
             .body

@@ -35,6 +35,8 @@ pub struct Expected {
     /// `x-amz-sdk-checksum-algorithm`: a checksum to compute, whose value
     /// may come in the body's trailer (or not at all: then it is kept).
     pub algorithm: Option<ChecksumAlgorithm>,
+    /// The checksum headers `x-amz-trailer` announces.
+    pub trailing: Vec<&'static str>,
 }
 
 /// The S3 checksums: name, header, digest length.
@@ -58,9 +60,10 @@ fn field(checksum: &mut Checksum, index: usize) -> &mut Option<String> {
 }
 
 impl Expected {
-    /// What `input` names, or S3's `InvalidDigest` / `InvalidRequest` for a
-    /// value that is not a digest of its kind.
-    pub fn of(input: &UploadPartInput) -> S3Result<Self> {
+    /// What `input` names (and `trailer`, its `x-amz-trailer` header), or
+    /// S3's `InvalidDigest` / `InvalidRequest` for a value that is not a
+    /// digest of its kind.
+    pub fn of(input: &UploadPartInput, trailer: Option<&str>) -> S3Result<Self> {
         let md5 = input
             .content_md5
             .as_deref()
@@ -93,10 +96,22 @@ impl Expected {
                 ));
             }
         }
+        let trailing = trailer
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|name| {
+                let name = name.trim();
+                ALGORITHMS
+                    .iter()
+                    .map(|(_, header, _)| *header)
+                    .find(|header| header.eq_ignore_ascii_case(name))
+            })
+            .collect();
         Ok(Self {
             md5,
             checksums,
             algorithm: input.checksum_algorithm.clone(),
+            trailing,
         })
     }
 
@@ -105,8 +120,11 @@ impl Expected {
         let mut named = self.checksums.clone();
         let mut hasher = ChecksumHasher::default();
         let algorithm = self.algorithm.as_ref().map(|a| a.as_str().to_ascii_uppercase());
-        for (index, (name, _, _)) in ALGORITHMS.iter().enumerate() {
-            if field(&mut named, index).is_none() && algorithm.as_deref() != Some(*name) {
+        for (index, (name, header, _)) in ALGORITHMS.iter().enumerate() {
+            if field(&mut named, index).is_none()
+                && algorithm.as_deref() != Some(*name)
+                && !self.trailing.contains(header)
+            {
                 continue;
             }
             match index {
@@ -478,7 +496,7 @@ mod tests {
             input(None, None),
         ];
         for request in cases {
-            let expected = Expected::of(&request).expect("digests");
+            let expected = Expected::of(&request, None).expect("digests");
             std::fs::remove_file(&part).ok();
             let stored = write(dir.path(), 2, &[b"hello ", b"world"], &expected)
                 .await
@@ -506,7 +524,7 @@ mod tests {
             assert_eq!(names(dir.path()), kept);
         }
         // Either digest wrong is enough to refuse.
-        let mut wrong_sha = Expected::of(&input(Some(&md5), Some(&sha256))).expect("digests");
+        let mut wrong_sha = Expected::of(&input(Some(&md5), Some(&sha256)), None).expect("digests");
         wrong_sha.checksums.checksum_sha256 = Some(base64(&[0; 32]));
         let refused = write(dir.path(), 3, &[b"hello world"], &wrong_sha).await;
         assert!(refused.is_err());
@@ -527,11 +545,17 @@ mod tests {
             hasher.update(bytes);
             hasher.finalize().checksum_crc32.expect("crc32")
         };
-        let named = Expected::of(&UploadPartInput {
-            checksum_algorithm: Some(ChecksumAlgorithm::from_static(ChecksumAlgorithm::CRC32)),
-            ..Default::default()
-        })
+        let named = Expected::of(
+            &UploadPartInput {
+                checksum_algorithm: Some(ChecksumAlgorithm::from_static(ChecksumAlgorithm::CRC32)),
+                ..Default::default()
+            },
+            None,
+        )
         .expect("an algorithm");
+        // Announced by `x-amz-trailer` alone, without the SDK's algorithm header.
+        let announced = Expected::of(&UploadPartInput::default(), Some("X-Amz-Checksum-Crc32")).expect("a trailer");
+        assert_eq!(announced.trailing, ["x-amz-checksum-crc32"]);
         let trailer = |value: String| {
             move || {
                 let mut headers = http::HeaderMap::new();
@@ -564,6 +588,29 @@ mod tests {
             refused.map(|_| ()).map_err(|e| e.code().clone()),
             Err(S3ErrorCode::BadDigest)
         );
+        let refused = write_part(
+            dir.path(),
+            UPLOAD,
+            4,
+            blob(&[b"hello world"]),
+            announced.clone(),
+            trailer(crc32(b"other")),
+        )
+        .await;
+        assert_eq!(
+            refused.map(|_| ()).map_err(|e| e.code().clone()),
+            Err(S3ErrorCode::BadDigest)
+        );
+        write_part(
+            dir.path(),
+            UPLOAD,
+            4,
+            blob(&[b"hello world"]),
+            announced,
+            trailer(crc32(b"hello world")),
+        )
+        .await
+        .expect("stored");
         // Named without a value anywhere: computed, kept and listed.
         write_part(dir.path(), UPLOAD, 3, blob(&[b"abc"]), named, || None)
             .await
@@ -608,7 +655,7 @@ mod tests {
     #[tokio::test]
     async fn a_body_cut_off_keeps_nothing_and_part_numbers_are_s3s() {
         let dir = tempfile::tempdir().expect("dir");
-        let expected = Expected::of(&input(Some(&Md5::digest(b"hello world")), None)).expect("digests");
+        let expected = Expected::of(&input(Some(&Md5::digest(b"hello world")), None), None).expect("digests");
         let cut = futures::stream::iter(vec![
             Ok(Bytes::from_static(b"hello ")),
             Err(std::io::Error::other("connection reset")),
@@ -638,11 +685,11 @@ mod tests {
     fn each_digest_must_be_base64_of_its_length() {
         let md5: [u8; 16] = Md5::digest(b"x").into();
         let sha256: [u8; 32] = Sha256::digest(b"x").into();
-        let both = Expected::of(&input(Some(&md5), Some(&sha256))).expect("both");
+        let both = Expected::of(&input(Some(&md5), Some(&sha256)), None).expect("both");
         assert_eq!(both.md5, Some(md5));
         assert_eq!(both.checksums.checksum_sha256, Some(base64(&sha256)));
         for bad in [b"".as_slice(), b"AAAA", &sha256] {
-            let refused = Expected::of(&input(Some(bad), None)).map_err(|e| e.code().clone());
+            let refused = Expected::of(&input(Some(bad), None), None).map_err(|e| e.code().clone());
             assert_eq!(refused, Err(S3ErrorCode::InvalidDigest));
         }
         let not_base64 = UploadPartInput {
@@ -650,11 +697,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            Expected::of(&not_base64).map_err(|e| e.code().clone()),
+            Expected::of(&not_base64, None).map_err(|e| e.code().clone()),
             Err(S3ErrorCode::InvalidDigest)
         );
         for bad in [b"".as_slice(), b"AAAA", &md5] {
-            let refused = Expected::of(&input(None, Some(bad))).map_err(|e| e.code().clone());
+            let refused = Expected::of(&input(None, Some(bad)), None).map_err(|e| e.code().clone());
             assert_eq!(refused, Err(S3ErrorCode::InvalidRequest));
         }
         let crc32_of_8 = UploadPartInput {
@@ -662,7 +709,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            Expected::of(&crc32_of_8).map_err(|e| e.code().clone()),
+            Expected::of(&crc32_of_8, None).map_err(|e| e.code().clone()),
             Err(S3ErrorCode::InvalidRequest)
         );
         let unknown = Expected {
