@@ -96,6 +96,15 @@ async function writeKeptFile(page: Page, name: string, size: number) {
   return createHash("md5").update(expected).digest("hex");
 }
 
+/** Each part went with the SHA-256 of its 8 MiB of `file`, as the browser computed it. */
+function expectEachPartsSha256(parts: { number: number; checksum?: string }[], file: string) {
+  const original = readFileSync(file);
+  for (const part of parts) {
+    const bytes = original.subarray((part.number - 1) * 8 * MIB, part.number * 8 * MIB);
+    expect(part.checksum, `part ${part.number}`).toBe(createHash("sha256").update(bytes).digest("base64"));
+  }
+}
+
 /** The multipart uploads the embedded store still holds (its `.upload-<id>.json`). */
 function uploadsInStore(): string[] {
   return readdirSync(path.join(dataDir, "objects")).filter((name) => name.startsWith(".upload"));
@@ -114,12 +123,7 @@ test("a 300 MiB file goes up in parts, with one progress bar, and comes back who
   // 38 parts of 8 MiB (the last 4 MiB), each sent once.
   expect(parts.map((p) => p.number).sort((a, b) => a - b)).toEqual(Array.from({ length: 38 }, (_, i) => i + 1));
   expect(parts.every((p) => p.status === 200)).toBe(true);
-  // Each part went with its SHA-256, as the browser computed it.
-  const original = readFileSync(file);
-  for (const part of parts) {
-    const bytes = original.subarray((part.number - 1) * 8 * MIB, part.number * 8 * MIB);
-    expect(part.checksum, `part ${part.number}`).toBe(createHash("sha256").update(bytes).digest("base64"));
-  }
+  expectEachPartsSha256(parts, file);
   expect(await downloadedMd5(page, card)).toBe(md5);
   expect(uploadsInStore()).toEqual([]);
 });
@@ -161,12 +165,8 @@ test("where the browser offers no crypto.subtle (plain HTTP to another host), th
   await choose(page, file);
   const card = page.locator(".card").filter({ hasText: "insecure.bin" });
   await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
-  const original = readFileSync(file);
   expect(parts.map((p) => p.number).sort()).toEqual([1, 2, 3]);
-  for (const part of parts) {
-    const bytes = original.subarray((part.number - 1) * 8 * MIB, part.number * 8 * MIB);
-    expect(part.checksum, `part ${part.number}`).toBe(createHash("sha256").update(bytes).digest("base64"));
-  }
+  expectEachPartsSha256(parts, file);
   expect(await downloadedMd5(page, card)).toBe(md5);
 });
 

@@ -556,70 +556,41 @@ mod tests {
         // Announced by `x-amz-trailer` alone, without the SDK's algorithm header.
         let announced = Expected::of(&UploadPartInput::default(), Some("X-Amz-Checksum-Crc32")).expect("a trailer");
         assert_eq!(announced.trailing, ["x-amz-checksum-crc32"]);
-        let trailer = |value: String| {
-            move || {
-                let mut headers = http::HeaderMap::new();
-                headers.insert("x-amz-checksum-crc32", value.parse().expect("a header value"));
-                Some(headers)
-            }
+        // Part `number` of "hello world", its trailer naming the CRC32 of `trailed`.
+        let send = |number: i32, expected: &Expected, trailed: &'static [u8]| {
+            let value = crc32(trailed);
+            write_part(
+                dir.path(),
+                UPLOAD,
+                number,
+                blob(&[b"hello world"]),
+                expected.clone(),
+                move || {
+                    let mut headers = http::HeaderMap::new();
+                    headers.insert("x-amz-checksum-crc32", value.parse().expect("a header value"));
+                    Some(headers)
+                },
+            )
         };
 
-        let stored = write_part(
-            dir.path(),
-            UPLOAD,
-            1,
-            blob(&[b"hello world"]),
-            named.clone(),
-            trailer(crc32(b"hello world")),
-        )
-        .await
-        .expect("stored");
-        assert_eq!(stored.checksum_crc32, Some(crc32(b"hello world")));
-        let refused = write_part(
-            dir.path(),
-            UPLOAD,
-            2,
-            blob(&[b"hello world"]),
-            named.clone(),
-            trailer(crc32(b"other")),
-        )
-        .await;
-        assert_eq!(
-            refused.map(|_| ()).map_err(|e| e.code().clone()),
-            Err(S3ErrorCode::BadDigest)
-        );
-        let refused = write_part(
-            dir.path(),
-            UPLOAD,
-            4,
-            blob(&[b"hello world"]),
-            announced.clone(),
-            trailer(crc32(b"other")),
-        )
-        .await;
-        assert_eq!(
-            refused.map(|_| ()).map_err(|e| e.code().clone()),
-            Err(S3ErrorCode::BadDigest)
-        );
-        write_part(
-            dir.path(),
-            UPLOAD,
-            4,
-            blob(&[b"hello world"]),
-            announced,
-            trailer(crc32(b"hello world")),
-        )
-        .await
-        .expect("stored");
+        for (number, expected) in [(1, &named), (4, &announced)] {
+            let refused = send(number, expected, b"other").await;
+            assert_eq!(
+                refused.map(|_| ()).map_err(|e| e.code().clone()),
+                Err(S3ErrorCode::BadDigest)
+            );
+            let stored = send(number, expected, b"hello world").await.expect("stored");
+            assert_eq!(stored.checksum_crc32, Some(crc32(b"hello world")));
+            assert_eq!(
+                listed(dir.path(), number, 11).await.checksum_crc32,
+                Some(crc32(b"hello world"))
+            );
+        }
         // Named without a value anywhere: computed, kept and listed.
         write_part(dir.path(), UPLOAD, 3, blob(&[b"abc"]), named, || None)
             .await
             .expect("stored");
         assert_eq!(listed(dir.path(), 3, 3).await.checksum_crc32, Some(crc32(b"abc")));
-        assert_eq!(
-            listed(dir.path(), 1, 11).await.checksum_crc32,
-            Some(crc32(b"hello world"))
-        );
     }
 
     #[tokio::test]
