@@ -296,15 +296,18 @@ pub async fn forget(root: &Path, upload_id: &str, number: i32) -> S3Result<()> {
     remove_if_there(&digest_path(root, upload_id, number)).await
 }
 
+/// The digests kept for part `number`, if any.
+async fn kept(root: &Path, upload_id: &str, number: i32) -> Option<PartDigest> {
+    let json = tokio::fs::read(digest_path(root, upload_id, number)).await.ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
 /// Fills in each listed part's ETag and checksums from what was kept when
 /// it was written (none for a part written otherwise, or since changed).
 pub async fn describe(root: &Path, upload_id: &str, parts: &mut [Part]) {
     for part in parts {
         let Some(number) = part.part_number else { continue };
-        let Ok(json) = tokio::fs::read(digest_path(root, upload_id, number)).await else {
-            continue;
-        };
-        let Ok(digest) = serde_json::from_slice::<PartDigest>(&json) else {
+        let Some(digest) = kept(root, upload_id, number).await else {
             continue;
         };
         if part.size.and_then(|s| u64::try_from(s).ok()) != Some(digest.size) {
@@ -321,8 +324,7 @@ pub async fn describe(root: &Path, upload_id: &str, parts: &mut [Part]) {
 
 /// The MD5 kept for part `number`, if it still describes the part there.
 pub async fn kept_md5(root: &Path, upload_id: &str, number: i32) -> Option<[u8; 16]> {
-    let json = tokio::fs::read(digest_path(root, upload_id, number)).await.ok()?;
-    let digest: PartDigest = serde_json::from_slice(&json).ok()?;
+    let digest = kept(root, upload_id, number).await?;
     let size = tokio::fs::metadata(part_path(root, upload_id, number))
         .await
         .ok()?
@@ -337,10 +339,7 @@ pub async fn kept_md5(root: &Path, upload_id: &str, number: i32) -> Option<[u8; 
 pub async fn check_named(root: &Path, upload_id: &str, parts: &[s3s::dto::CompletedPart]) -> S3Result<()> {
     for part in parts {
         let Some(number) = part.part_number else { continue };
-        let Ok(json) = tokio::fs::read(digest_path(root, upload_id, number)).await else {
-            continue;
-        };
-        let Ok(stored) = serde_json::from_slice::<PartDigest>(&json) else {
+        let Some(stored) = kept(root, upload_id, number).await else {
             continue;
         };
         let etag_differs = part.e_tag.as_ref().is_some_and(|etag| {
