@@ -1179,8 +1179,16 @@ pub async fn part_urls_write_their_part_only(courier: &TestCourier) {
         .body(body.clone())
         .send()
         .await;
+    // Refused (the embedded store: 403 SignatureDoesNotMatch; Garage: 400, the
+    // signed header missing), or the connection closed under it; nothing is
+    // stored either way (the parts are listed below).
     if let Ok(answer) = unchecked {
-        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "the checksum left off");
+        let status = answer.status();
+        let said = answer.text().await.unwrap_or_default();
+        assert!(
+            status == StatusCode::FORBIDDEN || status == StatusCode::BAD_REQUEST,
+            "the checksum left off: {status} {said}"
+        );
     }
     courier
         .assert_put_refused(&url, body[1..].to_vec(), &sha256, "a byte short")
