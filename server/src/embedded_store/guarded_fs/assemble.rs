@@ -7,7 +7,8 @@
 //! It leaves the files `s3s-fs` would, in the same order (the object, its
 //! metadata, its internal info with the ETag last), so `s3s-fs` serves the
 //! object and an interrupted completion is undone as any other write
-//! ([`super::unfinished_writes`]).
+//! ([`super::unfinished_writes`]); unlike `s3s-fs`, it ends the upload last,
+//! so a completion that failed can be made again.
 //!
 //! [`part_digest`]: super::part_digest
 
@@ -18,7 +19,7 @@ use md5::{Digest as _, Md5};
 use s3s::dto::{CompleteMultipartUploadOutput, CompletedPart, ETag};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
-use super::part_digest::{self, internal, write_whole};
+use super::part_digest::{self, Temporary, internal, write_whole};
 use super::unfinished_writes::{StoreFiles, base64url};
 
 /// S3's smallest part but the last.
@@ -51,24 +52,21 @@ pub async fn complete(
     }
     let e_tag = format!("{}-{}", hex::encode(joined.finalize()), md5s.len());
 
-    // The upload goes first, as `s3s-fs` does it: a completion that fails
-    // from here leaves orphan parts, which the sweep takes once a day old.
-    tokio::fs::remove_file(root.join(format!(".upload-{upload_id}.json")))
-        .await
-        .map_err(internal)?;
-
     let object = files.object(bucket, key);
     let paths: Vec<PathBuf> = parts.into_iter().map(|(_, path)| path).collect();
-    let temporary = root.join(format!(".tmp.courier-{}.internal.part", uuid::Uuid::new_v4().simple()));
-    let joined_at = temporary.clone();
-    tokio::task::spawn_blocking(move || join(&paths, &joined_at))
+    let joined_at = root.join(format!(".tmp.courier-{}.internal.part", uuid::Uuid::new_v4().simple()));
+    // Removed on every way out but the rename into place.
+    let mut joined = Temporary(Some(joined_at.clone()));
+    let writing = joined_at.clone();
+    tokio::task::spawn_blocking(move || join(&paths, &writing))
         .await
         .map_err(|error| S3Error::with_source(S3ErrorCode::InternalError, Box::new(error)))?
         .map_err(internal)?;
     if let Some(dir) = object.parent() {
         tokio::fs::create_dir_all(dir).await.map_err(internal)?;
     }
-    tokio::fs::rename(&temporary, &object).await.map_err(internal)?;
+    tokio::fs::rename(&joined_at, &object).await.map_err(internal)?;
+    joined.0 = None;
 
     let upload_metadata = root.join(format!(
         ".bucket-{}.object-{}.upload-{upload_id}.metadata.json",
@@ -81,6 +79,11 @@ pub async fn complete(
     }
     let info = serde_json::json!({ "e_tag": e_tag });
     write_whole(&files.internal_info(bucket, key), info.to_string().as_bytes()).await?;
+    // The upload ends only now (`s3s-fs` ends it first): a completion that
+    // failed before this (a full disk) leaves it whole, to be completed again.
+    tokio::fs::remove_file(root.join(format!(".upload-{upload_id}.json")))
+        .await
+        .map_err(internal)?;
     part_digest::forget_upload(root, upload_id).await;
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(bucket.to_owned()),
@@ -128,22 +131,17 @@ fn invalid_part() -> S3Error {
     )
 }
 
-/// `parts`, one after another, into a new file at `to` (the kernel copies:
+/// `parts`, one after another, into a new file at `to`, which the caller
+/// removes on failure (the kernel copies:
 /// `io::copy` between files is `copy_file_range` on Linux).
 fn join(parts: &[PathBuf], to: &Path) -> io::Result<()> {
     let mut out = std::fs::File::create_new(to)?;
-    let joined = (|| {
-        // (No fsync, as for every other write of the store's: a killed
-        // process is what `unfinished_writes` undoes, not a power cut.)
-        for part in parts {
-            io::copy(&mut std::fs::File::open(part)?, &mut out)?;
-        }
-        Ok(())
-    })();
-    if joined.is_err() {
-        let _ = std::fs::remove_file(to);
+    // (No fsync, as for every other write of the store's: a killed process
+    // is what `unfinished_writes` undoes, not a power cut.)
+    for part in parts {
+        io::copy(&mut std::fs::File::open(part)?, &mut out)?;
     }
-    joined
+    Ok(())
 }
 
 async fn hash_file(path: PathBuf) -> S3Result<[u8; 16]> {
@@ -282,9 +280,21 @@ mod tests {
             );
             assert_eq!(names(dir.path()), before, "{numbers:?}");
         }
+        // Failing midway (here the object's place is taken), the upload stays
+        // whole and completes once the cause is gone.
+        let object = files.object("courier", "files/x/b.bin");
+        std::fs::create_dir_all(&object).expect("in the way");
+        assert!(
+            complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&[1, 2]))
+                .await
+                .is_err()
+        );
+        assert_eq!(names(dir.path()), before);
+        std::fs::remove_dir(&object).expect("out of the way");
         // The last part may be small.
         complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&[1, 2]))
             .await
             .expect("completed");
+        assert_eq!(std::fs::read(&object).expect("object").len(), 5 * MIB + 10);
     }
 }

@@ -383,7 +383,7 @@ pub async fn forget_upload(root: &Path, upload_id: &str) {
 
 /// A file removed when dropped: on every way out but the one that moves it
 /// into place, the client's connection closing mid-part included.
-struct Temporary(Option<PathBuf>);
+pub(super) struct Temporary(pub(super) Option<PathBuf>);
 
 impl Drop for Temporary {
     fn drop(&mut self) {
