@@ -81,9 +81,12 @@ pub async fn complete(
     write_whole(&files.internal_info(bucket, key), info.to_string().as_bytes()).await?;
     // The upload ends only now (`s3s-fs` ends it first): a completion that
     // failed before this (a full disk) leaves it whole, to be completed again.
-    tokio::fs::remove_file(root.join(format!(".upload-{upload_id}.json")))
-        .await
-        .map_err(internal)?;
+    // One already ended by the same completion made twice at once (a retried
+    // request) is fine: both wrote the same object.
+    match tokio::fs::remove_file(root.join(format!(".upload-{upload_id}.json"))).await {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(internal(error)),
+        _ => {}
+    }
     part_digest::forget_upload(root, upload_id).await;
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(bucket.to_owned()),
@@ -257,6 +260,22 @@ mod tests {
         .collect::<Vec<_>>();
         expected.sort();
         assert_eq!(names(dir.path()), expected);
+    }
+
+    #[tokio::test]
+    async fn an_upload_ended_meanwhile_by_the_same_completion_still_completes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let files = StoreFiles::new(dir.path());
+        upload(&files, &[(1, vec![7; 10])]).await;
+        // The other request of a retried completion ended the upload while this one joined.
+        std::fs::remove_file(dir.path().join(format!(".upload-{UPLOAD}.json"))).expect("ended");
+        complete(&files, "courier", "files/x/c.bin", UPLOAD, &named(&[1]))
+            .await
+            .expect("completed");
+        assert_eq!(
+            std::fs::read(files.object("courier", "files/x/c.bin")).expect("object"),
+            vec![7; 10]
+        );
     }
 
     #[tokio::test]
