@@ -38,8 +38,8 @@ pub async fn complete(
     let root = files.root();
     let parts = parts_to_join(root, upload_id, named)?;
     let mut md5s = Vec::with_capacity(parts.len());
-    for (number, path) in &parts {
-        let md5 = match part_digest::kept_md5(root, upload_id, *number).await {
+    for (number, path, size) in &parts {
+        let md5 = match part_digest::kept_md5(root, upload_id, *number, *size).await {
             Some(md5) => md5,
             // Written before digests were kept: hashed now.
             None => hash_file(path.clone()).await?,
@@ -53,7 +53,7 @@ pub async fn complete(
     let e_tag = format!("{}-{}", hex::encode(joined.finalize()), md5s.len());
 
     let object = files.object(bucket, key);
-    let paths: Vec<PathBuf> = parts.into_iter().map(|(_, path)| path).collect();
+    let paths: Vec<PathBuf> = parts.into_iter().map(|(_, path, _)| path).collect();
     let joined_at = root.join(format!(".tmp.courier-{}.internal.part", uuid::Uuid::new_v4().simple()));
     // Removed on every way out but the rename into place.
     let mut joined = Temporary(Some(joined_at.clone()));
@@ -96,9 +96,9 @@ pub async fn complete(
     })
 }
 
-/// The part files to join, as S3 checks them: at least one, in ascending
+/// The part files to join, and their sizes, as S3 checks them: at least one, in ascending
 /// order, each stored, each but the last at least 5 MiB.
-fn parts_to_join(root: &Path, upload_id: &str, named: &[CompletedPart]) -> S3Result<Vec<(i32, PathBuf)>> {
+fn parts_to_join(root: &Path, upload_id: &str, named: &[CompletedPart]) -> S3Result<Vec<(i32, PathBuf, u64)>> {
     if named.is_empty() {
         return Err(S3Error::with_message(
             S3ErrorCode::MalformedXML,
@@ -114,7 +114,7 @@ fn parts_to_join(root: &Path, upload_id: &str, named: &[CompletedPart]) -> S3Res
     }
     let mut parts = Vec::with_capacity(numbers.len());
     for (index, &number) in numbers.iter().enumerate() {
-        let path = root.join(format!(".upload_id-{upload_id}.part-{number}"));
+        let path = part_digest::part_path(root, upload_id, number);
         let size = std::fs::metadata(&path).map(|m| m.len()).map_err(|_| invalid_part())?;
         if index + 1 < numbers.len() && size < MIN_PART {
             return Err(S3Error::with_message(
@@ -122,7 +122,7 @@ fn parts_to_join(root: &Path, upload_id: &str, named: &[CompletedPart]) -> S3Res
                 "Your proposed upload is smaller than the minimum allowed object size.",
             ));
         }
-        parts.push((number, path));
+        parts.push((number, path, size));
     }
     Ok(parts)
 }

@@ -48,7 +48,18 @@ const ALGORITHMS: [(&str, &str, usize); 5] = [
     ("CRC64NVME", "x-amz-checksum-crc64nvme", 8),
 ];
 
-/// `checksum`'s field for the algorithm at `index` in [`ALGORITHMS`].
+/// `checksum`'s value for the algorithm at `index` in [`ALGORITHMS`].
+fn value(checksum: &Checksum, index: usize) -> Option<&String> {
+    match index {
+        0 => checksum.checksum_crc32.as_ref(),
+        1 => checksum.checksum_crc32c.as_ref(),
+        2 => checksum.checksum_sha1.as_ref(),
+        3 => checksum.checksum_sha256.as_ref(),
+        _ => checksum.checksum_crc64nvme.as_ref(),
+    }
+}
+
+/// `checksum`'s field for the algorithm at `index`, to fill in.
 fn field(checksum: &mut Checksum, index: usize) -> &mut Option<String> {
     match index {
         0 => &mut checksum.checksum_crc32,
@@ -78,7 +89,7 @@ impl Expected {
                     })
             })
             .transpose()?;
-        let mut checksums = Checksum {
+        let checksums = Checksum {
             checksum_crc32: input.checksum_crc32.clone(),
             checksum_crc32c: input.checksum_crc32c.clone(),
             checksum_sha1: input.checksum_sha1.clone(),
@@ -87,8 +98,8 @@ impl Expected {
             ..Default::default()
         };
         for (index, (_, header, len)) in ALGORITHMS.iter().enumerate() {
-            if let Some(value) = field(&mut checksums, index)
-                && decode(value, *len).is_none()
+            if let Some(sent) = value(&checksums, index)
+                && decode(sent, *len).is_none()
             {
                 return Err(S3Error::with_message(
                     S3ErrorCode::InvalidRequest,
@@ -117,11 +128,10 @@ impl Expected {
 
     /// A hasher for every checksum named, by value or by algorithm.
     fn hasher(&self) -> S3Result<ChecksumHasher> {
-        let mut named = self.checksums.clone();
         let mut hasher = ChecksumHasher::default();
         let algorithm = self.algorithm.as_ref().map(|a| a.as_str().to_ascii_uppercase());
         for (index, (name, header, _)) in ALGORITHMS.iter().enumerate() {
-            if field(&mut named, index).is_none()
+            if value(&self.checksums, index).is_none()
                 && algorithm.as_deref() != Some(*name)
                 && !self.trailing.contains(header)
             {
@@ -183,7 +193,7 @@ struct PartDigest {
 }
 
 /// Where `s3s-fs` keeps part `number` of `upload_id`.
-fn part_path(root: &Path, upload_id: &str, number: i32) -> PathBuf {
+pub(super) fn part_path(root: &Path, upload_id: &str, number: i32) -> PathBuf {
     root.join(format!(".upload_id-{upload_id}.part-{number}"))
 }
 
@@ -220,18 +230,17 @@ pub async fn write_part(
     let mut wanted = expected.checksums;
     if let Some(trailers) = trailers() {
         for (index, (_, header, _)) in ALGORITHMS.iter().enumerate() {
-            if let Some(value) = trailers.get(*header).and_then(|v| v.to_str().ok()) {
-                field(&mut wanted, index).get_or_insert_with(|| value.trim().to_owned());
+            if let Some(sent) = trailers.get(*header).and_then(|v| v.to_str().ok()) {
+                field(&mut wanted, index).get_or_insert_with(|| sent.trim().to_owned());
             }
         }
     }
     if expected.md5.is_some_and(|expected| expected != md5) {
         return Err(mismatch("Content-MD5"));
     }
-    let mut computed_fields = computed.clone();
     for (index, (name, _, _)) in ALGORITHMS.iter().enumerate() {
-        if let Some(wanted) = field(&mut wanted, index)
-            && field(&mut computed_fields, index).as_deref() != Some(wanted.as_str())
+        if let Some(wanted) = value(&wanted, index)
+            && value(&computed, index) != Some(wanted)
         {
             return Err(mismatch(name));
         }
@@ -322,15 +331,12 @@ pub async fn describe(root: &Path, upload_id: &str, parts: &mut [Part]) {
     }
 }
 
-/// The MD5 kept for part `number`, if it still describes the part there.
-pub async fn kept_md5(root: &Path, upload_id: &str, number: i32) -> Option<[u8; 16]> {
+/// The MD5 kept for part `number`, if it describes a part of `size` bytes
+/// (the part's size as it is there now).
+pub async fn kept_md5(root: &Path, upload_id: &str, number: i32, size: u64) -> Option<[u8; 16]> {
     let digest = kept(root, upload_id, number).await?;
-    let size = tokio::fs::metadata(part_path(root, upload_id, number))
-        .await
-        .ok()?
-        .len();
-    let md5 = hex::decode(&digest.etag).ok()?;
     (size == digest.size).then_some(())?;
+    let md5 = hex::decode(&digest.etag).ok()?;
     <[u8; 16]>::try_from(md5).ok()
 }
 
@@ -616,8 +622,9 @@ mod tests {
             let refused = check_named(dir.path(), UPLOAD, &[wrong]).await;
             assert_eq!(refused.map_err(|e| e.code().clone()), Err(S3ErrorCode::InvalidPart));
         }
-        assert_eq!(kept_md5(dir.path(), UPLOAD, 1).await.map(hex::encode), Some(etag));
-        assert_eq!(kept_md5(dir.path(), UPLOAD, 2).await, None);
+        assert_eq!(kept_md5(dir.path(), UPLOAD, 1, 11).await.map(hex::encode), Some(etag));
+        assert_eq!(kept_md5(dir.path(), UPLOAD, 1, 12).await, None);
+        assert_eq!(kept_md5(dir.path(), UPLOAD, 2, 11).await, None);
         forget_upload(dir.path(), UPLOAD).await;
         assert_eq!(names(dir.path()), Vec::<String>::new());
     }
