@@ -103,9 +103,7 @@ impl ReadJson for UploadGrant {
     #[cfg(feature = "hydrate")]
     fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
         let object = js::field(value, "fields")?;
-        // Inserted one by one: collecting would sort first, and bring a sort
-        // into the bundle for a map that sorts itself.
-        let mut fields = std::collections::BTreeMap::new();
+        let mut fields = wire::FormFields::with_capacity(12);
         for entry in js_sys::Object::entries(wasm_bindgen::JsCast::dyn_ref(&object)?).iter() {
             let entry = js::array(&entry)?;
             fields.insert(entry.get(0).as_string()?, entry.get(1).as_string()?);

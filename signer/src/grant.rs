@@ -14,7 +14,7 @@ use crate::file_name::FileName;
 use crate::object_key::{ObjectKey, UploadPrefix};
 use crate::post_policy::PostPolicy;
 use crate::token::{TokenScope, UploadToken};
-use crate::{FILENAME_METADATA, LinkKind, Signer, UploadGrant, content_disposition, rfc3339};
+use crate::{FILENAME_METADATA_FIELD, LinkKind, Signer, UploadGrant, content_disposition, rfc3339};
 
 /// A slow upload may finish well after its policy expired (the store checks
 /// expiry when the request starts); its confirmation is still honoured.
@@ -52,24 +52,27 @@ impl Signer {
             key.as_str(),
             expires_at + CONFIRM_GRACE,
         );
-        let original_name =
-            percent_encoding::utf8_percent_encode(name.as_str(), percent_encoding::NON_ALPHANUMERIC).to_string();
+        let original_name = std::borrow::Cow::from(percent_encoding::utf8_percent_encode(
+            name.as_str(),
+            percent_encoding::NON_ALPHANUMERIC,
+        ))
+        .into_owned();
 
         // `acl` stays private for public files too: anonymous reads come from
         // the bucket's policy on `public/files/` (new AWS buckets refuse ACLs).
         let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
             .field("key", key.as_str())
-            .field("Content-Type", &content_type)
+            .field("Content-Type", content_type)
             .field("acl", "private")
-            .field("success_action_redirect", &self.confirm_url(&token))
-            .field(&format!("x-amz-meta-{FILENAME_METADATA}"), &original_name)
+            .field("success_action_redirect", self.confirm_url(&token))
+            .field(FILENAME_METADATA_FIELD, original_name)
             // Exactly the declared size: nothing else can be sent under this grant.
             .content_length_range(request.size, request.size);
         // A public file is read without a signed `response-content-disposition`:
         // it carries its own, so the browser saves it instead of opening it
         // (an HTML or SVG file would otherwise open as a page of the store's origin).
         let policy = match request.link {
-            LinkKind::Public => policy.field("Content-Disposition", &content_disposition::attachment(name.as_str())),
+            LinkKind::Public => policy.field("Content-Disposition", content_disposition::attachment(name.as_str())),
             LinkKind::Expiring => policy,
         };
         self.grant(policy, key.as_str().to_owned(), expires_at, now).await
@@ -89,9 +92,9 @@ impl Signer {
             expires_at + CONFIRM_GRACE,
         );
         let policy = PostPolicy::builder(&self.0.store.bucket, expires_at)
-            .field_starting_with("key", prefix.as_str(), &prefix.form_key())
+            .field_starting_with("key", prefix.as_str(), prefix.form_key())
             .field("acl", "private")
-            .field("success_action_redirect", &self.confirm_url(&token))
+            .field("success_action_redirect", self.confirm_url(&token))
             .content_length_range(1, limits.largest_post());
         // The name is unknown until the browser sends it: a bare `attachment`
         // saves the file under its key's last segment.

@@ -29,6 +29,7 @@ pub mod presign;
 pub mod sigv4;
 mod store;
 pub mod token;
+mod utc;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,13 +42,16 @@ pub use grant::UploadRequest;
 pub use presign::{BucketUrl, BucketUrlError};
 pub use store::{CALL_ATTEMPT_TIMEOUT, CALL_TIMEOUT, COPY_TIMEOUT, READY_TIMEOUT, Store, StoreNotReady};
 pub use time::OffsetDateTime;
-pub use wire::{DownloadLink, FileRules, LinkKind, PageSettings, UploadGrant};
+pub use wire::{DownloadLink, FileRules, FormFields, LinkKind, PageSettings, UploadGrant};
 
 use token::TokenSecret;
 
 /// The object metadata that carries the original file name (percent-encoded,
 /// since metadata travels in HTTP headers).
 pub const FILENAME_METADATA: &str = "filename";
+/// The form field that sets it on a POST upload (`x-amz-meta-` and the
+/// above; a test keeps the two in step).
+const FILENAME_METADATA_FIELD: &str = "x-amz-meta-filename";
 
 /// How long grants and links live, and what files are accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,10 +180,14 @@ impl Signer {
 }
 
 /// RFC 3339 in whole seconds, UTC: how times travel on the wire.
-pub fn rfc3339(at: OffsetDateTime) -> String {
-    use time::format_description::well_known::Rfc3339;
-    at.replace_nanosecond(0)
-        .unwrap_or(at)
-        .format(&Rfc3339)
-        .unwrap_or_default()
+pub use utc::rfc3339;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metadata_field_names_the_metadata() {
+        assert_eq!(FILENAME_METADATA_FIELD, format!("x-amz-meta-{FILENAME_METADATA}"));
+    }
 }

@@ -42,7 +42,18 @@ pub struct UploadPrefix(String);
 
 impl UploadPrefix {
     pub fn generate(link: LinkKind) -> Self {
-        Self(format!("{}{UPLOADS}{}/", root(link), Uuid::new_v4()))
+        Self::with_room(link, 0)
+    }
+
+    /// A fresh prefix in a string with room for `extra` more bytes (the name).
+    fn with_room(link: LinkKind, extra: usize) -> Self {
+        let mut uuid = Uuid::encode_buffer();
+        let id = Uuid::new_v4().hyphenated().encode_lower(&mut uuid);
+        let mut prefix = String::with_capacity(PUBLIC.len() + UPLOADS.len() + id.len() + 1 + extra);
+        for part in [root(link), UPLOADS, id, "/"] {
+            prefix.push_str(part);
+        }
+        Self(prefix)
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,10 +100,12 @@ impl ObjectKey {
 
     /// A fresh key for one upload of `name`, with the link it will get.
     pub fn for_upload(name: &FileName, link: LinkKind) -> Self {
-        let prefix = UploadPrefix::generate(link);
-        let prefix_len = prefix.0.len();
+        let segment = name.key_segment();
+        let UploadPrefix(mut key) = UploadPrefix::with_room(link, segment.len());
+        let prefix_len = key.len();
+        key.push_str(&segment);
         Self {
-            key: format!("{}{}", prefix.0, name.key_segment()),
+            key,
             prefix_len,
             area: KeyArea::Upload,
             link,

@@ -4,15 +4,14 @@
 //! Every form field the browser must send gets a matching condition, so the
 //! store refuses a form in which anything was changed.
 
-use std::collections::BTreeMap;
-
 use std::fmt::Write as _;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use time::OffsetDateTime;
 
+use wire::FormFields;
+
 use crate::credentials::SigningIdentity;
+use crate::utc;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
@@ -36,58 +35,71 @@ impl std::fmt::Debug for SigningCredentials {
     }
 }
 
-/// A POST policy before it is signed. Its conditions are written as JSON as
-/// they are added (building a `serde_json::Value` per condition was most of
-/// a grant's cost).
+/// A POST policy before it is signed. Its document is written as JSON as
+/// conditions are added (building a `serde_json::Value` per condition was
+/// most of a grant's cost).
 #[derive(Clone, Debug)]
 pub struct PostPolicy {
-    expiration: OffsetDateTime,
-    /// The conditions' JSON, comma-separated, without the brackets.
-    conditions: String,
-    fields: BTreeMap<String, String>,
+    /// `{"expiration":"…","conditions":[` and the conditions so far,
+    /// comma-separated; [`PostPolicy::seal`] closes it.
+    document: String,
+    /// Where the first condition starts in `document`.
+    conditions_start: usize,
+    fields: FormFields,
 }
 
 /// The signed result: the form fields to send (policy and signature included).
 #[derive(Clone, Debug)]
 pub struct SignedPostPolicy {
-    pub fields: BTreeMap<String, String>,
+    pub fields: FormFields,
 }
 
 impl PostPolicy {
     /// A policy for `bucket` that expires at `expiration`.
     pub fn builder(bucket: &str, expiration: OffsetDateTime) -> Self {
+        let mut document = String::with_capacity(1024);
+        document.push_str("{\"expiration\":\"");
+        utc::push_expiration(&mut document, expiration);
+        document.push_str("\",\"conditions\":[");
         let mut policy = Self {
-            expiration,
-            conditions: String::with_capacity(1024),
-            fields: BTreeMap::new(),
+            conditions_start: document.len(),
+            document,
+            fields: FormFields::with_capacity(12),
         };
         policy.equals("bucket", bucket);
         policy
     }
 
-    /// A form field that must be sent with exactly this value.
-    pub fn field(mut self, name: &str, value: &str) -> Self {
-        self.equals(name, value);
-        self.fields.insert(name.to_owned(), value.to_owned());
+    /// A form field that must be sent with exactly this value (a `String`
+    /// is kept as it is, without a copy).
+    pub fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        self.equals(name, &value);
+        self.fields.insert(name, value);
         self
     }
 
     /// A form field that must start with `prefix`; the form carries `value`.
-    pub fn field_starting_with(mut self, name: &str, prefix: &str, value: &str) -> Self {
+    pub fn field_starting_with(mut self, name: &'static str, prefix: &str, value: impl Into<String>) -> Self {
         let out = self.next_condition();
         out.push_str("[\"starts-with\",\"$");
         json_string_body(out, name);
         out.push_str("\",");
         json_string(out, prefix);
         out.push(']');
-        self.fields.insert(name.to_owned(), value.to_owned());
+        self.fields.insert(name, value);
         self
     }
 
     /// The accepted file sizes, in bytes.
     pub fn content_length_range(mut self, min: u64, max: u64) -> Self {
         let out = self.next_condition();
-        let _ = write!(out, "[\"content-length-range\",{min},{max}]");
+        let mut digits = itoa::Buffer::new();
+        out.push_str("[\"content-length-range\",");
+        out.push_str(digits.format(min));
+        out.push(',');
+        out.push_str(digits.format(max));
+        out.push(']');
         self
     }
 
@@ -102,10 +114,10 @@ impl PostPolicy {
     }
 
     fn next_condition(&mut self) -> &mut String {
-        if !self.conditions.is_empty() {
-            self.conditions.push(',');
+        if self.document.len() > self.conditions_start {
+            self.document.push(',');
         }
-        &mut self.conditions
+        &mut self.document
     }
 
     /// Adds the SigV4 fields and signs the base64 policy with the day's key.
@@ -115,37 +127,46 @@ impl PostPolicy {
 
     /// The policy with the SigV4 fields (and their conditions) added.
     fn stamped(mut self, identity: &SigningIdentity, now: OffsetDateTime) -> Self {
-        let amz_date = amz_date(now);
-        let day = &amz_date[..8];
+        let amz_date = utc::amz_date(now);
+        let day = amz_date.get(..8).unwrap_or_default();
         let region = identity.day_key.region();
-        let credential = format!("{}/{day}/{region}/s3/aws4_request", identity.access_key_id);
+        let mut credential = String::with_capacity(identity.access_key_id.len() + region.len() + 32);
+        for part in [
+            identity.access_key_id.as_str(),
+            "/",
+            day,
+            "/",
+            region,
+            "/s3/aws4_request",
+        ] {
+            credential.push_str(part);
+        }
         self = self
-            .field("x-amz-credential", &credential)
+            .field("x-amz-credential", credential)
             .field("x-amz-algorithm", ALGORITHM)
-            .field("x-amz-date", &amz_date);
+            .field("x-amz-date", amz_date);
         if let Some(token) = &identity.session_token {
-            self = self.field("x-amz-security-token", token);
+            self = self.field("x-amz-security-token", token.as_str());
         }
         self
     }
 
     /// The policy document, before base64.
+    #[cfg(test)]
     fn document(&self) -> String {
-        let mut out = String::with_capacity(64 + self.conditions.len());
-        out.push_str("{\"expiration\":\"");
-        out.push_str(&expiration_text(self.expiration));
-        out.push_str("\",\"conditions\":[");
-        out.push_str(&self.conditions);
-        out.push_str("]}");
-        out
+        let mut document = self.document.clone();
+        document.push_str("]}");
+        document
     }
 
-    fn seal(self, identity: &SigningIdentity, now: OffsetDateTime) -> SignedPostPolicy {
-        let policy = BASE64.encode(self.document());
+    fn seal(mut self, identity: &SigningIdentity, now: OffsetDateTime) -> SignedPostPolicy {
+        self.document.push_str("]}");
+        let mut policy = String::with_capacity(self.document.len().div_ceil(3) * 4);
+        base64_simd::STANDARD.encode_append(&self.document, &mut policy);
         let signature = identity.day_key.sign(now, policy.as_bytes());
         let mut fields = self.fields;
-        fields.insert("policy".to_owned(), policy);
-        fields.insert("x-amz-signature".to_owned(), signature);
+        fields.insert("policy", policy);
+        fields.insert("x-amz-signature", signature);
         SignedPostPolicy { fields }
     }
 }
@@ -160,7 +181,11 @@ fn json_string(out: &mut String, s: &str) {
 /// `s` escaped for the inside of a JSON string (RFC 8259: quote, backslash
 /// and control characters; everything else, non-ASCII included, as is).
 fn json_string_body(out: &mut String, s: &str) {
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < b' ') {
+    // Without an early exit, so the check runs over whole vectors of bytes.
+    let plain = !s
+        .bytes()
+        .fold(false, |escape, b| escape | (b == b'"') | (b == b'\\') | (b < b' '));
+    if plain {
         out.push_str(s);
         return;
     }
@@ -179,36 +204,12 @@ fn json_string_body(out: &mut String, s: &str) {
     }
 }
 
-/// `20151229T000000Z`
-pub fn amz_date(at: OffsetDateTime) -> String {
-    let (year, month, day, hour, minute, second) = utc_parts(at);
-    format!("{year:04}{month:02}{day:02}T{hour:02}{minute:02}{second:02}Z")
-}
-
-/// `2015-12-30T12:00:00.000Z`
-fn expiration_text(at: OffsetDateTime) -> String {
-    let (year, month, day, hour, minute, second) = utc_parts(at);
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.000Z")
-}
-
-/// `at` in UTC, field by field: formatting these by hand costs less than
-/// `time`'s formatter, which was a visible part of a grant.
-fn utc_parts(at: OffsetDateTime) -> (i32, u8, u8, u8, u8, u8) {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    (
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sigv4;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
     use serde_json::Value;
     use time::macros::datetime;
 
@@ -300,7 +301,7 @@ mod tests {
         for name in signed
             .fields
             .keys()
-            .filter(|n| !matches!(n.as_str(), "policy" | "x-amz-signature"))
+            .filter(|n| !matches!(*n, "policy" | "x-amz-signature"))
         {
             assert!(
                 covered.contains(&name.to_ascii_lowercase()),
@@ -339,12 +340,5 @@ mod tests {
             assert_eq!(conditions[2][2], value);
             assert_eq!(conditions[3][2], u64::MAX);
         }
-    }
-
-    #[test]
-    fn expiration_and_date_use_the_s3_formats() {
-        let at = datetime!(2026-11-28 09:05:07.987 UTC);
-        assert_eq!(amz_date(at), "20261128T090507Z");
-        assert_eq!(expiration_text(at), "2026-11-28T09:05:07.000Z");
     }
 }

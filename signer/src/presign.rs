@@ -15,8 +15,9 @@ use url::Url;
 
 use crate::credentials::SigningIdentity;
 use crate::object_key::KEY_PATH;
-use crate::post_policy::{ALGORITHM, amz_date};
+use crate::post_policy::ALGORITHM;
 use crate::sigv4::push_hex;
+use crate::utc::amz_date;
 
 /// SigV4's URI encoding: everything but the unreserved characters.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');

@@ -112,7 +112,14 @@ impl UploadToken {
     pub fn issue(secret: &TokenSecret, scope: TokenScope, subject: &str, expires_at: OffsetDateTime) -> String {
         let expiry = expires_at.unix_timestamp();
         let mac = mac(&secret.current, scope, subject, expiry).finalize().into_bytes();
-        format!("{}.{expiry}.{}", scope.tag(), BASE64URL.encode(mac))
+        let mut digits = itoa::Buffer::new();
+        let mut token = String::with_capacity(64);
+        token.push_str(scope.tag());
+        token.push('.');
+        token.push_str(digits.format(expiry));
+        token.push('.');
+        BASE64URL.encode_string(mac, &mut token);
+        token
     }
 
     /// Checks `token` against `key` at `now`: made by us, for this key (or its
@@ -222,8 +229,19 @@ pub fn confirmed_id(secret: &TokenSecret, upload_key: &ObjectKey, etag: &str) ->
 
 fn mac(key: &Hmac<Sha256>, scope: TokenScope, subject: &str, expiry: i64) -> Hmac<Sha256> {
     let mut mac = key.clone();
-    // Domain-separated so a token can never be confused with another HMAC of ours.
-    mac.update(format!("courier-upload-token/v1\n{}\n{expiry}\n{subject}", scope.tag()).as_bytes());
+    // Domain-separated so a token can never be confused with another HMAC of
+    // ours: `courier-upload-token/v1\n<tag>\n<expiry>\n<subject>`.
+    let mut digits = itoa::Buffer::new();
+    for part in [
+        "courier-upload-token/v1\n",
+        scope.tag(),
+        "\n",
+        digits.format(expiry),
+        "\n",
+        subject,
+    ] {
+        mac.update(part.as_bytes());
+    }
     mac
 }
 
@@ -246,6 +264,22 @@ mod tests {
     const KEY: &str = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/report.pdf";
     const SIBLING: &str = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/other.pdf";
     const STRANGER: &str = "uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/report.pdf";
+
+    #[test]
+    fn the_wire_form_is_the_documented_one() {
+        // Written out independently here, so tokens issued before a change
+        // to how they are built still verify after it.
+        let expires_at = NOW + Duration::minutes(5);
+        let token = UploadToken::issue(&secret(), TokenScope::Key, KEY, expires_at);
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"0123456789abcdef0123456789abcdef").expect("a key");
+        mac.update(format!("courier-upload-token/v1\nk\n{}\n{KEY}", expires_at.unix_timestamp()).as_bytes());
+        let expected = format!(
+            "k.{}.{}",
+            expires_at.unix_timestamp(),
+            BASE64URL.encode(mac.finalize().into_bytes())
+        );
+        assert_eq!(token, expected);
+    }
 
     #[test]
     fn a_multipart_token_covers_its_upload_only_and_opens_no_key() {

@@ -69,7 +69,7 @@ fn request(link: LinkKind) -> UploadRequest {
 }
 
 /// The policy's conditions, decoded.
-fn conditions(fields: &std::collections::BTreeMap<String, String>) -> String {
+fn conditions(fields: &signer::FormFields) -> String {
     use base64::Engine as _;
     let policy = base64::engine::general_purpose::STANDARD
         .decode(&fields["policy"])

@@ -3,10 +3,12 @@
 //! sizes as people read them. Nothing here needs a secret.
 
 pub mod file_rules;
+pub mod form_fields;
 pub mod model;
 pub mod multipart;
 pub mod size;
 
 pub use file_rules::{FileRefusal, FileRules};
+pub use form_fields::FormFields;
 pub use model::{DownloadLink, FormGrant, LinkKind, PageSettings, UploadGrant};
 pub use multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};

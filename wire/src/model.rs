@@ -1,10 +1,9 @@
 //! What travels between the server and the browser.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::file_rules::FileRules;
+use crate::form_fields::FormFields;
 
 /// Permission to POST one file straight to the store: the store's URL and
 /// every form field to send before the file.
@@ -13,7 +12,7 @@ pub struct UploadGrant {
     /// Where the browser POSTs the multipart form (the bucket's URL).
     pub url: String,
     /// Every form field, to be sent in any order before the `file` part.
-    pub fields: BTreeMap<String, String>,
+    pub fields: FormFields,
     /// The object key the store will write (for the plain form it still
     /// holds S3's `${filename}` variable).
     pub key: String,

@@ -216,7 +216,7 @@ async fn round_trip(
         .map_err(|e| format!("Signing failed: {e}"))?;
     let mut form = reqwest::multipart::Form::new();
     for (name, value) in &grant.fields {
-        form = form.text(name.clone(), value.clone());
+        form = form.text(name.to_owned(), value.to_owned());
     }
     let part = reqwest::multipart::Part::text(body.clone())
         .file_name("courier-check.txt")

@@ -124,14 +124,14 @@ impl TestCourier {
     pub async fn post_to_store(
         &self,
         url: &str,
-        fields: &BTreeMap<String, String>,
+        fields: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
         file_name: &str,
         content_type: &str,
         bytes: &[u8],
     ) -> Response {
         let mut form = Form::new();
         for (name, value) in fields {
-            form = form.text(name.clone(), value.clone());
+            form = form.text(name.as_ref().to_owned(), value.as_ref().to_owned());
         }
         let part = Part::bytes(bytes.to_vec())
             .file_name(file_name.to_owned())
@@ -701,7 +701,7 @@ async fn upload_once(http: &reqwest::Client, base: &str, i: usize, run: &mut Cli
     let grant: UploadGrant = signed.json().await.map_err(|e| format!("grant: {e}"))?;
     let mut form = Form::new();
     for (field, value) in &grant.fields {
-        form = form.text(field.clone(), value.clone());
+        form = form.text(field.to_owned(), value.to_owned());
     }
     let part = Part::bytes(bytes.clone())
         .file_name(name.clone())

@@ -219,7 +219,7 @@ fn assert_no_trace(data_dir: &Path) {
 async fn upload_whole(http: &reqwest::Client, courier: &Courier, grant: &UploadGrant, bytes: &[u8]) -> DownloadLink {
     let mut form = reqwest::multipart::Form::new();
     for (field, value) in &grant.fields {
-        form = form.text(field.clone(), value.clone());
+        form = form.text(field.to_owned(), value.to_owned());
     }
     let part = reqwest::multipart::Part::bytes(bytes.to_vec())
         .file_name("big.bin")
@@ -340,7 +340,7 @@ async fn a_store_killed_while_confirming_leaves_no_truncated_copy() {
     let upload = grant(&http, &courier, "big.bin", bytes.len()).await;
     let mut form = reqwest::multipart::Form::new();
     for (field, value) in &upload.fields {
-        form = form.text(field.clone(), value.clone());
+        form = form.text(field.to_owned(), value.to_owned());
     }
     let part = reqwest::multipart::Part::bytes(bytes.clone())
         .file_name("big.bin")

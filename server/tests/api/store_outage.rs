@@ -109,7 +109,7 @@ async fn courier_behind_a_switch() -> (TestCourier, Switch, TestCourier) {
 async fn post(courier: &TestCourier, grant: &UploadGrant, bytes: &[u8]) -> Result<reqwest::Response, reqwest::Error> {
     let mut form = Form::new();
     for (name, value) in &grant.fields {
-        form = form.text(name.clone(), value.clone());
+        form = form.text(name.to_owned(), value.to_owned());
     }
     let part = Part::bytes(bytes.to_vec())
         .file_name("notes.txt")
