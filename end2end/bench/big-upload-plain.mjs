@@ -10,17 +10,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename } from "node:path";
-import { createInterface } from "node:readline";
+import { HYDRATED, file, input, nextLine, say, timeoutMs, url } from "./handshake.mjs";
 
-const url = process.argv[2];
-const file = process.argv[3];
-const timeoutMs = Number(process.env.BENCH_UPLOAD_TIMEOUT_MS ?? 600_000);
-const HYDRATED = "form.upload[data-hydrated='true']";
-
-const input = createInterface({ input: process.stdin });
-const lines = input[Symbol.asyncIterator]();
-const say = (event) => process.stdout.write(JSON.stringify(event) + "\n");
-const nextLine = async () => (await lines.next()).value;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --remote-debugging-pipe: Chromium reads commands on fd 3 and writes

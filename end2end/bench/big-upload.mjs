@@ -15,17 +15,7 @@
 // the per-part request listeners (to see what watching costs).
 import { chromium } from "@playwright/test";
 import { basename } from "node:path";
-import { createInterface } from "node:readline";
-
-const url = process.argv[2];
-const file = process.argv[3];
-const timeoutMs = Number(process.env.BENCH_UPLOAD_TIMEOUT_MS ?? 600_000);
-const HYDRATED = "form.upload[data-hydrated='true']";
-
-const input = createInterface({ input: process.stdin });
-const lines = input[Symbol.asyncIterator]();
-const say = (event) => process.stdout.write(JSON.stringify(event) + "\n");
-const nextLine = async () => (await lines.next()).value;
+import { HYDRATED, file, input, nextLine, say, timeoutMs, url } from "./handshake.mjs";
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

@@ -15,31 +15,28 @@ pub fn amz_date(at: OffsetDateTime) -> String {
 
 /// Appends `20151229T000000Z`.
 pub fn push_amz_date(out: &mut String, at: OffsetDateTime) {
-    let at = Fields::of(at);
-    at.push_date(out, "");
-    out.push('T');
-    at.push_time(out, "");
-    out.push('Z');
+    push(out, at, ["", "", "Z"]);
 }
 
 /// Appends `2015-12-30T12:00:00.000Z`.
 pub fn push_expiration(out: &mut String, at: OffsetDateTime) {
-    let at = Fields::of(at);
-    at.push_date(out, "-");
-    out.push('T');
-    at.push_time(out, ":");
-    out.push_str(".000Z");
+    push(out, at, ["-", ":", ".000Z"]);
 }
 
 /// `2015-12-30T12:00:00Z`: RFC 3339 in whole seconds, UTC.
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    let at = Fields::of(at);
     let mut out = String::with_capacity(20);
-    at.push_date(&mut out, "-");
-    out.push('T');
-    at.push_time(&mut out, ":");
-    out.push('Z');
+    push(&mut out, at, ["-", ":", "Z"]);
     out
+}
+
+/// Date `T` time, then `end`, with `date`'s and `time`'s separators.
+fn push(out: &mut String, at: OffsetDateTime, [date, time, end]: [&str; 3]) {
+    let at = Fields::of(at);
+    at.push_date(out, date);
+    out.push('T');
+    at.push_time(out, time);
+    out.push_str(end);
 }
 
 /// A time's fields in UTC.
