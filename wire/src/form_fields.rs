@@ -12,8 +12,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// any order before the file). Names are mostly fixed words (`key`,
 /// `policy`): kept without a copy, since a grant is signed per upload. On the
 /// wire, a JSON object.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct FormFields(Vec<(Cow<'static, str>, String)>);
+
+/// The same fields with the same values, in any order: the same form.
+impl PartialEq for FormFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(name, value)| other.get(name).is_some_and(|v| v == value))
+    }
+}
+
+impl Eq for FormFields {}
 
 impl FormFields {
     pub fn with_capacity(capacity: usize) -> Self {
@@ -155,6 +167,18 @@ mod tests {
         assert_eq!(fields.get("acl"), None);
         assert_eq!(fields.remove("key").as_deref(), Some("b"));
         assert_eq!(fields.len(), 1);
+    }
+
+    #[test]
+    fn the_same_fields_in_another_order_are_the_same_form() {
+        let one: FormFields = [("key", "k"), ("acl", "private")].into_iter().collect();
+        let other: FormFields = [("acl", "private"), ("key", "k")].into_iter().collect();
+        assert_eq!(one, other);
+        let changed: FormFields = [("acl", "public-read"), ("key", "k")].into_iter().collect();
+        assert_ne!(one, changed);
+        let more: FormFields = [("acl", "private"), ("key", "k"), ("x", "")].into_iter().collect();
+        assert_ne!(one, more);
+        assert_ne!(more, one);
     }
 
     #[test]
