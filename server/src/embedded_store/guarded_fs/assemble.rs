@@ -26,8 +26,8 @@ use super::unfinished_writes::{StoreFiles, base64url};
 const MIN_PART: u64 = 5 * 1024 * 1024;
 
 /// Joins the parts `named` (ascending part numbers) of the upload
-/// `upload_id` (a canonical id of an upload in progress, whose ETags and
-/// checksums were checked) into the object `key` of `bucket`.
+/// `upload_id` (a canonical id of an upload in progress) into the object
+/// `key` of `bucket`, once each names its part's ETag and checksums.
 pub async fn complete(
     files: &StoreFiles,
     bucket: &str,
@@ -36,10 +36,11 @@ pub async fn complete(
     named: &[CompletedPart],
 ) -> S3Result<CompleteMultipartUploadOutput> {
     let root = files.root();
+    let kept = part_digest::check_named(root, upload_id, named).await?;
     let parts = parts_to_join(root, upload_id, named)?;
     let mut md5s = Vec::with_capacity(parts.len());
     for (number, path, size) in &parts {
-        let md5 = match part_digest::kept_md5(root, upload_id, *number, *size).await {
+        let md5 = match kept.md5(*number, *size) {
             Some(md5) => md5,
             // Written before digests were kept: hashed now.
             None => hash_file(path.clone()).await?,
@@ -299,6 +300,15 @@ mod tests {
             );
             assert_eq!(names(dir.path()), before, "{numbers:?}");
         }
+        // A part named by another ETag than the one kept when it was written.
+        let mut other_etag = named(&[1, 2]);
+        other_etag[0].e_tag = Some(ETag::Strong(hex::encode([0u8; 16])));
+        let refused = complete(&files, "courier", "files/x/b.bin", UPLOAD, &other_etag).await;
+        assert_eq!(
+            refused.map(|_| ()).map_err(|e| e.code().clone()),
+            Err(S3ErrorCode::InvalidPart)
+        );
+        assert_eq!(names(dir.path()), before);
         // Failing midway (here the object's place is taken), the upload stays
         // whole and completes once the cause is gone.
         let object = files.object("courier", "files/x/b.bin");

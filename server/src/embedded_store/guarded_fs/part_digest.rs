@@ -331,18 +331,25 @@ pub async fn describe(root: &Path, upload_id: &str, parts: &mut [Part]) {
     }
 }
 
-/// The MD5 kept for part `number`, if it describes a part of `size` bytes
-/// (the part's size as it is there now).
-pub async fn kept_md5(root: &Path, upload_id: &str, number: i32, size: u64) -> Option<[u8; 16]> {
-    let digest = kept(root, upload_id, number).await?;
-    (size == digest.size).then_some(())?;
-    let md5 = hex::decode(&digest.etag).ok()?;
-    <[u8; 16]>::try_from(md5).ok()
+/// The digests kept for the parts a completion names, by part number.
+#[derive(Debug, Default)]
+pub struct Named(std::collections::HashMap<i32, PartDigest>);
+
+impl Named {
+    /// The MD5 kept for part `number`, if it describes a part of `size` bytes
+    /// (the part's size as it is there now).
+    pub fn md5(&self, number: i32, size: u64) -> Option<[u8; 16]> {
+        let digest = self.0.get(&number)?;
+        (size == digest.size).then_some(())?;
+        let md5 = hex::decode(&digest.etag).ok()?;
+        <[u8; 16]>::try_from(md5).ok()
+    }
 }
 
 /// S3's `InvalidPart` for a completion naming a part by an ETag or a
 /// checksum other than the stored part's (where its digests were kept).
-pub async fn check_named(root: &Path, upload_id: &str, parts: &[s3s::dto::CompletedPart]) -> S3Result<()> {
+pub async fn check_named(root: &Path, upload_id: &str, parts: &[s3s::dto::CompletedPart]) -> S3Result<Named> {
+    let mut named = Named::default();
     for part in parts {
         let Some(number) = part.part_number else { continue };
         let Some(stored) = kept(root, upload_id, number).await else {
@@ -369,8 +376,9 @@ pub async fn check_named(root: &Path, upload_id: &str, parts: &[s3s::dto::Comple
                 "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
             ));
         }
+        named.0.insert(number, stored);
     }
-    Ok(())
+    Ok(named)
 }
 
 /// Removes what is left of a completed upload: its digests, and the parts
@@ -612,7 +620,9 @@ mod tests {
             checksum_sha256: sha256,
             ..Default::default()
         };
-        assert!(check_named(dir.path(), UPLOAD, &[named(&etag, None)]).await.is_ok());
+        let kept = check_named(dir.path(), UPLOAD, &[named(&etag, None)])
+            .await
+            .expect("named as stored");
         assert!(
             check_named(dir.path(), UPLOAD, &[named(&format!("\"{etag}\""), None)])
                 .await
@@ -620,11 +630,14 @@ mod tests {
         );
         for wrong in [named("0123", None), named(&etag, Some(sha256))] {
             let refused = check_named(dir.path(), UPLOAD, &[wrong]).await;
-            assert_eq!(refused.map_err(|e| e.code().clone()), Err(S3ErrorCode::InvalidPart));
+            assert_eq!(
+                refused.map(|_| ()).map_err(|e| e.code().clone()),
+                Err(S3ErrorCode::InvalidPart)
+            );
         }
-        assert_eq!(kept_md5(dir.path(), UPLOAD, 1, 11).await.map(hex::encode), Some(etag));
-        assert_eq!(kept_md5(dir.path(), UPLOAD, 1, 12).await, None);
-        assert_eq!(kept_md5(dir.path(), UPLOAD, 2, 11).await, None);
+        assert_eq!(kept.md5(1, 11).map(hex::encode), Some(etag));
+        assert_eq!(kept.md5(1, 12), None);
+        assert_eq!(kept.md5(2, 11), None);
         forget_upload(dir.path(), UPLOAD).await;
         assert_eq!(names(dir.path()), Vec::<String>::new());
     }
