@@ -3,13 +3,13 @@
 //! drop and paste, and the clipboard. No page navigation happens.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{File, FileList, XmlHttpRequest};
 
 use super::file_handles::{self, Chosen, Unreadable};
+use super::id_map::IdMap;
 use super::recent;
 use super::transfer::Transfer;
 use crate::error::CourierError;
@@ -19,17 +19,17 @@ use crate::upload::queue::{FileState, Progress, Queue, QueuedFile};
 thread_local! {
     /// The chosen files and the requests in flight, by queue id (browser
     /// objects cannot live in signals shared with the server).
-    static FILES: RefCell<HashMap<u64, File>> = RefCell::new(HashMap::new());
-    static REQUESTS: RefCell<HashMap<u64, XmlHttpRequest>> = RefCell::new(HashMap::new());
+    static FILES: RefCell<IdMap<File>> = const { RefCell::new(IdMap::new()) };
+    static REQUESTS: RefCell<IdMap<XmlHttpRequest>> = const { RefCell::new(IdMap::new()) };
     /// The grant of an upload that failed while its file may have reached
     /// the store (the store or Courier could not be reached): Retry asks
     /// Courier for that file first, and sends it again only if it is not there.
-    static SENT: RefCell<HashMap<u64, UploadGrant>> = RefCell::new(HashMap::new());
+    static SENT: RefCell<IdMap<UploadGrant>> = const { RefCell::new(IdMap::new()) };
     /// Paused cards (a large file's upload a previous page left), and what
     /// each waits for.
-    static PAUSED: RefCell<HashMap<u64, super::unfinished::Unfinished>> = RefCell::new(HashMap::new());
+    static PAUSED: RefCell<IdMap<super::unfinished::Unfinished>> = const { RefCell::new(IdMap::new()) };
     /// The handle each file was read from, where the browser gave one.
-    static HANDLES: RefCell<HashMap<u64, JsValue>> = RefCell::new(HashMap::new());
+    static HANDLES: RefCell<IdMap<JsValue>> = const { RefCell::new(IdMap::new()) };
     /// The next click on the file input opens the plain picker (the
     /// browser's own could not be used).
     static PLAIN_PICKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -109,7 +109,7 @@ pub fn pump(queue: Queue) {
 
 /// Uploads one file: in one POST, or in parts from the queue's threshold on.
 async fn upload(queue: Queue, item: QueuedFile) -> Result<DownloadLink, CourierError> {
-    let Some(file) = FILES.with(|f| f.borrow().get(&item.id).cloned()) else {
+    let Some(file) = FILES.with(|f| f.borrow().get(item.id).cloned()) else {
         return Err(CourierError::BadRequest(
             "The file is no longer available. Choose it again.".to_owned(),
         ));
@@ -120,7 +120,7 @@ async fn upload(queue: Queue, item: QueuedFile) -> Result<DownloadLink, CourierE
     if size >= queue.multipart_threshold {
         return super::parts::upload(&queue, item, &file).await;
     }
-    if let Some(grant) = SENT.with(|s| s.borrow_mut().remove(&item.id)) {
+    if let Some(grant) = SENT.with(|s| s.borrow_mut().remove(item.id)) {
         item.state.set(FileState::Confirming);
         match link_for_sent(&grant).await {
             Some(Ok(link)) => return Ok(link),
@@ -167,7 +167,7 @@ async fn upload(queue: Queue, item: QueuedFile) -> Result<DownloadLink, CourierE
         let transfer = Transfer::start(&grant, &file, on_progress, on_sent)?;
         REQUESTS.with(|r| r.borrow_mut().insert(item.id, transfer.request()));
         let outcome = transfer.finish(max_bytes).await;
-        REQUESTS.with(|r| r.borrow_mut().remove(&item.id));
+        REQUESTS.with(|r| r.borrow_mut().remove(item.id));
         match outcome {
             Err(CourierError::PolicyExpired(_)) if !signed_again => signed_again = true,
             // No answer: the store may well have stored the file and
@@ -275,7 +275,7 @@ pub fn cancel(queue: Queue, item: QueuedFile) {
         return;
     }
     item.state.set(FileState::Cancelled);
-    if let Some(request) = REQUESTS.with(|r| r.borrow_mut().remove(&item.id)) {
+    if let Some(request) = REQUESTS.with(|r| r.borrow_mut().remove(item.id)) {
         let _ = request.abort();
     }
     super::parts::cancel(&item);
@@ -324,7 +324,7 @@ pub fn came_online(queue: Queue) {
 
 /// Signs again and uploads again (a paused file: only its missing parts).
 pub fn retry(queue: Queue, item: QueuedFile) {
-    if FILES.with(|f| f.borrow().contains_key(&item.id)) {
+    if FILES.with(|f| f.borrow().contains(item.id)) {
         // Parts already stored show at once; the rest starts from zero.
         if !item.in_parts.get_untracked() {
             item.progress.set(Progress::default());
@@ -362,7 +362,7 @@ pub fn resume(queue: Queue, item: QueuedFile) {
 
 /// The handle the file of card `id` was read from, if the browser gave one.
 pub fn handle_of(id: u64) -> Option<JsValue> {
-    HANDLES.with(|h| h.borrow().get(&id).cloned())
+    HANDLES.with(|h| h.borrow().get(id).cloned())
 }
 
 /// Opens the browser's own picker, which gives handles, instead of the
@@ -416,10 +416,10 @@ fn drop_card(queue: Queue, item: &QueuedFile) {
     if let Some(url) = item.preview.get_untracked() {
         let _ = web_sys::Url::revoke_object_url(&url);
     }
-    FILES.with(|f| f.borrow_mut().remove(&item.id));
-    SENT.with(|s| s.borrow_mut().remove(&item.id));
-    PAUSED.with(|p| p.borrow_mut().remove(&item.id));
-    HANDLES.with(|h| h.borrow_mut().remove(&item.id));
+    FILES.with(|f| f.borrow_mut().remove(item.id));
+    SENT.with(|s| s.borrow_mut().remove(item.id));
+    PAUSED.with(|p| p.borrow_mut().remove(item.id));
+    HANDLES.with(|h| h.borrow_mut().remove(item.id));
     queue.remove(item.id);
 }
 
@@ -455,10 +455,10 @@ pub fn restore(queue: Queue) {
 fn resume_with(queue: Queue, file: &File, handle: Option<&JsValue>) -> bool {
     let paused = PAUSED.with(|p| p.borrow().clone());
     let items = queue.items.get_untracked();
-    let waiting = |id: &u64| {
+    let waiting = |id: u64| {
         items
             .iter()
-            .find(|i| i.id == *id && i.state.with_untracked(|s| *s == FileState::Paused))
+            .find(|i| i.id == id && i.state.with_untracked(|s| *s == FileState::Paused))
             .copied()
     };
     if let Some((item, unfinished)) = paused
@@ -466,7 +466,7 @@ fn resume_with(queue: Queue, file: &File, handle: Option<&JsValue>) -> bool {
         .filter(|(_, u)| u.is_for(file))
         .find_map(|(id, u)| Some((waiting(id)?, u)))
     {
-        PAUSED.with(|p| p.borrow_mut().remove(&item.id));
+        PAUSED.with(|p| p.borrow_mut().remove(item.id));
         FILES.with(|f| f.borrow_mut().insert(item.id, file.clone()));
         if let Some(handle) = handle {
             HANDLES.with(|h| h.borrow_mut().insert(item.id, handle.clone()));
@@ -502,7 +502,7 @@ pub fn clear_finished(queue: Queue) {
 
 /// Whether the file behind a card can be sent again.
 pub fn can_retry(item: &QueuedFile) -> bool {
-    FILES.with(|f| f.borrow().contains_key(&item.id))
+    FILES.with(|f| f.borrow().contains(item.id))
 }
 
 /// Copies `text` to the clipboard.

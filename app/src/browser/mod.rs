@@ -7,6 +7,10 @@
 mod calls;
 #[cfg(feature = "hydrate")]
 mod file_handles;
+// Plain Rust: its tests run on the host, where nothing else uses it.
+#[cfg(any(feature = "hydrate", test))]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+mod id_map;
 #[cfg(feature = "hydrate")]
 mod live;
 #[cfg(feature = "hydrate")]

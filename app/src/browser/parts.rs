@@ -7,7 +7,6 @@
 //! the store which parts it holds and sends only the others.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -15,6 +14,7 @@ use sha2::{Digest as _, Sha256};
 use wasm_bindgen::JsCast as _;
 use web_sys::{File, XmlHttpRequest};
 
+use super::id_map::IdMap;
 use super::transfer::{Body, Ended, Xhr, broken, unreachable_store};
 use crate::error::CourierError;
 use crate::model::{DownloadLink, LinkKind};
@@ -25,9 +25,9 @@ use crate::upload::queue::{FileState, Progress, Queue, QueuedFile};
 thread_local! {
     /// The multipart upload of each file that has one, by queue id: kept
     /// after a failure so Retry continues it, aborted by Cancel.
-    static UPLOADS: RefCell<HashMap<u64, MultipartUpload>> = RefCell::new(HashMap::new());
+    static UPLOADS: RefCell<IdMap<MultipartUpload>> = const { RefCell::new(IdMap::new()) };
     /// The part requests in flight, by queue id (Cancel aborts them).
-    static IN_FLIGHT: RefCell<HashMap<u64, Vec<XmlHttpRequest>>> = RefCell::new(HashMap::new());
+    static IN_FLIGHT: RefCell<IdMap<Vec<XmlHttpRequest>>> = const { RefCell::new(IdMap::new()) };
 }
 
 /// Tries per part before the upload fails (the waits add up to about 30 s).
@@ -40,7 +40,7 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
     let parallel = queue.parallel_parts;
     item.in_parts.set(true);
     let size = file.size() as u64;
-    let (upload, stored) = match UPLOADS.with(|u| u.borrow().get(&item.id).cloned()) {
+    let (upload, stored) = match UPLOADS.with(|u| u.borrow().get(item.id).cloned()) {
         // A retry: the parts the store already holds are not sent again.
         Some(upload) => {
             let stored = super::calls::list_parts(&upload).await;
@@ -93,7 +93,7 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
     item.state.set(FileState::Confirming);
     let key = upload.key.clone();
     let link = super::calls::complete_multipart(&upload).await?;
-    UPLOADS.with(|u| u.borrow_mut().remove(&item.id));
+    UPLOADS.with(|u| u.borrow_mut().remove(item.id));
     super::unfinished::forget(&key);
     Ok(link)
 }
@@ -139,7 +139,7 @@ pub fn adopt(queue: crate::upload::queue::Queue, item: QueuedFile, upload: Multi
                 });
             }
             Err(CourierError::NotFound(_) | CourierError::Forbidden(_)) => {
-                UPLOADS.with(|u| u.borrow_mut().remove(&item.id));
+                UPLOADS.with(|u| u.borrow_mut().remove(item.id));
                 super::unfinished::forget(&upload.key);
                 queue.remove(item.id);
             }
@@ -151,7 +151,7 @@ pub fn adopt(queue: crate::upload::queue::Queue, item: QueuedFile, upload: Multi
 
 /// Stops the parts in flight; the stored ones, and the upload, stay.
 pub fn stop(item: &QueuedFile) {
-    for request in IN_FLIGHT.with(|r| r.borrow_mut().remove(&item.id)).unwrap_or_default() {
+    for request in IN_FLIGHT.with(|r| r.borrow_mut().remove(item.id)).unwrap_or_default() {
         let _ = request.abort();
     }
 }
@@ -159,7 +159,7 @@ pub fn stop(item: &QueuedFile) {
 /// Cancels a file's parts: the requests stop, and the store drops every part.
 pub fn cancel(item: &QueuedFile) {
     stop(item);
-    if let Some(upload) = UPLOADS.with(|u| u.borrow_mut().remove(&item.id)) {
+    if let Some(upload) = UPLOADS.with(|u| u.borrow_mut().remove(item.id)) {
         super::unfinished::forget(&upload.key);
         leptos::task::spawn_local(async move {
             // Best effort: what is left expires with the store's lifecycle rule.
@@ -248,10 +248,10 @@ impl Run {
             };
             let xhr = Xhr::send("PUT", &url, headers, Body::Blob(&blob), on_progress, || {})?;
             let request = xhr.request();
-            IN_FLIGHT.with(|r| r.borrow_mut().entry(self.item.id).or_default().push(request.clone()));
+            IN_FLIGHT.with(|r| r.borrow_mut().get_or_default(self.item.id).push(request.clone()));
             let ended = xhr.ended().await;
             IN_FLIGHT.with(|r| {
-                if let Some(requests) = r.borrow_mut().get_mut(&self.item.id) {
+                if let Some(requests) = r.borrow_mut().get_mut(self.item.id) {
                     requests.retain(|other| other != &request);
                 }
             });
