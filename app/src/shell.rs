@@ -17,6 +17,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                // Inline, so no visit asks for a `/favicon.ico` there is none of.
+                <link rel="icon" href=FAVICON />
                 // `/pkg/courier.<hash>.css` in release builds: cached for good.
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
@@ -29,6 +31,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
+
+/// An arrow going up, on the accent colour.
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%230b57d0'/%3E%3Cpath d='M8 3l4.5 4.5H9.5V13h-3V7.5H3.5z' fill='%23fff'/%3E%3C/svg%3E";
 
 #[component]
 pub fn App() -> impl IntoView {
