@@ -2,16 +2,21 @@
 #   make run    builds the optimised site and serves it (http://127.0.0.1:3000)
 #   make test   runs every test: lint, unit, integration, browser
 # Each first installs whatever is missing (see `tools`). `make dev` runs the
-# watch loop (`cargo leptos watch`).
+# watch loop (`cargo-leptos watch --split`).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := run
 
-CARGO_LEPTOS_VERSION := 0.3.6
 # The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+# cargo-leptos 0.3.6 with a newer WebAssembly splitter, built from
+# tools/cargo-leptos (see its Cargo.toml) into a folder named after its
+# lockfile: a change to the lockfile installs it again, and any other
+# cargo-leptos on the machine is left alone.
+CARGO_LEPTOS_ROOT := $(TARGET_DIR)/tools/cargo-leptos-$(shell sha256sum tools/cargo-leptos/Cargo.lock | cut -c1-12)
+CARGO_LEPTOS := $(CARGO_LEPTOS_ROOT)/bin/cargo-leptos
 SITE_ROOT := $(CURDIR)/target/site
 CHROMIUM_PATH ?= /usr/bin/chromium
 NPM_STAMP := end2end/node_modules/.courier-installed
@@ -44,7 +49,7 @@ run: tools build
 
 ## dev: rebuild and reload on every change
 dev: tools
-	cargo leptos watch
+	$(CARGO_LEPTOS) watch --split
 
 ## test: every test, as CI runs it
 test: tools browser lint unit site e2e garage
@@ -52,14 +57,14 @@ test: tools browser lint unit site e2e garage
 # --precompress writes brotli and gzip copies next to each asset; the server
 # sends whichever the browser accepts.
 build: tools
-	cargo leptos build --release --precompress
+	$(CARGO_LEPTOS) build --release --precompress --split
 
 # What the browser tests run: the release site (the bundle people get) and
 # the debug server, whose dependencies `unit` already compiled, instead of a
 # second, optimised build of them all. The server finds the assets' hashes
 # next to its binary.
 site: tools
-	cargo leptos build --release --precompress --frontend-only
+	$(CARGO_LEPTOS) build --release --precompress --frontend-only --split
 	cargo build -p courier --bin courier
 	cp "$(TARGET_DIR)/release/hash.txt" "$(TARGET_DIR)/debug/hash.txt"
 
@@ -103,8 +108,9 @@ garage-tests:
 ## tools: what building needs, installed only when missing
 tools: $(NPM_STAMP)
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-	@cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$" || \
-		$(BUILD_TOOL_PROFILE) cargo $(BUILD_TOOL_CONFIG) install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION)
+	@test -x "$(CARGO_LEPTOS)" || \
+		$(BUILD_TOOL_PROFILE) cargo $(BUILD_TOOL_CONFIG) install --locked --path tools/cargo-leptos \
+			--root "$(CARGO_LEPTOS_ROOT)" --target-dir "$(TARGET_DIR)/tools/build"
 	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || \
 		$(BUILD_TOOL_PROFILE) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 
