@@ -15,6 +15,7 @@ fn hashed_site() -> tempfile::TempDir {
     std::fs::write(pkg.join("courier.0f1e2d3c.wasm"), b"raw wasm bytes").expect("wasm");
     std::fs::write(pkg.join("courier.0f1e2d3c.wasm.br"), b"brotli bytes").expect("br");
     std::fs::write(pkg.join("courier.0f1e2d3c.wasm.gz"), b"gzip bytes").expect("gz");
+    std::fs::write(pkg.join("__wasm_split.5a6b7c8d.js"), b"loader").expect("split loader");
     std::fs::write(root.path().join("favicon.ico"), b"icon").expect("favicon");
     root
 }
@@ -52,6 +53,12 @@ async fn hashed_assets_are_immutable_and_sent_compressed() {
         assert_eq!(response.headers()[header::VARY], "accept-encoding");
         assert_eq!(response.text().await.expect("body"), body);
     }
+    // The split bundle's loader, whose name may outlive its content: revalidated.
+    let loader = courier
+        .get_as(&format!("{}/pkg/__wasm_split.5a6b7c8d.js", courier.base), "*/*")
+        .await;
+    assert_eq!(loader.status(), StatusCode::OK);
+    assert_eq!(loader.headers()[header::CACHE_CONTROL], "no-cache");
     // Outside /pkg/, and a name no build made: never kept for good.
     let favicon = courier.get_as(&format!("{}/favicon.ico", courier.base), "*/*").await;
     assert_eq!(favicon.headers()[header::CACHE_CONTROL], "no-cache");
