@@ -87,3 +87,37 @@ test.describe("with JavaScript off", () => {
     expect(md5(await download.body())).toBe(md5(file));
   });
 });
+
+test("a first visit loads only the form's code; the uploader's module comes with the first file", async ({ page }) => {
+  const modules: string[] = [];
+  page.on("request", (request) => {
+    const name = new URL(request.url()).pathname.split("/").pop() ?? "";
+    if (name.endsWith(".wasm")) modules.push(name);
+  });
+  await openHydrated(page);
+  await page.waitForLoadState("networkidle");
+  expect(modules.filter((m) => m.startsWith("split_uploader."))).toEqual([]);
+  expect(modules.filter((m) => m.startsWith("courier."))).toHaveLength(1);
+
+  await page.locator("input[type=file]").setInputFiles({ name: "first.txt", mimeType: "text/plain", buffer: sampleFile(1000) });
+  await expect(page.getByTestId("result")).toBeVisible();
+  expect(modules.filter((m) => m.startsWith("split_uploader."))).toHaveLength(1);
+
+  // Loaded once: the next file uses the same module.
+  await page.locator("input[type=file]").setInputFiles({ name: "second.txt", mimeType: "text/plain", buffer: sampleFile(2000) });
+  await expect(page.getByTestId("result")).toHaveCount(2);
+  expect(modules.filter((m) => m.startsWith("split_uploader."))).toHaveLength(1);
+});
+
+test("when the uploader's module cannot be loaded, the page says so, and bringing the files again works", async ({ page }) => {
+  await openHydrated(page);
+  let refuse = true;
+  await page.route("**/split_uploader.*.wasm", (route) => (refuse ? route.abort("connectionreset") : route.continue()));
+  await page.locator("input[type=file]").setInputFiles({ name: "lost.txt", mimeType: "text/plain", buffer: sampleFile(1000) });
+  await expect(page.locator("p.error[role=alert]")).toContainText("could not load its uploader");
+
+  refuse = false;
+  await page.locator("input[type=file]").setInputFiles({ name: "again.txt", mimeType: "text/plain", buffer: sampleFile(1000) });
+  await expect(page.getByTestId("result")).toBeVisible();
+  await expect(page.locator("p.error[role=alert]")).toHaveCount(0);
+});

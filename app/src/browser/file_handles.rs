@@ -8,7 +8,9 @@
 //! The API is not in every browser (nor in `web-sys`' stable bindings), so
 //! its methods are looked up by name.
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Object, Promise, Reflect};
+
+use super::gesture::method;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, IdbDatabase, IdbObjectStore, IdbRequest, IdbTransactionMode};
@@ -36,31 +38,16 @@ pub enum Unreadable {
     Gone,
 }
 
-fn method(target: &JsValue, name: &str) -> Option<Function> {
-    Reflect::get(target, &JsValue::from_str(name)).ok()?.dyn_into().ok()
-}
-
 async fn settled(promise: JsValue) -> Result<JsValue, JsValue> {
     JsFuture::from(Promise::resolve(&promise)).await
 }
 
-/// Whether this browser's picker gives handles (`showOpenFilePicker`).
-pub fn picker_gives_handles() -> bool {
-    web_sys::window().is_some_and(|window| method(&window, "showOpenFilePicker").is_some())
-}
-
-/// Opens the browser's own picker for several files. `Ok` with nothing when
-/// the person closes it; `Err` when it cannot be used here (the page then
-/// opens the plain picker instead).
-pub async fn pick(accept: &[String]) -> Result<Vec<Chosen>, ()> {
-    let window = web_sys::window().ok_or(())?;
-    let show = method(&window, "showOpenFilePicker").ok_or(())?;
-    let options = Object::new();
-    Reflect::set(&options, &"multiple".into(), &true.into()).map_err(|_| ())?;
-    if let Some(types) = picker_types(accept) {
-        Reflect::set(&options, &"types".into(), &types).map_err(|_| ())?;
-    }
-    let handles = match show.call1(&window, &options) {
+/// The files the browser's own picker gave (`picking`, the promise
+/// [`super::gesture::start_picking`] got): `Ok` with nothing when the person
+/// closed it; `Err` when it cannot be used here (the page then opens the
+/// plain picker instead).
+pub async fn picked(picking: Result<JsValue, JsValue>) -> Result<Vec<Chosen>, ()> {
+    let handles = match picking {
         Ok(promise) => settled(promise).await,
         Err(error) => Err(error),
     };
@@ -82,53 +69,8 @@ pub async fn pick(accept: &[String]) -> Result<Vec<Chosen>, ()> {
     Ok(chosen)
 }
 
-/// The picker's file types, as `accept` limits the plain one: media types
-/// only (`image/*`, `application/pdf`), or none where another kind is listed.
-fn picker_types(accept: &[String]) -> Option<JsValue> {
-    if accept.is_empty() || accept.iter().any(|pattern| !pattern.contains('/') || pattern == "*/*") {
-        return None;
-    }
-    let types = Object::new();
-    for pattern in accept {
-        Reflect::set(&types, &pattern.into(), &Array::new()).ok()?;
-    }
-    let entry = Object::new();
-    Reflect::set(&entry, &"description".into(), &"Files Courier accepts".into()).ok()?;
-    Reflect::set(&entry, &"accept".into(), &types).ok()?;
-    Some(Array::of1(&entry).into())
-}
-
 fn error_name(error: &JsValue) -> Option<String> {
     Reflect::get(error, &"name".into()).ok()?.as_string()
-}
-
-/// The handles of a drop's files, asked for while the drop event lasts (the
-/// browser lets go of them after); one per file, in the files' order.
-pub fn dropped_handles(event: &web_sys::DragEvent) -> Vec<JsValue> {
-    let Some(items) = event
-        .data_transfer()
-        .and_then(|transfer| Reflect::get(&transfer, &"items".into()).ok())
-    else {
-        return Vec::new();
-    };
-    let length = Reflect::get(&items, &"length".into())
-        .ok()
-        .and_then(|l| l.as_f64())
-        .unwrap_or(0.0) as u32;
-    (0..length)
-        .filter_map(|i| Reflect::get_u32(&items, i).ok())
-        .filter(|item| {
-            Reflect::get(item, &"kind".into())
-                .ok()
-                .and_then(|k| k.as_string())
-                .as_deref()
-                == Some("file")
-        })
-        .map(|item| match method(&item, "getAsFileSystemHandle") {
-            Some(get) => get.call0(&item).unwrap_or(JsValue::NULL),
-            None => JsValue::NULL,
-        })
-        .collect()
 }
 
 /// Pairs dropped files with their handles (each a promise of a handle, or

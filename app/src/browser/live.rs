@@ -5,8 +5,8 @@
 use std::cell::RefCell;
 
 use leptos::prelude::*;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{File, FileList, XmlHttpRequest};
+use wasm_bindgen::JsValue;
+use web_sys::{File, XmlHttpRequest};
 
 use super::file_handles::{self, Chosen, Unreadable};
 use super::id_map::IdMap;
@@ -30,15 +30,6 @@ thread_local! {
     static PAUSED: RefCell<IdMap<super::unfinished::Unfinished>> = const { RefCell::new(IdMap::new()) };
     /// The handle each file was read from, where the browser gave one.
     static HANDLES: RefCell<IdMap<JsValue>> = const { RefCell::new(IdMap::new()) };
-    /// The next click on the file input opens the plain picker (the
-    /// browser's own could not be used).
-    static PLAIN_PICKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Every file of a `FileList`.
-pub fn files_of(list: Option<FileList>) -> Vec<File> {
-    let Some(list) = list else { return Vec::new() };
-    (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
 /// Puts files in the queue; those that break the rules fail at once, with the reason.
@@ -365,36 +356,22 @@ pub fn handle_of(id: u64) -> Option<JsValue> {
     HANDLES.with(|h| h.borrow().get(id).cloned())
 }
 
-/// Opens the browser's own picker, which gives handles, instead of the
-/// plain one behind the file input; falls back to the plain one.
-pub fn pick_instead(queue: Queue, event: &web_sys::MouseEvent, input: &web_sys::HtmlInputElement) {
-    if PLAIN_PICKER.with(|plain| plain.replace(false)) || !file_handles::picker_gives_handles() {
-        return;
+/// Queues what the browser's own picker gave (`picking`, its promise); the
+/// plain picker behind `input` where it could not be used.
+pub async fn take_picked(queue: Queue, picking: Result<JsValue, JsValue>, input: web_sys::HtmlInputElement) {
+    match file_handles::picked(picking).await {
+        Ok(chosen) => enqueue(queue, chosen),
+        Err(()) => super::gesture::open_plain_picker(&input),
     }
-    event.prevent_default();
-    let input = input.clone();
-    let accept = queue.rules().allowed_types;
-    leptos::task::spawn_local(async move {
-        match file_handles::pick(&accept).await {
-            Ok(chosen) => enqueue(queue, chosen),
-            Err(()) => {
-                PLAIN_PICKER.with(|plain| plain.set(true));
-                open_picker(&input);
-            }
-        }
-    });
 }
 
-/// Queues dropped files, with their handles where the browser gives them.
-pub fn take_dropped(queue: Queue, event: &web_sys::DragEvent) {
-    let files = dropped_files(event);
-    let handles = file_handles::dropped_handles(event);
+/// Queues dropped files, with their handles where the browser gave them
+/// (see [`super::gesture::dropped_handles`]).
+pub async fn take_dropped(queue: Queue, files: Vec<File>, handles: Vec<JsValue>) {
     if handles.iter().all(JsValue::is_null) {
         return enqueue(queue, files);
     }
-    leptos::task::spawn_local(async move {
-        enqueue(queue, file_handles::with_handles(files, handles).await);
-    });
+    enqueue(queue, file_handles::with_handles(files, handles).await);
 }
 
 /// Takes a finished, failed or cancelled card off the list.
@@ -510,29 +487,4 @@ pub async fn copy(text: String) -> bool {
     let Some(window) = web_sys::window() else { return false };
     let promise = window.navigator().clipboard().write_text(&text);
     wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
-}
-
-/// Files pasted anywhere on the page.
-pub fn pasted_files(event: &web_sys::ClipboardEvent) -> Vec<File> {
-    files_of(event.clipboard_data().and_then(|d| d.files()))
-}
-
-/// Files dropped on an element.
-pub fn dropped_files(event: &web_sys::DragEvent) -> Vec<File> {
-    files_of(event.data_transfer().and_then(|d| d.files()))
-}
-
-/// Opens the file picker behind `input`.
-pub fn open_picker(input: &web_sys::HtmlInputElement) {
-    input.unchecked_ref::<web_sys::HtmlElement>().click();
-}
-
-/// Focuses the first element that matches `selector`.
-pub fn focus(selector: &str) {
-    let element = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector(selector).ok().flatten());
-    if let Some(element) = element.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
-        let _ = element.focus();
-    }
 }

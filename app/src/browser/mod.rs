@@ -2,11 +2,19 @@
 //! the same way on both sides: in the hydrated page it acts, on the server
 //! (which only renders, and never runs event handlers) each call does
 //! nothing. Components stay UI only; every `hydrate` switch is here.
+//!
+//! The browser gets this code in two WebAssembly modules: the page's (the
+//! form: choosing, dropping and pasting files, the link choice) and the
+//! uploader's ([`uploader`]: the cards, the uploads, resume), which the
+//! browser fetches when the first files come, or as the person reaches for
+//! the form. What must happen within the person's gesture is in `gesture`.
 
 #[cfg(feature = "hydrate")]
 mod calls;
 #[cfg(feature = "hydrate")]
 mod file_handles;
+#[cfg(feature = "hydrate")]
+mod gesture;
 // Plain Rust: its tests run on the host, where nothing else uses it.
 #[cfg(any(feature = "hydrate", test))]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -23,6 +31,8 @@ mod transfer;
 mod unfinished;
 
 use leptos::ev::{ClipboardEvent, DragEvent, MouseEvent};
+#[cfg(feature = "hydrate")]
+use leptos::prelude::{Set as _, WithUntracked as _};
 use leptos::web_sys::HtmlInputElement;
 
 use crate::error::CourierError;
@@ -33,7 +43,7 @@ use crate::upload::queue::{Queue, QueuedFile};
 pub fn take_chosen(queue: Queue, input: &HtmlInputElement) {
     #[cfg(feature = "hydrate")]
     {
-        live::enqueue(queue, live::files_of(input.files()));
+        hand_over(queue, Task::Files(gesture::files_of(input.files())));
         input.set_value("");
     }
     #[cfg(not(feature = "hydrate"))]
@@ -45,7 +55,9 @@ pub fn take_chosen(queue: Queue, input: &HtmlInputElement) {
 /// the plain one behind a click on `input`, and queues what is picked.
 pub fn pick_instead(queue: Queue, event: &MouseEvent, input: &HtmlInputElement) {
     #[cfg(feature = "hydrate")]
-    live::pick_instead(queue, event, input);
+    if let Some(picking) = gesture::start_picking(event, &queue.rules().allowed_types) {
+        hand_over(queue, Task::Picked(picking, input.clone()));
+    }
     #[cfg(not(feature = "hydrate"))]
     let _ = (queue, event, input);
 }
@@ -53,7 +65,10 @@ pub fn pick_instead(queue: Queue, event: &MouseEvent, input: &HtmlInputElement) 
 /// Queues the files dropped on the page.
 pub fn take_dropped(queue: Queue, event: &DragEvent) {
     #[cfg(feature = "hydrate")]
-    live::take_dropped(queue, event);
+    hand_over(
+        queue,
+        Task::Dropped(gesture::dropped_files(event), gesture::dropped_handles(event)),
+    );
     #[cfg(not(feature = "hydrate"))]
     let _ = (queue, event);
 }
@@ -63,9 +78,11 @@ pub fn take_dropped(queue: Queue, event: &DragEvent) {
 pub fn take_pasted(queue: Queue, event: &ClipboardEvent) -> bool {
     #[cfg(feature = "hydrate")]
     {
-        let files = live::pasted_files(event);
+        let files = gesture::pasted_files(event);
         let any = !files.is_empty();
-        live::enqueue(queue, files);
+        if any {
+            hand_over(queue, Task::Files(files));
+        }
         any
     }
     #[cfg(not(feature = "hydrate"))]
@@ -78,15 +95,20 @@ pub fn take_pasted(queue: Queue, event: &ClipboardEvent) -> bool {
 /// Opens the file picker behind `input`.
 pub fn open_picker(input: &HtmlInputElement) {
     #[cfg(feature = "hydrate")]
-    live::open_picker(input);
+    gesture::open_picker(input);
     #[cfg(not(feature = "hydrate"))]
     let _ = input;
 }
 
-/// Shows the uploads remembered from earlier visits.
+/// Shows the uploads remembered from earlier visits, if there are any.
 pub fn restore(queue: Queue) {
     #[cfg(feature = "hydrate")]
-    live::restore(queue);
+    if [recent::STORAGE_KEY, unfinished::STORAGE_KEY]
+        .into_iter()
+        .any(remembered)
+    {
+        hand_over(queue, Task::Restore);
+    }
     #[cfg(not(feature = "hydrate"))]
     let _ = queue;
 }
@@ -94,9 +116,20 @@ pub fn restore(queue: Queue) {
 /// Forgets every finished upload, on the page and in the browser's storage.
 pub fn clear_finished(queue: Queue) {
     #[cfg(feature = "hydrate")]
-    live::clear_finished(queue);
+    hand_over(queue, Task::ClearFinished);
     #[cfg(not(feature = "hydrate"))]
     let _ = queue;
+}
+
+/// Loads the uploader ahead of need, when the person reaches for the form
+/// (a pointer over it, the keyboard's focus in it, a file dragged onto the
+/// page): the first file then starts without waiting for it.
+pub fn prepare() {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async {
+        // A failure here is told when the uploader is needed.
+        let _ = preload_uploader().await;
+    });
 }
 
 /// Stops an upload: a waiting one never starts, a running one is aborted.
@@ -127,7 +160,9 @@ pub fn resume(queue: Queue, item: QueuedFile) {
 /// The network went away: files going up in parts pause, and say why.
 pub fn went_offline(queue: Queue) {
     #[cfg(feature = "hydrate")]
-    live::went_offline(queue);
+    if queue.items.with_untracked(|items| !items.is_empty()) {
+        hand_over(queue, Task::WentOffline);
+    }
     #[cfg(not(feature = "hydrate"))]
     let _ = queue;
 }
@@ -135,7 +170,9 @@ pub fn went_offline(queue: Queue) {
 /// The network is back: what going offline paused goes on by itself.
 pub fn came_online(queue: Queue) {
     #[cfg(feature = "hydrate")]
-    live::came_online(queue);
+    if queue.items.with_untracked(|items| !items.is_empty()) {
+        hand_over(queue, Task::CameOnline);
+    }
     #[cfg(not(feature = "hydrate"))]
     let _ = queue;
 }
@@ -189,7 +226,7 @@ pub fn remember(link: &DownloadLink) {
 /// Moves the keyboard focus to the link option `kind` (`data-link`).
 pub fn focus_link_option(kind: &str) {
     #[cfg(feature = "hydrate")]
-    live::focus(&format!(".link-option[data-link='{kind}']"));
+    gesture::focus(&format!(".link-option[data-link='{kind}']"));
     #[cfg(not(feature = "hydrate"))]
     let _ = kind;
 }
@@ -237,4 +274,76 @@ pub async fn delete_upload(key: String, token: String) -> Result<(), CourierErro
         let _ = (key, token);
         Err(CourierError::Internal("only the page deletes files".to_owned()))
     }
+}
+
+/// What the form hands the uploader: the code that uploads and shows the
+/// cards, which the browser loads apart from the page's own (see
+/// [`uploader`]).
+#[cfg(feature = "hydrate")]
+enum Task {
+    Files(Vec<web_sys::File>),
+    /// Dropped files, and the promises of their handles.
+    Dropped(Vec<web_sys::File>, Vec<wasm_bindgen::JsValue>),
+    /// The browser's own picker's promise, and the input whose plain
+    /// picker opens if it fails.
+    Picked(Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>, HtmlInputElement),
+    Restore,
+    ClearFinished,
+    WentOffline,
+    CameOnline,
+}
+
+/// The uploader could not be loaded (the network, or a new version of the
+/// page deployed meanwhile).
+#[cfg(feature = "hydrate")]
+struct NotLoaded;
+
+#[cfg(feature = "hydrate")]
+impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        Self
+    }
+}
+
+/// Whether the browser's storage holds entries under `key` (without
+/// reading them: that is the uploader's work).
+#[cfg(feature = "hydrate")]
+fn remembered(key: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(key).ok().flatten())
+        .is_some_and(|entries| entries != "[]")
+}
+
+#[cfg(feature = "hydrate")]
+fn hand_over(queue: Queue, task: Task) {
+    leptos::task::spawn_local(async move {
+        if uploader(queue, task).await.is_err() {
+            queue.problem.set(Some(
+                "Courier could not load its uploader. Check your connection, then bring the files again.".to_owned(),
+            ));
+        }
+    });
+}
+
+/// The uploader: everything that runs once there are files (the queue's
+/// cards, uploads in one POST or in parts, resume, the clipboard). `cargo
+/// leptos build --split` puts it, and all only it uses, in a WebAssembly
+/// module of its own that the browser fetches on its first call, so a first
+/// visit downloads only the form's code.
+#[cfg(feature = "hydrate")]
+#[leptos::wasm_split::wasm_split(uploader, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_uploader))]
+fn uploader(queue: Queue, task: Task) -> Result<(), NotLoaded> {
+    queue.problem.set(None);
+    crate::upload::show_cards(queue);
+    match task {
+        Task::Files(files) => live::enqueue(queue, files),
+        Task::Dropped(files, handles) => leptos::task::spawn_local(live::take_dropped(queue, files, handles)),
+        Task::Picked(picking, input) => leptos::task::spawn_local(live::take_picked(queue, picking, input)),
+        Task::Restore => live::restore(queue),
+        Task::ClearFinished => live::clear_finished(queue),
+        Task::WentOffline => live::went_offline(queue),
+        Task::CameOnline => live::came_online(queue),
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use crate::model::DownloadLink;
 
-const STORAGE_KEY: &str = "courier.recent-uploads";
+pub(super) const STORAGE_KEY: &str = "courier.recent-uploads";
 /// Older entries fall off the end.
 const KEEP: usize = 50;
 

@@ -10,7 +10,7 @@ use crate::json::js;
 use crate::model::LinkKind;
 use crate::multipart::MultipartUpload;
 
-const STORAGE_KEY: &str = "courier.unfinished-uploads";
+pub(super) const STORAGE_KEY: &str = "courier.unfinished-uploads";
 
 /// One multipart upload, and the file it is for.
 #[derive(Clone, Debug, PartialEq)]

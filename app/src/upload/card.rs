@@ -7,6 +7,36 @@ use crate::browser;
 use crate::model::{DownloadLink, LinkKind};
 use crate::size::human_size;
 
+/// Shows the queue's cards in the form's list (`ul.queue`), once. The
+/// uploader does it when the browser first loads it, so the cards' code is
+/// not in the page's first load (the server never renders a card: a page
+/// starts with none).
+pub fn show_cards(queue: Queue) {
+    use leptos::wasm_bindgen::JsCast as _;
+
+    thread_local! {
+        static SHOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if SHOWN.with(|shown| shown.replace(true)) {
+        return;
+    }
+    let list = document()
+        .query_selector("ul.queue")
+        .ok()
+        .flatten()
+        .and_then(|list| list.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+    let Some(list) = list else { return };
+    // The cards live as long as the page.
+    leptos::mount::mount_to(list, move || {
+        view! {
+            <For each=move || queue.items.get() key=|item| item.id let:item>
+                <FileCard item queue />
+            </For>
+        }
+    })
+    .forget();
+}
+
 /// One file of the queue: its name and size, then its progress, its link or
 /// why it has none, and what can be done next.
 #[component]

@@ -1,6 +1,5 @@
 use leptos::prelude::*;
 
-use super::card::FileCard;
 use super::queue::Queue;
 use crate::browser;
 use crate::model::{LinkKind, PageSettings, UploadGrant};
@@ -91,6 +90,8 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
         </Show>
         <form
             class="upload"
+            on:pointerenter=move |_| browser::prepare()
+            on:focusin=move |_| browser::prepare()
             method="post"
             enctype="multipart/form-data"
             action=grant.url
@@ -105,6 +106,9 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                 tabindex="0"
                 on:dragover=move |event: leptos::ev::DragEvent| {
                     event.prevent_default();
+                    if !dragging.get_untracked() {
+                        browser::prepare();
+                    }
                     dragging.set(true);
                 }
                 on:dragleave=move |_| dragging.set(false)
@@ -141,11 +145,9 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
         <Show when=any_finished>
             <button type="button" class="secondary clear" on:click=clear>"Clear recent uploads"</button>
         </Show>
-        <ul class="queue" aria-label="Uploads">
-            <For each=move || queue.items.get() key=|item| item.id let:item>
-                <FileCard item queue />
-            </For>
-        </ul>
+        {move || queue.problem.get().map(|problem| view! { <p class="error" role="alert">{problem}</p> })}
+        // The uploader fills it (see `card::show_cards`).
+        <ul class="queue" aria-label="Uploads"></ul>
     }
 }
 

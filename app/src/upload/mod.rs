@@ -1,12 +1,16 @@
 //! The upload page: a plain HTML form that posts straight to the store (works
 //! with JavaScript off), taken over by the hydrated client to upload in place.
 
+// The cards are the browser's alone (see `card::show_cards`).
+#[cfg(feature = "hydrate")]
 mod card;
 mod form;
 pub mod island;
 mod link_card;
 pub mod queue;
 
+#[cfg(feature = "hydrate")]
+pub use card::show_cards;
 pub use form::UploadForm;
 pub use link_card::LinkDetails;
 

@@ -121,6 +121,9 @@ pub struct Queue {
     pub items: RwSignal<Vec<QueuedFile>>,
     /// What the polite live region says last.
     pub announcement: RwSignal<String>,
+    /// Why nothing happened with the files just brought (the uploader's
+    /// code could not be loaded), shown under the form.
+    pub problem: RwSignal<Option<String>>,
     /// How many uploads run at once.
     pub parallel: usize,
     /// The link the next files get.
@@ -138,6 +141,7 @@ impl Queue {
     pub fn new(settings: PageSettings, link: LinkKind) -> Self {
         Self {
             items: RwSignal::new(Vec::new()),
+            problem: RwSignal::new(None),
             announcement: RwSignal::new(String::new()),
             parallel: (settings.parallel_uploads as usize).max(1),
             link: RwSignal::new(link),
