@@ -320,7 +320,7 @@ fn hand_over(queue: Queue, task: Task) {
     leptos::task::spawn_local(async move {
         if uploader(queue, task).await.is_err() {
             queue.problem.set(Some(
-                "Courier could not load its uploader. Check your connection, then bring the files again.".to_owned(),
+                "Courier could not load its uploader. Check your connection, then bring the files again; if it happens again, reload the page.".to_owned(),
             ));
         }
     });
