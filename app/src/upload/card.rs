@@ -17,7 +17,7 @@ pub fn show_cards(queue: Queue) {
     thread_local! {
         static SHOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
-    if SHOWN.with(|shown| shown.replace(true)) {
+    if SHOWN.with(std::cell::Cell::get) {
         return;
     }
     let list = document()
@@ -26,6 +26,7 @@ pub fn show_cards(queue: Queue) {
         .flatten()
         .and_then(|list| list.dyn_into::<leptos::web_sys::HtmlElement>().ok());
     let Some(list) = list else { return };
+    SHOWN.with(|shown| shown.set(true));
     // The cards live as long as the page.
     leptos::mount::mount_to(list, move || {
         view! {
