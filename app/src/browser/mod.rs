@@ -305,12 +305,17 @@ impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
     }
 }
 
+/// The browser's localStorage, where it offers one.
+#[cfg(feature = "hydrate")]
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
 /// Whether the browser's storage holds entries under `key` (without
 /// reading them: that is the uploader's work).
 #[cfg(feature = "hydrate")]
 fn remembered(key: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
+    local_storage()
         .and_then(|s| s.get_item(key).ok().flatten())
         .is_some_and(|entries| entries != "[]")
 }

@@ -29,12 +29,8 @@ impl Unfinished {
     }
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 pub fn load() -> Vec<Unfinished> {
-    let Some(text) = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) else {
+    let Some(text) = super::local_storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) else {
         return Vec::new();
     };
     let Some(entries) = js_sys::JSON::parse(&text).ok().and_then(|value| js::array(&value)) else {
@@ -78,7 +74,7 @@ fn save(entries: &[Unfinished]) {
         }
     }
     if let (Some(storage), Some(text)) = (
-        storage(),
+        super::local_storage(),
         js_sys::JSON::stringify(&array).ok().and_then(|t| t.as_string()),
     ) {
         // A full or disabled storage only costs resuming after a reload.
