@@ -287,9 +287,9 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
     };
     // The routes that sign (the page carries a form policy): rate limited.
     let signing = Router::new()
-        // The page is HTML worth compressing (6.4 KB -> 2.6 KB gzip); the API's
-        // small JSON answers are not, and they are the hot path.
-        .route("/", get(page).layer(CompressionLayer::new()))
+        // The page is HTML worth compressing; the API's small JSON answers
+        // are not, and they are the hot path.
+        .route("/", get(page).layer(page_compression()))
         .route("/api/{*name}", post(server_functions))
         .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()));
     // Bodies are capped (the only routes that read one), after the rate
@@ -332,6 +332,14 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
         .merge(crate::health::routes(state.signer.clone()))
         .route("/metrics", get(crate::metrics::expose).with_state(metrics));
     crate::telemetry::trace_requests(crate::security_headers::add(app)).with_state(state)
+}
+
+/// Brotli where the browser takes it, else gzip, at a level each page can
+/// afford: it is compressed afresh for every visit (it carries its own signed
+/// policy). The 7.5 KB page: gzip 3.0 KB; brotli 5, 2.8 KB in 0.14 ms; brotli
+/// 11 would make it 2.5 KB, but in 9 ms.
+fn page_compression() -> CompressionLayer {
+    CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(5))
 }
 
 async fn not_found(headers: http::HeaderMap) -> Response {

@@ -94,8 +94,18 @@ async fn nothing_signed_is_ever_stored() {
         .expect("the page");
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
-    // And it is sent compressed.
+    // And it is sent compressed: brotli to browsers that take it, else gzip.
     assert_eq!(page.headers()[header::CONTENT_ENCODING], "gzip");
+    let page = courier
+        .http
+        .get(format!("{}/", courier.base))
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .expect("the page");
+    assert_eq!(page.headers()[header::CONTENT_ENCODING], "br");
+    assert_eq!(page.headers()[header::VARY], "accept-encoding");
+    assert!(page.bytes().await.expect("a body").len() > 100);
     let grant = courier.sign_upload("a.txt", "text/plain", 3).await;
     assert_eq!(grant.status(), StatusCode::OK);
     assert_eq!(grant.headers()[header::CACHE_CONTROL], "no-store");

@@ -343,6 +343,7 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{url}");
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{url}");
         assert!(headers.contains_key(header::CONTENT_SECURITY_POLICY), "{url}");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{url}");
         // Each response names its request, for tracing a report to the log.
         let id = headers["x-request-id"].to_str().expect("ascii");
         assert_eq!(id.len(), 36, "a UUID: {id}");
@@ -357,6 +358,61 @@ async fn every_response_carries_the_security_headers() {
         .expect("answers");
     let id = chosen.headers()["x-request-id"].to_str().expect("ascii");
     assert!(id != "chosen-by-the-caller" && id.len() == 36, "{id}");
+}
+
+/// Scripts, styles and WebAssembly are never shown as a page: they carry
+/// `nosniff` and no Referer, but not the document-only CSP and framing
+/// headers, which browsers ignore on them. Everything else keeps all four.
+#[tokio::test]
+async fn assets_carry_only_the_headers_that_apply_to_them() {
+    let site = tempfile::tempdir().expect("a site root");
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).expect("pkg");
+    for name in [
+        "courier.1a2b.js",
+        "courier.1a2b.wasm",
+        "courier.1a2b.css",
+        "notes.1a2b.txt",
+    ] {
+        std::fs::write(pkg.join(name), b"asset").expect("asset");
+    }
+    let root = site.path().display().to_string();
+    let courier = spawn_courier_with(&[("LEPTOS_SITE_ROOT", &root), ("LEPTOS_HASH_FILES", "true")]).await;
+    for (name, kind) in [
+        ("courier.1a2b.js", "text/javascript"),
+        ("courier.1a2b.wasm", "application/wasm"),
+        ("courier.1a2b.css", "text/css"),
+    ] {
+        let response = courier.get_as(&format!("{}/pkg/{name}", courier.base), "*/*").await;
+        let headers = response.headers();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        assert!(
+            headers[header::CONTENT_TYPE].to_str().expect("ascii").starts_with(kind),
+            "{name}"
+        );
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{name}");
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{name}");
+        assert!(!headers.contains_key(header::CONTENT_SECURITY_POLICY), "{name}");
+        assert!(!headers.contains_key(header::X_FRAME_OPTIONS), "{name}");
+    }
+    // A file a browser would show, and the 404 page: all of them.
+    for url in [
+        format!("{}/pkg/notes.1a2b.txt", courier.base),
+        format!("{}/pkg/courier.0000.js", courier.base),
+        courier.base.clone(),
+    ] {
+        let response = courier.get_as(&url, "*/*").await;
+        let headers = response.headers();
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{url}");
+        assert!(
+            headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii")
+                .contains("frame-ancestors 'none'"),
+            "{url}"
+        );
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{url}");
+    }
 }
 
 #[tokio::test]
