@@ -6,6 +6,9 @@ test("the hydrated page uploads in place and shows a working link", async ({ pag
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
   await openHydrated(page);
+  // The hydrated page says what it takes, and files go without an Upload button.
+  await expect(page.locator(".picker-title")).toHaveText("Drop files here, paste them, or choose", { useInnerText: true });
+  await expect(page.getByRole("button", { name: "Upload", exact: true })).toBeHidden();
 
   // Anything that reloads or navigates the page would lose this marker.
   await page.evaluate(() => ((window as any).__courierMarker = "still here"));
@@ -74,6 +77,8 @@ test.describe("with JavaScript off", () => {
 
   test("the plain form posts to the store and ends on the confirm page with a working link", async ({ page }) => {
     await page.goto(baseURL());
+    // The plain form's words: one file, then Upload.
+    await expect(page.locator(".picker-title")).toHaveText("Choose a file", { useInnerText: true });
     const file = sampleFile(4096);
     await page.locator("input[type=file]").setInputFiles({ name: "plain form.txt", mimeType: "text/plain", buffer: file });
     await Promise.all([page.waitForURL(/\/confirm-upload\?/), page.getByRole("button", { name: "Upload", exact: true }).click()]);

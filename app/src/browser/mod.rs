@@ -114,9 +114,10 @@ pub fn restore(queue: Queue) {
 }
 
 /// Forgets every finished upload, on the page and in the browser's storage.
+/// (The button is the uploader's own.)
 pub fn clear_finished(queue: Queue) {
     #[cfg(feature = "hydrate")]
-    hand_over(queue, Task::ClearFinished);
+    live::clear_finished(queue);
     #[cfg(not(feature = "hydrate"))]
     let _ = queue;
 }
@@ -288,7 +289,6 @@ enum Task {
     /// picker opens if it fails.
     Picked(Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>, HtmlInputElement),
     Restore,
-    ClearFinished,
     WentOffline,
     CameOnline,
 }
@@ -346,7 +346,6 @@ fn uploader(queue: Queue, task: Task) -> Result<(), NotLoaded> {
         Task::Dropped(files, handles) => leptos::task::spawn_local(live::take_dropped(queue, files, handles)),
         Task::Picked(picking, input) => leptos::task::spawn_local(live::take_picked(queue, picking, input)),
         Task::Restore => live::restore(queue),
-        Task::ClearFinished => live::clear_finished(queue),
         Task::WentOffline => live::went_offline(queue),
         Task::CameOnline => live::came_online(queue),
     }

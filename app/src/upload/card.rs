@@ -7,7 +7,8 @@ use crate::browser;
 use crate::model::{DownloadLink, LinkKind};
 use crate::size::human_size;
 
-/// Shows the queue's cards in the form's list (`ul.queue`), once. The
+/// Shows the queue's cards in the form's list (`ul.queue`), the button that
+/// clears the finished ones, and what the queue announces, once. The
 /// uploader does it when the browser first loads it, so the cards' code is
 /// not in the page's first load (the server never renders a card: a page
 /// starts with none).
@@ -20,14 +21,24 @@ pub fn show_cards(queue: Queue) {
     if SHOWN.with(std::cell::Cell::get) {
         return;
     }
-    let list = document()
-        .query_selector("ul.queue")
-        .ok()
-        .flatten()
-        .and_then(|list| list.dyn_into::<leptos::web_sys::HtmlElement>().ok());
-    let Some(list) = list else { return };
+    let element = |selector| {
+        document()
+            .query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|element| element.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    };
+    let (Some(status), Some(actions), Some(list)) = (
+        element("div[role=status]"),
+        element("div.queue-actions"),
+        element("ul.queue"),
+    ) else {
+        return;
+    };
     SHOWN.with(|shown| shown.set(true));
-    // The cards live as long as the page.
+    // All three live as long as the page.
+    leptos::mount::mount_to(status, move || move || queue.announcement.get()).forget();
+    leptos::mount::mount_to(actions, move || view! { <ClearFinished queue /> }).forget();
     leptos::mount::mount_to(list, move || {
         view! {
             <For each=move || queue.items.get() key=|item| item.id let:item>
@@ -36,6 +47,23 @@ pub fn show_cards(queue: Queue) {
         }
     })
     .forget();
+}
+
+/// Once some uploads are done: a button that takes their cards away.
+#[component]
+fn ClearFinished(queue: Queue) -> impl IntoView {
+    let any_finished = move || {
+        queue
+            .items
+            .with(|items| items.iter().any(|i| i.state.with(|s| matches!(s, FileState::Done(_)))))
+    };
+    view! {
+        <Show when=any_finished>
+            <button type="button" class="secondary clear" on:click=move |_| browser::clear_finished(queue)>
+                "Clear recent uploads"
+            </button>
+        </Show>
+    }
 }
 
 /// One file of the queue: its name and size, then its progress, its link or

@@ -26,15 +26,6 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
         hydrated.set(true);
         browser::restore(queue);
     });
-    let any_finished = move || {
-        queue.items.with(|items| {
-            items
-                .iter()
-                .any(|i| i.state.with(|s| matches!(s, super::queue::FileState::Done(_))))
-        })
-    };
-    let clear = move |_| browser::clear_finished(queue);
-
     let paste = window_event_listener(leptos::ev::paste, move |event| {
         if browser::take_pasted(queue, &event) {
             event.prevent_default();
@@ -115,15 +106,14 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                 on:drop=on_drop
                 on:keydown=on_keydown
             >
+                // Which of the two shows follows the form's `data-hydrated`
+                // (the stylesheet's), so this stays plain HTML.
                 <span class="picker-title">
-                    {move || if hydrated.get() { "Drop files here, paste them, or choose" } else { "Choose a file" }}
+                    <span class="plain-only">"Choose a file"</span>
+                    <span class="hydrated-only">"Drop files here, paste them, or choose"</span>
                 </span>
                 <span class="hint">{summary}</span>
-                {plain_limit.map(|text| view! {
-                    <Show when=move || !hydrated.get()>
-                        <span class="hint plain-limit">{text.clone()}</span>
-                    </Show>
-                })}
+                {plain_limit.map(|text| view! { <span class="hint plain-only">{text}</span> })}
             </label>
             // One file per plain-form POST; several once the page is hydrated.
             // Once hydrated, chosen files go at once, as dropped and pasted ones
@@ -139,14 +129,14 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                 on:change=on_change
                 on:click=on_input_click
             />
-            <button type="submit" hidden=move || hydrated.get()>"Upload"</button>
+            <button type="submit" class="plain-only">"Upload"</button>
         </form>
-        <div class="sr-only" role="status" aria-live="polite">{move || queue.announcement.get()}</div>
-        <Show when=any_finished>
-            <button type="button" class="secondary clear" on:click=clear>"Clear recent uploads"</button>
-        </Show>
+        // Empty until the uploader speaks (see `card::show_cards`); a live
+        // region must be on the page before what it announces.
+        <div class="sr-only" role="status" aria-live="polite"></div>
         {move || queue.problem.get().map(|problem| view! { <p class="error" role="alert">{problem}</p> })}
-        // The uploader fills it (see `card::show_cards`).
+        // The uploader fills these two as well.
+        <div class="queue-actions"></div>
         <ul class="queue" aria-label="Uploads"></ul>
     }
 }
