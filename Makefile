@@ -11,11 +11,14 @@ SHELL := /bin/bash
 # The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-# cargo-leptos 0.3.6 with a newer WebAssembly splitter, built from
-# tools/cargo-leptos (see its Cargo.toml) into a folder named after its
-# lockfile: a change to the lockfile installs it again, and any other
-# cargo-leptos on the machine is left alone.
-CARGO_LEPTOS_ROOT := $(TARGET_DIR)/tools/cargo-leptos-$(shell sha256sum tools/cargo-leptos/Cargo.lock | cut -c1-12)
+# cargo-leptos 0.3.6 with a newer WebAssembly splitter, and a last step that
+# names the split bundle by its content, built from tools/cargo-leptos and
+# tools/bundle-seal (see their Cargo.toml) into a folder named after their
+# sources: a change to them installs it again, and any other cargo-leptos on
+# the machine is left alone.
+CARGO_LEPTOS_SOURCES := $(sort $(wildcard tools/cargo-leptos/Cargo.* tools/cargo-leptos/src/*.rs \
+	tools/bundle-seal/Cargo.toml tools/bundle-seal/src/*.rs))
+CARGO_LEPTOS_ROOT := $(TARGET_DIR)/tools/cargo-leptos-$(shell cat $(CARGO_LEPTOS_SOURCES) | sha256sum | cut -c1-12)
 CARGO_LEPTOS := $(CARGO_LEPTOS_ROOT)/bin/cargo-leptos
 SITE_ROOT := $(CURDIR)/target/site
 CHROMIUM_PATH ?= /usr/bin/chromium
@@ -70,13 +73,13 @@ site: tools
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p wire -p signer --all-targets -- -D warnings
+	cargo clippy -p wire -p signer -p bundle-seal --all-targets -- -D warnings
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
 	cargo clippy -p courier --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 unit:
-	cargo test -p wire -p signer
+	cargo test -p wire -p signer -p bundle-seal
 	cargo test -p app --features ssr
 	cargo test -p courier --lib --bins --test api --test memory
 

@@ -807,10 +807,10 @@ def first_load_reason(r):
                    f"{kb(uploader['brotli_bytes'])} br) comes with the first files, so it is not in this "
                    "figure; before the split the first load was 147.6 KB. ")
     return reason + (
-        "What is left over the aim is "
-        "the page's module beyond Leptos' floor (the form's views: every reactive closure instantiates "
-        "its own render effect and hydration code), the response headers of five requests on HTTP/1.1 "
-        "(Uppy's figure is its JS and CSS alone, without HTML or headers), and the split loader.")
+        "The first load also counts the page and the response headers of five requests on HTTP/1.1 "
+        "(Uppy's figure is its JS and CSS alone, without HTML or headers), and the split loader; "
+        "what is over the aim is the page's module beyond Leptos' floor (the form's views: every "
+        "reactive closure instantiates its own render effect and hydration code).")
 
 
 def aims(r):
@@ -822,11 +822,9 @@ def aims(r):
         found += [
             ("first load under 82 KB", first["first_visit_bytes"] < 82_000, first_load_reason(r)),
             ("no asset bytes on a repeat visit", first["repeat_visit_asset_bytes"] == 0,
-             "The split loader (__wasm_split.<hash>.js) is revalidated on every visit (a 304, no body): "
-             "cargo-leptos 0.3.6 names it before writing the uploader module's hashed name into it "
-             "(cargo-leptos #658), so cached for good it could point a returning visitor at an uploader "
-             "module a new build removed. cargo-leptos 0.3.7+ fixes the naming but needs Rust 1.96, "
-             "newer than this machine's 1.95. Any other asset downloaded again: check its Cache-Control."),
+             "An asset was downloaded or revalidated again: every hashed /pkg/ asset is sent immutable, "
+             "and the split bundle's files that name one another are named by their final content "
+             "(tools/bundle-seal); check the repeat visit's requests and their Cache-Control."),
         ]
     if "sign_upload" in r:
         sign = r["sign_upload"]

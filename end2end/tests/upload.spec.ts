@@ -126,3 +126,36 @@ test("when the uploader's module cannot be loaded, the page says so, and bringin
   await expect(page.getByTestId("result")).toBeVisible();
   await expect(page.locator("p.error[role=alert]")).toHaveCount(0);
 });
+
+test("a returning visitor's browser asks the server for none of the page's code again", async ({ page }) => {
+  await openHydrated(page);
+  // Reaching for the form loads the uploader's module ahead of the first file.
+  const uploader = page.waitForResponse(/\/pkg\/split_uploader\.[^/]*\.wasm$/);
+  await page.locator("form.upload").hover();
+  await uploader;
+  await page.waitForLoadState("networkidle");
+
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  // What came over the network (a 304's headers included), and what from the cache.
+  const names = new Map<string, string>();
+  const asked: string[] = [];
+  const cached: string[] = [];
+  cdp.on("Network.responseReceived", (event) => {
+    const url = event.response.url;
+    if (url.includes("/pkg/")) names.set(event.requestId, `${url.split("/").pop()} ${event.response.status}`);
+  });
+  cdp.on("Network.loadingFinished", (event) => {
+    const name = names.get(event.requestId);
+    if (name) (event.encodedDataLength > 0 ? asked : cached).push(name);
+  });
+  await page.goto(baseURL());
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+  await page.locator("form.upload").hover();
+  await page.locator("input[type=file]").setInputFiles({ name: "back.txt", mimeType: "text/plain", buffer: sampleFile(1000) });
+  await expect(page.getByTestId("result")).toBeVisible();
+  // Not even a 304: every asset, the split loader among them, is kept for good.
+  expect(asked).toEqual([]);
+  expect(cached.some((c) => c.startsWith("split_uploader."))).toBe(true);
+  expect(cached.some((c) => c.startsWith("__wasm_split."))).toBe(true);
+});

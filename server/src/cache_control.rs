@@ -2,10 +2,9 @@
 //!
 //! - The site's assets under `/pkg/`, when their names carry their content
 //!   hash (release builds): forever. A new build has new names, so a repeat
-//!   visit downloads no asset bytes at all. Except the split bundle's loader
-//!   and manifest (`__wasm_split*`), revalidated: cargo-leptos 0.3.6 names
-//!   them before it writes the uploader module's hashed name into them
-//!   (cargo-leptos #658), so a new build can reuse their names.
+//!   visit downloads no asset bytes at all. (The split bundle's files that
+//!   name one another are named by their final content too: see
+//!   `tools/bundle-seal`.)
 //! - Everything that signs (the page carries a signed form policy and a
 //!   per-page upload prefix, the API returns grants and links): never stored.
 //!   A shared cache handing one person's page to another would share the
@@ -33,12 +32,7 @@ pub struct Assets {
 /// Errors (a 404 for a name from an older build) are never cached.
 /// (tower-http's `ServeDir` picks the precompressed file but sends no `Vary`.)
 pub async fn static_files(assets: axum::extract::State<Assets>, request: Request, next: Next) -> Response {
-    let immutable = assets.hashed
-        && request
-            .uri()
-            .path()
-            .strip_prefix(assets.pkg_prefix.as_str())
-            .is_some_and(|name| !name.starts_with("__wasm_split"));
+    let immutable = assets.hashed && request.uri().path().starts_with(assets.pkg_prefix.as_str());
     let mut response = next.run(request).await;
     let value = match (
         response.status().is_success() || response.status().is_redirection(),

@@ -53,12 +53,15 @@ async fn hashed_assets_are_immutable_and_sent_compressed() {
         assert_eq!(response.headers()[header::VARY], "accept-encoding");
         assert_eq!(response.text().await.expect("body"), body);
     }
-    // The split bundle's loader, whose name may outlive its content: revalidated.
+    // The split bundle's loader too (named by its final content at build).
     let loader = courier
         .get_as(&format!("{}/pkg/__wasm_split.5a6b7c8d.js", courier.base), "*/*")
         .await;
     assert_eq!(loader.status(), StatusCode::OK);
-    assert_eq!(loader.headers()[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(
+        loader.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
     // Outside /pkg/, and a name no build made: never kept for good.
     let favicon = courier.get_as(&format!("{}/favicon.ico", courier.base), "*/*").await;
     assert_eq!(favicon.headers()[header::CACHE_CONTROL], "no-cache");
