@@ -51,8 +51,10 @@ run: tools build
 	"$(TARGET_DIR)/release/courier"
 
 ## dev: rebuild and reload on every change
+# Unhashed names, which the server sends to be revalidated: the step that
+# names the split bundle by its content runs after a build, not in the loop.
 dev: tools
-	$(CARGO_LEPTOS) watch --split
+	LEPTOS_HASH_FILES=false $(CARGO_LEPTOS) watch --split
 
 ## test: every test, as CI runs it
 test: tools browser lint unit site e2e garage

@@ -365,16 +365,29 @@ fn leptos_options(var: &impl Fn(&str) -> Option<String>) -> Result<LeptosOptions
     };
     let hash_file = var("LEPTOS_HASH_FILE_NAME").unwrap_or_else(|| "hash.txt".to_owned());
     // A release build names its assets by content and writes their hashes
-    // next to the binary; cargo-leptos says so itself when it runs us.
+    // next to the binary (where Leptos reads them); cargo-leptos says so
+    // itself when it runs us.
+    let hash_path = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&hash_file)));
     let hash_files = match var("LEPTOS_HASH_FILES").as_deref() {
         Some(raw) => raw
             .parse()
             .map_err(|_| invalid("LEPTOS_HASH_FILES", "expected true or false"))?,
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join(&hash_file)))
-            .is_some_and(|path| path.is_file()),
+        None => hash_path.as_ref().is_some_and(|path| path.is_file()),
     };
+    // Without it, Leptos would fail every page (it reads the file per page).
+    if let (true, Some(path)) = (hash_files, &hash_path)
+        && !path.is_file()
+    {
+        return Err(invalid(
+            "LEPTOS_HASH_FILES",
+            &format!(
+                "it is true, but there is no {} (the build writes it next to the binary: copy it there, or set LEPTOS_HASH_FILES=false for unhashed assets)",
+                path.display()
+            ),
+        ));
+    }
     Ok(LeptosOptions::builder()
         .output_name(var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "courier".to_owned()))
         .hash_files(hash_files)
@@ -615,6 +628,17 @@ mod tests {
         .expect_err("bad bool")
         .to_string();
         assert!(error.starts_with("COURIER_S3_FORCE_PATH_STYLE"), "{error}");
+        // Hashed assets without their names: refused at start, not on every page.
+        let error = parse(&[
+            ("LEPTOS_HASH_FILES", "true"),
+            ("LEPTOS_HASH_FILE_NAME", "/nowhere/hash.txt"),
+        ])
+        .expect_err("no hash file")
+        .to_string();
+        assert!(
+            error.starts_with("LEPTOS_HASH_FILES") && error.contains("/nowhere/hash.txt"),
+            "{error}"
+        );
     }
 
     #[test]

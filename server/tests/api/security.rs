@@ -377,7 +377,14 @@ async fn assets_carry_only_the_headers_that_apply_to_them() {
         std::fs::write(pkg.join(name), b"asset").expect("asset");
     }
     let root = site.path().display().to_string();
-    let courier = spawn_courier_with(&[("LEPTOS_SITE_ROOT", &root), ("LEPTOS_HASH_FILES", "true")]).await;
+    std::fs::write(site.path().join("hash.txt"), "js: 1a2b\nwasm: 1a2b\ncss: 1a2b\n").expect("hash.txt");
+    let hashes = site.path().join("hash.txt").display().to_string();
+    let courier = spawn_courier_with(&[
+        ("LEPTOS_SITE_ROOT", &root),
+        ("LEPTOS_HASH_FILES", "true"),
+        ("LEPTOS_HASH_FILE_NAME", &hashes),
+    ])
+    .await;
     for (name, kind) in [
         ("courier.1a2b.js", "text/javascript"),
         ("courier.1a2b.wasm", "application/wasm"),
