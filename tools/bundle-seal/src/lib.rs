@@ -125,6 +125,9 @@ pub fn seal(bundle: &Bundle) -> Result<String, SealError> {
         let part = &parts[at];
         let file = part.name(&part.old_hash);
         let mut content = read(&bundle.pkg_dir.join(&file))?;
+        if part.key == "split" {
+            content = sort_shared_names(&String::from_utf8_lossy(&content)).into_bytes();
+        }
         let named = references
             .iter()
             .find(|(key, _)| *key == part.key)
@@ -173,6 +176,39 @@ pub fn seal(bundle: &Bundle) -> Result<String, SealError> {
         .join("\n");
     write(bundle.hash_file, format!("{rewritten}\n").as_bytes())?;
     Ok(hash)
+}
+
+/// The loader with the names the uploader's module shares with the page's
+/// (`const { memory, … } = initSync(…)`, and again in `Object.assign`) in
+/// sorted order. The splitter lists them in hash-set order, which changes
+/// from one run to the next: unsorted, the same source would give a new
+/// name, and returning browsers would download the bundle again.
+fn sort_shared_names(loader: &str) -> String {
+    let mut sorted: String = loader
+        .lines()
+        .map(|line| {
+            let listed = line.contains("= initSync(") || line.contains("Object.assign(sharedImports.");
+            let (Some(open), Some(close)) = (line.find("{ "), line.find(" }")) else {
+                return line.to_owned();
+            };
+            if !listed || close < open + 2 {
+                return line.to_owned();
+            }
+            let mut names: Vec<&str> = line[open + 2..close]
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .collect();
+            names.sort_unstable();
+            let names = names.iter().map(|name| format!("{name}, ")).collect::<String>();
+            format!("{}{names}{}", &line[..open + 2], &line[close..])
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if loader.ends_with('\n') {
+        sorted.push('\n');
+    }
+    sorted
 }
 
 /// The value of the hash file's `key: value` line.
@@ -324,6 +360,39 @@ mod tests {
         let first = seal_in(build("uploader111111111111111").path()).expect("sealed");
         let second = seal_in(build("uploader222222222222222").path()).expect("sealed");
         assert_ne!(first, second);
+    }
+
+    /// The splitter lists the shared names in another order from run to run.
+    #[test]
+    fn the_order_the_splitter_lists_shared_names_in_does_not_rename_anything() {
+        let loader = |names: &str| {
+            format!(
+                "import {{ initSync }} from \"/pkg/courier.{JS}.js\";\n        sharedImports = {{ __wasm_split: {{  }} }};\n        const {{ {names},  }} = initSync(undefined, undefined);\n        Object.assign(sharedImports.__wasm_split, {{ {names},  }});\nconst u=\"/pkg/split_uploader.uploader111111111111111.wasm\";\n"
+            )
+        };
+        let sealed = [
+            "memory, __indirect_function_table, __wasm_split_shared0",
+            "__wasm_split_shared0, memory, __indirect_function_table",
+        ]
+        .map(|names| {
+            let dir = build("uploader111111111111111");
+            fs::write(
+                dir.path().join("pkg").join(format!("__wasm_split.{SPLIT}.js")),
+                loader(names),
+            )
+            .expect("loader");
+            let hash = seal_in(dir.path()).expect("sealed");
+            (hash.clone(), text(dir.path(), &format!("__wasm_split.{hash}.js")))
+        });
+        assert_eq!(sealed[0], sealed[1]);
+        let (hash, content) = &sealed[0];
+        assert!(
+            content.contains("const { __indirect_function_table, __wasm_split_shared0, memory,  } = initSync(")
+                && content.contains("Object.assign(sharedImports.__wasm_split, { __indirect_function_table, __wasm_split_shared0, memory,  });")
+                && content.contains("sharedImports = { __wasm_split: {  } };")
+                && content.contains(&format!("/pkg/courier.{hash}.js")),
+            "{content}"
+        );
     }
 
     #[test]
