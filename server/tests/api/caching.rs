@@ -4,7 +4,7 @@
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{spawn_courier, spawn_courier_with};
+use crate::helpers::{spawn_courier, spawn_courier_serving_hashed, spawn_courier_with};
 
 /// A site root like a release build's: a hashed wasm with its brotli and
 /// gzip copies.
@@ -17,26 +17,13 @@ fn hashed_site() -> tempfile::TempDir {
     std::fs::write(pkg.join("courier.0f1e2d3c.wasm.gz"), b"gzip bytes").expect("gz");
     std::fs::write(pkg.join("__wasm_split.5a6b7c8d.js"), b"loader").expect("split loader");
     std::fs::write(root.path().join("favicon.ico"), b"icon").expect("favicon");
-    // Where the build writes the names: next to the binary (here, named by path).
-    std::fs::write(
-        root.path().join("hash.txt"),
-        "js: 0f1e2d3c\nwasm: 0f1e2d3c\ncss: 0f1e2d3c\n",
-    )
-    .expect("hash.txt");
     root
 }
 
 #[tokio::test]
 async fn hashed_assets_are_immutable_and_sent_compressed() {
     let site = hashed_site();
-    let root = site.path().display().to_string();
-    let hashes = site.path().join("hash.txt").display().to_string();
-    let courier = spawn_courier_with(&[
-        ("LEPTOS_SITE_ROOT", &root),
-        ("LEPTOS_HASH_FILES", "true"),
-        ("LEPTOS_HASH_FILE_NAME", &hashes),
-    ])
-    .await;
+    let courier = spawn_courier_serving_hashed(site.path(), "0f1e2d3c").await;
     let url = format!("{}/pkg/courier.0f1e2d3c.wasm", courier.base);
     for (accept, encoding, body) in [
         ("br, gzip", Some("br"), "brotli bytes"),

@@ -42,6 +42,20 @@ pub async fn spawn_courier_with(vars: &[(&str, &str)]) -> TestCourier {
     spawn_courier_on(env, data_dir).await
 }
 
+/// Courier serving a release-like site from `site` (assets under `pkg/`
+/// named `<name>.<hash>.<ext>`), with the hash file a build writes, which
+/// names `hash` for the script, the module and the stylesheet.
+pub async fn spawn_courier_serving_hashed(site: &std::path::Path, hash: &str) -> TestCourier {
+    let hashes = site.join("hash.txt");
+    std::fs::write(&hashes, format!("js: {hash}\nwasm: {hash}\ncss: {hash}\n")).expect("hash.txt");
+    spawn_courier_with(&[
+        ("LEPTOS_SITE_ROOT", &site.display().to_string()),
+        ("LEPTOS_HASH_FILES", "true"),
+        ("LEPTOS_HASH_FILE_NAME", &hashes.display().to_string()),
+    ])
+    .await
+}
+
 /// Courier whose rate limit allows a burst of `burst` requests and then one
 /// a minute: nothing refills while a test runs, however slow the machine.
 pub async fn spawn_rate_limited(burst: u32) -> TestCourier {

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{query, sample_bytes, spawn_courier, spawn_courier_with, spawn_rate_limited};
+use crate::helpers::{
+    query, sample_bytes, spawn_courier, spawn_courier_serving_hashed, spawn_courier_with, spawn_rate_limited,
+};
 
 #[tokio::test]
 async fn a_file_of_another_size_than_declared_is_refused() {
@@ -376,15 +378,7 @@ async fn assets_carry_only_the_headers_that_apply_to_them() {
     ] {
         std::fs::write(pkg.join(name), b"asset").expect("asset");
     }
-    let root = site.path().display().to_string();
-    std::fs::write(site.path().join("hash.txt"), "js: 1a2b\nwasm: 1a2b\ncss: 1a2b\n").expect("hash.txt");
-    let hashes = site.path().join("hash.txt").display().to_string();
-    let courier = spawn_courier_with(&[
-        ("LEPTOS_SITE_ROOT", &root),
-        ("LEPTOS_HASH_FILES", "true"),
-        ("LEPTOS_HASH_FILE_NAME", &hashes),
-    ])
-    .await;
+    let courier = spawn_courier_serving_hashed(site.path(), "1a2b").await;
     for (name, kind) in [
         ("courier.1a2b.js", "text/javascript"),
         ("courier.1a2b.wasm", "application/wasm"),
