@@ -63,7 +63,7 @@ struct Part {
     /// Its name, with `{}` where the hash goes.
     pattern: String,
     old_hash: String,
-    /// Its content with the others' names (and its own) blanked out.
+    /// Its content with the names of the others it holds blanked out.
     blanked: Vec<u8>,
 }
 
