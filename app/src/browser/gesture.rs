@@ -113,12 +113,19 @@ pub fn open_picker(input: &web_sys::HtmlInputElement) {
     input.unchecked_ref::<web_sys::HtmlElement>().click();
 }
 
+/// The page's first element that matches `selector`.
+pub fn element(selector: &str) -> Option<web_sys::HtmlElement> {
+    web_sys::window()?
+        .document()?
+        .query_selector(selector)
+        .ok()??
+        .dyn_into()
+        .ok()
+}
+
 /// Focuses the first element that matches `selector`.
 pub fn focus(selector: &str) {
-    let element = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector(selector).ok().flatten());
-    if let Some(element) = element.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+    if let Some(element) = element(selector) {
         let _ = element.focus();
     }
 }

@@ -30,6 +30,8 @@ mod transfer;
 #[cfg(feature = "hydrate")]
 mod unfinished;
 
+#[cfg(feature = "hydrate")]
+pub use gesture::element;
 use leptos::ev::{ClipboardEvent, DragEvent, MouseEvent};
 #[cfg(feature = "hydrate")]
 use leptos::prelude::{Set as _, WithUntracked as _};

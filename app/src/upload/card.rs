@@ -13,25 +13,16 @@ use crate::size::human_size;
 /// not in the page's first load (the server never renders a card: a page
 /// starts with none).
 pub fn show_cards(queue: Queue) {
-    use leptos::wasm_bindgen::JsCast as _;
-
     thread_local! {
         static SHOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
     if SHOWN.with(std::cell::Cell::get) {
         return;
     }
-    let element = |selector| {
-        document()
-            .query_selector(selector)
-            .ok()
-            .flatten()
-            .and_then(|element| element.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-    };
     let (Some(status), Some(actions), Some(list)) = (
-        element("div[role=status]"),
-        element("div.queue-actions"),
-        element("ul.queue"),
+        browser::element("div[role=status]"),
+        browser::element("div.queue-actions"),
+        browser::element("ul.queue"),
     ) else {
         return;
     };
