@@ -336,8 +336,9 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
 
 /// Brotli where the browser takes it, else gzip, at a level each page can
 /// afford: it is compressed afresh for every visit (it carries its own signed
-/// policy). The 7.5 KB page: gzip 3.0 KB; brotli 5, 2.8 KB in 0.14 ms; brotli
-/// 11 would make it 2.5 KB, but in 9 ms.
+/// policy). The 7.5 KB page: gzip 3.0 KB; brotli 5, 2.8 KB for about 60 µs
+/// more per page (3.0k pages/s against 3.7k in gzip, wrk -c32); brotli 11
+/// would make it 2.5 KB, but in 9 ms.
 fn page_compression() -> CompressionLayer {
     CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(5))
 }
