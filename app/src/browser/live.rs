@@ -11,7 +11,7 @@ use web_sys::{File, XmlHttpRequest};
 use super::file_handles::{self, Chosen, Unreadable};
 use super::id_map::IdMap;
 use super::recent;
-use super::transfer::Transfer;
+use super::transfer::{ProgressPace, Transfer};
 use crate::error::CourierError;
 use crate::model::{DownloadLink, UploadGrant};
 use crate::upload::queue::{FileState, Progress, Queue, QueuedFile};
@@ -140,7 +140,11 @@ async fn upload(queue: Queue, item: QueuedFile) -> Result<DownloadLink, CourierE
             bytes_per_sec: 0.0,
         });
         // The browser counts the whole form (fields too); people count their file.
+        let pace = ProgressPace::new();
         let on_progress = move |loaded: f64, total: f64| {
+            if loaded < total && !pace.due() {
+                return;
+            }
             let sent = loaded / total.max(1.0) * size as f64;
             let seconds = (js_sys::Date::now() - started) / 1000.0;
             let bytes_per_sec = if seconds > 0.0 { sent / seconds } else { 0.0 };

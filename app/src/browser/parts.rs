@@ -15,7 +15,7 @@ use wasm_bindgen::JsCast as _;
 use web_sys::{File, XmlHttpRequest};
 
 use super::id_map::IdMap;
-use super::transfer::{Body, Ended, Xhr, broken, unreachable_store};
+use super::transfer::{Body, Ended, ProgressPace, Xhr, broken, unreachable_store};
 use crate::error::CourierError;
 use crate::model::{DownloadLink, LinkKind};
 use crate::multipart::{MultipartUpload, PartToSign};
@@ -78,6 +78,7 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
         sent: RefCell::new(vec![0.0; count as usize + 1]),
         already: stored.iter().filter_map(|&n| upload.part_len(n)).sum(),
         started_ms: js_sys::Date::now(),
+        pace: ProgressPace::new(),
         stopped: Cell::new(false),
     });
     run.show_progress();
@@ -183,6 +184,9 @@ struct Run {
     /// Bytes the store held before this run.
     already: u64,
     started_ms: f64,
+    /// When the card's progress is drawn again as bytes go (a part's end,
+    /// or its failure, draw it at once).
+    pace: ProgressPace,
     /// A part failed for good, or the file was cancelled: take no more.
     stopped: Cell<bool>,
 }
@@ -240,7 +244,9 @@ impl Run {
             let run = Rc::clone(self);
             let on_progress = move |loaded: f64, _total: f64| {
                 run.sent.borrow_mut()[number as usize] = loaded.min(size as f64);
-                run.show_progress();
+                if run.pace.due() {
+                    run.show_progress();
+                }
             };
             let headers: &[(&str, &str)] = match &sha256 {
                 Some(sha256) => &[("x-amz-checksum-sha256", sha256.as_str())],

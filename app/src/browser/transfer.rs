@@ -3,6 +3,8 @@
 //! form (and follows the store's 303 to `/confirm-upload` like fetch does);
 //! the parts of a large file go through [`Xhr`] as PUTs.
 
+use std::cell::Cell;
+
 use js_sys::Promise;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -11,6 +13,30 @@ use web_sys::{Blob, File, FormData, ProgressEvent, XmlHttpRequest};
 use crate::error::CourierError;
 use crate::model::{DownloadLink, UploadGrant};
 use crate::store_error::read_upload_answer;
+
+/// How often a card's progress is drawn again: often enough to look alive,
+/// seldom enough that drawing costs the page little of the CPU the bytes
+/// need (the browser reports each request's progress every 50 ms or so).
+const PROGRESS_EVERY_MS: f64 = 250.0;
+
+/// Says when progress is due to be shown again.
+pub struct ProgressPace(Cell<f64>);
+
+impl ProgressPace {
+    pub fn new() -> Self {
+        Self(Cell::new(f64::NEG_INFINITY))
+    }
+
+    /// Whether enough time has passed since the last time it said yes.
+    pub fn due(&self) -> bool {
+        let now = js_sys::Date::now();
+        let due = now - self.0.get() >= PROGRESS_EVERY_MS;
+        if due {
+            self.0.set(now);
+        }
+        due
+    }
+}
 
 /// One request in flight, with its progress reported as the bytes go.
 pub struct Xhr {

@@ -137,7 +137,7 @@ fn ProgressBar(item: QueuedFile) -> impl IntoView {
     let label = format!("Uploading {}", item.name.get_value());
     view! {
         <div class="progress" role="progressbar" aria-label=label aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent>
-            <div class="progress-fill" style:width=move || format!("{}%", percent())></div>
+            <div class="progress-fill" style:transform=move || format!("scaleX({})", f64::from(percent()) / 100.0)></div>
         </div>
         <p class="status progress-text">{move || item.progress.with(|p| p.describe())}</p>
     }
