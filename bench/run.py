@@ -327,15 +327,20 @@ def stored_size(link):
 
 # How Chromium is driven: by Playwright (with per-part figures), or over a
 # bare DevTools pipe without the Network domain, as no person's browser has
-# DevTools attached (see end2end/bench/big-upload-plain.mjs).
-PAGE_DRIVERS = {"browser": "bench/big-upload.mjs", "plain": "bench/big-upload-plain.mjs"}
+# DevTools attached (see end2end/bench/big-upload-plain.mjs); and the floor,
+# a few lines of JavaScript sending the same parts with no page around them
+# (end2end/bench/big-upload-bare.mjs), over the same bare pipe.
+PAGE_DRIVERS = {"browser": "bench/big-upload.mjs", "plain": "bench/big-upload-plain.mjs",
+                "bare": "bench/big-upload-bare.mjs"}
 
 
-def through_the_page(app, store, path, who="browser"):
+def through_the_page(app, store, path, who, checksums):
     """Chromium uploads `path` through the page; timed from choosing the file
     until the card shows its link, with the servers watched over that span."""
     node = subprocess.Popen(["node", PAGE_DRIVERS[who], f"{app.base}/", str(path)], cwd=ROOT / "end2end",
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True,
+                            env={**os.environ, "BENCH_PART_CHECKSUMS": str(checksums).lower(),
+                                 "BENCH_PARALLEL_PARTS": str(PARALLEL_PARTS)})
 
     def event():
         line = node.stdout.readline()
@@ -480,7 +485,7 @@ def large_file():
                         # Each run starts with nothing left to write back from the one before.
                         os.sync()
                         if who in PAGE_DRIVERS:
-                            run = through_the_page(app, store, path, who)
+                            run = through_the_page(app, store, path, who, checksums)
                         else:
                             run = with_curl(app, store, size, parts, checksums)
                         log(f"{who}, {variant}: {json.dumps(run)}")
@@ -497,9 +502,12 @@ def large_file():
         by_time = sorted(all_runs, key=lambda run: run["seconds"])
         runs[name] = {**by_time[len(by_time) // 2], "all_seconds": [run["seconds"] for run in all_runs]}
     for variant in ("checksums", "no_checksums"):
-        for who, prefix in (("browser", ""), ("plain", "plain_")):
+        for who, prefix in (("browser", ""), ("plain", "plain_"), ("bare", "bare_")):
             runs[f"ratio_{prefix}{variant}"] = round(
                 runs[f"{who}_{variant}"]["mb_per_s"] / runs[f"curl_{variant}"]["mb_per_s"], 3)
+        # How near the page comes to what any page can do in this browser.
+        runs[f"plain_of_bare_{variant}"] = round(
+            runs[f"plain_{variant}"]["mb_per_s"] / runs[f"bare_{variant}"]["mb_per_s"], 3)
     # What part checksums cost: the share of throughput lost with them on.
     for who in PAGE_DRIVERS:
         runs[f"checksum_cost_{who}"] = round(1 - runs[f"{who}_checksums"]["mb_per_s"] / runs[f"{who}_no_checksums"]["mb_per_s"], 3)
@@ -541,6 +549,16 @@ def large_file_rows(lf):
             f"the same, Chromium without DevTools' network agent (as a person's browser), {what}",
             f"{plain['mb_per_s']:.1f} MB/s ({plain['seconds']:.1f} s; Chromium CPU {plain['client_cpu_s']:.1f} s)",
             "", f"{lf[f'ratio_plain_{variant}']:.2f}× curl's rate", "≥ 0.8× curl"))
+    for variant, what in (("checksums", "checksums on"), ("no_checksums", "checksums off")):
+        bare, plain = lf[f"bare_{variant}"], lf[f"plain_{variant}"]
+        rows.append((
+            f"the floor: a bare page in the same Chromium (a few lines of JavaScript sending the same parts "
+            f"the same way, nothing drawn), {what}",
+            f"Courier's page (no DevTools): {lf[f'plain_of_bare_{variant}']:.2f}× the bare page's rate",
+            f"bare page: {bare['mb_per_s']:.1f} MB/s ({bare['seconds']:.1f} s; Chromium CPU {bare['client_cpu_s']:.1f} s, "
+            f"its page thread {bare['client_cpu_by_process'].get('page', 0.0):.1f} s against Courier's "
+            f"{plain['client_cpu_by_process'].get('page', 0.0):.1f} s)",
+            f"bare page: {lf[f'ratio_bare_{variant}']:.2f}× curl's rate", "—"))
     sending = []
     for variant in ("checksums", "no_checksums"):
         page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
@@ -557,7 +575,7 @@ def large_file_rows(lf):
     rows.append((
         "what part checksums cost (throughput lost with them on)",
         f"page: {lf['checksum_cost_browser'] * 100:+.1f}% (without DevTools' network agent "
-        f"{lf['checksum_cost_plain'] * 100:+.1f}%)",
+        f"{lf['checksum_cost_plain'] * 100:+.1f}%; the bare page {lf['checksum_cost_bare'] * 100:+.1f}%)",
         f"curl: {lf['checksum_cost_curl'] * 100:+.1f}%", "", "≤ 10%"))
     for variant in ("checksums", "no_checksums"):
         page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
