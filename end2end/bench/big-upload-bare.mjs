@@ -11,8 +11,8 @@
 // same bare DevTools pipe as big-upload-plain.mjs.
 //   BENCH_PART_CHECKSUMS=true BENCH_PARALLEL_PARTS=4 \
 //   node bench/big-upload-bare.mjs http://127.0.0.1:3000/ /path/to/file.bin
-import { openPage } from "./cdp-pipe.mjs";
-import { HYDRATED, file, input, nextLine, say, url } from "./handshake.mjs";
+import { timeUpload } from "./cdp-pipe.mjs";
+import { file } from "./handshake.mjs";
 
 const checksums = process.env.BENCH_PART_CHECKSUMS !== "false";
 const parallel = Number(process.env.BENCH_PARALLEL_PARTS ?? 4);
@@ -58,26 +58,12 @@ const upload = async (file, checksums, parallel) => {
   return api("complete_multipart", fields);
 };
 
-const { page, evaluate, waitFor, chooseFile, close } = await openPage();
-try {
-  await page("Page.navigate", { url });
-  // Loaded like the other drivers' page, so the three start alike.
-  await waitFor(`!!document.querySelector(${JSON.stringify(HYDRATED)})`, 30_000);
-  say({ event: "ready" });
-  await nextLine();
-
-  const t0 = performance.now();
+await timeUpload(async ({ evaluate, chooseFile }, elapsed) => {
   await chooseFile(`window.bareInput = Object.assign(document.createElement("input"), { type: "file" })`, file);
-  let outcome;
   try {
     const link = await evaluate(`(${upload})(window.bareInput.files[0], ${checksums}, ${parallel})`);
-    outcome = { event: "done", state: "done", link: link.download_url, key: link.key, token: link.token };
+    return { event: "done", seconds: elapsed(), state: "done", link: link.download_url, key: link.key, token: link.token };
   } catch (error) {
-    outcome = { event: "failed", card: String(error) };
+    return { event: "failed", seconds: elapsed(), card: String(error) };
   }
-  say({ ...outcome, seconds: (performance.now() - t0) / 1000 });
-  await nextLine();
-} finally {
-  await close();
-  input.close();
-}
+});

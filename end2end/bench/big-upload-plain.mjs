@@ -4,17 +4,10 @@
 // figures (they would need the Network domain).
 //   node bench/big-upload-plain.mjs http://127.0.0.1:3000/ /path/to/file.bin
 import { basename } from "node:path";
-import { openPage } from "./cdp-pipe.mjs";
-import { HYDRATED, file, input, nextLine, say, timeoutMs, url } from "./handshake.mjs";
+import { timeUpload } from "./cdp-pipe.mjs";
+import { file, timeoutMs } from "./handshake.mjs";
 
-const { page, evaluate, waitFor, chooseFile, close } = await openPage();
-try {
-  await page("Page.navigate", { url });
-  await waitFor(`!!document.querySelector(${JSON.stringify(HYDRATED)})`, 30_000);
-  say({ event: "ready" });
-  await nextLine();
-
-  const t0 = performance.now();
+await timeUpload(async ({ evaluate, waitFor, chooseFile }, elapsed) => {
   await chooseFile("document.querySelector('input[type=file]')", file);
   // "done" with its link (the card named after the file), or failed.
   const outcome = await waitFor(`(() => {
@@ -24,15 +17,8 @@ try {
     const failed = document.querySelector(".card[data-state='failed']");
     if (failed) return { failed: failed.innerText };
   })()`, timeoutMs);
-  const seconds = (performance.now() - t0) / 1000;
-  if (outcome.failed) {
-    say({ event: "failed", seconds, card: outcome.failed });
-  } else {
-    const recent = await evaluate(`JSON.parse(localStorage.getItem("courier.recent-uploads") ?? "[]")[0]`);
-    say({ event: "done", seconds, state: outcome.state, link: outcome.link, key: recent?.key, token: recent?.token });
-  }
-  await nextLine();
-} finally {
-  await close();
-  input.close();
-}
+  const seconds = elapsed();
+  if (outcome.failed) return { event: "failed", seconds, card: outcome.failed };
+  const recent = await evaluate(`JSON.parse(localStorage.getItem("courier.recent-uploads") ?? "[]")[0]`);
+  return { event: "done", seconds, state: outcome.state, link: outcome.link, key: recent?.key, token: recent?.token };
+});

@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { HYDRATED, input, nextLine, say, url } from "./handshake.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,5 +87,25 @@ export async function openPage() {
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** A large-upload driver's run (see big-upload.mjs for the handshake): opens
+ * Courier's page and says "ready" once it is hydrated; on the caller's line,
+ * `upload(browser, elapsed)` chooses the file and resolves to the outcome to
+ * say (`elapsed()`: seconds since the line came); closes on the next line. */
+export async function timeUpload(upload) {
+  const browser = await openPage();
+  try {
+    await browser.page("Page.navigate", { url });
+    await browser.waitFor(`!!document.querySelector(${JSON.stringify(HYDRATED)})`, 30_000);
+    say({ event: "ready" });
+    await nextLine();
+    const t0 = performance.now();
+    say(await upload(browser, () => (performance.now() - t0) / 1000));
+    await nextLine();
+  } finally {
+    await browser.close();
+    input.close();
   }
 }
