@@ -91,6 +91,10 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
     if let Some(error) = failures.into_iter().next() {
         return Err(error);
     }
+    // Paused or cancelled between parts: the parts left wait for Resume.
+    if !run.going() || !run.waiting.borrow().is_empty() {
+        return Err(cancelled());
+    }
     item.state.set(FileState::Confirming);
     let key = upload.key.clone();
     let link = super::calls::complete_multipart(&upload).await?;
@@ -169,6 +173,14 @@ pub fn cancel(item: &QueuedFile) {
     }
 }
 
+/// A part ready to go.
+struct Prepared {
+    number: u32,
+    size: u64,
+    blob: web_sys::Blob,
+    sha256: Option<String>,
+}
+
 /// One file's parts on their way.
 struct Run {
     item: QueuedFile,
@@ -192,25 +204,54 @@ struct Run {
 }
 
 impl Run {
-    /// Sends parts one after another until none is left.
+    /// Sends parts one after another until none is left; a failure stops
+    /// the other workers too.
     async fn work(self: Rc<Self>) -> Result<(), CourierError> {
-        loop {
-            if self.stopped.get() || !self.item.state.with_untracked(FileState::is_active) {
-                return Ok(());
-            }
-            let Some(number) = self.waiting.borrow_mut().pop() else {
-                return Ok(());
-            };
-            if let Err(error) = self.send_part(number).await {
-                self.stopped.set(true);
-                return Err(error);
-            }
+        let worked = self.send_in_turn().await;
+        if worked.is_err() {
+            self.stopped.set(true);
         }
+        worked
     }
 
-    /// One part: its SHA-256, a URL signed for it, the PUT; again on a failure
-    /// that another try can mend.
-    async fn send_part(self: &Rc<Self>, number: u32) -> Result<(), CourierError> {
+    /// Each part's checksum is computed while the part before it goes, so
+    /// hashing hides behind the transfer wherever the link, not the CPU, sets
+    /// the pace.
+    async fn send_in_turn(self: &Rc<Self>) -> Result<(), CourierError> {
+        let mut ready = match self.take_next() {
+            Some(number) => Some(self.prepare(number).await?),
+            None => None,
+        };
+        while let Some(part) = ready {
+            // Paused or cancelled while this part was being read.
+            if !self.going() {
+                return Ok(());
+            }
+            let following = self.take_next();
+            let preparing = async {
+                match following {
+                    Some(number) => self.prepare(number).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (sent, prepared) = futures::future::join(self.send_part(part), preparing).await;
+            ready = sent.and(prepared)?;
+        }
+        Ok(())
+    }
+
+    /// The next part to send, unless the file stopped or none is left.
+    fn take_next(&self) -> Option<u32> {
+        self.going().then(|| self.waiting.borrow_mut().pop()).flatten()
+    }
+
+    /// Whether the file is still to be sent: not paused, cancelled or failed.
+    fn going(&self) -> bool {
+        !self.stopped.get() && self.item.state.with_untracked(FileState::is_active)
+    }
+
+    /// A part's bytes, and their SHA-256 where parts go with one.
+    async fn prepare(&self, number: u32) -> Result<Prepared, CourierError> {
         let size = self
             .upload
             .part_len(number)
@@ -225,6 +266,23 @@ impl Run {
         } else {
             None
         };
+        Ok(Prepared {
+            number,
+            size,
+            blob,
+            sha256,
+        })
+    }
+
+    /// One part: a URL signed for it, the PUT; again on a failure that
+    /// another try can mend.
+    async fn send_part(self: &Rc<Self>, part: Prepared) -> Result<(), CourierError> {
+        let Prepared {
+            number,
+            size,
+            blob,
+            sha256,
+        } = part;
         let mut wait = FIRST_WAIT_MS;
         for attempt in 1..=TRIES {
             let part = PartToSign {
