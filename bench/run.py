@@ -10,14 +10,16 @@
   Dashboard + S3 plugin bundled with esbuild;
 - a large file (1 GiB, in parts) through the real page in headless Chromium
   (driven by Playwright, and over a bare DevTools pipe without the Network
-  domain, as a person's browser runs it), part checksums on and off, next
+  domain, as a person's browser runs it, also behind a throttled link), and
+  a bare page sending the same parts, part checksums on and off, next
   to curl sending the same parts to the same store through the same
   multipart API; with the app server's CPU time and memory over the upload,
   the store running in a Courier process of its own.
 
 `--only SECTION` (repeatable) measures one section: core, http, first-load,
 large-file. For the large file, BENCH_LARGE_FILE_MIB (1024), BENCH_LARGE_RUNS
-(3) and BENCH_PARALLEL_PARTS (4; the page's COURIER_PARALLEL_PARTS and curl's)
+(3), BENCH_PARALLEL_PARTS (4; the page's COURIER_PARALLEL_PARTS and curl's) and
+BENCH_LINK_MBIT (1000: the rate of the link the "link" runs are held to)
 change what is measured.
 
 Every figure is a measurement of this run on this machine; the "aim" column
@@ -331,7 +333,10 @@ def stored_size(link):
 # a few lines of JavaScript sending the same parts with no page around them
 # (end2end/bench/big-upload-bare.mjs), over the same bare pipe.
 PAGE_DRIVERS = {"browser": "bench/big-upload.mjs", "plain": "bench/big-upload-plain.mjs",
-                "bare": "bench/big-upload-bare.mjs"}
+                "bare": "bench/big-upload-bare.mjs", "link": "bench/big-upload-plain.mjs"}
+# The "link" runs: the page as "plain" runs it, its uploads held by Chromium's
+# own throttle to a link's rate, where the CPU no longer sets the pace.
+LINK_MBIT = int(os.environ.get("BENCH_LINK_MBIT", "1000"))
 
 
 def through_the_page(app, store, path, who, checksums):
@@ -340,7 +345,8 @@ def through_the_page(app, store, path, who, checksums):
     node = subprocess.Popen(["node", PAGE_DRIVERS[who], f"{app.base}/", str(path)], cwd=ROOT / "end2end",
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True,
                             env={**os.environ, "BENCH_PART_CHECKSUMS": str(checksums).lower(),
-                                 "BENCH_PARALLEL_PARTS": str(PARALLEL_PARTS)})
+                                 "BENCH_PARALLEL_PARTS": str(PARALLEL_PARTS),
+                                 "BENCH_LINK_MBIT": str(LINK_MBIT if who == "link" else 0)})
 
     def event():
         line = node.stdout.readline()
@@ -514,6 +520,7 @@ def large_file():
     runs["checksum_cost_curl"] = round(1 - runs["curl_checksums"]["mb_per_s"] / runs["curl_no_checksums"]["mb_per_s"], 3)
     return {
         "bytes": size, "part_size": part_size, "parts": len(parts), "parallel_parts": PARALLEL_PARTS,
+        "link_mbit": LINK_MBIT,
         "runs_each": LARGE_RUNS,
         "measured": ("the app is one courier process using another courier process's embedded store as its "
                      "external S3 bucket (COURIER_BUCKET + AWS_ENDPOINT_URL_S3), so the app's CPU and memory "
@@ -577,6 +584,12 @@ def large_file_rows(lf):
         f"page: {lf['checksum_cost_browser'] * 100:+.1f}% (without DevTools' network agent "
         f"{lf['checksum_cost_plain'] * 100:+.1f}%; the bare page {lf['checksum_cost_bare'] * 100:+.1f}%)",
         f"curl: {lf['checksum_cost_curl'] * 100:+.1f}%", "", "≤ 10%"))
+    on, off = lf["link_checksums"], lf["link_no_checksums"]
+    rows.append((
+        f"the same behind a {lf['link_mbit']} Mbit/s link (Chromium's own throttle, no DevTools otherwise), "
+        "checksums on / off",
+        f"{on['mb_per_s']:.1f} / {off['mb_per_s']:.1f} MB/s: checksums cost {lf['checksum_cost_link'] * 100:+.1f}%",
+        f"the link: {lf['link_mbit'] / 8:.1f} MB/s", "", "—"))
     for variant in ("checksums", "no_checksums"):
         page, curl = lf[f"browser_{variant}"], lf[f"curl_{variant}"]
         app, store = page["app"], page["store"]
@@ -652,7 +665,9 @@ def checksum_reason(lf):
             f"x-amz-checksum-sha256 too (its CPU: {on['store']['cpu_s']:.1f} s instead of {off['store']['cpu_s']:.1f} s, "
             "on the same cores), which curl's runs pay as well "
             f"({lf['checksum_cost_curl'] * 100:+.1f}% for curl). A bare page sending the same parts from the "
-            f"same Chromium lost {lf['checksum_cost_bare'] * 100:.1f}% with checksums on, in the same run.")
+            f"same Chromium lost {lf['checksum_cost_bare'] * 100:.1f}% with checksums on, in the same run. "
+            f"Behind a {lf['link_mbit']} Mbit/s link (Chromium's throttle), where the link rather than the CPU "
+            f"sets the pace, checksums cost the page {lf['checksum_cost_link'] * 100:.1f}%.")
 
 
 # --- the table ------------------------------------------------------------------

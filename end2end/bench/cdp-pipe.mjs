@@ -93,10 +93,20 @@ export async function openPage() {
 /** A large-upload driver's run (see big-upload.mjs for the handshake): opens
  * Courier's page and says "ready" once it is hydrated; on the caller's line,
  * `upload(browser, elapsed)` chooses the file and resolves to the outcome to
- * say (`elapsed()`: seconds since the line came); closes on the next line. */
+ * say (`elapsed()`: seconds since the line came); closes on the next line.
+ * BENCH_LINK_MBIT: the page's uploads are held to that rate by Chromium's
+ * own throttle, as behind a real link (which needs the Network domain, told
+ * to copy no request body). */
 export async function timeUpload(upload) {
   const browser = await openPage();
   try {
+    const linkMbit = Number(process.env.BENCH_LINK_MBIT ?? 0);
+    if (linkMbit > 0) {
+      await browser.page("Network.enable", { maxPostDataSize: 0 });
+      await browser.page("Network.emulateNetworkConditions", {
+        offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: (linkMbit * 1e6) / 8,
+      });
+    }
     await browser.page("Page.navigate", { url });
     await browser.waitFor(`!!document.querySelector(${JSON.stringify(HYDRATED)})`, 30_000);
     say({ event: "ready" });
