@@ -1,7 +1,7 @@
 //! A large file in parts (S3 multipart), straight to the store: Courier
 //! starts the upload and signs each part's PUT for its exact length and
 //! SHA-256 (computed here, so the store refuses a part damaged on the way;
-//! the browser's own `crypto.subtle` hashes it, off this thread); parts go
+//! the browser's own `crypto.subtle` hashes it); parts go
 //! several at once, each retried on its own; Courier completes the upload
 //! from the store's own list of parts. A failed upload is kept: Retry asks
 //! the store which parts it holds and sends only the others.
@@ -372,7 +372,8 @@ impl Run {
 }
 
 /// The base64 SHA-256 of a blob's bytes, as `x-amz-checksum-sha256` carries
-/// it: by `crypto.subtle` (native, and off the page's thread), or here where
+/// it: by `crypto.subtle` (native; Chromium hashes on the page's thread, at
+/// about 0.7 GB/s on this machine), or here where
 /// the page is not a secure context (plain HTTP to another host) and the
 /// browser offers none.
 async fn sha256_of(blob: &web_sys::Blob) -> Result<String, CourierError> {
