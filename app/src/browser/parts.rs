@@ -68,13 +68,15 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
     }
     item.state.set(FileState::Uploading);
     let count = upload.part_count();
+    let waiting: Vec<u32> = (1..=count).filter(|n| !stored.contains(n)).rev().collect();
     let run = Rc::new(Run {
         item,
         file: file.clone(),
         upload: upload.clone(),
         max_bytes: queue.rules().max_bytes,
         checksums: queue.part_checksums,
-        waiting: RefCell::new((1..=count).filter(|n| !stored.contains(n)).rev().collect()),
+        unsent: Cell::new(waiting.len()),
+        waiting: RefCell::new(waiting),
         sent: RefCell::new(vec![0.0; count as usize + 1]),
         already: stored.iter().filter_map(|&n| upload.part_len(n)).sum(),
         started_ms: js_sys::Date::now(),
@@ -91,8 +93,9 @@ pub async fn upload(queue: &Queue, item: QueuedFile, file: &File) -> Result<Down
     if let Some(error) = failures.into_iter().next() {
         return Err(error);
     }
-    // Paused or cancelled between parts: the parts left wait for Resume.
-    if !run.going() || !run.waiting.borrow().is_empty() {
+    // Paused or cancelled between parts: the parts left wait for Resume
+    // (counted, not judged by the state, which Resume may have set again).
+    if run.unsent.get() > 0 {
         return Err(cancelled());
     }
     item.state.set(FileState::Confirming);
@@ -191,6 +194,8 @@ struct Run {
     checksums: bool,
     /// Part numbers still to send, the next one last.
     waiting: RefCell<Vec<u32>>,
+    /// How many of this run's parts the store has not acknowledged yet.
+    unsent: Cell<usize>,
     /// Bytes of each part sent so far (by part number).
     sent: RefCell<Vec<f64>>,
     /// Bytes the store held before this run.
@@ -321,6 +326,7 @@ impl Run {
             });
             let retry = match ended {
                 Ended::Answered { status: 200..=299, .. } => {
+                    self.unsent.set(self.unsent.get().saturating_sub(1));
                     self.sent.borrow_mut()[number as usize] = size as f64;
                     self.show_progress();
                     return Ok(());
