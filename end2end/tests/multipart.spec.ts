@@ -342,6 +342,42 @@ test("Pause stops the parts, Resume sends only the rest", async ({ page }) => {
   expect(await downloadedMd5(page, card)).toBe(md5);
 });
 
+test("a Pause while the parts wait for their URLs sends none of them, and completes nothing", async ({ page }) => {
+  const { file, md5 } = bigFile("held.bin", 40 * MIB);
+  await open(page);
+  // Courier's answers to sign_parts are held back until the file is paused.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let signing = 0;
+  await page.route("**/api/sign_parts", async (route) => {
+    signing++;
+    await released;
+    await route.continue();
+  });
+  const putsAndCompletions: string[] = [];
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if ((request.method() === "PUT" && url.searchParams.has("partNumber")) || url.pathname.endsWith("/complete_multipart")) {
+      putsAndCompletions.push(`${request.method()} ${url.pathname}`);
+    }
+  });
+  await choose(page, file);
+  const card = page.locator(".card").filter({ hasText: "held.bin" });
+  // Each of the 4 parts at once waits for its URL: none is on its way.
+  await expect.poll(() => signing, { timeout: 30_000 }).toBe(4);
+  await card.getByRole("button", { name: "Pause" }).click();
+  await expect(card).toHaveAttribute("data-state", "paused");
+  release();
+  await page.waitForTimeout(1_500);
+  expect(putsAndCompletions).toEqual([]);
+  await expect(card).toHaveAttribute("data-state", "paused");
+
+  await page.unroute("**/api/sign_parts");
+  await card.getByRole("button", { name: "Resume" }).click();
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  expect(await downloadedMd5(page, card)).toBe(md5);
+});
+
 test("going offline pauses the parts, and they go on by themselves once back online", async ({ page, context }) => {
   const { md5, parts, card } = await uploadSlowly(page, "offline.bin", 40 * MIB);
   await context.setOffline(true);

@@ -304,6 +304,10 @@ impl Run {
                 }
                 Err(error) => return Err(error),
             };
+            // Paused or cancelled while the URL was on its way: the part waits.
+            if !self.going() {
+                return Err(cancelled());
+            }
             let run = Rc::clone(self);
             let on_progress = move |loaded: f64, _total: f64| {
                 run.sent.borrow_mut()[number as usize] = loaded.min(size as f64);
