@@ -586,7 +586,8 @@ def large_file_rows(lf):
         f"curl: {lf['checksum_cost_curl'] * 100:+.1f}%", "", "≤ 10%"))
     on, off = lf["link_checksums"], lf["link_no_checksums"]
     rows.append((
-        f"the same behind a {lf['link_mbit']} Mbit/s link (Chromium's own throttle, no DevTools otherwise), "
+        f"the same behind a {lf['link_mbit']} Mbit/s link (Chromium's own throttle, set through DevTools' network "
+        "agent, told to copy no request body), "
         "checksums on / off",
         f"{on['mb_per_s']:.1f} / {off['mb_per_s']:.1f} MB/s: checksums cost {lf['checksum_cost_link'] * 100:+.1f}%",
         f"the link: {lf['link_mbit'] / 8:.1f} MB/s", "", "—"))
