@@ -54,6 +54,8 @@ test("progress is shown as the bytes go, and ends at 100%", async ({ page }) => 
   const intermediate = [...seen].filter((v) => v > 0 && v < 100);
   expect(intermediate.length, `values seen: ${[...seen]}`).toBeGreaterThan(1);
   await expect(bar).toHaveAttribute("aria-valuenow", "100");
+  // The fill is drawn the whole width (scaleX(1); it starts at scaleX(0)).
+  await expect(bar.locator(".progress-fill")).toHaveCSS("transform", "matrix(1, 0, 0, 1, 0, 0)");
   await linkWorks(page, card, file);
 });
 
