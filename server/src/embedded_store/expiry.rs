@@ -32,6 +32,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
 use signer::multipart::MULTIPART_TTL;
 use signer::object_key::PUBLIC_UPLOADS;
 
@@ -137,28 +138,11 @@ fn canonical_uuid(text: &str) -> Option<(uuid::Uuid, &str)> {
 /// `before` of no upload in progress; returns how many uploads and how many
 /// such parts went.
 fn sweep_multipart_uploads(root: &Path, before: SystemTime) -> io::Result<(usize, usize)> {
-    // Every upload in progress, however young, and when it was created.
-    let mut uploads: HashMap<uuid::Uuid, (PathBuf, SystemTime)> = HashMap::new();
-    let mut parts: HashMap<uuid::Uuid, Vec<(PathBuf, SystemTime)>> = HashMap::new();
-    let mut metadata: HashMap<uuid::Uuid, Vec<PathBuf>> = HashMap::new();
-    for entry in std::fs::read_dir(root)? {
-        let entry = entry?;
-        // Regular files only: no directory (a bucket), no symbolic link.
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let Some(file) = entry.file_name().to_str().and_then(UploadFile::of) else {
-            continue;
-        };
-        let path = entry.path();
-        match file {
-            UploadFile::Upload(id) => {
-                uploads.insert(id, (path, entry.metadata()?.modified()?));
-            }
-            UploadFile::Part(id) => parts.entry(id).or_default().push((path, entry.metadata()?.modified()?)),
-            UploadFile::Metadata(id) => metadata.entry(id).or_default().push(path),
-        }
-    }
+    let UploadFiles {
+        uploads,
+        mut parts,
+        mut metadata,
+    } = UploadFiles::at(root)?;
     let mut expired = 0;
     for (id, (upload, created)) in &uploads {
         if *created >= before {
@@ -189,6 +173,68 @@ fn sweep_multipart_uploads(root: &Path, before: SystemTime) -> io::Result<(usize
         }
     }
     Ok((expired, orphans))
+}
+
+/// The files of the multipart uploads at the store's root, by upload.
+pub(super) struct UploadFiles {
+    /// Every upload in progress, however young, and when it was created.
+    pub uploads: HashMap<uuid::Uuid, (PathBuf, SystemTime)>,
+    /// Parts (and their digests), with when each was last written, whether
+    /// or not their upload is in progress.
+    pub parts: HashMap<uuid::Uuid, Vec<(PathBuf, SystemTime)>>,
+    /// Each upload's object metadata (one file, which names the object).
+    pub metadata: HashMap<uuid::Uuid, Vec<PathBuf>>,
+}
+
+impl UploadFiles {
+    pub fn at(root: &Path) -> io::Result<Self> {
+        let mut files = Self {
+            uploads: HashMap::new(),
+            parts: HashMap::new(),
+            metadata: HashMap::new(),
+        };
+        for entry in std::fs::read_dir(root)? {
+            let entry = entry?;
+            // Regular files only: no directory (a bucket), no symbolic link.
+            if !entry.file_type()?.is_file() {
+                continue;
+            }
+            let Some(file) = entry.file_name().to_str().and_then(UploadFile::of) else {
+                continue;
+            };
+            let path = entry.path();
+            match file {
+                UploadFile::Upload(id) => {
+                    files.uploads.insert(id, (path, entry.metadata()?.modified()?));
+                }
+                UploadFile::Part(id) => files
+                    .parts
+                    .entry(id)
+                    .or_default()
+                    .push((path, entry.metadata()?.modified()?)),
+                UploadFile::Metadata(id) => files.metadata.entry(id).or_default().push(path),
+            }
+        }
+        Ok(files)
+    }
+
+    /// The bucket and key an upload in progress writes to, from the name of
+    /// its metadata file (`.bucket-<b>.object-<k>.upload-<id>.metadata.json`,
+    /// both base64url).
+    pub fn object_of(&self, id: &uuid::Uuid) -> Option<(String, String)> {
+        let decode = |text: &str| {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
+            String::from_utf8(bytes).ok()
+        };
+        self.metadata.get(id)?.iter().find_map(|path| {
+            let name = path.file_name()?.to_str()?;
+            let named = name.strip_prefix(".bucket-")?;
+            let (bucket, rest) = named.split_once(".object-")?;
+            let (key, rest) = rest.split_once(".upload-")?;
+            (rest == format!("{id}.metadata.json")).then_some(())?;
+            Some((decode(bucket)?, decode(key)?))
+        })
+    }
 }
 
 /// Removes a file; whether it was there to remove.

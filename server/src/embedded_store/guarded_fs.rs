@@ -17,6 +17,7 @@
 mod assemble;
 mod part_digest;
 mod unfinished_writes;
+mod upload_list;
 
 use std::path::Path;
 
@@ -312,6 +313,16 @@ impl S3 for GuardedFs {
         let write = self.begin(&input.bucket, &input.key)?;
         let completed = assemble::complete(&self.files, &input.bucket, &input.key, &input.upload_id, &named).await;
         end(write, completed.map(S3Response::new))
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        bucket(&req.input.bucket)?;
+        upload_list::list(self.files.root().to_owned(), req.input)
+            .await
+            .map(S3Response::new)
     }
 
     async fn abort_multipart_upload(

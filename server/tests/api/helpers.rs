@@ -1305,11 +1305,35 @@ pub async fn aborting_leaves_nothing(courier: &TestCourier, s3: &aws_sdk_s3::Cli
     let bytes = sample_bytes(MULTIPART_FILE);
     let upload = courier.multipart("cancelled.bin", bytes.len() as u64).await;
     courier.send_parts(&upload, &bytes, &[2]).await;
+    let this_one = (upload.key.clone(), upload.upload_id.clone());
+    assert!(uploads_in_progress(s3, &courier.bucket).await.contains(&this_one));
     assert_eq!(courier.abort_multipart(&upload).await.status(), StatusCode::OK);
     assert_upload_is_gone(courier, s3, &upload).await;
+    assert!(!uploads_in_progress(s3, &courier.bucket).await.contains(&this_one));
     assert_eq!(courier.abort_multipart(&upload).await.status(), StatusCode::OK);
     let completed = courier.complete_multipart(&upload).await;
     assert_eq!(completed.status(), StatusCode::NOT_FOUND);
+}
+
+/// The store's own list of the multipart uploads in progress in `bucket`
+/// (`ListMultipartUploads`, one page): key and upload id, as listed.
+pub async fn uploads_in_progress(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<(String, String)> {
+    let listed = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("the store lists uploads");
+    listed
+        .uploads()
+        .iter()
+        .map(|u| {
+            (
+                u.key().unwrap_or_default().to_owned(),
+                u.upload_id().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// No parts, no upload, no object: as the store itself sees it.

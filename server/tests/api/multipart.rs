@@ -4,7 +4,7 @@
 
 use crate::helpers::{
     aborting_leaves_nothing, completing_what_does_not_add_up_aborts, files_under, multipart_goes_through,
-    part_urls_write_their_part_only, spawn_courier,
+    part_urls_write_their_part_only, spawn_courier, uploads_in_progress,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,6 +39,108 @@ async fn aborting_leaves_nothing_on_disk() {
         files_under(courier.data_dir.path(), ".upload-"),
         Vec::<std::path::PathBuf>::new()
     );
+}
+
+/// The embedded store lists the uploads in progress as S3 does (`s3s-fs`
+/// alone answers `NotImplemented`): by key, then upload id; by prefix; a
+/// page at a time; never to an unsigned request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_lists_uploads_in_progress_a_page_at_a_time() {
+    let courier = spawn_courier().await;
+    let s3 = courier.store_client();
+    let mut started = Vec::new();
+    for key in ["files/b/x.bin", "files/a/y.bin", "files/a/y.bin", "other/z.bin"] {
+        let created = s3
+            .create_multipart_upload()
+            .bucket(&courier.bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("an upload starts");
+        started.push((key.to_owned(), created.upload_id().expect("an upload id").to_owned()));
+    }
+    started.sort();
+    assert_eq!(uploads_in_progress(&s3, &courier.bucket).await, started);
+
+    let listed = s3
+        .list_multipart_uploads()
+        .bucket(&courier.bucket)
+        .prefix("files/")
+        .send()
+        .await
+        .expect("listed by prefix");
+    let keys: Vec<_> = listed.uploads().iter().filter_map(|u| u.key()).collect();
+    assert_eq!(keys, ["files/a/y.bin", "files/a/y.bin", "files/b/x.bin"]);
+
+    // A page of one (within a key that has two uploads), one of two, then the rest.
+    let ids = |output: &aws_sdk_s3::operation::list_multipart_uploads::ListMultipartUploadsOutput| {
+        output
+            .uploads()
+            .iter()
+            .map(|u| {
+                (
+                    u.key().unwrap_or_default().to_owned(),
+                    u.upload_id().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = s3
+        .list_multipart_uploads()
+        .bucket(&courier.bucket)
+        .max_uploads(1)
+        .send()
+        .await
+        .expect("a first page");
+    assert_eq!((ids(&first), first.is_truncated()), (started[..1].to_vec(), Some(true)));
+    let second = s3
+        .list_multipart_uploads()
+        .bucket(&courier.bucket)
+        .max_uploads(2)
+        .key_marker(first.next_key_marker().expect("a next key marker"))
+        .upload_id_marker(first.next_upload_id_marker().expect("a next upload id marker"))
+        .send()
+        .await
+        .expect("a second page");
+    assert_eq!(
+        (ids(&second), second.is_truncated()),
+        (started[1..3].to_vec(), Some(true))
+    );
+    let last = s3
+        .list_multipart_uploads()
+        .bucket(&courier.bucket)
+        .key_marker(second.next_key_marker().expect("a next key marker"))
+        .upload_id_marker(second.next_upload_id_marker().expect("a next upload id marker"))
+        .send()
+        .await
+        .expect("the last page");
+    assert_eq!((ids(&last), last.is_truncated()), (started[3..].to_vec(), Some(false)));
+
+    let (key, id) = &started[0];
+    s3.abort_multipart_upload()
+        .bucket(&courier.bucket)
+        .key(key)
+        .upload_id(id)
+        .send()
+        .await
+        .expect("aborted");
+    assert_eq!(uploads_in_progress(&s3, &courier.bucket).await, started[1..]);
+
+    let grouped = s3
+        .list_multipart_uploads()
+        .bucket(&courier.bucket)
+        .delimiter("/")
+        .send()
+        .await;
+    assert!(grouped.is_err(), "a delimiter is refused, not ignored: {grouped:?}");
+    let unsigned = courier
+        .send_raw_to_store(&format!(
+            "GET /{}?uploads HTTP/1.1\r\nHost: store\r\nConnection: close\r\n\r\n",
+            courier.bucket
+        ))
+        .await;
+    assert!(unsigned.starts_with("HTTP/1.1 403"), "{unsigned}");
+    assert!(!unsigned.contains("other/z.bin"), "{unsigned}");
 }
 
 /// Starting an upload counts against the rate limit like any grant; its
