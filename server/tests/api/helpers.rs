@@ -1324,6 +1324,13 @@ pub async fn uploads_in_progress(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<(
         .send()
         .await
         .expect("the store lists uploads");
+    listed_uploads(&listed)
+}
+
+/// One page of `ListMultipartUploads`: key and upload id of each upload.
+pub fn listed_uploads(
+    listed: &aws_sdk_s3::operation::list_multipart_uploads::ListMultipartUploadsOutput,
+) -> Vec<(String, String)> {
     listed
         .uploads()
         .iter()

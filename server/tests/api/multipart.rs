@@ -3,8 +3,8 @@
 //! that leave nothing (not even a part file on disk).
 
 use crate::helpers::{
-    aborting_leaves_nothing, completing_what_does_not_add_up_aborts, files_under, multipart_goes_through,
-    part_urls_write_their_part_only, spawn_courier, uploads_in_progress,
+    aborting_leaves_nothing, completing_what_does_not_add_up_aborts, files_under, listed_uploads,
+    multipart_goes_through, part_urls_write_their_part_only, spawn_courier, uploads_in_progress,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,18 +73,6 @@ async fn the_store_lists_uploads_in_progress_a_page_at_a_time() {
     assert_eq!(keys, ["files/a/y.bin", "files/a/y.bin", "files/b/x.bin"]);
 
     // A page of one (within a key that has two uploads), one of two, then the rest.
-    let ids = |output: &aws_sdk_s3::operation::list_multipart_uploads::ListMultipartUploadsOutput| {
-        output
-            .uploads()
-            .iter()
-            .map(|u| {
-                (
-                    u.key().unwrap_or_default().to_owned(),
-                    u.upload_id().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect::<Vec<_>>()
-    };
     let first = s3
         .list_multipart_uploads()
         .bucket(&courier.bucket)
@@ -92,7 +80,10 @@ async fn the_store_lists_uploads_in_progress_a_page_at_a_time() {
         .send()
         .await
         .expect("a first page");
-    assert_eq!((ids(&first), first.is_truncated()), (started[..1].to_vec(), Some(true)));
+    assert_eq!(
+        (listed_uploads(&first), first.is_truncated()),
+        (started[..1].to_vec(), Some(true))
+    );
     let second = s3
         .list_multipart_uploads()
         .bucket(&courier.bucket)
@@ -103,7 +94,7 @@ async fn the_store_lists_uploads_in_progress_a_page_at_a_time() {
         .await
         .expect("a second page");
     assert_eq!(
-        (ids(&second), second.is_truncated()),
+        (listed_uploads(&second), second.is_truncated()),
         (started[1..3].to_vec(), Some(true))
     );
     let last = s3
@@ -114,7 +105,10 @@ async fn the_store_lists_uploads_in_progress_a_page_at_a_time() {
         .send()
         .await
         .expect("the last page");
-    assert_eq!((ids(&last), last.is_truncated()), (started[3..].to_vec(), Some(false)));
+    assert_eq!(
+        (listed_uploads(&last), last.is_truncated()),
+        (started[3..].to_vec(), Some(false))
+    );
 
     let (key, id) = &started[0];
     s3.abort_multipart_upload()
