@@ -31,13 +31,17 @@ export async function startCourier(env: NodeJS.ProcessEnv): Promise<RunningCouri
     stdio: ["ignore", "inherit", "pipe"],
   });
   let storeURL: string | undefined;
+  // The last lines it logged, so a failed start says why.
+  const said: string[] = [];
   const baseURL = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("courier did not start within 60 s")), 60_000);
-    child.on("exit", (code) => reject(new Error(`courier exited early with code ${code}`)));
+    const timer = setTimeout(() => reject(new Error(`courier did not start within 60 s:\n${said.join("\n")}`)), 60_000);
+    child.on("exit", (code) => reject(new Error(`courier exited early with code ${code}:\n${said.join("\n")}`)));
     child.on("error", reject);
     const lines = readline.createInterface({ input: child.stderr! });
     lines.on("line", (line) => {
       if (process.env.COURIER_E2E_LOGS) process.stderr.write(`[courier] ${line}\n`);
+      said.push(line);
+      if (said.length > 20) said.shift();
       const store = line.match(/embedded S3-compatible store.*endpoint=(http:\/\/[^\s]+)/);
       if (store) storeURL = store[1];
       const ready = line.match(/courier is ready app=(http:\/\/[^\s]+)/);
@@ -75,16 +79,48 @@ export function testEnv(siteRoot: string): NodeJS.ProcessEnv {
   };
 }
 
-/** A free loopback port, for a server that must come back on the same one. */
+/**
+ * A free loopback port for a server that must come back on the same one,
+ * picked below the kernel's ephemeral range: while that server is down, no
+ * outgoing connection (nor a port-0 bind) can be given its port, and a
+ * client retrying it cannot connect to itself on it (a loopback connect to
+ * a closed port in the ephemeral range can land on that very port), either
+ * of which kept a restarted store from binding.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [ephemeralLow] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+  const low = 10_000;
+  if (!(ephemeralLow > low + 1_000)) throw new Error(`no room below the ephemeral ports (they start at ${ephemeralLow})`);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found between ${low} and ${ephemeralLow}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
+    server.on("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * Starts a Courier on the fixed port its `env` names. Another program may
+ * hold that port for a moment (it was free when picked, but is not
+ * reserved): try again for a few seconds rather than fail the test on it.
+ */
+async function startOnItsPort(env: NodeJS.ProcessEnv): Promise<RunningCourier> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCourier(env);
+    } catch (error) {
+      const inUse = error instanceof Error && /address already in use|os error 98/i.test(error.message);
+      if (!inUse || attempt === 10) throw error;
+      await new Promise((wait) => setTimeout(wait, 500));
+    }
+  }
 }
 
 /**
@@ -141,12 +177,12 @@ export class AppAndStore {
   }
 
   async startApp() {
-    this.app = await startCourier(this.appEnv);
+    this.app = await startOnItsPort(this.appEnv);
     this.running.push(this.app);
   }
 
   async startStore() {
-    this.store = await startCourier(this.storeEnv);
+    this.store = await startOnItsPort(this.storeEnv);
     this.running.push(this.store);
   }
 
