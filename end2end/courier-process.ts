@@ -35,7 +35,10 @@ export async function startCourier(env: NodeJS.ProcessEnv): Promise<RunningCouri
   const said: string[] = [];
   const baseURL = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`courier did not start within 60 s:\n${said.join("\n")}`)), 60_000);
-    child.on("exit", (code) => reject(new Error(`courier exited early with code ${code}:\n${said.join("\n")}`)));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`courier exited early with code ${code}:\n${said.join("\n")}`));
+    });
     child.on("error", reject);
     const lines = readline.createInterface({ input: child.stderr! });
     lines.on("line", (line) => {
