@@ -110,6 +110,23 @@ async fn the_store_lists_uploads_in_progress_a_page_at_a_time() {
         (started[3..].to_vec(), Some(false))
     );
 
+    // A page of none ends the listing (nothing to go on from); a negative size is refused.
+    let none = s3
+        .list_multipart_uploads()
+        .bucket(&courier.bucket)
+        .max_uploads(0)
+        .send()
+        .await
+        .expect("a page of none");
+    assert_eq!((listed_uploads(&none), none.is_truncated()), (vec![], Some(false)));
+    let negative = s3
+        .list_multipart_uploads()
+        .bucket(&courier.bucket)
+        .max_uploads(-1)
+        .send()
+        .await;
+    assert!(negative.is_err(), "a negative page size is refused: {negative:?}");
+
     let (key, id) = &started[0];
     s3.abort_multipart_upload()
         .bucket(&courier.bucket)

@@ -47,10 +47,15 @@ pub async fn list(root: PathBuf, input: ListMultipartUploadsInput) -> S3Result<L
             key.as_str() > key_marker || (key == key_marker && id_marker.is_some_and(|m| id.as_str() > m))
         });
     }
-    let max = input
-        .max_uploads
-        .map_or(MAX_UPLOADS, |n| usize::try_from(n).unwrap_or(0).min(MAX_UPLOADS));
-    let truncated = uploads.len() > max;
+    let max = match input.max_uploads {
+        None => MAX_UPLOADS,
+        Some(n) => usize::try_from(n)
+            .map_err(|_| S3Error::with_message(S3ErrorCode::InvalidArgument, "max-uploads cannot be negative."))?
+            .min(MAX_UPLOADS),
+    };
+    // A page of none is not truncated: it has no marker to go on from, and a
+    // client that pages until the end would ask for it forever.
+    let truncated = max > 0 && uploads.len() > max;
     uploads.truncate(max);
     let (next_key_marker, next_upload_id_marker) = match uploads.last() {
         Some((key, id, _)) if truncated => (Some(key.clone()), Some(id.clone())),
