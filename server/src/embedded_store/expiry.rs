@@ -195,23 +195,20 @@ impl UploadFiles {
         };
         for entry in std::fs::read_dir(root)? {
             let entry = entry?;
-            // Regular files only: no directory (a bucket), no symbolic link.
-            if !entry.file_type()?.is_file() {
-                continue;
-            }
             let Some(file) = entry.file_name().to_str().and_then(UploadFile::of) else {
+                continue;
+            };
+            // An upload completed or aborted while the directory is read
+            // takes its files with it: what is gone is not in progress.
+            let Some(modified) = regular_file_modified(&entry)? else {
                 continue;
             };
             let path = entry.path();
             match file {
                 UploadFile::Upload(id) => {
-                    files.uploads.insert(id, (path, entry.metadata()?.modified()?));
+                    files.uploads.insert(id, (path, modified));
                 }
-                UploadFile::Part(id) => files
-                    .parts
-                    .entry(id)
-                    .or_default()
-                    .push((path, entry.metadata()?.modified()?)),
+                UploadFile::Part(id) => files.parts.entry(id).or_default().push((path, modified)),
                 UploadFile::Metadata(id) => files.metadata.entry(id).or_default().push(path),
             }
         }
@@ -234,6 +231,23 @@ impl UploadFiles {
             (rest == format!("{id}.metadata.json")).then_some(())?;
             Some((decode(bucket)?, decode(key)?))
         })
+    }
+}
+
+/// When a directory entry was last written, if it is a regular file (no
+/// directory and no symbolic link) still there: a file deleted while its
+/// directory is read is no error, it is simply not there.
+fn regular_file_modified(entry: &std::fs::DirEntry) -> io::Result<Option<SystemTime>> {
+    let modified = entry.file_type().and_then(|kind| {
+        if kind.is_file() {
+            entry.metadata()?.modified().map(Some)
+        } else {
+            Ok(None)
+        }
+    });
+    match modified {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        other => other,
     }
 }
 
@@ -272,7 +286,7 @@ impl Sweep<'_> {
             let path = entry.path();
             let gone = if kind.is_dir() {
                 self.dir(&path, depth + 1)? && self.remove_empty_dir(&path, depth + 1)?
-            } else if kind.is_file() && entry.metadata()?.modified()? < self.uploads_before {
+            } else if regular_file_modified(&entry)?.is_some_and(|modified| modified < self.uploads_before) {
                 self.remove_object(&path)?;
                 true
             } else {
@@ -285,7 +299,10 @@ impl Sweep<'_> {
 
     /// Removes an expired upload, then its metadata files.
     fn remove_object(&mut self, path: &Path) -> io::Result<()> {
-        std::fs::remove_file(path)?;
+        // Deleted meanwhile, with its metadata files, by whoever deleted it.
+        if !remove_file(path)? {
+            return Ok(());
+        }
         self.swept.objects += 1;
         match key_of(path, self.bucket_dir) {
             Some(key) => self.files.forget(self.bucket, &key),
@@ -640,6 +657,29 @@ mod tests {
         assert_gone(&old);
         assert_kept(&completing);
         assert_kept(&[metadata]);
+    }
+
+    /// An upload aborted (or completed) between reading the directory and
+    /// looking at its files is simply not there, not a failed scan: the
+    /// store's list of uploads answered 500 now and then under aborts.
+    #[test]
+    fn a_file_gone_since_the_directory_was_read_is_skipped() {
+        let (_dir, files, _bucket_dir) = store();
+        let kept = multipart(&files, UPLOAD, "files/kept.bin", OLD, &[(1, OLD)]);
+        let gone = multipart(&files, YOUNG_UPLOAD, "files/gone.bin", OLD, &[(1, OLD)]);
+        let entries: Vec<_> = std::fs::read_dir(files.root())
+            .expect("read")
+            .collect::<Result<_, _>>()
+            .expect("entries");
+        for path in &gone {
+            std::fs::remove_file(path).expect("removed");
+        }
+        let seen: Vec<_> = entries
+            .iter()
+            .filter_map(|entry| regular_file_modified(entry).expect("no error").map(|_| entry.path()))
+            .collect();
+        assert_eq!(seen.len(), kept.len(), "{seen:?}");
+        assert!(kept.iter().all(|path| seen.contains(path)), "{seen:?}");
     }
 
     #[test]
