@@ -21,12 +21,39 @@ use crate::settings::LogFormat;
 /// here and is refused, with its sentence, when the settings are read.
 pub fn init() {
     let format = LogFormat::parse(std::env::var(LogFormat::SETTING).ok().as_deref()).unwrap_or_default();
-    let filter = EnvFilter::try_from_default_env()
-        // s3s logs every request at debug and failures at error; keep its noise down.
-        .unwrap_or_else(|_| EnvFilter::new("info,s3s=warn,aws_config=warn"));
+    // s3s logs every request at debug and every refusal at error (two or
+    // three lines each, for whoever sends them): the embedded store logs its
+    // refusals itself, one line each, at a bounded pace. Off unless RUST_LOG
+    // names s3s.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(raw) if raw.contains("s3s") => EnvFilter::new(raw),
+        Ok(raw) => EnvFilter::new(format!("{raw},s3s=off")),
+        Err(_) => EnvFilter::new("info,s3s=off,aws_config=warn"),
+    };
     let ansi = std::io::stderr().is_terminal();
     // A second init (tests start many servers in one process) is harmless.
     let _ = subscriber(format, filter, ansi, std::io::stderr).try_init();
+    log_panics();
+}
+
+/// A panic is logged as one line of the log, in its format, not as raw
+/// stderr beside a JSON log. The process goes on: the server's release build
+/// unwinds (only the browser bundle aborts), so a panic in one request, in
+/// Courier or in a dependency such as `s3s-fs`, ends that request's task
+/// and its connection, not every upload in flight. Requests are validated
+/// so that none panics (the embedded store checks ranges before `s3s-fs`
+/// sees them); this is the net under that.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|panic| {
+        let message = panic
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let location = panic.location().map(ToString::to_string).unwrap_or_default();
+        tracing::error!(%location, message, "a task panicked: its request was cut off");
+    }));
 }
 
 /// The subscriber for `format`, writing to `writer`.

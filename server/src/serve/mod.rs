@@ -3,9 +3,10 @@
 //! public port must neither keep a connection that never finishes its
 //! headers nor let idle connections pile up without bound. Each server gets
 //! [`Limits`]: a time for headers (which also ends idle keep-alive
-//! connections), a time a body may stall (its request is then answered
-//! with a sentence that says so, or S3's `RequestTimeout` on the store), a
-//! time a write may stall, and a cap on open connections. Asked to stop, a
+//! connections), a time a body may stall and the slowest it may arrive (its
+//! request is then answered with a sentence that says so, or S3's
+//! `RequestTimeout` on the store), a time a write may stall, and a cap on
+//! open connections, in all and for each client. Asked to stop, a
 //! server takes no new connections, lets requests in flight finish, and
 //! closes the rest.
 //!
@@ -32,9 +33,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
-pub use idle_body::{S3_REQUEST_TIMEOUT, StalledBodyAnswer};
+pub use idle_body::{BodyRate, S3_REQUEST_TIMEOUT, StalledBodyAnswer};
 
 use idle_body::{IdleTimeoutBody, Stall};
+
+use crate::client_addr::TrustedProxies;
+use crate::client_slots::{ClientSlot, ClientSlots};
 use write_timeout::WriteTimeout;
 
 /// How many new connections the kernel holds for a server before it
@@ -70,6 +74,9 @@ pub struct Limits {
     /// client gives back what its request holds; the request is answered
     /// with `stalled_body`, and its connection closed.
     pub body_idle: Duration,
+    /// The slowest a request body may arrive: a trickle (a byte every few
+    /// seconds is never idle) is cut like a stalled body.
+    pub min_body_rate: Option<BodyRate>,
     pub stalled_body: StalledBodyAnswer,
     /// A client that reads nothing of an answer for this long loses its connection.
     pub write_stall: Duration,
@@ -77,6 +84,11 @@ pub struct Limits {
     /// kernel's listen queue until one closes (idle ones close within
     /// `header_read`), instead of being dropped.
     pub max_connections: usize,
+    /// Open connections at once from one client (an IPv4 address, an IPv6
+    /// /64), so one client cannot hold them all; past it, its new
+    /// connections are closed at once. Trusted proxies
+    /// (`COURIER_TRUSTED_PROXIES`) carry many clients and are not held to it.
+    pub max_connections_per_client: usize,
 }
 
 impl Limits {
@@ -87,33 +99,49 @@ impl Limits {
     /// gone. 4096 connections: a page keeps one or two open to the app, so
     /// this is a few thousand people at once; an idle connection costs about
     /// 10 KB (500 took 5.2 MB, mostly hyper's 8 KB read buffer), so all of
-    /// them cost about 40 MB.
+    /// them cost about 40 MB. One client, 512 of them: a browser opens at
+    /// most 6 to one host, so that is a large office behind one address,
+    /// and eight strangers are needed to fill the port.
+    /// Bodies at 4 KiB/s at least, over 20 s of waiting: the app's are at
+    /// most 64 KiB and come in one packet.
     pub const APP: Self = Self {
         header_read: Duration::from_secs(10),
         body_idle: Duration::from_secs(30),
+        min_body_rate: Some(BodyRate {
+            bytes_per_sec: 4096,
+            window: Duration::from_secs(20),
+        }),
         write_stall: Duration::from_secs(30),
         max_connections: 4096,
+        max_connections_per_client: 512,
         stalled_body: StalledBodyAnswer::Sentence,
     };
 
     /// The embedded store: the same times (an upload's body may pause on a
     /// bad network, but not for 30 s); 1024 connections, since each upload
     /// in flight holds one for its whole length and the store's request and
-    /// upload slots (512 and 32) are the tighter bound anyway. A stalled
-    /// body is answered as S3 answers it.
+    /// upload slots are the tighter bound anyway; 256 from one client. A
+    /// stalled or trickled body is answered as S3 answers it. The floor,
+    /// 4 KiB/s per connection, is what one of a page's 12 uploads at once
+    /// (3 files, 4 parts each) gets on a 400 kbit/s uplink: slower links
+    /// than that are rare, while a trickler now pays 4 KiB/s for each slot
+    /// it holds instead of a byte every ten seconds.
     pub const STORE: Self = Self {
         max_connections: 1024,
+        max_connections_per_client: 256,
         stalled_body: StalledBodyAnswer::S3,
         ..Self::APP
     };
 }
 
-/// How Courier serves: the limits of each server. (How long a stop waits
-/// for them is a setting, `Settings::shutdown_grace`.)
+/// How Courier serves: the limits of each server, and the embedded store's
+/// request slots. (How long a stop waits for them is a setting,
+/// `Settings::shutdown_grace`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Serving {
     pub app: Limits,
     pub store: Limits,
+    pub store_slots: crate::embedded_store::request_slots::SlotLimits,
 }
 
 impl Default for Serving {
@@ -121,6 +149,7 @@ impl Default for Serving {
         Self {
             app: Limits::APP,
             store: Limits::STORE,
+            store_slots: crate::embedded_store::request_slots::SlotLimits::STORE,
         }
     }
 }
@@ -137,11 +166,17 @@ pub struct Server {
 
 impl Server {
     /// Serves `router` on `listener` until stopped. Handlers may extract
-    /// `ConnectInfo<SocketAddr>`: the peer's address.
-    pub fn spawn(listener: TcpListener, router: Router, limits: Limits) -> Self {
+    /// `ConnectInfo<SocketAddr>`: the peer's address. Connections from
+    /// `proxies` are not capped per client.
+    pub fn spawn(listener: TcpListener, router: Router, limits: Limits, proxies: TrustedProxies) -> Self {
         let (stop, stopped) = watch::channel(false);
         let connections = Arc::new(Semaphore::new(limits.max_connections));
-        let task = tokio::spawn(accept_loop(listener, router, limits, Arc::clone(&connections), stopped));
+        let gate = ConnectionGate {
+            all: Arc::clone(&connections),
+            per_client: ClientSlots::new(limits.max_connections_per_client),
+            proxies,
+        };
+        let task = tokio::spawn(accept_loop(listener, router, limits, gate, stopped));
         Self {
             stop,
             task,
@@ -170,16 +205,36 @@ impl Server {
     }
 }
 
+/// Who may open a connection: the port's cap, and each client's share of it.
+struct ConnectionGate {
+    all: Arc<Semaphore>,
+    per_client: Arc<ClientSlots>,
+    proxies: TrustedProxies,
+}
+
+impl ConnectionGate {
+    /// `Ok(None)` for a trusted proxy (not capped per client); `Err` when
+    /// the client holds its whole share.
+    fn admit(&self, peer: SocketAddr) -> Result<Option<ClientSlot>, ()> {
+        if self.proxies.contains(peer.ip()) {
+            return Ok(None);
+        }
+        self.per_client.try_take(peer.ip()).map(Some).ok_or(())
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     router: Router,
     limits: Limits,
-    connections: Arc<Semaphore>,
+    gate: ConnectionGate,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let connections = Arc::clone(&gate.all);
     let local = listener.local_addr().ok();
     // Said once a minute at most: at the limit, every accept would say it.
     let mut said_at_limit: Option<tokio::time::Instant> = None;
+    let mut said_client_limit: Option<tokio::time::Instant> = None;
     loop {
         let permit = match Arc::clone(&connections).try_acquire_owned() {
             Ok(permit) => permit,
@@ -216,12 +271,29 @@ async fn accept_loop(
                 }
             },
         };
+        let client_slot = match gate.admit(peer) {
+            Ok(slot) => slot,
+            Err(()) => {
+                if said_client_limit.is_none_or(|said| said.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(
+                        ?local,
+                        client = %peer.ip(),
+                        limit = limits.max_connections_per_client,
+                        "a client holds all the connections one client may: its new ones are closed"
+                    );
+                    said_client_limit = Some(tokio::time::Instant::now());
+                }
+                // Closed at once: its share is its own, nobody else's waits.
+                drop(stream);
+                continue;
+            }
+        };
         tokio::spawn(serve_connection(
             stream,
             peer,
             router.clone(),
             limits,
-            permit,
+            (permit, client_slot),
             stopped.clone(),
         ));
     }
@@ -237,10 +309,10 @@ async fn serve_connection(
     peer: SocketAddr,
     router: Router,
     limits: Limits,
-    permit: OwnedSemaphorePermit,
+    permits: (OwnedSemaphorePermit, Option<ClientSlot>),
     mut stopped: watch::Receiver<bool>,
 ) {
-    let _permit = permit;
+    let _permits = permits;
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let stall = Stall::default();
         // Kept only where an answer to a stalled body may need them.
@@ -249,19 +321,29 @@ async fn serve_connection(
         } else {
             http::HeaderMap::new()
         };
-        let mut request =
-            request.map(|body| Body::new(IdleTimeoutBody::new(Body::new(body), limits.body_idle, stall.clone())));
+        let mut request = request.map(|body| {
+            Body::new(IdleTimeoutBody::new(
+                Body::new(body),
+                limits.body_idle,
+                limits.min_body_rate,
+                stall.clone(),
+            ))
+        });
         // What `into_make_service_with_connect_info` would insert: the rate
         // limiter reads it.
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(CutBody {
+            stall: stall.clone(),
+            limits,
+        });
         let answered = router.clone().oneshot(request);
         async move {
             let Ok(response) = answered.await;
-            if !stall.happened() {
+            let Some(why) = stall.to_answer() else {
                 return Ok::<_, std::convert::Infallible>(response);
-            }
-            tracing::debug!(%peer, status = %response.status(), "a request's body stopped arriving");
-            Ok(limits.stalled_body.answer(response, limits.body_idle, &asked))
+            };
+            tracing::debug!(%peer, ?why, status = %response.status(), "a request's body was cut");
+            Ok(limits.stalled_body.answer(response, why, &limits, &asked))
         }
     });
     let connection = http1::Builder::new()
@@ -282,6 +364,38 @@ async fn serve_connection(
     };
     if let Err(error) = result {
         tracing::debug!(%peer, %error, "a connection ended with an error");
+    }
+}
+
+/// How a request's body may have been cut, for [`answer_cut_bodies`].
+#[derive(Clone, Debug)]
+struct CutBody {
+    stall: Stall,
+    limits: Limits,
+}
+
+/// A middleware that answers a request whose body was cut (it stalled,
+/// trickled or broke off) where the server's own layers see it: what read
+/// the body answered 400 or 500, and a trace layer outside would log that
+/// 500 at ERROR though the client caused it. The serve loop answers the
+/// same way for routers without it.
+pub async fn answer_cut_bodies(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let cut = request.extensions().get::<CutBody>().cloned();
+    let asked = cut
+        .as_ref()
+        .filter(|cut| cut.limits.stalled_body.reads_request_headers())
+        .map(|_| request.headers().clone())
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    match cut {
+        Some(cut) => match cut.stall.to_answer() {
+            Some(why) => cut.limits.stalled_body.answer(response, why, &cut.limits, &asked),
+            None => response,
+        },
+        None => response,
     }
 }
 

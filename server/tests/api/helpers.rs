@@ -575,6 +575,9 @@ pub async fn upload_many(courier: &TestCourier, clients: usize, uploads: usize) 
             let http = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .pool_idle_timeout(IDLE_CONNECTION_LIFETIME)
+                // Each client from an address of its own, as clients are:
+                // the store and the app give each address its share.
+                .local_address(client_address(client))
                 .build()
                 .expect("client");
             let mut run = ClientRun::default();
@@ -604,6 +607,15 @@ pub async fn upload_many(courier: &TestCourier, clients: usize, uploads: usize) 
     }
     report.elapsed = started.elapsed();
     report
+}
+
+/// A loopback address of client `n`'s own (127.0.1.1, 127.0.1.2 …): Linux
+/// routes all of 127.0.0.0/8 to the loopback interface, so a test can play
+/// many clients on one machine.
+pub fn client_address(n: usize) -> std::net::IpAddr {
+    let n = u16::try_from(n % 65_000).unwrap_or(0) + 1;
+    let [high, low] = n.to_be_bytes();
+    std::net::IpAddr::from([127, 1 + high / 128, high % 128, low])
 }
 
 impl LoadReport {

@@ -48,6 +48,9 @@ async fn idle_and_half_sent_connections_keep_nobody_out_and_are_closed() {
     let limits = Limits {
         header_read: Duration::from_secs(3),
         body_idle: Duration::from_secs(3),
+        // 555 connections from this one address: this test is about the
+        // port's limits; a client's own share is `hostile_clients.rs`'.
+        max_connections_per_client: Limits::APP.max_connections,
         ..Limits::APP
     };
     let courier = spawn_with_app_limits(limits).await;

@@ -1,0 +1,281 @@
+//! One stranger against everyone else (issue 26): a client that trickles
+//! bodies a byte at a time on hundreds of connections, as an attacker would,
+//! from an address of its own (127.0.0.2; the honest client is 127.0.0.1).
+//! Before, 530 trickled part uploads took every one of the store's 512 slots
+//! (every download and upload answered `503 SlowDown`), and 4,150 trickled
+//! `sign_parts` took all of the app's 4,096 connections (`GET /` went
+//! unanswered). Now each client has its share of the slots and connections,
+//! reads and writes have pools of their own, and a body slower than the
+//! floor is cut.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use courier::serve::{BodyRate, Limits, S3_REQUEST_TIMEOUT, Serving};
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::task::JoinSet;
+
+use crate::helpers::{TestCourier, part_sha256, sample_bytes, spawn_courier_serving};
+use crate::raw_http::{host_of, path_of};
+
+/// The attacker's address: loopback, but not the honest client's.
+const ATTACKER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+/// A second slow client, whose single trickle is watched being cut (the
+/// attacker's own connections take a while to be given back: those that
+/// wait for a slot are not reading, so they see their client leave only
+/// when their wait ends).
+const SLOW_CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 3));
+
+/// Bodies must come at 4 KiB/s over each 3 s of waiting (20 s by default),
+/// so the test sees trickles cut within seconds.
+const FLOOR: BodyRate = BodyRate {
+    bytes_per_sec: 4096,
+    window: Duration::from_secs(3),
+};
+
+async fn spawn_serving(serving: Serving) -> TestCourier {
+    let data_dir = tempfile::tempdir().expect("a temporary data directory");
+    let vars = vec![
+        ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
+    ];
+    spawn_courier_serving(vars, data_dir, serving).await
+}
+
+async fn connect_from(source: IpAddr, addr: &str) -> std::io::Result<TcpStream> {
+    let addr: SocketAddr = addr.parse().map_err(std::io::Error::other)?;
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    socket.connect(addr).await
+}
+
+/// Opens `count` connections from the attacker, sends `head` and one byte of
+/// the body on each, then a byte a second on each until the task is
+/// dropped (which closes them all). Connections the server closes are left behind.
+struct Trickle {
+    sent: JoinSet<Option<TcpStream>>,
+}
+
+impl Trickle {
+    async fn start(addr: &str, head: String, count: usize) -> Self {
+        let mut opened = Vec::with_capacity(count);
+        for _ in 0..count {
+            if let Ok(mut stream) = connect_from(ATTACKER, addr).await
+                && stream.write_all(head.as_bytes()).await.is_ok()
+                && stream.write_all(b"x").await.is_ok()
+            {
+                opened.push(stream);
+            }
+        }
+        let mut sent = JoinSet::new();
+        for mut stream in opened {
+            sent.spawn(async move {
+                for _ in 0..30 {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if stream.write_all(b"x").await.is_err() {
+                        return None;
+                    }
+                }
+                Some(stream)
+            });
+        }
+        Self { sent }
+    }
+
+    /// Connections still trickling: those the server closed fail a write
+    /// within a second or two.
+    fn still_sending(&mut self) -> usize {
+        while self.sent.try_join_next().is_some() {}
+        self.sent.len()
+    }
+}
+
+/// The first line and what follows, as far as it came within `within`.
+async fn answer_on(mut stream: TcpStream, within: Duration) -> String {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+        if read == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..read]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() {
+    let courier = spawn_serving(Serving {
+        store: Limits {
+            min_body_rate: Some(FLOOR),
+            ..Limits::STORE
+        },
+        ..Serving::default()
+    })
+    .await;
+    let shared = courier
+        .upload("before.txt", "text/plain", b"shared before the attack")
+        .await;
+
+    // One multipart start and one part URL, as the report did: it signs an
+    // exact 8 MiB length, and works on any number of connections.
+    let size = 16 * 1024 * 1024;
+    let bytes = sample_bytes(size);
+    let upload = courier.multipart("attack.bin", size as u64).await;
+    let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
+    let head = format!(
+        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nx-amz-checksum-sha256: {}\r\n\r\n",
+        path_of(&part.url),
+        host_of(&part.url),
+        part.size,
+        part_sha256(&upload, &bytes, 1)
+    );
+    let mut trickle = Trickle::start(host_of(&courier.store), head, 530).await;
+    // Let it take what it can.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The honest client downloads and uploads in time (before: 503 after
+    // waiting 30 s for a slot).
+    let honest = std::time::Instant::now();
+    let downloaded = tokio::time::timeout(Duration::from_secs(10), courier.downloaded_bytes(&shared.download_url))
+        .await
+        .expect("a download while the store is trickled at");
+    assert_eq!(downloaded, b"shared before the attack");
+    let during = tokio::time::timeout(
+        Duration::from_secs(10),
+        courier.upload("during.txt", "text/plain", b"uploaded during the attack"),
+    )
+    .await
+    .expect("an upload while the store is trickled at");
+    assert_eq!(
+        courier.downloaded_bytes(&during.download_url).await,
+        b"uploaded during the attack"
+    );
+    eprintln!(
+        "530 trickled part uploads, {} of them still open: a download and a whole upload took {:?}",
+        trickle.still_sending(),
+        honest.elapsed()
+    );
+    drop(trickle);
+
+    // The trickles themselves are cut as S3 cuts a slow client: a fresh one,
+    // after one window of waiting.
+    let head = format!(
+        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nx-amz-checksum-sha256: {}\r\n\r\nx",
+        path_of(&part.url),
+        host_of(&part.url),
+        part.size,
+        part_sha256(&upload, &bytes, 1)
+    );
+    let started = std::time::Instant::now();
+    let mut one = connect_from(SLOW_CLIENT, host_of(&courier.store))
+        .await
+        .expect("connects");
+    one.write_all(head.as_bytes()).await.expect("sent");
+    let dripping = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            // Ignored once the store has answered and closed.
+            let _ = one.write_all(b"x").await;
+        }
+    };
+    let _ = tokio::time::timeout(FLOOR.window + Duration::from_secs(2), dripping).await;
+    let answer = answer_on(one, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("<Code>RequestTimeout</Code>") && answer.contains(S3_REQUEST_TIMEOUT),
+        "{answer}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(12), "{:?}", started.elapsed());
+    eprintln!("a trickled part was cut after {:?}", started.elapsed());
+    // Nothing of the trickled part was kept.
+    let listed = courier.list_parts(&upload).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let parts: serde_json::Value = listed.json().await.expect("parts");
+    assert_eq!(parts.as_array().map(Vec::len), Some(0), "{parts}");
+}
+
+#[tokio::test]
+async fn trickled_sign_parts_on_thousands_of_connections_leave_the_page_answering() {
+    let courier = spawn_serving(Serving {
+        app: Limits {
+            min_body_rate: Some(FLOOR),
+            ..Limits::APP
+        },
+        ..Serving::default()
+    })
+    .await;
+    let head = format!(
+        "POST /api/sign_parts HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\n",
+        host_of(&courier.base)
+    );
+    // More than the app's 4,096 connections.
+    let mut trickle = Trickle::start(host_of(&courier.base), head, 4_200).await;
+    let asked = std::time::Instant::now();
+
+    let page = tokio::time::timeout(Duration::from_secs(5), courier.get_as(&courier.base, "text/html"))
+        .await
+        .expect("the page answers while sign_parts is trickled at");
+    let answered = asked.elapsed();
+    assert_eq!(page.status(), StatusCode::OK);
+    // Let the connections the app closed show it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    eprintln!(
+        "4,200 trickled sign_parts, {} of them still open: the page answered in {:?}",
+        trickle.still_sending(),
+        answered
+    );
+    drop(trickle);
+
+    // A trickled body on the app is cut once a window of waiting shows it
+    // under the floor, with a sentence.
+    let mut one = connect_from(SLOW_CLIENT, host_of(&courier.base))
+        .await
+        .expect("connects");
+    let head = format!(
+        "POST /api/sign_upload HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: 60000\r\n\r\nfilename=a",
+        host_of(&courier.base)
+    );
+    one.write_all(head.as_bytes()).await.expect("sent");
+    let dripping = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let _ = one.write_all(b"a").await;
+        }
+    };
+    let _ = tokio::time::timeout(FLOOR.window + Duration::from_secs(2), dripping).await;
+    let answer = answer_on(one, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("arrived too slowly"), "{answer}");
+}
+
+/// A client that stops halfway through a part (closes its side) is told
+/// `400 IncompleteBody`, as S3 tells it, not `500 InternalError`; nothing of
+/// the part is kept.
+#[tokio::test]
+async fn a_part_cut_off_before_its_length_is_the_clients_fault() {
+    let courier = spawn_serving(Serving::default()).await;
+    let size = 16 * 1024 * 1024;
+    let bytes = sample_bytes(size);
+    let upload = courier.multipart("cut.bin", size as u64).await;
+    let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
+    let head = format!(
+        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nx-amz-checksum-sha256: {}\r\n\r\n",
+        path_of(&part.url),
+        host_of(&part.url),
+        part.size,
+        part_sha256(&upload, &bytes, 1)
+    );
+    let mut stream = TcpStream::connect(host_of(&courier.store)).await.expect("connects");
+    stream.write_all(head.as_bytes()).await.expect("sent");
+    stream.write_all(&bytes[..100_000]).await.expect("sent");
+    stream.shutdown().await.expect("half-closed");
+    let answer = answer_on(stream, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("<Code>IncompleteBody</Code>"), "{answer}");
+    let listed: serde_json::Value = courier.list_parts(&upload).await.json().await.expect("parts");
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+}
