@@ -7,12 +7,9 @@ use crate::error::CourierError;
 use crate::model::DownloadLink;
 use crate::upload::LinkDetails;
 
-/// A query value: everything but RFC 3986's unreserved characters encoded.
-const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// Where the page's "New link" button posts the file's key and owner token:
+/// in the body, so the token is in no URL (history, logs, a shared screen).
+pub const NEW_LINK_PATH: &str = "/new-link";
 
 /// The stylesheet's `<link>`, with its content hash in release builds: set
 /// once at start-up from the same options the app's shell uses.
@@ -27,32 +24,55 @@ pub fn use_stylesheet(options: &LeptosOptions) {
     let _ = STYLESHEET.set(link);
 }
 
-/// The whole HTML document for one confirmation. `bucket` lets the "new link"
-/// anchor come back here with the renewal token.
-pub fn render(link: DownloadLink, bucket: &str) -> String {
-    let query = |value: &str| percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string();
-    let again = format!(
-        "/confirm-upload?bucket={}&key={}&token={}",
-        query(bucket),
-        query(&link.key),
-        query(&link.token)
-    );
+/// The whole HTML document for one confirmation (or a new link). With the
+/// owner token, an expiring link gets a "New link" button that posts it
+/// back; without it (a confirmation replayed later), the link only.
+pub fn render(link: DownloadLink) -> String {
     // A public link never expires: nothing to renew.
-    let renewable = link.expires_at.is_some();
+    let renewal = match (link.owner_token(), &link.expires_at) {
+        (Some(token), Some(_)) => Renewal::Offered {
+            key: link.key.clone(),
+            token: token.to_owned(),
+        },
+        (None, Some(_)) => Renewal::NotHere,
+        (_, None) => Renewal::Never,
+    };
     document(move || {
         view! {
             <section class="result" data-testid="result">
                 <p class="status">"Uploaded."</p>
                 <LinkDetails link />
-                <Show when=move || renewable>
-                    <p>
-                        <a class="secondary" href=again.clone()>"New link"</a>
-                    </p>
-                </Show>
+                {match renewal {
+                    Renewal::Offered { key, token } => view! {
+                        <form method="post" action=NEW_LINK_PATH class="new-link">
+                            <input type="hidden" name="key" value=key />
+                            <input type="hidden" name="token" value=token />
+                            <button type="submit" class="secondary">"New link"</button>
+                        </form>
+                    }
+                    .into_any(),
+                    Renewal::NotHere => view! {
+                        <p class="status">
+                            "This upload was confirmed before: new links come from the page that first confirmed it."
+                        </p>
+                    }
+                    .into_any(),
+                    Renewal::Never => ().into_any(),
+                }}
             </section>
         }
         .into_any()
     })
+}
+
+/// What the page offers for getting a new link.
+enum Renewal {
+    /// The button, carrying the owner token in its form.
+    Offered { key: String, token: String },
+    /// The token stayed with whoever first confirmed the upload.
+    NotHere,
+    /// A public link, which never expires.
+    Never,
 }
 
 /// A page that says why there is no link, as a sentence.
@@ -106,7 +126,7 @@ mod tests {
             link: crate::model::LinkKind::Expiring,
             token: "r.1.abc".to_owned(),
         };
-        let html = render(link, "courier");
+        let html = render(link.clone());
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.html"), "{html}");
         assert!(
@@ -115,7 +135,24 @@ mod tests {
         );
         assert!(html.contains("2 KiB"));
         assert!(html.contains("2026-11-28 13:05 UTC"));
-        assert!(html.contains("token=r.1.abc"), "{html}");
+        // "New link" posts the token; no URL on the page carries it.
+        assert!(
+            html.contains("<form method=\"post\" action=\"/new-link\"")
+                && html.contains("name=\"token\" value=\"r.1.abc\""),
+            "{html}"
+        );
+        assert!(!html.contains("token="), "{html}");
+
+        // Without the owner token: the link, and no button.
+        let replayed = render(DownloadLink {
+            token: String::new(),
+            ..link
+        });
+        assert!(replayed.contains("class=\"download-link\""), "{replayed}");
+        assert!(
+            !replayed.contains("New link") && !replayed.contains("<form"),
+            "{replayed}"
+        );
     }
 
     #[test]
@@ -131,7 +168,7 @@ mod tests {
             link: crate::model::LinkKind::Public,
             token: "r.1.abc".to_owned(),
         };
-        let html = render(link, "courier");
+        let html = render(link);
         assert!(
             html.contains("Anyone with this link can download it, until it is deleted."),
             "{html}"

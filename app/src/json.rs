@@ -79,7 +79,8 @@ impl ReadJson for DownloadLink {
             expires_at: js::string(value, "expires_at"),
             // Missing in links remembered before public links existed.
             link: js::link(value, "link").unwrap_or_default(),
-            token: js::string(value, "token")?,
+            // Missing when the answer carries no owner token (a replayed confirmation).
+            token: js::string(value, "token").unwrap_or_default(),
         })
     }
 }
@@ -217,6 +218,7 @@ impl ReadJson for CourierError {
             "store_refused" => Self::StoreRefused(sentence),
             "policy_expired" => Self::PolicyExpired(sentence),
             "store_unavailable" => Self::StoreUnavailable(sentence),
+            "storage_full" => Self::StorageFull(sentence),
             "network" => Self::Network(sentence),
             "internal" => Self::Internal(sentence),
             _ => return None,
@@ -242,7 +244,9 @@ pub fn links_to_string(links: &[DownloadLink]) -> Option<String> {
             None => js::set(&object, "expires_at", &wasm_bindgen::JsValue::NULL)?,
         }
         text("link", link.link.as_str())?;
-        text("token", &link.token)?;
+        if let Some(token) = link.owner_token() {
+            text("token", token)?;
+        }
         array.push(&object);
     }
     js_sys::JSON::stringify(&array).ok()?.as_string()

@@ -1,18 +1,18 @@
 //! `GET /confirm-upload`: where the store's 303 lands after an upload. It
 //! checks the token against the key, HEADs the object and answers a signed
 //! download link: JSON to a fetch (`Accept: application/json`), a page to a
-//! plain browser.
+//! plain browser. `POST /new-link`: that page's "New link" button.
 
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{Html, IntoResponse, Response};
+use axum::{Form, Json};
 use tower_http::cors::{Any, CorsLayer};
 
 use app::error::CourierError;
-use signer::{ConfirmRequest, Signer};
+use signer::{ConfirmRequest, DownloadLink, Signer};
 
 use crate::respond::{refusal, wants_json};
 
@@ -33,11 +33,47 @@ pub async fn confirm_upload(
     if let Err(error) = &outcome {
         tracing::info!(status = error.status_code(), %error, "confirmation refused");
     }
+    answer(&headers, outcome)
+}
 
+/// What the confirm page's "New link" button posts: the file's key and its
+/// owner token, in the body rather than in a URL.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NewLinkForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// `POST /new-link`: the confirm page's "New link" (the no-JavaScript path),
+/// answered with the page again, or JSON to a fetch.
+pub async fn new_link(
+    State(signer): State<Signer>,
+    headers: HeaderMap,
+    form: Result<Form<NewLinkForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let outcome = match form {
+        Ok(Form(form)) => signer
+            .renew(&form.key, &form.token, time::OffsetDateTime::now_utc())
+            .await
+            .map_err(CourierError::from),
+        Err(_) => Err(CourierError::BadRequest(
+            "This request for a new link could not be read. Use the New link button again.".to_owned(),
+        )),
+    };
+    if let Err(error) = &outcome {
+        tracing::info!(status = error.status_code(), %error, "new link refused");
+    }
+    answer(&headers, outcome)
+}
+
+/// A link as JSON to a fetch or as the confirm page, else the refusal.
+fn answer(headers: &HeaderMap, outcome: Result<DownloadLink, CourierError>) -> Response {
     let mut response = match outcome {
-        Ok(link) if wants_json(&headers) => Json(link).into_response(),
-        Ok(link) => Html(app::confirm_page::render(link, signer.bucket())).into_response(),
-        Err(error) => refusal(&headers, &error),
+        Ok(link) if wants_json(headers) => Json(link).into_response(),
+        Ok(link) => Html(app::confirm_page::render(link)).into_response(),
+        Err(error) => refusal(headers, &error),
     };
     // Signed links are personal and short-lived: never cache them.
     response

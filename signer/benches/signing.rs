@@ -54,6 +54,7 @@ fn signer() -> Signer {
         upload_ttl: Duration::from_secs(15 * 60),
         download_ttl: Duration::from_secs(24 * 3600),
         renew_ttl: Duration::from_secs(7 * 24 * 3600),
+        owner_token_window: Duration::from_secs(signer::DEFAULT_OWNER_TOKEN_WINDOW_SECS),
         multipart: signer::MultipartSettings::default(),
         links: LinkSettings::default(),
     };

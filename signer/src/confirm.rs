@@ -2,6 +2,7 @@
 //! object is moved where no grant can write (`files/<id>/<name>`), and a
 //! download link is signed for it. Renewals sign a fresh link later.
 
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use time::OffsetDateTime;
 
 use crate::error::SignError;
@@ -67,6 +68,13 @@ impl Signer {
     /// its grant could write again, and signs a link to the copy. `etag` is
     /// what the store's redirect reported: it finds the copy when the upload
     /// was already moved (a confirmation retried).
+    ///
+    /// The owner token (new links, delete) goes only with the confirmation
+    /// that made the copy and with those within the owner-token window after
+    /// it (the page's retries of a lost answer): the upload token travels in
+    /// the store's redirect URL, which a browser's history keeps, and must
+    /// not yield the right to delete. Judged from the copy's own date, so
+    /// every instance agrees without sharing state.
     async fn confirm_upload(
         &self,
         key: &ObjectKey,
@@ -84,21 +92,59 @@ impl Signer {
             .map(|e| bare_etag(Some(e)))
             .or_else(|| current.clone())
             .ok_or(SignError::NoSuchFile)?;
-        let confirmed = self.confirmed_key(key, &wanted)?;
-        if current.as_deref() == Some(wanted.as_str()) {
-            if self.head(&confirmed).await?.is_none() {
+        let still_uploaded = current.as_deref() == Some(wanted.as_str());
+        // The copy carries the upload's metadata, size and ETag.
+        let (confirmed, head, copied_now) = match self.find_copy(key, &wanted).await? {
+            Some((confirmed, head)) => (confirmed, head, false),
+            None if still_uploaded => {
+                let confirmed = self.confirmed_key(key, &wanted)?;
                 self.copy(key, &confirmed, &wanted).await?;
+                let head = self.head(&confirmed).await?.ok_or(SignError::NoSuchFile)?;
+                (confirmed, head, true)
             }
+            // Neither copied nor still there: never uploaded, or the grant
+            // wrote other bytes since, which this redirect does not confirm.
+            None => return Err(SignError::NoSuchFile),
+        };
+        if still_uploaded {
             self.remove_upload(key).await;
         }
-        // Otherwise it was moved already (a retried confirmation finds the
-        // copy), or the grant wrote other bytes since, which this redirect
-        // does not confirm.
-        // The copy carries the upload's metadata, size and ETag.
-        let head = self.head(&confirmed).await?.ok_or(SignError::NoSuchFile)?;
-        let token = self.owner_token(&confirmed, &head, now);
-        tracing::info!(upload = %key.as_str(), confirmed = %confirmed.as_str(), "confirmed an upload");
+        let owner = copied_now || self.just_confirmed(&head, now);
+        let token = if owner {
+            self.owner_token(&confirmed, &head, now)
+        } else {
+            String::new()
+        };
+        tracing::info!(
+            upload = %key.as_str(),
+            confirmed = %confirmed.as_str(),
+            owner_token = owner,
+            "confirmed an upload"
+        );
         self.link(&confirmed, &head, token, now).await
+    }
+
+    /// The confirmed copy of `key`'s bytes `etag`, if one was made: under the
+    /// id the current secret gives, or one a previous secret gave (a file
+    /// confirmed before a rotation).
+    async fn find_copy(&self, key: &ObjectKey, etag: &str) -> Result<Option<(ObjectKey, HeadObjectOutput)>, SignError> {
+        for id in token::confirmed_ids(&self.0.secret, key, etag) {
+            let confirmed = key
+                .confirmed(&id)
+                .map_err(|e| SignError::InvalidConfirmedKey(e.to_string()))?;
+            if let Some(head) = self.head(&confirmed).await? {
+                return Ok(Some((confirmed, head)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether a confirmed copy was made within the owner-token window before
+    /// `now` (by the store's clock; a copy dated ahead of `now` counts as new).
+    fn just_confirmed(&self, head: &HeadObjectOutput, now: OffsetDateTime) -> bool {
+        head.last_modified()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+            .is_some_and(|written| now - written <= self.0.limits.owner_token_window)
     }
 
     fn confirmed_key(&self, key: &ObjectKey, etag: &str) -> Result<ObjectKey, SignError> {

@@ -222,7 +222,22 @@ impl Parsed {
 /// bytes on another key (so no later write can change what a link serves), and
 /// nobody without the secret can predict it.
 pub fn confirmed_id(secret: &TokenSecret, upload_key: &ObjectKey, etag: &str) -> String {
-    let mut mac = secret.current.clone();
+    file_id(&secret.current, upload_key, etag)
+}
+
+/// The ids the same upload was given under every secret still accepted, the
+/// current one first: a file confirmed before a rotation keeps the id the
+/// previous secret gave it, and a retried confirmation must still find it.
+pub fn confirmed_ids<'a>(
+    secret: &'a TokenSecret,
+    upload_key: &'a ObjectKey,
+    etag: &'a str,
+) -> impl Iterator<Item = String> + 'a {
+    secret.verifying().map(move |key| file_id(key, upload_key, etag))
+}
+
+fn file_id(key: &Hmac<Sha256>, upload_key: &ObjectKey, etag: &str) -> String {
+    let mut mac = key.clone();
     mac.update(format!("courier-confirmed-key/v1\n{etag}\n{}", upload_key.as_str()).as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..crate::object_key::FILE_ID_LEN / 2])
 }
@@ -420,6 +435,21 @@ mod tests {
         let other = TokenSecret::new(*b"another secret that is long enough").expect("long");
         assert_ne!(id, confirmed_id(&other, &key(KEY), "abc"));
         assert!(key(KEY).confirmed(&id).is_ok());
+    }
+
+    #[test]
+    fn a_rotated_secret_still_names_the_ids_its_predecessors_gave() {
+        let old = TokenSecret::new(*b"the secret before the rotation..").expect("32 bytes");
+        let rotated = secret().accepting(std::slice::from_ref(&old));
+        let ids: Vec<String> = confirmed_ids(&rotated, &key(KEY), "abc").collect();
+        assert_eq!(
+            ids,
+            vec![
+                confirmed_id(&secret(), &key(KEY), "abc"),
+                confirmed_id(&old, &key(KEY), "abc")
+            ]
+        );
+        assert_eq!(confirmed_ids(&secret(), &key(KEY), "abc").count(), 1);
     }
 
     #[test]

@@ -40,6 +40,7 @@ fn signer(links: LinkSettings) -> Signer {
         upload_ttl: Duration::from_secs(600),
         download_ttl: Duration::from_secs(3600),
         renew_ttl: Duration::from_secs(86400),
+        owner_token_window: Duration::from_secs(signer::DEFAULT_OWNER_TOKEN_WINDOW_SECS),
         multipart: signer::MultipartSettings::default(),
         links,
     };

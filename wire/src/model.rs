@@ -66,8 +66,20 @@ pub struct DownloadLink {
     #[serde(default)]
     pub link: LinkKind,
     /// The owner's token: `sign_download` signs a fresh link with it, and
-    /// `delete_upload` deletes the file.
+    /// `delete_upload` deletes the file. Empty, and absent from the JSON,
+    /// when this answer does not hand it out: a confirmation replayed after
+    /// the file was first confirmed gets the link only (the upload token
+    /// travels in a URL that browser history keeps). Read it with
+    /// [`DownloadLink::owner_token`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
+}
+
+impl DownloadLink {
+    /// The owner's token, when this link came with it.
+    pub fn owner_token(&self) -> Option<&str> {
+        (!self.token.is_empty()).then_some(self.token.as_str())
+    }
 }
 
 /// Who may read an uploaded file through its link.
@@ -97,5 +109,36 @@ impl LinkKind {
             "public" => Some(Self::Public),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(token: &str) -> DownloadLink {
+        DownloadLink {
+            key: "files/0123456789abcdef0123456789abcdef/a.txt".to_owned(),
+            filename: "a.txt".to_owned(),
+            size: 1,
+            etag: "abc".to_owned(),
+            download_url: "http://127.0.0.1:9000/courier/files/a.txt".to_owned(),
+            expires_at: None,
+            link: LinkKind::Expiring,
+            token: token.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_link_without_its_owner_token_has_no_token_field() {
+        let json = serde_json::to_value(link("")).expect("serialises");
+        assert!(json.get("token").is_none(), "{json}");
+        let back: DownloadLink = serde_json::from_value(json).expect("deserialises");
+        assert_eq!(back.owner_token(), None);
+
+        let owned = serde_json::to_value(link("r.1.abc")).expect("serialises");
+        assert_eq!(owned["token"], "r.1.abc");
+        let back: DownloadLink = serde_json::from_value(owned).expect("deserialises");
+        assert_eq!(back.owner_token(), Some("r.1.abc"));
     }
 }

@@ -25,8 +25,19 @@ fn save(links: &[DownloadLink]) {
 /// Remembers a finished upload (or its new link), newest first.
 pub fn remember(link: &DownloadLink) {
     let mut links = load();
+    let mut link = link.clone();
+    // A link that came without the owner token (a replayed confirmation)
+    // keeps the one this browser already holds for the file.
+    if link.owner_token().is_none()
+        && let Some(token) = links
+            .iter()
+            .find(|l| l.key == link.key)
+            .and_then(DownloadLink::owner_token)
+    {
+        link.token = token.to_owned();
+    }
     links.retain(|l| l.key != link.key);
-    links.insert(0, link.clone());
+    links.insert(0, link);
     links.truncate(KEEP);
     save(&links);
 }

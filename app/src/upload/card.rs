@@ -211,7 +211,10 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
     // Deleting asks first: "Delete" shows the question and its two answers.
     let confirming_delete = RwSignal::new(false);
     let deleting = RwSignal::new(false);
-    let renewable = link.expires_at.is_some();
+    // Without the owner token (a confirmation replayed late) the card shows
+    // the link only: new links and delete are its owner's.
+    let owned = link.owner_token().is_some();
+    let renewable = owned && link.expires_at.is_some();
     let problem = RwSignal::new(None::<String>);
     let url = link.download_url.clone();
     let copy = move |_| {
@@ -267,7 +270,9 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             {renewable.then(|| view! {
                 <button type="button" class="secondary" on:click=renew disabled=move || renewing.get()>"New link"</button>
             })}
-            <button type="button" class="secondary danger" on:click=move |_| confirming_delete.set(true) disabled=move || confirming_delete.get()>"Delete"</button>
+            {owned.then(|| view! {
+                <button type="button" class="secondary danger" on:click=move |_| confirming_delete.set(true) disabled=move || confirming_delete.get()>"Delete"</button>
+            })}
             <ActionButton action=QueueAction::Remove item queue />
         </div>
         <Show when=move || confirming_delete.get()>

@@ -24,15 +24,24 @@ async fn the_page_form_uploads_without_javascript() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("HTML");
     assert!(html.contains("Holiday photo.jpg"), "{html}");
-    // Its "New link" comes back here with the renewal token and gets a fresh link.
-    let again = html
-        .split("href=\"")
-        .map(|rest| rest.split('"').next().unwrap_or_default().replace("&amp;", "&"))
-        .find(|href| href.starts_with("/confirm-upload?"))
-        .expect("a New link anchor");
+    // Its "New link" posts the file's key and renewal token (in the body,
+    // never in a URL) and gets a fresh link.
+    let field = |name: &str| {
+        html.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("a New link form with {name}: {html}"))
+            .replace("&amp;", "&")
+    };
+    assert!(html.contains("<form method=\"post\" action=\"/new-link\""), "{html}");
     let renewed = courier
-        .get_as(&format!("{}{again}", courier.base), "application/json")
-        .await;
+        .http
+        .post(format!("{}/new-link", courier.base))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&[("key", field("key")), ("token", field("token"))])
+        .send()
+        .await
+        .expect("Courier answers");
     assert_eq!(renewed.status(), StatusCode::OK);
     let renewed: app::model::DownloadLink = renewed.json().await.expect("a link");
     assert_eq!(
