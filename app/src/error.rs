@@ -33,6 +33,9 @@ pub enum CourierError {
     /// The store could not be reached or failed (502).
     #[error("{0}")]
     StoreUnavailable(String),
+    /// The store has no room for the file (507).
+    #[error("{0}")]
+    StorageFull(String),
     /// The browser could not reach Courier or the store.
     #[error("{0}")]
     Network(String),
@@ -52,6 +55,7 @@ impl CourierError {
             Self::TooManyRequests(_) => 429,
             Self::StoreRefused(_) | Self::PolicyExpired(_) | Self::StoreUnavailable(_) | Self::Network(_) => 502,
             Self::Internal(_) => 500,
+            Self::StorageFull(_) => 507,
         }
     }
 
@@ -88,6 +92,7 @@ macro_rules! the_sentence {
             | Self::StoreRefused(s)
             | Self::PolicyExpired(s)
             | Self::StoreUnavailable(s)
+            | Self::StorageFull(s)
             | Self::Network(s)
             | Self::Internal(s) => s,
         }
@@ -134,6 +139,21 @@ impl From<signer::SignError> for CourierError {
             Refusal::TooLarge => Self::TooLarge(sentence),
             Refusal::Unavailable => Self::StoreUnavailable(sentence),
             Refusal::Internal => Self::Internal(sentence),
+            Refusal::InsufficientStorage => Self::StorageFull(sentence),
+        }
+    }
+}
+
+/// Over the client's daily budget: come back later (429), or never, for a
+/// file larger than a whole day's budget (413).
+#[cfg(feature = "ssr")]
+impl From<signer::upload_budget::OverBudget> for CourierError {
+    fn from(over: signer::upload_budget::OverBudget) -> Self {
+        use signer::upload_budget::OverBudget;
+        let sentence = over.to_string();
+        match over {
+            OverBudget::LargerThanADay { .. } => Self::TooLarge(sentence),
+            OverBudget::Spent { .. } => Self::TooManyRequests(sentence),
         }
     }
 }

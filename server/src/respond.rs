@@ -46,7 +46,7 @@ pub struct RefusalCode(pub &'static str);
 
 impl RefusalCode {
     /// Every code, in the order the metrics list them.
-    pub const ALL: [&'static str; 10] = [
+    pub const ALL: [&'static str; 11] = [
         "bad_request",
         "forbidden",
         "not_found",
@@ -57,6 +57,7 @@ impl RefusalCode {
         "store_unavailable",
         "network",
         "internal",
+        "storage_full",
     ];
 
     pub fn of(error: &CourierError) -> Self {
@@ -72,6 +73,7 @@ impl RefusalCode {
             CourierError::StoreUnavailable(_) => "store_unavailable",
             CourierError::Network(_) => "network",
             CourierError::Internal(_) => "internal",
+            CourierError::StorageFull(_) => "storage_full",
         })
     }
 }
@@ -120,6 +122,7 @@ mod tests {
             CourierError::StoreUnavailable(sentence()),
             CourierError::Network(sentence()),
             CourierError::Internal(sentence()),
+            CourierError::StorageFull(sentence()),
         ];
         for (error, listed) in errors.iter().zip(RefusalCode::ALL) {
             let wire = serde_json::to_value(error).expect("JSON");

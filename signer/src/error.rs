@@ -13,6 +13,8 @@ pub enum Refusal {
     /// The store (or its credentials) could not be reached.
     Unavailable,
     Internal,
+    /// The store has no room for the file (507 Insufficient Storage).
+    InsufficientStorage,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +76,11 @@ pub enum SignError {
     NoSuchUpload,
     #[error("The file could not be deleted: the storage did not answer. Try again in a moment (retrying is safe).")]
     NotDeleted,
+    #[error(
+        "The storage has no room for this {} file right now: nothing was sent. Try again later, or send a smaller file.",
+        wire::size::human_size(*.0)
+    )]
+    NoRoomForUpload(u64),
 }
 
 impl SignError {
@@ -101,6 +108,7 @@ impl SignError {
                 Refusal::Unavailable
             }
             Self::InvalidConfirmedKey(_) | Self::LinkNotSigned(_) => Refusal::Internal,
+            Self::NoRoomForUpload(_) => Refusal::InsufficientStorage,
         }
     }
 }

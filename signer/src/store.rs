@@ -14,6 +14,7 @@ use wire::multipart::StoredPart;
 use crate::Signer;
 use crate::credentials::CredentialSource;
 use crate::error::SignError;
+use crate::multipart::DECLARED_SIZE_METADATA;
 use crate::object_key::{KEY_PATH, ObjectKey};
 
 /// The bucket and how to reach it.
@@ -193,6 +194,8 @@ pub(crate) struct NewMultipart<'a> {
     pub content_type: &'a str,
     /// One `x-amz-meta-*` pair: the original file name.
     pub metadata: (&'a str, &'a str),
+    /// The declared size, sent as [`DECLARED_SIZE_METADATA`] too.
+    pub size: u64,
     pub content_disposition: Option<&'a str>,
     /// Whether each part comes with its SHA-256 (`x-amz-checksum-sha256`):
     /// S3 takes part checksums only for an upload created with the algorithm.
@@ -210,6 +213,7 @@ impl Signer {
             .key(new.key.as_str())
             .content_type(new.content_type)
             .metadata(new.metadata.0, new.metadata.1)
+            .metadata(DECLARED_SIZE_METADATA, new.size.to_string())
             .set_content_disposition(new.content_disposition.map(str::to_owned))
             .set_checksum_algorithm(new.checksums.then_some(ChecksumAlgorithm::Sha256))
             .send()
@@ -220,8 +224,11 @@ impl Signer {
                 tracing::error!(key = %new.key.as_str(), "the store started a multipart upload without an id");
                 Err(SignError::StoreUnreachable)
             }
+            // 507: no room for the declared size (the embedded store reserves
+            // it from the start), or a full disk. Nothing was started.
             Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 507) => {
-                Err(SignError::StorageFull)
+                tracing::warn!(key = %new.key.as_str(), size = new.size, error = %DisplayErrorContext(&error), "the store has no room for a multipart upload");
+                Err(SignError::NoRoomForUpload(new.size))
             }
             Err(error) => {
                 tracing::error!(key = %new.key.as_str(), error = %DisplayErrorContext(&error), "CreateMultipartUpload failed");

@@ -25,7 +25,9 @@
 //! with all of these. A part with no upload is what a completion that failed
 //! midway leaves (`s3s-fs` drops the upload before it reads the parts): it
 //! goes once it is a day old. Only names with a canonical uuid are read;
-//! nothing else at the root is touched.
+//! nothing else at the root is touched. The record of a completed upload
+//! (`.completed-<id>.json`, which answers a completion made again) goes once
+//! it is a day old.
 
 use std::collections::HashMap;
 use std::io;
@@ -36,7 +38,7 @@ use base64::Engine as _;
 use signer::multipart::MULTIPART_TTL;
 use signer::object_key::PUBLIC_UPLOADS;
 
-use super::guarded_fs::StoreFiles;
+use super::guarded_fs::{StoreFiles, completed};
 use crate::settings::MAX_UPLOAD_TTL_SECS;
 
 pub const UNCONFIRMED_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -64,6 +66,9 @@ pub struct Swept {
     pub multipart_uploads: usize,
     /// Parts a day old that belong to no upload in progress.
     pub orphan_parts: usize,
+    /// Records of completed uploads a day old: a completion made again
+    /// after that is answered `NoSuchUpload`.
+    pub completions: usize,
 }
 
 /// Sweeps every area grants write to in the bucket at `bucket_dir` (a
@@ -90,12 +95,14 @@ pub fn sweep_bucket(bucket_dir: &Path, now: SystemTime) -> io::Result<Swept> {
         .checked_sub(INCOMPLETE_MULTIPART_TTL)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     (swept.multipart_uploads, swept.orphan_parts) = sweep_multipart_uploads(root, created_before)?;
+    let completed_before = now.checked_sub(completed::KEPT_FOR).unwrap_or(SystemTime::UNIX_EPOCH);
+    swept.completions = completed::sweep(root, completed_before)?;
     Ok(swept)
 }
 
 /// A file `s3s-fs` keeps at its root for a multipart upload.
 #[derive(Debug, PartialEq, Eq)]
-enum UploadFile {
+pub(super) enum UploadFile {
     /// `.upload-<id>.json`: the upload is in progress.
     Upload(uuid::Uuid),
     /// `.upload_id-<id>.part-<n>`, or the digests Courier keeps of that
@@ -107,7 +114,7 @@ enum UploadFile {
 }
 
 impl UploadFile {
-    fn of(name: &str) -> Option<Self> {
+    pub(super) fn of(name: &str) -> Option<Self> {
         if let Some(rest) = name.strip_prefix(".upload_id-") {
             let (id, rest) = canonical_uuid(rest)?;
             let number = rest.strip_prefix(".part-").or_else(|| rest.strip_prefix(".digest-"))?;
@@ -361,6 +368,7 @@ pub fn spawn(bucket_dir: PathBuf) {
                     directories = swept.directories,
                     multipart_uploads = swept.multipart_uploads,
                     orphan_parts = swept.orphan_parts,
+                    completions = swept.completions,
                     "unconfirmed uploads expired"
                 ),
                 Ok(Err(error)) => tracing::warn!(%error, "could not sweep unconfirmed uploads"),
@@ -779,5 +787,24 @@ mod tests {
         assert!(prefix(recent).is_dir() && prefix(GRANT).is_dir());
         // The area itself stays.
         assert!(bucket_dir.join("uploads").is_dir());
+    }
+
+    #[test]
+    fn a_completed_upload_s_record_goes_once_a_day_old() {
+        let (_dir, files, bucket_dir) = store();
+        let old = files.root().join(format!(".completed-{UPLOAD}.json"));
+        let young = files.root().join(format!(".completed-{YOUNG_UPLOAD}.json"));
+        write(&old, OLD);
+        write(&young, RECENT);
+        let swept = sweep_bucket(&bucket_dir, SystemTime::now()).expect("sweeps");
+        assert_eq!(
+            swept,
+            Swept {
+                completions: 1,
+                ..Swept::default()
+            }
+        );
+        assert_gone(&[old]);
+        assert_kept(&[young]);
     }
 }

@@ -1,10 +1,14 @@
 //! The embedded store's disk fills up: the upload that does not fit fails
 //! with a sentence the person understands, nothing of it stays under its
-//! key, and the store keeps serving everything else.
+//! key, and the store keeps serving everything else. Before it fills, the
+//! store stops new uploads at a floor of free space
+//! (`COURIER_MIN_FREE_BYTES`), and a multipart upload's declared size
+//! counts against free space from its start until it ends, across restarts.
 //!
 //! Each test mounts a small tmpfs as the data directory. That needs root
 //! (the tests run as root on the CI machine); without it the test fails and
-//! says so.
+//! says so. The tests of a full disk itself keep no floor, so that the disk
+//! really fills.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,7 +17,7 @@ use app::error::CourierError;
 use app::model::UploadGrant;
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{TestCourier, files_under, location, sample_bytes, spawn_courier_on};
+use crate::helpers::{TestCourier, files_under, location, sample_bytes, spawn_courier_on, uploads_in_progress};
 
 const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024;
 /// A tmpfs page: what a file takes at the least.
@@ -78,14 +82,22 @@ impl Drop for Tmpfs {
     }
 }
 
-/// Courier whose data directory is a fresh tmpfs of `size`.
+/// Courier whose data directory is a fresh tmpfs of `size`, which its store
+/// may fill to the last byte.
 async fn courier_on_tmpfs(size: &str) -> (Tmpfs, TestCourier) {
+    courier_keeping_free(size, 0, MAX_UPLOAD_BYTES).await
+}
+
+/// Courier whose data directory is a fresh tmpfs of `size`, whose store
+/// keeps `min_free` bytes free, taking files up to `max_upload` bytes.
+async fn courier_keeping_free(size: &str, min_free: u64, max_upload: u64) -> (Tmpfs, TestCourier) {
     let (tmpfs, data_dir) = Tmpfs::mount(size);
     let courier = spawn_courier_on(
         vec![
             ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
             ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
-            ("COURIER_MAX_UPLOAD_BYTES".to_owned(), MAX_UPLOAD_BYTES.to_string()),
+            ("COURIER_MAX_UPLOAD_BYTES".to_owned(), max_upload.to_string()),
+            ("COURIER_MIN_FREE_BYTES".to_owned(), min_free.to_string()),
         ],
         data_dir,
     )
@@ -271,4 +283,231 @@ async fn a_confirmation_that_finds_the_disk_full_keeps_the_upload_and_links_it_w
     let link: app::model::DownloadLink = again.json().await.expect("a DownloadLink");
     courier.assert_serves(&[(&link, &bytes)]).await;
     assert_eq!(courier.stored_keys(), vec![link.key.clone()]);
+}
+
+const MIB: u64 = 1024 * 1024;
+/// What the stores of the floor's tests keep free.
+const FLOOR: u64 = 4 * MIB;
+
+#[tokio::test]
+async fn an_upload_that_would_cross_the_floor_is_refused_and_keeps_nothing() {
+    let (tmpfs, courier) = courier_keeping_free("8m", FLOOR, MAX_UPLOAD_BYTES).await;
+    let first_bytes = sample_bytes(1_000_000);
+    let first = courier
+        .upload("first.bin", "application/octet-stream", &first_bytes)
+        .await;
+
+    // The disk has room for it, but not above the floor.
+    let free = tmpfs.available();
+    let over = sample_bytes((free - FLOOR + 64 * 1024) as usize);
+    let grant = courier
+        .grant("over.bin", "application/octet-stream", over.len() as u64)
+        .await;
+    assert_refused_as_full(&courier, &grant, "over.bin", &over).await;
+    assert_nothing_of(&courier, &grant.key).await;
+    assert_grant_unused(&courier, &grant);
+    assert!(tmpfs.available() >= free, "{free} -> {}", tmpfs.available());
+    courier.assert_serves(&[(&first, &first_bytes)]).await;
+
+    // One that stays above it goes up; its confirmation copies it to
+    // `files/`, below the floor for a moment: the floor never refuses that.
+    let under = sample_bytes((free - FLOOR - 64 * 1024) as usize);
+    let stored = courier.upload("under.bin", "application/octet-stream", &under).await;
+    courier
+        .assert_serves(&[(&first, &first_bytes), (&stored, &under)])
+        .await;
+    // Now the floor is reached: even a small file waits for room.
+    let small = sample_bytes(200_000);
+    let grant = courier
+        .grant("small.bin", "application/octet-stream", small.len() as u64)
+        .await;
+    assert_refused_as_full(&courier, &grant, "small.bin", &small).await;
+    assert_nothing_of(&courier, &grant.key).await;
+    // Deleting a file makes room again.
+    let deleted = courier.delete_upload(&stored.key, &stored.token).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let stored = courier
+        .post_to_store(
+            &grant.url,
+            &grant.fields,
+            "small.bin",
+            "application/octet-stream",
+            &small,
+        )
+        .await;
+    let link = courier.link_from(stored).await;
+    courier.assert_serves(&[(&first, &first_bytes), (&link, &small)]).await;
+}
+
+/// `start_multipart`'s refusal for want of room: 507 and a sentence.
+async fn assert_no_room_to_start(response: reqwest::Response, what: &str) {
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{what}: {body}");
+    let error: CourierError = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{what}: {body}"));
+    eprintln!("{what}: {error}");
+    match error {
+        CourierError::StorageFull(sentence) => assert!(
+            sentence.starts_with("The storage has no room for this ") && sentence.contains("nothing was sent"),
+            "{what}: {sentence}"
+        ),
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_multipart_start_reserves_its_declared_size_until_it_ends() {
+    let (tmpfs, courier) = courier_keeping_free("16m", FLOOR, 16 * MIB).await;
+    let s3 = courier.store_client();
+    let room = tmpfs.available() - FLOOR;
+    // More than there is room for: refused with a sentence, nothing started.
+    let huge = courier
+        .start_multipart("huge.bin", "application/octet-stream", room + MIB, None)
+        .await;
+    assert_no_room_to_start(huge, "more than the room").await;
+    assert_eq!(uploads_in_progress(&s3, &courier.bucket).await, Vec::new());
+
+    // Two that each fit, but not together: the second is refused.
+    let size = room / 2 + MIB;
+    let first = courier.multipart("first.bin", size).await;
+    let second = courier
+        .start_multipart("second.bin", "application/octet-stream", size, None)
+        .await;
+    assert_no_room_to_start(second, "the second").await;
+    // The first's part takes what it reserved (and nothing more is free).
+    let bytes = sample_bytes(size as usize);
+    courier.send_parts(&first, &bytes, &[1]).await;
+    let second = courier
+        .start_multipart("second.bin", "application/octet-stream", size, None)
+        .await;
+    assert_no_room_to_start(second, "the second, the first's part stored").await;
+    // While a POST that fits next to the reservation still goes up.
+    let small = sample_bytes(100_000);
+    let link = courier.upload("small.bin", "application/octet-stream", &small).await;
+
+    // Aborted, the first gives its room back.
+    assert_eq!(courier.abort_multipart(&first).await.status(), StatusCode::OK);
+    let second = courier.multipart("second.bin", size).await;
+    courier.send_parts(&second, &bytes, &[1]).await;
+    assert_eq!(courier.complete_multipart(&second).await.status(), StatusCode::OK);
+    courier.assert_serves(&[(&link, &small)]).await;
+}
+
+/// The `courier` binary on `data_dir`, keeping [`FLOOR`] free; killed when dropped.
+struct Running {
+    child: std::process::Child,
+    app: String,
+}
+
+impl Running {
+    fn start(data_dir: &std::path::Path) -> Self {
+        use std::io::{BufRead as _, BufReader};
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_courier"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", data_dir)
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("COURIER_EMBEDDED_S3_ADDR", "127.0.0.1:0")
+            .env("COURIER_DATA_DIR", data_dir)
+            .env("COURIER_MAX_UPLOAD_BYTES", (16 * MIB).to_string())
+            .env("COURIER_MIN_FREE_BYTES", FLOOR.to_string())
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .current_dir(data_dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("courier starts");
+        let stderr = child.stderr.take().expect("its log");
+        let (lines, log) = std::sync::mpsc::channel();
+        // Read to the end, or the process blocks once the pipe is full.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        let app = loop {
+            let line = log
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("courier did not start:\n{}", seen.join("\n")));
+            if line.contains("courier is ready")
+                && let Some(at) = line.find(" app=")
+            {
+                let rest = &line[at + " app=".len()..];
+                break rest.split_whitespace().next().expect("an address").to_owned();
+            }
+            seen.push(line);
+        };
+        Self { child, app }
+    }
+
+    async fn call(&self, name: &str, form: &[(String, String)]) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/api/{name}", self.app))
+            .form(form)
+            .send()
+            .await
+            .expect("Courier answers")
+    }
+
+    async fn start_multipart(&self, name: &str, size: u64) -> reqwest::Response {
+        let form = [("filename", name), ("content_type", "application/octet-stream")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into_iter()
+            .chain([("size".to_owned(), size.to_string())])
+            .collect::<Vec<_>>();
+        self.call("start_multipart", &form).await
+    }
+
+    async fn abort_multipart(&self, upload: &app::multipart::MultipartUpload) -> reqwest::Response {
+        let form: Vec<(String, String)> = [
+            ("key", upload.key.clone()),
+            ("upload_id", upload.upload_id.clone()),
+            ("size", upload.size.to_string()),
+            ("part_size", upload.part_size.to_string()),
+            ("token", upload.token.clone()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (format!("upload[{name}]"), value))
+        .collect();
+        self.call("abort_multipart", &form).await
+    }
+
+    /// SIGKILL, and wait until the process is gone.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("it dies");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_reservation_still_counts_after_the_store_restarts() {
+    let (tmpfs, data_dir) = Tmpfs::mount("16m");
+    let courier = Running::start(data_dir.path());
+    let size = (tmpfs.available() - FLOOR) / 2 + MIB;
+    let started = courier.start_multipart("first.bin", size).await;
+    assert_eq!(started.status(), StatusCode::OK);
+    let first: app::multipart::MultipartGrant = started.json().await.expect("a MultipartGrant");
+    assert_no_room_to_start(courier.start_multipart("second.bin", size).await, "before the restart").await;
+
+    // Killed and started again: nothing in memory, the reservation is on disk.
+    courier.kill();
+    let courier = Running::start(data_dir.path());
+    assert_no_room_to_start(courier.start_multipart("second.bin", size).await, "after the restart").await;
+    // Aborted (its token still holds: the secret is kept in the data directory).
+    assert_eq!(courier.abort_multipart(&first.upload).await.status(), StatusCode::OK);
+    assert_eq!(
+        courier.start_multipart("second.bin", size).await.status(),
+        StatusCode::OK
+    );
 }
