@@ -26,7 +26,11 @@ pub async fn sign_upload(
 ) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
     let request = upload_request(&signer, filename, content_type, size, link);
-    logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await)
+    let charged = charge(&signer, &request)?;
+    kept_if_granted(
+        charged,
+        logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await),
+    )
 }
 
 /// A fresh download link for a file uploaded earlier, for the holder of its token.
@@ -46,7 +50,9 @@ pub async fn delete_upload(key: String, token: String) -> Result<(), CourierErro
 
 /// The page's form: the policy the plain HTML form carries (any file name
 /// under a per-page prefix, for `link`, or the default one) and the settings
-/// every upload from the page shares.
+/// every upload from the page shares. Not charged to the upload budget: it
+/// declares no size (any file up to the multipart threshold), and the page
+/// that carries it is rate limited.
 #[server(endpoint = "sign_upload_form", output = JsonOut)]
 pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, CourierError> {
     let signer = signer()?;
@@ -63,7 +69,8 @@ pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, Couri
 }
 
 /// Starts a multipart upload for one large file (same arguments and rules
-/// as `sign_upload`): the upload the other multipart calls name.
+/// as `sign_upload`): the upload the other multipart calls name. Its whole
+/// declared size is charged to the client's budget here, at its start.
 #[server(endpoint = "start_multipart", output = JsonOut)]
 pub async fn start_multipart(
     filename: String,
@@ -73,7 +80,11 @@ pub async fn start_multipart(
 ) -> Result<MultipartGrant, CourierError> {
     let signer = signer()?;
     let request = upload_request(&signer, filename, content_type, size, link);
-    logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await)
+    let charged = charge(&signer, &request)?;
+    kept_if_granted(
+        charged,
+        logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await),
+    )
 }
 
 /// Presigned PUTs for some of an upload's parts, each for its exact length
@@ -106,7 +117,8 @@ pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink,
     )
 }
 
-/// Cancels an upload: the store keeps none of its parts.
+/// Cancels an upload: the store keeps none of its parts. Its charge to the
+/// upload budget stays: the client chose the size it declared.
 #[server(endpoint = "abort_multipart", output = JsonOut)]
 pub async fn abort_multipart(upload: MultipartUpload) -> Result<(), CourierError> {
     let signer = signer()?;
@@ -134,6 +146,64 @@ fn upload_request(
 fn signer() -> Result<signer::Signer, CourierError> {
     use_context::<signer::Signer>()
         .ok_or_else(|| CourierError::Internal("Courier is not configured to sign uploads.".to_owned()))
+}
+
+/// A grant's charge to its client's upload budget, given back if the grant fails.
+#[cfg(feature = "ssr")]
+struct Charged {
+    budget: std::sync::Arc<signer::upload_budget::UploadBudget>,
+    charge: signer::upload_budget::Charge,
+}
+
+/// Charges the file's declared size to its client's daily budget, before
+/// anything is signed or the store is called; `None` when there is no
+/// budget (`COURIER_CLIENT_BYTES_PER_DAY=0`, so the server provides none).
+#[cfg(feature = "ssr")]
+fn charge(signer: &signer::Signer, request: &signer::UploadRequest) -> Result<Option<Charged>, CourierError> {
+    use signer::upload_budget::{ClientAddr, UploadBudget};
+    let Some(budget) = use_context::<std::sync::Arc<UploadBudget>>() else {
+        return Ok(None);
+    };
+    // A file the rules refuse gets their sentence, not the budget's.
+    logged(
+        signer
+            .page_settings()
+            .rules
+            .check(request.size, &request.content_type)
+            .map_err(signer::SignError::from),
+    )?;
+    // The server names the client on every `/api/*` request; without it
+    // nothing is granted rather than everything uncharged.
+    let client = with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<ClientAddr>().copied())
+        .flatten()
+        .ok_or_else(|| {
+            CourierError::Internal("Courier could not tell which address the upload comes from.".to_owned())
+        })?;
+    match budget.charge(client, request.size, std::time::Instant::now()) {
+        Ok(charge) => Ok(Some(Charged { budget, charge })),
+        Err(over) => {
+            if let Some(wait) = over.retry_after()
+                && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+                && let Ok(seconds) = http::HeaderValue::from_str(&(wait.as_secs() + 1).to_string())
+            {
+                response.insert_header(http::header::RETRY_AFTER, seconds);
+            }
+            let error = CourierError::from(over);
+            tracing::info!(client = %client.0, error = %error, status = error.status_code(), "refused: upload budget");
+            Err(error)
+        }
+    }
+}
+
+/// The grant's result; its charge given back when nothing was granted.
+#[cfg(feature = "ssr")]
+fn kept_if_granted<T>(charged: Option<Charged>, result: Result<T, CourierError>) -> Result<T, CourierError> {
+    if result.is_err()
+        && let Some(Charged { budget, charge }) = charged
+    {
+        budget.refund(charge);
+    }
+    result
 }
 
 /// Logs refusals. Their HTTP status comes from the error itself (the
