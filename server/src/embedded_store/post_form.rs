@@ -6,7 +6,10 @@
 //!   hold an unsigned file whole in memory before refusing it);
 //! - put the file's safe base name in place of S3's `${filename}` in `key`
 //!   (AWS and Garage do; `s3s` stores the literal `…/${filename}`);
-//! - refuse any key Courier never issues (`s3s-fs` resolves `..` on disk).
+//! - refuse any key Courier never issues (`s3s-fs` resolves `..` on disk);
+//! - refuse a policy that is not base64 JSON, or whose `expiration` is not
+//!   ISO 8601 UTC (`2030-01-01T00:00:00.000Z`), as S3 does
+//!   (`InvalidPolicyDocument`): `s3s` reads other shapes of date too.
 //!
 //! The fields are scanned once, however the body is chunked; the file itself
 //! streams through untouched, cut into pieces `s3s` accepts ([`Rechunk`]).
@@ -54,6 +57,8 @@ pub enum FormRefusal {
         "The key {0:?} is not one Courier issues: keys are [public/]uploads/<id>/<name>, without empty, \".\" or \"..\" segments, backslashes or control characters."
     )]
     Key(String),
+    #[error("Invalid Policy: {0}")]
+    Policy(String),
     #[error("The request body could not be read.")]
     Body,
 }
@@ -65,6 +70,7 @@ impl FormRefusal {
             Self::Unsigned => (StatusCode::FORBIDDEN, "AccessDenied"),
             Self::FieldsTooLarge | Self::Malformed(_) => (StatusCode::BAD_REQUEST, "MalformedPOSTRequest"),
             Self::Key(_) => (StatusCode::BAD_REQUEST, "InvalidArgument"),
+            Self::Policy(_) => (StatusCode::BAD_REQUEST, "InvalidPolicyDocument"),
             Self::Body => (StatusCode::BAD_REQUEST, "IncompleteBody"),
         }
     }
@@ -128,6 +134,9 @@ pub async fn read(request: Request<Body>, boundary: &str) -> Result<SignedForm, 
     if !SIGNATURE_FIELDS.iter().all(|name| fields.contains_key(*name)) {
         return Err(FormRefusal::Unsigned);
     }
+    if let Some((policy, _)) = fields.get("policy") {
+        check_policy(policy)?;
+    }
     let (raw_key, key_range) = fields
         .get("key")
         .map(|(value, range)| ((*value).to_owned(), range.clone()))
@@ -160,6 +169,75 @@ pub async fn read(request: Request<Body>, boundary: &str) -> Result<SignedForm, 
         request: Request::from_parts(parts, body),
         key,
     })
+}
+
+/// A POST policy as S3 reads it: base64 of a JSON object whose
+/// `expiration` is an ISO 8601 UTC time, `YYYY-MM-DDThh:mm:ss(.fff)Z`.
+/// (Its conditions are `s3s`'s to check, with the signature.)
+fn check_policy(policy: &str) -> Result<(), FormRefusal> {
+    use base64::Engine as _;
+
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(policy.trim())
+        .map_err(|_| FormRefusal::Policy("Invalid Base64 Encoding.".to_owned()))?;
+    let document: serde_json::Value =
+        serde_json::from_slice(&json).map_err(|_| FormRefusal::Policy("Invalid JSON.".to_owned()))?;
+    let expiration = document
+        .as_object()
+        .ok_or_else(|| FormRefusal::Policy("Invalid JSON.".to_owned()))?
+        .get("expiration")
+        .ok_or_else(|| FormRefusal::Policy("Policy missing expiration.".to_owned()))?;
+    match expiration.as_str() {
+        Some(text) if is_iso8601_utc(text) => Ok(()),
+        _ => Err(FormRefusal::Policy(format!("Invalid 'expiration' value: {expiration}"))),
+    }
+}
+
+/// `YYYY-MM-DDThh:mm:ss(.f…)Z`, a real date and time.
+fn is_iso8601_utc(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |range: Range<usize>| -> Option<u32> {
+        let field = text.get(range)?;
+        field.bytes().all(|b| b.is_ascii_digit()).then(|| field.parse().ok())?
+    };
+    let shape = bytes.len() >= 20
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[10] == b'T'
+        && bytes[13] == b':'
+        && bytes[16] == b':'
+        && bytes[bytes.len() - 1] == b'Z';
+    if !shape {
+        return false;
+    }
+    // Nothing, or a fraction of a second, between the seconds and the `Z`.
+    let fraction = &text[19..text.len() - 1];
+    let fraction_ok = fraction.is_empty()
+        || fraction
+            .strip_prefix('.')
+            .is_some_and(|f| (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()));
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        digits(0..4),
+        digits(5..7),
+        digits(8..10),
+        digits(11..13),
+        digits(14..16),
+        digits(17..19),
+    ) else {
+        return false;
+    };
+    let date = u8::try_from(month)
+        .ok()
+        .and_then(|month| time::Month::try_from(month).ok())
+        .and_then(|month| {
+            time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()
+        });
+    let clock = time::Time::from_hms(
+        u8::try_from(hour).unwrap_or(u8::MAX),
+        u8::try_from(minute).unwrap_or(u8::MAX),
+        u8::try_from(second).unwrap_or(u8::MAX),
+    );
+    fraction_ok && date.is_some() && clock.is_ok()
 }
 
 fn adjust_content_length(headers: &mut http::HeaderMap, delta: i64) {
@@ -393,6 +471,8 @@ mod tests {
 
     const BOUNDARY: &str = "----courier7MA4YWxkTrZu0gW";
     const ID: &str = "6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa";
+    /// `{"expiration":"2030-01-01T00:00:00.000Z","conditions":[]}`
+    const POLICY: &str = "eyJleHBpcmF0aW9uIjoiMjAzMC0wMS0wMVQwMDowMDowMC4wMDBaIiwiY29uZGl0aW9ucyI6W119";
 
     fn form(fields: &[(&str, &str)], file_name: &str, content: &str) -> String {
         let mut body = String::new();
@@ -411,7 +491,7 @@ mod tests {
         vec![
             ("key", key),
             ("acl", "private"),
-            ("policy", "eyJ9"),
+            ("policy", POLICY),
             ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
             ("x-amz-credential", "AKIA/20261128/us-east-1/s3/aws4_request"),
             ("x-amz-date", "20261128T120000Z"),
@@ -653,6 +733,53 @@ mod tests {
             "Content-Type: text/plain",
         ] {
             assert!(matches!(names(loose), Err(FormRefusal::Malformed(_))), "{loose:?}");
+        }
+    }
+
+    #[test]
+    fn a_policy_expires_at_an_iso_8601_utc_time_or_is_refused() {
+        use base64::Engine as _;
+
+        for valid in [
+            "2030-01-01T00:00:00.000Z",
+            "2030-01-01T00:00:00Z",
+            "2028-02-29T23:59:59.5Z",
+        ] {
+            assert!(is_iso8601_utc(valid), "{valid}");
+        }
+        for invalid in [
+            "2030-01-01",
+            "2030-01-01T00:00:00",
+            "2030-01-01T00:00:00+00:00",
+            "2030-01-01 00:00:00Z",
+            "01/01/2030 00:00:00Z",
+            "Tue, 01 Jan 2030 00:00:00 GMT",
+            "2030-13-01T00:00:00Z",
+            "2029-02-29T00:00:00Z",
+            "2030-01-01T24:00:00Z",
+            "2030-01-01T00:00:00.Z",
+            "2030-01-01T00:00:00,000Z",
+            "+030-01-01T00:00:00Z",
+            "2030-01-01T00:00:00.000Zjunk",
+        ] {
+            assert!(!is_iso8601_utc(invalid), "{invalid}");
+        }
+        let policy = |json: &str| base64::engine::general_purpose::STANDARD.encode(json);
+        assert_eq!(check_policy(POLICY), Ok(()));
+        for refused in [
+            policy(r#"{"expiration":"12/01/2030","conditions":[]}"#),
+            policy(r#"{"expiration":1893456000,"conditions":[]}"#),
+            policy(r#"{"conditions":[]}"#),
+            policy(r#"["expiration"]"#),
+            policy("{"),
+            "not base64!".to_owned(),
+        ] {
+            let refusal = check_policy(&refused).expect_err("refused");
+            assert_eq!(
+                refusal.s3_code(),
+                (StatusCode::BAD_REQUEST, "InvalidPolicyDocument"),
+                "{refused}"
+            );
         }
     }
 }

@@ -17,6 +17,10 @@ pub enum GuardRefusal {
     Key(String),
     #[error("The request path is not valid UTF-8 once decoded.")]
     Path,
+    /// What AWS answers a presigned URL that would live longer than SigV4
+    /// allows (`s3s` signed for any length).
+    #[error("X-Amz-Expires must be less than a week (in seconds) that is; 604800")]
+    ExpiresTooLong,
 }
 
 impl GuardRefusal {
@@ -24,6 +28,7 @@ impl GuardRefusal {
         match self {
             Self::OtherBucket(_) => (StatusCode::FORBIDDEN, "AccessDenied"),
             Self::Key(_) | Self::Path => (StatusCode::BAD_REQUEST, "InvalidArgument"),
+            Self::ExpiresTooLong => (StatusCode::BAD_REQUEST, "AuthorizationQueryParametersError"),
         }
     }
 }
@@ -37,9 +42,24 @@ pub enum Target {
     Object(String),
 }
 
-/// Checks the path and any copy source against `bucket` and the key rules.
+/// The longest a presigned URL may live: SigV4's seven days.
+const LONGEST_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
+
+/// Checks the path and any copy source against `bucket` and the key rules,
+/// and a presigned URL's lifetime against SigV4's.
 pub fn check<B>(request: &Request<B>, bucket: &str) -> Result<Target, GuardRefusal> {
     let target = bucket_and_key(request.uri().path(), bucket)?;
+    let expires = request
+        .uri()
+        .query()
+        .into_iter()
+        .flat_map(|query| query.split('&'))
+        .find_map(|pair| pair.strip_prefix("X-Amz-Expires="));
+    if let Some(expires) = expires
+        && expires.parse::<u64>().is_ok_and(|secs| secs > LONGEST_PRESIGNED_SECS)
+    {
+        return Err(GuardRefusal::ExpiresTooLong);
+    }
     if let Some(source) = request.headers().get("x-amz-copy-source") {
         let source = source.to_str().map_err(|_| GuardRefusal::Path)?;
         // `bucket/key`, percent-encoded, maybe with a leading `/` and a `?versionId=`.
@@ -100,6 +120,15 @@ mod tests {
         assert_eq!(
             target("PUT", "/courier/public/files/c/x", Some("courier/public/uploads/a/x")),
             Ok(Target::Object("public/files/c/x".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_presigned_url_lives_a_week_at_most() {
+        assert!(target("GET", "/courier/files/a/x?X-Amz-Expires=604800&X-Amz-Signature=s", None).is_ok());
+        assert_eq!(
+            target("GET", "/courier/files/a/x?X-Amz-Expires=604801&X-Amz-Signature=s", None),
+            Err(GuardRefusal::ExpiresTooLong)
         );
     }
 

@@ -15,29 +15,43 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use md5::{Digest as _, Md5};
-use s3s::dto::{CompleteMultipartUploadOutput, CompletedPart, ETag};
+use s3s::dto::{CompleteMultipartUploadOutput, CompletedPart};
 use s3s::{S3Error, S3ErrorCode, S3Result};
+use sha2::Sha256;
 
+use super::completed::{self, Completion, JoinedPart};
 use super::part_digest::{self, Temporary, internal, write_whole};
 use super::unfinished_writes::{StoreFiles, base64url};
+
+/// Where the internal metadata keeps the sizes of the parts an object was
+/// completed from, for `GET ?partNumber=` (`s3s-fs` ignores it).
+pub const PART_SIZES: &str = "courier_part_sizes";
 
 /// S3's smallest part but the last.
 const MIN_PART: u64 = 5 * 1024 * 1024;
 
 /// Joins the parts `named` (ascending part numbers) of the upload
 /// `upload_id` (a canonical id of an upload in progress) into the object
-/// `key` of `bucket`, once each names its part's ETag and checksums.
+/// `key` of `bucket`, once each names its part's ETag and checksums, and
+/// the whole-object SHA-256 the completion carries (`whole_sha256`), if
+/// any, is theirs.
 pub async fn complete(
     files: &StoreFiles,
     bucket: &str,
     key: &str,
     upload_id: &str,
     named: &[CompletedPart],
+    whole_sha256: Option<&str>,
 ) -> S3Result<CompleteMultipartUploadOutput> {
     let root = files.root();
     let kept = part_digest::check_named(root, upload_id, named).await?;
     let parts = parts_to_join(root, upload_id, named)?;
+    let checksum_sha256 = match whole_sha256 {
+        Some(sent) => Some(check_composite_sha256(&kept, &parts, sent).await?),
+        None => None,
+    };
     let mut md5s = Vec::with_capacity(parts.len());
     for (number, path, size) in &parts {
         let md5 = match kept.md5(*number, *size) {
@@ -52,6 +66,21 @@ pub async fn complete(
         joined.update(md5);
     }
     let e_tag = format!("{}-{}", hex::encode(joined.finalize()), md5s.len());
+    let completion = Completion {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        e_tag: e_tag.clone(),
+        checksum_sha256: checksum_sha256.clone(),
+        parts: parts
+            .iter()
+            .zip(&md5s)
+            .map(|((number, _, size), md5)| JoinedPart {
+                number: *number,
+                e_tag: hex::encode(md5),
+                size: *size,
+            })
+            .collect(),
+    };
 
     let object = files.object(bucket, key);
     let paths: Vec<PathBuf> = parts.into_iter().map(|(_, path, _)| path).collect();
@@ -78,8 +107,15 @@ pub async fn complete(
         Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(internal(error)),
         _ => {}
     }
-    let info = serde_json::json!({ "e_tag": e_tag });
+    let mut info = serde_json::json!({ "e_tag": e_tag });
+    info[PART_SIZES] = completion.parts.iter().map(|part| part.size).collect::<Vec<_>>().into();
+    if let Some(checksum) = &checksum_sha256 {
+        // Where `s3s-fs` reads an object's checksums from.
+        info["checksum_sha256"] = checksum.clone().into();
+    }
     write_whole(&files.internal_info(bucket, key), info.to_string().as_bytes()).await?;
+    // Before the upload ends, so a completion made again finds one or the other.
+    completed::remember(root, upload_id, &completion).await?;
     // The upload ends only now (`s3s-fs` ends it first): a completion that
     // failed before this (a full disk) leaves it whole, to be completed again.
     // One already ended by the same completion made twice at once (a retried
@@ -89,12 +125,54 @@ pub async fn complete(
         _ => {}
     }
     part_digest::forget_upload(root, upload_id).await;
-    Ok(CompleteMultipartUploadOutput {
-        bucket: Some(bucket.to_owned()),
-        key: Some(key.to_owned()),
-        e_tag: Some(ETag::Strong(e_tag)),
-        ..Default::default()
+    Ok(completion.output())
+}
+
+/// The composite SHA-256 of `parts` (base64 of the SHA-256 of their binary
+/// SHA-256s, then `-<parts>`), if `sent` is it (with or without its
+/// `-<parts>`), or S3's `BadDigest`. Parts written without a SHA-256 kept
+/// are hashed now.
+async fn check_composite_sha256(
+    kept: &part_digest::Named,
+    parts: &[(i32, PathBuf, u64)],
+    sent: &str,
+) -> S3Result<String> {
+    let mut joined = Sha256::new();
+    for (number, path, size) in parts {
+        let sha256 = match kept.sha256(*number, *size) {
+            Some(sha256) => sha256,
+            None => sha256_file(path.clone()).await?,
+        };
+        joined.update(sha256);
+    }
+    let composite = format!(
+        "{}-{}",
+        base64::engine::general_purpose::STANDARD.encode(joined.finalize()),
+        parts.len()
+    );
+    let sent = sent.trim();
+    let matches = match sent.split_once('-') {
+        Some(_) => sent == composite,
+        None => composite.split_once('-').is_some_and(|(value, _)| value == sent),
+    };
+    if !matches {
+        return Err(S3Error::with_message(
+            S3ErrorCode::BadDigest,
+            "The sha256 you specified did not match the calculated checksum.",
+        ));
+    }
+    Ok(composite)
+}
+
+async fn sha256_file(path: PathBuf) -> S3Result<[u8; 32]> {
+    tokio::task::spawn_blocking(move || {
+        let mut hash = Sha256::new();
+        io::copy(&mut std::fs::File::open(path)?, &mut hash)?;
+        Ok::<_, io::Error>(hash.finalize().into())
     })
+    .await
+    .map_err(|error| S3Error::with_source(S3ErrorCode::InternalError, Box::new(error)))?
+    .map_err(internal)
 }
 
 /// The part files to join, and their sizes, as S3 checks them: at least one, in ascending
@@ -163,7 +241,7 @@ async fn hash_file(path: PathBuf) -> S3Result<[u8; 16]> {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use s3s::dto::StreamingBlob;
+    use s3s::dto::{ETag, StreamingBlob};
 
     const UPLOAD: &str = "0b7a3f0e-8d52-4c52-9e0e-9a3c1c1b2d4e";
     const MIB: usize = 1024 * 1024;
@@ -228,7 +306,7 @@ mod tests {
         std::fs::write(dir.path().join(&metadata), r#"{"content_type":"text/plain"}"#).expect("metadata");
 
         // Part 4 left out: S3 discards it.
-        let done = complete(&files, "courier", "files/x/a.bin", UPLOAD, &named(&[1, 2, 3]))
+        let done = complete(&files, "courier", "files/x/a.bin", UPLOAD, &named(&[1, 2, 3]), None)
             .await
             .expect("completed");
         let mut md5s = Vec::new();
@@ -246,7 +324,8 @@ mod tests {
         let info: serde_json::Value =
             serde_json::from_slice(&std::fs::read(files.internal_info("courier", "files/x/a.bin")).expect("info"))
                 .expect("JSON");
-        assert_eq!(info, serde_json::json!({ "e_tag": e_tag }));
+        let sizes = [5 * MIB, 5 * MIB, 3];
+        assert_eq!(info, serde_json::json!({ "e_tag": e_tag, PART_SIZES: sizes }));
         assert_eq!(
             std::fs::read_to_string(files.metadata("courier", "files/x/a.bin")).expect("metadata"),
             r#"{"content_type":"text/plain"}"#
@@ -259,6 +338,8 @@ mod tests {
         .into_iter()
         .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
         .collect::<Vec<_>>();
+        // And the record a completion made again is answered from.
+        expected.push(format!(".completed-{UPLOAD}.json"));
         expected.sort();
         assert_eq!(names(dir.path()), expected);
     }
@@ -270,7 +351,7 @@ mod tests {
         upload(&files, &[(1, vec![7; 10])]).await;
         // The other request of a retried completion ended the upload while this one joined.
         std::fs::remove_file(dir.path().join(format!(".upload-{UPLOAD}.json"))).expect("ended");
-        complete(&files, "courier", "files/x/c.bin", UPLOAD, &named(&[1]))
+        complete(&files, "courier", "files/x/c.bin", UPLOAD, &named(&[1]), None)
             .await
             .expect("completed");
         assert_eq!(
@@ -292,7 +373,7 @@ mod tests {
             (vec![1, 5], S3ErrorCode::InvalidPart),
             (vec![1, 2, 3], S3ErrorCode::EntityTooSmall),
         ] {
-            let refused = complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&numbers)).await;
+            let refused = complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&numbers), None).await;
             assert_eq!(
                 refused.map(|_| ()).map_err(|e| e.code().clone()),
                 Err(code),
@@ -303,7 +384,7 @@ mod tests {
         // A part named by another ETag than the one kept when it was written.
         let mut other_etag = named(&[1, 2]);
         other_etag[0].e_tag = Some(ETag::Strong(hex::encode([0u8; 16])));
-        let refused = complete(&files, "courier", "files/x/b.bin", UPLOAD, &other_etag).await;
+        let refused = complete(&files, "courier", "files/x/b.bin", UPLOAD, &other_etag, None).await;
         assert_eq!(
             refused.map(|_| ()).map_err(|e| e.code().clone()),
             Err(S3ErrorCode::InvalidPart)
@@ -314,16 +395,56 @@ mod tests {
         let object = files.object("courier", "files/x/b.bin");
         std::fs::create_dir_all(&object).expect("in the way");
         assert!(
-            complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&[1, 2]))
+            complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&[1, 2]), None)
                 .await
                 .is_err()
         );
         assert_eq!(names(dir.path()), before);
         std::fs::remove_dir(&object).expect("out of the way");
         // The last part may be small.
-        complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&[1, 2]))
+        complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&[1, 2]), None)
             .await
             .expect("completed");
         assert_eq!(std::fs::read(&object).expect("object").len(), 5 * MIB + 10);
+    }
+
+    #[tokio::test]
+    async fn a_whole_object_sha256_is_checked_before_anything_is_joined() {
+        let dir = tempfile::tempdir().expect("dir");
+        let files = StoreFiles::new(dir.path());
+        let parts = [(1, vec![1u8; 5 * MIB]), (2, vec![2u8; 10])];
+        upload(&files, &parts).await;
+        let before = names(dir.path());
+        let mut joined = Sha256::new();
+        for (_, bytes) in &parts {
+            joined.update(Sha256::digest(bytes));
+        }
+        let composite = base64::engine::general_purpose::STANDARD.encode(joined.finalize());
+        let wrong = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"x"));
+        for sent in [wrong.clone(), format!("{wrong}-2"), format!("{composite}-3")] {
+            let refused = complete(&files, "courier", "files/x/d.bin", UPLOAD, &named(&[1, 2]), Some(&sent)).await;
+            assert_eq!(
+                refused.map(|_| ()).map_err(|e| e.code().clone()),
+                Err(S3ErrorCode::BadDigest),
+                "{sent}"
+            );
+            assert_eq!(names(dir.path()), before, "{sent}");
+        }
+        // Sent with or without its part count, it is kept with it.
+        let done = complete(
+            &files,
+            "courier",
+            "files/x/d.bin",
+            UPLOAD,
+            &named(&[1, 2]),
+            Some(&composite),
+        )
+        .await
+        .expect("completed");
+        assert_eq!(done.checksum_sha256, Some(format!("{composite}-2")));
+        let info: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(files.internal_info("courier", "files/x/d.bin")).expect("info"))
+                .expect("JSON");
+        assert_eq!(info["checksum_sha256"], format!("{composite}-2"));
     }
 }

@@ -344,6 +344,17 @@ impl Named {
         let md5 = hex::decode(&digest.etag).ok()?;
         <[u8; 16]>::try_from(md5).ok()
     }
+
+    /// The SHA-256 kept for part `number`, if one was and it describes a
+    /// part of `size` bytes.
+    pub fn sha256(&self, number: i32, size: u64) -> Option<[u8; 32]> {
+        let digest = self.0.get(&number)?;
+        (size == digest.size).then_some(())?;
+        let sha256 = base64::engine::general_purpose::STANDARD
+            .decode(digest.sha256.as_deref()?)
+            .ok()?;
+        <[u8; 32]>::try_from(sha256).ok()
+    }
 }
 
 /// S3's `InvalidPart` for a completion naming a part by an ETag or a
