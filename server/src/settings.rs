@@ -36,6 +36,11 @@ pub const MAX_PARALLEL_PARTS: u64 = 16;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u64 = 120;
 pub const DEFAULT_RATE_LIMIT_BURST: u64 = 60;
 pub const MAX_RATE_LIMIT: u64 = 1_000_000;
+/// What one client may be granted in 24 hours: more than an honest person
+/// sends to a self-hosted Courier in a day (a few disk images or a day of
+/// video), while a stranger makes the operator store at most this a day
+/// per address, not the 12 GiB a minute a disk takes.
+pub const DEFAULT_CLIENT_BYTES_PER_DAY: u64 = 100 * 1024 * 1024 * 1024;
 /// The longest a stop waits for requests in flight before it closes what is
 /// left. Under the 30 s Kubernetes waits before it kills a pod, so the cut
 /// is Courier's own, and logged; a `docker stop` waits only 10 s unless
@@ -57,6 +62,9 @@ pub struct Settings {
     pub previous_secrets: Vec<TokenSecret>,
     pub limits: Limits,
     pub rate_limit: RateLimitSettings,
+    /// `COURIER_CLIENT_BYTES_PER_DAY`: the bytes one client (the rate
+    /// limit's) may be granted in a rolling 24 hours; 0 for no budget.
+    pub client_bytes_per_day: u64,
     /// `COURIER_LOG_FORMAT`. Logging starts before the settings are read
     /// (`telemetry::init` reads it itself); it is checked here too so that
     /// start-up and `courier check` refuse a value that is not understood.
@@ -64,6 +72,10 @@ pub struct Settings {
     /// `COURIER_SHUTDOWN_GRACE_SECS`: from the stop signal to the exit, at
     /// most; 0 cuts what is in flight at once.
     pub shutdown_grace: Duration,
+    /// `COURIER_MIN_FREE_BYTES`: the free space the embedded store's new
+    /// uploads leave on its disk; `None` for the default (1 GiB, or a
+    /// twentieth of a disk under 20 GiB), `Some(0)` for none.
+    pub min_free_bytes: Option<u64>,
 }
 
 /// How log lines are written.
@@ -162,8 +174,10 @@ impl Settings {
             previous_secrets: previous_secrets(&var)?,
             limits: limits(&var)?,
             rate_limit: rate_limit(&var)?,
+            client_bytes_per_day: client_bytes_per_day(&var)?,
             log_format: LogFormat::parse(var(LogFormat::SETTING).as_deref())?,
             shutdown_grace: shutdown_grace(&var)?,
+            min_free_bytes: min_free_bytes(&var)?,
         })
     }
 }
@@ -270,6 +284,11 @@ fn limits(var: &impl Fn(&str) -> Option<String>) -> Result<Limits, SettingsError
             MAX_DOWNLOAD_TTL_SECS,
         )?,
         renew_ttl: seconds("COURIER_RENEW_TTL_SECS", DEFAULT_RENEW_TTL_SECS, MAX_RENEW_TTL_SECS)?,
+        owner_token_window: seconds(
+            "COURIER_OWNER_TOKEN_WINDOW_SECS",
+            signer::DEFAULT_OWNER_TOKEN_WINDOW_SECS,
+            signer::MAX_OWNER_TOKEN_WINDOW_SECS,
+        )?,
         multipart: signer::MultipartSettings {
             // At least one part's worth: a smaller "large" file would be one part anyway.
             threshold: parse_number(
@@ -338,10 +357,25 @@ fn rate_limit(var: &impl Fn(&str) -> Option<String>) -> Result<RateLimitSettings
     })
 }
 
+/// Bytes one client may be granted in 24 hours; 0 is no budget.
+fn client_bytes_per_day(var: &impl Fn(&str) -> Option<String>) -> Result<u64, SettingsError> {
+    let name = "COURIER_CLIENT_BYTES_PER_DAY";
+    parse_number(name, var(name), DEFAULT_CLIENT_BYTES_PER_DAY, 0, u64::MAX)
+}
+
 /// How long a stop waits for requests in flight, in whole seconds.
 fn shutdown_grace(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, SettingsError> {
     let name = "COURIER_SHUTDOWN_GRACE_SECS";
     parse_number(name, var(name), DEFAULT_SHUTDOWN_GRACE_SECS, 0, MAX_SHUTDOWN_GRACE_SECS).map(Duration::from_secs)
+}
+
+/// `COURIER_MIN_FREE_BYTES`, in bytes; unset for the embedded store's
+/// default, which depends on its disk.
+fn min_free_bytes(var: &impl Fn(&str) -> Option<String>) -> Result<Option<u64>, SettingsError> {
+    let name = "COURIER_MIN_FREE_BYTES";
+    var(name)
+        .map(|raw| parse_number(name, Some(raw), 0, 0, u64::MAX))
+        .transpose()
 }
 
 /// The settings cargo-leptos passes (read here rather than by
@@ -679,6 +713,20 @@ mod tests {
     }
 
     #[test]
+    fn the_client_budget_is_bytes_a_day_and_0_is_none() {
+        let budget = |raw: &str| parse(&[("COURIER_CLIENT_BYTES_PER_DAY", raw)]).map(|s| s.client_bytes_per_day);
+        assert_eq!(parse(&[]).expect("defaults").client_bytes_per_day, 100 << 30);
+        assert_eq!(budget(""), Ok(100 << 30), "blank is unset");
+        assert_eq!(budget("0"), Ok(0));
+        assert_eq!(budget("1048576"), Ok(1 << 20));
+        assert_eq!(
+            budget("100G").expect_err("not bytes").to_string(),
+            "COURIER_CLIENT_BYTES_PER_DAY is not valid: expected a whole number, got \"100G\""
+        );
+        assert!(budget("-1").is_err());
+    }
+
+    #[test]
     fn the_log_format_is_text_or_json() {
         assert_eq!(parse(&[]).expect("default").log_format, LogFormat::Text);
         assert_eq!(
@@ -714,6 +762,20 @@ mod tests {
             grace("abc").expect_err("not a number").to_string(),
             "COURIER_SHUTDOWN_GRACE_SECS is not valid: expected a whole number, got \"abc\""
         );
+    }
+
+    #[test]
+    fn the_storage_floor_is_bytes_or_the_default() {
+        let floor = |raw: &str| parse(&[("COURIER_MIN_FREE_BYTES", raw)]).map(|s| s.min_free_bytes);
+        assert_eq!(parse(&[]).expect("defaults").min_free_bytes, None);
+        assert_eq!(floor(""), Ok(None), "blank is unset");
+        assert_eq!(floor("0"), Ok(Some(0)));
+        assert_eq!(floor("1073741824"), Ok(Some(1 << 30)));
+        assert_eq!(
+            floor("1G").expect_err("not bytes").to_string(),
+            "COURIER_MIN_FREE_BYTES is not valid: expected a whole number, got \"1G\""
+        );
+        assert!(floor("-1").is_err());
     }
 
     #[test]

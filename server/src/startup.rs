@@ -37,6 +37,7 @@ use crate::rate_limit::RateLimit;
 use crate::serve::{Server, Serving};
 use crate::settings::{Settings, SettingsError, StorageSettings};
 use crate::storage::{self, StorageError};
+use crate::upload_budget::ClientBudget;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -78,6 +79,8 @@ pub struct Application {
     public_url: Url,
     store: Option<RunningStore>,
     serving: Serving,
+    /// `COURIER_TRUSTED_PROXIES`: their connections carry many clients.
+    trusted_proxies: crate::client_addr::TrustedProxies,
     /// `COURIER_SHUTDOWN_GRACE_SECS`.
     shutdown_grace: Duration,
 }
@@ -113,6 +116,9 @@ impl Application {
                     max_post_bytes: settings.limits.largest_post(),
                     max_part_bytes: app::multipart::part_size_for(settings.limits.rules.max_bytes),
                     limits: serving.store,
+                    slots: serving.store_slots,
+                    trusted_proxies: settings.rate_limit.trusted_proxies.clone(),
+                    min_free_bytes: settings.min_free_bytes,
                 })
                 .await?;
                 tracing::info!(
@@ -157,6 +163,7 @@ impl Application {
         let router = router(
             AppState { leptos_options, signer },
             RateLimit::new(&settings.rate_limit),
+            ClientBudget::new(settings.client_bytes_per_day, &settings.rate_limit.trusted_proxies),
         );
         Ok(Self {
             listener,
@@ -165,6 +172,7 @@ impl Application {
             public_url,
             store: running,
             serving,
+            trusted_proxies: settings.rate_limit.trusted_proxies.clone(),
             shutdown_grace: settings.shutdown_grace,
         })
     }
@@ -196,10 +204,11 @@ impl Application {
             public_url,
             mut store,
             serving,
+            trusted_proxies,
             shutdown_grace,
         } = self;
         let mut signals = StopSignals::listen();
-        let mut app = Server::spawn(listener, router, serving.app);
+        let mut app = Server::spawn(listener, router, serving.app, trusted_proxies);
         tracing::info!(app = %format!("http://{app_addr}"), public_url = %public_url, "courier is ready");
         let signal = signals.next().await;
         let started = Instant::now();
@@ -240,11 +249,18 @@ impl Application {
     }
 }
 
-fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
+fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>, budget: Option<ClientBudget>) -> Router {
     // Server functions and the page run on tokio.
     let _ = any_spawner::Executor::init_tokio();
     let signer = state.signer.clone();
-    let context = move || provide_context(signer.clone());
+    // What the server functions that grant uploads charge (none: no budget).
+    let ledger = budget.as_ref().map(ClientBudget::ledger);
+    let context = move || {
+        provide_context(signer.clone());
+        if let Some(ledger) = &ledger {
+            provide_context(Arc::clone(ledger));
+        }
+    };
     let options = state.leptos_options.clone();
     // Rendered whole before the first byte: the signed form must be in the
     // HTML for the page to work with JavaScript off.
@@ -285,13 +301,26 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
             response
         }
     };
+    // Each call names its client, whose budget grants are charged to.
+    let api = match budget {
+        Some(budget) => {
+            budget.sweep_in_background();
+            post(server_functions).layer(middleware::from_fn_with_state(
+                budget,
+                crate::upload_budget::name_the_client,
+            ))
+        }
+        None => post(server_functions),
+    };
     // The routes that sign (the page carries a form policy): rate limited.
     let signing = Router::new()
         // The page is HTML worth compressing; the API's small JSON answers
         // are not, and they are the hot path.
         .route("/", get(page).layer(page_compression()))
-        .route("/api/{*name}", post(server_functions))
-        .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()));
+        .route("/api/{*name}", api)
+        .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()))
+        // The confirm page's "New link": its owner token in the body, not a URL.
+        .route(app::confirm_page::NEW_LINK_PATH, post(crate::confirm::new_link));
     // Bodies are capped (the only routes that read one), after the rate
     // limit: a client over its limit is refused before anything is read.
     let signing = signing
@@ -312,7 +341,10 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
         pkg_prefix: format!("/{}/", state.leptos_options.site_pkg_dir),
         hashed: state.leptos_options.hash_files,
     };
+    // A directory is not found rather than redirected to its name plus `/`:
+    // `//pkg` would go to `//pkg/`, which a browser reads as another host.
     let files = ServeDir::new(&*state.leptos_options.site_root)
+        .append_index_html_on_directories(false)
         .precompressed_gzip()
         .precompressed_br()
         .not_found_service(not_found.into_service());
@@ -331,6 +363,9 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>) -> Router {
         // so they are neither rate limited nor timed.
         .merge(crate::health::routes(state.signer.clone()))
         .route("/metrics", get(crate::metrics::expose).with_state(metrics));
+    // Cut bodies answered inside the trace, which then logs what the client
+    // got (a 400 or 408), not the 500 that reading the body gave.
+    let app = app.layer(middleware::from_fn(crate::serve::answer_cut_bodies));
     crate::telemetry::trace_requests(crate::security_headers::add(app)).with_state(state)
 }
 

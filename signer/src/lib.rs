@@ -29,6 +29,7 @@ pub mod presign;
 pub mod sigv4;
 mod store;
 pub mod token;
+pub mod upload_budget;
 mod utc;
 
 use std::sync::Arc;
@@ -53,6 +54,12 @@ pub const FILENAME_METADATA: &str = "filename";
 /// above; a test keeps the two in step).
 const FILENAME_METADATA_FIELD: &str = "x-amz-meta-filename";
 
+/// The default of [`Limits::owner_token_window`]: a page retrying a lost
+/// answer asks again within a minute (1, 2, 4 … 15 s apart).
+pub const DEFAULT_OWNER_TOKEN_WINDOW_SECS: u64 = 120;
+/// Longer would hand the owner token to a replay long after the upload.
+pub const MAX_OWNER_TOKEN_WINDOW_SECS: u64 = 3600;
+
 /// How long grants and links live, and what files are accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -63,6 +70,11 @@ pub struct Limits {
     pub download_ttl: Duration,
     /// How long "new link" (and delete) keeps working after an upload.
     pub renew_ttl: Duration,
+    /// How long after a file is first confirmed a confirmation still hands
+    /// out its owner token (`COURIER_OWNER_TOKEN_WINDOW_SECS`): the page's
+    /// own retries after a lost answer fit in it, while a confirmation URL
+    /// replayed later (from a browser's history) gets the link only.
+    pub owner_token_window: Duration,
     pub links: LinkSettings,
     pub multipart: MultipartSettings,
 }

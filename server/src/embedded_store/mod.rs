@@ -14,6 +14,7 @@
 //! Unconfirmed uploads expire after a day (`expiry`). Requests must be
 //! signed, except plain reads of public files ([`public_read`]).
 
+mod answer;
 pub mod credentials;
 mod expiry;
 pub mod grant_use;
@@ -21,28 +22,31 @@ mod guarded_fs;
 pub mod post_form;
 mod public_read;
 pub mod rechunk;
+mod refusal_log;
 pub mod request_guard;
+pub mod request_slots;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use http_body_util::Limited;
 use s3s::auth::SimpleAuth;
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::service::{S3Service, S3ServiceBuilder};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use grant_use::GrantUses;
 use request_guard::Target;
+use request_slots::{RequestSlots, SlotLimits};
 
+use crate::client_addr::TrustedProxies;
 use crate::serve::{Limits, Server};
 
 pub use credentials::StoreCredentials;
@@ -60,6 +64,14 @@ pub struct EmbeddedStoreConfig {
     pub max_part_bytes: u64,
     /// Slow and idle clients, and how many at once ([`Limits::STORE`]).
     pub limits: Limits,
+    /// Requests served at once, in all and for one client ([`SlotLimits::STORE`]).
+    pub slots: SlotLimits,
+    /// Proxies in front of the store (`COURIER_TRUSTED_PROXIES`): behind
+    /// them, the client is the address they report.
+    pub trusted_proxies: TrustedProxies,
+    /// The free space new writes leave (`COURIER_MIN_FREE_BYTES`; `None`:
+    /// 1 GiB, or a twentieth of a disk under 20 GiB).
+    pub min_free_bytes: Option<u64>,
 }
 
 /// A started store; it serves until stopped, or until this is dropped.
@@ -102,7 +114,7 @@ impl RunningStore {
         })?;
         restrict_to_owner(&config.data_dir)?;
         let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmbeddedStoreError::Store(format!("{e:?}")))?;
-        let mut builder = S3ServiceBuilder::new(guarded_fs::GuardedFs::new(fs, &root));
+        let mut builder = S3ServiceBuilder::new(guarded_fs::GuardedFs::new(fs, &root, config.min_free_bytes));
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
@@ -134,8 +146,9 @@ impl RunningStore {
                 .max_post_bytes
                 .saturating_add(FORM_OVERHEAD)
                 .max(config.max_part_bytes),
-            requests: Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS)),
-            forms: Arc::new(Semaphore::new(MAX_CONCURRENT_FORMS)),
+            slots: Arc::new(RequestSlots::new(config.slots)),
+            proxies: config.trusted_proxies.clone(),
+            refusals: Arc::default(),
         };
         let router = Router::new().fallback(serve_s3).with_state(state).layer(cors);
 
@@ -147,7 +160,7 @@ impl RunningStore {
             addr: config.addr,
             source,
         })?;
-        let server = Server::spawn(listener, router, config.limits);
+        let server = Server::spawn(listener, router, config.limits, config.trusted_proxies);
         expiry::spawn(root.join(Self::BUCKET));
         Ok(Self {
             addr,
@@ -174,12 +187,6 @@ impl RunningStore {
     }
 }
 
-/// Requests the store handles at once; more wait (up to `PERMIT_WAIT`).
-const MAX_CONCURRENT_REQUESTS: usize = 512;
-/// Browser POST uploads at once: `s3s` holds each file in memory until it
-/// is stored, so this times `COURIER_MAX_UPLOAD_BYTES` bounds that memory.
-const MAX_CONCURRENT_FORMS: usize = 32;
-const PERMIT_WAIT: Duration = Duration::from_secs(30);
 /// A browser POST's fields (at most 64 KiB) must arrive within this.
 const FIELDS_DEADLINE: Duration = Duration::from_secs(15);
 /// Room around a POST's file for its fields and boundaries.
@@ -191,26 +198,31 @@ struct StoreState {
     grants: Arc<GrantUses>,
     /// The largest request body the store reads.
     body_cap: u64,
-    requests: Arc<Semaphore>,
-    forms: Arc<Semaphore>,
+    slots: Arc<RequestSlots>,
+    proxies: TrustedProxies,
+    refusals: Arc<refusal_log::RefusalLog>,
 }
 
 async fn serve_s3(State(store): State<StoreState>, request: Request) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let log = Arc::clone(&store.refusals);
     let mut response = match guarded(store, request).await {
         Ok(response) => response,
         Err((status, code, message)) => s3_error(status, code, &message),
     };
+    log.refused(response.status(), &method, &path);
     // Uploaded bytes are never to be read as anything but what they claim.
     response
         .headers_mut()
         .insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
+    answer::finish(response, &answer::request_id()).await
 }
 
 type Refusal = (StatusCode, &'static str, String);
 
 async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusal> {
-    let _request = permit(&store.requests).await?;
+    let client = client_of(&store.proxies, &request);
+    let _request = store.slots.request(request.method(), client).await.map_err(busy)?;
     let target = request_guard::check(&request, RunningStore::BUCKET).map_err(|e| {
         let (status, code) = e.s3_code();
         (status, code, e.to_string())
@@ -282,7 +294,7 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
             );
             // Only a signed form, its fields read, waits for a POST slot: a
             // client that never sends its fields cannot take one.
-            _form = Some(permit(&store.forms).await?);
+            _form = Some(store.slots.form(client).await.map_err(busy)?);
             form.request
         }
         _ => request,
@@ -300,15 +312,18 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
     }
 }
 
-async fn permit(semaphore: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, Refusal> {
-    match tokio::time::timeout(PERMIT_WAIT, Arc::clone(semaphore).acquire_owned()).await {
-        Ok(Ok(permit)) => Ok(permit),
-        _ => Err((
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SlowDown",
-            "The store is busy. Try again in a moment.".to_owned(),
-        )),
-    }
+/// Who sent `request`: the peer, or behind a trusted proxy the address it reports.
+fn client_of(proxies: &TrustedProxies, request: &Request) -> IpAddr {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip());
+    proxies.client_of(peer, request.headers())
+}
+
+/// What S3 answers when it wants a client to slow down.
+fn busy(busy: request_slots::Busy) -> Refusal {
+    (StatusCode::SERVICE_UNAVAILABLE, "SlowDown", busy.to_string())
 }
 
 fn too_large() -> Refusal {

@@ -2,23 +2,29 @@
 //! ports, driven over HTTP the way a browser drives them.
 
 mod attacks;
+mod budget;
 mod caching;
 mod confirm;
 mod disk_full;
 mod helpers;
+mod hostile_clients;
 mod killed_store;
 mod load;
 mod multipart;
 mod multipart_expiry;
 mod operability;
+mod owner_token;
 mod plain_form;
 mod public_links;
 mod public_read;
+mod ranges;
 mod raw_http;
 mod rotation;
+mod s3_conformance;
 mod security;
 mod shutdown;
 mod sign_upload;
 mod slow_clients;
+mod static_files;
 mod store_outage;
 mod upload_flow;
