@@ -463,17 +463,8 @@ impl Running {
     }
 
     async fn abort_multipart(&self, upload: &app::multipart::MultipartUpload) -> reqwest::Response {
-        let form: Vec<(String, String)> = [
-            ("key", upload.key.clone()),
-            ("upload_id", upload.upload_id.clone()),
-            ("size", upload.size.to_string()),
-            ("part_size", upload.part_size.to_string()),
-            ("token", upload.token.clone()),
-        ]
-        .into_iter()
-        .map(|(name, value)| (format!("upload[{name}]"), value))
-        .collect();
-        self.call("abort_multipart", &form).await
+        self.call("abort_multipart", &crate::helpers::upload_fields(upload))
+            .await
     }
 
     /// SIGKILL, and wait until the process is gone.

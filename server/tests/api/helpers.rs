@@ -1091,7 +1091,7 @@ fn file_fields<'a>(
 }
 
 /// An upload as the server functions read it (`upload[key]=…`).
-fn upload_fields(upload: &MultipartUpload) -> Vec<(String, String)> {
+pub fn upload_fields(upload: &MultipartUpload) -> Vec<(String, String)> {
     [
         ("key", upload.key.clone()),
         ("upload_id", upload.upload_id.clone()),

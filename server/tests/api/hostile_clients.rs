@@ -17,8 +17,9 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::helpers::{TestCourier, part_sha256, sample_bytes, spawn_courier_serving};
+use crate::helpers::{part_sha256, sample_bytes};
 use crate::raw_http::{host_of, path_of};
+use crate::slow_clients::spawn_serving;
 
 /// The attacker's address: loopback, but not the honest client's.
 const ATTACKER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
@@ -34,15 +35,6 @@ const FLOOR: BodyRate = BodyRate {
     bytes_per_sec: 4096,
     window: Duration::from_secs(3),
 };
-
-async fn spawn_serving(serving: Serving) -> TestCourier {
-    let data_dir = tempfile::tempdir().expect("a temporary data directory");
-    let vars = vec![
-        ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
-    ];
-    spawn_courier_serving(vars, data_dir, serving).await
-}
 
 async fn connect_from(source: IpAddr, addr: &str) -> std::io::Result<TcpStream> {
     let addr: SocketAddr = addr.parse().map_err(std::io::Error::other)?;
@@ -90,6 +82,23 @@ impl Trickle {
         while self.sent.try_join_next().is_some() {}
         self.sent.len()
     }
+}
+
+/// What `addr` answers a slow client (not the attacker: its own
+/// connections take a while to be given back) that sends `head` and then a
+/// byte every half second, through one window of the floor and a little more.
+async fn one_trickle(addr: &str, head: &str) -> String {
+    let mut one = connect_from(SLOW_CLIENT, addr).await.expect("connects");
+    one.write_all(head.as_bytes()).await.expect("sent");
+    let dripping = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            // Ignored once the server has answered and closed.
+            let _ = one.write_all(b"a").await;
+        }
+    };
+    let _ = tokio::time::timeout(FLOOR.window + Duration::from_secs(2), dripping).await;
+    answer_on(one, Duration::from_secs(5)).await
 }
 
 /// The first line and what follows, as far as it came within `within`.
@@ -171,19 +180,7 @@ async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() 
         part_sha256(&upload, &bytes, 1)
     );
     let started = std::time::Instant::now();
-    let mut one = connect_from(SLOW_CLIENT, host_of(&courier.store))
-        .await
-        .expect("connects");
-    one.write_all(head.as_bytes()).await.expect("sent");
-    let dripping = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            // Ignored once the store has answered and closed.
-            let _ = one.write_all(b"x").await;
-        }
-    };
-    let _ = tokio::time::timeout(FLOOR.window + Duration::from_secs(2), dripping).await;
-    let answer = answer_on(one, Duration::from_secs(5)).await;
+    let answer = one_trickle(host_of(&courier.store), &head).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(
         answer.contains("<Code>RequestTimeout</Code>") && answer.contains(S3_REQUEST_TIMEOUT),
@@ -232,22 +229,11 @@ async fn trickled_sign_parts_on_thousands_of_connections_leave_the_page_answerin
 
     // A trickled body on the app is cut once a window of waiting shows it
     // under the floor, with a sentence.
-    let mut one = connect_from(SLOW_CLIENT, host_of(&courier.base))
-        .await
-        .expect("connects");
     let head = format!(
         "POST /api/sign_upload HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: 60000\r\n\r\nfilename=a",
         host_of(&courier.base)
     );
-    one.write_all(head.as_bytes()).await.expect("sent");
-    let dripping = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let _ = one.write_all(b"a").await;
-        }
-    };
-    let _ = tokio::time::timeout(FLOOR.window + Duration::from_secs(2), dripping).await;
-    let answer = answer_on(one, Duration::from_secs(5)).await;
+    let answer = one_trickle(host_of(&courier.base), &head).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("arrived too slowly"), "{answer}");
 }

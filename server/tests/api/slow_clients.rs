@@ -26,7 +26,7 @@ async fn spawn_with_app_limits(app: Limits) -> TestCourier {
 }
 
 /// Courier on the embedded store, served with `serving`'s limits.
-async fn spawn_serving(serving: Serving) -> TestCourier {
+pub async fn spawn_serving(serving: Serving) -> TestCourier {
     let data_dir = tempfile::tempdir().expect("a temporary data directory");
     let vars = vec![
         ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
