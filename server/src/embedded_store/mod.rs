@@ -16,6 +16,7 @@
 
 mod answer;
 pub mod credentials;
+mod payload_hash;
 mod expiry;
 pub mod grant_use;
 mod guarded_fs;
@@ -299,7 +300,21 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
         }
         _ => request,
     };
+    // A body that declares its SHA-256 is held to it (browser forms never do).
+    let mismatched = payload_hash::Mismatched::default();
+    let request = match payload_hash::declared(request.headers()) {
+        Some(digest) if !is_post => {
+            let mismatched = mismatched.clone();
+            request.map(|body| Body::new(payload_hash::CheckedBody::new(body, digest, mismatched)))
+        }
+        _ => request,
+    };
     match store.s3.call(request.map(s3s::Body::http_body_unsync)).await {
+        Ok(_) if mismatched.happened() => Err((
+            StatusCode::BAD_REQUEST,
+            "XAmzContentSHA256Mismatch",
+            payload_hash::MISMATCH.to_owned(),
+        )),
         Ok(response) => Ok(response.map(Body::new)),
         Err(error) => {
             tracing::error!(?error, "the embedded store failed a request");

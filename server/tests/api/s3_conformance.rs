@@ -638,3 +638,33 @@ async fn a_post_policy_that_does_not_expire_in_iso_8601_is_refused() {
     assert!(text.contains("<Code>InvalidPolicyDocument</Code>"), "{text}");
     assert_eq!(courier.stored_keys(), Vec::<String>::new());
 }
+
+/// A part whose `x-amz-content-sha256` is not its bytes' is refused as S3
+/// refuses it (it was `500 InternalError`), and nothing of it is kept; the
+/// same part with its own digest goes in.
+#[tokio::test]
+async fn a_body_that_is_not_the_sha256_it_declares_is_refused() {
+    let courier = spawn_courier().await;
+    let bytes = sample_bytes(crate::helpers::MULTIPART_FILE);
+    let upload = courier.multipart("declared.bin", bytes.len() as u64).await;
+    let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
+    let body = crate::helpers::part_bytes(&upload, &bytes, 1).to_vec();
+    let put = |declared: String| {
+        courier
+            .http
+            .put(&part.url)
+            .header("x-amz-checksum-sha256", crate::helpers::part_sha256(&upload, &bytes, 1))
+            .header("x-amz-content-sha256", declared)
+            .body(body.clone())
+            .send()
+    };
+    let refused = put("0".repeat(64)).await.expect("answers");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let text = refused.text().await.expect("text");
+    assert!(text.contains("<Code>XAmzContentSHA256Mismatch</Code>"), "{text}");
+    let listed: serde_json::Value = courier.list_parts(&upload).await.json().await.expect("parts");
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+
+    let stored = put(hex::encode(Sha256::digest(&body))).await.expect("answers");
+    assert_eq!(stored.status(), StatusCode::OK);
+}
