@@ -535,6 +535,28 @@ async fn conditional_reads_answer_412_and_304_as_s3_does() {
         changed.body.collect().await.expect("bytes").into_bytes().as_ref(),
         b"0123456789"
     );
+
+    // A 304 tells a cache what it may keep: the object's ETag and date.
+    let public_get = s3
+        .get_object()
+        .bucket(&courier.bucket)
+        .key(&link.key)
+        .presigned(
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(60))
+                .expect("a presigning config"),
+        )
+        .await
+        .expect("presigned");
+    let not_modified = courier
+        .http
+        .get(public_get.uri())
+        .header("if-none-match", &e_tag)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(not_modified.headers()["etag"], e_tag.as_str());
+    assert!(not_modified.headers().contains_key("last-modified"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,12 +52,12 @@ impl Preconditions<'_> {
         }
         if let Some(condition) = self.if_none_match {
             if matches(condition, current.e_tag, Comparison::Weak) {
-                return Err(not_modified());
+                return Err(not_modified(current));
             }
         } else if let Some(since) = self.if_modified_since
             && modified <= date_seconds(since)
         {
-            return Err(not_modified());
+            return Err(not_modified(current));
         }
         Ok(())
     }
@@ -113,9 +113,22 @@ fn precondition_failed(condition: &str) -> S3Error {
     )
 }
 
-/// `304 Not Modified` (the server sends no body with it).
-fn not_modified() -> S3Error {
-    S3Error::with_message(S3ErrorCode::NotModified, "Not Modified")
+/// `304 Not Modified` (the server sends no body with it), with the
+/// object's `ETag` and `Last-Modified`, as S3 and RFC 9110 send them: a
+/// cache refreshes what it keeps from them.
+fn not_modified(current: Current<'_>) -> S3Error {
+    let mut error = S3Error::with_message(S3ErrorCode::NotModified, "Not Modified");
+    let mut headers = http::HeaderMap::new();
+    if let Some(e_tag) = current.e_tag
+        && let Ok(value) = http::HeaderValue::from_str(&format!("\"{e_tag}\""))
+    {
+        headers.insert(http::header::ETAG, value);
+    }
+    if let Ok(value) = http::HeaderValue::from_str(&httpdate::fmt_http_date(current.last_modified)) {
+        headers.insert(http::header::LAST_MODIFIED, value);
+    }
+    error.set_headers(headers);
+    error
 }
 
 #[cfg(test)]
