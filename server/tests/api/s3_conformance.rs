@@ -240,6 +240,20 @@ async fn completing_a_completed_upload_again_answers_the_same_result() {
         got.body.collect().await.expect("bytes").into_bytes().as_ref(),
         bytes.as_slice()
     );
+    // Completed without a whole-object checksum, it still has the composite
+    // of its parts' SHA-256s, as S3 gives it.
+    let head = s3
+        .head_object()
+        .bucket(&courier.bucket)
+        .key(key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("head");
+    assert!(
+        head.checksum_sha256().is_some_and(|sum| sum.ends_with("-2")),
+        "{head:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

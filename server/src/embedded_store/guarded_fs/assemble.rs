@@ -50,7 +50,9 @@ pub async fn complete(
     let parts = parts_to_join(root, upload_id, named)?;
     let checksum_sha256 = match whole_sha256 {
         Some(sent) => Some(check_composite_sha256(&kept, &parts, sent).await?),
-        None => None,
+        // As S3 does for an upload whose parts all came with a SHA-256: the
+        // object gets its composite checksum without being asked.
+        None => kept_composite_sha256(&kept, &parts),
     };
     let mut md5s = Vec::with_capacity(parts.len());
     for (number, path, size) in &parts {
@@ -137,19 +139,14 @@ async fn check_composite_sha256(
     parts: &[(i32, PathBuf, u64)],
     sent: &str,
 ) -> S3Result<String> {
-    let mut joined = Sha256::new();
+    let mut digests = Vec::with_capacity(parts.len());
     for (number, path, size) in parts {
-        let sha256 = match kept.sha256(*number, *size) {
+        digests.push(match kept.sha256(*number, *size) {
             Some(sha256) => sha256,
             None => sha256_file(path.clone()).await?,
-        };
-        joined.update(sha256);
+        });
     }
-    let composite = format!(
-        "{}-{}",
-        base64::engine::general_purpose::STANDARD.encode(joined.finalize()),
-        parts.len()
-    );
+    let composite = composite_sha256(&digests);
     let sent = sent.trim();
     let matches = match sent.split_once('-') {
         Some(_) => sent == composite,
@@ -162,6 +159,30 @@ async fn check_composite_sha256(
         ));
     }
     Ok(composite)
+}
+
+/// The composite checksum of parts that all came with a SHA-256 (`None`
+/// if one came without: nothing is hashed again for it).
+fn kept_composite_sha256(kept: &part_digest::Named, parts: &[(i32, PathBuf, u64)]) -> Option<String> {
+    let digests = parts
+        .iter()
+        .map(|(number, _, size)| kept.sha256(*number, *size))
+        .collect::<Option<Vec<_>>>()?;
+    Some(composite_sha256(&digests))
+}
+
+/// S3's composite SHA-256: base64 of the SHA-256 over the parts' binary
+/// digests, then `-` and how many parts there are.
+fn composite_sha256(digests: &[[u8; 32]]) -> String {
+    let mut joined = Sha256::new();
+    for digest in digests {
+        joined.update(digest);
+    }
+    format!(
+        "{}-{}",
+        base64::engine::general_purpose::STANDARD.encode(joined.finalize()),
+        digests.len()
+    )
 }
 
 async fn sha256_file(path: PathBuf) -> S3Result<[u8; 32]> {
