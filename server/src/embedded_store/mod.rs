@@ -16,10 +16,10 @@
 
 mod answer;
 pub mod credentials;
-mod payload_hash;
 mod expiry;
 pub mod grant_use;
 mod guarded_fs;
+mod payload_hash;
 pub mod post_form;
 mod public_read;
 pub mod rechunk;
@@ -221,8 +221,9 @@ async fn serve_s3(State(store): State<StoreState>, request: Request) -> Response
 
 type Refusal = (StatusCode, &'static str, String);
 
-async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusal> {
+async fn guarded(store: StoreState, mut request: Request) -> Result<Response, Refusal> {
     let client = client_of(&store.proxies, &request);
+    ignore_invalid_range(&mut request);
     let _request = store.slots.request(request.method(), client).await.map_err(busy)?;
     let target = request_guard::check(&request, RunningStore::BUCKET).map_err(|e| {
         let (status, code) = e.s3_code();
@@ -327,6 +328,41 @@ async fn guarded(store: StoreState, request: Request) -> Result<Response, Refusa
     }
 }
 
+/// A `Range` that does not parse as one byte range is ignored, as S3 and
+/// RFC 9110 ignore it (the whole object is served); `s3s` refused the
+/// request instead. (Several ranges at once: S3 serves none of them either.)
+fn ignore_invalid_range(request: &mut Request) {
+    let ranges = request.headers().get_all(header::RANGE);
+    let valid = ranges.iter().count() <= 1 && ranges.iter().all(|value| value.to_str().is_ok_and(one_byte_range));
+    if !valid {
+        request.headers_mut().remove(header::RANGE);
+    }
+}
+
+/// `bytes=<first>-[<last>]` or `bytes=-<suffix>`, with `first <= last`:
+/// RFC 9110's grammar for one range. (Numbers too large for `s3s` still
+/// reach it, which refuses them as unsatisfiable.)
+fn one_byte_range(value: &str) -> bool {
+    let Some((first, last)) = value.trim().strip_prefix("bytes=").and_then(|r| r.split_once('-')) else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (first.is_empty(), last.is_empty()) {
+        (true, true) => false,
+        (true, false) => digits(last),
+        (false, true) => digits(first),
+        (false, false) => {
+            digits(first)
+                && digits(last)
+                && match (first.parse::<u128>(), last.parse::<u128>()) {
+                    (Ok(first), Ok(last)) => first <= last,
+                    // Past u128: leave it to `s3s`.
+                    _ => true,
+                }
+        }
+    }
+}
+
 /// Who sent `request`: the peer, or behind a trusted proxy the address it reports.
 fn client_of(proxies: &TrustedProxies, request: &Request) -> IpAddr {
     let peer = request
@@ -370,4 +406,31 @@ fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );
     (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_byte_range_is_rfc_9110s_grammar() {
+        for valid in [
+            "bytes=0-1",
+            "bytes=5-",
+            "bytes=-10",
+            " bytes=0-0 ",
+            "bytes=18446744073709551616-",
+        ] {
+            assert!(super::one_byte_range(valid), "{valid}");
+        }
+        for invalid in [
+            "bytes=abc",
+            "bytes=5-2",
+            "items=0-1",
+            "bytes=0-1,3-4",
+            "bytes=-",
+            "bytes=1",
+            "bytes= 1-2",
+        ] {
+            assert!(!super::one_byte_range(invalid), "{invalid}");
+        }
+    }
 }

@@ -76,6 +76,16 @@ async fn absurd_ranges_on_public_and_presigned_links_are_answered_as_s3_answers_
             assert!(body.contains("<Code>InvalidRange</Code>"), "{range}: {body}");
         }
     }
+    // A Range that is not one byte range is ignored, as S3 ignores it: the
+    // whole object (s3s refused such a request).
+    for link in [&private, &public] {
+        for range in ["bytes=abc", "bytes=5-2", "items=0-1", "bytes=0-1,3-4"] {
+            let (status, content_range, body) = get_range(&courier, &link.download_url, range).await;
+            assert_eq!(status, StatusCode::OK, "{range} on {}", link.key);
+            assert_eq!(content_range, None, "{range}");
+            assert_eq!(body, bytes, "{range}");
+        }
+    }
     // The store still serves, every link whole.
     courier.assert_serves(&[(&private, &bytes), (&public, &bytes)]).await;
     let again = courier.upload("c.bin", "application/octet-stream", &bytes).await;
