@@ -383,7 +383,12 @@ pub async fn answer_cut_bodies(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let cut = request.extensions().get::<CutBody>().cloned();
+    // Only a request with a body can have it cut.
+    let cut = request
+        .extensions()
+        .get::<CutBody>()
+        .filter(|_| !http_body::Body::is_end_stream(request.body()))
+        .cloned();
     let asked = cut
         .as_ref()
         .filter(|cut| cut.limits.stalled_body.reads_request_headers())
