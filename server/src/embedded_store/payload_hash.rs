@@ -61,7 +61,9 @@ impl CheckedBody {
 
     /// `Err` once the body is whole and its digest is not the declared one.
     fn finish(&mut self) -> Result<(), DigestMismatch> {
-        let Some(hasher) = self.hasher.take() else { return Ok(()) };
+        let Some(hasher) = self.hasher.take() else {
+            return Ok(());
+        };
         if hasher.finalize().as_slice() == self.declared {
             return Ok(());
         }
