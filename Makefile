@@ -2,7 +2,8 @@
 #   make run    builds the optimised site and serves it (http://127.0.0.1:3000)
 #   make test   runs every test: lint, unit, integration, browser
 # Each first installs whatever is missing (see `tools`). `make dev` runs the
-# watch loop (`cargo-leptos watch --split`).
+# watch loop (`cargo-leptos watch --split`, the uploader split off; a plain
+# `cargo leptos watch` serves the same app from one unsplit bundle).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,6 +22,17 @@ CARGO_LEPTOS_SOURCES := $(sort $(wildcard tools/cargo-leptos/Cargo.* tools/cargo
 CARGO_LEPTOS_ROOT := $(TARGET_DIR)/tools/cargo-leptos-$(shell cat $(CARGO_LEPTOS_SOURCES) | sha256sum | cut -c1-12)
 CARGO_LEPTOS := $(CARGO_LEPTOS_ROOT)/bin/cargo-leptos
 SITE_ROOT := $(CURDIR)/target/site
+# The same site without the split, as a plain `cargo leptos build` makes it
+# (see `site`), for one browser test.
+UNSPLIT_SITE_ROOT := $(CURDIR)/target/site-unsplit
+# The uploader as a WebAssembly module of its own (`app`'s `split` feature)
+# needs the splitter: every split build turns on both.
+SPLIT := --split --lib-features split
+# A split build whose page still imports the splitter's placeholder module
+# would serve a page that never hydrates: stop with a sentence instead.
+CHECK_SPLIT = if grep -rqsF --include='*.js' __wasm_split_placeholder__ "$(1)/pkg"; then \
+	echo >&2 "error: the split build left the page importing __wasm_split_placeholder__ (in $(1)/pkg): its splitter did not cut the uploader out, and the page would never hydrate. Build with the splitter \`make tools\` installs ($(CARGO_LEPTOS)), or without the \`split\` feature."; \
+	exit 1; fi
 CHROMIUM_PATH ?= /usr/bin/chromium
 NPM_STAMP := end2end/node_modules/.courier-installed
 # Tools need no LTO or full optimisation, which would cost minutes to install.
@@ -54,7 +66,7 @@ run: tools build
 # Unhashed names, which the server sends to be revalidated: the step that
 # names the split bundle by its content runs after a build, not in the loop.
 dev: tools
-	LEPTOS_HASH_FILES=false $(CARGO_LEPTOS) watch --split
+	LEPTOS_HASH_FILES=false $(CARGO_LEPTOS) watch $(SPLIT)
 
 ## test: every test, as CI runs it
 test: tools browser lint unit site e2e garage
@@ -62,16 +74,26 @@ test: tools browser lint unit site e2e garage
 # --precompress writes brotli and gzip copies next to each asset; the server
 # sends whichever the browser accepts.
 build: tools
-	$(CARGO_LEPTOS) build --release --precompress --split
+	$(CARGO_LEPTOS) build --release --precompress $(SPLIT)
+	@$(call CHECK_SPLIT,$${LEPTOS_SITE_ROOT:-$(SITE_ROOT)})
 
 # What the browser tests run: the release site (the bundle people get) and
 # the debug server, whose dependencies `unit` already compiled, instead of a
 # second, optimised build of them all. The server finds the assets' hashes
-# next to its binary.
+# next to its binary. Then the same site unsplit, as `cargo leptos build
+# --release` without `--split` makes it, for `tests/unsplit.spec.ts`: the
+# feature off, its own site root and hash file. It gets the split build's
+# RUSTFLAGS (cargo-leptos adds `--emit-relocs` for the splitter), so every
+# compiled dependency is shared and it costs only `app`, `frontend`,
+# wasm-bindgen and wasm-opt (about 20 s); the relocations stay in its wasm as
+# custom sections, which the browser ignores.
 site: tools
-	$(CARGO_LEPTOS) build --release --precompress --frontend-only --split
+	$(CARGO_LEPTOS) build --release --precompress --frontend-only $(SPLIT)
+	@$(call CHECK_SPLIT,$(SITE_ROOT))
+	RUSTFLAGS=-Clink-args=--emit-relocs LEPTOS_SITE_ROOT="$(UNSPLIT_SITE_ROOT)" LEPTOS_HASH_FILE_NAME=hash-unsplit.txt \
+		$(CARGO_LEPTOS) build --release --frontend-only
 	cargo build -p courier --bin courier
-	cp "$(TARGET_DIR)/release/hash.txt" "$(TARGET_DIR)/debug/hash.txt"
+	cp "$(TARGET_DIR)/release/hash.txt" "$(TARGET_DIR)/release/hash-unsplit.txt" "$(TARGET_DIR)/debug/"
 
 lint:
 	cargo fmt --all -- --check
@@ -79,6 +101,7 @@ lint:
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
 	cargo clippy -p courier --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo clippy -p frontend -p app --features app/hydrate,frontend/split --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 unit:
 	cargo test -p wire -p signer -p bundle-seal
@@ -88,7 +111,8 @@ unit:
 TEST_BIN := $(TARGET_DIR)/debug/courier
 
 e2e: browser $(NPM_STAMP)
-	cd end2end && COURIER_BIN="$(TEST_BIN)" COURIER_SITE_ROOT="$(SITE_ROOT)" npx playwright test
+	cd end2end && COURIER_BIN="$(TEST_BIN)" COURIER_SITE_ROOT="$(SITE_ROOT)" \
+		COURIER_UNSPLIT_SITE_ROOT="$(UNSPLIT_SITE_ROOT)" npx playwright test
 
 ## bench: Courier's figures next to its peers' (boto3, the AWS SDK for JavaScript,
 ## Uppy Companion, Uppy's bundle), measured in one run; prints one table

@@ -3,11 +3,12 @@
 //! (which only renders, and never runs event handlers) each call does
 //! nothing. Components stay UI only; every `hydrate` switch is here.
 //!
-//! The browser gets this code in two WebAssembly modules: the page's (the
-//! form: choosing, dropping and pasting files, the link choice) and the
-//! uploader's ([`uploader`]: the cards, the uploads, resume), which the
-//! browser fetches when the first files come, or as the person reaches for
-//! the form. What must happen within the person's gesture is in `gesture`.
+//! The browser gets this code in two WebAssembly modules (with the `split`
+//! feature; in one without it, see [`uploader`]): the page's (the form:
+//! choosing, dropping and pasting files, the link choice) and the uploader's
+//! ([`uploader`]: the cards, the uploads, resume), which the browser fetches
+//! when the first files come, or as the person reaches for the form. What
+//! must happen within the person's gesture is in `gesture`.
 
 #[cfg(feature = "hydrate")]
 mod calls;
@@ -297,15 +298,19 @@ enum Task {
 
 /// The uploader could not be loaded (the network, or a new version of the
 /// page deployed meanwhile).
-#[cfg(feature = "hydrate")]
+#[cfg(all(feature = "hydrate", feature = "split"))]
 struct NotLoaded;
 
-#[cfg(feature = "hydrate")]
+#[cfg(all(feature = "hydrate", feature = "split"))]
 impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
     fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
         Self
     }
 }
+
+/// Linked into the page's own module, the uploader is always there.
+#[cfg(all(feature = "hydrate", not(feature = "split")))]
+type NotLoaded = std::convert::Infallible;
 
 /// The browser's localStorage, where it offers one.
 #[cfg(feature = "hydrate")]
@@ -334,13 +339,38 @@ fn hand_over(queue: Queue, task: Task) {
 }
 
 /// The uploader: everything that runs once there are files (the queue's
-/// cards, uploads in one POST or in parts, resume, the clipboard). `cargo
-/// leptos build --split` puts it, and all only it uses, in a WebAssembly
-/// module of its own that the browser fetches on its first call, so a first
-/// visit downloads only the form's code.
-#[cfg(feature = "hydrate")]
+/// cards, uploads in one POST or in parts, resume, the clipboard).
+///
+/// With the `split` feature, which `make dev`, `make build` and `make site`
+/// turn on together with `cargo leptos … --split`, the splitter puts it, and
+/// all only it uses, in a WebAssembly module of its own that the browser
+/// fetches on its first call, so a first visit downloads only the form's
+/// code. Without it (a plain `cargo leptos watch` or `build`, which do not
+/// split) it is linked into the page's module and called directly: the same
+/// code, one bundle. The feature without `--split` would leave the page
+/// importing a module no build writes; `app`'s build script refuses that.
+#[cfg(all(feature = "hydrate", feature = "split"))]
 #[leptos::wasm_split::wasm_split(uploader, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_uploader))]
 fn uploader(queue: Queue, task: Task) -> Result<(), NotLoaded> {
+    start(queue, task);
+    Ok(())
+}
+
+#[cfg(all(feature = "hydrate", not(feature = "split")))]
+async fn uploader(queue: Queue, task: Task) -> Result<(), NotLoaded> {
+    start(queue, task);
+    Ok(())
+}
+
+/// Nothing to fetch: the uploader came with the page.
+#[cfg(all(feature = "hydrate", not(feature = "split")))]
+async fn preload_uploader() -> Result<(), NotLoaded> {
+    Ok(())
+}
+
+/// What [`uploader`] does, split or not.
+#[cfg(feature = "hydrate")]
+fn start(queue: Queue, task: Task) {
     queue.problem.set(None);
     crate::upload::show_cards(queue);
     match task {
@@ -351,5 +381,4 @@ fn uploader(queue: Queue, task: Task) -> Result<(), NotLoaded> {
         Task::WentOffline => live::went_offline(queue),
         Task::CameOnline => live::came_online(queue),
     }
-    Ok(())
 }
