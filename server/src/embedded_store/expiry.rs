@@ -27,18 +27,17 @@
 //! goes once it is a day old. Only names with a canonical uuid are read;
 //! nothing else at the root is touched. The record of a completed upload
 //! (`.completed-<id>.json`, which answers a completion made again) goes once
-//! it is a day old.
+//! it is a day old. (Every one of these names is [`super::layout`]'s.)
 
-use std::collections::HashMap;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use base64::Engine as _;
 use signer::multipart::MULTIPART_TTL;
 use signer::object_key::PUBLIC_UPLOADS;
 
 use super::guarded_fs::{StoreFiles, completed};
+use super::layout::{UploadFiles, regular_file_modified};
 use crate::settings::MAX_UPLOAD_TTL_SECS;
 
 pub const UNCONFIRMED_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -100,46 +99,6 @@ pub fn sweep_bucket(bucket_dir: &Path, now: SystemTime) -> io::Result<Swept> {
     Ok(swept)
 }
 
-/// A file `s3s-fs` keeps at its root for a multipart upload.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum UploadFile {
-    /// `.upload-<id>.json`: the upload is in progress.
-    Upload(uuid::Uuid),
-    /// `.upload_id-<id>.part-<n>`, or the digests Courier keeps of that
-    /// part, `.upload_id-<id>.digest-<n>` (they go together).
-    Part(uuid::Uuid),
-    /// Any other name holding `.upload-<id>`: the object's metadata
-    /// (`.bucket-<b>.object-<k>.upload-<id>.metadata.json`).
-    Metadata(uuid::Uuid),
-}
-
-impl UploadFile {
-    pub(super) fn of(name: &str) -> Option<Self> {
-        if let Some(rest) = name.strip_prefix(".upload_id-") {
-            let (id, rest) = canonical_uuid(rest)?;
-            let number = rest.strip_prefix(".part-").or_else(|| rest.strip_prefix(".digest-"))?;
-            return (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some(Self::Part(id));
-        }
-        // (Base64url has no dot: in a metadata file's name, the first
-        // `.upload-` is the upload's.)
-        let at = name.find(".upload-")?;
-        let (id, rest) = canonical_uuid(&name[at + ".upload-".len()..])?;
-        Some(if at == 0 && rest == ".json" {
-            Self::Upload(id)
-        } else {
-            Self::Metadata(id)
-        })
-    }
-}
-
-/// The canonical uuid (hyphenated, lowercase, as `s3s-fs` writes one) that
-/// `text` starts with, and what follows it.
-fn canonical_uuid(text: &str) -> Option<(uuid::Uuid, &str)> {
-    let (id, rest) = (text.get(..36)?, text.get(36..)?);
-    let parsed = uuid::Uuid::try_parse(id).ok()?;
-    (parsed.hyphenated().to_string() == id).then_some((parsed, rest))
-}
-
 /// Removes, at the store's `root`, every multipart upload created before
 /// `before` with its parts and metadata, and the parts last written before
 /// `before` of no upload in progress; returns how many uploads and how many
@@ -180,82 +139,6 @@ fn sweep_multipart_uploads(root: &Path, before: SystemTime) -> io::Result<(usize
         }
     }
     Ok((expired, orphans))
-}
-
-/// The files of the multipart uploads at the store's root, by upload.
-pub(super) struct UploadFiles {
-    /// Every upload in progress, however young, and when it was created.
-    pub uploads: HashMap<uuid::Uuid, (PathBuf, SystemTime)>,
-    /// Parts (and their digests), with when each was last written, whether
-    /// or not their upload is in progress.
-    pub parts: HashMap<uuid::Uuid, Vec<(PathBuf, SystemTime)>>,
-    /// Each upload's object metadata (one file, which names the object).
-    pub metadata: HashMap<uuid::Uuid, Vec<PathBuf>>,
-}
-
-impl UploadFiles {
-    pub fn at(root: &Path) -> io::Result<Self> {
-        let mut files = Self {
-            uploads: HashMap::new(),
-            parts: HashMap::new(),
-            metadata: HashMap::new(),
-        };
-        for entry in std::fs::read_dir(root)? {
-            let entry = entry?;
-            let Some(file) = entry.file_name().to_str().and_then(UploadFile::of) else {
-                continue;
-            };
-            // An upload completed or aborted while the directory is read
-            // takes its files with it: what is gone is not in progress.
-            let Some(modified) = regular_file_modified(&entry)? else {
-                continue;
-            };
-            let path = entry.path();
-            match file {
-                UploadFile::Upload(id) => {
-                    files.uploads.insert(id, (path, modified));
-                }
-                UploadFile::Part(id) => files.parts.entry(id).or_default().push((path, modified)),
-                UploadFile::Metadata(id) => files.metadata.entry(id).or_default().push(path),
-            }
-        }
-        Ok(files)
-    }
-
-    /// The bucket and key an upload in progress writes to, from the name of
-    /// its metadata file (`.bucket-<b>.object-<k>.upload-<id>.metadata.json`,
-    /// both base64url).
-    pub fn object_of(&self, id: &uuid::Uuid) -> Option<(String, String)> {
-        let decode = |text: &str| {
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
-            String::from_utf8(bytes).ok()
-        };
-        self.metadata.get(id)?.iter().find_map(|path| {
-            let name = path.file_name()?.to_str()?;
-            let named = name.strip_prefix(".bucket-")?;
-            let (bucket, rest) = named.split_once(".object-")?;
-            let (key, rest) = rest.split_once(".upload-")?;
-            (rest == format!("{id}.metadata.json")).then_some(())?;
-            Some((decode(bucket)?, decode(key)?))
-        })
-    }
-}
-
-/// When a directory entry was last written, if it is a regular file (no
-/// directory and no symbolic link) still there: a file deleted while its
-/// directory is read is no error, it is simply not there.
-fn regular_file_modified(entry: &std::fs::DirEntry) -> io::Result<Option<SystemTime>> {
-    let modified = entry.file_type().and_then(|kind| {
-        if kind.is_file() {
-            entry.metadata()?.modified().map(Some)
-        } else {
-            Ok(None)
-        }
-    });
-    match modified {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        other => other,
-    }
 }
 
 /// Removes a file; whether it was there to remove.
@@ -384,7 +267,7 @@ mod tests {
 
     const GRANT: &str = "6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa";
     const CONFIRMED: &str = "0123456789abcdef0123456789abcdef";
-    const BUCKET: &str = "courier";
+    use crate::embedded_store::layout::{BUCKET, StoreLayout, s3s_fs_temporary};
 
     /// A store's root with its bucket, as `mod.rs` lays them out.
     fn store() -> (tempfile::TempDir, StoreFiles, PathBuf) {
@@ -413,9 +296,9 @@ mod tests {
     /// files), each last modified `age` ago; returns the three paths.
     fn object(files: &StoreFiles, key: &str, age: Duration) -> [PathBuf; 3] {
         let paths = [
-            files.object(BUCKET, key),
-            files.metadata(BUCKET, key),
-            files.internal_info(BUCKET, key),
+            files.layout().object(BUCKET, key),
+            files.layout().metadata(BUCKET, key),
+            files.layout().internal_info(BUCKET, key),
         ];
         for path in &paths {
             write(path, age);
@@ -426,11 +309,11 @@ mod tests {
     #[test]
     fn old_unconfirmed_uploads_go_and_everything_else_stays() {
         let (_dir, files, bucket_dir) = store();
-        let old = files.object(BUCKET, "uploads/a/old.bin");
+        let old = files.layout().object(BUCKET, "uploads/a/old.bin");
         write(&old, UNCONFIRMED_TTL + Duration::from_secs(60));
-        let nested = files.object(BUCKET, "uploads/b/deep/old.bin");
+        let nested = files.layout().object(BUCKET, "uploads/b/deep/old.bin");
         write(&nested, UNCONFIRMED_TTL * 2);
-        let fresh = files.object(BUCKET, "uploads/c/fresh.bin");
+        let fresh = files.layout().object(BUCKET, "uploads/c/fresh.bin");
         write(&fresh, Duration::from_secs(60));
         let swept = sweep_bucket(&bucket_dir, SystemTime::now()).expect("sweeps");
         assert_eq!(swept.objects, 2);
@@ -486,7 +369,7 @@ mod tests {
 
     #[test]
     fn an_expired_upload_takes_its_metadata_files_and_nothing_else() {
-        let (dir, files, bucket_dir) = store();
+        let (_dir, files, bucket_dir) = store();
         let old = UNCONFIRMED_TTL * 2;
         let expired = object(&files, &format!("uploads/{GRANT}/report 1 ✓.pdf"), old);
         // A confirmed file's metadata, as old: it stays.
@@ -494,12 +377,12 @@ mod tests {
         // An upload written again since (its metadata older than it): it waits.
         let younger = format!("public/uploads/{GRANT}/photo.jpg");
         let rewritten = object(&files, &younger, old);
-        age(&files.object(BUCKET, &younger), Duration::from_secs(60));
+        age(&files.layout().object(BUCKET, &younger), Duration::from_secs(60));
         // Metadata whose object is already gone, and what else lies at the
         // root (a write's mark): not the sweep's.
         let [gone, orphan_metadata, orphan_info] = object(&files, &format!("uploads/{CONFIRMED}/gone.txt"), old);
         std::fs::remove_file(&gone).expect("rm");
-        let mark = dir.path().join(".courier-writes/mark");
+        let mark = files.layout().marks().join("mark");
         write(&mark, old);
 
         let swept = sweep_bucket(&bucket_dir, SystemTime::now()).expect("sweeps");
@@ -524,19 +407,14 @@ mod tests {
     /// A multipart upload of `key` as s3s-fs keeps it at the root: the
     /// upload and its metadata file, created `age` ago, and its `parts`
     /// (number, written how long ago); returns the paths in that order.
-    fn multipart(files: &StoreFiles, id: &str, key: &str, age: Duration, parts: &[(u32, Duration)]) -> Vec<PathBuf> {
-        let root = files.root();
-        let metadata = files.metadata(BUCKET, key);
-        let name = metadata.file_name().and_then(|n| n.to_str()).expect("a name");
-        let mut paths = vec![
-            root.join(format!(".upload-{id}.json")),
-            root.join(name.replace(".metadata.json", &format!(".upload-{id}.metadata.json"))),
-        ];
+    fn multipart(files: &StoreFiles, id: &str, key: &str, age: Duration, parts: &[(i32, Duration)]) -> Vec<PathBuf> {
+        let layout = files.layout();
+        let mut paths = vec![layout.upload(id), layout.upload_metadata(BUCKET, key, id)];
         for path in &paths {
             write(path, age);
         }
         for (number, part_age) in parts {
-            let part = root.join(format!(".upload_id-{id}.part-{number}"));
+            let part = layout.part(id, *number);
             write(&part, *part_age);
             paths.push(part);
         }
@@ -552,37 +430,6 @@ mod tests {
     fn assert_kept(paths: &[PathBuf]) {
         for path in paths {
             assert!(path.exists(), "{} went", path.display());
-        }
-    }
-
-    #[test]
-    fn only_canonical_upload_names_are_read() {
-        let id = uuid::Uuid::parse_str(UPLOAD).expect("a uuid");
-        for (name, file) in [
-            (format!(".upload-{UPLOAD}.json"), Some(UploadFile::Upload(id))),
-            (format!(".upload_id-{UPLOAD}.part-1"), Some(UploadFile::Part(id))),
-            (format!(".upload_id-{UPLOAD}.part-10000"), Some(UploadFile::Part(id))),
-            (format!(".upload_id-{UPLOAD}.digest-7"), Some(UploadFile::Part(id))),
-            (
-                format!(".bucket-Y291cmllcg.object-ZmlsZXMvYQ.upload-{UPLOAD}.metadata.json"),
-                Some(UploadFile::Metadata(id)),
-            ),
-            (format!(".upload-{}.json", UPLOAD.to_uppercase()), None),
-            (format!(".upload-{}.json", id.simple()), None),
-            (format!(".upload-{{{UPLOAD}}}.json"), None),
-            (format!(".upload_id-{UPLOAD}.part-"), None),
-            (format!(".upload_id-{UPLOAD}.part-1x"), None),
-            (format!(".upload_id-{UPLOAD}.part--1"), None),
-            (format!(".upload_id-{UPLOAD}.digest-"), None),
-            (format!(".upload_id-{UPLOAD}.digest-1.json"), None),
-            (format!(".upload_id-{UPLOAD}"), None),
-            (format!(".upload-{}", &UPLOAD[..35]), None),
-            (".bucket-Y291cmllcg.object-ZmlsZXMvYQ.metadata.json".to_owned(), None),
-            (".bucket-Y291cmllcg.object-ZmlsZXMvYQ.internal.json".to_owned(), None),
-            (".tmp.3.internal.part".to_owned(), None),
-            ("ĉ.upload-".to_owned(), None),
-        ] {
-            assert_eq!(UploadFile::of(&name), file, "{name}");
         }
     }
 
@@ -644,12 +491,12 @@ mod tests {
         let (_dir, files, _bucket_dir) = store();
         let root = files.root();
         // Left by a completion that failed midway: the upload is gone.
-        let orphan = |id: &str, number: u32, age_: Duration| {
-            let path = root.join(format!(".upload_id-{id}.part-{number}"));
+        let orphan = |id: &str, number: i32, age_: Duration| {
+            let path = files.layout().part(id, number);
             write(&path, age_);
             path
         };
-        let digests = root.join(format!(".upload_id-{UPLOAD}.digest-1"));
+        let digests = files.layout().part_digest(UPLOAD, 1);
         write(&digests, OLD);
         let old = [orphan(UPLOAD, 1, OLD), orphan(UPLOAD, 2, OLD), digests];
         // A completion in progress right now has dropped its upload too:
@@ -658,7 +505,7 @@ mod tests {
         // The upload's metadata without its upload: not the sweep's.
         let key = format!("files/{CONFIRMED}/a.bin");
         let metadata = multipart(&files, UPLOAD, &key, OLD, &[]).remove(1);
-        std::fs::remove_file(root.join(format!(".upload-{UPLOAD}.json"))).expect("rm");
+        std::fs::remove_file(files.layout().upload(UPLOAD)).expect("rm");
 
         let swept = sweep_multipart_uploads(root, SystemTime::now() - UNCONFIRMED_TTL).expect("sweeps");
         assert_eq!(swept, (0, 3));
@@ -692,7 +539,7 @@ mod tests {
 
     #[test]
     fn the_multipart_sweep_leaves_objects_and_everything_else_alone() {
-        let (dir, files, bucket_dir) = store();
+        let (_dir, files, bucket_dir) = store();
         let root = files.root();
         // A completed multipart upload: its object and metadata, however old.
         let key = format!("files/{CONFIRMED}/big.bin");
@@ -703,27 +550,30 @@ mod tests {
         // Names that are no canonical upload's, however old.
         let upper = UPLOAD.to_uppercase();
         let simple = UPLOAD.replace('-', "");
-        let strangers: Vec<PathBuf> = [
-            format!(".upload-{upper}.json"),
-            format!(".upload_id-{upper}.part-1"),
-            format!(".upload-{simple}.json"),
-            format!(".upload_id-{simple}.part-1"),
-            format!(".upload_id-{YOUNG_UPLOAD}.part-x"),
-            format!(".upload_id-{YOUNG_UPLOAD}.part-"),
-            ".tmp.7.internal.part".to_owned(),
-            "credentials.json".to_owned(),
-        ]
-        .iter()
-        .map(|name| root.join(name))
-        .collect();
+        let layout = files.layout();
+        // A part's name with another number.
+        let young_part = |number: &str| {
+            let part_1 = layout.part(YOUNG_UPLOAD, 1).to_string_lossy().into_owned();
+            PathBuf::from(format!("{}{number}", part_1.strip_suffix('1').expect("part 1")))
+        };
+        let strangers: Vec<PathBuf> = vec![
+            layout.upload(&upper),
+            layout.part(&upper, 1),
+            layout.upload(&simple),
+            layout.part(&simple, 1),
+            young_part("x"),
+            young_part(""),
+            root.join(s3s_fs_temporary(7)),
+            root.join("credentials.json"),
+        ];
         for path in &strangers {
             write(path, OLD);
         }
-        let mark = dir.path().join(".courier-writes/mark");
+        let mark = files.layout().marks().join("mark");
         write(&mark, OLD);
         // A directory named as an upload is not one, nor what is in it.
-        let directory = root.join(format!(".upload-{YOUNG_UPLOAD}.json"));
-        let inside = directory.join(format!(".upload_id-{YOUNG_UPLOAD}.part-1"));
+        let directory = layout.upload(YOUNG_UPLOAD);
+        let inside = StoreLayout::at(&directory).part(YOUNG_UPLOAD, 1);
         write(&inside, OLD);
         // A link to a part elsewhere is not followed, nor removed.
         #[cfg(unix)]
@@ -731,7 +581,7 @@ mod tests {
             let outside = tempfile::tempdir().expect("dir");
             let target = outside.path().join("part");
             write(&target, OLD);
-            let link = root.join(format!(".upload_id-{YOUNG_UPLOAD}.part-2"));
+            let link = layout.part(YOUNG_UPLOAD, 2);
             std::os::unix::fs::symlink(&target, &link).expect("a link");
             (outside, target, link)
         };
@@ -792,8 +642,8 @@ mod tests {
     #[test]
     fn a_completed_upload_s_record_goes_once_a_day_old() {
         let (_dir, files, bucket_dir) = store();
-        let old = files.root().join(format!(".completed-{UPLOAD}.json"));
-        let young = files.root().join(format!(".completed-{YOUNG_UPLOAD}.json"));
+        let old = files.layout().completion(UPLOAD);
+        let young = files.layout().completion(YOUNG_UPLOAD);
         write(&old, OLD);
         write(&young, RECENT);
         let swept = sweep_bucket(&bucket_dir, SystemTime::now()).expect("sweeps");

@@ -48,7 +48,7 @@ use self::storage_floor::{StorageFloor, Write};
 /// expired uploads removes them together.
 pub(super) use self::unfinished_writes::StoreFiles;
 use self::unfinished_writes::UnfinishedWrite;
-use super::RunningStore;
+use super::layout::BUCKET;
 
 /// The error code MinIO answers a full disk with (HTTP 507). AWS has none;
 /// Ceph's RGW maps no errno to one (a bare `500 UnknownError`); a code S3
@@ -162,11 +162,11 @@ struct StoredPart {
 
 impl Stored {
     async fn read(files: &StoreFiles, bucket: &str, key: &str) -> Option<Self> {
-        let metadata = tokio::fs::metadata(files.object(bucket, key))
+        let metadata = tokio::fs::metadata(files.layout().object(bucket, key))
             .await
             .ok()
             .filter(std::fs::Metadata::is_file)?;
-        let info: Option<serde_json::Value> = tokio::fs::read(files.internal_info(bucket, key))
+        let info: Option<serde_json::Value> = tokio::fs::read(files.layout().internal_info(bucket, key))
             .await
             .ok()
             .and_then(|json| serde_json::from_slice(&json).ok());
@@ -279,12 +279,12 @@ fn is_out_of_space(error: &S3Error) -> bool {
 }
 
 fn bucket(name: &str) -> S3Result<()> {
-    if name == RunningStore::BUCKET {
+    if name == BUCKET {
         Ok(())
     } else {
         Err(S3Error::with_message(
             S3ErrorCode::AccessDenied,
-            format!("This store serves only the bucket {}.", RunningStore::BUCKET),
+            format!("This store serves only the bucket {BUCKET}."),
         ))
     }
 }
@@ -525,7 +525,7 @@ impl S3 for GuardedFs {
         .map(S3Response::new)
         .map_err(answer)?;
         // What the part holds now counts against its upload's reservation.
-        let part = part_digest::part_path(self.files.root(), &input.upload_id, input.part_number);
+        let part = self.files.layout().part(&input.upload_id, input.part_number);
         match tokio::fs::metadata(part).await {
             Ok(part) => self.floor.part_stored(&input.upload_id, input.part_number, part.len()),
             Err(_) => self.floor.reread(),
@@ -542,7 +542,7 @@ impl S3 for GuardedFs {
         self.in_progress(&req.input.upload_id)?;
         // At most the whole source; no reservation covers a copied part.
         let bytes = match &req.input.copy_source {
-            CopySource::Bucket { bucket, key, .. } => tokio::fs::metadata(self.files.object(bucket, key))
+            CopySource::Bucket { bucket, key, .. } => tokio::fs::metadata(self.files.layout().object(bucket, key))
                 .await
                 .map_or(0, |metadata| metadata.len()),
             _ => 0,
@@ -734,7 +734,10 @@ mod tests {
         let (_dir, fs, files) = store();
         // s3s-fs renames each metadata file into place: a directory there
         // makes that fail after the object itself is in place.
-        for in_the_way in [files.metadata("courier", key), files.internal_info("courier", key)] {
+        for in_the_way in [
+            files.layout().metadata("courier", key),
+            files.layout().internal_info("courier", key),
+        ] {
             std::fs::create_dir(&in_the_way).expect("mkdir");
             let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
             std::fs::File::open(&in_the_way)
@@ -742,15 +745,25 @@ mod tests {
                 .expect("mtime");
             let error = fs.put_object(put("courier", key)).await.expect_err("the put fails");
             assert_eq!(error.code(), &S3ErrorCode::InternalError, "not a full disk");
-            assert!(!files.object("courier", key).exists(), "{}", in_the_way.display());
-            let sidecars = [files.metadata("courier", key), files.internal_info("courier", key)];
+            assert!(
+                !files.layout().object("courier", key).exists(),
+                "{}",
+                in_the_way.display()
+            );
+            let sidecars = [
+                files.layout().metadata("courier", key),
+                files.layout().internal_info("courier", key),
+            ];
             assert!(sidecars.iter().all(|path| !path.is_file()), "{}", in_the_way.display());
             // Its grant may try again.
-            assert!(!files.object("courier", key).parent().expect("prefix").exists());
+            assert!(!files.layout().object("courier", key).parent().expect("prefix").exists());
             std::fs::remove_dir(&in_the_way).expect("rmdir");
         }
         assert!(fs.put_object(put("courier", key)).await.is_ok());
-        assert_eq!(std::fs::read(files.object("courier", key)).expect("stored"), b"evil");
+        assert_eq!(
+            std::fs::read(files.layout().object("courier", key)).expect("stored"),
+            b"evil"
+        );
     }
 
     #[tokio::test]
@@ -758,7 +771,9 @@ mod tests {
         let key = "files/0123456789abcdef0123456789abcdef/a.txt";
         let (_dir, fs, files) = store();
         fs.put_object(put("courier", key)).await.expect("stored");
-        assert!(files.metadata("courier", key).is_file() && files.internal_info("courier", key).is_file());
+        assert!(
+            files.layout().metadata("courier", key).is_file() && files.layout().internal_info("courier", key).is_file()
+        );
         let delete = DeleteObjectInput::builder()
             .bucket("courier".to_owned())
             .key(key.to_owned())

@@ -19,6 +19,7 @@ pub mod credentials;
 mod expiry;
 pub mod grant_use;
 mod guarded_fs;
+mod layout;
 mod payload_hash;
 pub mod post_form;
 mod public_read;
@@ -100,7 +101,7 @@ pub enum EmbeddedStoreError {
 }
 
 impl RunningStore {
-    pub const BUCKET: &str = "courier";
+    pub const BUCKET: &str = layout::BUCKET;
     pub const REGION: &str = "us-east-1";
 
     /// Prepares the data directory and starts serving on `config.addr`.

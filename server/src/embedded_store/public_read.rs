@@ -21,7 +21,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
 use signer::LinkKind;
 use signer::object_key::{KeyArea, ObjectKey};
 
-use super::RunningStore;
+use super::layout::BUCKET;
 
 /// The store's access control: signed requests, plus anonymous reads of
 /// public files.
@@ -32,7 +32,7 @@ pub struct PublicRead;
 /// read. The signer's key grammar decides (it also refuses `..`, empty
 /// segments and the like, whatever the guards in front already did).
 pub fn is_public(bucket: &str, key: &str) -> bool {
-    bucket == RunningStore::BUCKET
+    bucket == BUCKET
         && ObjectKey::parse(key).is_ok_and(|key| key.link() == LinkKind::Public && key.area() == KeyArea::Confirmed)
 }
 

@@ -23,7 +23,8 @@ use sha2::Sha256;
 
 use super::completed::{self, Completion, JoinedPart};
 use super::part_digest::{self, Temporary, internal, write_whole};
-use super::unfinished_writes::{StoreFiles, base64url};
+use super::unfinished_writes::StoreFiles;
+use crate::embedded_store::layout::StoreLayout;
 
 /// Where the internal metadata keeps the sizes of the parts an object was
 /// completed from, for `GET ?partNumber=` (`s3s-fs` ignores it).
@@ -46,6 +47,7 @@ pub async fn complete(
     whole_sha256: Option<&str>,
 ) -> S3Result<CompleteMultipartUploadOutput> {
     let root = files.root();
+    let layout = files.layout();
     let kept = part_digest::check_named(root, upload_id, named).await?;
     let parts = parts_to_join(root, upload_id, named)?;
     let checksum_sha256 = match whole_sha256 {
@@ -84,9 +86,9 @@ pub async fn complete(
             .collect(),
     };
 
-    let object = files.object(bucket, key);
+    let object = layout.object(bucket, key);
     let paths: Vec<PathBuf> = parts.into_iter().map(|(_, path, _)| path).collect();
-    let joined_at = root.join(format!(".tmp.courier-{}.internal.part", uuid::Uuid::new_v4().simple()));
+    let joined_at = layout.temporary();
     // Removed on every way out but the rename into place.
     let mut joined = Temporary(Some(joined_at.clone()));
     let writing = joined_at.clone();
@@ -100,12 +102,8 @@ pub async fn complete(
     tokio::fs::rename(&joined_at, &object).await.map_err(internal)?;
     joined.0 = None;
 
-    let upload_metadata = root.join(format!(
-        ".bucket-{}.object-{}.upload-{upload_id}.metadata.json",
-        base64url(bucket),
-        base64url(key)
-    ));
-    match tokio::fs::rename(&upload_metadata, files.metadata(bucket, key)).await {
+    let upload_metadata = layout.upload_metadata(bucket, key, upload_id);
+    match tokio::fs::rename(&upload_metadata, layout.metadata(bucket, key)).await {
         Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(internal(error)),
         _ => {}
     }
@@ -115,14 +113,14 @@ pub async fn complete(
         // Where `s3s-fs` reads an object's checksums from.
         info["checksum_sha256"] = checksum.clone().into();
     }
-    write_whole(&files.internal_info(bucket, key), info.to_string().as_bytes()).await?;
+    write_whole(&layout.internal_info(bucket, key), info.to_string().as_bytes()).await?;
     // Before the upload ends, so a completion made again finds one or the other.
     completed::remember(root, upload_id, &completion).await?;
     // The upload ends only now (`s3s-fs` ends it first): a completion that
     // failed before this (a full disk) leaves it whole, to be completed again.
     // One already ended by the same completion made twice at once (a retried
     // request) is fine: both wrote the same object.
-    match tokio::fs::remove_file(root.join(format!(".upload-{upload_id}.json"))).await {
+    match tokio::fs::remove_file(layout.upload(upload_id)).await {
         Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(internal(error)),
         _ => {}
     }
@@ -214,7 +212,7 @@ fn parts_to_join(root: &Path, upload_id: &str, named: &[CompletedPart]) -> S3Res
     }
     let mut parts = Vec::with_capacity(numbers.len());
     for (index, &number) in numbers.iter().enumerate() {
-        let path = part_digest::part_path(root, upload_id, number);
+        let path = StoreLayout::at(root).part(upload_id, number);
         let size = std::fs::metadata(&path).map(|m| m.len()).map_err(|_| invalid_part())?;
         if index + 1 < numbers.len() && size < MIN_PART {
             return Err(S3Error::with_message(
@@ -281,7 +279,7 @@ mod tests {
     /// through Courier's writer (digests kept), the others as `s3s-fs` writes them.
     async fn upload(files: &StoreFiles, parts: &[(i32, Vec<u8>)]) {
         let root = files.root();
-        std::fs::write(root.join(format!(".upload-{UPLOAD}.json")), "null").expect("upload");
+        std::fs::write(files.layout().upload(UPLOAD), "null").expect("upload");
         for (i, (number, bytes)) in parts.iter().enumerate() {
             if i == 0 {
                 let body = StreamingBlob::wrap(futures::stream::iter([Ok::<_, io::Error>(Bytes::from(bytes.clone()))]));
@@ -289,7 +287,7 @@ mod tests {
                     .await
                     .expect("stored");
             } else {
-                std::fs::write(root.join(format!(".upload_id-{UPLOAD}.part-{number}")), bytes).expect("part");
+                std::fs::write(files.layout().part(UPLOAD, *number), bytes).expect("part");
             }
         }
     }
@@ -319,12 +317,8 @@ mod tests {
             .map(|(n, len, byte)| (n, vec![byte; len]))
             .collect();
         upload(&files, &parts).await;
-        let metadata = format!(
-            ".bucket-{}.object-{}.upload-{UPLOAD}.metadata.json",
-            base64url("courier"),
-            base64url("files/x/a.bin")
-        );
-        std::fs::write(dir.path().join(&metadata), r#"{"content_type":"text/plain"}"#).expect("metadata");
+        let metadata = files.layout().upload_metadata("courier", "files/x/a.bin", UPLOAD);
+        std::fs::write(&metadata, r#"{"content_type":"text/plain"}"#).expect("metadata");
 
         // Part 4 left out: S3 discards it.
         let done = complete(&files, "courier", "files/x/a.bin", UPLOAD, &named(&[1, 2, 3]), None)
@@ -339,28 +333,37 @@ mod tests {
         let e_tag = format!("{}-3", hex::encode(Md5::digest(&md5s)));
         assert_eq!(done.e_tag, Some(ETag::Strong(e_tag.clone())));
         assert_eq!(
-            std::fs::read(files.object("courier", "files/x/a.bin")).expect("object"),
+            std::fs::read(files.layout().object("courier", "files/x/a.bin")).expect("object"),
             whole
         );
-        let info: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(files.internal_info("courier", "files/x/a.bin")).expect("info"))
-                .expect("JSON");
+        let info: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(files.layout().internal_info("courier", "files/x/a.bin")).expect("info"),
+        )
+        .expect("JSON");
         let sizes = [5 * MIB, 5 * MIB, 3];
         assert_eq!(info, serde_json::json!({ "e_tag": e_tag, PART_SIZES: sizes }));
         assert_eq!(
-            std::fs::read_to_string(files.metadata("courier", "files/x/a.bin")).expect("metadata"),
+            std::fs::read_to_string(files.layout().metadata("courier", "files/x/a.bin")).expect("metadata"),
             r#"{"content_type":"text/plain"}"#
         );
         // Nothing of the upload is left: no part, no digest, no temporary file.
         let mut expected = vec![
-            files.internal_info("courier", "files/x/a.bin"),
-            files.metadata("courier", "files/x/a.bin"),
+            files.layout().internal_info("courier", "files/x/a.bin"),
+            files.layout().metadata("courier", "files/x/a.bin"),
         ]
         .into_iter()
         .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
         .collect::<Vec<_>>();
         // And the record a completion made again is answered from.
-        expected.push(format!(".completed-{UPLOAD}.json"));
+        expected.push(
+            files
+                .layout()
+                .completion(UPLOAD)
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned(),
+        );
         expected.sort();
         assert_eq!(names(dir.path()), expected);
     }
@@ -371,12 +374,12 @@ mod tests {
         let files = StoreFiles::new(dir.path());
         upload(&files, &[(1, vec![7; 10])]).await;
         // The other request of a retried completion ended the upload while this one joined.
-        std::fs::remove_file(dir.path().join(format!(".upload-{UPLOAD}.json"))).expect("ended");
+        std::fs::remove_file(files.layout().upload(UPLOAD)).expect("ended");
         complete(&files, "courier", "files/x/c.bin", UPLOAD, &named(&[1]), None)
             .await
             .expect("completed");
         assert_eq!(
-            std::fs::read(files.object("courier", "files/x/c.bin")).expect("object"),
+            std::fs::read(files.layout().object("courier", "files/x/c.bin")).expect("object"),
             vec![7; 10]
         );
     }
@@ -413,7 +416,7 @@ mod tests {
         assert_eq!(names(dir.path()), before);
         // Failing midway (here the object's place is taken), the upload stays
         // whole and completes once the cause is gone.
-        let object = files.object("courier", "files/x/b.bin");
+        let object = files.layout().object("courier", "files/x/b.bin");
         std::fs::create_dir_all(&object).expect("in the way");
         assert!(
             complete(&files, "courier", "files/x/b.bin", UPLOAD, &named(&[1, 2]), None)
@@ -463,9 +466,10 @@ mod tests {
         .await
         .expect("completed");
         assert_eq!(done.checksum_sha256, Some(format!("{composite}-2")));
-        let info: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(files.internal_info("courier", "files/x/d.bin")).expect("info"))
-                .expect("JSON");
+        let info: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(files.layout().internal_info("courier", "files/x/d.bin")).expect("info"),
+        )
+        .expect("JSON");
         assert_eq!(info["checksum_sha256"], format!("{composite}-2"));
     }
 }

@@ -16,13 +16,11 @@ use s3s::{S3Error, S3ErrorCode, S3Result};
 use serde::{Deserialize, Serialize};
 
 use super::part_digest::write_whole;
+use crate::embedded_store::layout::{self, StoreLayout};
 
 /// How long a completion is remembered (as long as an upload in progress is
 /// kept: a client retrying later than that has given up).
 pub const KEPT_FOR: Duration = Duration::from_secs(24 * 60 * 60);
-
-const PREFIX: &str = ".completed-";
-const SUFFIX: &str = ".json";
 
 /// What a completion answered, and the parts it joined.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +99,7 @@ pub fn no_such_upload() -> S3Error {
 
 /// Where the completion of `upload_id` (a canonical uuid) is recorded.
 fn path(root: &Path, upload_id: &str) -> PathBuf {
-    root.join(format!("{PREFIX}{upload_id}{SUFFIX}"))
+    StoreLayout::at(root).completion(upload_id)
 }
 
 /// Records the completion of `upload_id`, whole or not at all.
@@ -114,8 +112,7 @@ pub async fn remember(root: &Path, upload_id: &str, completion: &Completion) -> 
 /// The completion of `upload_id` recorded within the last day, if any.
 pub async fn recall(root: &Path, upload_id: &str) -> Option<Completion> {
     // Only a canonical uuid names a file: nothing else reaches the disk.
-    let id = uuid::Uuid::try_parse(upload_id).ok()?;
-    if id.hyphenated().to_string() != upload_id {
+    if !layout::is_canonical_upload_id(upload_id) {
         return None;
     }
     let path = path(root, upload_id);
@@ -129,20 +126,13 @@ pub async fn recall(root: &Path, upload_id: &str) -> Option<Completion> {
     serde_json::from_slice(&json).ok()
 }
 
-/// The upload id a record's file `name` is of (a canonical uuid only).
-fn upload_id_of(name: &str) -> Option<String> {
-    let id = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
-    let parsed = uuid::Uuid::try_parse(id).ok()?;
-    (parsed.hyphenated().to_string() == id).then(|| id.to_owned())
-}
-
 /// Removes, at the store's `root`, the records last written before
 /// `before`; returns how many went. Nothing else is touched.
 pub fn sweep(root: &Path, before: SystemTime) -> io::Result<usize> {
     let mut removed = 0;
     for entry in std::fs::read_dir(root)? {
         let entry = entry?;
-        if entry.file_name().to_str().and_then(upload_id_of).is_none() {
+        if entry.file_name().to_str().and_then(layout::parse_completion).is_none() {
             continue;
         }
         let modified = match entry.metadata() {

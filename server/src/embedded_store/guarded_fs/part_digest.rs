@@ -25,6 +25,8 @@ use s3s::{S3Error, S3ErrorCode, S3Result};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt as _;
 
+use crate::embedded_store::layout::{self, StoreLayout};
+
 /// The digests a part must have, as its request names them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expected {
@@ -192,17 +194,6 @@ struct PartDigest {
     crc64nvme: Option<String>,
 }
 
-/// Where `s3s-fs` keeps part `number` of `upload_id`.
-pub(super) fn part_path(root: &Path, upload_id: &str, number: i32) -> PathBuf {
-    root.join(format!(".upload_id-{upload_id}.part-{number}"))
-}
-
-/// Where its digests are kept. (Not `….part-<n>.…`: `s3s-fs` reads every
-/// name after `.part-` as a part number.)
-fn digest_path(root: &Path, upload_id: &str, number: i32) -> PathBuf {
-    root.join(format!(".upload_id-{upload_id}.digest-{number}"))
-}
-
 /// Writes `body` as part `number` of the upload `upload_id` (a canonical id
 /// of an upload in progress), in `root` where `s3s-fs` keeps parts, if its
 /// digests are `expected` (and those `trailers` gives once the body is read).
@@ -221,8 +212,8 @@ pub async fn write_part(
         ));
     }
     let mut checksums = expected.hasher()?;
-    // Unique, and a name the expiry sweep leaves alone (as `s3s-fs`'s own).
-    let path = root.join(format!(".tmp.courier-{}.internal.part", uuid::Uuid::new_v4().simple()));
+    let layout = StoreLayout::at(root);
+    let path = layout.temporary();
     let mut temporary = Temporary(Some(path.clone()));
     let (md5, size) = write_hashed(&path, body, &mut checksums).await?;
     let computed = checksums.finalize();
@@ -256,10 +247,10 @@ pub async fn write_part(
         sha256: computed.checksum_sha256.clone(),
         crc64nvme: computed.checksum_crc64nvme.clone(),
     };
-    let digest_file = digest_path(root, upload_id, number);
+    let digest_file = layout.part_digest(upload_id, number);
     // An earlier copy's digests go first: a part is never listed with another's.
     remove_if_there(&digest_file).await?;
-    tokio::fs::rename(&path, part_path(root, upload_id, number))
+    tokio::fs::rename(&path, layout.part(upload_id, number))
         .await
         .map_err(internal)?;
     temporary.0 = None;
@@ -285,7 +276,7 @@ async fn keep_digest(path: &Path, digest: &PartDigest) -> S3Result<()> {
 /// Writes `bytes` to `path` (at the store's root), whole or not at all.
 pub(super) async fn write_whole(path: &Path, bytes: &[u8]) -> S3Result<()> {
     let root = path.parent().unwrap_or(Path::new("."));
-    let temporary_path = root.join(format!(".tmp.courier-{}.internal.part", uuid::Uuid::new_v4().simple()));
+    let temporary_path = StoreLayout::at(root).temporary();
     let mut temporary = Temporary(Some(temporary_path.clone()));
     tokio::fs::write(&temporary_path, bytes).await.map_err(internal)?;
     tokio::fs::rename(&temporary_path, path).await.map_err(internal)?;
@@ -302,12 +293,14 @@ async fn remove_if_there(path: &Path) -> S3Result<()> {
 
 /// Forgets the digests of part `number` (before something else writes it).
 pub async fn forget(root: &Path, upload_id: &str, number: i32) -> S3Result<()> {
-    remove_if_there(&digest_path(root, upload_id, number)).await
+    remove_if_there(&StoreLayout::at(root).part_digest(upload_id, number)).await
 }
 
 /// The digests kept for part `number`, if any.
 async fn kept(root: &Path, upload_id: &str, number: i32) -> Option<PartDigest> {
-    let json = tokio::fs::read(digest_path(root, upload_id, number)).await.ok()?;
+    let json = tokio::fs::read(StoreLayout::at(root).part_digest(upload_id, number))
+        .await
+        .ok()?;
     serde_json::from_slice(&json).ok()
 }
 
@@ -395,12 +388,15 @@ pub async fn check_named(root: &Path, upload_id: &str, parts: &[s3s::dto::Comple
 /// Removes what is left of a completed upload: its digests, and the parts
 /// its completion did not name (S3 discards them).
 pub async fn forget_upload(root: &Path, upload_id: &str) {
-    let prefix = format!(".upload_id-{upload_id}.");
     let Ok(mut entries) = tokio::fs::read_dir(root).await else {
         return;
     };
     while let Ok(Some(entry)) = entries.next_entry().await {
-        if entry.file_name().to_str().is_some_and(|name| name.starts_with(&prefix)) {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| layout::is_part_of(name, upload_id))
+        {
             let _ = tokio::fs::remove_file(entry.path()).await;
         }
     }
@@ -506,13 +502,12 @@ mod tests {
     #[tokio::test]
     async fn matching_bytes_are_stored_once_and_others_keep_nothing() {
         let dir = tempfile::tempdir().expect("dir");
-        let part = dir.path().join(format!(".upload_id-{UPLOAD}.part-2"));
+        let layout = StoreLayout::at(dir.path());
+        let part = layout.part(UPLOAD, 2);
         let md5: [u8; 16] = Md5::digest(b"hello world").into();
         let sha256: [u8; 32] = Sha256::digest(b"hello world").into();
-        let kept = [
-            format!(".upload_id-{UPLOAD}.digest-2"),
-            format!(".upload_id-{UPLOAD}.part-2"),
-        ];
+        let kept = [layout.part_digest(UPLOAD, 2), layout.part(UPLOAD, 2)]
+            .map(|path| path.file_name().expect("name").to_string_lossy().into_owned());
         let cases = [
             input(Some(&md5), None),
             input(None, Some(&sha256)),

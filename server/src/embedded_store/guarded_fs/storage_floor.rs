@@ -42,7 +42,7 @@ use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 use uuid::Uuid;
 
 use super::STORAGE_FULL;
-use crate::embedded_store::expiry::UploadFile;
+use crate::embedded_store::layout::{self, UploadFile};
 
 /// The floor when none is set: room for the system, the log and the
 /// store's own metadata, confirmations and completions (which the floor
@@ -414,7 +414,9 @@ fn uploads_in_progress(root: &Path, known: &HashMap<Uuid, Option<u64>>) -> io::R
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(file) = UploadFile::of(name) else { continue };
+        let Some(file) = layout::parse_upload_file(name) else {
+            continue;
+        };
         match file {
             UploadFile::Upload(id) => {
                 let created = match entry.metadata().and_then(|file| file.modified()) {
@@ -428,11 +430,9 @@ fn uploads_in_progress(root: &Path, known: &HashMap<Uuid, Option<u64>>) -> io::R
             UploadFile::Metadata(id) => {
                 metadata.insert(id, entry.path());
             }
-            UploadFile::Part(id) => {
-                // (Its digests, `.digest-<n>`, are Courier's and tiny.)
-                let Some(number) = name.rsplit_once(".part-").and_then(|(_, n)| n.parse::<i32>().ok()) else {
-                    continue;
-                };
+            // (A part's digests are Courier's and tiny.)
+            UploadFile::PartDigest(_) | UploadFile::Part(_, None) => continue,
+            UploadFile::Part(id, Some(number)) => {
                 let (len, written) = match entry.metadata() {
                     Ok(file) if file.is_file() => (file.len(), file.modified()?),
                     Ok(_) => continue,
@@ -485,22 +485,17 @@ mod tests {
     /// An upload in progress as `s3s-fs` keeps it, declaring `declared`
     /// bytes (or none), with `parts` (number, bytes) written.
     fn upload(root: &Path, id: &str, declared: Option<u64>, parts: &[(i32, usize)]) {
-        std::fs::write(root.join(format!(".upload-{id}.json")), "null").expect("upload");
+        let layout = layout::StoreLayout::at(root);
+        std::fs::write(layout.upload(id), "null").expect("upload");
         let mut metadata = serde_json::json!({ "filename": "a.bin" });
         if let Some(size) = declared {
             metadata[DECLARED_SIZE_METADATA] = size.to_string().into();
         }
         let attributes = serde_json::json!({ "user_metadata": metadata, "content_type": "application/octet-stream" });
-        std::fs::write(
-            root.join(format!(
-                ".bucket-Y291cmllcg.object-ZmlsZXMvYQ.upload-{id}.metadata.json"
-            )),
-            attributes.to_string(),
-        )
-        .expect("metadata");
+        std::fs::write(layout.upload_metadata("courier", "files/a", id), attributes.to_string()).expect("metadata");
         for (number, len) in parts {
-            std::fs::write(root.join(format!(".upload_id-{id}.part-{number}")), vec![1u8; *len]).expect("part");
-            std::fs::write(root.join(format!(".upload_id-{id}.digest-{number}")), "{}").expect("digest");
+            std::fs::write(layout.part(id, *number), vec![1u8; *len]).expect("part");
+            std::fs::write(layout.part_digest(id, *number), "{}").expect("digest");
         }
     }
 
@@ -539,8 +534,8 @@ mod tests {
         let id = Uuid::try_parse(UPLOAD).expect("uuid");
         upload(root, UPLOAD, Some(20 * MIB), &[(1, MIB as usize)]);
         let started = SystemTime::now();
-        let part = root.join(format!(".upload_id-{UPLOAD}.part-1"));
-        let upload_file = root.join(format!(".upload-{UPLOAD}.json"));
+        let part = layout::StoreLayout::at(root).part(UPLOAD, 1);
+        let upload_file = layout::StoreLayout::at(root).upload(UPLOAD);
         written(&upload_file, started);
         written(&part, started);
         // Active: started (or a part stored) within the hour.
@@ -556,7 +551,7 @@ mod tests {
         // A start never followed by a part lapses an hour after it.
         let (other, other_id) = (OTHER, Uuid::try_parse(OTHER).expect("uuid"));
         upload(root, other, Some(5 * MIB), &[]);
-        written(&root.join(format!(".upload-{other}.json")), started);
+        written(&layout::StoreLayout::at(root).upload(other), started);
         assert_eq!(reserved_at(root, Some((other_id, 1)), later(30 * 60)).1, 5 * MIB);
         assert_eq!(reserved_at(root, Some((other_id, 1)), later(60 * 60)).1, 0);
     }
@@ -575,7 +570,7 @@ mod tests {
         // An hour and a minute later, read from the disk (after a restart,
         // or once what the store followed is read again).
         let idle = SystemTime::now() - IDLE_AFTER - Duration::from_secs(60);
-        written(&root.join(format!(".upload-{UPLOAD}.json")), idle);
+        written(&layout::StoreLayout::at(root).upload(UPLOAD), idle);
         let restarted = StorageFloor::new(root, Some(floor.min_free()));
         assert!(restarted.admit(Write::New { bytes: 512 * MIB }).await.is_ok());
         floor.reread();
@@ -601,14 +596,14 @@ mod tests {
         // one that wrote more than it declared, nothing either.
         upload(root, OTHER, None, &[(1, 1000)]);
         assert_eq!(reserved(root, None), (12 * MIB, 0));
-        std::fs::remove_file(root.join(format!(".upload-{OTHER}.json"))).expect("ended");
+        std::fs::remove_file(layout::StoreLayout::at(root).upload(OTHER)).expect("ended");
         upload(root, OTHER, Some(10), &[(1, 1000)]);
         assert_eq!(reserved(root, None), (12 * MIB, 0));
         // The upload a part is written to apart, that part left out (it is replaced).
         assert_eq!(reserved(root, Some((UPLOAD, 1))), (0, 20 * MIB));
         assert_eq!(reserved(root, Some((UPLOAD, 2))), (0, 12 * MIB));
         // Ended (completed or aborted: its `.upload-<id>.json` goes), it reserves nothing.
-        std::fs::remove_file(root.join(format!(".upload-{UPLOAD}.json"))).expect("ended");
+        std::fs::remove_file(layout::StoreLayout::at(root).upload(UPLOAD)).expect("ended");
         assert_eq!(reserved(root, None), (0, 0));
     }
 
@@ -668,7 +663,7 @@ mod tests {
         assert!(floor.admit(part).await.is_ok());
         // Ended, it reserves nothing: aborted through the store, at once;
         // swept (the disk changed behind the store), once read again.
-        std::fs::remove_file(root.join(format!(".upload-{UPLOAD}.json"))).expect("aborted");
+        std::fs::remove_file(layout::StoreLayout::at(root).upload(UPLOAD)).expect("aborted");
         floor.ended(UPLOAD);
         assert!(floor.start(Some(700 * MIB)).await.is_ok());
         assert!(restarted.start(Some(700 * MIB)).await.is_err(), "not read again yet");

@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where the marks of writes in progress are kept, under the store's root.
-pub const MARKS: &str = ".courier-writes";
+use crate::embedded_store::layout::{self, StoreLayout};
 
-/// The files `s3s-fs` keeps under its root (the `objects` directory).
+/// The files `s3s-fs` keeps under its root (the `objects` directory), named
+/// by [`StoreLayout`].
 #[derive(Debug)]
 pub struct StoreFiles {
     root: PathBuf,
@@ -60,46 +60,25 @@ impl StoreFiles {
         &self.root
     }
 
+    /// The names of the files under the root.
+    pub fn layout(&self) -> StoreLayout<'_> {
+        StoreLayout::at(&self.root)
+    }
+
     /// Whether `s3s-fs` holds a multipart upload of this id (its
     /// `.upload-<id>.json`), which it does from creation until completed or
     /// aborted.
     pub fn upload_in_progress(&self, upload_id: &str) -> bool {
         // Only a canonical uuid names a file: nothing else reaches the disk.
-        uuid::Uuid::try_parse(upload_id)
-            .ok()
-            .filter(|id| id.hyphenated().to_string() == upload_id)
-            .is_some_and(|id| self.root.join(format!(".upload-{id}.json")).is_file())
-    }
-
-    pub fn object(&self, bucket: &str, key: &str) -> PathBuf {
-        self.root.join(bucket).join(key)
-    }
-
-    /// The object's `Content-Type`, `Content-Disposition` and user metadata.
-    pub fn metadata(&self, bucket: &str, key: &str) -> PathBuf {
-        self.root.join(format!(
-            ".bucket-{}.object-{}.metadata.json",
-            base64url(bucket),
-            base64url(key)
-        ))
-    }
-
-    /// The object's ETag and checksums: the last file a write makes.
-    pub fn internal_info(&self, bucket: &str, key: &str) -> PathBuf {
-        self.root.join(format!(
-            ".bucket-{}.object-{}.internal.json",
-            base64url(bucket),
-            base64url(key)
-        ))
+        layout::is_canonical_upload_id(upload_id) && self.layout().upload(upload_id).is_file()
     }
 
     /// Marks a write under `key` as begun; it is undone unless
     /// [`UnfinishedWrite::finish`] says it succeeded.
     pub fn begin(&self, bucket: &str, key: &str) -> io::Result<UnfinishedWrite<'_>> {
-        let marks = self.root.join(MARKS);
-        std::fs::create_dir_all(&marks)?;
+        std::fs::create_dir_all(self.layout().marks())?;
         let n = self.next_mark.fetch_add(1, Ordering::Relaxed);
-        let mark = marks.join(format!("{}.{}.{n}", base64url(bucket), base64url(key)));
+        let mark = self.layout().mark(bucket, key, n);
         std::fs::File::options().write(true).create_new(true).open(&mark)?;
         // Compared with the files' times, which come from the same clock.
         let since = std::fs::metadata(&mark)?.modified()?;
@@ -115,7 +94,7 @@ impl StoreFiles {
 
     /// Undoes the writes a stopped process left marked; returns their keys.
     pub fn undo_interrupted_writes(&self, is_store_key: impl Fn(&str, &str) -> bool) -> io::Result<Vec<String>> {
-        let entries = match std::fs::read_dir(self.root.join(MARKS)) {
+        let entries = match std::fs::read_dir(self.layout().marks()) {
             Ok(entries) => entries,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(error) => return Err(error),
@@ -124,7 +103,7 @@ impl StoreFiles {
         for entry in entries {
             let entry = entry?;
             let mark = entry.path();
-            let named = entry.file_name().to_str().and_then(bucket_and_key);
+            let named = entry.file_name().to_str().and_then(layout::parse_mark);
             if let Some((bucket, key)) = named.filter(|(bucket, key)| is_store_key(bucket, key)) {
                 let since = entry.metadata()?.modified()?;
                 if let Undone::Removed(files) = self.undo(&bucket, &key, since)
@@ -140,7 +119,10 @@ impl StoreFiles {
 
     /// Removes the metadata files of a deleted object (`s3s-fs` leaves them).
     pub fn forget(&self, bucket: &str, key: &str) {
-        for path in [self.metadata(bucket, key), self.internal_info(bucket, key)] {
+        for path in [
+            self.layout().metadata(bucket, key),
+            self.layout().internal_info(bucket, key),
+        ] {
             remove(&path);
         }
     }
@@ -150,12 +132,12 @@ impl StoreFiles {
             std::fs::symlink_metadata(path)
                 .is_ok_and(|m| m.is_file() && m.modified().is_ok_and(|modified| modified >= since))
         };
-        let internal_info = self.internal_info(bucket, key);
+        let internal_info = self.layout().internal_info(bucket, key);
         if written(&internal_info) {
             return Undone::Finished;
         }
-        let object = self.object(bucket, key);
-        let removed: Vec<PathBuf> = [object.clone(), self.metadata(bucket, key), internal_info]
+        let object = self.layout().object(bucket, key);
+        let removed: Vec<PathBuf> = [object.clone(), self.layout().metadata(bucket, key), internal_info]
             .into_iter()
             .filter(|path| written(path) && remove(path))
             .collect();
@@ -228,54 +210,6 @@ fn remove(path: &Path) -> bool {
     }
 }
 
-/// A mark's name: `<base64url bucket>.<base64url key>.<n>`.
-fn bucket_and_key(name: &str) -> Option<(String, String)> {
-    let mut parts = name.split('.');
-    let (bucket, key, _n) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let decode = |s: &str| String::from_utf8(from_base64url(s)?).ok();
-    Some((decode(bucket)?, decode(key)?))
-}
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Base64 with the URL-safe alphabet and no padding, as `s3s-fs` names its
-/// metadata files.
-pub(super) fn base64url(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-    }
-    out
-}
-
-fn from_base64url(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for chunk in text.as_bytes().chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            let value = ALPHABET.iter().position(|&a| a == c)? as u32;
-            n |= value << (18 - 6 * i);
-        }
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,35 +233,15 @@ mod tests {
     }
 
     #[test]
-    fn base64url_round_trips_like_s3s_fs_names_files() {
-        for (text, encoded) in [
-            ("", ""),
-            ("f", "Zg"),
-            ("fo", "Zm8"),
-            ("foo", "Zm9v"),
-            ("courier", "Y291cmllcg"),
-            ("a/b?c>~", "YS9iP2M-fg"),
-        ] {
-            assert_eq!(base64url(text), encoded);
-            assert_eq!(from_base64url(encoded).as_deref(), Some(text.as_bytes()));
-        }
-        assert_eq!(from_base64url("a"), None);
-        assert_eq!(from_base64url("a+b="), None);
-        let name = format!("{}.{}.7", base64url("courier"), base64url(KEY));
-        assert_eq!(bucket_and_key(&name), Some(("courier".to_owned(), KEY.to_owned())));
-        assert_eq!(bucket_and_key("Y291cmllcg.7"), None);
-    }
-
-    #[test]
     fn a_failed_write_leaves_nothing_and_frees_its_prefix() {
         let (_dir, files) = store();
         let write_started = files.begin("courier", KEY).expect("begin");
         // As s3s-fs leaves a PUT whose internal metadata did not fit.
-        write(&files.object("courier", KEY), b"the whole file");
-        write(&files.metadata("courier", KEY), b"{}");
+        write(&files.layout().object("courier", KEY), b"the whole file");
+        write(&files.layout().metadata("courier", KEY), b"{}");
         write_started.finish(false);
-        assert!(!files.object("courier", KEY).exists());
-        assert!(!files.metadata("courier", KEY).exists());
+        assert!(!files.layout().object("courier", KEY).exists());
+        assert!(!files.layout().metadata("courier", KEY).exists());
         assert!(
             !files
                 .root()
@@ -335,7 +249,7 @@ mod tests {
                 .exists()
         );
         assert!(files.root().join("courier/uploads").is_dir());
-        assert_eq!(std::fs::read_dir(files.root().join(MARKS)).expect("marks").count(), 0);
+        assert_eq!(std::fs::read_dir(files.layout().marks()).expect("marks").count(), 0);
     }
 
     #[test]
@@ -343,28 +257,28 @@ mod tests {
         let (_dir, files) = store();
         {
             let _cancelled = files.begin("courier", KEY).expect("begin");
-            write(&files.object("courier", KEY), b"the first half");
+            write(&files.layout().object("courier", KEY), b"the first half");
         }
-        assert!(!files.object("courier", KEY).exists());
+        assert!(!files.layout().object("courier", KEY).exists());
 
         let other = "files/0123456789abcdef0123456789abcdef/b.txt";
         let done = files.begin("courier", other).expect("begin");
-        write(&files.object("courier", other), b"whole");
-        write(&files.metadata("courier", other), b"{}");
-        write(&files.internal_info("courier", other), b"{}");
+        write(&files.layout().object("courier", other), b"whole");
+        write(&files.layout().metadata("courier", other), b"{}");
+        write(&files.layout().internal_info("courier", other), b"{}");
         done.finish(true);
-        assert!(files.object("courier", other).exists());
-        assert_eq!(std::fs::read_dir(files.root().join(MARKS)).expect("marks").count(), 0);
+        assert!(files.layout().object("courier", other).exists());
+        assert_eq!(std::fs::read_dir(files.layout().marks()).expect("marks").count(), 0);
     }
 
     #[test]
     fn a_killed_process_leaves_marks_that_the_next_start_undoes() {
         let (_dir, files) = store();
         let older = "files/0123456789abcdef0123456789abcdef/old.txt";
-        write(&files.object("courier", older), b"stored before");
+        write(&files.layout().object("courier", older), b"stored before");
         std::fs::File::options()
             .write(true)
-            .open(files.object("courier", older))
+            .open(files.layout().object("courier", older))
             .expect("open")
             .set_modified(SystemTime::now() - std::time::Duration::from_secs(3600))
             .expect("an hour ago");
@@ -375,20 +289,20 @@ mod tests {
             std::mem::forget(files.begin("courier", key).expect("begin"));
         }
         // A copy cut short, a finished write whose answer never left.
-        write(&files.object("courier", copy), b"the first par");
-        write(&files.object("courier", finished), b"whole");
-        write(&files.internal_info("courier", finished), b"{}");
+        write(&files.layout().object("courier", copy), b"the first par");
+        write(&files.layout().object("courier", finished), b"whole");
+        write(&files.layout().internal_info("courier", finished), b"{}");
 
         let restarted = StoreFiles::new(files.root());
         let undone = restarted.undo_interrupted_writes(any_key).expect("undo");
         assert_eq!(undone, vec![copy.to_owned()]);
-        assert!(!files.object("courier", copy).exists());
+        assert!(!files.layout().object("courier", copy).exists());
         assert!(
-            files.object("courier", older).exists(),
+            files.layout().object("courier", older).exists(),
             "an object the write never reached stays"
         );
-        assert!(files.object("courier", finished).exists());
-        assert_eq!(std::fs::read_dir(files.root().join(MARKS)).expect("marks").count(), 0);
+        assert!(files.layout().object("courier", finished).exists());
+        assert_eq!(std::fs::read_dir(files.layout().marks()).expect("marks").count(), 0);
         // Nothing marked: nothing to do.
         assert_eq!(
             restarted.undo_interrupted_writes(any_key).expect("undo"),
@@ -402,12 +316,12 @@ mod tests {
         let outside = dir.path().join("courier/../credentials.json");
         write(&outside, b"secret");
         std::mem::forget(files.begin("courier", "../credentials.json").expect("begin"));
-        std::fs::write(files.root().join(MARKS).join("not a mark"), b"").expect("write");
+        std::fs::write(files.layout().marks().join("not a mark"), b"").expect("write");
         let undone = files
             .undo_interrupted_writes(|bucket, key| bucket == "courier" && !key.contains(".."))
             .expect("undo");
         assert_eq!(undone, Vec::<String>::new());
         assert!(outside.exists());
-        assert_eq!(std::fs::read_dir(files.root().join(MARKS)).expect("marks").count(), 0);
+        assert_eq!(std::fs::read_dir(files.layout().marks()).expect("marks").count(), 0);
     }
 }

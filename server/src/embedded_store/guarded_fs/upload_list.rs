@@ -1,6 +1,6 @@
 //! `ListMultipartUploads`, which `s3s-fs` does not offer: the uploads in
 //! progress, read from the files it keeps at the store's root (see
-//! `expiry`), so that an operator's `aws s3api list-multipart-uploads`, or
+//! `layout`), so that an operator's `aws s3api list-multipart-uploads`, or
 //! any S3 tool cleaning up, sees what the sweep would take.
 //!
 //! As S3: by key, then (one key's uploads) by upload id, which is what the
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use s3s::dto::{ListMultipartUploadsInput, ListMultipartUploadsOutput, MultipartUpload, Timestamp};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
-use crate::embedded_store::expiry::UploadFiles;
+use crate::embedded_store::layout::UploadFiles;
 
 /// S3's own page size, and its largest.
 const MAX_UPLOADS: usize = 1000;
