@@ -7,8 +7,23 @@ use cargo_leptos::config::{Cli, Commands, Config};
 use clap::Parser as _;
 use color_eyre::eyre::WrapErr as _;
 
-#[tokio::main]
-async fn main() -> color_eyre::Result<()> {
+/// Tells the builds this tool runs that their splitter is the one pinned
+/// here: `app`'s build script refuses its `split` feature under any other
+/// cargo-leptos, whose older splitter makes a page that never hydrates
+/// (the browser cannot resolve `__wbindgen_externref_xform__`) without a
+/// word at build time.
+const SPLITTER: (&str, &str) = ("COURIER_WASM_SPLITTER", "wasm_split_cli_support 0.2.3");
+
+fn main() -> color_eyre::Result<()> {
+    // SAFETY: set before any thread is started (the runtime comes next).
+    unsafe { std::env::set_var(SPLITTER.0, SPLITTER.1) };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> color_eyre::Result<()> {
     color_eyre::install()?;
     // Run as `cargo leptos …`, the first argument after the program is
     // "leptos", which the command line parser does not expect.
@@ -20,11 +35,15 @@ async fn main() -> color_eyre::Result<()> {
     let verbose = cli.opts().map_or(0, |opts| opts.verbose);
     cargo_leptos::logger::setup(verbose, &cli.log);
     let build = match (&cli.command, cli.opts()) {
-        (Commands::Build(_), Some(opts)) => Some((opts, cli.manifest_path.clone(), cli.bin_args().map(<[String]>::to_vec))),
+        (Commands::Build(_), Some(opts)) => {
+            Some((opts, cli.manifest_path.clone(), cli.bin_args().map(<[String]>::to_vec)))
+        }
         _ => None,
     };
     cargo_leptos::run(cli).await?;
-    let Some((opts, manifest_path, bin_args)) = build else { return Ok(()) };
+    let Some((opts, manifest_path, bin_args)) = build else {
+        return Ok(());
+    };
     // `run` has moved into the workspace's directory.
     let cwd = camino::Utf8PathBuf::try_from(std::env::current_dir()?)?;
     let manifest_path = manifest_path.unwrap_or_else(|| "Cargo.toml".into());
