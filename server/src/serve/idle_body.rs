@@ -200,7 +200,8 @@ impl IdleTimeoutBody {
             inner,
             idle,
             deadline: None,
-            rate: rate.map(RateWindow::new),
+            // A window of no length judges nothing.
+            rate: rate.filter(|rate| !rate.window.is_zero()).map(RateWindow::new),
             stall,
         }
     }
