@@ -17,7 +17,9 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::helpers::{part_sha256, sample_bytes};
+use app::multipart::MultipartUpload;
+
+use crate::helpers::{TestCourier, part_sha256, sample_bytes};
 use crate::raw_http::{host_of, path_of};
 use crate::slow_clients::spawn_serving;
 
@@ -84,6 +86,23 @@ impl Trickle {
     }
 }
 
+/// A 16 MiB multipart upload started on `courier`, the head of a raw `PUT`
+/// of its first part (its URL signs an exact 8 MiB length and the part's
+/// SHA-256), and the file's bytes.
+async fn first_part_put(courier: &TestCourier, name: &str) -> (MultipartUpload, String, Vec<u8>) {
+    let bytes = sample_bytes(16 * 1024 * 1024);
+    let upload = courier.multipart(name, bytes.len() as u64).await;
+    let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
+    let head = format!(
+        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nx-amz-checksum-sha256: {}\r\n\r\n",
+        path_of(&part.url),
+        host_of(&part.url),
+        part.size,
+        part_sha256(&upload, &bytes, 1)
+    );
+    (upload, head, bytes)
+}
+
 /// What `addr` answers a slow client (not the attacker: its own
 /// connections take a while to be given back) that sends `head` and then a
 /// byte every half second, through one window of the floor and a little more.
@@ -131,18 +150,8 @@ async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() 
 
     // One multipart start and one part URL, as the report did: it signs an
     // exact 8 MiB length, and works on any number of connections.
-    let size = 16 * 1024 * 1024;
-    let bytes = sample_bytes(size);
-    let upload = courier.multipart("attack.bin", size as u64).await;
-    let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
-    let head = format!(
-        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nx-amz-checksum-sha256: {}\r\n\r\n",
-        path_of(&part.url),
-        host_of(&part.url),
-        part.size,
-        part_sha256(&upload, &bytes, 1)
-    );
-    let mut trickle = Trickle::start(host_of(&courier.store), head, 530).await;
+    let (upload, head, _) = first_part_put(&courier, "attack.bin").await;
+    let mut trickle = Trickle::start(host_of(&courier.store), head.clone(), 530).await;
     // Let it take what it can.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -172,13 +181,7 @@ async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() 
 
     // The trickles themselves are cut as S3 cuts a slow client: a fresh one,
     // after one window of waiting.
-    let head = format!(
-        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nx-amz-checksum-sha256: {}\r\n\r\nx",
-        path_of(&part.url),
-        host_of(&part.url),
-        part.size,
-        part_sha256(&upload, &bytes, 1)
-    );
+    let head = format!("{head}x");
     let started = std::time::Instant::now();
     let answer = one_trickle(host_of(&courier.store), &head).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
@@ -244,17 +247,7 @@ async fn trickled_sign_parts_on_thousands_of_connections_leave_the_page_answerin
 #[tokio::test]
 async fn a_part_cut_off_before_its_length_is_the_clients_fault() {
     let courier = spawn_serving(Serving::default()).await;
-    let size = 16 * 1024 * 1024;
-    let bytes = sample_bytes(size);
-    let upload = courier.multipart("cut.bin", size as u64).await;
-    let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
-    let head = format!(
-        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nx-amz-checksum-sha256: {}\r\n\r\n",
-        path_of(&part.url),
-        host_of(&part.url),
-        part.size,
-        part_sha256(&upload, &bytes, 1)
-    );
+    let (upload, head, bytes) = first_part_put(&courier, "cut.bin").await;
     let mut stream = TcpStream::connect(host_of(&courier.store)).await.expect("connects");
     stream.write_all(head.as_bytes()).await.expect("sent");
     stream.write_all(&bytes[..100_000]).await.expect("sent");
