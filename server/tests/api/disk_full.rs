@@ -18,6 +18,7 @@ use app::model::UploadGrant;
 use reqwest::{StatusCode, header};
 
 use crate::helpers::{TestCourier, files_under, location, sample_bytes, spawn_courier_on, uploads_in_progress};
+use crate::killed_store::Courier;
 
 const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024;
 /// A tmpfs page: what a file takes at the least.
@@ -393,57 +394,19 @@ async fn a_multipart_start_reserves_its_declared_size_until_it_ends() {
     courier.assert_serves(&[(&link, &small)]).await;
 }
 
-/// The `courier` binary on `data_dir`, keeping [`FLOOR`] free; killed when dropped.
-struct Running {
-    child: std::process::Child,
-    app: String,
+/// The `courier` binary on `data_dir`, keeping [`FLOOR`] free.
+fn start_courier(data_dir: &std::path::Path) -> Courier {
+    Courier::start_with(
+        data_dir,
+        &[
+            ("COURIER_MAX_UPLOAD_BYTES", (16 * MIB).to_string()),
+            ("COURIER_MIN_FREE_BYTES", FLOOR.to_string()),
+        ],
+    )
 }
 
-impl Running {
-    fn start(data_dir: &std::path::Path) -> Self {
-        use std::io::{BufRead as _, BufReader};
-
-        let mut child = Command::new(env!("CARGO_BIN_EXE_courier"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", data_dir)
-            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-            .env("COURIER_EMBEDDED_S3_ADDR", "127.0.0.1:0")
-            .env("COURIER_DATA_DIR", data_dir)
-            .env("COURIER_MAX_UPLOAD_BYTES", (16 * MIB).to_string())
-            .env("COURIER_MIN_FREE_BYTES", FLOOR.to_string())
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .current_dir(data_dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("courier starts");
-        let stderr = child.stderr.take().expect("its log");
-        let (lines, log) = std::sync::mpsc::channel();
-        // Read to the end, or the process blocks once the pipe is full.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let mut seen = Vec::new();
-        let app = loop {
-            let line = log
-                .recv_timeout(std::time::Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("courier did not start:\n{}", seen.join("\n")));
-            if line.contains("courier is ready")
-                && let Some(at) = line.find(" app=")
-            {
-                let rest = &line[at + " app=".len()..];
-                break rest.split_whitespace().next().expect("an address").to_owned();
-            }
-            seen.push(line);
-        };
-        Self { child, app }
-    }
-
+/// Its server functions, called as a script would.
+impl Courier {
     async fn call(&self, name: &str, form: &[(String, String)]) -> reqwest::Response {
         reqwest::Client::new()
             .post(format!("{}/api/{name}", self.app))
@@ -466,25 +429,12 @@ impl Running {
         self.call("abort_multipart", &crate::helpers::upload_fields(upload))
             .await
     }
-
-    /// SIGKILL, and wait until the process is gone.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("it dies");
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]
 async fn a_reservation_still_counts_after_the_store_restarts() {
     let (tmpfs, data_dir) = Tmpfs::mount("16m");
-    let courier = Running::start(data_dir.path());
+    let courier = start_courier(data_dir.path());
     let size = (tmpfs.available() - FLOOR) / 2 + MIB;
     let started = courier.start_multipart("first.bin", size).await;
     assert_eq!(started.status(), StatusCode::OK);
@@ -493,7 +443,7 @@ async fn a_reservation_still_counts_after_the_store_restarts() {
 
     // Killed and started again: nothing in memory, the reservation is on disk.
     courier.kill();
-    let courier = Running::start(data_dir.path());
+    let courier = start_courier(data_dir.path());
     assert_no_room_to_start(courier.start_multipart("second.bin", size).await, "after the restart").await;
     // Aborted (its token still holds: the secret is kept in the data directory).
     assert_eq!(courier.abort_multipart(&first.upload).await.status(), StatusCode::OK);

@@ -27,10 +27,11 @@ const FILE_BYTES: usize = 16 * 1024 * 1024;
 /// A copy is the kernel's work, and quicker: a larger file.
 const COPIED_BYTES: usize = 48 * 1024 * 1024;
 
-/// The `courier` binary with its embedded store on `data_dir`; killed when dropped.
-struct Courier {
+/// The `courier` binary with its embedded store on `data_dir`; killed when
+/// dropped. (`disk_full.rs` starts it too, on a small disk.)
+pub struct Courier {
     child: Child,
-    app: String,
+    pub app: String,
     store: String,
     log: mpsc::Receiver<String>,
     /// What it logged so far.
@@ -39,14 +40,21 @@ struct Courier {
 
 impl Courier {
     fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_courier"))
+        Self::start_with(data_dir, &[("COURIER_MAX_UPLOAD_BYTES", COPIED_BYTES.to_string())])
+    }
+
+    /// With these settings besides its ports and data directory.
+    pub fn start_with(data_dir: &Path, settings: &[(&str, String)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_courier"));
+        child
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", data_dir)
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
             .env("COURIER_EMBEDDED_S3_ADDR", "127.0.0.1:0")
             .env("COURIER_DATA_DIR", data_dir)
-            .env("COURIER_MAX_UPLOAD_BYTES", COPIED_BYTES.to_string())
+            .envs(settings.iter().map(|(name, value)| (name, value)));
+        let mut child = child
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .current_dir(data_dir)
@@ -91,7 +99,7 @@ impl Courier {
     }
 
     /// SIGKILL, and wait until the process is gone.
-    fn kill(mut self) {
+    pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("it dies");
     }
