@@ -136,9 +136,11 @@ async fn answer_on(mut stream: TcpStream, within: Duration) -> String {
 
 #[tokio::test]
 async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() {
+    // No floor on the body rate here: each client's share of the slots, and
+    // reads apart from writes, must hold the attack back by themselves.
     let courier = spawn_serving(Serving {
         store: Limits {
-            min_body_rate: Some(FLOOR),
+            min_body_rate: None,
             ..Limits::STORE
         },
         ..Serving::default()
@@ -150,8 +152,8 @@ async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() 
 
     // One multipart start and one part URL, as the report did: it signs an
     // exact 8 MiB length, and works on any number of connections.
-    let (upload, head, _) = first_part_put(&courier, "attack.bin").await;
-    let mut trickle = Trickle::start(host_of(&courier.store), head.clone(), 530).await;
+    let (_, head, _) = first_part_put(&courier, "attack.bin").await;
+    let mut trickle = Trickle::start(host_of(&courier.store), head, 530).await;
     // Let it take what it can.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -177,13 +179,23 @@ async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() 
         trickle.still_sending(),
         honest.elapsed()
     );
-    drop(trickle);
+}
 
-    // The trickles themselves are cut as S3 cuts a slow client: a fresh one,
-    // after one window of waiting.
-    let head = format!("{head}x");
+/// A trickled part is cut as S3 cuts a slow client, after one window of
+/// waiting under the floor, and nothing of it is kept.
+#[tokio::test]
+async fn a_trickled_part_is_cut_as_s3_cuts_a_slow_client() {
+    let courier = spawn_serving(Serving {
+        store: Limits {
+            min_body_rate: Some(FLOOR),
+            ..Limits::STORE
+        },
+        ..Serving::default()
+    })
+    .await;
+    let (upload, head, _) = first_part_put(&courier, "slow.bin").await;
     let started = std::time::Instant::now();
-    let answer = one_trickle(host_of(&courier.store), &head).await;
+    let answer = one_trickle(host_of(&courier.store), &format!("{head}x")).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(
         answer.contains("<Code>RequestTimeout</Code>") && answer.contains(S3_REQUEST_TIMEOUT),
@@ -191,7 +203,6 @@ async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() 
     );
     assert!(started.elapsed() < Duration::from_secs(12), "{:?}", started.elapsed());
     eprintln!("a trickled part was cut after {:?}", started.elapsed());
-    // Nothing of the trickled part was kept.
     let listed = courier.list_parts(&upload).await;
     assert_eq!(listed.status(), StatusCode::OK);
     let parts: serde_json::Value = listed.json().await.expect("parts");
@@ -200,9 +211,11 @@ async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() 
 
 #[tokio::test]
 async fn trickled_sign_parts_on_thousands_of_connections_leave_the_page_answering() {
+    // No floor on the body rate: each client's share of the connections
+    // (and `sign_parts`' own allowance) must hold it back by themselves.
     let courier = spawn_serving(Serving {
         app: Limits {
-            min_body_rate: Some(FLOOR),
+            min_body_rate: None,
             ..Limits::APP
         },
         ..Serving::default()
@@ -228,10 +241,20 @@ async fn trickled_sign_parts_on_thousands_of_connections_leave_the_page_answerin
         trickle.still_sending(),
         answered
     );
-    drop(trickle);
+}
 
-    // A trickled body on the app is cut once a window of waiting shows it
-    // under the floor, with a sentence.
+/// A trickled body on the app is cut once a window of waiting shows it under
+/// the floor, with a sentence.
+#[tokio::test]
+async fn a_trickled_body_on_the_app_is_cut_with_a_sentence() {
+    let courier = spawn_serving(Serving {
+        app: Limits {
+            min_body_rate: Some(FLOOR),
+            ..Limits::APP
+        },
+        ..Serving::default()
+    })
+    .await;
     let head = format!(
         "POST /api/sign_upload HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: 60000\r\n\r\nfilename=a",
         host_of(&courier.base)
@@ -239,6 +262,44 @@ async fn trickled_sign_parts_on_thousands_of_connections_leave_the_page_answerin
     let answer = one_trickle(host_of(&courier.base), &head).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("arrived too slowly"), "{answer}");
+}
+
+/// One address keeps its share of each port's connections, its next ones
+/// are closed at once, and another address still connects and is served.
+/// Idle connections stay open for the header time (10 s), so every one
+/// closed within a second was closed for being past the share.
+#[tokio::test]
+async fn one_address_holds_its_share_of_connections_and_no_more() {
+    let courier = spawn_serving(Serving::default()).await;
+    for (addr, share) in [
+        (
+            host_of(&courier.store).to_owned(),
+            Limits::STORE.max_connections_per_client,
+        ),
+        (
+            host_of(&courier.base).to_owned(),
+            Limits::APP.max_connections_per_client,
+        ),
+    ] {
+        let mut opened = Vec::new();
+        for _ in 0..share + 40 {
+            opened.push(connect_from(ATTACKER, &addr).await.expect("the kernel accepts"));
+        }
+        let mut closed = 0;
+        let mut open = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        for stream in &mut opened {
+            if crate::raw_http::closed_by(stream, deadline).await {
+                closed += 1;
+            } else {
+                open += 1;
+            }
+        }
+        assert_eq!((open, closed), (share, 40), "{addr}");
+    }
+    // Another address is served meanwhile.
+    let page = courier.get_as(&courier.base, "text/html").await;
+    assert_eq!(page.status(), StatusCode::OK);
 }
 
 /// A client that stops halfway through a part (closes its side) is told
