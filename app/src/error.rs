@@ -75,6 +75,49 @@ impl CourierError {
         the_sentence!(self)
     }
 
+    /// Every wire code (the `code` of the JSON), in the order metrics list them.
+    pub const CODES: [&'static str; 11] = [
+        "bad_request",
+        "forbidden",
+        "not_found",
+        "too_large",
+        "too_many_requests",
+        "store_refused",
+        "policy_expired",
+        "store_unavailable",
+        "network",
+        "internal",
+        "storage_full",
+    ];
+
+    /// This refusal's wire code, one of [`Self::CODES`].
+    pub fn code(&self) -> &'static str {
+        // Exhaustive: a new kind of refusal must be given its code here.
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::TooLarge(_) => "too_large",
+            Self::TooManyRequests(_) => "too_many_requests",
+            Self::StoreRefused(_) => "store_refused",
+            Self::PolicyExpired(_) => "policy_expired",
+            Self::StoreUnavailable(_) => "store_unavailable",
+            Self::Network(_) => "network",
+            Self::Internal(_) => "internal",
+            Self::StorageFull(_) => "storage_full",
+        }
+    }
+
+    /// A server-side fault names its request (`request_ref`), so a report
+    /// can be traced to the log; a refusal the person can fix themselves
+    /// does not need to.
+    pub fn traceable(self, request_ref: Option<&str>) -> Self {
+        match request_ref {
+            Some(id) if self.is_server_fault() && !id.is_empty() => self.with_request_id(id),
+            _ => self,
+        }
+    }
+
     fn sentence_mut(&mut self) -> &mut String {
         the_sentence!(self)
     }
@@ -100,11 +143,27 @@ macro_rules! the_sentence {
 }
 use the_sentence;
 
+/// The request's id (`X-Request-Id`), shortened for a sentence: enough to
+/// find the request in the log.
+#[cfg(feature = "ssr")]
+pub fn request_ref(headers: &http::HeaderMap) -> Option<String> {
+    let id = headers.get("x-request-id")?.to_str().ok()?;
+    Some(
+        id.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(8)
+            .collect(),
+    )
+}
+
 impl FromServerFnError for CourierError {
     type Encoder = crate::json::JsonCodec;
 
+    /// The framework's own errors (arguments missing or unreadable, before
+    /// the function runs); on the server, answered with their status like
+    /// the function's own refusals.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
+        let error = match value {
             ServerFnErrorErr::Request(_) => {
                 Self::Network("Courier could not be reached. Check your connection and try again.".to_owned())
             }
@@ -113,7 +172,10 @@ impl FromServerFnError for CourierError {
             other => Self::Internal(format!(
                 "Something went wrong on our side ({other}). Try again in a moment."
             )),
-        }
+        };
+        #[cfg(feature = "ssr")]
+        let error = crate::api::answered(error);
+        error
     }
 }
 

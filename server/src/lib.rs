@@ -2,7 +2,6 @@
 //! route and the embedded S3-compatible store. The signing itself lives in
 //! the `signer` crate, which the server functions share.
 
-pub mod api_status;
 pub mod body_limit;
 pub mod cache_control;
 pub mod client_addr;

@@ -18,14 +18,15 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use signer::LinkKind;
+use wire::endpoint::Endpoint;
 
 use crate::respond::RefusalCode;
 
 pub const CONTENT_TYPE: HeaderValue = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
 
-/// The link a successful `sign_upload` granted, put on its response by the
-/// server-function route (the argument is in the request's form body, which
-/// this layer does not read).
+/// The link a successful `sign_upload` granted, as the function reported it
+/// (`app::api::CallReport`), put on its response by the server-function
+/// route: this layer reads no body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GrantedLink(pub LinkKind);
 
@@ -71,20 +72,22 @@ impl Route {
     fn of(path: &str) -> Self {
         match path {
             "/" => Self::Page,
-            "/api/sign_upload" => Self::SignUpload,
-            "/api/sign_download" => Self::SignDownload,
-            "/api/delete_upload" => Self::DeleteUpload,
             "/confirm-upload" => Self::Confirm,
-            _ => Self::Other,
+            _ => match Endpoint::of_path(path) {
+                Some(Endpoint::SignUpload) => Self::SignUpload,
+                Some(Endpoint::SignDownload) => Self::SignDownload,
+                Some(Endpoint::DeleteUpload) => Self::DeleteUpload,
+                _ => Self::Other,
+            },
         }
     }
 
     fn label(self) -> &'static str {
         match self {
             Self::Page => "/",
-            Self::SignUpload => "/api/sign_upload",
-            Self::SignDownload => "/api/sign_download",
-            Self::DeleteUpload => "/api/delete_upload",
+            Self::SignUpload => Endpoint::SignUpload.path(),
+            Self::SignDownload => Endpoint::SignDownload.path(),
+            Self::DeleteUpload => Endpoint::DeleteUpload.path(),
             Self::Confirm => "/confirm-upload",
             Self::Other => "other",
         }
@@ -283,25 +286,6 @@ pub async fn expose(State(metrics): State<Arc<Metrics>>) -> Response {
     (headers, metrics.render()).into_response()
 }
 
-/// The link a `sign_upload` request asks for: its form-encoded `link`
-/// argument, else `default` (the server's). The body is small and already
-/// capped ([`crate::body_limit`]); it is read here and handed back whole.
-pub async fn requested_link(request: Request, default: LinkKind) -> Result<(Request, LinkKind), Response> {
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, crate::body_limit::MAX_REQUEST_BODY).await else {
-        let error = app::error::CourierError::BadRequest("The request could not be read. Try again.".to_owned());
-        return Err(crate::respond::refusal(&parts.headers, &error));
-    };
-    // Only the `link` pair is decoded: this runs on every grant.
-    let link = bytes
-        .split(|b| *b == b'&')
-        .find(|pair| pair.starts_with(b"link="))
-        .and_then(|pair| url::form_urlencoded::parse(pair).next())
-        .and_then(|(_, value)| LinkKind::parse(&value))
-        .unwrap_or(default);
-    Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), link))
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -391,28 +375,6 @@ mod tests {
         ] {
             assert_eq!(value(&text, series), expected, "{series}");
         }
-    }
-
-    #[tokio::test]
-    async fn a_grant_asks_for_its_link_in_its_form() {
-        let ask = |body: &'static str| async move {
-            let request = Request::post("/api/sign_upload")
-                .body(axum::body::Body::from(body))
-                .expect("a request");
-            let (request, link) = requested_link(request, LinkKind::Expiring).await.expect("read");
-            let body = axum::body::to_bytes(request.into_body(), 1024).await.expect("a body");
-            (link, String::from_utf8(body.to_vec()).expect("UTF-8"))
-        };
-        let form = "filename=a%26b.txt&content_type=text%2Fplain&size=3&link=public";
-        assert_eq!(
-            ask(form).await,
-            (LinkKind::Public, form.to_owned()),
-            "the body handed back whole"
-        );
-        assert_eq!(ask("link=%70ublic&size=3").await.0, LinkKind::Public, "decoded");
-        assert_eq!(ask("filename=link%3Dpublic&size=3").await.0, LinkKind::Expiring);
-        assert_eq!(ask("filename=a.txt&size=3").await.0, LinkKind::Expiring, "the default");
-        assert_eq!(ask("link=forever").await.0, LinkKind::Expiring, "refused later");
     }
 
     /// Each line is a `# HELP`, a `# TYPE` or a sample of the family the

@@ -15,6 +15,7 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use app::error::CourierError;
+use wire::endpoint::Endpoint;
 
 use crate::client_addr::TrustedProxies;
 use crate::respond::refusal;
@@ -101,7 +102,7 @@ pub(crate) fn allowance_of(client: IpAddr) -> IpAddr {
 /// Calls that only sign what a multipart token already allows (the parts
 /// of one upload that was started, and rate limited, like any grant): they
 /// use [`RateLimit::check_parts`].
-const PARTS_WITH_A_TOKEN: &[&str] = &["/api/sign_parts"];
+const PARTS_WITH_A_TOKEN: &[Endpoint] = &[Endpoint::SignParts];
 
 /// The middleware, on the signing routes only.
 pub async fn limit(
@@ -111,7 +112,8 @@ pub async fn limit(
     next: Next,
 ) -> Response {
     let client = limit.proxies.client_of(peer.ip(), request.headers());
-    let checked = if PARTS_WITH_A_TOKEN.contains(&request.uri().path()) {
+    let endpoint = Endpoint::of_path(request.uri().path());
+    let checked = if endpoint.is_some_and(|endpoint| PARTS_WITH_A_TOKEN.contains(&endpoint)) {
         limit.check_parts(client)
     } else {
         limit.check(client)

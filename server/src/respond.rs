@@ -17,26 +17,7 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
         .any(|v| v.split(',').any(|item| item.trim().starts_with("application/json")))
 }
 
-/// The request's id (`X-Request-Id`), shortened for a sentence: enough to
-/// find the request in the log.
-pub fn request_ref(headers: &HeaderMap) -> Option<String> {
-    let id = headers.get("x-request-id")?.to_str().ok()?;
-    Some(
-        id.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(8)
-            .collect(),
-    )
-}
-
-/// A server-side fault names its request, so a report can be traced to the
-/// log; a refusal the person can fix themselves does not need to.
-pub fn traceable(request_ref: Option<&str>, error: CourierError) -> CourierError {
-    match request_ref {
-        Some(id) if error.is_server_fault() && !id.is_empty() => error.with_request_id(id),
-        _ => error,
-    }
-}
+pub use app::error::request_ref;
 
 /// A refusal's wire code (the `code` of `CourierError`'s JSON), carried on
 /// the response it was built into so the metrics layer can count refusals
@@ -46,41 +27,16 @@ pub struct RefusalCode(pub &'static str);
 
 impl RefusalCode {
     /// Every code, in the order the metrics list them.
-    pub const ALL: [&'static str; 11] = [
-        "bad_request",
-        "forbidden",
-        "not_found",
-        "too_large",
-        "too_many_requests",
-        "store_refused",
-        "policy_expired",
-        "store_unavailable",
-        "network",
-        "internal",
-        "storage_full",
-    ];
+    pub const ALL: [&'static str; 11] = CourierError::CODES;
 
     pub fn of(error: &CourierError) -> Self {
-        // Exhaustive: a new kind of refusal must be given its code here.
-        Self(match error {
-            CourierError::BadRequest(_) => "bad_request",
-            CourierError::Forbidden(_) => "forbidden",
-            CourierError::NotFound(_) => "not_found",
-            CourierError::TooLarge(_) => "too_large",
-            CourierError::TooManyRequests(_) => "too_many_requests",
-            CourierError::StoreRefused(_) => "store_refused",
-            CourierError::PolicyExpired(_) => "policy_expired",
-            CourierError::StoreUnavailable(_) => "store_unavailable",
-            CourierError::Network(_) => "network",
-            CourierError::Internal(_) => "internal",
-            CourierError::StorageFull(_) => "storage_full",
-        })
+        Self(error.code())
     }
 }
 
 /// A refusal with its status, as JSON or as a page.
 pub fn refusal(headers: &HeaderMap, error: &CourierError) -> Response {
-    let error = &traceable(request_ref(headers).as_deref(), error.clone());
+    let error = &error.clone().traceable(request_ref(headers).as_deref());
     let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     // Server functions are POSTed form-encoded and read JSON errors, whatever they Accept.
     let mut response = if wants_json(headers) || is_form_post(headers) {

@@ -272,7 +272,6 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>, budget: Option<Cl
             .map(|(path, _)| path)
             .collect(),
     );
-    let default_link = state.signer.page_settings().default_link;
     let server_functions = move |request: Request<Body>| {
         let context = context.clone();
         let known = Arc::clone(&known);
@@ -281,21 +280,25 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>, budget: Option<Cl
                 let error = CourierError::NotFound("There is no such Courier API.".to_owned());
                 return crate::respond::refusal(request.headers(), &error);
             }
-            // A grant is counted by its link kind, which only its arguments say.
-            let (request, link) = if request.uri().path() == "/api/sign_upload" {
-                match crate::metrics::requested_link(request, default_link).await {
-                    Ok((request, link)) => (request, Some(link)),
-                    Err(refused) => return refused,
+            // The function answers with its own status and reports what it
+            // did (`app::api::answer`); the report goes on the response for
+            // the metrics layer.
+            let report = app::api::CallReport::default();
+            let call_context = {
+                let report = report.clone();
+                move || {
+                    context();
+                    provide_context(report.clone());
                 }
-            } else {
-                (request, None)
             };
-            let mut response = leptos_axum::handle_server_fns_with_context(context, request)
+            let mut response = leptos_axum::handle_server_fns_with_context(call_context, request)
                 .await
                 .into_response();
-            if let Some(link) = link
-                && response.status() == http::StatusCode::OK
-            {
+            let reported = report.read();
+            if let Some(code) = reported.refused {
+                response.extensions_mut().insert(crate::respond::RefusalCode(code));
+            }
+            if let Some(link) = reported.granted {
                 response.extensions_mut().insert(crate::metrics::GrantedLink(link));
             }
             response
@@ -317,7 +320,7 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>, budget: Option<Cl
         // The page is HTML worth compressing; the API's small JSON answers
         // are not, and they are the hot path.
         .route("/", get(page).layer(page_compression()))
-        .route("/api/{*name}", api)
+        .route(&format!("{}/{{*name}}", wire::endpoint::PREFIX), api)
         .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()))
         // The confirm page's "New link": its owner token in the body, not a URL.
         .route(app::confirm_page::NEW_LINK_PATH, post(crate::confirm::new_link));
@@ -353,8 +356,6 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>, budget: Option<Cl
     let app = Router::new()
         .merge(signing)
         .fallback_service(files)
-        .layer(middleware::from_fn(crate::api_status::status_from_error))
-        // Outside api_status, so it sees each refusal's final code.
         .layer(middleware::from_fn_with_state(
             Arc::clone(&metrics),
             crate::metrics::record,

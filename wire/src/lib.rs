@@ -1,7 +1,9 @@
 //! What Courier's server and browser agree on, compiled for both: the upload
-//! grant and the download link on the wire, the rules a file must meet, and
-//! sizes as people read them. Nothing here needs a secret.
+//! grant and the download link on the wire, the server functions' contract,
+//! the rules a file must meet, and sizes as people read them. Nothing here
+//! needs a secret.
 
+pub mod endpoint;
 pub mod file_rules;
 pub mod form_fields;
 pub mod model;

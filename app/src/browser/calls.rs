@@ -1,9 +1,11 @@
-//! The server functions (`crate::api`) as the page calls them: a
-//! form-encoded POST to `/api/<name>`, the same fields the server
-//! functions' own client would send, and the JSON answer read with
-//! [`crate::json`]. Written out rather than through that client, which
-//! brings its URL encoder (`serde_qs`), a fetch wrapper and streams into
-//! the bundle for eight small calls.
+//! The server functions (`crate::api`) as the page calls them: each call
+//! as the contract in `wire::endpoint` names and encodes it, POSTed, and
+//! the JSON answer read with [`crate::json`]. Not through the server
+//! functions' generated client, which brings its URL encoder
+//! (`serde_qs`), a fetch wrapper and streams into the bundle for eight
+//! small calls.
+
+use wire::endpoint::{self, Call, FORM_CONTENT_TYPE};
 
 use super::transfer::{Body, Ended, Xhr};
 use crate::error::CourierError;
@@ -17,15 +19,15 @@ pub async fn sign_upload(
     size: u64,
     link: LinkKind,
 ) -> Result<UploadGrant, CourierError> {
-    call("sign_upload", file_fields(&filename, &content_type, size, link)).await
+    call(endpoint::sign_upload(&filename, &content_type, size, Some(link))).await
 }
 
 pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, CourierError> {
-    call("sign_download", Form::new().field("key", &key).field("token", &token)).await
+    call(endpoint::sign_download(&key, &token)).await
 }
 
 pub async fn delete_upload(key: String, token: String) -> Result<(), CourierError> {
-    call("delete_upload", Form::new().field("key", &key).field("token", &token)).await
+    call(endpoint::delete_upload(&key, &token)).await
 }
 
 pub async fn start_multipart(
@@ -34,79 +36,37 @@ pub async fn start_multipart(
     size: u64,
     link: LinkKind,
 ) -> Result<MultipartGrant, CourierError> {
-    call("start_multipart", file_fields(&filename, &content_type, size, link)).await
+    call(endpoint::start_multipart(&filename, &content_type, size, Some(link))).await
 }
 
 pub async fn sign_parts(upload: &MultipartUpload, parts: &[PartToSign]) -> Result<Vec<PartUrl>, CourierError> {
-    let mut form = upload_fields(upload);
-    for (i, part) in parts.iter().enumerate() {
-        form = form.field(&format!("parts[{i}][number]"), &part.number.to_string());
-        if let Some(sha256) = &part.sha256 {
-            form = form.field(&format!("parts[{i}][sha256]"), sha256);
-        }
-    }
-    call("sign_parts", form).await
+    call(endpoint::sign_parts(upload, parts)).await
 }
 
 pub async fn list_parts(upload: &MultipartUpload) -> Result<Vec<StoredPart>, CourierError> {
-    call("list_parts", upload_fields(upload)).await
+    call(endpoint::list_parts(upload)).await
 }
 
 pub async fn complete_multipart(upload: &MultipartUpload) -> Result<DownloadLink, CourierError> {
-    call("complete_multipart", upload_fields(upload)).await
+    call(endpoint::complete_multipart(upload)).await
 }
 
 pub async fn abort_multipart(upload: &MultipartUpload) -> Result<(), CourierError> {
-    call("abort_multipart", upload_fields(upload)).await
+    call(endpoint::abort_multipart(upload)).await
 }
 
-/// A file as `sign_upload` and `start_multipart` read it.
-fn file_fields(filename: &str, content_type: &str, size: u64, link: LinkKind) -> Form {
-    Form::new()
-        .field("filename", filename)
-        .field("content_type", content_type)
-        .field("size", &size.to_string())
-        .field("link", link.as_str())
-}
-
-/// An upload as the multipart calls read it: `upload[key]=…` and so on.
-fn upload_fields(upload: &MultipartUpload) -> Form {
-    Form::new()
-        .field("upload[key]", &upload.key)
-        .field("upload[upload_id]", &upload.upload_id)
-        .field("upload[size]", &upload.size.to_string())
-        .field("upload[part_size]", &upload.part_size.to_string())
-        .field("upload[token]", &upload.token)
-}
-
-/// `application/x-www-form-urlencoded`, names and values percent-encoded.
-struct Form(String);
-
-impl Form {
-    fn new() -> Self {
-        Self(String::new())
-    }
-
-    fn field(mut self, name: &str, value: &str) -> Self {
-        if !self.0.is_empty() {
-            self.0.push('&');
-        }
-        self.0.push_str(&String::from(js_sys::encode_uri_component(name)));
-        self.0.push('=');
-        self.0.push_str(&String::from(js_sys::encode_uri_component(value)));
-        self
-    }
-}
-
-/// POSTs `form` to the server function `name`; its answer, or its refusal.
-async fn call<T: ReadJson>(name: &str, form: Form) -> Result<T, CourierError> {
-    let headers = [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("Accept", "application/json"),
-    ];
-    let url = format!("/api/{name}");
-    let xhr =
-        Xhr::send("POST", &url, &headers, Body::Text(&form.0), |_, _| {}, || {}).map_err(|_| unreachable_courier())?;
+/// Sends `call` to its server function; its answer, or its refusal.
+async fn call<T: ReadJson>(call: Call<T>) -> Result<T, CourierError> {
+    let headers = [("Content-Type", FORM_CONTENT_TYPE), ("Accept", "application/json")];
+    let xhr = Xhr::send(
+        "POST",
+        call.path(),
+        &headers,
+        Body::Text(&call.body()),
+        |_, _| {},
+        || {},
+    )
+    .map_err(|_| unreachable_courier())?;
     match xhr.ended().await {
         Ended::Answered {
             status: 200..=299,

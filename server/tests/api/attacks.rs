@@ -364,7 +364,11 @@ async fn oversized_chunked_bodies_and_unknown_functions_get_sentences() {
     let chunks = futures::stream::iter((0..40).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a'; 4096]))));
     let too_big = courier
         .http
-        .post(format!("{}/api/sign_upload", courier.base))
+        .post(format!(
+            "{}{}",
+            courier.base,
+            wire::endpoint::Endpoint::SignUpload.path()
+        ))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(reqwest::Body::wrap_stream(chunks))
         .send()
@@ -379,7 +383,7 @@ async fn oversized_chunked_bodies_and_unknown_functions_get_sentences() {
 
     let unknown = courier
         .http
-        .post(format!("{}/api/no_such_function", courier.base))
+        .post(format!("{}{}/no_such_function", courier.base, wire::endpoint::PREFIX))
         .send()
         .await
         .expect("answers");

@@ -6,6 +6,7 @@
 
 use app::multipart::MultipartGrant;
 use reqwest::{Response, StatusCode};
+use wire::endpoint;
 
 use crate::helpers::{TestCourier, spawn_courier_with, uploads_in_progress};
 
@@ -23,15 +24,14 @@ async fn spawn_budgeted() -> TestCourier {
 /// `name` (`sign_upload` or `start_multipart`) for a file of `size` bytes,
 /// from `client` as the trusted proxy reports it.
 async fn grant_for(courier: &TestCourier, client: &str, name: &str, size: u64) -> Response {
-    courier
-        .http
-        .post(format!("{}/api/{name}", courier.base))
+    let file = ("big.bin", "application/octet-stream", size, None);
+    let request = match name {
+        "sign_upload" => courier.request(&endpoint::sign_upload(file.0, file.1, file.2, file.3)),
+        "start_multipart" => courier.request(&endpoint::start_multipart(file.0, file.1, file.2, file.3)),
+        other => panic!("{other} grants no upload"),
+    };
+    request
         .header("x-forwarded-for", client)
-        .form(&[
-            ("filename", "big.bin"),
-            ("content_type", "application/octet-stream"),
-            ("size", &size.to_string()),
-        ])
         .send()
         .await
         .expect("Courier answers")

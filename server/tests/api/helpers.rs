@@ -1,14 +1,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use app::model::{DownloadLink, UploadGrant};
-use app::multipart::{MultipartGrant, MultipartUpload, PartUrl};
+use app::model::{DownloadLink, LinkKind, UploadGrant};
+use app::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl};
 use courier::serve::{Limits, Serving};
 use courier::settings::Settings;
 use courier::startup::Application;
 use md5::{Digest as _, Md5};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode, header};
+use wire::endpoint::{self, Call, FORM_CONTENT_TYPE};
 
 /// A well-behaved client forgets idle connections before the server closes
 /// them: the app and the store close one idle for `header_read` (10 s), and
@@ -121,11 +122,8 @@ impl TestCourier {
     /// `sign_upload` for a file that gets `link` (`expiring` or `public`);
     /// `None` leaves it to the server's default.
     pub async fn sign_upload_for(&self, filename: &str, content_type: &str, size: u64, link: Option<&str>) -> Response {
-        self.call(
-            "sign_upload",
-            &file_fields(filename, content_type, &size.to_string(), link),
-        )
-        .await
+        self.call(endpoint::sign_upload(filename, content_type, size, link.map(link_kind)))
+            .await
     }
 
     pub async fn grant(&self, filename: &str, content_type: &str, size: u64) -> UploadGrant {
@@ -257,22 +255,12 @@ impl TestCourier {
 
     /// Asks Courier for a fresh link, as the page's "New link" does.
     pub async fn sign_download(&self, key: &str, token: &str) -> Response {
-        self.http
-            .post(format!("{}/api/sign_download", self.base))
-            .form(&[("key", key), ("token", token)])
-            .send()
-            .await
-            .expect("sign_download answers")
+        self.call(endpoint::sign_download(key, token)).await
     }
 
     /// Asks Courier to delete a file, as the page's Delete button does.
     pub async fn delete_upload(&self, key: &str, token: &str) -> Response {
-        self.http
-            .post(format!("{}/api/delete_upload", self.base))
-            .form(&[("key", key), ("token", token)])
-            .send()
-            .await
-            .expect("delete_upload answers")
+        self.call(endpoint::delete_upload(key, token)).await
     }
 
     /// The form's action and hidden fields, read from the page's HTML.
@@ -708,15 +696,12 @@ fn with_causes(error: &dyn std::error::Error) -> String {
 async fn upload_once(http: &reqwest::Client, base: &str, i: usize, run: &mut ClientRun) -> Result<(), String> {
     let name = format!("файл {i} ✓.bin");
     let bytes = tricky_bytes(load_size(i));
-    let size = bytes.len().to_string();
+    let call = endpoint::sign_upload(&name, "application/octet-stream", bytes.len() as u64, None);
     let asked = std::time::Instant::now();
     let signed = http
-        .post(format!("{base}/api/sign_upload"))
-        .form(&[
-            ("filename", name.as_str()),
-            ("content_type", "application/octet-stream"),
-            ("size", &size),
-        ])
+        .post(format!("{base}{}", call.path()))
+        .header(header::CONTENT_TYPE, FORM_CONTENT_TYPE)
+        .body(call.body())
         .send()
         .await
         .map_err(|e| format!("sign_upload: {}", with_causes(&e)))?;
@@ -968,10 +953,12 @@ pub async fn public_links_stay_off(courier: &TestCourier) {
 impl TestCourier {
     /// `start_multipart` for a file of `size` bytes.
     pub async fn start_multipart(&self, filename: &str, content_type: &str, size: u64, link: Option<&str>) -> Response {
-        self.call(
-            "start_multipart",
-            &file_fields(filename, content_type, &size.to_string(), link),
-        )
+        self.call(endpoint::start_multipart(
+            filename,
+            content_type,
+            size,
+            link.map(link_kind),
+        ))
         .await
     }
 
@@ -987,22 +974,24 @@ impl TestCourier {
 
     /// `sign_parts` for `(number, base64 SHA-256)` pairs.
     pub async fn sign_parts(&self, upload: &MultipartUpload, parts: &[(u32, String)]) -> Response {
-        let mut form = upload_fields(upload);
-        for (i, (number, sha256)) in parts.iter().enumerate() {
-            form.push((format!("parts[{i}][number]"), number.to_string()));
-            form.push((format!("parts[{i}][sha256]"), sha256.clone()));
-        }
-        self.call("sign_parts", &form).await
+        let parts: Vec<PartToSign> = parts
+            .iter()
+            .map(|(number, sha256)| PartToSign {
+                number: *number,
+                sha256: Some(sha256.clone()),
+            })
+            .collect();
+        self.call(endpoint::sign_parts(upload, &parts)).await
     }
 
     /// `sign_parts` for part numbers alone, no checksum (as with
     /// `COURIER_PART_CHECKSUMS=false`).
     pub async fn sign_parts_without_checksum(&self, upload: &MultipartUpload, numbers: &[u32]) -> Response {
-        let mut form = upload_fields(upload);
-        for (i, number) in numbers.iter().enumerate() {
-            form.push((format!("parts[{i}][number]"), number.to_string()));
-        }
-        self.call("sign_parts", &form).await
+        let parts: Vec<PartToSign> = numbers
+            .iter()
+            .map(|&number| PartToSign { number, sha256: None })
+            .collect();
+        self.call(endpoint::sign_parts(upload, &parts)).await
     }
 
     /// Signs the parts of `bytes` numbered `numbers` (as cut by `upload`).
@@ -1056,52 +1045,39 @@ impl TestCourier {
     }
 
     pub async fn list_parts(&self, upload: &MultipartUpload) -> Response {
-        self.call("list_parts", &upload_fields(upload)).await
+        self.call(endpoint::list_parts(upload)).await
     }
 
     pub async fn complete_multipart(&self, upload: &MultipartUpload) -> Response {
-        self.call("complete_multipart", &upload_fields(upload)).await
+        self.call(endpoint::complete_multipart(upload)).await
     }
 
     pub async fn abort_multipart(&self, upload: &MultipartUpload) -> Response {
-        self.call("abort_multipart", &upload_fields(upload)).await
+        self.call(endpoint::abort_multipart(upload)).await
     }
 
-    /// POSTs form fields to the server function `name`.
-    async fn call<K: serde::Serialize, V: serde::Serialize>(&self, name: &str, form: &[(K, V)]) -> Response {
+    /// Sends `call` to its server function, as the page does.
+    pub async fn call<T>(&self, call: Call<T>) -> Response {
+        self.request(&call).send().await.expect("Courier answers")
+    }
+
+    /// `call` as the page sends it, for a test to add to.
+    pub fn request<T>(&self, call: &Call<T>) -> reqwest::RequestBuilder {
         self.http
-            .post(format!("{}/api/{name}", self.base))
-            .form(form)
-            .send()
-            .await
-            .expect("Courier answers")
+            .post(format!("{}{}", self.base, call.path()))
+            .header(header::CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .body(call.body())
     }
 }
 
-/// A file as `sign_upload` and `start_multipart` read it.
-fn file_fields<'a>(
-    filename: &'a str,
-    content_type: &'a str,
-    size: &'a str,
-    link: Option<&'a str>,
-) -> Vec<(&'a str, &'a str)> {
-    let mut form = vec![("filename", filename), ("content_type", content_type), ("size", size)];
-    form.extend(link.map(|link| ("link", link)));
-    form
+/// A link kind as tests name it (`"public"`, `"expiring"`).
+fn link_kind(name: &str) -> LinkKind {
+    LinkKind::parse(name).expect("a link kind")
 }
 
 /// An upload as the server functions read it (`upload[key]=…`).
 pub fn upload_fields(upload: &MultipartUpload) -> Vec<(String, String)> {
-    [
-        ("key", upload.key.clone()),
-        ("upload_id", upload.upload_id.clone()),
-        ("size", upload.size.to_string()),
-        ("part_size", upload.part_size.to_string()),
-        ("token", upload.token.clone()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (format!("upload[{name}]"), value))
-    .collect()
+    endpoint::list_parts(upload).fields
 }
 
 /// The bytes of part `number` of `bytes`.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use reqwest::{StatusCode, header};
+use wire::endpoint::Endpoint;
 
 use crate::helpers::{
     query, sample_bytes, spawn_courier, spawn_courier_serving_hashed, spawn_courier_with, spawn_rate_limited,
@@ -219,7 +220,7 @@ async fn a_client_over_its_limit_is_refused_before_its_body_is_read() {
     // Over the body cap too: the rate limit answers first, so nothing is read.
     let big = courier
         .http
-        .post(format!("{}/api/sign_upload", courier.base))
+        .post(format!("{}{}", courier.base, Endpoint::SignUpload.path()))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(vec![b'a'; 100 * 1024])
         .send()
@@ -232,10 +233,8 @@ async fn a_client_over_its_limit_is_refused_before_its_body_is_read() {
 /// `X-Forwarded-For` the request arrives with.
 async fn sign_forwarded(courier: &crate::helpers::TestCourier, forwarded: &str) -> StatusCode {
     courier
-        .http
-        .post(format!("{}/api/sign_upload", courier.base))
+        .request(&wire::endpoint::sign_upload("a.txt", "text/plain", 1, None))
         .header("x-forwarded-for", forwarded)
-        .form(&[("filename", "a.txt"), ("content_type", "text/plain"), ("size", "1")])
         .send()
         .await
         .expect("answers")
@@ -289,7 +288,7 @@ async fn oversized_request_bodies_are_refused() {
     let huge = "x".repeat(100 * 1024);
     let response = courier
         .http
-        .post(format!("{}/api/sign_upload", courier.base))
+        .post(format!("{}{}", courier.base, Endpoint::SignUpload.path()))
         .form(&[
             ("filename", huge.as_str()),
             ("content_type", "text/plain"),

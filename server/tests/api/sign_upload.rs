@@ -29,11 +29,8 @@ async fn a_grant_carries_every_field_the_store_needs() {
     // The limit reaches the page once, with the form, not with every grant.
     assert!(grant.get("max_bytes").is_none(), "{grant}");
     let form: app::model::FormGrant = courier
-        .http
-        .post(format!("{}/api/sign_upload_form", courier.base))
-        .send()
+        .call(wire::endpoint::sign_upload_form(None))
         .await
-        .expect("sign_upload_form answers")
         .json()
         .await
         .expect("a FormGrant");
@@ -73,7 +70,11 @@ async fn bad_requests_are_refused_with_a_sentence() {
     }
     let response = courier
         .http
-        .post(format!("{}/api/sign_upload", courier.base))
+        .post(format!(
+            "{}{}",
+            courier.base,
+            wire::endpoint::Endpoint::SignUpload.path()
+        ))
         .form(&[("filename", "a.txt")])
         .send()
         .await

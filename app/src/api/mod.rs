@@ -1,10 +1,18 @@
 //! The server functions the page calls. Their bodies run on the server only;
-//! the page calls them with a form-encoded POST to `/api/<name>`
-//! (`crate::browser`'s `calls`, written out to keep the generated client out
-//! of the bundle) and reads the JSON answer with [`crate::json`] (the
-//! browser's own parser, not `serde_json`).
+//! the page calls them as `wire::endpoint` names and encodes them (a
+//! form-encoded POST to `/api/<name>`, through `crate::browser`'s `calls`,
+//! written out to keep the generated client out of the bundle) and reads
+//! the JSON answer with [`crate::json`] (the browser's own parser, not
+//! `serde_json`). Each function answers with its refusal's status and
+//! reports what it did itself ([`answer`]).
+
+#[cfg(feature = "ssr")]
+mod answer;
 
 use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+pub use answer::{CallReport, Reported, answered};
 
 use crate::error::CourierError;
 use crate::json::JsonCodec;
@@ -26,11 +34,14 @@ pub async fn sign_upload(
 ) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
     let request = upload_request(&signer, filename, content_type, size, link);
+    let link = request.link;
     let charged = charge(&signer, &request)?;
-    kept_if_granted(
+    let grant = kept_if_granted(
         charged,
         logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await),
-    )
+    )?;
+    answer::granted(link);
+    Ok(grant)
 }
 
 /// A fresh download link for a file uploaded earlier, for the holder of its token.
@@ -144,8 +155,11 @@ fn upload_request(
 
 #[cfg(feature = "ssr")]
 fn signer() -> Result<signer::Signer, CourierError> {
-    use_context::<signer::Signer>()
-        .ok_or_else(|| CourierError::Internal("Courier is not configured to sign uploads.".to_owned()))
+    use_context::<signer::Signer>().ok_or_else(|| {
+        answered(CourierError::Internal(
+            "Courier is not configured to sign uploads.".to_owned(),
+        ))
+    })
 }
 
 /// A grant's charge to its client's upload budget, given back if the grant fails.
@@ -177,7 +191,9 @@ fn charge(signer: &signer::Signer, request: &signer::UploadRequest) -> Result<Op
     let client = with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<ClientAddr>().copied())
         .flatten()
         .ok_or_else(|| {
-            CourierError::Internal("Courier could not tell which address the upload comes from.".to_owned())
+            answered(CourierError::Internal(
+                "Courier could not tell which address the upload comes from.".to_owned(),
+            ))
         })?;
     match budget.charge(client, request.size, std::time::Instant::now()) {
         Ok(charge) => Ok(Some(Charged { budget, charge })),
@@ -190,7 +206,7 @@ fn charge(signer: &signer::Signer, request: &signer::UploadRequest) -> Result<Op
             }
             let error = CourierError::from(over);
             tracing::info!(client = %client.0, error = %error, status = error.status_code(), "refused: upload budget");
-            Err(error)
+            Err(answered(error))
         }
     }
 }
@@ -206,13 +222,118 @@ fn kept_if_granted<T>(charged: Option<Charged>, result: Result<T, CourierError>)
     result
 }
 
-/// Logs refusals. Their HTTP status comes from the error itself (the
-/// server's `api_status` layer), so argument errors get theirs too.
+/// Logs refusals, and answers them with their status ([`answered`]).
 #[cfg(feature = "ssr")]
 fn logged<T>(result: Result<T, signer::SignError>) -> Result<T, CourierError> {
     result.map_err(|error| {
         let error = CourierError::from(error);
         tracing::info!(error = %error, status = error.status_code(), "refused");
-        error
+        answered(error)
     })
+}
+
+/// The contract in `wire::endpoint` and the functions declared here are one:
+/// every call it encodes decodes, with the server functions' own codec, into
+/// the arguments it meant, at the path it names.
+#[cfg(all(test, feature = "ssr"))]
+mod contract {
+    use leptos::server_fn::ServerFn;
+    use leptos::server_fn::axum_export::body::Body;
+    use leptos::server_fn::codec::{FromReq, PostUrl};
+    use wire::endpoint::{self, Call, Endpoint, FORM_CONTENT_TYPE};
+
+    use super::*;
+
+    /// `call` as the server reads it, at its path.
+    fn decoded<Args: FromReq<PostUrl, http::Request<Body>, CourierError> + ServerFn, Answer>(
+        call: &Call<Answer>,
+    ) -> Args {
+        assert_eq!(<Args as ServerFn>::PATH, call.path(), "{:?}", call.endpoint);
+        let request = http::Request::post(call.path())
+            .header(http::header::CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .body(Body::from(call.body()))
+            .expect("a request");
+        futures::executor::block_on(Args::from_req(request)).expect("arguments the server reads")
+    }
+
+    fn upload() -> MultipartUpload {
+        MultipartUpload {
+            key: "uploads/2026/x y+z.bin".to_owned(),
+            upload_id: "id/with=odd&chars".to_owned(),
+            size: 20_000_000,
+            part_size: 8_388_608,
+            token: "v1.abc_DEF-123".to_owned(),
+        }
+    }
+
+    #[test]
+    fn every_endpoint_is_declared_under_its_name() {
+        let declared: Vec<&str> = vec![
+            SignUpload::PATH,
+            SignDownload::PATH,
+            DeleteUpload::PATH,
+            SignUploadForm::PATH,
+            StartMultipart::PATH,
+            SignParts::PATH,
+            ListParts::PATH,
+            CompleteMultipart::PATH,
+            AbortMultipart::PATH,
+        ];
+        let named: Vec<&str> = Endpoint::ALL.iter().map(|endpoint| endpoint.path()).collect();
+        assert_eq!(declared, named);
+    }
+
+    #[test]
+    fn file_calls_decode_to_their_arguments() {
+        let name = "résumé & notes=final+1.pdf";
+        let args: SignUpload = decoded(&endpoint::sign_upload(
+            name,
+            "application/pdf",
+            1234,
+            Some(LinkKind::Public),
+        ));
+        assert_eq!(
+            (args.filename.as_str(), args.content_type.as_str(), args.size, args.link),
+            (name, "application/pdf", 1234, Some(LinkKind::Public))
+        );
+        let args: StartMultipart = decoded(&endpoint::start_multipart(name, "", u64::MAX, None));
+        assert_eq!(
+            (args.filename.as_str(), args.content_type.as_str(), args.size, args.link),
+            (name, "", u64::MAX, None)
+        );
+        let args: SignUploadForm = decoded(&endpoint::sign_upload_form(Some(LinkKind::Expiring)));
+        assert_eq!(args.link, Some(LinkKind::Expiring));
+        let args: SignUploadForm = decoded(&endpoint::sign_upload_form(None));
+        assert_eq!(args.link, None);
+    }
+
+    #[test]
+    fn link_calls_decode_to_their_arguments() {
+        let args: SignDownload = decoded(&endpoint::sign_download("a/b c", "t=1&2"));
+        assert_eq!((args.key.as_str(), args.token.as_str()), ("a/b c", "t=1&2"));
+        let args: DeleteUpload = decoded(&endpoint::delete_upload("a/b c", "t=1&2"));
+        assert_eq!((args.key.as_str(), args.token.as_str()), ("a/b c", "t=1&2"));
+    }
+
+    #[test]
+    fn multipart_calls_decode_to_their_arguments() {
+        let parts = [
+            PartToSign {
+                number: 3,
+                sha256: Some("n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".to_owned()),
+            },
+            PartToSign {
+                number: 1,
+                sha256: None,
+            },
+        ];
+        let args: SignParts = decoded(&endpoint::sign_parts(&upload(), &parts));
+        assert_eq!((args.upload, args.parts), (upload(), parts.to_vec()));
+        let args: ListParts = decoded(&endpoint::list_parts(&upload()));
+        assert_eq!(args.upload, upload());
+        let args: CompleteMultipart = decoded(&endpoint::complete_multipart(&upload()));
+        assert_eq!(args.upload, upload());
+        let args: AbortMultipart = decoded(&endpoint::abort_multipart(&upload()));
+        assert_eq!(args.upload, upload());
+    }
 }

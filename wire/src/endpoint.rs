@@ -1,0 +1,275 @@
+//! The server functions' contract: each endpoint's name and path, and its
+//! arguments as the server reads them (a form-encoded POST body, nested
+//! names such as `upload[key]` and `parts[0][number]`), with the type of
+//! its answer. The page's client, the test client and the server's metrics
+//! all name endpoints through here; `app::api` declares the functions under
+//! the same names, and its tests decode every [`Call`] with the server
+//! functions' own codec, so the two cannot drift apart.
+
+use std::marker::PhantomData;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::model::{DownloadLink, FormGrant, LinkKind, UploadGrant};
+use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
+
+/// Where the server functions are mounted.
+pub const PREFIX: &str = "/api";
+
+/// Every server function the page calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    SignUpload,
+    SignDownload,
+    DeleteUpload,
+    SignUploadForm,
+    StartMultipart,
+    SignParts,
+    ListParts,
+    CompleteMultipart,
+    AbortMultipart,
+}
+
+impl Endpoint {
+    pub const ALL: [Self; 9] = [
+        Self::SignUpload,
+        Self::SignDownload,
+        Self::DeleteUpload,
+        Self::SignUploadForm,
+        Self::StartMultipart,
+        Self::SignParts,
+        Self::ListParts,
+        Self::CompleteMultipart,
+        Self::AbortMultipart,
+    ];
+
+    /// The name the server function is declared with (`endpoint = "…"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::SignUpload => "sign_upload",
+            Self::SignDownload => "sign_download",
+            Self::DeleteUpload => "delete_upload",
+            Self::SignUploadForm => "sign_upload_form",
+            Self::StartMultipart => "start_multipart",
+            Self::SignParts => "sign_parts",
+            Self::ListParts => "list_parts",
+            Self::CompleteMultipart => "complete_multipart",
+            Self::AbortMultipart => "abort_multipart",
+        }
+    }
+
+    /// Its path: [`PREFIX`], a slash and its name.
+    pub const fn path(self) -> &'static str {
+        match self {
+            Self::SignUpload => "/api/sign_upload",
+            Self::SignDownload => "/api/sign_download",
+            Self::DeleteUpload => "/api/delete_upload",
+            Self::SignUploadForm => "/api/sign_upload_form",
+            Self::StartMultipart => "/api/start_multipart",
+            Self::SignParts => "/api/sign_parts",
+            Self::ListParts => "/api/list_parts",
+            Self::CompleteMultipart => "/api/complete_multipart",
+            Self::AbortMultipart => "/api/abort_multipart",
+        }
+    }
+
+    /// The endpoint served at `path`, if any.
+    pub fn of_path(path: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|endpoint| endpoint.path() == path)
+    }
+}
+
+/// One call of a server function: where it goes, its arguments, and (as a
+/// type) what it answers with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call<Answer> {
+    pub endpoint: Endpoint,
+    /// The arguments as `(name, value)` pairs, in the order they are sent.
+    pub fields: Vec<(String, String)>,
+    answer: PhantomData<fn() -> Answer>,
+}
+
+/// The media type of [`Call::body`].
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// Everything but letters, digits and `-_.~` is percent-encoded, as
+/// `encodeURIComponent` and the server's form decoder agree on.
+const FORM_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+impl<Answer> Call<Answer> {
+    fn new(endpoint: Endpoint) -> Self {
+        Self {
+            endpoint,
+            fields: Vec::new(),
+            answer: PhantomData,
+        }
+    }
+
+    fn field(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn path(&self) -> &'static str {
+        self.endpoint.path()
+    }
+
+    /// The arguments as a form-encoded body ([`FORM_CONTENT_TYPE`]).
+    pub fn body(&self) -> String {
+        let mut body = String::new();
+        for (name, value) in &self.fields {
+            if !body.is_empty() {
+                body.push('&');
+            }
+            body.extend(utf8_percent_encode(name, FORM_VALUE));
+            body.push('=');
+            body.extend(utf8_percent_encode(value, FORM_VALUE));
+        }
+        body
+    }
+
+    /// A file as `sign_upload` and `start_multipart` read it; without
+    /// `link`, the page's default.
+    fn file(self, filename: &str, content_type: &str, size: u64, link: Option<LinkKind>) -> Self {
+        let call = self
+            .field("filename", filename)
+            .field("content_type", content_type)
+            .field("size", size.to_string());
+        match link {
+            Some(link) => call.field("link", link.as_str()),
+            None => call,
+        }
+    }
+
+    /// An upload as the multipart calls read it: `upload[key]=…` and so on.
+    fn upload(self, upload: &MultipartUpload) -> Self {
+        self.field("upload[key]", &upload.key)
+            .field("upload[upload_id]", &upload.upload_id)
+            .field("upload[size]", upload.size.to_string())
+            .field("upload[part_size]", upload.part_size.to_string())
+            .field("upload[token]", &upload.token)
+    }
+}
+
+/// A POST policy for one file.
+pub fn sign_upload(filename: &str, content_type: &str, size: u64, link: Option<LinkKind>) -> Call<UploadGrant> {
+    Call::new(Endpoint::SignUpload).file(filename, content_type, size, link)
+}
+
+/// A fresh download link, for the holder of the file's token.
+pub fn sign_download(key: &str, token: &str) -> Call<DownloadLink> {
+    Call::new(Endpoint::SignDownload)
+        .field("key", key)
+        .field("token", token)
+}
+
+/// Deletes a file, for the holder of its token.
+pub fn delete_upload(key: &str, token: &str) -> Call<()> {
+    Call::new(Endpoint::DeleteUpload)
+        .field("key", key)
+        .field("token", token)
+}
+
+/// The page's plain form, for `link` or the page's default.
+pub fn sign_upload_form(link: Option<LinkKind>) -> Call<FormGrant> {
+    let call = Call::new(Endpoint::SignUploadForm);
+    match link {
+        Some(link) => call.field("link", link.as_str()),
+        None => call,
+    }
+}
+
+/// Starts a multipart upload for one large file.
+pub fn start_multipart(filename: &str, content_type: &str, size: u64, link: Option<LinkKind>) -> Call<MultipartGrant> {
+    Call::new(Endpoint::StartMultipart).file(filename, content_type, size, link)
+}
+
+/// Presigned PUTs for some of an upload's parts.
+pub fn sign_parts(upload: &MultipartUpload, parts: &[PartToSign]) -> Call<Vec<PartUrl>> {
+    let mut call = Call::new(Endpoint::SignParts).upload(upload);
+    for (i, part) in parts.iter().enumerate() {
+        call = call.field(format!("parts[{i}][number]"), part.number.to_string());
+        if let Some(sha256) = &part.sha256 {
+            call = call.field(format!("parts[{i}][sha256]"), sha256);
+        }
+    }
+    call
+}
+
+/// The parts the store already holds.
+pub fn list_parts(upload: &MultipartUpload) -> Call<Vec<StoredPart>> {
+    Call::new(Endpoint::ListParts).upload(upload)
+}
+
+/// Completes an upload whose parts are all stored.
+pub fn complete_multipart(upload: &MultipartUpload) -> Call<DownloadLink> {
+    Call::new(Endpoint::CompleteMultipart).upload(upload)
+}
+
+/// Cancels an upload.
+pub fn abort_multipart(upload: &MultipartUpload) -> Call<()> {
+    Call::new(Endpoint::AbortMultipart).upload(upload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_is_the_prefix_and_the_name() {
+        for endpoint in Endpoint::ALL {
+            assert_eq!(endpoint.path(), format!("{PREFIX}/{}", endpoint.name()));
+            assert_eq!(Endpoint::of_path(endpoint.path()), Some(endpoint));
+        }
+        assert_eq!(Endpoint::of_path("/api/no_such_function"), None);
+    }
+
+    #[test]
+    fn a_body_is_form_encoded() {
+        let call = sign_upload("a b&c=d/é.txt", "text/plain", 3, Some(LinkKind::Public));
+        assert_eq!(
+            call.body(),
+            "filename=a%20b%26c%3Dd%2F%C3%A9.txt&content_type=text%2Fplain&size=3&link=public"
+        );
+        assert_eq!(sign_upload_form(None).body(), "");
+    }
+
+    #[test]
+    fn parts_are_numbered_in_order() {
+        let upload = MultipartUpload {
+            key: "k".to_owned(),
+            upload_id: "u".to_owned(),
+            size: 10,
+            part_size: 5,
+            token: "t".to_owned(),
+        };
+        let parts = [
+            PartToSign {
+                number: 2,
+                sha256: Some("x=".to_owned()),
+            },
+            PartToSign {
+                number: 1,
+                sha256: None,
+            },
+        ];
+        let names: Vec<_> = sign_parts(&upload, &parts)
+            .fields
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "upload[key]",
+                "upload[upload_id]",
+                "upload[size]",
+                "upload[part_size]",
+                "upload[token]",
+                "parts[0][number]",
+                "parts[0][sha256]",
+                "parts[1][number]"
+            ]
+        );
+    }
+}
