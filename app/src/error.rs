@@ -1,6 +1,5 @@
 //! The errors a person can meet, each a sentence that says what to do.
 
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 /// Every refusal Courier gives, on the wire as
@@ -154,29 +153,6 @@ pub fn request_ref(headers: &http::HeaderMap) -> Option<String> {
             .take(8)
             .collect(),
     )
-}
-
-impl FromServerFnError for CourierError {
-    type Encoder = crate::json::JsonCodec;
-
-    /// The framework's own errors (arguments missing or unreadable, before
-    /// the function runs); on the server, answered with their status like
-    /// the function's own refusals.
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        let error = match value {
-            ServerFnErrorErr::Request(_) => {
-                Self::Network("Courier could not be reached. Check your connection and try again.".to_owned())
-            }
-            ServerFnErrorErr::Args(detail) => Self::BadRequest(format!("The request could not be read: {detail}.")),
-            ServerFnErrorErr::MissingArg(name) => Self::BadRequest(format!("The request is missing `{name}`.")),
-            other => Self::Internal(format!(
-                "Something went wrong on our side ({other}). Try again in a moment."
-            )),
-        };
-        #[cfg(feature = "ssr")]
-        let error = crate::api::answered(error);
-        error
-    }
 }
 
 impl From<wire::FileRefusal> for CourierError {

@@ -8,8 +8,27 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 
-use crate::post_policy::SigningCredentials;
 use crate::sigv4::DayKey;
+
+/// What signs a policy: the same credentials the S3 client uses. (Also how
+/// settings carry credentials named in the environment.)
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Set for temporary credentials; then it is a form field and a condition.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for SigningCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
 
 /// Refresh this long before the provider's expiry.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);

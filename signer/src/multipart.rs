@@ -32,11 +32,7 @@ pub const MULTIPART_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// parts on a fast link, small enough to answer at once.
 pub const MAX_PARTS_PER_CALL: usize = 100;
 
-/// The user metadata (`x-amz-meta-courier-size`) a multipart upload is
-/// created with: its declared size, so that the embedded store reserves
-/// room for it from the start. AWS and Garage keep it on the object like
-/// any other metadata (it is the object's size, so nothing reads it wrong).
-pub const DECLARED_SIZE_METADATA: &str = "courier-size";
+pub use crate::store::DECLARED_SIZE_METADATA;
 
 impl Signer {
     /// Starts a multipart upload for one file: the same checks and key rules

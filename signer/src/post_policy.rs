@@ -10,30 +10,11 @@ use time::OffsetDateTime;
 
 use wire::FormFields;
 
+pub use crate::credentials::SigningCredentials;
 use crate::credentials::SigningIdentity;
 use crate::utc;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-
-/// What signs a policy: the same credentials the S3 client uses. (Also how
-/// settings carry credentials named in the environment.)
-#[derive(Clone, PartialEq, Eq)]
-pub struct SigningCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    /// Set for temporary credentials; then it is a form field and a condition.
-    pub session_token: Option<String>,
-}
-
-impl std::fmt::Debug for SigningCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningCredentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
 
 /// A POST policy before it is signed. Its document is written as JSON as
 /// conditions are added (building a `serde_json::Value` per condition was

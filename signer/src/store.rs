@@ -14,8 +14,13 @@ use wire::multipart::StoredPart;
 use crate::Signer;
 use crate::credentials::CredentialSource;
 use crate::error::SignError;
-use crate::multipart::DECLARED_SIZE_METADATA;
 use crate::object_key::{KEY_PATH, ObjectKey};
+
+/// The user metadata (`x-amz-meta-courier-size`) a multipart upload is
+/// created with: its declared size, so that the embedded store reserves
+/// room for it from the start. AWS and Garage keep it on the object like
+/// any other metadata (it is the object's size, so nothing reads it wrong).
+pub const DECLARED_SIZE_METADATA: &str = "courier-size";
 
 /// The bucket and how to reach it.
 pub struct Store {

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "ssr")]
 mod answer;
+mod refusals;
 
 use leptos::prelude::*;
 

@@ -11,7 +11,7 @@ use url::Url;
 use signer::object_key::{KEY_PATH, ObjectKey};
 use signer::{ConfirmRequest, DownloadLink, LinkKind, Signer, UploadRequest};
 
-use super::{CommandError, Target, cors_rule_allows, describe, target};
+use super::bucket::{CommandError, Target, cors_rule_allows, describe, target};
 use crate::settings::{Settings, SettingsError};
 use crate::storage;
 

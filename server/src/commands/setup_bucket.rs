@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use signer::Store;
 use signer::object_key::{PUBLIC_FILES, PUBLIC_UPLOADS};
 
-use super::{CommandError, code_of, cors_rule_allows, describe, target};
+use super::bucket::{CommandError, code_of, cors_rule_allows, describe, target};
 use crate::settings::Settings;
 use crate::storage;
 
