@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::embedded_store::layout::{self, StoreLayout};
+use crate::layout::{self, StoreLayout};
 
 /// The files `s3s-fs` keeps under its root (the `objects` directory), named
 /// by [`StoreLayout`].

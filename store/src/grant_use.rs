@@ -14,11 +14,21 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use http::StatusCode;
+use s3s::S3ErrorCode;
 use signer::object_key::ObjectKey;
+
+use crate::refusal::Refusal;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("This upload permission was already used. Reload the page and upload the file again.")]
 pub struct GrantUsed;
+
+impl From<GrantUsed> for Refusal {
+    fn from(used: GrantUsed) -> Self {
+        Refusal::new(StatusCode::FORBIDDEN, S3ErrorCode::AccessDenied, used.to_string())
+    }
+}
 
 #[derive(Debug)]
 pub struct GrantUses {

@@ -12,10 +12,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::Method;
+use courier_serve::{ClientSlot, ClientSlots};
+use http::{Method, StatusCode};
+use s3s::S3ErrorCode;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::client_slots::{ClientSlot, ClientSlots};
+use crate::refusal::Refusal;
 
 /// How many of each, in all and for one client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +71,13 @@ pub struct Slot {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("The store is busy. Try again in a moment.")]
 pub struct Busy;
+
+/// What S3 answers when it wants a client to slow down.
+impl From<Busy> for Refusal {
+    fn from(busy: Busy) -> Self {
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, S3ErrorCode::SlowDown, busy.to_string())
+    }
+}
 
 impl Pool {
     fn new(all: usize, per_client: usize) -> Self {

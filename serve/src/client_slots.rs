@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::rate_limit::allowance_of;
+use crate::client_addr::allowance_of;
 
 #[derive(Debug)]
 pub struct ClientSlots {

@@ -25,7 +25,7 @@ use s3s::{S3Error, S3ErrorCode, S3Result};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt as _;
 
-use crate::embedded_store::layout::{self, StoreLayout};
+use crate::layout::{self, StoreLayout};
 
 /// The digests a part must have, as its request names them.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -24,7 +24,10 @@ use http::{HeaderValue, Request, StatusCode, header};
 use signer::file_name::FileName;
 use signer::object_key::{KeyArea, ObjectKey};
 
-use super::rechunk::{MAX_PIECE, MIN_PIECE, Rechunk};
+use s3s::S3ErrorCode;
+
+use crate::rechunk::{MAX_PIECE, MIN_PIECE, Rechunk};
+use crate::refusal::Refusal;
 
 /// How much of the body may precede the file part.
 pub const MAX_FIELDS_BYTES: usize = 64 * 1024;
@@ -63,16 +66,19 @@ pub enum FormRefusal {
     Body,
 }
 
-impl FormRefusal {
-    /// The S3 status and error code this refusal is answered with.
-    pub fn s3_code(&self) -> (StatusCode, &'static str) {
-        match self {
-            Self::Unsigned => (StatusCode::FORBIDDEN, "AccessDenied"),
-            Self::FieldsTooLarge | Self::Malformed(_) => (StatusCode::BAD_REQUEST, "MalformedPOSTRequest"),
-            Self::Key(_) => (StatusCode::BAD_REQUEST, "InvalidArgument"),
-            Self::Policy(_) => (StatusCode::BAD_REQUEST, "InvalidPolicyDocument"),
-            Self::Body => (StatusCode::BAD_REQUEST, "IncompleteBody"),
-        }
+/// The S3 status and error code each refusal is answered with.
+impl From<FormRefusal> for Refusal {
+    fn from(refused: FormRefusal) -> Self {
+        let (status, code) = match refused {
+            FormRefusal::Unsigned => (StatusCode::FORBIDDEN, S3ErrorCode::AccessDenied),
+            FormRefusal::FieldsTooLarge | FormRefusal::Malformed(_) => {
+                (StatusCode::BAD_REQUEST, S3ErrorCode::MalformedPOSTRequest)
+            }
+            FormRefusal::Key(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::InvalidArgument),
+            FormRefusal::Policy(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::InvalidPolicyDocument),
+            FormRefusal::Body => (StatusCode::BAD_REQUEST, S3ErrorCode::IncompleteBody),
+        };
+        Refusal::new(status, code, refused.to_string())
     }
 }
 
@@ -774,9 +780,9 @@ mod tests {
             policy("{"),
             "not base64!".to_owned(),
         ] {
-            let refusal = check_policy(&refused).expect_err("refused");
+            let refusal = Refusal::from(check_policy(&refused).expect_err("refused"));
             assert_eq!(
-                refusal.s3_code(),
+                (refusal.status(), refusal.code()),
                 (StatusCode::BAD_REQUEST, "InvalidPolicyDocument"),
                 "{refused}"
             );

@@ -33,12 +33,12 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use signer::MAX_UPLOAD_TTL_SECS;
 use signer::multipart::MULTIPART_TTL;
 use signer::object_key::PUBLIC_UPLOADS;
 
-use super::guarded_fs::{StoreFiles, completed};
-use super::layout::{UploadFiles, regular_file_modified};
-use crate::settings::MAX_UPLOAD_TTL_SECS;
+use crate::guarded_fs::{StoreFiles, completed};
+use crate::layout::{UploadFiles, regular_file_modified};
 
 pub const UNCONFIRMED_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// An incomplete multipart upload is kept as long as its token lets the
@@ -236,14 +236,26 @@ fn key_of(path: &Path, bucket_dir: &Path) -> Option<String> {
     Some(segments.join("/"))
 }
 
-/// Sweeps the bucket's unconfirmed uploads, and the store's incomplete
-/// multipart uploads, every ten minutes while the store runs.
-pub fn spawn(bucket_dir: PathBuf) {
-    tokio::spawn(async move {
+/// The store's sweeper: it sweeps the bucket's unconfirmed uploads, and the
+/// store's incomplete multipart uploads, every ten minutes while it runs.
+/// Built with the store ([`crate::EmbeddedStore::build`]); whoever serves
+/// the store runs it.
+#[derive(Debug)]
+pub struct Sweeper {
+    bucket_dir: PathBuf,
+}
+
+impl Sweeper {
+    pub(crate) fn new(bucket_dir: PathBuf) -> Self {
+        Self { bucket_dir }
+    }
+
+    /// Sweeps now, then every ten minutes, for ever.
+    pub async fn run(self) {
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;
-            let dir = bucket_dir.clone();
+            let dir = self.bucket_dir.clone();
             match tokio::task::spawn_blocking(move || sweep_bucket(&dir, SystemTime::now())).await {
                 Ok(Ok(swept)) if swept == Swept::default() => {}
                 Ok(Ok(swept)) => tracing::info!(
@@ -258,7 +270,12 @@ pub fn spawn(bucket_dir: PathBuf) {
                 Err(error) => tracing::warn!(%error, "the sweep of unconfirmed uploads failed"),
             }
         }
-    });
+    }
+
+    /// Runs on a task of its own until the task is aborted.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.run())
+    }
 }
 
 #[cfg(test)]
@@ -267,7 +284,7 @@ mod tests {
 
     const GRANT: &str = "6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa";
     const CONFIRMED: &str = "0123456789abcdef0123456789abcdef";
-    use crate::embedded_store::layout::{BUCKET, StoreLayout, s3s_fs_temporary};
+    use crate::layout::{BUCKET, StoreLayout, s3s_fs_temporary};
 
     /// A store's root with its bucket, as `mod.rs` lays them out.
     fn store() -> (tempfile::TempDir, StoreFiles, PathBuf) {

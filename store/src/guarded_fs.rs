@@ -48,12 +48,8 @@ use self::storage_floor::{StorageFloor, Write};
 /// expired uploads removes them together.
 pub(super) use self::unfinished_writes::StoreFiles;
 use self::unfinished_writes::UnfinishedWrite;
-use super::layout::BUCKET;
-
-/// The error code MinIO answers a full disk with (HTTP 507). AWS has none;
-/// Ceph's RGW maps no errno to one (a bare `500 UnknownError`); a code S3
-/// clients already know beats one made up here.
-pub const STORAGE_FULL: &str = "XMinioStorageFull";
+use crate::layout::BUCKET;
+use crate::refusal::Refusal;
 
 /// The most keys one `DeleteObjects` names, in S3.
 const MAX_DELETE_KEYS: usize = 1000;
@@ -197,12 +193,11 @@ impl Stored {
     /// parts has one, itself.
     fn part(&self, number: i32) -> S3Result<StoredPart> {
         let not_satisfiable = || {
-            let mut error = S3Error::with_message(
-                S3ErrorCode::Custom("InvalidPartNumber".into()),
+            S3Error::from(Refusal::custom(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "InvalidPartNumber",
                 "The requested partnumber is not satisfiable",
-            );
-            error.set_status_code(StatusCode::RANGE_NOT_SATISFIABLE);
-            error
+            ))
         };
         let index = usize::try_from(number)
             .ok()
@@ -248,12 +243,10 @@ fn answer(error: S3Error) -> S3Error {
         return error;
     }
     tracing::debug!(error = ?error.source(), "the store's disk is full: a write was refused");
-    let mut full = S3Error::with_message(
-        S3ErrorCode::Custom(STORAGE_FULL.into()),
+    Refusal::storage_full(
         "The store's disk is full: nothing of this request was stored. Free some space, then try again.",
-    );
-    full.set_status_code(StatusCode::INSUFFICIENT_STORAGE);
-    full
+    )
+    .into()
 }
 
 /// Whether `ENOSPC` (or `EDQUOT`) is among the error's causes.
@@ -659,6 +652,7 @@ impl S3 for GuardedFs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::refusal::STORAGE_FULL;
 
     fn request<T>(input: T) -> S3Request<T> {
         S3Request {

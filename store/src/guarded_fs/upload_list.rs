@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use s3s::dto::{ListMultipartUploadsInput, ListMultipartUploadsOutput, MultipartUpload, Timestamp};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
-use crate::embedded_store::layout::UploadFiles;
+use crate::layout::UploadFiles;
 
 /// S3's own page size, and its largest.
 const MAX_UPLOADS: usize = 1000;

@@ -21,7 +21,7 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
 use signer::LinkKind;
 use signer::object_key::{KeyArea, ObjectKey};
 
-use super::layout::BUCKET;
+use crate::layout::BUCKET;
 
 /// The store's access control: signed requests, plus anonymous reads of
 /// public files.

@@ -16,7 +16,7 @@ use s3s::{S3Error, S3ErrorCode, S3Result};
 use serde::{Deserialize, Serialize};
 
 use super::part_digest::write_whole;
-use crate::embedded_store::layout::{self, StoreLayout};
+use crate::layout::{self, StoreLayout};
 
 /// How long a completion is remembered (as long as an upload in progress is
 /// kept: a client retrying later than that has given up).

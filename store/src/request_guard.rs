@@ -5,7 +5,10 @@
 //! would read any file under the data directory.
 
 use http::{Request, StatusCode};
+use s3s::S3ErrorCode;
 use signer::object_key::check_store_key;
+
+use crate::refusal::Refusal;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GuardRefusal {
@@ -23,13 +26,14 @@ pub enum GuardRefusal {
     ExpiresTooLong,
 }
 
-impl GuardRefusal {
-    pub fn s3_code(&self) -> (StatusCode, &'static str) {
-        match self {
-            Self::OtherBucket(_) => (StatusCode::FORBIDDEN, "AccessDenied"),
-            Self::Key(_) | Self::Path => (StatusCode::BAD_REQUEST, "InvalidArgument"),
-            Self::ExpiresTooLong => (StatusCode::BAD_REQUEST, "AuthorizationQueryParametersError"),
-        }
+impl From<GuardRefusal> for Refusal {
+    fn from(refused: GuardRefusal) -> Self {
+        let (status, code) = match refused {
+            GuardRefusal::OtherBucket(_) => (StatusCode::FORBIDDEN, S3ErrorCode::AccessDenied),
+            GuardRefusal::Key(_) | GuardRefusal::Path => (StatusCode::BAD_REQUEST, S3ErrorCode::InvalidArgument),
+            GuardRefusal::ExpiresTooLong => (StatusCode::BAD_REQUEST, S3ErrorCode::AuthorizationQueryParametersError),
+        };
+        Refusal::new(status, code, refused.to_string())
     }
 }
 

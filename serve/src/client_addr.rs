@@ -1,7 +1,8 @@
 //! Who a request comes from. The peer address, unless the peer is a proxy
 //! the operator trusts (`COURIER_TRUSTED_PROXIES`): then the address that
 //! proxy reports in `X-Forwarded-For`. Without the setting, the header is
-//! ignored, since any client can send it.
+//! ignored, since any client can send it. One client is one address, or
+//! one IPv6 /64 ([`allowance_of`]).
 
 use std::net::IpAddr;
 
@@ -94,6 +95,16 @@ fn parse_hop(raw: &[u8]) -> Option<IpAddr> {
     let (host, port) = text.rsplit_once(':')?;
     port.parse::<u16>().ok()?;
     host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// Whose allowance (a rate limit, a share of connections or slots) a
+/// client uses: its IPv4 address, or its IPv6 /64 (one subscriber's
+/// network: they pick any address in it at will).
+pub fn allowance_of(client: IpAddr) -> IpAddr {
+    match client.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        v4 => v4,
+    }
 }
 
 fn same_prefix(a: u128, b: u128, bits: u8, width: u8) -> bool {

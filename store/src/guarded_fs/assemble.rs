@@ -24,7 +24,7 @@ use sha2::Sha256;
 use super::completed::{self, Completion, JoinedPart};
 use super::part_digest::{self, Temporary, internal, write_whole};
 use super::unfinished_writes::StoreFiles;
-use crate::embedded_store::layout::StoreLayout;
+use crate::layout::StoreLayout;
 
 /// Where the internal metadata keeps the sizes of the parts an object was
 /// completed from, for `GET ?partNumber=` (`s3s-fs` ignores it).

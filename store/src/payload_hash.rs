@@ -13,11 +13,18 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 use http_body::{Frame, SizeHint};
 use sha2::{Digest as _, Sha256};
 
+use crate::refusal::Refusal;
+
 pub const MISMATCH: &str = "The provided 'x-amz-content-sha256' header does not match what was computed.";
+
+/// What S3 answers a body that is not what its header declared.
+pub fn mismatch() -> Refusal {
+    Refusal::custom(StatusCode::BAD_REQUEST, "XAmzContentSHA256Mismatch", MISMATCH)
+}
 
 /// The digest a request declares for its body, if it declares one (not
 /// `UNSIGNED-PAYLOAD` or a streaming mode).

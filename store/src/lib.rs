@@ -1,32 +1,40 @@
-//! The embedded S3-compatible store, used when no bucket is configured:
-//! `s3s` + `s3s-fs` on its own port, a data directory on disk, local
-//! credentials and the `courier` bucket created at start. The browser reaches
-//! it cross-origin exactly as it reaches AWS, so it answers with CORS headers
-//! for the app's origin.
+//! Courier's embedded S3-compatible store, used when no bucket is
+//! configured: `s3s` + `s3s-fs` over a data directory, local credentials and
+//! the `courier` bucket created at start. The browser reaches it
+//! cross-origin exactly as it reaches AWS, so it answers with CORS headers
+//! for the app's origin. A crate of its own, as `s3s-fs` stands beside
+//! `s3s`, so it can be tested and changed without the app.
 //!
-//! The port is public, so everything in front of `s3s` guards it: the bucket
-//! and key in every path ([`request_guard`]), and again on every operation
-//! `s3s-fs` runs (`guarded_fs`), browser POSTs read up to the
-//! file and refused unless signed ([`post_form`]), one write per grant
-//! ([`grant_use`]), a body cap, limits on concurrent requests, and the
-//! connection cap and timeouts for headers, stalled bodies and stalled
-//! writes that the app has too ([`crate::serve`]).
-//! Unconfirmed uploads expire after a day (`expiry`). Requests must be
-//! signed, except plain reads of public files ([`public_read`]).
+//! Its public face is small: [`EmbeddedStore::build`] makes, from a
+//! [`StoreConfig`], the store's axum `Router` and its [`Sweeper`] (the
+//! expiry of unconfirmed uploads); whoever runs it binds a port and serves
+//! the router with `courier_serve` (connection caps and timeouts for
+//! headers, stalled bodies and stalled writes), as the server does, or as
+//! the `courier-store` binary does alone.
+//!
+//! The port is public, so everything in the router guards it: the bucket
+//! and key in every path (`request_guard`), and again on every operation
+//! `s3s-fs` runs (`guarded_fs`), browser POSTs read up to the file and
+//! refused unless signed (`post_form`), one write per grant (`grant_use`), a
+//! body cap, limits on concurrent requests (`request_slots`). Requests must
+//! be signed, except plain reads of public files (`public_read`). Every
+//! refusal of its own is one type, written as S3 writes it (`refusal`); one
+//! module owns every name on disk (`layout`).
 
 mod answer;
-pub mod credentials;
+mod credentials;
 mod expiry;
-pub mod grant_use;
+mod grant_use;
 mod guarded_fs;
 mod layout;
 mod payload_hash;
-pub mod post_form;
+mod post_form;
 mod public_read;
-pub mod rechunk;
+mod rechunk;
+mod refusal;
 mod refusal_log;
-pub mod request_guard;
-pub mod request_slots;
+mod request_guard;
+mod request_slots;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -36,26 +44,33 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use courier_serve::{CutBody, TrustedProxies};
 use http::{HeaderValue, Method, StatusCode, header};
 use http_body_util::Limited;
+use s3s::S3ErrorCode;
 use s3s::auth::SimpleAuth;
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use grant_use::GrantUses;
+use refusal::Refusal;
 use request_guard::Target;
-use request_slots::{RequestSlots, SlotLimits};
+use request_slots::RequestSlots;
 
-use crate::client_addr::TrustedProxies;
-use crate::serve::{Limits, Server};
+pub use credentials::{CredentialsError, StoreCredentials};
+pub use expiry::Sweeper;
+pub use layout::BUCKET;
+pub use refusal::{S3_INCOMPLETE_BODY, S3_REQUEST_TIMEOUT, STORAGE_FULL};
+pub use request_slots::SlotLimits;
 
-pub use credentials::StoreCredentials;
+/// The region the store signs in (any works; S3 clients need one).
+pub const REGION: &str = "us-east-1";
 
+/// What the store is built from.
 #[derive(Debug)]
-pub struct EmbeddedStoreConfig {
-    pub addr: SocketAddr,
+pub struct StoreConfig {
     pub data_dir: PathBuf,
     /// Origins whose pages may POST to the store (the app's).
     pub allowed_origins: Vec<String>,
@@ -64,8 +79,6 @@ pub struct EmbeddedStoreConfig {
     pub max_post_bytes: u64,
     /// The largest part of a multipart upload (streamed to disk).
     pub max_part_bytes: u64,
-    /// Slow and idle clients, and how many at once ([`Limits::STORE`]).
-    pub limits: Limits,
     /// Requests served at once, in all and for one client ([`SlotLimits::STORE`]).
     pub slots: SlotLimits,
     /// Proxies in front of the store (`COURIER_TRUSTED_PROXIES`): behind
@@ -76,46 +89,47 @@ pub struct EmbeddedStoreConfig {
     pub min_free_bytes: Option<u64>,
 }
 
-/// A started store; it serves until stopped, or until this is dropped.
+/// A store ready to be served: its router, its sweeper and its credentials.
 #[derive(Debug)]
-pub struct RunningStore {
-    pub addr: SocketAddr,
-    pub bucket: String,
+pub struct EmbeddedStore {
+    /// Serve it with `ConnectInfo<SocketAddr>` in each request's
+    /// extensions (as `courier_serve::Server` does), so each client gets its
+    /// own share of the store.
+    pub router: Router,
+    /// Run it while the router is served.
+    pub sweeper: Sweeper,
     pub credentials: StoreCredentials,
-    pub data_dir: PathBuf,
-    server: Server,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum EmbeddedStoreError {
+pub enum StoreError {
     #[error(transparent)]
-    Credentials(#[from] credentials::CredentialsError),
+    Credentials(#[from] CredentialsError),
     #[error("cannot prepare the data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("cannot open the store's data directory: {0}")]
     Store(String),
-    #[error("cannot listen on {addr} (COURIER_EMBEDDED_S3_ADDR): {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("an allowed origin is not a valid header value: {0}")]
     Origin(String),
 }
 
-impl RunningStore {
+impl EmbeddedStore {
     pub const BUCKET: &str = layout::BUCKET;
-    pub const REGION: &str = "us-east-1";
+    pub const REGION: &str = REGION;
 
-    /// Prepares the data directory and starts serving on `config.addr`.
-    pub async fn start(config: EmbeddedStoreConfig) -> Result<Self, EmbeddedStoreError> {
+    /// Prepares the data directory (credentials, the bucket, writes a killed
+    /// process left unfinished) and builds the store on it.
+    pub fn build(config: StoreConfig) -> Result<Self, StoreError> {
         let credentials = StoreCredentials::load_or_create(&config.data_dir)?;
-        let root = config.data_dir.join("objects");
+        let root = config.data_dir.join(layout::OBJECTS_DIR);
         // s3s-fs keeps one directory per bucket: creating it creates the bucket.
         let bucket_dir = root.join(Self::BUCKET);
-        std::fs::create_dir_all(&bucket_dir).map_err(|source| EmbeddedStoreError::DataDir {
+        std::fs::create_dir_all(&bucket_dir).map_err(|source| StoreError::DataDir {
             path: bucket_dir.clone(),
             source,
         })?;
         restrict_to_owner(&config.data_dir)?;
-        let fs = s3s_fs::FileSystem::new(&root).map_err(|e| EmbeddedStoreError::Store(format!("{e:?}")))?;
+        let fs = s3s_fs::FileSystem::new(&root).map_err(|e| StoreError::Store(format!("{e:?}")))?;
         let mut builder = S3ServiceBuilder::new(guarded_fs::GuardedFs::new(fs, &root, config.min_free_bytes));
         builder.set_auth(SimpleAuth::from_single(
             credentials.access_key_id.clone(),
@@ -133,7 +147,7 @@ impl RunningStore {
         let origins = config
             .allowed_origins
             .iter()
-            .map(|o| HeaderValue::from_str(o).map_err(|_| EmbeddedStoreError::Origin(o.clone())))
+            .map(|o| HeaderValue::from_str(o).map_err(|_| StoreError::Origin(o.clone())))
             .collect::<Result<Vec<_>, _>>()?;
         let cors = CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
@@ -143,49 +157,21 @@ impl RunningStore {
             .max_age(Duration::from_secs(3600));
         let state = StoreState {
             s3,
-            grants: GrantUses::new(bucket_dir),
+            grants: GrantUses::new(bucket_dir.clone()),
             body_cap: config
                 .max_post_bytes
                 .saturating_add(FORM_OVERHEAD)
                 .max(config.max_part_bytes),
             slots: Arc::new(RequestSlots::new(config.slots)),
-            proxies: config.trusted_proxies.clone(),
+            proxies: config.trusted_proxies,
             refusals: Arc::default(),
         };
         let router = Router::new().fallback(serve_s3).with_state(state).layer(cors);
-
-        let listener = crate::serve::bind(config.addr).map_err(|source| EmbeddedStoreError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-        let addr = listener.local_addr().map_err(|source| EmbeddedStoreError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-        let server = Server::spawn(listener, router, config.limits, config.trusted_proxies);
-        expiry::spawn(root.join(Self::BUCKET));
         Ok(Self {
-            addr,
-            bucket: Self::BUCKET.to_owned(),
+            router,
+            sweeper: Sweeper::new(bucket_dir),
             credentials,
-            data_dir: config.data_dir,
-            server,
         })
-    }
-
-    /// Takes no new connections; requests in flight (uploads being written)
-    /// finish.
-    pub fn stop(&self) {
-        self.server.stop();
-    }
-
-    /// Resolves once stopped and every connection has closed.
-    pub async fn finished(&mut self) {
-        self.server.finished().await;
-    }
-
-    pub fn open_connections(&self) -> usize {
-        self.server.open_connections()
     }
 }
 
@@ -207,36 +193,42 @@ struct StoreState {
 
 async fn serve_s3(State(store): State<StoreState>, request: Request) -> Response {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let cut = CutBody::of(&request);
+    let id = answer::request_id();
     let log = Arc::clone(&store.refusals);
     let mut response = match guarded(store, request).await {
         Ok(response) => response,
-        Err((status, code, message)) => s3_error(status, code, &message),
+        Err(refusal) => refusal.into_response(&id),
     };
+    // A body that stalled, trickled or broke off is answered as S3 answers it.
+    if let Some(why) = cut.as_ref().and_then(|cut| cut.why(&response)) {
+        tracing::debug!(?why, status = %response.status(), "a request's body was cut");
+        response = courier_serve::replace_answer(response, Refusal::cut_body(why).into_response(&id));
+    }
     log.refused(response.status(), &method, &path);
     // Uploaded bytes are never to be read as anything but what they claim.
     response
         .headers_mut()
         .insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    answer::finish(response, &answer::request_id()).await
+    answer::finish(response, &id).await
 }
-
-type Refusal = (StatusCode, &'static str, String);
 
 async fn guarded(store: StoreState, mut request: Request) -> Result<Response, Refusal> {
     let client = client_of(&store.proxies, &request);
     ignore_invalid_range(&mut request);
-    let _request = store.slots.request(request.method(), client).await.map_err(busy)?;
-    let target = request_guard::check(&request, RunningStore::BUCKET).map_err(|e| {
-        let (status, code) = e.s3_code();
-        (status, code, e.to_string())
-    })?;
+    let _request = store.slots.request(request.method(), client).await?;
+    let target = request_guard::check(&request, EmbeddedStore::BUCKET)?;
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > store.body_cap) {
-        return Err(too_large());
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            S3ErrorCode::EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed object size.",
+        ));
     }
     // (A body that stalls fails after `Limits::body_idle`: the serve loop
     // wraps every body, so a client that stops sending gives its slots back.)
@@ -260,44 +252,35 @@ async fn guarded(store: StoreState, mut request: Request) -> Result<Response, Re
     let boundary = post_form::multipart_boundary(&request).filter(|_| content_types.iter().count() == 1);
     // Whatever `s3s` might read as a form goes through the form checks, or nowhere.
     if is_post && says_multipart && boundary.is_none() {
-        return Err((
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
-            "MalformedPOSTRequest",
-            "A browser upload needs one Content-Type: multipart/form-data with a boundary.".to_owned(),
+            S3ErrorCode::MalformedPOSTRequest,
+            "A browser upload needs one Content-Type: multipart/form-data with a boundary.",
         ));
     }
     let request = match boundary {
         Some(boundary) if is_post => {
             if target != Target::Bucket {
-                return Err((
+                return Err(Refusal::new(
                     StatusCode::METHOD_NOT_ALLOWED,
-                    "MethodNotAllowed",
-                    "Browser uploads are POSTed to the bucket's URL.".to_owned(),
+                    S3ErrorCode::MethodNotAllowed,
+                    "Browser uploads are POSTed to the bucket's URL.",
                 ));
             }
             // The fields are small: a client that trickles them loses its slot.
             let form = tokio::time::timeout(FIELDS_DEADLINE, post_form::read(request, &boundary))
                 .await
                 .map_err(|_| {
-                    (
+                    Refusal::new(
                         StatusCode::REQUEST_TIMEOUT,
-                        "RequestTimeout",
-                        "The form's fields did not arrive in time.".to_owned(),
+                        S3ErrorCode::RequestTimeout,
+                        "The form's fields did not arrive in time.",
                     )
-                })?
-                .map_err(|e| {
-                    let (status, code) = e.s3_code();
-                    (status, code, e.to_string())
-                })?;
-            _claim = Some(
-                store
-                    .grants
-                    .claim(&form.key)
-                    .map_err(|e| (StatusCode::FORBIDDEN, "AccessDenied", e.to_string()))?,
-            );
+                })??;
+            _claim = Some(store.grants.claim(&form.key)?);
             // Only a signed form, its fields read, waits for a POST slot: a
             // client that never sends its fields cannot take one.
-            _form = Some(store.slots.form(client).await.map_err(busy)?);
+            _form = Some(store.slots.form(client).await?);
             form.request
         }
         _ => request,
@@ -312,18 +295,14 @@ async fn guarded(store: StoreState, mut request: Request) -> Result<Response, Re
         _ => request,
     };
     match store.s3.call(request.map(s3s::Body::http_body_unsync)).await {
-        Ok(_) if mismatched.happened() => Err((
-            StatusCode::BAD_REQUEST,
-            "XAmzContentSHA256Mismatch",
-            payload_hash::MISMATCH.to_owned(),
-        )),
+        Ok(_) if mismatched.happened() => Err(payload_hash::mismatch()),
         Ok(response) => Ok(response.map(Body::new)),
         Err(error) => {
             tracing::error!(?error, "the embedded store failed a request");
-            Err((
+            Err(Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                "The store failed to handle the request.".to_owned(),
+                S3ErrorCode::InternalError,
+                "The store failed to handle the request.",
             ))
         }
     }
@@ -373,40 +352,19 @@ fn client_of(proxies: &TrustedProxies, request: &Request) -> IpAddr {
     proxies.client_of(peer, request.headers())
 }
 
-/// What S3 answers when it wants a client to slow down.
-fn busy(busy: request_slots::Busy) -> Refusal {
-    (StatusCode::SERVICE_UNAVAILABLE, "SlowDown", busy.to_string())
-}
-
-fn too_large() -> Refusal {
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "EntityTooLarge",
-        "Your proposed upload exceeds the maximum allowed object size.".to_owned(),
-    )
-}
-
 /// Only the owner may read the store's files (objects, credentials).
-fn restrict_to_owner(dir: &std::path::Path) -> Result<(), EmbeddedStoreError> {
+fn restrict_to_owner(dir: &std::path::Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|source| {
-            EmbeddedStoreError::DataDir {
+            StoreError::DataDir {
                 path: dir.to_owned(),
                 source,
             }
         })?;
     }
     Ok(())
-}
-
-fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let message = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    );
-    (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@
 //!
 //! Whatever read the body then fails in its own way (the app's extractors
 //! with a 400, `s3s` with `400 InvalidRequest` "failed to read file
-//! stream"), so the body also raises a [`Stall`] flag, and the serve loop
-//! replaces that answer with one that says what happened
-//! ([`StalledBodyAnswer`]) and closes the connection.
+//! stream"), so the body also raises a [`Stall`] flag, and the server's own
+//! layer replaces that answer with one that says what happened, in its own
+//! words ([`crate::CutBody`]); the connection then closes.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -20,15 +20,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use app::error::CourierError;
-
-use super::Limits;
+use crate::limits::BodyRate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BodyStalled {
@@ -36,24 +32,6 @@ pub enum BodyStalled {
     Idle(Duration),
     #[error("the client sent {sent} bytes in {window:?}, under the floor of {floor} bytes a second")]
     TooSlow { sent: u64, window: Duration, floor: u64 },
-}
-
-/// The slowest a request body may arrive: at least `bytes_per_sec` on
-/// average over each `window` from the moment its reading begins. A body
-/// that ends within a window is never judged, so a small request on a slow
-/// link is fine; a trickle is cut at the end of its first window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BodyRate {
-    pub bytes_per_sec: u64,
-    pub window: Duration,
-}
-
-impl BodyRate {
-    fn floor_for(self, window: Duration) -> u64 {
-        (u128::from(self.bytes_per_sec) * window.as_millis() / 1000)
-            .try_into()
-            .unwrap_or(u64::MAX)
-    }
 }
 
 /// Why a body was cut, raised by an [`IdleTimeoutBody`] and read by the
@@ -100,7 +78,7 @@ impl Stall {
         }
     }
 
-    fn raise(&self, kind: StallKind) {
+    pub(crate) fn raise(&self, kind: StallKind) {
         let code = match kind {
             StallKind::Idle => 1,
             StallKind::TooSlow => 2,
@@ -267,122 +245,6 @@ impl http_body::Body for IdleTimeoutBody {
     }
 }
 
-/// How a server tells a client that its request body stopped arriving.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StalledBodyAnswer {
-    /// The app: `408 Request Timeout` with a sentence, as JSON or as a page
-    /// (whichever the client's other refusals come as).
-    Sentence,
-    /// The embedded store: what S3 answers, `400` with the code `RequestTimeout`.
-    S3,
-}
-
-/// What AWS S3 says with `IncompleteBody`.
-pub const S3_INCOMPLETE_BODY: &str =
-    "You did not provide the number of bytes specified by the Content-Length HTTP header.";
-
-/// What AWS S3 says with `RequestTimeout`.
-pub const S3_REQUEST_TIMEOUT: &str =
-    "Your socket connection to the server was not read from or written to within the timeout period.";
-
-impl StalledBodyAnswer {
-    /// Whether [`Self::answer`] needs the request's headers (to pick JSON or a page).
-    pub fn reads_request_headers(self) -> bool {
-        self == Self::Sentence
-    }
-
-    /// Replaces `answered`, given to a request whose body was cut (`why`:
-    /// it sent nothing for `limits.body_idle`, or arrived slower than
-    /// `limits.min_body_rate`), with the answer that says so. The headers the
-    /// server's layers added (CORS, security headers, the request id) stay;
-    /// the connection closes, since the rest of the body may still come.
-    ///
-    /// A body that broke off is the client's fault too, but what read it may
-    /// already have said so (a 4xx): only a 5xx is replaced, with S3's
-    /// `400 IncompleteBody` or a sentence.
-    pub fn answer(self, answered: Response, why: StallKind, limits: &Limits, request_headers: &HeaderMap) -> Response {
-        if why == StallKind::Broken && !answered.status().is_server_error() {
-            return answered;
-        }
-        let mut answer = match self {
-            Self::Sentence => {
-                let (status, sentence) = match (why, limits.min_body_rate) {
-                    (StallKind::Broken, _) => (
-                        StatusCode::BAD_REQUEST,
-                        "The request was cut off before its end. Send it again.".to_owned(),
-                    ),
-                    (StallKind::TooSlow, Some(rate)) => (StatusCode::REQUEST_TIMEOUT, too_slow_sentence(rate)),
-                    _ => (StatusCode::REQUEST_TIMEOUT, stalled_sentence(limits.body_idle)),
-                };
-                let error = CourierError::BadRequest(sentence);
-                let mut answer = crate::respond::refusal(request_headers, &error);
-                *answer.status_mut() = status;
-                answer
-            }
-            Self::S3 => {
-                let (code, message) = match why {
-                    StallKind::Broken => ("IncompleteBody", S3_INCOMPLETE_BODY),
-                    _ => ("RequestTimeout", S3_REQUEST_TIMEOUT),
-                };
-                let body = format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
-                );
-                (
-                    StatusCode::BAD_REQUEST,
-                    [(header::CONTENT_TYPE, "application/xml")],
-                    body,
-                )
-                    .into_response()
-            }
-        };
-        let kept = answered.headers();
-        for name in kept.keys() {
-            if describes_the_body(name) || answer.headers().contains_key(name) {
-                continue;
-            }
-            for value in kept.get_all(name) {
-                answer.headers_mut().append(name.clone(), value.clone());
-            }
-        }
-        answer
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        answer
-    }
-}
-
-/// What the person is told: what happened, and what to do.
-fn stalled_sentence(idle: Duration) -> String {
-    let seconds = idle.as_secs_f64().ceil() as u64;
-    let unit = if seconds == 1 { "second" } else { "seconds" };
-    format!("The request stopped arriving: nothing came for {seconds} {unit}. Check your connection and send it again.")
-}
-
-fn too_slow_sentence(rate: BodyRate) -> String {
-    let floor = if rate.bytes_per_sec >= 1024 {
-        format!("{} KiB", rate.bytes_per_sec / 1024)
-    } else {
-        format!("{} bytes", rate.bytes_per_sec)
-    };
-    format!("The request arrived too slowly (under {floor} a second). Check your connection and send it again.")
-}
-
-/// Headers that belong to the answer being replaced, not to the server.
-fn describes_the_body(name: &header::HeaderName) -> bool {
-    [
-        header::CONTENT_TYPE,
-        header::CONTENT_LENGTH,
-        header::CONTENT_ENCODING,
-        header::CONTENT_DISPOSITION,
-        header::CONTENT_RANGE,
-        header::TRANSFER_ENCODING,
-        header::ETAG,
-        header::LAST_MODIFIED,
-        header::LOCATION,
-    ]
-    .contains(name)
-}
-
 #[cfg(test)]
 mod tests {
     use futures::{StreamExt as _, stream};
@@ -473,10 +335,11 @@ mod tests {
         assert_eq!(stall.happened(), None);
     }
 
-    /// A client that leaves before its `Content-Length` is answered as S3
-    /// answers it, not with the 500 `s3s` gives; a 4xx already given stays.
+    /// A body that breaks off (the client left before its
+    /// `Content-Length`) raises the flag, so the server's layer can say
+    /// whose fault it was.
     #[tokio::test]
-    async fn a_body_that_breaks_off_is_the_clients_fault() {
+    async fn a_body_that_breaks_off_raises_the_flag() {
         let broken = Body::from_stream(stream::iter([
             Ok(Bytes::from_static(b"some")),
             Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
@@ -487,104 +350,11 @@ mod tests {
             .await;
         assert!(collected.is_err());
         assert_eq!(stall.happened(), Some(StallKind::Broken));
-
-        let failed = (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "<Error><Code>InternalError</Code></Error>",
-        )
-            .into_response();
-        let answer = StalledBodyAnswer::S3.answer(failed, StallKind::Broken, &Limits::STORE, &HeaderMap::new());
-        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
-        assert!(text(answer).await.contains("<Code>IncompleteBody</Code>"));
-
-        let refused = (StatusCode::PAYLOAD_TOO_LARGE, "too large").into_response();
-        let answer = StalledBodyAnswer::Sentence.answer(refused, StallKind::Broken, &Limits::APP, &HeaderMap::new());
-        assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[tokio::test]
     async fn keeps_the_length_hint() {
         let body = IdleTimeoutBody::new(Body::from("12345"), Duration::from_secs(1), None, Stall::default());
         assert_eq!(http_body::Body::size_hint(&body).exact(), Some(5));
-    }
-
-    /// What an extractor answered to a body that failed, with the headers
-    /// the server's layers added.
-    fn answered() -> Response {
-        (
-            StatusCode::BAD_REQUEST,
-            [
-                (header::CONTENT_TYPE, "text/plain"),
-                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "http://127.0.0.1:3000"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::HeaderName::from_static("x-request-id"), "0f3a"),
-            ],
-            "Failed to buffer the request body",
-        )
-            .into_response()
-    }
-
-    async fn text(response: Response) -> String {
-        let bytes = response.into_body().collect().await.expect("a body").to_bytes();
-        String::from_utf8(bytes.to_vec()).expect("UTF-8")
-    }
-
-    #[tokio::test]
-    async fn the_app_answers_408_with_a_sentence_and_closes() {
-        let mut form_post = HeaderMap::new();
-        form_post.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        let answer = StalledBodyAnswer::Sentence.answer(answered(), StallKind::Idle, &Limits::APP, &form_post);
-        assert_eq!(answer.status(), StatusCode::REQUEST_TIMEOUT);
-        let header = |name: &str| {
-            answer
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        assert_eq!(header("connection").as_deref(), Some("close"));
-        assert_eq!(header("content-type").as_deref(), Some("application/json"));
-        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
-        assert_eq!(header("x-request-id").as_deref(), Some("0f3a"));
-        let body: serde_json::Value = serde_json::from_str(&text(answer).await).expect("JSON");
-        assert_eq!(
-            body["error"],
-            "The request stopped arriving: nothing came for 30 seconds. Check your connection and send it again."
-        );
-
-        // A browser's page gets a page; one second is a second.
-        let short = Limits {
-            body_idle: Duration::from_millis(800),
-            ..Limits::APP
-        };
-        let answer = StalledBodyAnswer::Sentence.answer(answered(), StallKind::Idle, &short, &HeaderMap::new());
-        assert_eq!(answer.status(), StatusCode::REQUEST_TIMEOUT);
-        assert!(text(answer).await.contains("nothing came for 1 second."));
-
-        // A trickle is told it was too slow.
-        let answer =
-            StalledBodyAnswer::Sentence.answer(answered(), StallKind::TooSlow, &Limits::APP, &HeaderMap::new());
-        assert_eq!(answer.status(), StatusCode::REQUEST_TIMEOUT);
-        assert!(text(answer).await.contains("arrived too slowly"));
-    }
-
-    #[tokio::test]
-    async fn the_store_answers_as_s3_does_and_keeps_its_cors_headers() {
-        let answer = StalledBodyAnswer::S3.answer(answered(), StallKind::TooSlow, &Limits::STORE, &HeaderMap::new());
-        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
-        let headers = answer.headers().clone();
-        assert_eq!(headers[header::CONNECTION], "close");
-        assert_eq!(headers[header::CONTENT_TYPE], "application/xml");
-        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://127.0.0.1:3000");
-        let body = text(answer).await;
-        assert!(
-            body.contains(&format!(
-                "<Code>RequestTimeout</Code><Message>{S3_REQUEST_TIMEOUT}</Message>"
-            )),
-            "{body}"
-        );
     }
 }

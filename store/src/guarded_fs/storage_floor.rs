@@ -35,14 +35,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use http::StatusCode;
-use s3s::{S3Error, S3ErrorCode, S3Result};
+use s3s::{S3Error, S3Result};
 use signer::multipart::DECLARED_SIZE_METADATA;
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 use uuid::Uuid;
 
-use super::STORAGE_FULL;
-use crate::embedded_store::layout::{self, UploadFile};
+use crate::layout::{self, UploadFile};
+use crate::refusal::Refusal;
 
 /// The floor when none is set: room for the system, the log and the
 /// store's own metadata, confirmations and completions (which the floor
@@ -387,9 +386,7 @@ pub fn default_floor(size: u64) -> u64 {
 
 /// The 507 the store answers a full disk with, saying why.
 fn full(message: impl Into<String>) -> S3Error {
-    let mut error = S3Error::with_message(S3ErrorCode::Custom(STORAGE_FULL.into()), message.into());
-    error.set_status_code(StatusCode::INSUFFICIENT_STORAGE);
-    error
+    Refusal::storage_full(message.into()).into()
 }
 
 fn disk_size(root: &Path) -> io::Result<u64> {
@@ -477,6 +474,8 @@ fn declared_size(metadata: &Path) -> io::Result<Option<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::refusal::STORAGE_FULL;
+    use http::StatusCode;
 
     const UPLOAD: &str = "3f6c7a9e-2b1d-4c8e-9f0a-5b6c7d8e9f01";
     const OTHER: &str = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";

@@ -9,7 +9,7 @@ use rand::Rng as _;
 use rand::distr::Alphanumeric;
 use serde::{Deserialize, Serialize};
 
-pub const FILE_NAME: &str = "credentials.json";
+use crate::layout::CREDENTIALS_FILE as FILE_NAME;
 
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StoreCredentials {

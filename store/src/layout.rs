@@ -1,7 +1,7 @@
 //! Every name the embedded store has on disk, and the parsers that read
 //! them back: the one place that knows how `s3s-fs` (0.14, its `fs.rs`)
-//! and Courier beside it name their files under the store's root (the
-//! `objects` directory). The tests below pin each name to the string
+//! and Courier beside it name their files in the data directory (the store's
+//! root, `objects`, and `credentials.json` beside it). The tests below pin each name to the string
 //! `s3s-fs` writes, so an upgrade that renames one fails here first.
 //!
 //! At the root, next to the one bucket's directory (`courier/<key>`, the
@@ -36,6 +36,12 @@ use base64::Engine as _;
 
 /// The one bucket the store serves: a directory under its root.
 pub const BUCKET: &str = "courier";
+
+/// In the data directory: the store's root (the objects and `s3s-fs`'s
+/// files, named below) …
+pub const OBJECTS_DIR: &str = "objects";
+/// … and the store's credentials, beside it.
+pub const CREDENTIALS_FILE: &str = "credentials.json";
 
 /// Where the marks of writes in progress are kept, under the store's root.
 const MARKS: &str = ".courier-writes";
