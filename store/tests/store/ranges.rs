@@ -6,13 +6,13 @@
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{TestCourier, sample_bytes, spawn_courier};
+use crate::support::{TestStore, sample_bytes};
 
 const FILE_BYTES: usize = 1000;
 
 /// The store's answer to a GET of `url` with `range`: status, `Content-Range`, body.
-async fn get_range(courier: &TestCourier, url: &str, range: &str) -> (StatusCode, Option<String>, Vec<u8>) {
-    let answer = courier
+async fn get_range(store: &TestStore, url: &str, range: &str) -> (StatusCode, Option<String>, Vec<u8>) {
+    let answer = store
         .http
         .get(url)
         .header(header::RANGE, range)
@@ -31,20 +31,16 @@ async fn get_range(courier: &TestCourier, url: &str, range: &str) -> (StatusCode
 
 #[tokio::test]
 async fn absurd_ranges_on_public_and_presigned_links_are_answered_as_s3_answers_them() {
-    let courier = spawn_courier().await;
+    let store = TestStore::start().await;
     let bytes = sample_bytes(FILE_BYTES);
-    let private = courier.upload("a.bin", "application/octet-stream", &bytes).await;
-    let public = courier.upload_public("b.bin", "application/octet-stream", &bytes).await;
-    assert!(
-        private.download_url.contains("X-Amz-Signature="),
-        "a presigned link: {}",
-        private.download_url
-    );
-    assert!(
-        !public.download_url.contains("X-Amz-Signature="),
-        "a public link: {}",
-        public.download_url
-    );
+    let private_key = "files/0123456789abcdef0123456789abcdef/a.bin";
+    let public_key = "public/files/0123456789abcdef0123456789abcdef/b.bin";
+    store.put(private_key, "application/octet-stream", &bytes).await;
+    store.put(public_key, "application/octet-stream", &bytes).await;
+    // A private file's presigned link, and a public file's plain URL.
+    let private = store.presigned_get(private_key).await;
+    let public = store.plain_url(public_key);
+    assert!(private.contains("X-Amz-Signature="), "a presigned link: {private}");
     let whole = format!("bytes 0-{}/{FILE_BYTES}", FILE_BYTES - 1);
     for link in [&private, &public] {
         for range in [
@@ -55,12 +51,12 @@ async fn absurd_ranges_on_public_and_presigned_links_are_answered_as_s3_answers_
             // Longer than the object by a little (this answered 500).
             "bytes=-1001",
         ] {
-            let (status, content_range, body) = get_range(&courier, &link.download_url, range).await;
-            assert_eq!(status, StatusCode::PARTIAL_CONTENT, "{range} on {}", link.key);
+            let (status, content_range, body) = get_range(&store, link, range).await;
+            assert_eq!(status, StatusCode::PARTIAL_CONTENT, "{range} on {link}");
             assert_eq!(content_range.as_deref(), Some(whole.as_str()), "{range}");
             assert_eq!(body, bytes, "{range}");
         }
-        let (status, content_range, body) = get_range(&courier, &link.download_url, "bytes=-10").await;
+        let (status, content_range, body) = get_range(&store, link, "bytes=-10").await;
         assert_eq!(status, StatusCode::PARTIAL_CONTENT);
         assert_eq!(content_range.as_deref(), Some("bytes 990-999/1000"));
         assert_eq!(body, &bytes[990..]);
@@ -70,7 +66,7 @@ async fn absurd_ranges_on_public_and_presigned_links_are_answered_as_s3_answers_
             "bytes=-0",
             "bytes=9223372036854775807-",
         ] {
-            let (status, _, body) = get_range(&courier, &link.download_url, range).await;
+            let (status, _, body) = get_range(&store, link, range).await;
             let body = String::from_utf8_lossy(&body);
             assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE, "{range}: {body}");
             assert!(body.contains("<Code>InvalidRange</Code>"), "{range}: {body}");
@@ -80,14 +76,21 @@ async fn absurd_ranges_on_public_and_presigned_links_are_answered_as_s3_answers_
     // whole object (s3s refused such a request).
     for link in [&private, &public] {
         for range in ["bytes=abc", "bytes=5-2", "items=0-1", "bytes=0-1,3-4"] {
-            let (status, content_range, body) = get_range(&courier, &link.download_url, range).await;
-            assert_eq!(status, StatusCode::OK, "{range} on {}", link.key);
+            let (status, content_range, body) = get_range(&store, link, range).await;
+            assert_eq!(status, StatusCode::OK, "{range} on {link}");
             assert_eq!(content_range, None, "{range}");
             assert_eq!(body, bytes, "{range}");
         }
     }
     // The store still serves, every link whole.
-    courier.assert_serves(&[(&private, &bytes), (&public, &bytes)]).await;
-    let again = courier.upload("c.bin", "application/octet-stream", &bytes).await;
-    courier.assert_serves(&[(&again, &bytes)]).await;
+    for link in [&private, &public] {
+        let (status, _, body) = get_range(&store, link, "bytes=0-").await;
+        assert_eq!(status, StatusCode::PARTIAL_CONTENT, "{link}");
+        assert_eq!(body, bytes);
+    }
+    let again = "files/0123456789abcdef0123456789abcdef/c.bin";
+    store.put(again, "application/octet-stream", &bytes).await;
+    let (status, _, body) = get_range(&store, &store.presigned_get(again).await, "bytes=0-").await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body, bytes);
 }

@@ -7,9 +7,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode, header};
 
-use signer::object_key::KEY_PATH;
 
-use crate::helpers::{TestCourier, sample_bytes, spawn_courier};
+use crate::support::{TestStore, sample_bytes};
 
 const GRANT: &str = "6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa";
 const CONFIRMED: &str = "0123456789abcdef0123456789abcdef";
@@ -18,7 +17,7 @@ const CONFIRMED: &str = "0123456789abcdef0123456789abcdef";
 /// upload and a private confirmed file, written with the store's own
 /// credentials.
 struct Fixture {
-    courier: TestCourier,
+    store: TestStore,
     s3: aws_sdk_s3::Client,
     public_key: String,
     bytes: Vec<u8>,
@@ -26,8 +25,8 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let courier = spawn_courier().await;
-    let s3 = courier.store_client();
+    let store = TestStore::start().await;
+    let s3 = store.store_client();
     let bytes = sample_bytes(10_000);
     let public_key = format!("public/files/{CONFIRMED}/holiday photo.jpg");
     let private_keys = [
@@ -35,12 +34,12 @@ async fn fixture() -> Fixture {
         format!("files/{CONFIRMED}/secret.txt"),
         format!("public/uploads/{GRANT}/secret.txt"),
     ];
-    put(&s3, &courier, &public_key, &bytes).await;
+    put(&s3, &store, &public_key, &bytes).await;
     for key in &private_keys {
-        put(&s3, &courier, key, b"private bytes").await;
+        put(&s3, &store, key, b"private bytes").await;
     }
     Fixture {
-        courier,
+        store,
         s3,
         public_key,
         bytes,
@@ -48,9 +47,9 @@ async fn fixture() -> Fixture {
     }
 }
 
-async fn put(s3: &aws_sdk_s3::Client, courier: &TestCourier, key: &str, bytes: &[u8]) {
+async fn put(s3: &aws_sdk_s3::Client, store: &TestStore, key: &str, bytes: &[u8]) {
     s3.put_object()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .content_type("image/jpeg")
         .body(ByteStream::from(bytes.to_vec()))
@@ -62,13 +61,12 @@ async fn put(s3: &aws_sdk_s3::Client, courier: &TestCourier, key: &str, bytes: &
 impl Fixture {
     /// The object's plain URL, as a public link spells it.
     fn url(&self, key: &str) -> String {
-        let encoded = percent_encoding::utf8_percent_encode(key, KEY_PATH);
-        format!("{}/{}/{encoded}", self.courier.store, self.courier.bucket)
+        self.store.plain_url(key)
     }
 
     /// An unsigned request: no Authorization header, no signature in the query.
     async fn anonymous(&self, method: Method, url: &str) -> reqwest::Response {
-        self.courier
+        self.store
             .http
             .request(method, url)
             .send()
@@ -80,7 +78,7 @@ impl Fixture {
     async fn stored(&self, key: &str) -> Vec<u8> {
         self.s3
             .get_object()
-            .bucket(&self.courier.bucket)
+            .bucket(&self.store.bucket)
             .key(key)
             .send()
             .await
@@ -127,7 +125,7 @@ async fn anyone_reads_a_public_file_by_its_plain_url() {
     );
 
     let range = fixture
-        .courier
+        .store
         .http
         .get(&url)
         .header(header::RANGE, "bytes=100-199")
@@ -154,7 +152,7 @@ async fn private_files_lists_and_subresources_stay_signed_only() {
         let head = fixture.anonymous(Method::HEAD, &url).await;
         assert_eq!(head.status(), StatusCode::FORBIDDEN, "HEAD {key}");
     }
-    let bucket = format!("{}/{}", fixture.courier.store, fixture.courier.bucket);
+    let bucket = format!("{}/{}", fixture.store.endpoint, fixture.store.bucket);
     let public = fixture.url(&fixture.public_key);
     for url in [
         // Listing `public/` would hand out every public file's id.
@@ -169,9 +167,9 @@ async fn private_files_lists_and_subresources_stay_signed_only() {
         format!("{public}?uploadId=x"),
         format!("{public}?partNumber=1"),
         // `public/` in another bucket is not ours to serve.
-        format!("{}/other/{}", fixture.courier.store, fixture.public_key),
+        format!("{}/other/{}", fixture.store.endpoint, fixture.public_key),
         // Neither is the bucket named as `public`.
-        format!("{}/public/files/{CONFIRMED}/holiday%20photo.jpg", fixture.courier.store),
+        format!("{}/public/files/{CONFIRMED}/holiday%20photo.jpg", fixture.store.endpoint),
     ] {
         assert_access_denied(fixture.anonymous(Method::GET, &url).await, &url).await;
     }
@@ -181,7 +179,7 @@ async fn private_files_lists_and_subresources_stay_signed_only() {
 async fn anonymous_writes_to_a_public_file_are_refused_and_it_stays() {
     let fixture = fixture().await;
     let url = fixture.url(&fixture.public_key);
-    let http = &fixture.courier.http;
+    let http = &fixture.store.http;
 
     let overwrite = http.put(&url).body("evil bytes").send().await.expect("answers");
     assert_access_denied(overwrite, "PUT").await;
@@ -200,7 +198,7 @@ async fn anonymous_writes_to_a_public_file_are_refused_and_it_stays() {
     let form = Form::new()
         .text("key", fixture.public_key.clone())
         .part("file", Part::bytes(b"evil bytes".to_vec()).file_name("x.jpg"));
-    let bucket = format!("{}/{}", fixture.courier.store, fixture.courier.bucket);
+    let bucket = format!("{}/{}", fixture.store.endpoint, fixture.store.bucket);
     let posted = http.post(&bucket).multipart(form).send().await.expect("answers");
     assert_access_denied(posted, "POST form").await;
     // …and to the object's own URL.
@@ -215,7 +213,7 @@ async fn anonymous_writes_to_a_public_file_are_refused_and_it_stays() {
     let listed = fixture
         .s3
         .list_objects_v2()
-        .bucket(&fixture.courier.bucket)
+        .bucket(&fixture.store.bucket)
         .prefix("public/")
         .send()
         .await
@@ -246,7 +244,7 @@ async fn an_anonymous_read_cannot_change_how_the_file_is_served() {
     let signed = fixture
         .s3
         .get_object()
-        .bucket(&fixture.courier.bucket)
+        .bucket(&fixture.store.bucket)
         .key(&fixture.public_key)
         .response_content_disposition("attachment; filename=\"photo.jpg\"")
         .presigned(
@@ -266,7 +264,7 @@ async fn an_anonymous_read_cannot_change_how_the_file_is_served() {
 #[tokio::test]
 async fn paths_that_climb_from_public_into_private_files_are_refused() {
     let fixture = fixture().await;
-    let host = fixture.courier.store.trim_start_matches("http://");
+    let host = fixture.store.endpoint.trim_start_matches("http://");
     let secret = format!("uploads/{GRANT}/secret.txt");
     let file = format!("public/files/{CONFIRMED}");
     for path in [
@@ -284,7 +282,7 @@ async fn paths_that_climb_from_public_into_private_files_are_refused() {
     ] {
         for method in ["GET", "HEAD"] {
             let answer = fixture
-                .courier
+                .store
                 .send_raw_to_store(&format!(
                     "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
                 ))
@@ -299,7 +297,7 @@ async fn paths_that_climb_from_public_into_private_files_are_refused() {
     // The bucket as a virtual host: the store reads paths only, so the
     // first segment is a bucket, and not ours.
     let answer = fixture
-        .courier
+        .store
         .send_raw_to_store(&format!(
             "GET /{secret} HTTP/1.1\r\nHost: courier.{host}\r\nConnection: close\r\n\r\n"
         ))
@@ -311,12 +309,12 @@ async fn paths_that_climb_from_public_into_private_files_are_refused() {
 #[tokio::test]
 async fn signed_requests_under_public_work_as_before() {
     let fixture = fixture().await;
-    let (s3, bucket) = (&fixture.s3, fixture.courier.bucket.as_str());
+    let (s3, bucket) = (&fixture.s3, fixture.store.bucket.as_str());
     // What confirming a public upload does: copy it to its confirmed key,
     // HEAD it, remove the upload; and what its owner's delete does.
     let upload = "public/uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/report.pdf";
     let confirmed = format!("public/files/{}/report.pdf", "f".repeat(32));
-    put(s3, &fixture.courier, upload, b"the report").await;
+    put(s3, &fixture.store, upload, b"the report").await;
     s3.copy_object()
         .bucket(bucket)
         .key(&confirmed)
