@@ -10,7 +10,7 @@
 //! with a 400, `s3s` with `400 InvalidRequest` "failed to read file
 //! stream"), so the body also raises a [`Stall`] flag, and the server's own
 //! layer replaces that answer with one that says what happened, in its own
-//! words ([`crate::CutBody`]); the connection then closes.
+//! words (`CutBody`); the connection then closes.
 
 use std::future::Future as _;
 use std::pin::Pin;

@@ -31,7 +31,7 @@ pub struct Limits {
     pub header_read: Duration,
     /// A request body that sends nothing for this long fails, so a stalled
     /// client gives back what its request holds; the server's own layer
-    /// answers the request ([`crate::CutBody`]), and its connection closes.
+    /// answers the request (`CutBody`), and its connection closes.
     pub body_idle: Duration,
     /// The slowest a request body may arrive: a trickle (a byte every few
     /// seconds is never idle) is cut like a stalled body.

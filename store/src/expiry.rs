@@ -238,7 +238,7 @@ fn key_of(path: &Path, bucket_dir: &Path) -> Option<String> {
 
 /// The store's sweeper: it sweeps the bucket's unconfirmed uploads, and the
 /// store's incomplete multipart uploads, every ten minutes while it runs.
-/// Built with the store ([`crate::EmbeddedStore::build`]); whoever serves
+/// Built with the store (`EmbeddedStore::build`); whoever serves
 /// the store runs it.
 #[derive(Debug)]
 pub struct Sweeper {

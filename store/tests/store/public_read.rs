@@ -7,7 +7,6 @@ use aws_sdk_s3::primitives::ByteStream;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode, header};
 
-
 use crate::support::{TestStore, sample_bytes};
 
 const GRANT: &str = "6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa";
@@ -169,7 +168,10 @@ async fn private_files_lists_and_subresources_stay_signed_only() {
         // `public/` in another bucket is not ours to serve.
         format!("{}/other/{}", fixture.store.endpoint, fixture.public_key),
         // Neither is the bucket named as `public`.
-        format!("{}/public/files/{CONFIRMED}/holiday%20photo.jpg", fixture.store.endpoint),
+        format!(
+            "{}/public/files/{CONFIRMED}/holiday%20photo.jpg",
+            fixture.store.endpoint
+        ),
     ] {
         assert_access_denied(fixture.anonymous(Method::GET, &url).await, &url).await;
     }

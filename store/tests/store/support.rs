@@ -128,9 +128,7 @@ impl StoreBuilder {
     pub async fn start(self) -> TestStore {
         // Logs show with a failing test's output (RUST_LOG to see more).
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-            )
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
             .with_test_writer()
             .try_init();
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
