@@ -97,14 +97,14 @@ site: tools
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p wire -p signer -p bundle-seal --all-targets -- -D warnings
+	cargo clippy -p wire -p signer -p bundle-seal -p courier-serve -p courier-store --all-targets -- -D warnings
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
 	cargo clippy -p courier --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate,frontend/split --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 unit:
-	cargo test -p wire -p signer -p bundle-seal
+	cargo test -p wire -p signer -p bundle-seal -p courier-serve -p courier-store
 	cargo test -p app --features ssr
 	cargo test -p courier --lib --bins --test api --test memory
 

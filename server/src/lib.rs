@@ -1,11 +1,11 @@
 //! The Courier server: settings, start-up and routing, the `/confirm-upload`
-//! route and the embedded S3-compatible store. The signing itself lives in
-//! the `signer` crate, which the server functions share.
+//! route, and running the embedded S3-compatible store on its own port. The
+//! signing lives in the `signer` crate, which the server functions share; the
+//! store in `courier-store`; the accept loop both ports run on in
+//! `courier-serve`.
 
 pub mod body_limit;
 pub mod cache_control;
-pub mod client_addr;
-pub mod client_slots;
 pub mod commands;
 pub mod confirm;
 pub mod embedded_store;

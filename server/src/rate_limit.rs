@@ -1,6 +1,6 @@
 //! The rate limit on the routes that sign (`/`, whose form carries a policy,
 //! `/api/*` and `/confirm-upload`): `governor`'s GCRA, one allowance per
-//! client address (see [`crate::client_addr`] for who the client is behind a
+//! client address (see [`courier_serve::client_addr`] for who the client is behind a
 //! proxy). A refused request gets a sentence and `Retry-After`.
 
 use std::net::{IpAddr, SocketAddr};
@@ -17,9 +17,9 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use app::error::CourierError;
 use wire::endpoint::Endpoint;
 
-use crate::client_addr::TrustedProxies;
 use crate::respond::refusal;
 use crate::settings::RateLimitSettings;
+use courier_serve::{TrustedProxies, allowance_of};
 
 /// How often allowances that are full again are forgotten.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -87,15 +87,6 @@ impl RateLimit {
                 limit.sweep();
             }
         });
-    }
-}
-
-/// Whose allowance a request uses: its IPv4 address, or its IPv6 /64 (one
-/// subscriber's network: they pick any address in it at will).
-pub(crate) fn allowance_of(client: IpAddr) -> IpAddr {
-    match client.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
-        v4 => v4,
     }
 }
 

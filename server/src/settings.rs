@@ -13,7 +13,7 @@ use signer::token::TokenSecret;
 use signer::{FileRules, Limits, LinkKind, LinkSettings};
 use url::Url;
 
-use crate::client_addr::TrustedProxies;
+use courier_serve::TrustedProxies;
 
 pub const DEFAULT_SITE_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3000);
 pub const DEFAULT_RELOAD_PORT: u32 = 3001;
@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = app::multipart::S3_MAX_OBJECT_BYTES;
 /// The most any store takes as one object (S3's 5 TiB).
 pub const MAX_UPLOAD_BYTES: u64 = app::multipart::S3_MAX_OBJECT_BYTES;
 pub const DEFAULT_UPLOAD_TTL_SECS: u64 = 900;
-pub const MAX_UPLOAD_TTL_SECS: u64 = 7 * 24 * 3600;
+pub use signer::MAX_UPLOAD_TTL_SECS;
 pub const DEFAULT_DOWNLOAD_TTL_SECS: u64 = 3600;
 /// S3 refuses presigned URLs that live longer than a week.
 pub const MAX_DOWNLOAD_TTL_SECS: u64 = 7 * 24 * 3600;

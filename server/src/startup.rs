@@ -32,7 +32,7 @@ use signer::token::TokenSecret;
 
 use crate::cache_control::Assets;
 use crate::confirm::{confirm_cors, confirm_upload};
-use crate::embedded_store::{EmbeddedStoreConfig, EmbeddedStoreError, RunningStore};
+use crate::embedded_store::{EmbeddedStoreError, RunningStore};
 use crate::rate_limit::RateLimit;
 use crate::serve::{Server, Serving};
 use crate::settings::{Settings, SettingsError, StorageSettings};
@@ -80,7 +80,7 @@ pub struct Application {
     store: Option<RunningStore>,
     serving: Serving,
     /// `COURIER_TRUSTED_PROXIES`: their connections carry many clients.
-    trusted_proxies: crate::client_addr::TrustedProxies,
+    trusted_proxies: courier_serve::TrustedProxies,
     /// `COURIER_SHUTDOWN_GRACE_SECS`.
     shutdown_grace: Duration,
 }
@@ -109,18 +109,16 @@ impl Application {
 
         let (store, running, secret) = match &settings.storage {
             StorageSettings::Embedded { addr, data_dir } => {
-                let running = RunningStore::start(EmbeddedStoreConfig {
-                    addr: *addr,
+                let config = courier_store::StoreConfig {
                     data_dir: data_dir.clone(),
                     allowed_origins: allowed_origins(&public_url),
                     max_post_bytes: settings.limits.largest_post(),
                     max_part_bytes: app::multipart::part_size_for(settings.limits.rules.max_bytes),
-                    limits: serving.store,
                     slots: serving.store_slots,
                     trusted_proxies: settings.rate_limit.trusted_proxies.clone(),
                     min_free_bytes: settings.min_free_bytes,
-                })
-                .await?;
+                };
+                let running = RunningStore::start(*addr, config, serving.store)?;
                 tracing::info!(
                     storage = "embedded",
                     endpoint = %format!("http://{}", running.addr),
@@ -132,7 +130,7 @@ impl Application {
                 let secret = match settings.secret.clone() {
                     Some(secret) => secret,
                     None => TokenSecret::new(running.credentials.courier_secret.clone())
-                        .map_err(|_| EmbeddedStoreError::Store("its generated token secret is too short".to_owned()))?,
+                        .map_err(|_| EmbeddedStoreError::Secret)?,
                 };
                 (storage::embedded(&running), Some(running), secret)
             }

@@ -13,8 +13,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use signer::upload_budget::{ClientAddr, UploadBudget};
 
-use crate::client_addr::TrustedProxies;
-use crate::rate_limit::allowance_of;
+use courier_serve::TrustedProxies;
+use courier_serve::allowance_of;
 
 /// How often charges older than the window are forgotten.
 const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);

@@ -54,6 +54,12 @@ pub const FILENAME_METADATA: &str = "filename";
 /// above; a test keeps the two in step).
 const FILENAME_METADATA_FIELD: &str = "x-amz-meta-filename";
 
+/// The longest an upload grant lives (`COURIER_UPLOAD_TTL_SECS` at most):
+/// SigV4 signs for a week at most. The settings cap the setting with it, and
+/// the embedded store's sweep keeps an emptied grant prefix this long, since
+/// a grant could still write there until then.
+pub const MAX_UPLOAD_TTL_SECS: u64 = 7 * 24 * 3600;
+
 /// The default of [`Limits::owner_token_window`]: a page retrying a lost
 /// answer asks again within a minute (1, 2, 4 … 15 s apart).
 pub const DEFAULT_OWNER_TOKEN_WINDOW_SECS: u64 = 120;

@@ -16,8 +16,6 @@ mod operability;
 mod owner_token;
 mod plain_form;
 mod public_links;
-mod public_read;
-mod ranges;
 mod raw_http;
 mod rotation;
 mod s3_conformance;
