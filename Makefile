@@ -97,7 +97,8 @@ site: tools
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p wire -p signer -p bundle-seal -p courier-serve -p courier-store --all-targets -- -D warnings
+	cargo clippy -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-test-support --all-targets -- -D warnings
+	scripts/import-pairs
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
 	cargo clippy -p courier --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings

@@ -6,9 +6,7 @@ use std::time::Duration;
 use reqwest::{StatusCode, header};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::helpers::{
-    TestCourier, location, md5_hex, query, sample_bytes, spawn_courier, spawn_courier_with, spawn_rate_limited,
-};
+use courier_test_support::{TestCourier, location, md5_hex, query, sample_bytes};
 
 /// A victim's confirmed upload: its link, bytes, name and type as served.
 struct Victim {
@@ -62,7 +60,7 @@ fn store_addr(courier: &TestCourier) -> String {
 
 #[tokio::test]
 async fn a_form_key_with_dot_segments_is_refused_and_the_victim_keeps_its_file() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let victim = victim(&courier).await;
     let (action, fields) = courier.page_form().await;
     let mine = fields["key"].trim_end_matches("${filename}").to_owned();
@@ -96,7 +94,7 @@ async fn a_form_key_with_dot_segments_is_refused_and_the_victim_keeps_its_file()
 
 #[tokio::test]
 async fn a_file_name_cannot_carry_a_path_into_the_key() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let victim = victim(&courier).await;
     let (action, fields) = courier.page_form().await;
     let name = format!("../../files/{}/quarterly report.pdf", victim.id());
@@ -112,7 +110,7 @@ async fn a_file_name_cannot_carry_a_path_into_the_key() {
 
 #[tokio::test]
 async fn paths_that_climb_or_leave_the_bucket_are_refused_before_any_signature_check() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let victim = victim(&courier).await;
     let addr = store_addr(&courier);
     for path in [
@@ -156,7 +154,7 @@ async fn paths_that_climb_or_leave_the_bucket_are_refused_before_any_signature_c
 
 #[tokio::test]
 async fn a_shared_link_keeps_serving_the_confirmed_bytes_whatever_its_grant_sends_later() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let original = sample_bytes(4096);
     let grant = courier.grant("contract.txt", "text/plain", 4096).await;
     let stored = courier
@@ -191,7 +189,7 @@ async fn a_shared_link_keeps_serving_the_confirmed_bytes_whatever_its_grant_send
 
 #[tokio::test]
 async fn replaying_an_upload_token_never_extends_the_renewal() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let grant = courier.grant("a.txt", "text/plain", 1).await;
     let stored = courier
         .post_to_store(&grant.url, &grant.fields, "a.txt", "text/plain", b"a")
@@ -207,7 +205,7 @@ async fn replaying_an_upload_token_never_extends_the_renewal() {
 
 #[tokio::test]
 async fn an_unsigned_post_is_refused_from_its_fields() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let (action, fields) = courier.page_form().await;
     let mut unsigned = fields.clone();
     for name in ["policy", "x-amz-signature"] {
@@ -269,7 +267,7 @@ async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> b
 
 #[tokio::test]
 async fn the_store_closes_connections_that_never_finish_their_headers() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let addr = store_addr(&courier);
     // Half a header; nothing at all; an HTTP/2 preface (the store speaks HTTP/1.1 only).
     let mut partial = tokio::net::TcpStream::connect(&addr).await.expect("connect");
@@ -291,7 +289,7 @@ async fn the_store_closes_connections_that_never_finish_their_headers() {
 
 #[tokio::test]
 async fn form_fields_that_trickle_in_lose_their_slot() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let addr = store_addr(&courier);
     let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
     stream
@@ -324,7 +322,7 @@ async fn form_fields_that_trickle_in_lose_their_slot() {
 
 #[tokio::test]
 async fn the_page_is_rate_limited_like_the_signing_endpoints() {
-    let courier = spawn_rate_limited(3).await;
+    let courier = TestCourier::builder().rate_limited(3).start().await;
     let mut statuses = Vec::new();
     for _ in 0..3 {
         statuses.push(courier.get_as(&courier.base, "text/html").await.status());
@@ -353,14 +351,17 @@ async fn the_data_directory_is_the_owners_alone() {
     let data_dir = parent.path().join("data");
     std::fs::create_dir(&data_dir).expect("mkdir");
     std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let _courier = spawn_courier_with(&[("COURIER_DATA_DIR", data_dir.to_str().expect("utf-8"))]).await;
+    let _courier = TestCourier::builder()
+        .envs(&[("COURIER_DATA_DIR", data_dir.to_str().expect("utf-8"))])
+        .start()
+        .await;
     let mode = std::fs::metadata(&data_dir).expect("stat").permissions().mode();
     assert_eq!(mode & 0o077, 0, "{mode:o}");
 }
 
 #[tokio::test]
 async fn oversized_chunked_bodies_and_unknown_functions_get_sentences() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let chunks = futures::stream::iter((0..40).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a'; 4096]))));
     let too_big = courier
         .http
@@ -394,7 +395,7 @@ async fn oversized_chunked_bodies_and_unknown_functions_get_sentences() {
 
 #[tokio::test]
 async fn clients_that_stall_before_their_fields_do_not_block_uploads() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let addr = store_addr(&courier);
     // More stalled POSTs than the store has slots for uploads (32).
     let mut stalled = Vec::new();
@@ -422,7 +423,7 @@ async fn clients_that_stall_before_their_fields_do_not_block_uploads() {
 async fn an_s3_client_with_the_stores_credentials_still_works() {
     use aws_sdk_s3::primitives::ByteStream;
 
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let s3 = courier.store_client();
     let bytes = sample_bytes(3 * 1024 * 1024 + 5);
     let key = "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/sdk.bin";
@@ -468,7 +469,7 @@ async fn an_s3_client_with_the_stores_credentials_still_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirmations_of_one_upload_at_once_agree_and_keep_the_bytes() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let bytes = sample_bytes(8 * 1024 * 1024);
     let grant = courier
         .grant("twice.bin", "application/octet-stream", bytes.len() as u64)

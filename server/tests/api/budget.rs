@@ -8,17 +8,19 @@ use app::multipart::MultipartGrant;
 use reqwest::{Response, StatusCode};
 use wire::endpoint;
 
-use crate::helpers::{TestCourier, spawn_courier_with, uploads_in_progress};
+use courier_test_support::{TestCourier, uploads_in_progress};
 
 const MIB: u64 = 1024 * 1024;
 
 /// 200 MiB a day, each forwarded address its own client.
 async fn spawn_budgeted() -> TestCourier {
-    spawn_courier_with(&[
-        ("COURIER_CLIENT_BYTES_PER_DAY", &(200 * MIB).to_string()),
-        ("COURIER_TRUSTED_PROXIES", "127.0.0.1"),
-    ])
-    .await
+    TestCourier::builder()
+        .envs(&[
+            ("COURIER_CLIENT_BYTES_PER_DAY", &(200 * MIB).to_string()),
+            ("COURIER_TRUSTED_PROXIES", "127.0.0.1"),
+        ])
+        .start()
+        .await
 }
 
 /// `name` (`sign_upload` or `start_multipart`) for a file of `size` bytes,
@@ -137,7 +139,10 @@ async fn an_abort_keeps_the_charge_and_a_refused_grant_gives_it_back() {
 
 #[tokio::test]
 async fn zero_turns_the_budget_off() {
-    let courier = spawn_courier_with(&[("COURIER_CLIENT_BYTES_PER_DAY", "0")]).await;
+    let courier = TestCourier::builder()
+        .envs(&[("COURIER_CLIENT_BYTES_PER_DAY", "0")])
+        .start()
+        .await;
     for _ in 0..3 {
         granted(&courier, "203.0.113.4", "start_multipart", 5 * 1024 * MIB).await;
     }

@@ -4,7 +4,7 @@
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{spawn_courier, spawn_courier_serving_hashed, spawn_courier_with};
+use courier_test_support::TestCourier;
 
 /// A site root like a release build's: a hashed wasm with its brotli and
 /// gzip copies.
@@ -23,7 +23,7 @@ fn hashed_site() -> tempfile::TempDir {
 #[tokio::test]
 async fn hashed_assets_are_immutable_and_sent_compressed() {
     let site = hashed_site();
-    let courier = spawn_courier_serving_hashed(site.path(), "0f1e2d3c").await;
+    let courier = TestCourier::builder().site(site.path(), "0f1e2d3c").start().await;
     let url = format!("{}/pkg/courier.0f1e2d3c.wasm", courier.base);
     for (accept, encoding, body) in [
         ("br, gzip", Some("br"), "brotli bytes"),
@@ -75,7 +75,10 @@ async fn hashed_assets_are_immutable_and_sent_compressed() {
 async fn unhashed_assets_are_revalidated() {
     let site = hashed_site();
     let root = site.path().display().to_string();
-    let courier = spawn_courier_with(&[("LEPTOS_SITE_ROOT", &root), ("LEPTOS_HASH_FILES", "false")]).await;
+    let courier = TestCourier::builder()
+        .envs(&[("LEPTOS_SITE_ROOT", &root), ("LEPTOS_HASH_FILES", "false")])
+        .start()
+        .await;
     let asset = courier
         .get_as(&format!("{}/pkg/courier.0f1e2d3c.wasm", courier.base), "*/*")
         .await;
@@ -85,7 +88,7 @@ async fn unhashed_assets_are_revalidated() {
 
 #[tokio::test]
 async fn nothing_signed_is_ever_stored() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     // The page carries a signed form policy and its per-page prefix. It is
     // sent compressed: brotli to browsers that take it, else gzip.
     for (accepted, encoding) in [("gzip", "gzip"), ("gzip, deflate, br, zstd", "br")] {

@@ -2,11 +2,11 @@
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{query, spawn_courier};
+use courier_test_support::{TestCourier, query};
 
 #[tokio::test]
 async fn refusals_come_in_the_format_asked_for() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let link = courier.upload("kept.txt", "text/plain", b"kept").await;
     let other = courier.upload("other.txt", "text/plain", b"other").await;
     let never_uploaded = "uploads/0b6e2cf0-9d7e-4d8e-8f7a-3a3e0e8f9b11/ghost.txt";
@@ -67,12 +67,12 @@ async fn refusals_come_in_the_format_asked_for() {
 
 #[tokio::test]
 async fn a_plain_browser_gets_a_page_with_the_link() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let grant = courier.grant("page.txt", "text/plain", 4).await;
     let stored = courier
         .post_to_store(&grant.url, &grant.fields, "page.txt", "text/plain", b"page")
         .await;
-    let location = crate::helpers::location(&stored);
+    let location = courier_test_support::location(&stored);
     let page = courier.get_as(&location, "text/html,application/xhtml+xml").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("page");
@@ -98,7 +98,7 @@ fn html_escape(text: &str) -> String {
 async fn the_followed_redirect_may_be_preflighted() {
     // An upload with progress events is preflighted, and so is the GET that
     // follows the store's 303 here, from the opaque origin `null`.
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let response = courier
         .http
         .request(

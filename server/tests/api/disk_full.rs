@@ -17,8 +17,8 @@ use app::error::CourierError;
 use app::model::UploadGrant;
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{TestCourier, files_under, location, sample_bytes, spawn_courier_on, uploads_in_progress};
 use crate::killed_store::Courier;
+use courier_test_support::{TestCourier, files_under, location, sample_bytes, uploads_in_progress};
 
 const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024;
 /// A tmpfs page: what a file takes at the least.
@@ -93,16 +93,12 @@ async fn courier_on_tmpfs(size: &str) -> (Tmpfs, TestCourier) {
 /// keeps `min_free` bytes free, taking files up to `max_upload` bytes.
 async fn courier_keeping_free(size: &str, min_free: u64, max_upload: u64) -> (Tmpfs, TestCourier) {
     let (tmpfs, data_dir) = Tmpfs::mount(size);
-    let courier = spawn_courier_on(
-        vec![
-            ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-            ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
-            ("COURIER_MAX_UPLOAD_BYTES".to_owned(), max_upload.to_string()),
-            ("COURIER_MIN_FREE_BYTES".to_owned(), min_free.to_string()),
-        ],
-        data_dir,
-    )
-    .await;
+    let courier = TestCourier::builder()
+        .data_dir(data_dir)
+        .env("COURIER_MAX_UPLOAD_BYTES", max_upload.to_string())
+        .env("COURIER_MIN_FREE_BYTES", min_free.to_string())
+        .start()
+        .await;
     (tmpfs, courier)
 }
 
@@ -426,7 +422,7 @@ impl Courier {
     }
 
     async fn abort_multipart(&self, upload: &app::multipart::MultipartUpload) -> reqwest::Response {
-        self.call("abort_multipart", &crate::helpers::upload_fields(upload))
+        self.call("abort_multipart", &courier_test_support::upload_fields(upload))
             .await
     }
 }

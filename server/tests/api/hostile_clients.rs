@@ -19,9 +19,9 @@ use tokio::task::JoinSet;
 
 use app::multipart::MultipartUpload;
 
-use crate::helpers::{TestCourier, part_sha256, sample_bytes};
 use crate::raw_http::{host_of, path_of};
 use crate::slow_clients::spawn_serving;
+use courier_test_support::{TestCourier, part_sha256, sample_bytes};
 
 /// The attacker's address: loopback, but not the honest client's.
 const ATTACKER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));

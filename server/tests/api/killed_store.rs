@@ -19,7 +19,7 @@ use reqwest::{StatusCode, header};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
-use crate::helpers::{embedded_store_client, files_under, location, md5_hex, sample_bytes};
+use courier_test_support::{embedded_store_client, files_under, location, md5_hex, sample_bytes};
 
 /// Large enough that writing it takes the store a while (tens of
 /// milliseconds): long enough to be killed in the middle.

@@ -6,7 +6,6 @@ mod budget;
 mod caching;
 mod confirm;
 mod disk_full;
-mod helpers;
 mod hostile_clients;
 mod killed_store;
 mod load;

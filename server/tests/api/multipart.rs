@@ -2,24 +2,24 @@
 //! URLs that write only their part, completions that must add up, aborts
 //! that leave nothing (not even a part file on disk).
 
-use crate::helpers::{
-    aborting_leaves_nothing, completing_what_does_not_add_up_aborts, files_under, listed_uploads,
-    multipart_goes_through, part_urls_write_their_part_only, spawn_courier, uploads_in_progress,
+use courier_test_support::{
+    TestCourier, aborting_leaves_nothing, completing_what_does_not_add_up_aborts, files_under, listed_uploads,
+    multipart_goes_through, part_urls_write_their_part_only, uploads_in_progress,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multipart_upload_goes_through() {
-    multipart_goes_through(&spawn_courier().await).await;
+    multipart_goes_through(&TestCourier::start().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_part_url_writes_its_part_only() {
-    part_urls_write_their_part_only(&spawn_courier().await).await;
+    part_urls_write_their_part_only(&TestCourier::start().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completing_what_does_not_add_up_is_refused_and_aborted() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     completing_what_does_not_add_up_aborts(&courier, &courier.store_client()).await;
     assert_eq!(
         files_under(courier.data_dir.path(), ".upload_id-"),
@@ -29,7 +29,7 @@ async fn completing_what_does_not_add_up_is_refused_and_aborted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aborting_leaves_nothing_on_disk() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     aborting_leaves_nothing(&courier, &courier.store_client()).await;
     assert_eq!(
         files_under(courier.data_dir.path(), ".upload_id-"),
@@ -46,7 +46,7 @@ async fn aborting_leaves_nothing_on_disk() {
 /// page at a time; never to an unsigned request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_lists_uploads_in_progress_a_page_at_a_time() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let s3 = courier.store_client();
     let mut started = Vec::new();
     for key in ["files/b/x.bin", "files/a/y.bin", "files/a/y.bin", "other/z.bin"] {
@@ -158,8 +158,11 @@ async fn the_store_lists_uploads_in_progress_a_page_at_a_time() {
 /// parts, hundreds for a large file, are signed without it.
 #[tokio::test]
 async fn parts_are_signed_past_the_rate_limit_and_uploads_are_not_started() {
-    let courier = crate::helpers::spawn_rate_limited(2).await;
-    let bytes = crate::helpers::sample_bytes(crate::helpers::MULTIPART_FILE);
+    let courier = courier_test_support::TestCourier::builder()
+        .rate_limited(2)
+        .start()
+        .await;
+    let bytes = courier_test_support::sample_bytes(courier_test_support::MULTIPART_FILE);
     let upload = courier.multipart("many parts.bin", bytes.len() as u64).await;
     for _ in 0..20 {
         assert_eq!(courier.part_urls(&upload, &bytes, &[1, 2, 3]).await.len(), 3);
@@ -179,7 +182,10 @@ async fn parts_are_signed_past_the_rate_limit_and_uploads_are_not_started() {
 #[tokio::test]
 async fn one_post_takes_files_up_to_the_threshold_and_parts_take_the_rest() {
     let threshold = 8 * 1024 * 1024;
-    let courier = crate::helpers::spawn_courier_with(&[("COURIER_MULTIPART_THRESHOLD", &threshold.to_string())]).await;
+    let courier = courier_test_support::TestCourier::builder()
+        .envs(&[("COURIER_MULTIPART_THRESHOLD", &threshold.to_string())])
+        .start()
+        .await;
     let refused = courier
         .sign_upload("big.bin", "application/octet-stream", threshold + 1)
         .await;
@@ -229,9 +235,9 @@ async fn one_post_takes_files_up_to_the_threshold_and_parts_take_the_rest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_part_needs_its_sha256_unless_part_checksums_are_off() {
     use reqwest::StatusCode;
-    let bytes = crate::helpers::sample_bytes(crate::helpers::MULTIPART_FILE);
+    let bytes = courier_test_support::sample_bytes(courier_test_support::MULTIPART_FILE);
 
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let upload = courier.multipart("checked.bin", bytes.len() as u64).await;
     let refused = courier.sign_parts_without_checksum(&upload, &[1]).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
@@ -242,7 +248,10 @@ async fn a_part_needs_its_sha256_unless_part_checksums_are_off() {
     );
     assert_eq!(courier.page_settings().await["part_checksums"], true);
 
-    let courier = crate::helpers::spawn_courier_with(&[("COURIER_PART_CHECKSUMS", "false")]).await;
+    let courier = courier_test_support::TestCourier::builder()
+        .envs(&[("COURIER_PART_CHECKSUMS", "false")])
+        .start()
+        .await;
     assert_eq!(courier.page_settings().await["part_checksums"], false);
     let upload = courier.multipart("unchecked.bin", bytes.len() as u64).await;
     let signed = courier.sign_parts_without_checksum(&upload, &[1, 2, 3]).await;
@@ -250,7 +259,7 @@ async fn a_part_needs_its_sha256_unless_part_checksums_are_off() {
     let urls: Vec<app::multipart::PartUrl> = signed.json().await.expect("part URLs");
     for part in urls {
         assert!(!part.url.contains("checksum"), "{}", part.url);
-        let body = crate::helpers::part_bytes(&upload, &bytes, part.number).to_vec();
+        let body = courier_test_support::part_bytes(&upload, &bytes, part.number).to_vec();
         let stored = courier
             .http
             .put(&part.url)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use app::model::DownloadLink;
 use reqwest::StatusCode;
 
-use crate::helpers::{MULTIPART_FILE, TestCourier, files_under, sample_bytes, spawn_courier, spawn_courier_on};
+use courier_test_support::{MULTIPART_FILE, TestCourier, files_under, sample_bytes};
 
 /// Sets a file's last modification `age` ago.
 fn age(path: &std::path::Path, age: Duration) {
@@ -22,7 +22,7 @@ fn age(path: &std::path::Path, age: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_multipart_upload_is_swept_after_a_day() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let bytes = sample_bytes(MULTIPART_FILE);
     let abandoned = courier.multipart("abandoned.bin", bytes.len() as u64).await;
     courier.send_parts(&abandoned, &bytes, &[1, 3]).await;
@@ -43,11 +43,7 @@ async fn an_abandoned_multipart_upload_is_swept_after_a_day() {
 
     // The same data directory (and so the same token secret), started again.
     let TestCourier { data_dir, .. } = courier;
-    let vars = vec![
-        ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
-    ];
-    let restarted = spawn_courier_on(vars, data_dir).await;
+    let restarted = TestCourier::builder().data_dir(data_dir).start().await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while !left_by(&abandoned.upload_id).is_empty() {
         assert!(

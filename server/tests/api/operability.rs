@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use reqwest::{Response, StatusCode, header};
 
-use crate::helpers::{TestCourier, spawn_courier, spawn_courier_on, spawn_rate_limited};
+use courier_test_support::TestCourier;
 
 async fn get(courier: &TestCourier, path: &str) -> Response {
     courier
@@ -38,14 +38,17 @@ async fn spawn_with_unreachable_store() -> TestCourier {
         ("AWS_ACCESS_KEY_ID", "GK0000"),
         ("AWS_SECRET_ACCESS_KEY", "nothing-listens-there"),
     ];
-    let mut env: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    env.push(("AWS_ENDPOINT_URL_S3".to_owned(), format!("http://{closed}")));
-    spawn_courier_on(env, tempfile::tempdir().expect("temp dir")).await
+    TestCourier::builder()
+        .configured_store()
+        .envs(&vars)
+        .env("AWS_ENDPOINT_URL_S3", format!("http://{closed}"))
+        .start()
+        .await
 }
 
 #[tokio::test]
 async fn health_says_ok_and_is_never_cached() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let response = get(&courier, "/health").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(cache_control(&response), "no-store");
@@ -54,7 +57,7 @@ async fn health_says_ok_and_is_never_cached() {
 
 #[tokio::test]
 async fn ready_when_the_store_answers() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let response = get(&courier, "/ready").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(cache_control(&response), "no-store");
@@ -77,7 +80,7 @@ async fn not_ready_names_an_unreachable_store_in_a_sentence() {
 
 #[tokio::test]
 async fn probes_and_metrics_are_never_rate_limited() {
-    let courier = spawn_rate_limited(1).await;
+    let courier = TestCourier::builder().rate_limited(1).start().await;
     assert_eq!(
         courier.sign_upload("a.txt", "text/plain", 1).await.status(),
         StatusCode::OK
@@ -97,7 +100,7 @@ async fn probes_and_metrics_are_never_rate_limited() {
 #[tokio::test]
 async fn metrics_count_what_happened() {
     // sign, confirm, renew, delete, the refused sign: then the limit.
-    let courier = spawn_rate_limited(5).await;
+    let courier = TestCourier::builder().rate_limited(5).start().await;
     let link = courier.upload("report.pdf", "application/pdf", b"%PDF-1.7").await;
     assert_eq!(
         courier.sign_download(&link.key, &link.token).await.status(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{TestCourier, location, query, spawn_courier_on, spawn_courier_with, spawn_rate_limited};
+use courier_test_support::{TestCourier, location, query};
 
 /// Short enough for a test to wait past it.
 const WINDOW: (&str, &str) = ("COURIER_OWNER_TOKEN_WINDOW_SECS", "1");
@@ -52,7 +52,7 @@ fn new_link_form(html: &str) -> (String, String, String) {
 
 #[tokio::test]
 async fn a_confirmation_replayed_after_the_window_gives_the_link_and_no_owner_token() {
-    let courier = spawn_courier_with(&[WINDOW]).await;
+    let courier = TestCourier::builder().envs(&[WINDOW]).start().await;
     let bytes = b"kept private";
     let replayable = plain_upload(&courier, "diary.txt", bytes).await;
 
@@ -118,7 +118,7 @@ async fn a_confirmation_replayed_after_the_window_gives_the_link_and_no_owner_to
 
 #[tokio::test]
 async fn the_confirm_page_puts_no_token_in_a_url_and_its_new_link_posts_it() {
-    let courier = spawn_courier_with(&[]).await;
+    let courier = TestCourier::builder().envs(&[]).start().await;
     let bytes = b"page bytes";
     let confirm_url = plain_upload(&courier, "plain.txt", bytes).await;
     let page = courier.get_as(&confirm_url, "text/html").await;
@@ -180,7 +180,7 @@ async fn the_confirm_page_puts_no_token_in_a_url_and_its_new_link_posts_it() {
 #[tokio::test]
 async fn new_link_posts_are_rate_limited_like_the_signing_routes() {
     // The page, its confirmation, then "New link" until the burst is spent.
-    let courier = spawn_rate_limited(4).await;
+    let courier = TestCourier::builder().rate_limited(4).start().await;
     let confirm_url = plain_upload(&courier, "limited.txt", b"x").await;
     let html = courier
         .get_as(&confirm_url, "text/html")
@@ -210,7 +210,7 @@ async fn new_link_posts_are_rate_limited_like_the_signing_routes() {
 async fn a_confirmation_replayed_after_a_secret_rotation_finds_the_file() {
     const OLD: &str = "the-secret-before-the-rotation-0123456789";
     const NEW: &str = "the-secret-after-the-rotation-0123456789";
-    let before = spawn_courier_with(&[("COURIER_SECRET", OLD)]).await;
+    let before = TestCourier::builder().envs(&[("COURIER_SECRET", OLD)]).start().await;
     let bytes = b"confirmed before the rotation";
     let replayable = plain_upload(&before, "before.txt", bytes).await;
     let first = before.get_as(&replayable, "application/json").await;
@@ -218,20 +218,11 @@ async fn a_confirmation_replayed_after_a_secret_rotation_finds_the_file() {
     let first: serde_json::Value = first.json().await.expect("a link");
 
     // Another instance on the same store, redeployed with the new secret.
-    let rotated = spawn_courier_on(
-        vec![
-            ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-            (
-                "COURIER_DATA_DIR".to_owned(),
-                before.data_dir.path().display().to_string(),
-            ),
-            ("COURIER_SECRET".to_owned(), NEW.to_owned()),
-            ("COURIER_SECRET_PREVIOUS".to_owned(), OLD.to_owned()),
-            (WINDOW.0.to_owned(), WINDOW.1.to_owned()),
-        ],
-        tempfile::tempdir().expect("a temporary directory"),
-    )
-    .await;
+    let rotated = TestCourier::builder()
+        .store_data_in(before.data_dir.path())
+        .envs(&[("COURIER_SECRET", NEW), ("COURIER_SECRET_PREVIOUS", OLD), WINDOW])
+        .start()
+        .await;
     tokio::time::sleep(PAST_THE_WINDOW).await;
     let (_, confirmation) = replayable.split_once("/confirm-upload").expect("a confirmation URL");
     let replayed = rotated

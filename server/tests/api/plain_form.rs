@@ -2,11 +2,11 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{location, query, spawn_courier};
+use courier_test_support::{TestCourier, location, query};
 
 #[tokio::test]
 async fn the_page_form_uploads_without_javascript() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let (action, fields) = courier.page_form().await;
     assert_eq!(action, format!("{}/{}", courier.store, courier.bucket));
     assert!(fields["key"].ends_with("/${filename}"), "{fields:?}");
@@ -60,7 +60,7 @@ async fn the_page_form_uploads_without_javascript() {
 
 #[tokio::test]
 async fn one_page_form_stores_one_file() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let (action, fields) = courier.page_form().await;
     let first = courier
         .post_to_store(&action, &fields, "one.txt", "text/plain", b"one")
@@ -82,7 +82,7 @@ async fn one_page_form_stores_one_file() {
 
 #[tokio::test]
 async fn the_form_cannot_reach_outside_its_prefix() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let (action, mut fields) = courier.page_form().await;
     fields.insert(
         "key".to_owned(),

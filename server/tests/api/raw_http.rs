@@ -141,7 +141,7 @@ pub async fn refuses_connections(addr: &str, within: Duration) -> bool {
 /// `Content-Type` and the two pieces.
 pub fn upload_form(grant: &UploadGrant, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>, Vec<u8>) {
     let boundary = "------------------------courierRawForm";
-    let head = crate::helpers::form_head(grant, file_name, boundary);
+    let head = courier_test_support::form_head(grant, file_name, boundary);
     let half = bytes.len() / 2;
     let mut first = head.into_bytes();
     first.extend_from_slice(&bytes[..half]);

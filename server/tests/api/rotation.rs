@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestCourier, spawn_courier_on, spawn_courier_with};
+use courier_test_support::TestCourier;
 
 const OLD: &str = "the-secret-before-the-rotation-0123456789";
 const NEW: &str = "the-secret-after-the-rotation-0123456789";
@@ -13,20 +13,16 @@ const NEW: &str = "the-secret-after-the-rotation-0123456789";
 /// Another Courier on `first`'s embedded store (its data directory), as a
 /// redeployed instance on the same bucket.
 async fn redeployed(first: &TestCourier, secrets: &[(&str, &str)]) -> TestCourier {
-    let mut vars = vec![
-        ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        (
-            "COURIER_DATA_DIR".to_owned(),
-            first.data_dir.path().display().to_string(),
-        ),
-    ];
-    vars.extend(secrets.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    spawn_courier_on(vars, tempfile::tempdir().expect("a temporary directory")).await
+    TestCourier::builder()
+        .store_data_in(first.data_dir.path())
+        .envs(secrets)
+        .start()
+        .await
 }
 
 #[tokio::test]
 async fn links_survive_a_secret_rotation_until_the_old_secret_is_dropped() {
-    let before = spawn_courier_with(&[("COURIER_SECRET", OLD)]).await;
+    let before = TestCourier::builder().envs(&[("COURIER_SECRET", OLD)]).start().await;
     let link = before
         .upload("report.txt", "text/plain", b"made before the rotation")
         .await;

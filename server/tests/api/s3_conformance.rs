@@ -6,7 +6,7 @@ use hmac::{Hmac, Mac as _};
 use reqwest::StatusCode;
 use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{TestCourier, query, sample_bytes, spawn_courier};
+use courier_test_support::{TestCourier, query, sample_bytes};
 
 /// A presigned GET for `key`, valid for `expires_secs` from now, signed with
 /// the store's own credentials (SigV4 by hand: the SDKs refuse to sign for
@@ -52,7 +52,7 @@ fn presigned_get(courier: &TestCourier, key: &str, expires_secs: u64) -> String 
 
 #[tokio::test]
 async fn a_presigned_url_lives_a_week_at_most() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let link = courier.upload("week.txt", "text/plain", b"seven days").await;
     let week = presigned_get(&courier, &link.key, 7 * 24 * 3600);
     let answer = courier.http.get(&week).send().await.expect("answers");
@@ -71,7 +71,7 @@ async fn a_presigned_url_lives_a_week_at_most() {
 
 #[tokio::test]
 async fn errors_carry_a_request_id_as_s3_does() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let s3 = courier.store_client();
     let missing = s3
         .get_object()
@@ -101,7 +101,7 @@ async fn errors_carry_a_request_id_as_s3_does() {
 
 #[tokio::test]
 async fn a_posts_redirect_quotes_its_etag_as_s3_does() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let bytes = sample_bytes(1000);
     let grant = courier
         .grant("quoted.bin", "application/octet-stream", bytes.len() as u64)
@@ -116,8 +116,8 @@ async fn a_posts_redirect_quotes_its_etag_as_s3_does() {
         )
         .await;
     assert_eq!(stored.status(), StatusCode::SEE_OTHER);
-    let params = query(&crate::helpers::location(&stored));
-    assert_eq!(params["etag"], format!("\"{}\"", crate::helpers::md5_hex(&bytes)));
+    let params = query(&courier_test_support::location(&stored));
+    assert_eq!(params["etag"], format!("\"{}\"", courier_test_support::md5_hex(&bytes)));
     // And the confirmation takes it as it comes.
     let confirmed = courier.follow_as_fetch(&stored).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
@@ -198,7 +198,7 @@ async fn upload_parts(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completing_a_completed_upload_again_answers_the_same_result() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let s3 = courier.store_client();
     let key = "files/0123456789abcdef0123456789abcdef/again.bin";
     let bytes = sample_bytes(5 * 1024 * 1024 + 10);
@@ -261,7 +261,7 @@ async fn a_completion_s_whole_object_sha256_is_checked_and_kept() {
     use aws_sdk_s3::types::ChecksumMode;
     use base64::Engine as _;
 
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let s3 = courier.store_client();
     let key = "files/0123456789abcdef0123456789abcdef/checked.bin";
     let bytes = sample_bytes(5 * 1024 * 1024 + 1000);
@@ -332,7 +332,7 @@ async fn a_completion_s_whole_object_sha256_is_checked_and_kept() {
 async fn deleting_more_than_a_thousand_keys_at_once_is_malformed() {
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let s3 = courier.store_client();
     let link = courier.upload("kept.txt", "text/plain", b"kept").await;
     let delete = |count: usize| {
@@ -379,7 +379,7 @@ fn status<T, E>(result: &Result<T, aws_sdk_s3::error::SdkError<E>>) -> u16 {
 async fn conditional_reads_answer_412_and_304_as_s3_does() {
     use aws_sdk_s3::primitives::DateTime;
 
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let s3 = courier.store_client();
     let link = courier.upload("conditional.txt", "text/plain", b"0123456789").await;
     let head = s3
@@ -575,7 +575,7 @@ async fn conditional_reads_answer_412_and_304_as_s3_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_part_of_an_object_made_of_parts_is_served_by_its_number() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let s3 = courier.store_client();
     let key = "files/0123456789abcdef0123456789abcdef/parts.bin";
     let bytes = sample_bytes(5 * 1024 * 1024 + 10);
@@ -644,7 +644,7 @@ async fn a_part_of_an_object_made_of_parts_is_served_by_its_number() {
 async fn a_post_policy_that_does_not_expire_in_iso_8601_is_refused() {
     use base64::Engine as _;
 
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let bytes = sample_bytes(100);
     let grant = courier
         .grant("policy.bin", "application/octet-stream", bytes.len() as u64)
@@ -680,16 +680,19 @@ async fn a_post_policy_that_does_not_expire_in_iso_8601_is_refused() {
 /// same part with its own digest goes in.
 #[tokio::test]
 async fn a_body_that_is_not_the_sha256_it_declares_is_refused() {
-    let courier = spawn_courier().await;
-    let bytes = sample_bytes(crate::helpers::MULTIPART_FILE);
+    let courier = TestCourier::start().await;
+    let bytes = sample_bytes(courier_test_support::MULTIPART_FILE);
     let upload = courier.multipart("declared.bin", bytes.len() as u64).await;
     let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
-    let body = crate::helpers::part_bytes(&upload, &bytes, 1).to_vec();
+    let body = courier_test_support::part_bytes(&upload, &bytes, 1).to_vec();
     let put = |declared: String| {
         courier
             .http
             .put(&part.url)
-            .header("x-amz-checksum-sha256", crate::helpers::part_sha256(&upload, &bytes, 1))
+            .header(
+                "x-amz-checksum-sha256",
+                courier_test_support::part_sha256(&upload, &bytes, 1),
+            )
             .header("x-amz-content-sha256", declared)
             .body(body.clone())
             .send()

@@ -6,13 +6,11 @@ use std::time::Duration;
 use reqwest::{StatusCode, header};
 use wire::endpoint::Endpoint;
 
-use crate::helpers::{
-    query, sample_bytes, spawn_courier, spawn_courier_serving_hashed, spawn_courier_with, spawn_rate_limited,
-};
+use courier_test_support::{TestCourier, query, sample_bytes};
 
 #[tokio::test]
 async fn a_file_of_another_size_than_declared_is_refused() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let grant = courier.grant("exact.bin", "application/octet-stream", 1000).await;
     for size in [999, 1001] {
         let refused = courier
@@ -42,7 +40,7 @@ async fn a_file_of_another_size_than_declared_is_refused() {
 
 #[tokio::test]
 async fn a_content_type_other_than_signed_is_refused() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let grant = courier.grant("photo.png", "image/png", 4).await;
     let mut fields = grant.fields.clone();
     fields.insert("Content-Type".to_owned(), "text/html".to_owned());
@@ -55,7 +53,10 @@ async fn a_content_type_other_than_signed_is_refused() {
 
 #[tokio::test]
 async fn types_outside_the_allow_list_are_not_signed() {
-    let courier = spawn_courier_with(&[("COURIER_ALLOWED_TYPES", "image/*,application/pdf")]).await;
+    let courier = TestCourier::builder()
+        .envs(&[("COURIER_ALLOWED_TYPES", "image/*,application/pdf")])
+        .start()
+        .await;
     for (content_type, status) in [
         ("image/png", StatusCode::OK),
         ("application/pdf", StatusCode::OK),
@@ -91,7 +92,10 @@ async fn types_outside_the_allow_list_are_not_signed() {
 
 #[tokio::test]
 async fn an_expired_policy_is_refused_by_the_store() {
-    let courier = spawn_courier_with(&[("COURIER_UPLOAD_TTL_SECS", "1")]).await;
+    let courier = TestCourier::builder()
+        .envs(&[("COURIER_UPLOAD_TTL_SECS", "1")])
+        .start()
+        .await;
     let grant = courier.grant("late.txt", "text/plain", 4).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let refused = courier
@@ -111,7 +115,10 @@ async fn an_expired_policy_is_refused_by_the_store() {
 
 #[tokio::test]
 async fn an_expired_renewal_token_gets_no_new_link() {
-    let courier = spawn_courier_with(&[("COURIER_RENEW_TTL_SECS", "1")]).await;
+    let courier = TestCourier::builder()
+        .envs(&[("COURIER_RENEW_TTL_SECS", "1")])
+        .start()
+        .await;
     let link = courier.upload("short.txt", "text/plain", b"short").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let refused = courier.sign_download(&link.key, &link.token).await;
@@ -124,7 +131,7 @@ async fn an_expired_renewal_token_gets_no_new_link() {
 
 #[tokio::test]
 async fn traversal_and_foreign_keys_are_refused_everywhere() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let link = courier.upload("mine.txt", "text/plain", b"mine").await;
     let prefix = link.key.rsplit_once('/').map(|(p, _)| p).expect("a prefix");
     for key in [
@@ -160,7 +167,7 @@ async fn traversal_and_foreign_keys_are_refused_everywhere() {
 
 #[tokio::test]
 async fn signing_is_rate_limited_per_address() {
-    let courier = spawn_rate_limited(5).await;
+    let courier = TestCourier::builder().rate_limited(5).start().await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
         statuses.push(courier.sign_upload("a.txt", "text/plain", 1).await);
@@ -212,7 +219,7 @@ async fn signing_is_rate_limited_per_address() {
 
 #[tokio::test]
 async fn a_client_over_its_limit_is_refused_before_its_body_is_read() {
-    let courier = spawn_rate_limited(1).await;
+    let courier = TestCourier::builder().rate_limited(1).start().await;
     assert_eq!(
         courier.sign_upload("a.txt", "text/plain", 1).await.status(),
         StatusCode::OK
@@ -231,7 +238,7 @@ async fn a_client_over_its_limit_is_refused_before_its_body_is_read() {
 
 /// `sign_upload` as a client behind a proxy: `forwarded` is the
 /// `X-Forwarded-For` the request arrives with.
-async fn sign_forwarded(courier: &crate::helpers::TestCourier, forwarded: &str) -> StatusCode {
+async fn sign_forwarded(courier: &courier_test_support::TestCourier, forwarded: &str) -> StatusCode {
     courier
         .request(&wire::endpoint::sign_upload("a.txt", "text/plain", 1, None))
         .header("x-forwarded-for", forwarded)
@@ -245,7 +252,7 @@ async fn sign_forwarded(courier: &crate::helpers::TestCourier, forwarded: &str) 
 async fn a_forwarded_address_is_ignored_unless_its_proxy_is_trusted() {
     // Every request names another client, but none of them comes through a
     // trusted proxy: all share the peer's allowance.
-    let courier = spawn_rate_limited(2).await;
+    let courier = TestCourier::builder().rate_limited(2).start().await;
     let mut statuses = Vec::new();
     for n in 1..=3 {
         statuses.push(sign_forwarded(&courier, &format!("203.0.113.{n}")).await);
@@ -258,12 +265,14 @@ async fn a_forwarded_address_is_ignored_unless_its_proxy_is_trusted() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
-    let courier = spawn_courier_with(&[
-        ("COURIER_RATE_LIMIT_PER_MINUTE", "1"),
-        ("COURIER_RATE_LIMIT_BURST", "2"),
-        ("COURIER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
-    ])
-    .await;
+    let courier = TestCourier::builder()
+        .envs(&[
+            ("COURIER_RATE_LIMIT_PER_MINUTE", "1"),
+            ("COURIER_RATE_LIMIT_BURST", "2"),
+            ("COURIER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+        ])
+        .start()
+        .await;
     let first = "203.0.113.1";
     assert_eq!(sign_forwarded(&courier, first).await, StatusCode::OK);
     // Through a second proxy of ours: the same client.
@@ -284,7 +293,7 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
 
 #[tokio::test]
 async fn oversized_request_bodies_are_refused() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let huge = "x".repeat(100 * 1024);
     let response = courier
         .http
@@ -307,7 +316,7 @@ async fn oversized_request_bodies_are_refused() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let page = courier.http.get(&courier.base).send().await.expect("page");
     let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
         .to_str()
@@ -377,7 +386,7 @@ async fn assets_carry_only_the_headers_that_apply_to_them() {
     ] {
         std::fs::write(pkg.join(name), b"asset").expect("asset");
     }
-    let courier = spawn_courier_serving_hashed(site.path(), "1a2b").await;
+    let courier = TestCourier::builder().site(site.path(), "1a2b").start().await;
     for (name, kind) in [
         ("courier.1a2b.js", "text/javascript"),
         ("courier.1a2b.wasm", "application/wasm"),
@@ -417,14 +426,16 @@ async fn assets_carry_only_the_headers_that_apply_to_them() {
 
 #[tokio::test]
 async fn html_in_a_file_name_is_shown_as_text() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     // Browsers never put a path separator in a file name, so the probe has none.
     let name = "<img src=x onerror=alert(1)>.txt";
     let grant = courier.grant(name, "text/plain", 2).await;
     let stored = courier
         .post_to_store(&grant.url, &grant.fields, name, "text/plain", b"hi")
         .await;
-    let page = courier.get_as(&crate::helpers::location(&stored), "text/html").await;
+    let page = courier
+        .get_as(&courier_test_support::location(&stored), "text/html")
+        .await;
     let html = page.text().await.expect("HTML");
     assert!(!html.contains("<img src=x"), "{html}");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;.txt"), "{html}");

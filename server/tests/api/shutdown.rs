@@ -15,8 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::helpers::{location, md5_hex, sample_bytes, spawn_courier};
 use crate::raw_http::{closed_by, host_of, path_of, read_response, refuses_connections, start_request, upload_form};
+use courier_test_support::{TestCourier, location, md5_hex, sample_bytes};
 
 /// The `courier` binary, started on free ports; killed if a test fails.
 struct CourierProcess {
@@ -258,7 +258,7 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits() {
 async fn a_confirmation_in_flight_at_sigterm_still_gets_its_link() {
     // The binary on a bucket behind a proxy the test can hold, so a
     // confirmation is certainly in flight (waiting on the store) at the signal.
-    let store = spawn_courier().await;
+    let store = TestCourier::start().await;
     let proxy = HoldingProxy::start(host_of(&store.store).to_owned()).await;
     let credentials =
         courier::embedded_store::StoreCredentials::load_or_create(store.data_dir.path()).expect("credentials");

@@ -2,11 +2,14 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_courier_with;
+use courier_test_support::TestCourier;
 
 #[tokio::test]
 async fn a_grant_carries_every_field_the_store_needs() {
-    let courier = spawn_courier_with(&[("COURIER_MAX_UPLOAD_BYTES", "5000000")]).await;
+    let courier = TestCourier::builder()
+        .envs(&[("COURIER_MAX_UPLOAD_BYTES", "5000000")])
+        .start()
+        .await;
     let response = courier.sign_upload("photo.JPG", "image/jpeg", 123_456).await;
     assert_eq!(response.status(), StatusCode::OK);
     let grant: serde_json::Value = response.json().await.expect("JSON");
@@ -55,7 +58,10 @@ async fn a_grant_carries_every_field_the_store_needs() {
 
 #[tokio::test]
 async fn bad_requests_are_refused_with_a_sentence() {
-    let courier = spawn_courier_with(&[("COURIER_MAX_UPLOAD_BYTES", "1000")]).await;
+    let courier = TestCourier::builder()
+        .envs(&[("COURIER_MAX_UPLOAD_BYTES", "1000")])
+        .start()
+        .await;
     for (filename, content_type, size, status, words) in [
         ("a.txt", "text/plain", 0, StatusCode::BAD_REQUEST, "empty"),
         ("a.txt", "text/plain", 1001, StatusCode::PAYLOAD_TOO_LARGE, "1000 bytes"),

@@ -13,8 +13,8 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::helpers::{TestCourier, sample_bytes, spawn_courier, spawn_courier_serving};
 use crate::raw_http::{closed_by, host_of, path_of, read_response, start_request, still_open, upload_form};
+use courier_test_support::{TestCourier, sample_bytes};
 
 /// The app's limits, shortened so a test takes seconds.
 async fn spawn_with_app_limits(app: Limits) -> TestCourier {
@@ -27,12 +27,7 @@ async fn spawn_with_app_limits(app: Limits) -> TestCourier {
 
 /// Courier on the embedded store, served with `serving`'s limits.
 pub async fn spawn_serving(serving: Serving) -> TestCourier {
-    let data_dir = tempfile::tempdir().expect("a temporary data directory");
-    let vars = vec![
-        ("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        ("COURIER_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
-    ];
-    spawn_courier_serving(vars, data_dir, serving).await
+    TestCourier::builder().serving(serving).start().await
 }
 
 async fn connect_many(addr: &str, count: usize) -> Vec<TcpStream> {
@@ -158,7 +153,7 @@ async fn at_the_connection_cap_a_new_client_waits_for_a_free_slot() {
 /// after its answer, are closed after 10 s.
 #[tokio::test]
 async fn idle_connections_to_the_app_are_closed_after_ten_seconds() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let app = host_of(&courier.base).to_owned();
     let header_read = Limits::APP.header_read;
     assert_eq!(header_read, Duration::from_secs(10));

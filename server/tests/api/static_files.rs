@@ -3,7 +3,7 @@
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::spawn_courier_with;
+use courier_test_support::TestCourier;
 
 #[tokio::test]
 async fn directories_are_not_found_and_never_redirected_off_site() {
@@ -11,7 +11,10 @@ async fn directories_are_not_found_and_never_redirected_off_site() {
     let pkg = site.path().join("pkg");
     std::fs::create_dir(&pkg).expect("pkg");
     std::fs::write(pkg.join("courier.js"), b"script").expect("a script");
-    let courier = spawn_courier_with(&[("LEPTOS_SITE_ROOT", &site.path().display().to_string())]).await;
+    let courier = TestCourier::builder()
+        .envs(&[("LEPTOS_SITE_ROOT", &site.path().display().to_string())])
+        .start()
+        .await;
 
     for path in ["//pkg", "/pkg", "/pkg/", "//pkg/", "///pkg"] {
         let response = courier.get_as(&format!("{}{path}", courier.base), "text/html").await;

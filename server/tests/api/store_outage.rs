@@ -11,7 +11,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{StatusCode, header};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{TestCourier, location, md5_hex, sample_bytes, spawn_courier, spawn_courier_on};
+use courier_test_support::{TestCourier, location, md5_hex, sample_bytes};
 
 /// What the switch does with a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl Switch {
 /// Courier on an external store (a real embedded store, run by `store`)
 /// reached through a switch; the browser's uploads go through it too.
 async fn courier_behind_a_switch() -> (TestCourier, Switch, TestCourier) {
-    let store = spawn_courier().await;
+    let store = TestCourier::start().await;
     let store_addr = store
         .store
         .trim_start_matches("http://")
@@ -100,8 +100,8 @@ async fn courier_behind_a_switch() -> (TestCourier, Switch, TestCourier) {
             credentials["secret_access_key"].as_str().expect("secret").to_owned(),
         ),
     ];
-    let env = vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    let courier = spawn_courier_on(env, tempfile::tempdir().expect("temp dir")).await;
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let courier = TestCourier::builder().configured_store().envs(&vars).start().await;
     (courier, switch, store)
 }
 

@@ -2,11 +2,11 @@
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{md5_hex, query, sample_bytes, spawn_courier};
+use courier_test_support::{TestCourier, md5_hex, query, sample_bytes};
 
 #[tokio::test]
 async fn a_file_goes_up_and_comes_back_through_a_signed_link() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let bytes = sample_bytes(300_000);
     let grant = courier
         .grant("Quarterly report.pdf", "application/pdf", bytes.len() as u64)
@@ -33,7 +33,7 @@ async fn a_file_goes_up_and_comes_back_through_a_signed_link() {
         stored.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         courier.base.as_str()
     );
-    let location = crate::helpers::location(&stored);
+    let location = courier_test_support::location(&stored);
     assert!(
         location.starts_with(&format!("{}/confirm-upload?token=", courier.base)),
         "{location}"
@@ -71,7 +71,7 @@ async fn a_file_goes_up_and_comes_back_through_a_signed_link() {
 
 #[tokio::test]
 async fn unicode_names_survive_to_the_download() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let link = courier.upload("résumé 2026 ✓.txt", "text/plain", b"bonjour").await;
     assert_eq!(link.filename, "résumé 2026 ✓.txt");
     let (disposition, downloaded) = courier.download_named(&link.download_url).await;
@@ -84,7 +84,7 @@ async fn unicode_names_survive_to_the_download() {
 
 #[tokio::test]
 async fn sign_download_gives_a_fresh_link_to_the_token_holder_only() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let link = courier.upload("notes.txt", "text/plain", b"first draft").await;
 
     let fresh = courier.sign_download(&link.key, &link.token).await;
@@ -119,7 +119,7 @@ async fn sign_download_gives_a_fresh_link_to_the_token_holder_only() {
 
 #[tokio::test]
 async fn a_tampered_form_is_refused_by_the_store_and_leaves_nothing_behind() {
-    let courier = spawn_courier().await;
+    let courier = TestCourier::start().await;
     let bytes = b"payload".to_vec();
     let grant = courier.grant("a.txt", "text/plain", bytes.len() as u64).await;
     let intended = grant.key.clone();
@@ -154,7 +154,10 @@ async fn a_tampered_form_is_refused_by_the_store_and_leaves_nothing_behind() {
     assert!(refused.text().await.expect("body").contains("SignatureDoesNotMatch"));
 
     // A file larger than declared-and-allowed is refused too.
-    let small = crate::helpers::spawn_courier_with(&[("COURIER_MAX_UPLOAD_BYTES", "1024")]).await;
+    let small = courier_test_support::TestCourier::builder()
+        .envs(&[("COURIER_MAX_UPLOAD_BYTES", "1024")])
+        .start()
+        .await;
     let grant_small = small.grant("big.bin", "application/octet-stream", 1000).await;
     let refused = small
         .post_to_store(

@@ -6,9 +6,6 @@
 //! Run through `scripts/garage-cluster`, which starts the cluster and passes
 //! its settings in the environment: `scripts/garage-cluster cargo test -p courier --test garage`.
 
-#[allow(dead_code)]
-#[path = "../api/helpers.rs"]
-mod helpers;
 mod public_gateway;
 
 use std::process::Command;
@@ -19,10 +16,10 @@ use aws_sdk_s3::types::{
 };
 use reqwest::StatusCode;
 
-use helpers::{
+use courier_test_support::{
     TestCourier, aborting_leaves_nothing, an_expired_token_deletes_nothing, anonymous_get,
     completing_what_does_not_add_up_aborts, deleting_holds, location, md5_hex, multipart_goes_through,
-    part_urls_write_their_part_only, public_links_hold, public_links_stay_off, query, sample_bytes, spawn_courier_on,
+    part_urls_write_their_part_only, public_links_hold, public_links_stay_off, query, sample_bytes,
     upload_big_file_in_large_writes, upload_many,
 };
 
@@ -49,15 +46,20 @@ fn cluster() -> Vec<(String, String)> {
 }
 
 async fn spawn_on_garage(extra: &[(&str, &str)]) -> TestCourier {
-    let mut vars = cluster();
-    vars.push(("COURIER_SECRET".to_owned(), SECRET.to_owned()));
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    spawn_courier_on(vars, tempfile::tempdir().expect("temp dir")).await
+    let cluster = cluster();
+    let cluster: Vec<(&str, &str)> = cluster.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    TestCourier::builder()
+        .configured_store()
+        .envs(&cluster)
+        .env("COURIER_SECRET", SECRET)
+        .envs(extra)
+        .start()
+        .await
 }
 
 fn s3() -> aws_sdk_s3::Client {
     let env: std::collections::HashMap<String, String> = cluster().into_iter().collect();
-    helpers::s3_client(
+    courier_test_support::s3_client(
         &env["AWS_ENDPOINT_URL_S3"],
         &env["AWS_REGION"],
         &env["AWS_ACCESS_KEY_ID"],
@@ -521,7 +523,7 @@ async fn check_fails_when_public_links_cannot_work_or_leak() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_big_file_in_large_writes_goes_through_on_garage() {
-    upload_big_file_in_large_writes(&spawn_on_garage(&[helpers::BIG_FILE_IN_ONE_POST]).await).await;
+    upload_big_file_in_large_writes(&spawn_on_garage(&[courier_test_support::BIG_FILE_IN_ONE_POST]).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

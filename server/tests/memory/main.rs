@@ -2,10 +2,6 @@
 //! from its form fields, before its file is read. Alone in its own test
 //! binary, so the process's peak memory is this test's.
 
-#[allow(dead_code)]
-#[path = "../api/helpers.rs"]
-mod helpers;
-
 use bytes::Bytes;
 use futures::StreamExt as _;
 
@@ -62,11 +58,13 @@ async fn anonymous_post(url: String, size: u64, declare_length: bool) -> Option<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_gigabyte_posts_leave_memory_where_it_was() {
     // A POST limit above the POSTs' size, so the body cap does not refuse them first.
-    let courier = helpers::spawn_courier_with(&[
-        ("COURIER_MAX_UPLOAD_BYTES", "4294967296"),
-        ("COURIER_MULTIPART_THRESHOLD", "4294967296"),
-    ])
-    .await;
+    let courier = courier_test_support::TestCourier::builder()
+        .envs(&[
+            ("COURIER_MAX_UPLOAD_BYTES", "4294967296"),
+            ("COURIER_MULTIPART_THRESHOLD", "4294967296"),
+        ])
+        .start()
+        .await;
     let url = format!("{}/{}", courier.store, courier.bucket);
     // Warm up: the first requests allocate the runtime's and client's buffers.
     anonymous_post(url.clone(), 1024, true).await;

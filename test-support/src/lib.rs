@@ -1,0 +1,27 @@
+//! What Courier's integration tests share: one builder for a running
+//! Courier on free loopback ports ([`TestCourier::builder`]), its server
+//! functions called as the page calls them, the browser's side of an
+//! upload, a look behind Courier into the store, test bytes, many uploads
+//! at once, and the flows every store must pass. A crate of its own (as
+//! `s3s-test` is to `s3s`), so each test binary uses what it needs.
+
+mod browser;
+mod bytes;
+mod calls;
+mod flows;
+mod load;
+mod store;
+mod test_courier;
+
+pub use browser::{form_head, location};
+pub use bytes::{MULTIPART_FILE, md5_hex, part_bytes, part_sha256, query, sample_bytes, tricky_bytes};
+pub use calls::upload_fields;
+pub use flows::{
+    aborting_leaves_nothing, an_expired_token_deletes_nothing, completing_what_does_not_add_up_aborts, deleting_holds,
+    multipart_goes_through, part_urls_write_their_part_only, public_links_hold, public_links_stay_off,
+};
+pub use load::{BIG_FILE_IN_ONE_POST, LoadReport, client_address, upload_big_file_in_large_writes, upload_many};
+pub use store::{
+    anonymous_get, embedded_store_client, files_under, listed_uploads, object_exists, s3_client, uploads_in_progress,
+};
+pub use test_courier::{IDLE_CONNECTION_LIFETIME, TestCourier, TestCourierBuilder};
