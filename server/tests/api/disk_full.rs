@@ -140,4 +140,3 @@ async fn a_confirmation_that_finds_the_disk_full_keeps_the_upload_and_links_it_w
     courier.assert_serves(&[(&link, &bytes)]).await;
     assert_eq!(courier.stored_keys(), vec![link.key.clone()]);
 }
-

@@ -206,4 +206,3 @@ async fn one_address_holds_its_share_of_connections_and_no_more() {
     let page = courier.get_as(&courier.base, "text/html").await;
     assert_eq!(page.status(), StatusCode::OK);
 }
-
