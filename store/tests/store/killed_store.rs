@@ -186,7 +186,7 @@ async fn a_store_killed_while_confirming_leaves_no_truncated_copy() {
         .store_client()
         .copy_object()
         .bucket(&store.bucket)
-        .key(format!("files/0123456789abcdef0123456789abcdef/big.bin"))
+        .key("files/0123456789abcdef0123456789abcdef/big.bin")
         .copy_source(format!("{}/{upload}", store.bucket))
         .send();
     let confirming = tokio::spawn(copy);
