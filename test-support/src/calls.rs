@@ -14,11 +14,6 @@ fn link_kind(name: &str) -> LinkKind {
     LinkKind::parse(name).expect("a link kind")
 }
 
-/// An upload as the server functions read it (`upload[key]=…`).
-pub fn upload_fields(upload: &MultipartUpload) -> Vec<(String, String)> {
-    endpoint::list_parts(upload).fields
-}
-
 /// Signing, as the page (or a script) asks for it.
 impl TestCourier {
     pub async fn sign_upload(&self, filename: &str, content_type: &str, size: u64) -> Response {

@@ -15,7 +15,6 @@ mod test_courier;
 
 pub use browser::{form_head, location};
 pub use bytes::{MULTIPART_FILE, md5_hex, part_bytes, part_sha256, query, sample_bytes, tricky_bytes};
-pub use calls::upload_fields;
 pub use flows::{
     aborting_leaves_nothing, an_expired_token_deletes_nothing, completing_what_does_not_add_up_aborts, deleting_holds,
     multipart_goes_through, part_urls_write_their_part_only, public_links_hold, public_links_stay_off,

@@ -11,17 +11,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use courier::serve::{BodyRate, Limits, S3_REQUEST_TIMEOUT, Serving};
+use courier::serve::{BodyRate, Limits, Serving};
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 
-use app::multipart::MultipartUpload;
-
-use crate::raw_http::{host_of, path_of};
+use crate::raw_http::host_of;
 use crate::slow_clients::spawn_serving;
-use courier_test_support::{TestCourier, part_sha256, sample_bytes};
 
 /// The attacker's address: loopback, but not the honest client's.
 const ATTACKER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
@@ -86,23 +83,6 @@ impl Trickle {
     }
 }
 
-/// A 16 MiB multipart upload started on `courier`, the head of a raw `PUT`
-/// of its first part (its URL signs an exact 8 MiB length and the part's
-/// SHA-256), and the file's bytes.
-async fn first_part_put(courier: &TestCourier, name: &str) -> (MultipartUpload, String, Vec<u8>) {
-    let bytes = sample_bytes(16 * 1024 * 1024);
-    let upload = courier.multipart(name, bytes.len() as u64).await;
-    let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
-    let head = format!(
-        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nx-amz-checksum-sha256: {}\r\n\r\n",
-        path_of(&part.url),
-        host_of(&part.url),
-        part.size,
-        part_sha256(&upload, &bytes, 1)
-    );
-    (upload, head, bytes)
-}
-
 /// What `addr` answers a slow client (not the attacker: its own
 /// connections take a while to be given back) that sends `head` and then a
 /// byte every half second, through one window of the floor and a little more.
@@ -132,81 +112,6 @@ async fn answer_on(mut stream: TcpStream, within: Duration) -> String {
         answer.extend_from_slice(&buf[..read]);
     }
     String::from_utf8_lossy(&answer).into_owned()
-}
-
-#[tokio::test]
-async fn trickled_part_uploads_on_many_connections_take_the_store_from_no_one() {
-    // No floor on the body rate here: each client's share of the slots, and
-    // reads apart from writes, must hold the attack back by themselves.
-    let courier = spawn_serving(Serving {
-        store: Limits {
-            min_body_rate: None,
-            ..Limits::STORE
-        },
-        ..Serving::default()
-    })
-    .await;
-    let shared = courier
-        .upload("before.txt", "text/plain", b"shared before the attack")
-        .await;
-
-    // One multipart start and one part URL, as the report did: it signs an
-    // exact 8 MiB length, and works on any number of connections.
-    let (_, head, _) = first_part_put(&courier, "attack.bin").await;
-    let mut trickle = Trickle::start(host_of(&courier.store), head, 530).await;
-    // Let it take what it can.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-
-    // The honest client downloads and uploads in time (before: 503 after
-    // waiting 30 s for a slot).
-    let honest = std::time::Instant::now();
-    let downloaded = tokio::time::timeout(Duration::from_secs(10), courier.downloaded_bytes(&shared.download_url))
-        .await
-        .expect("a download while the store is trickled at");
-    assert_eq!(downloaded, b"shared before the attack");
-    let during = tokio::time::timeout(
-        Duration::from_secs(10),
-        courier.upload("during.txt", "text/plain", b"uploaded during the attack"),
-    )
-    .await
-    .expect("an upload while the store is trickled at");
-    assert_eq!(
-        courier.downloaded_bytes(&during.download_url).await,
-        b"uploaded during the attack"
-    );
-    eprintln!(
-        "530 trickled part uploads, {} of them still open: a download and a whole upload took {:?}",
-        trickle.still_sending(),
-        honest.elapsed()
-    );
-}
-
-/// A trickled part is cut as S3 cuts a slow client, after one window of
-/// waiting under the floor, and nothing of it is kept.
-#[tokio::test]
-async fn a_trickled_part_is_cut_as_s3_cuts_a_slow_client() {
-    let courier = spawn_serving(Serving {
-        store: Limits {
-            min_body_rate: Some(FLOOR),
-            ..Limits::STORE
-        },
-        ..Serving::default()
-    })
-    .await;
-    let (upload, head, _) = first_part_put(&courier, "slow.bin").await;
-    let started = std::time::Instant::now();
-    let answer = one_trickle(host_of(&courier.store), &format!("{head}x")).await;
-    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
-    assert!(
-        answer.contains("<Code>RequestTimeout</Code>") && answer.contains(S3_REQUEST_TIMEOUT),
-        "{answer}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(12), "{:?}", started.elapsed());
-    eprintln!("a trickled part was cut after {:?}", started.elapsed());
-    let listed = courier.list_parts(&upload).await;
-    assert_eq!(listed.status(), StatusCode::OK);
-    let parts: serde_json::Value = listed.json().await.expect("parts");
-    assert_eq!(parts.as_array().map(Vec::len), Some(0), "{parts}");
 }
 
 #[tokio::test]
@@ -300,22 +205,4 @@ async fn one_address_holds_its_share_of_connections_and_no_more() {
     // Another address is served meanwhile.
     let page = courier.get_as(&courier.base, "text/html").await;
     assert_eq!(page.status(), StatusCode::OK);
-}
-
-/// A client that stops halfway through a part (closes its side) is told
-/// `400 IncompleteBody`, as S3 tells it, not `500 InternalError`; nothing of
-/// the part is kept.
-#[tokio::test]
-async fn a_part_cut_off_before_its_length_is_the_clients_fault() {
-    let courier = spawn_serving(Serving::default()).await;
-    let (upload, head, bytes) = first_part_put(&courier, "cut.bin").await;
-    let mut stream = TcpStream::connect(host_of(&courier.store)).await.expect("connects");
-    stream.write_all(head.as_bytes()).await.expect("sent");
-    stream.write_all(&bytes[..100_000]).await.expect("sent");
-    stream.shutdown().await.expect("half-closed");
-    let answer = answer_on(stream, Duration::from_secs(10)).await;
-    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
-    assert!(answer.contains("<Code>IncompleteBody</Code>"), "{answer}");
-    let listed: serde_json::Value = courier.list_parts(&upload).await.json().await.expect("parts");
-    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
 }

@@ -2,20 +2,18 @@
 //! noticed (issue 26, against a third-party conformance suite): each case
 //! as an S3 client sees it.
 
-use hmac::{Hmac, Mac as _};
 use reqwest::StatusCode;
 use sha2::{Digest as _, Sha256};
 
-use courier_test_support::{TestCourier, query, sample_bytes};
+use crate::support::{TestStore, code, location, md5_hex, part_sha256, query, sample_bytes, status};
 
 /// A presigned GET for `key`, valid for `expires_secs` from now, signed with
 /// the store's own credentials (SigV4 by hand: the SDKs refuse to sign for
 /// more than a week, as the store must refuse to honour it).
-fn presigned_get(courier: &TestCourier, key: &str, expires_secs: u64) -> String {
-    let credentials =
-        courier::embedded_store::StoreCredentials::load_or_create(courier.data_dir.path()).expect("credentials");
-    let host = courier.store.trim_start_matches("http://");
-    let now = time::OffsetDateTime::now_utc();
+fn presigned_get(store: &TestStore, key: &str, expires_secs: u64) -> String {
+    let credentials = &store.credentials;
+    let host = store.addr();
+    let now = signer::OffsetDateTime::now_utc();
     let amz_date = format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
         now.year(),
@@ -32,35 +30,28 @@ fn presigned_get(courier: &TestCourier, key: &str, expires_secs: u64) -> String 
         credentials.access_key_id,
         scope.replace('/', "%2F"),
     );
-    let path = format!("/{}/{key}", courier.bucket);
+    let path = format!("/{}/{key}", store.bucket);
     let canonical = format!("GET\n{path}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let mut key_bytes = format!("AWS4{}", credentials.secret_access_key).into_bytes();
-    for part in [day, "us-east-1", "s3", "aws4_request"] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key_bytes).expect("any key length");
-        mac.update(part.as_bytes());
-        key_bytes = mac.finalize().into_bytes().to_vec();
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key_bytes).expect("any key length");
-    mac.update(to_sign.as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
-    format!("{}{path}?{query}&X-Amz-Signature={signature}", courier.store)
+    let signature = signer::sigv4::signature(&credentials.secret_access_key, now, "us-east-1", &to_sign);
+    format!("{}{path}?{query}&X-Amz-Signature={signature}", store.endpoint)
 }
 
 #[tokio::test]
 async fn a_presigned_url_lives_a_week_at_most() {
-    let courier = TestCourier::start().await;
-    let link = courier.upload("week.txt", "text/plain", b"seven days").await;
-    let week = presigned_get(&courier, &link.key, 7 * 24 * 3600);
-    let answer = courier.http.get(&week).send().await.expect("answers");
+    let store = TestStore::start().await;
+    let key = "files/0123456789abcdef0123456789abcdef/week.txt";
+    store.put(key, "text/plain", b"seven days").await;
+    let week = presigned_get(&store, key, 7 * 24 * 3600);
+    let answer = store.http.get(&week).send().await.expect("answers");
     assert_eq!(answer.status(), StatusCode::OK, "a week, signed by hand, is honoured");
     assert_eq!(answer.bytes().await.expect("bytes").as_ref(), b"seven days");
 
-    let longer = presigned_get(&courier, &link.key, 7 * 24 * 3600 + 1);
-    let answer = courier.http.get(&longer).send().await.expect("answers");
+    let longer = presigned_get(&store, key, 7 * 24 * 3600 + 1);
+    let answer = store.http.get(&longer).send().await.expect("answers");
     assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
     let text = answer.text().await.expect("text");
     assert!(
@@ -71,11 +62,11 @@ async fn a_presigned_url_lives_a_week_at_most() {
 
 #[tokio::test]
 async fn errors_carry_a_request_id_as_s3_does() {
-    let courier = TestCourier::start().await;
-    let s3 = courier.store_client();
+    let store = TestStore::start().await;
+    let s3 = store.store_client();
     let missing = s3
         .get_object()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key("files/0/none.txt")
         .send()
         .await
@@ -85,9 +76,9 @@ async fn errors_carry_a_request_id_as_s3_does() {
     let id = aws_sdk_s3::operation::RequestId::request_id(&service).map(str::to_owned);
     assert!(id.as_ref().is_some_and(|id| id.len() == 16), "{id:?}");
 
-    let answer = courier
+    let answer = store
         .http
-        .get(format!("{}/{}/files/0/none.txt", courier.store, courier.bucket))
+        .get(format!("{}/{}/files/0/none.txt", store.endpoint, store.bucket))
         .send()
         .await
         .expect("answers");
@@ -101,13 +92,11 @@ async fn errors_carry_a_request_id_as_s3_does() {
 
 #[tokio::test]
 async fn a_posts_redirect_quotes_its_etag_as_s3_does() {
-    let courier = TestCourier::start().await;
+    let store = TestStore::start().await;
     let bytes = sample_bytes(1000);
-    let grant = courier
-        .grant("quoted.bin", "application/octet-stream", bytes.len() as u64)
-        .await;
-    let stored = courier
-        .post_to_store(
+    let grant = store.grant("quoted.bin", "application/octet-stream", bytes.len() as u64);
+    let stored = store
+        .post_form(
             &grant.url,
             &grant.fields,
             "quoted.bin",
@@ -116,27 +105,10 @@ async fn a_posts_redirect_quotes_its_etag_as_s3_does() {
         )
         .await;
     assert_eq!(stored.status(), StatusCode::SEE_OTHER);
-    let params = query(&courier_test_support::location(&stored));
-    assert_eq!(params["etag"], format!("\"{}\"", courier_test_support::md5_hex(&bytes)));
-    // And the confirmation takes it as it comes.
-    let confirmed = courier.follow_as_fetch(&stored).await;
-    assert_eq!(confirmed.status(), StatusCode::OK);
-}
-
-/// What the store's SDK client answered: its S3 error code, if it failed.
-fn code<T, E: aws_sdk_s3::error::ProvideErrorMetadata>(
-    result: &Result<T, aws_sdk_s3::error::SdkError<E>>,
-) -> Option<String> {
-    match result {
-        Ok(_) => None,
-        Err(error) => Some(
-            error
-                .as_service_error()
-                .and_then(|service| service.code())
-                .unwrap_or("not a service error")
-                .to_owned(),
-        ),
-    }
+    let params = query(&location(&stored));
+    assert_eq!(params["etag"], format!("\"{}\"", md5_hex(&bytes)));
+    // (The app's confirmation takes it as it comes: every upload in the
+    // app's tests confirms a quoted ETag.)
 }
 
 fn completed_parts(parts: &[(i32, &str)]) -> aws_sdk_s3::types::CompletedMultipartUpload {
@@ -198,16 +170,16 @@ async fn upload_parts(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completing_a_completed_upload_again_answers_the_same_result() {
-    let courier = TestCourier::start().await;
-    let s3 = courier.store_client();
+    let store = TestStore::start().await;
+    let s3 = store.store_client();
     let key = "files/0123456789abcdef0123456789abcdef/again.bin";
     let bytes = sample_bytes(5 * 1024 * 1024 + 10);
     let (first_part, last_part) = bytes.split_at(5 * 1024 * 1024);
-    let (upload_id, sent) = upload_parts(&s3, &courier.bucket, key, &[first_part.to_vec(), last_part.to_vec()]).await;
+    let (upload_id, sent) = upload_parts(&s3, &store.bucket, key, &[first_part.to_vec(), last_part.to_vec()]).await;
     let named: Vec<(i32, &str)> = sent.iter().map(|(n, e_tag, _)| (*n, e_tag.as_str())).collect();
     let complete = |key: &str, parts: &[(i32, &str)]| {
         s3.complete_multipart_upload()
-            .bucket(&courier.bucket)
+            .bucket(&store.bucket)
             .key(key)
             .upload_id(&upload_id)
             .multipart_upload(completed_parts(parts))
@@ -230,7 +202,7 @@ async fn completing_a_completed_upload_again_answers_the_same_result() {
     // The object is the one the first completion made.
     let got = s3
         .get_object()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .send()
         .await
@@ -244,7 +216,7 @@ async fn completing_a_completed_upload_again_answers_the_same_result() {
     // of its parts' SHA-256s, as S3 gives it.
     let head = s3
         .head_object()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
         .send()
@@ -261,12 +233,12 @@ async fn a_completion_s_whole_object_sha256_is_checked_and_kept() {
     use aws_sdk_s3::types::ChecksumMode;
     use base64::Engine as _;
 
-    let courier = TestCourier::start().await;
-    let s3 = courier.store_client();
+    let store = TestStore::start().await;
+    let s3 = store.store_client();
     let key = "files/0123456789abcdef0123456789abcdef/checked.bin";
     let bytes = sample_bytes(5 * 1024 * 1024 + 1000);
     let (first_part, last_part) = bytes.split_at(5 * 1024 * 1024);
-    let (upload_id, sent) = upload_parts(&s3, &courier.bucket, key, &[first_part.to_vec(), last_part.to_vec()]).await;
+    let (upload_id, sent) = upload_parts(&s3, &store.bucket, key, &[first_part.to_vec(), last_part.to_vec()]).await;
     let named: Vec<(i32, &str)> = sent.iter().map(|(n, e_tag, _)| (*n, e_tag.as_str())).collect();
     let mut joined = Sha256::new();
     for (_, _, sha256) in &sent {
@@ -278,7 +250,7 @@ async fn a_completion_s_whole_object_sha256_is_checked_and_kept() {
     );
     let complete = |checksum: String| {
         s3.complete_multipart_upload()
-            .bucket(&courier.bucket)
+            .bucket(&store.bucket)
             .key(key)
             .upload_id(&upload_id)
             .checksum_sha256(checksum)
@@ -290,11 +262,11 @@ async fn a_completion_s_whole_object_sha256_is_checked_and_kept() {
     let refused = complete(format!("{wrong}-2")).await;
     assert_eq!(code(&refused).as_deref(), Some("BadDigest"));
     // Nothing assembled; the upload stays, to be completed right.
-    let head = s3.head_object().bucket(&courier.bucket).key(key).send().await;
+    let head = s3.head_object().bucket(&store.bucket).key(key).send().await;
     assert!(head.is_err(), "{head:?}");
     let listed = s3
         .list_parts()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .upload_id(&upload_id)
         .send()
@@ -306,7 +278,7 @@ async fn a_completion_s_whole_object_sha256_is_checked_and_kept() {
     assert_eq!(done.checksum_sha256(), Some(composite.as_str()));
     let head = s3
         .head_object()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .checksum_mode(ChecksumMode::Enabled)
         .send()
@@ -315,7 +287,7 @@ async fn a_completion_s_whole_object_sha256_is_checked_and_kept() {
     assert_eq!(head.checksum_sha256(), Some(composite.as_str()));
     let got = s3
         .get_object()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .checksum_mode(ChecksumMode::Enabled)
         .send()
@@ -332,14 +304,15 @@ async fn a_completion_s_whole_object_sha256_is_checked_and_kept() {
 async fn deleting_more_than_a_thousand_keys_at_once_is_malformed() {
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
-    let courier = TestCourier::start().await;
-    let s3 = courier.store_client();
-    let link = courier.upload("kept.txt", "text/plain", b"kept").await;
+    let store = TestStore::start().await;
+    let s3 = store.store_client();
+    let kept = "files/0123456789abcdef0123456789abcdef/kept.txt";
+    store.put(kept, "text/plain", b"kept").await;
     let delete = |count: usize| {
         let objects = (0..count)
             .map(|n| {
                 let key = if n == 0 {
-                    link.key.clone()
+                    kept.to_owned()
                 } else {
                     format!("files/0/{n}.txt")
                 };
@@ -347,7 +320,7 @@ async fn deleting_more_than_a_thousand_keys_at_once_is_malformed() {
             })
             .collect();
         s3.delete_objects()
-            .bucket(&courier.bucket)
+            .bucket(&store.bucket)
             .delete(Delete::builder().set_objects(Some(objects)).build().expect("a delete"))
             .send()
     };
@@ -361,31 +334,24 @@ async fn deleting_more_than_a_thousand_keys_at_once_is_malformed() {
             .is_some_and(|raw| raw.status().as_u16() == 400)
     );
     // Nothing of it was deleted.
-    let kept = s3.head_object().bucket(&courier.bucket).key(&link.key).send().await;
-    assert!(kept.is_ok(), "{kept:?}");
+    let head = s3.head_object().bucket(&store.bucket).key(kept).send().await;
+    assert!(head.is_ok(), "{head:?}");
     // A thousand is fine.
     assert!(delete(1000).await.is_ok());
-}
-
-/// The HTTP status the store answered an SDK call with.
-fn status<T, E>(result: &Result<T, aws_sdk_s3::error::SdkError<E>>) -> u16 {
-    match result {
-        Ok(_) => 200,
-        Err(error) => error.raw_response().map_or(0, |raw| raw.status().as_u16()),
-    }
 }
 
 #[tokio::test]
 async fn conditional_reads_answer_412_and_304_as_s3_does() {
     use aws_sdk_s3::primitives::DateTime;
 
-    let courier = TestCourier::start().await;
-    let s3 = courier.store_client();
-    let link = courier.upload("conditional.txt", "text/plain", b"0123456789").await;
+    let store = TestStore::start().await;
+    let s3 = store.store_client();
+    let key = "files/0123456789abcdef0123456789abcdef/conditional.txt";
+    store.put(key, "text/plain", b"0123456789").await;
     let head = s3
         .head_object()
-        .bucket(&courier.bucket)
-        .key(&link.key)
+        .bucket(&store.bucket)
+        .key(key)
         .send()
         .await
         .expect("head");
@@ -497,8 +463,8 @@ async fn conditional_reads_answer_412_and_304_as_s3_does() {
     for (what, expected, conditions) in cases {
         let got = s3
             .get_object()
-            .bucket(&courier.bucket)
-            .key(&link.key)
+            .bucket(&store.bucket)
+            .key(key)
             .set_if_match(conditions.if_match.clone())
             .set_if_none_match(conditions.if_none_match.clone())
             .set_if_modified_since(conditions.if_modified_since)
@@ -514,8 +480,8 @@ async fn conditional_reads_answer_412_and_304_as_s3_does() {
         }
         let headed = s3
             .head_object()
-            .bucket(&courier.bucket)
-            .key(&link.key)
+            .bucket(&store.bucket)
+            .key(key)
             .set_if_match(conditions.if_match)
             .set_if_none_match(conditions.if_none_match)
             .set_if_modified_since(conditions.if_modified_since)
@@ -528,8 +494,8 @@ async fn conditional_reads_answer_412_and_304_as_s3_does() {
     // A resumed download: the rest of the same object, or all of a changed one.
     let resumed = |if_range: String| {
         s3.get_object()
-            .bucket(&courier.bucket)
-            .key(&link.key)
+            .bucket(&store.bucket)
+            .key(key)
             .range("bytes=4-")
             .customize()
             .mutate_request(move |request| {
@@ -553,15 +519,15 @@ async fn conditional_reads_answer_412_and_304_as_s3_does() {
     // A 304 tells a cache what it may keep: the object's ETag and date.
     let public_get = s3
         .get_object()
-        .bucket(&courier.bucket)
-        .key(&link.key)
+        .bucket(&store.bucket)
+        .key(key)
         .presigned(
             aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(60))
                 .expect("a presigning config"),
         )
         .await
         .expect("presigned");
-    let not_modified = courier
+    let not_modified = store
         .http
         .get(public_get.uri())
         .header("if-none-match", &e_tag)
@@ -575,15 +541,15 @@ async fn conditional_reads_answer_412_and_304_as_s3_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_part_of_an_object_made_of_parts_is_served_by_its_number() {
-    let courier = TestCourier::start().await;
-    let s3 = courier.store_client();
+    let store = TestStore::start().await;
+    let s3 = store.store_client();
     let key = "files/0123456789abcdef0123456789abcdef/parts.bin";
     let bytes = sample_bytes(5 * 1024 * 1024 + 10);
     let (first_part, last_part) = bytes.split_at(5 * 1024 * 1024);
-    let (upload_id, sent) = upload_parts(&s3, &courier.bucket, key, &[first_part.to_vec(), last_part.to_vec()]).await;
+    let (upload_id, sent) = upload_parts(&s3, &store.bucket, key, &[first_part.to_vec(), last_part.to_vec()]).await;
     let named: Vec<(i32, &str)> = sent.iter().map(|(n, e_tag, _)| (*n, e_tag.as_str())).collect();
     s3.complete_multipart_upload()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .upload_id(&upload_id)
         .multipart_upload(completed_parts(&named))
@@ -593,7 +559,7 @@ async fn a_part_of_an_object_made_of_parts_is_served_by_its_number() {
 
     let part = |number: i32| {
         s3.get_object()
-            .bucket(&courier.bucket)
+            .bucket(&store.bucket)
             .key(key)
             .part_number(number)
             .send()
@@ -621,7 +587,7 @@ async fn a_part_of_an_object_made_of_parts_is_served_by_its_number() {
 
     let head = s3
         .head_object()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .part_number(2)
         .send()
@@ -631,7 +597,7 @@ async fn a_part_of_an_object_made_of_parts_is_served_by_its_number() {
     // A range and a part number together are refused.
     let both = s3
         .get_object()
-        .bucket(&courier.bucket)
+        .bucket(&store.bucket)
         .key(key)
         .part_number(1)
         .range("bytes=0-1")
@@ -644,11 +610,9 @@ async fn a_part_of_an_object_made_of_parts_is_served_by_its_number() {
 async fn a_post_policy_that_does_not_expire_in_iso_8601_is_refused() {
     use base64::Engine as _;
 
-    let courier = TestCourier::start().await;
+    let store = TestStore::start().await;
     let bytes = sample_bytes(100);
-    let grant = courier
-        .grant("policy.bin", "application/octet-stream", bytes.len() as u64)
-        .await;
+    let grant = store.grant("policy.bin", "application/octet-stream", bytes.len() as u64);
     let policy = base64::engine::general_purpose::STANDARD
         .decode(grant.fields.get("policy").expect("a policy"))
         .expect("base64");
@@ -666,13 +630,13 @@ async fn a_post_policy_that_does_not_expire_in_iso_8601_is_refused() {
             (name.to_owned(), value)
         })
         .collect();
-    let refused = courier
-        .post_to_store(&grant.url, fields, "policy.bin", "application/octet-stream", &bytes)
+    let refused = store
+        .post_form(&grant.url, fields, "policy.bin", "application/octet-stream", &bytes)
         .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let text = refused.text().await.expect("text");
     assert!(text.contains("<Code>InvalidPolicyDocument</Code>"), "{text}");
-    assert_eq!(courier.stored_keys(), Vec::<String>::new());
+    assert_eq!(store.stored_keys(), Vec::<String>::new());
 }
 
 /// A part whose `x-amz-content-sha256` is not its bytes' is refused as S3
@@ -680,19 +644,17 @@ async fn a_post_policy_that_does_not_expire_in_iso_8601_is_refused() {
 /// same part with its own digest goes in.
 #[tokio::test]
 async fn a_body_that_is_not_the_sha256_it_declares_is_refused() {
-    let courier = TestCourier::start().await;
-    let bytes = sample_bytes(courier_test_support::MULTIPART_FILE);
-    let upload = courier.multipart("declared.bin", bytes.len() as u64).await;
-    let part = courier.part_urls(&upload, &bytes, &[1]).await.remove(0);
-    let body = courier_test_support::part_bytes(&upload, &bytes, 1).to_vec();
+    let store = TestStore::start().await;
+    // The first 8 MiB part of a 20 MiB file.
+    let key = TestStore::multipart_key("declared.bin");
+    let upload_id = store.start_multipart(&key, 20 << 20).await.expect("started");
+    let body = sample_bytes(8 << 20);
+    let part_url = store.part_url(&key, &upload_id, 1, &body);
     let put = |declared: String| {
-        courier
+        store
             .http
-            .put(&part.url)
-            .header(
-                "x-amz-checksum-sha256",
-                courier_test_support::part_sha256(&upload, &bytes, 1),
-            )
+            .put(&part_url)
+            .header("x-amz-checksum-sha256", part_sha256(&body))
             .header("x-amz-content-sha256", declared)
             .body(body.clone())
             .send()
@@ -701,8 +663,7 @@ async fn a_body_that_is_not_the_sha256_it_declares_is_refused() {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let text = refused.text().await.expect("text");
     assert!(text.contains("<Code>XAmzContentSHA256Mismatch</Code>"), "{text}");
-    let listed: serde_json::Value = courier.list_parts(&upload).await.json().await.expect("parts");
-    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+    assert_eq!(store.listed_parts(&key, &upload_id).await, 0);
 
     let stored = put(hex::encode(Sha256::digest(&body))).await.expect("answers");
     assert_eq!(stored.status(), StatusCode::OK);
