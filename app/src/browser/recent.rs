@@ -9,14 +9,14 @@ const KEEP: usize = 50;
 
 /// The remembered uploads, newest first.
 pub fn load() -> Vec<DownloadLink> {
-    super::local_storage()
+    super::storage::local_storage()
         .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
         .and_then(|text| crate::json::from_str(&text).ok())
         .unwrap_or_default()
 }
 
 fn save(links: &[DownloadLink]) {
-    if let (Some(storage), Some(text)) = (super::local_storage(), crate::json::links_to_string(links)) {
+    if let (Some(storage), Some(text)) = (super::storage::local_storage(), crate::json::links_to_string(links)) {
         // A full or disabled storage only costs the memory of past uploads.
         let _ = storage.set_item(STORAGE_KEY, &text);
     }
@@ -49,7 +49,7 @@ pub fn forget(key: &str) {
 }
 
 pub fn forget_all() {
-    if let Some(storage) = super::local_storage() {
+    if let Some(storage) = super::storage::local_storage() {
         let _ = storage.remove_item(STORAGE_KEY);
     }
 }

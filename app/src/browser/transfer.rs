@@ -1,18 +1,17 @@
 //! Bytes to the store through `XMLHttpRequest`: browsers report upload
-//! progress for XHR, not for fetch. [`Transfer`] POSTs a whole file with its
-//! form (and follows the store's 303 to `/confirm-upload` like fetch does);
-//! the parts of a large file go through [`Xhr`] as PUTs.
+//! progress for XHR, not for fetch. [`Xhr`] carries a whole file's POST with
+//! its form (following the store's 303 to `/confirm-upload` like fetch
+//! does), each part of a large file as a PUT, and the page's calls to
+//! Courier.
 
 use std::cell::Cell;
 
 use js_sys::Promise;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Blob, File, FormData, ProgressEvent, XmlHttpRequest};
+use web_sys::{Blob, FormData, ProgressEvent, XmlHttpRequest};
 
 use crate::error::CourierError;
-use crate::model::{DownloadLink, UploadGrant};
-use crate::store_error::read_upload_answer;
 
 /// How often a card's progress is drawn again: often enough to look alive,
 /// seldom enough that drawing costs the page little of the CPU the bytes
@@ -158,44 +157,6 @@ impl Xhr {
             },
             Some("abort") => Ended::Aborted,
             _ => Ended::NoAnswer,
-        }
-    }
-}
-
-/// One POST of a whole file to the store, with its grant's form.
-pub struct Transfer(Xhr);
-
-impl Transfer {
-    /// Sends the grant's fields, then the file (S3 reads every field first);
-    /// `on_progress(loaded, total)` as the bytes go, `on_sent()` once the last is out.
-    pub fn start(
-        grant: &UploadGrant,
-        file: &File,
-        on_progress: impl Fn(f64, f64) + 'static,
-        on_sent: impl Fn() + 'static,
-    ) -> Result<Self, CourierError> {
-        let form = FormData::new().map_err(|_| broken("the upload form could not be built"))?;
-        for (name, value) in &grant.fields {
-            form.append_with_str(name, value)
-                .map_err(|_| broken("the upload form could not be built"))?;
-        }
-        form.append_with_blob_and_filename("file", file, &file.name())
-            .map_err(|_| broken("the file could not be attached"))?;
-        let headers = [("Accept", "application/json")];
-        Xhr::send("POST", &grant.url, &headers, Body::Form(&form), on_progress, on_sent).map(Self)
-    }
-
-    pub fn request(&self) -> XmlHttpRequest {
-        self.0.request()
-    }
-
-    /// Waits for the end: the link, or why there is none.
-    pub async fn finish(self, max_bytes: u64) -> Result<DownloadLink, CourierError> {
-        match self.0.ended().await {
-            // Status 0 after a load means the browser refused to let us read it (CORS).
-            Ended::Answered { status: 0, .. } | Ended::NoAnswer => Err(unreachable_store()),
-            Ended::Answered { status, body } => read_upload_answer(status, &body, max_bytes),
-            Ended::Aborted => Err(CourierError::BadRequest("Cancelled.".to_owned())),
         }
     }
 }

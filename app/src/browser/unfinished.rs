@@ -30,7 +30,7 @@ impl Unfinished {
 }
 
 pub fn load() -> Vec<Unfinished> {
-    let Some(text) = super::local_storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) else {
+    let Some(text) = super::storage::local_storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) else {
         return Vec::new();
     };
     let Some(entries) = js_sys::JSON::parse(&text).ok().and_then(|value| js::array(&value)) else {
@@ -74,7 +74,7 @@ fn save(entries: &[Unfinished]) {
         }
     }
     if let (Some(storage), Some(text)) = (
-        super::local_storage(),
+        super::storage::local_storage(),
         js_sys::JSON::stringify(&array).ok().and_then(|t| t.as_string()),
     ) {
         // A full or disabled storage only costs resuming after a reload.

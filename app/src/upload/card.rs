@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use super::link_card::LinkLines;
 use super::queue::{FileState, Queue, QueuedFile};
-use crate::browser;
+use crate::browser::uploads;
 use crate::model::{DownloadLink, LinkKind};
 use crate::size::human_size;
 
@@ -20,9 +20,9 @@ pub fn show_cards(queue: Queue) {
         return;
     }
     let (Some(status), Some(actions), Some(list)) = (
-        browser::element("div[role=status]"),
-        browser::element("div.queue-actions"),
-        browser::element("ul.queue"),
+        uploads::element("div[role=status]"),
+        uploads::element("div.queue-actions"),
+        uploads::element("ul.queue"),
     ) else {
         return;
     };
@@ -50,7 +50,7 @@ fn ClearFinished(queue: Queue) -> impl IntoView {
     };
     view! {
         <Show when=any_finished>
-            <button type="button" class="secondary clear" on:click=move |_| browser::clear_finished(queue)>
+            <button type="button" class="secondary clear" on:click=move |_| uploads::clear_finished(queue)>
                 "Clear recent uploads"
             </button>
         </Show>
@@ -104,7 +104,7 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                 FileState::Paused => EitherOf9::I({
                     // After a reload the file must be chosen again, unless
                     // the browser kept a handle to it.
-                    let at_hand = browser::can_retry(&item);
+                    let at_hand = uploads::can_retry(&item);
                     let resumable = move || at_hand || item.reopenable.get();
                     let otherwise = move || {
                         if at_hand {
@@ -174,11 +174,11 @@ impl QueueAction {
     /// Runs in the browser; the server renders the button only.
     fn run(self, queue: Queue, item: QueuedFile) {
         match self {
-            Self::Cancel => browser::cancel(queue, item),
-            Self::Retry => browser::retry(queue, item),
-            Self::Remove => browser::remove(queue, item),
-            Self::Pause => browser::pause(queue, item),
-            Self::Resume => browser::resume(queue, item),
+            Self::Cancel => uploads::cancel(queue, item),
+            Self::Retry => uploads::retry(queue, item),
+            Self::Remove => uploads::remove(queue, item),
+            Self::Pause => uploads::pause(queue, item, None),
+            Self::Resume => uploads::resume(queue, item),
         }
     }
 }
@@ -191,7 +191,7 @@ fn ActionButton(action: QueueAction, item: QueuedFile, queue: Queue) -> impl Int
 /// Retry (while the file is still at hand) and remove, for a failed or cancelled upload.
 #[component]
 fn AfterEnd(item: QueuedFile, queue: Queue) -> impl IntoView {
-    let retry_possible = browser::can_retry(&item);
+    let retry_possible = uploads::can_retry(&item);
     view! {
         <div class="actions">
             <Show when=move || retry_possible>
@@ -220,7 +220,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
     let copy = move |_| {
         let url = url.clone();
         leptos::task::spawn_local(async move {
-            let ok = browser::copy(url).await;
+            let ok = uploads::copy(url).await;
             copied.set(ok);
             if !ok {
                 problem.set(Some(
@@ -236,9 +236,8 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             let (key, token) = (key.clone(), token.clone());
             deleting.set(true);
             leptos::task::spawn_local(async move {
-                match browser::delete_upload(key.clone(), token).await {
+                match uploads::delete(key, token).await {
                     Ok(()) => {
-                        browser::forget(&key);
                         item.state.set(FileState::Deleted);
                         queue.announce(&item);
                     }
@@ -253,9 +252,8 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         let (key, token) = (key.clone(), token.clone());
         renewing.set(true);
         leptos::task::spawn_local(async move {
-            match browser::sign_download(key, token).await {
+            match uploads::renew(key, token).await {
                 Ok(fresh) => {
-                    browser::remember(&fresh);
                     item.state.set(FileState::Done(fresh));
                 }
                 Err(error) => problem.set(Some(error.to_string())),

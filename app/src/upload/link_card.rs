@@ -41,7 +41,7 @@ pub fn LinkLines(link: DownloadLink) -> impl IntoView {
 /// " (in 1 hour)", from the browser's clock; nothing on the server, whose
 /// pages are not hydrated and would show it frozen.
 fn relative_time(rfc3339: &str) -> String {
-    crate::browser::seconds_until(rfc3339)
+    crate::browser::clock::seconds_until(rfc3339)
         .map(|seconds| format!(" (in {})", in_words(seconds)))
         .unwrap_or_default()
 }

@@ -3,14 +3,12 @@
 
 // The cards are the browser's alone (see `card::show_cards`).
 #[cfg(feature = "hydrate")]
-mod card;
+pub mod card;
 mod form;
 pub mod island;
 mod link_card;
 pub mod queue;
 
-#[cfg(feature = "hydrate")]
-pub use card::show_cards;
 pub use form::UploadForm;
 pub use link_card::LinkDetails;
 

@@ -1,0 +1,404 @@
+//! The queue's uploads, as the page drives them (hydrate only): files come
+//! in as cards, a few go at once, and the cards' buttons pause, resume,
+//! cancel, retry and remove them. Each file's state lives in its
+//! [`UploadRecord`]; the [`engine`] sends it and says how that ended, and
+//! this module shows it on the card (the engine's [`Watcher`]).
+//!
+//! The cards call this module (they are the uploader's alone); the form
+//! calls the page's API in `browser`, which hands its work to the uploader.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+use web_sys::File;
+
+use super::engine::{self, Outcome, Phase, Stop, UploadRecord, Watcher, record};
+use super::file_handles::{self, Chosen, Unreadable};
+pub use super::gesture::element;
+use super::{calls, recent, unfinished};
+use crate::error::CourierError;
+use crate::model::DownloadLink;
+use crate::upload::queue::{FileState, Progress, Queue, QueuedFile};
+
+/// A card shows how its upload goes.
+impl Watcher for QueuedFile {
+    fn phase(&self, phase: Phase) {
+        self.state.set(match phase {
+            Phase::Signing => FileState::Signing,
+            Phase::Uploading => FileState::Uploading,
+            Phase::Confirming => FileState::Confirming,
+        });
+    }
+
+    fn progress(&self, sent: u64, total: u64, bytes_per_sec: f64) {
+        self.progress.set(Progress {
+            sent,
+            total,
+            bytes_per_sec,
+        });
+    }
+
+    fn note(&self, note: Option<String>) {
+        self.note.set(note);
+    }
+}
+
+/// The settings the queue's uploads follow.
+fn settings(queue: Queue) -> engine::Settings {
+    engine::Settings {
+        multipart_threshold: queue.multipart_threshold,
+        parallel_parts: queue.parallel_parts,
+        part_checksums: queue.part_checksums,
+        max_bytes: queue.rules().max_bytes,
+    }
+}
+
+/// Puts files in the queue; those that break the rules fail at once, with the reason.
+/// A file a paused card waits for (the same name, size and date) continues there.
+pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>) {
+    for Chosen { file, handle } in files.into_iter().map(Into::into) {
+        if resume_with(queue, &file, handle.as_ref()) {
+            continue;
+        }
+        let size = file.size() as u64;
+        let item = queue.push(file.name(), size, queue.link.get_untracked());
+        match queue.rules().check(size, &file.type_()) {
+            Ok(essence) => {
+                if essence.starts_with("image/") {
+                    item.preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
+                }
+                record::keep(item.id, UploadRecord::chosen(item.link, file, handle));
+            }
+            Err(error) => {
+                item.state.set(FileState::Failed(error.to_string()));
+                queue.announce(&item);
+            }
+        }
+    }
+    pump(queue);
+}
+
+/// Starts waiting uploads while fewer than the limit run.
+fn pump(queue: Queue) {
+    let items = queue.items.get_untracked();
+    let running = items
+        .iter()
+        .filter(|i| i.state.with_untracked(FileState::is_active))
+        .count();
+    let waiting = items
+        .iter()
+        .filter(|i| i.state.with_untracked(|s| *s == FileState::Waiting));
+    for item in waiting.take(queue.parallel.saturating_sub(running)) {
+        item.state.set(FileState::Signing);
+        let item = *item;
+        leptos::task::spawn_local(async move {
+            match record::get(item.id) {
+                Some(record) => {
+                    let settings = settings(queue);
+                    if engine::Strategy::for_size(item.size, &settings) == engine::Strategy::Multipart {
+                        item.in_parts.set(true);
+                    }
+                    let attempt = record.begin();
+                    let outcome = engine::send(&record, &attempt, &settings, item).await;
+                    // A later attempt (a Resume soon after a Pause) speaks for the card.
+                    if record.is_current(&attempt) {
+                        settle(queue, item, outcome);
+                    }
+                }
+                None => settle(
+                    queue,
+                    item,
+                    Outcome::Failed(CourierError::BadRequest(
+                        "The file is no longer available. Choose it again.".to_owned(),
+                    )),
+                ),
+            }
+            pump(queue);
+        });
+    }
+}
+
+/// Shows how an upload ended. A stopped one already shows why (Pause and
+/// Cancel say so as they stop it); a cancelled card stays cancelled whatever
+/// its upload did last, a paused one too, unless it finished meanwhile.
+fn settle(queue: Queue, item: QueuedFile, outcome: Outcome) {
+    let (active, paused) = item.state.with_untracked(|s| (s.is_active(), *s == FileState::Paused));
+    let state = match outcome {
+        Outcome::Done(link) if active || paused => {
+            item.progress.update(|p| p.sent = p.total);
+            // The thumbnail's URL lives as long as its card: the browser may
+            // decode the image again at any time (a revoked URL then shows a
+            // broken image), and the file stays held for Retry anyway.
+            recent::remember(&link);
+            FileState::Done(link)
+        }
+        Outcome::Failed(error) if active => FileState::Failed(error.sentence().to_owned()),
+        Outcome::Stopped(Stop::Paused) if active => FileState::Paused,
+        Outcome::Stopped(Stop::Cancelled) if active => FileState::Cancelled,
+        Outcome::Done(_) | Outcome::Failed(_) | Outcome::Stopped(_) => return,
+    };
+    item.state.set(state);
+    queue.announce(&item);
+}
+
+/// Stops an upload: a waiting one never starts, a running one is aborted,
+/// and the store drops the parts of one in parts.
+pub fn cancel(queue: Queue, item: QueuedFile) {
+    if !item.state.with_untracked(|s| s.is_active() || *s == FileState::Waiting) {
+        return;
+    }
+    item.state.set(FileState::Cancelled);
+    if let Some(record) = record::get(item.id) {
+        engine::abandon(&record);
+    }
+    queue.announce(&item);
+    pump(queue);
+}
+
+/// Pauses a file going up in parts; `why`, if the person did not: the parts
+/// in flight stop, the stored ones stay.
+pub fn pause(queue: Queue, item: QueuedFile, why: Option<String>) {
+    if !item.in_parts.get_untracked() || !item.state.with_untracked(FileState::is_active) {
+        return;
+    }
+    item.state.set(FileState::Paused);
+    item.note.set(why);
+    if let Some(record) = record::get(item.id) {
+        record.stop(Stop::Paused);
+    }
+    queue.announce(&item);
+    pump(queue);
+}
+
+/// The network went away: files going up in parts pause, and say why.
+pub fn went_offline(queue: Queue) {
+    for item in queue.items.get_untracked() {
+        if item.in_parts.get_untracked() && item.state.with_untracked(FileState::is_active) {
+            pause(
+                queue,
+                item,
+                Some("Offline: the upload goes on by itself when the connection is back.".to_owned()),
+            );
+            if let Some(record) = record::get(item.id) {
+                record.mark_offline_paused();
+            }
+        }
+    }
+}
+
+/// The network is back: what going offline paused goes on by itself.
+pub fn came_online(queue: Queue) {
+    for item in queue.items.get_untracked() {
+        let offline_paused = record::get(item.id).is_some_and(|r| r.take_offline_paused());
+        if offline_paused && item.state.with_untracked(|s| *s == FileState::Paused) {
+            retry(queue, item);
+        }
+    }
+}
+
+/// Signs again and uploads again (a paused file: only its missing parts).
+pub fn retry(queue: Queue, item: QueuedFile) {
+    if can_retry(&item) {
+        // Parts already stored show at once; the rest starts from zero.
+        if !item.in_parts.get_untracked() {
+            item.progress.set(Progress::default());
+        }
+        item.note.set(None);
+        item.state.set(FileState::Waiting);
+        pump(queue);
+    }
+}
+
+/// Goes on with a paused file: the file at hand, or read again through the
+/// handle the browser kept (this click is the leave it may ask for).
+pub fn resume(queue: Queue, item: QueuedFile) {
+    if can_retry(&item) {
+        return retry(queue, item);
+    }
+    let Some(handle) = record::get(item.id).and_then(|r| r.handle()) else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let note = match file_handles::read(&handle).await {
+            Ok(file) if resume_with(queue, &file, Some(&handle)) => return,
+            Ok(_) => {
+                "The file changed since its upload started (its size or date differ), so it cannot continue: remove this card and upload the file again."
+            }
+            Err(Unreadable::NotAllowed) => {
+                "Courier was not allowed to read the file: choose or drop it again to send the rest."
+            }
+            Err(Unreadable::Gone) => {
+                item.reopenable.set(false);
+                "The file is no longer where it was: choose or drop it again to send the rest."
+            }
+        };
+        item.note.set(Some(note.to_owned()));
+    });
+}
+
+/// Queues what the browser's own picker gave (`picking`, its promise); the
+/// plain picker behind `input` where it could not be used.
+pub async fn take_picked(queue: Queue, picking: Result<JsValue, JsValue>, input: web_sys::HtmlInputElement) {
+    match file_handles::picked(picking).await {
+        Ok(chosen) => enqueue(queue, chosen),
+        Err(()) => super::gesture::open_plain_picker(&input),
+    }
+}
+
+/// Queues dropped files, with their handles where the browser gave them
+/// (see [`super::gesture::dropped_handles`]).
+pub async fn take_dropped(queue: Queue, files: Vec<File>, handles: Vec<JsValue>) {
+    if handles.iter().all(JsValue::is_null) {
+        return enqueue(queue, files);
+    }
+    enqueue(queue, file_handles::with_handles(files, handles).await);
+}
+
+/// Takes a finished, failed or cancelled card off the list.
+pub fn remove(queue: Queue, item: QueuedFile) {
+    if item.state.with_untracked(FileState::is_active) {
+        return;
+    }
+    if let FileState::Done(link) = item.state.get_untracked() {
+        recent::forget(&link.key);
+    }
+    // A large file's parts kept for Retry go with its card.
+    if let Some(record) = record::get(item.id) {
+        engine::abandon(&record);
+    }
+    drop_card(queue, &item);
+}
+
+/// Takes a card off the list with everything the page held for it: its
+/// record (its file, what Retry would have used), its thumbnail's URL.
+fn drop_card(queue: Queue, item: &QueuedFile) {
+    if let Some(url) = item.preview.get_untracked() {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+    record::release(item.id);
+    queue.remove(item.id);
+}
+
+/// Shows the uploads remembered from earlier visits, and the large files
+/// whose parts were on their way (paused until their file is chosen again).
+pub fn restore(queue: Queue) {
+    for link in recent::load().into_iter().rev() {
+        let item = queue.push(link.filename.clone(), link.size, link.link);
+        item.progress.update(|p| p.sent = p.total);
+        item.state.set(FileState::Done(link));
+    }
+    let unfinished = unfinished::load();
+    file_handles::keep_only(unfinished.iter().map(|u| u.upload.key.clone()).collect());
+    for unfinished in unfinished {
+        let item = queue.push(unfinished.name.clone(), unfinished.upload.size, unfinished.link);
+        item.progress.update(|p| p.sent = 0);
+        item.state.set(FileState::Paused);
+        item.in_parts.set(true);
+        let upload = unfinished.upload.clone();
+        record::keep(item.id, UploadRecord::awaiting(unfinished));
+        // How much the store holds; an upload it no longer has goes, with its card.
+        let key = upload.key.clone();
+        leptos::task::spawn_local(async move {
+            match engine::held(&upload).await {
+                engine::Held::Bytes(stored) => item.progress.set(Progress {
+                    sent: stored,
+                    total: upload.size,
+                    bytes_per_sec: 0.0,
+                }),
+                engine::Held::Gone => drop_card(queue, &item),
+                // Courier or the store unreachable: the card waits as it is.
+                engine::Held::Unknown => {}
+            }
+        });
+        // Resume takes one click where the browser kept the file's handle.
+        leptos::task::spawn_local(async move {
+            if let Some(handle) = file_handles::kept(&key).await
+                && let Some(record) = record::get(item.id)
+            {
+                record.set_handle(handle);
+                item.reopenable.set(true);
+            }
+        });
+    }
+}
+
+/// Continues a paused card with `file` if it is the file the card waits
+/// for; says so on a paused card whose name it only shares.
+fn resume_with(queue: Queue, file: &File, handle: Option<&JsValue>) -> bool {
+    let awaiting: Vec<_> = record::all()
+        .into_iter()
+        .filter_map(|(id, record)| Some((id, record.awaited()?, record)))
+        .collect();
+    let items = queue.items.get_untracked();
+    let waiting = |id: u64| {
+        items
+            .iter()
+            .find(|i| i.id == id && i.state.with_untracked(|s| *s == FileState::Paused))
+            .copied()
+    };
+    if let Some((item, unfinished, record)) = awaiting
+        .iter()
+        .filter(|(_, u, _)| u.is_for(file))
+        .find_map(|(id, u, record)| Some((waiting(*id)?, u, record)))
+    {
+        record.found(file.clone());
+        if let Some(handle) = handle {
+            record.set_handle(handle.clone());
+            file_handles::keep(unfinished.upload.key.clone(), handle.clone());
+        }
+        item.note.set(None);
+        item.state.set(FileState::Waiting);
+        pump(queue);
+        return true;
+    }
+    for item in awaiting
+        .iter()
+        .filter(|(_, u, _)| u.name == file.name())
+        .filter_map(|(id, _, _)| waiting(*id))
+    {
+        item.note.set(Some(format!(
+            "The “{}” just chosen is not the file this upload was for (its size or date differ), so it goes up on its own. Choose the original to continue here.",
+            file.name()
+        )));
+    }
+    false
+}
+
+/// Forgets every finished upload, here and in storage.
+pub fn clear_finished(queue: Queue) {
+    recent::forget_all();
+    for item in queue.items.get_untracked() {
+        if item.state.with_untracked(|s| matches!(s, FileState::Done(_))) {
+            drop_card(queue, &item);
+        }
+    }
+}
+
+/// Whether the file behind a card can be sent again.
+pub fn can_retry(item: &QueuedFile) -> bool {
+    record::get(item.id).is_some_and(|r| r.has_file())
+}
+
+// --- a finished upload's link ---
+
+/// Copies `text` to the clipboard; whether that worked.
+pub async fn copy(text: String) -> bool {
+    let Some(window) = web_sys::window() else { return false };
+    let promise = window.navigator().clipboard().write_text(&text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}
+
+/// A fresh link for a file uploaded earlier (its token's holder only), kept
+/// in the recent uploads in place of the old one.
+pub async fn renew(key: String, token: String) -> Result<DownloadLink, CourierError> {
+    let fresh = calls::sign_download(key, token).await?;
+    recent::remember(&fresh);
+    Ok(fresh)
+}
+
+/// Deletes a file uploaded earlier (its token's holder only), and forgets it
+/// in the recent uploads.
+pub async fn delete(key: String, token: String) -> Result<(), CourierError> {
+    calls::delete_upload(key.clone(), token).await?;
+    recent::forget(&key);
+    Ok(())
+}
