@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use app::multipart::MultipartUpload;
 use md5::{Digest as _, Md5};
+use wire::multipart::MultipartUpload;
 
 pub fn md5_hex(bytes: &[u8]) -> String {
     hex::encode(Md5::digest(bytes))

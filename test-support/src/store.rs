@@ -1,8 +1,6 @@
 //! Looking behind Courier: S3 clients for any store, the embedded store's
 //! files on disk, and anonymous reads.
 
-use std::path::PathBuf;
-
 use reqwest::{StatusCode, header};
 
 /// An S3 client for the embedded store at `endpoint`, signing with the
@@ -30,25 +28,6 @@ pub fn s3_client(endpoint: &str, region: &str, access_key_id: &str, secret_acces
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(config)
-}
-
-/// Every file under `dir` whose path contains `needle`, sorted.
-pub fn files_under(dir: &std::path::Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.to_string_lossy().contains(needle) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// Whether `key` is in the store, asked with the store's own credentials.

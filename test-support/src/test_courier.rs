@@ -8,7 +8,8 @@ use courier::serve::{Limits, Serving};
 use courier::settings::Settings;
 use courier::startup::Application;
 
-use crate::store::{embedded_store_client, files_under};
+use crate::disk::files_under;
+use crate::store::embedded_store_client;
 
 /// A well-behaved client forgets idle connections before the server closes
 /// them: the app and the store close one idle for `header_read` (10 s), and
@@ -24,7 +25,11 @@ pub struct TestCourier {
     pub store: String,
     pub bucket: String,
     pub http: reqwest::Client,
+    /// The test's own directory (deleted with it).
     pub data_dir: tempfile::TempDir,
+    /// Where the embedded store keeps its data: `data_dir`, unless it was
+    /// started on another's ([`TestCourierBuilder::store_data_in`]).
+    pub store_dir: PathBuf,
 }
 
 /// How a test Courier starts: by default on the embedded store, in a fresh
@@ -138,7 +143,7 @@ impl TestCourierBuilder {
             Store::EmbeddedIn(dir) => Some(dir.clone()),
             Store::Configured => None,
         };
-        if let Some(dir) = store_dir {
+        if let Some(dir) = &store_dir {
             env.insert("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned());
             env.insert("COURIER_DATA_DIR".to_owned(), dir.display().to_string());
         }
@@ -168,6 +173,7 @@ impl TestCourierBuilder {
             store,
             bucket,
             http,
+            store_dir: store_dir.unwrap_or_else(|| data_dir.path().to_owned()),
             data_dir,
         }
     }
@@ -176,13 +182,13 @@ impl TestCourierBuilder {
 impl TestCourier {
     /// Where the embedded store keeps an object on disk.
     pub fn object_path(&self, key: &str) -> PathBuf {
-        self.data_dir.path().join("objects").join(&self.bucket).join(key)
+        self.store_dir.join("objects").join(&self.bucket).join(key)
     }
 
     /// Every object stored under `[public/]uploads/` (by grants) or
     /// `[public/]files/` (confirmed), sorted.
     pub fn stored_keys(&self) -> Vec<String> {
-        let root = self.data_dir.path().join("objects").join(&self.bucket);
+        let root = self.store_dir.join("objects").join(&self.bucket);
         let mut keys: Vec<String> = ["uploads", "files", "public"]
             .iter()
             .flat_map(|area| files_under(&root.join(area), ""))
@@ -195,7 +201,7 @@ impl TestCourier {
     /// An S3 client that signs with the embedded store's own credentials, as
     /// the server's does: for fixtures, and for what only signed requests may do.
     pub fn store_client(&self) -> aws_sdk_s3::Client {
-        embedded_store_client(&self.store, self.data_dir.path())
+        embedded_store_client(&self.store, &self.store_dir)
     }
 
     /// Sends `request` to the store byte for byte (no client normalises its

@@ -7,75 +7,13 @@
 //! (the tests run as root on the CI machine); without it the test fails and
 //! says so. It keeps no floor, so that the disk really fills.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use reqwest::{StatusCode, header};
 
-use courier_test_support::{TestCourier, location, sample_bytes};
+use courier_test_support::{TestCourier, Tmpfs, location, sample_bytes};
 
 const MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024;
 /// A tmpfs page: what a file takes at the least.
 const PAGE: u64 = 4096;
-
-/// A tmpfs mounted on a fresh directory, unmounted when dropped (also when
-/// the test fails).
-struct Tmpfs {
-    dir: PathBuf,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> (Self, tempfile::TempDir) {
-        let dir = tempfile::tempdir().expect("a mount point");
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .expect("the mount command runs");
-        assert!(
-            mounted.status.success(),
-            "this test fills the store's disk, a {size} tmpfs it mounts, and mounting needs \
-             root (CAP_SYS_ADMIN): run the tests as root. mount said: {}",
-            String::from_utf8_lossy(&mounted.stderr).trim()
-        );
-        let tmpfs = Self {
-            dir: dir.path().to_owned(),
-        };
-        (tmpfs, dir)
-    }
-
-    /// Bytes new files may still take.
-    fn available(&self) -> u64 {
-        let out = Command::new("stat")
-            .args(["-f", "-c", "%a %S"])
-            .arg(&self.dir)
-            .output()
-            .expect("stat runs");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let numbers: Vec<u64> = text.split_whitespace().map(|n| n.parse().expect("a number")).collect();
-        numbers[0] * numbers[1]
-    }
-
-    /// Fills the disk until exactly `left` bytes (whole pages) stay free.
-    fn fill_until(&self, left: u64) -> PathBuf {
-        let filler = self.dir.join("filler");
-        let size = self.available() - left;
-        std::fs::write(&filler, vec![0u8; size as usize]).expect("the filler fits");
-        assert_eq!(self.available(), left);
-        filler
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let unmounted = Command::new("umount").arg(&self.dir).output();
-        if !unmounted.is_ok_and(|out| out.status.success()) {
-            // The store still holds a file open there: detach it anyway.
-            let _ = Command::new("umount").arg("-l").arg(&self.dir).output();
-        }
-        let _ = std::fs::remove_dir(&self.dir);
-    }
-}
 
 /// Courier whose data directory is a fresh tmpfs of `size`, which its store
 /// may fill to the last byte.
@@ -86,9 +24,9 @@ async fn courier_on_tmpfs(size: &str) -> (Tmpfs, TestCourier) {
 /// Courier whose data directory is a fresh tmpfs of `size`, whose store
 /// keeps `min_free` bytes free, taking files up to `max_upload` bytes.
 async fn courier_keeping_free(size: &str, min_free: u64, max_upload: u64) -> (Tmpfs, TestCourier) {
-    let (tmpfs, data_dir) = Tmpfs::mount(size);
+    let tmpfs = Tmpfs::mount(size);
     let courier = TestCourier::builder()
-        .data_dir(data_dir)
+        .store_data_in(&tmpfs.dir)
         .env("COURIER_MAX_UPLOAD_BYTES", max_upload.to_string())
         .env("COURIER_MIN_FREE_BYTES", min_free.to_string())
         .start()

@@ -6,76 +6,16 @@
 //! SlowDown`). Now each client has its share of the slots, reads and writes
 //! have pools of their own, and a body slower than the floor is cut.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use courier_serve::{BodyRate, Limits};
+use courier_serve::Limits;
 use courier_store::S3_REQUEST_TIMEOUT;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpSocket, TcpStream};
-use tokio::task::JoinSet;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+
+use courier_test_support::{FLOOR, Trickle, answer_on, one_trickle};
 
 use crate::support::{TestStore, part_sha256, sample_bytes};
-
-/// The attacker's address: loopback, but not the honest client's.
-const ATTACKER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
-/// A second slow client, whose single trickle is watched being cut.
-const SLOW_CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 3));
-
-/// Bodies must come at 4 KiB/s over each 3 s of waiting (20 s by default),
-/// so the test sees trickles cut within seconds.
-const FLOOR: BodyRate = BodyRate {
-    bytes_per_sec: 4096,
-    window: Duration::from_secs(3),
-};
-
-async fn connect_from(source: IpAddr, addr: &str) -> std::io::Result<TcpStream> {
-    let addr: SocketAddr = addr.parse().map_err(std::io::Error::other)?;
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::new(source, 0))?;
-    socket.connect(addr).await
-}
-
-/// Opens `count` connections from the attacker, sends `head` and one byte of
-/// the body on each, then a byte a second on each until the task is
-/// dropped (which closes them all). Connections the server closes are left behind.
-struct Trickle {
-    sent: JoinSet<Option<TcpStream>>,
-}
-
-impl Trickle {
-    async fn start(addr: &str, head: String, count: usize) -> Self {
-        let mut opened = Vec::with_capacity(count);
-        for _ in 0..count {
-            if let Ok(mut stream) = connect_from(ATTACKER, addr).await
-                && stream.write_all(head.as_bytes()).await.is_ok()
-                && stream.write_all(b"x").await.is_ok()
-            {
-                opened.push(stream);
-            }
-        }
-        let mut sent = JoinSet::new();
-        for mut stream in opened {
-            sent.spawn(async move {
-                for _ in 0..30 {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    if stream.write_all(b"x").await.is_err() {
-                        return None;
-                    }
-                }
-                Some(stream)
-            });
-        }
-        Self { sent }
-    }
-
-    /// Connections still trickling: those the server closed fail a write
-    /// within a second or two.
-    fn still_sending(&mut self) -> usize {
-        while self.sent.try_join_next().is_some() {}
-        self.sent.len()
-    }
-}
 
 /// A 16 MiB multipart upload started as the app starts it, the head of a
 /// raw `PUT` of its first part (its URL signs an exact 8 MiB length and the
@@ -93,37 +33,6 @@ async fn first_part_put(store: &TestStore, name: &str) -> (String, String, Strin
         part_sha256(&part)
     );
     (key, upload_id, head, part)
-}
-
-/// What `addr` answers a slow client (not the attacker: its own
-/// connections take a while to be given back) that sends `head` and then a
-/// byte every half second, through one window of the floor and a little more.
-async fn one_trickle(addr: &str, head: &str) -> String {
-    let mut one = connect_from(SLOW_CLIENT, addr).await.expect("connects");
-    one.write_all(head.as_bytes()).await.expect("sent");
-    let dripping = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            // Ignored once the server has answered and closed.
-            let _ = one.write_all(b"a").await;
-        }
-    };
-    let _ = tokio::time::timeout(FLOOR.window + Duration::from_secs(2), dripping).await;
-    answer_on(one, Duration::from_secs(5)).await
-}
-
-/// The first line and what follows, as far as it came within `within`.
-async fn answer_on(mut stream: TcpStream, within: Duration) -> String {
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    let deadline = tokio::time::Instant::now() + within;
-    while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
-        if read == 0 {
-            break;
-        }
-        answer.extend_from_slice(&buf[..read]);
-    }
-    String::from_utf8_lossy(&answer).into_owned()
 }
 
 #[tokio::test]

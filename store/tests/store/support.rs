@@ -22,8 +22,8 @@ use courier_serve::{Limits, Server, TrustedProxies};
 use courier_store::{EmbeddedStore, SlotLimits, StoreConfig, StoreCredentials};
 use tokio::task::JoinHandle;
 
-pub use browser_form::{BrowserForm, location, query};
-pub use disk::{Tmpfs, files_under};
+pub use browser_form::{BrowserForm, location};
+pub use courier_test_support::{Tmpfs, files_under, md5_hex, query, sample_bytes};
 pub use multipart::part_sha256;
 use store_process::StoreProcess;
 
@@ -349,22 +349,4 @@ pub fn code<T, E: aws_sdk_s3::error::ProvideErrorMetadata>(
                 .to_owned(),
         ),
     }
-}
-
-/// `len` bytes that are not all alike.
-pub fn sample_bytes(len: usize) -> Vec<u8> {
-    // One period of `i * 31 % 251`, copied: byte by byte is slow unoptimised.
-    let period: Vec<u8> = (0..251usize).map(|i| (i * 31 % 251) as u8).collect();
-    let mut bytes = Vec::with_capacity(len + period.len());
-    while bytes.len() < len {
-        bytes.extend_from_slice(&period);
-    }
-    bytes.truncate(len);
-    bytes
-}
-
-/// The hex MD5 of `bytes`: a single upload's ETag.
-pub fn md5_hex(bytes: &[u8]) -> String {
-    use md5::Digest as _;
-    hex::encode(md5::Md5::digest(bytes))
 }

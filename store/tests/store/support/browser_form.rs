@@ -121,7 +121,7 @@ impl TestStore {
             "the store refused: {}",
             stored.text().await.unwrap_or_default()
         );
-        query(&location)["key"].clone()
+        courier_test_support::query(&location)["key"].clone()
     }
 
     /// Grants, POSTs and confirms one file, as the page and the app do:
@@ -164,13 +164,4 @@ pub fn location(response: &reqwest::Response) -> String {
         .get(header::LOCATION)
         .map(|value| value.to_str().expect("ascii").to_owned())
         .unwrap_or_default()
-}
-
-/// The query parameters of a URL.
-pub fn query(url: &str) -> std::collections::HashMap<String, String> {
-    reqwest::Url::parse(url)
-        .unwrap_or_else(|_| panic!("a URL: {url:?}"))
-        .query_pairs()
-        .into_owned()
-        .collect()
 }
