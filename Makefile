@@ -98,6 +98,7 @@ site: tools
 lint:
 	cargo fmt --all -- --check
 	cargo clippy -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-test-support --all-targets -- -D warnings
+	cargo clippy -p courier-test-support --no-default-features --all-targets -- -D warnings
 	scripts/import-pairs
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
 	cargo clippy -p courier --all-targets -- -D warnings

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use app::model::{DownloadLink, UploadGrant};
 use app::multipart::MultipartUpload;
-use reqwest::multipart::{Form, Part};
 use reqwest::{Response, StatusCode, header};
 
 use crate::bytes::{part_bytes, part_sha256};
+use crate::s3::post_form;
 use crate::test_courier::TestCourier;
 
 pub fn location(response: &Response) -> String {
@@ -47,22 +47,7 @@ impl TestCourier {
         content_type: &str,
         bytes: &[u8],
     ) -> Response {
-        let mut form = Form::new();
-        for (name, value) in fields {
-            form = form.text(name.as_ref().to_owned(), value.as_ref().to_owned());
-        }
-        let part = Part::bytes(bytes.to_vec())
-            .file_name(file_name.to_owned())
-            .mime_str(content_type)
-            .expect("mime");
-        form = form.part("file", part);
-        self.http
-            .post(url)
-            .header(header::ORIGIN, &self.base)
-            .multipart(form)
-            .send()
-            .await
-            .expect("the store answers")
+        post_form(&self.http, url, &self.base, fields, file_name, content_type, bytes).await
     }
 
     /// Follows a 303 from the store the way fetch does: a GET asking for JSON.

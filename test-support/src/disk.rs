@@ -75,3 +75,15 @@ impl Drop for Tmpfs {
         }
     }
 }
+
+/// Every object a bucket directory holds under `[public/]uploads/` (by
+/// grants) or `[public/]files/` (confirmed), by key, sorted.
+pub fn stored_keys(bucket_dir: &Path) -> Vec<String> {
+    let mut keys: Vec<String> = ["uploads", "files", "public"]
+        .iter()
+        .flat_map(|area| files_under(&bucket_dir.join(area), ""))
+        .filter_map(|path| path.strip_prefix(bucket_dir).ok().map(|p| p.display().to_string()))
+        .collect();
+    keys.sort();
+    keys
+}

@@ -7,7 +7,7 @@ use md5::{Digest as _, Md5};
 use reqwest::{Response, StatusCode, header};
 
 use crate::bytes::{MULTIPART_FILE, md5_hex, part_bytes, part_sha256, sample_bytes, tricky_bytes};
-use crate::store::{anonymous_get, disposition_of, object_exists, uploads_in_progress};
+use crate::s3::{anonymous_get, disposition_of, object_exists, uploads_in_progress};
 use crate::test_courier::TestCourier;
 
 /// Public links on any store (`s3` signs with the store's credentials, to

@@ -8,7 +8,6 @@ use courier::serve::{Limits, Serving};
 use courier::settings::Settings;
 use courier::startup::Application;
 
-use crate::disk::files_under;
 use crate::store::embedded_store_client;
 
 /// A well-behaved client forgets idle connections before the server closes
@@ -188,14 +187,7 @@ impl TestCourier {
     /// Every object stored under `[public/]uploads/` (by grants) or
     /// `[public/]files/` (confirmed), sorted.
     pub fn stored_keys(&self) -> Vec<String> {
-        let root = self.store_dir.join("objects").join(&self.bucket);
-        let mut keys: Vec<String> = ["uploads", "files", "public"]
-            .iter()
-            .flat_map(|area| files_under(&root.join(area), ""))
-            .filter_map(|path| path.strip_prefix(&root).ok().map(|p| p.display().to_string()))
-            .collect();
-        keys.sort();
-        keys
+        crate::disk::stored_keys(&self.store_dir.join("objects").join(&self.bucket))
     }
 
     /// An S3 client that signs with the embedded store's own credentials, as

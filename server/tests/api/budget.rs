@@ -140,7 +140,10 @@ async fn an_abort_keeps_the_charge_and_a_refused_grant_gives_it_back() {
 #[tokio::test]
 async fn zero_turns_the_budget_off() {
     let courier = TestCourier::builder()
-        .envs(&[("COURIER_CLIENT_BYTES_PER_DAY", "0"), ("COURIER_RATE_LIMIT_PER_MINUTE", "0")])
+        .envs(&[
+            ("COURIER_CLIENT_BYTES_PER_DAY", "0"),
+            ("COURIER_RATE_LIMIT_PER_MINUTE", "0"),
+        ])
         .start()
         .await;
     // More than the default day's 100 GiB, one upload at a time (each is

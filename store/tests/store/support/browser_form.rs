@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use reqwest::multipart::{Form, Part};
 use reqwest::{StatusCode, header};
 use signer::credentials::{SigningCredentials, SigningIdentity};
 use signer::file_name::FileName;
@@ -93,21 +92,7 @@ impl TestStore {
         content_type: &str,
         bytes: &[u8],
     ) -> reqwest::Response {
-        let mut form = Form::new();
-        for (name, value) in fields {
-            form = form.text(name.as_ref().to_owned(), value.as_ref().to_owned());
-        }
-        let part = Part::bytes(bytes.to_vec())
-            .file_name(file_name.to_owned())
-            .mime_str(content_type)
-            .expect("mime");
-        self.http
-            .post(url)
-            .header(header::ORIGIN, ORIGIN)
-            .multipart(form.part("file", part))
-            .send()
-            .await
-            .expect("the store answers")
+        courier_test_support::post_form(&self.http, url, ORIGIN, fields, file_name, content_type, bytes).await
     }
 
     /// POSTs `bytes` under `form`; the store must take it (303). Its key.

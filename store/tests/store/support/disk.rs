@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use courier_test_support::files_under;
-
 use super::TestStore;
 
 impl TestStore {
@@ -20,13 +18,6 @@ impl TestStore {
     /// Every object stored under `[public/]uploads/` (by grants) or
     /// `[public/]files/` (confirmed), sorted.
     pub fn stored_keys(&self) -> Vec<String> {
-        let root = self.bucket_dir();
-        let mut keys: Vec<String> = ["uploads", "files", "public"]
-            .iter()
-            .flat_map(|area| files_under(&root.join(area), ""))
-            .filter_map(|path| path.strip_prefix(&root).ok().map(|p| p.display().to_string()))
-            .collect();
-        keys.sort();
-        keys
+        courier_test_support::stored_keys(&self.bucket_dir())
     }
 }

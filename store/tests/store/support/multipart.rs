@@ -153,23 +153,7 @@ impl TestStore {
 
     /// The store's own list of the multipart uploads in progress: key and upload id.
     pub async fn uploads_in_progress(&self) -> Vec<(String, String)> {
-        let listed = self
-            .store_client()
-            .list_multipart_uploads()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .expect("the store lists uploads");
-        listed
-            .uploads()
-            .iter()
-            .map(|u| {
-                (
-                    u.key().unwrap_or_default().to_owned(),
-                    u.upload_id().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect()
+        courier_test_support::uploads_in_progress(&self.store_client(), &self.bucket).await
     }
 }
 
