@@ -1,0 +1,74 @@
+//! Two kinds of failure, kept apart because the routes answer them
+//! differently: a [`ShareRefusal`] is about the share (404 or 410, a sentence
+//! for the person holding the link); a [`DbError`] is about the database
+//! (503, or a failed start). Neither ever carries a password or a URL with
+//! credentials: connection errors are scrubbed where they are made.
+
+use std::path::PathBuf;
+
+/// Why the share database could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// `COURIER_DATABASE_URL` could not be used; `reason` never repeats its value.
+    #[error("COURIER_DATABASE_URL {reason}")]
+    Setting { reason: String },
+    /// The SQLite file or its directory could not be made.
+    #[error("could not prepare the share database file {}: {source}; check that the directory exists and Courier may write to it", path.display())]
+    DataFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be reached; `database` is named without its password.
+    #[error("could not reach the share database ({database}): {reason}")]
+    Connect { database: String, reason: String },
+    /// The versioned migrations could not be applied.
+    #[error("could not bring the share database ({database}) up to date: {reason}")]
+    Migrate { database: String, reason: String },
+    /// A query failed: the database went away, is locked or full.
+    #[error("the share database did not answer: {0}")]
+    Query(#[source] sqlx::Error),
+    /// A stored value is out of range for its type (written by something else).
+    #[error("the share database holds a value Courier cannot read: {0}")]
+    Corrupt(String),
+    /// A share's rules changed each time its download was about to be
+    /// counted (only a rule relaxed meanwhile can cause it).
+    #[error("the share changed while its download was being counted; try again")]
+    Contended,
+    /// A new share breaks a rule the schema keeps.
+    #[error("a share {0}")]
+    InvalidShare(&'static str),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Query(error)
+    }
+}
+
+/// Why a share cannot be used, in a sentence for the person holding its link.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareRefusal {
+    /// No share has this id, the id is malformed, or the share has no such file.
+    #[error("There is no share at this link. Check that the whole link was copied.")]
+    NotFound,
+    #[error("This share has expired: its sender chose how long it would last, and that time has passed.")]
+    Expired,
+    #[error("This share was revoked by its sender: its files can no longer be downloaded.")]
+    Revoked,
+    #[error(
+        "This share's download limit has been reached: its sender allowed a set number of downloads, and they have all been used. Ask the sender for a new link."
+    )]
+    LimitReached,
+    /// The database failed; the cause is in `source()`, for the log.
+    #[error(
+        "Courier could not reach its share database just now. Nothing was lost, and trying again in a moment is safe."
+    )]
+    Unavailable(#[from] DbError),
+}
+
+impl From<sqlx::Error> for ShareRefusal {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Unavailable(DbError::Query(error))
+    }
+}

@@ -1,0 +1,344 @@
+//! What the share database must do, each written once and run on both
+//! backends. Times are whole seconds: the database keeps no less.
+
+use std::os::unix::fs::PermissionsExt as _;
+
+use courier_shares::{DatabaseConfig, DbError, NewFile, NewShare, Share, ShareDb, ShareId, ShareRefusal, SharedFile};
+use sqlx::{Connection as _, SqliteConnection};
+use time::{Duration, OffsetDateTime};
+
+use crate::backend::NamedBackend;
+
+/// A fixed "now": time is passed in, never read.
+fn t0() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_767_225_600).expect("2026-01-01")
+}
+
+fn file(n: usize) -> NewFile {
+    NewFile {
+        key: format!("files/{n:04}/report-{n}.pdf"),
+        filename: format!("Report {n} (final) é.pdf"),
+        content_type: "application/pdf".into(),
+        size: 1_000 + n as u64,
+    }
+}
+
+fn new_share(files: usize, max_downloads: Option<u32>, expires_in: Option<Duration>) -> NewShare {
+    NewShare {
+        files: (0..files).map(file).collect(),
+        expires_at: expires_in.map(|after| t0() + after),
+        max_downloads,
+        created_at: t0(),
+    }
+}
+
+async fn created(db: &ShareDb, share: NewShare) -> ShareId {
+    match db.create(share).await {
+        Ok(id) => id,
+        Err(error) => panic!("create: {error}"),
+    }
+}
+
+async fn read(db: &ShareDb, id: &ShareId, now: OffsetDateTime) -> Share {
+    match db.share(id.as_str(), now).await {
+        Ok(share) => share,
+        Err(refusal) => panic!("share: {refusal}"),
+    }
+}
+
+async fn take(db: &ShareDb, id: &ShareId, file: usize, now: OffsetDateTime) -> SharedFile {
+    match db.take_download(id.as_str(), file, now).await {
+        Ok(file) => file,
+        Err(refusal) => panic!("take_download({file}): {refusal}"),
+    }
+}
+
+/// The refusal's name, so a wrong one shows in the assertion.
+fn refusal<T>(result: Result<T, ShareRefusal>) -> &'static str {
+    match result {
+        Ok(_) => "Ok",
+        Err(ShareRefusal::NotFound) => "NotFound",
+        Err(ShareRefusal::Expired) => "Expired",
+        Err(ShareRefusal::Revoked) => "Revoked",
+        Err(ShareRefusal::LimitReached) => "LimitReached",
+        Err(ShareRefusal::Unavailable(_)) => "Unavailable",
+    }
+}
+
+pub async fn round_trip_with_several_files(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let limited = created(&db, new_share(3, Some(2), Some(Duration::hours(1)))).await;
+    let open = created(&db, new_share(1, None, None)).await;
+    assert_ne!(limited, open);
+
+    let share = read(&db, &limited, t0()).await;
+    let expected_files: Vec<SharedFile> = (0..3)
+        .map(|n| {
+            let new = file(n);
+            SharedFile {
+                index: n,
+                key: new.key,
+                filename: new.filename,
+                content_type: new.content_type,
+                size: new.size,
+                downloads: 0,
+            }
+        })
+        .collect();
+    let expected = Share {
+        id: limited.clone(),
+        files: expected_files,
+        expires_at: Some(t0() + Duration::hours(1)),
+        max_downloads: Some(2),
+        created_at: t0(),
+    };
+    assert_eq!(share, expected);
+    assert_eq!(share.downloads_left(1), Some(2));
+
+    let taken = take(&db, &limited, 1, t0()).await;
+    assert_eq!(
+        (taken.index, taken.downloads, taken.key.as_str()),
+        (1, 1, expected.files[1].key.as_str())
+    );
+    let share = read(&db, &limited, t0()).await;
+    assert_eq!(share.files.iter().map(|f| f.downloads).collect::<Vec<_>>(), [0, 1, 0]);
+    assert_eq!(share.downloads_left(1), Some(1));
+
+    let share = read(&db, &open, t0() + Duration::days(3650)).await;
+    assert_eq!(
+        (share.files.len(), share.expires_at, share.max_downloads),
+        (1, None, None)
+    );
+    assert_eq!(share.downloads_left(0), None);
+}
+
+pub async fn expired_share_is_refused(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let id = created(&db, new_share(2, None, Some(Duration::minutes(1)))).await;
+    let last_second = t0() + Duration::seconds(59);
+    let expiry = t0() + Duration::minutes(1);
+
+    assert_eq!(read(&db, &id, last_second).await.files.len(), 2);
+    assert_eq!(take(&db, &id, 0, last_second).await.downloads, 1);
+    assert_eq!(refusal(db.share(id.as_str(), expiry).await), "Expired");
+    assert_eq!(refusal(db.take_download(id.as_str(), 1, expiry).await), "Expired");
+    assert_eq!(
+        refusal(db.take_download(id.as_str(), 0, expiry + Duration::days(1)).await),
+        "Expired"
+    );
+    // Nothing was counted by the refusals.
+    assert_eq!(
+        read(&db, &id, last_second)
+            .await
+            .files
+            .iter()
+            .map(|f| f.downloads)
+            .sum::<u32>(),
+        1
+    );
+}
+
+pub async fn revoked_share_is_refused(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let id = created(&db, new_share(2, Some(3), Some(Duration::hours(1)))).await;
+    let other = created(&db, new_share(1, Some(3), None)).await;
+    take(&db, &id, 0, t0()).await;
+
+    assert_eq!(refusal(db.revoke(id.as_str(), t0() + Duration::seconds(5)).await), "Ok");
+    assert_eq!(refusal(db.share(id.as_str(), t0()).await), "Revoked");
+    assert_eq!(refusal(db.take_download(id.as_str(), 1, t0()).await), "Revoked");
+    // Revoking again changes nothing; revoked outranks expired: the sender's act is what happened.
+    assert_eq!(refusal(db.revoke(id.as_str(), t0() + Duration::hours(2)).await), "Ok");
+    assert_eq!(
+        refusal(db.share(id.as_str(), t0() + Duration::hours(2)).await),
+        "Revoked"
+    );
+    // Other shares are untouched.
+    assert_eq!(take(&db, &other, 0, t0()).await.downloads, 1);
+}
+
+pub async fn limit_is_per_file(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let id = created(&db, new_share(2, Some(2), None)).await;
+
+    assert_eq!(take(&db, &id, 0, t0()).await.downloads, 1);
+    assert_eq!(take(&db, &id, 0, t0()).await.downloads, 2);
+    assert_eq!(refusal(db.take_download(id.as_str(), 0, t0()).await), "LimitReached");
+    // The other file has its own two; the share is usable while it does.
+    let share = read(&db, &id, t0()).await;
+    assert_eq!((share.downloads_left(0), share.downloads_left(1)), (Some(0), Some(2)));
+    assert_eq!(take(&db, &id, 1, t0()).await.downloads, 1);
+    assert_eq!(take(&db, &id, 1, t0()).await.downloads, 2);
+    assert_eq!(refusal(db.take_download(id.as_str(), 1, t0()).await), "LimitReached");
+    assert_eq!(refusal(db.share(id.as_str(), t0()).await), "LimitReached");
+    // A file the share does not have.
+    assert_eq!(refusal(db.take_download(id.as_str(), 2, t0()).await), "NotFound");
+    assert_eq!(
+        refusal(db.take_download(id.as_str(), usize::MAX, t0()).await),
+        "NotFound"
+    );
+
+    let unlimited = created(&db, new_share(1, None, None)).await;
+    for n in 1..=20 {
+        assert_eq!(take(&db, &unlimited, 0, t0()).await.downloads, n);
+    }
+}
+
+/// 200 requests at once for a file limited to 5: exactly 5 are counted.
+async fn race(dbs: &[ShareDb], id: &ShareId) -> (usize, usize) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..200 {
+        let db = dbs[n % dbs.len()].clone();
+        let id = id.to_string();
+        tasks.spawn(async move { refusal(db.take_download(&id, 0, t0()).await) });
+    }
+    let (mut taken, mut refused) = (0, 0);
+    while let Some(answer) = tasks.join_next().await {
+        match answer.expect("a task") {
+            "Ok" => taken += 1,
+            "LimitReached" => refused += 1,
+            other => panic!("a download was answered {other}"),
+        }
+    }
+    (taken, refused)
+}
+
+pub async fn concurrent_downloads_stop_at_the_limit(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let id = created(&db, new_share(2, Some(5), Some(Duration::hours(1)))).await;
+    assert_eq!(race(std::slice::from_ref(&db), &id).await, (5, 195));
+    assert_eq!(raced_downloads(&db, &id).await, 5);
+}
+
+/// Two Courier instances on one database: two pools, opened (and migrated) at once.
+pub async fn two_instances_share_one_limit(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let (first, second) = if backend.is_postgres() {
+        tokio::join!(database.open(), database.open())
+    } else {
+        // SQLite is one instance's database; a second pool on the file is
+        // still a second writer, opened after the first migrated it.
+        let first = database.open().await;
+        (first, database.open().await)
+    };
+    let id = created(&first, new_share(2, Some(5), None)).await;
+    assert_eq!(race(&[first.clone(), second.clone()], &id).await, (5, 195));
+    assert_eq!(raced_downloads(&second, &id).await, 5);
+}
+
+/// The raced file's downloads: the share's second file keeps it readable.
+async fn raced_downloads(db: &ShareDb, id: &ShareId) -> u32 {
+    read(db, id, t0()).await.files[0].downloads
+}
+
+pub async fn unknown_and_malformed_ids_are_not_found(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    created(&db, new_share(1, None, None)).await;
+    let unknown = ShareId::random().to_string();
+    for id in [
+        unknown.as_str(),
+        "",
+        "short",
+        "not base64 at all!!!!!",
+        "' OR 1=1; --aaaaaaaaaaa",
+        "%00aaaaaaaaaaaaaaaaaaa",
+    ] {
+        assert_eq!(refusal(db.share(id, t0()).await), "NotFound", "{id:?}");
+        assert_eq!(refusal(db.take_download(id, 0, t0()).await), "NotFound", "{id:?}");
+        assert_eq!(refusal(db.revoke(id, t0()).await), "NotFound", "{id:?}");
+    }
+}
+
+pub async fn status_counts_migrations_and_reopening_applies_nothing_twice(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let status = db.status().await.expect("a status");
+    assert_eq!(status.backend, database.config.backend());
+    assert!(status.known >= 1 && status.is_current(), "{status:?}");
+    let id = created(&db, new_share(1, Some(3), None)).await;
+    take(&db, &id, 0, t0()).await;
+    db.close().await;
+
+    let reopened = database.open().await;
+    assert_eq!(reopened.status().await.expect("a status"), status);
+    assert_eq!(read(&reopened, &id, t0()).await.files[0].downloads, 1);
+}
+
+pub async fn invalid_shares_are_refused(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let no_files = db.create(new_share(0, None, None)).await;
+    assert!(matches!(no_files, Err(DbError::InvalidShare(_))), "{no_files:?}");
+    let no_downloads = db.create(new_share(1, Some(0), None)).await;
+    assert!(
+        matches!(no_downloads, Err(DbError::InvalidShare(_))),
+        "{no_downloads:?}"
+    );
+    let mut huge = new_share(2, None, None);
+    huge.files[1].size = u64::MAX;
+    assert!(matches!(db.create(huge).await, Err(DbError::InvalidShare(_))));
+}
+
+pub async fn closed_database_is_unavailable(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let id = created(&db, new_share(1, Some(1), None)).await;
+    db.close().await;
+    let answer = db.take_download(id.as_str(), 0, t0()).await;
+    let Err(unavailable @ ShareRefusal::Unavailable(_)) = answer else {
+        panic!("a closed database answered {}", refusal(answer));
+    };
+    assert!(unavailable.to_string().contains("Nothing was lost"), "{unavailable}");
+    assert!(matches!(
+        db.create(new_share(1, None, None)).await,
+        Err(DbError::Query(_))
+    ));
+}
+
+pub async fn sqlite_file_is_private_and_in_wal_mode() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data_dir = dir.path().join("not-yet-made");
+    let config = DatabaseConfig::from_setting(None, &data_dir).expect("the default configuration");
+    let db = ShareDb::open(&config).await.expect("open");
+    let path = data_dir.join("shares.db");
+    let mode = std::fs::metadata(&path)
+        .expect("the database file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+
+    let mut connection = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("a connection");
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut connection)
+        .await
+        .expect("journal mode");
+    assert_eq!(journal, "wal");
+    drop(connection.close().await);
+    db.close().await;
+}
+
+pub async fn unreachable_postgres_hides_the_password() {
+    let config = DatabaseConfig::from_setting(
+        Some("postgres://courier:hunter2@127.0.0.1:1/courier"),
+        std::path::Path::new("/"),
+    )
+    .expect("a PostgreSQL configuration");
+    let error = ShareDb::open(&config).await.err().expect("port 1 has no PostgreSQL");
+    let message = error.to_string();
+    assert!(
+        message.contains("PostgreSQL at courier@127.0.0.1:1/courier"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("hunter2") && !format!("{error:?}").contains("hunter2"),
+        "{message}"
+    );
+}
