@@ -53,7 +53,7 @@ BUILD_TOOL_CONFIG := $(foreach crate,brotli brotli-decompressor alloc-no-stdlib 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 export CHROMIUM_PATH
 
-.PHONY: run dev test bench build site tools browser wrk lint unit e2e garage garage-tests clean
+.PHONY: run dev test bench build site tools browser wrk postgres lint unit e2e garage garage-tests clean
 
 ## run: build the release site and serve it, with the embedded store unless COURIER_BUCKET is set
 run: tools build
@@ -97,7 +97,7 @@ site: tools
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-test-support --all-targets -- -D warnings
+	cargo clippy -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-shares -p courier-test-support --all-targets -- -D warnings
 	cargo clippy -p courier-test-support --no-default-features --all-targets -- -D warnings
 	scripts/import-pairs
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
@@ -105,8 +105,8 @@ lint:
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate,frontend/split --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-unit:
-	cargo test -p wire -p signer -p bundle-seal -p courier-serve -p courier-store
+unit: postgres
+	cargo test -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-shares
 	cargo test -p app --features ssr
 	cargo test -p courier --lib --bins --test api --test memory
 
@@ -155,6 +155,13 @@ browser:
 	@test -x "$(CHROMIUM_PATH)" || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 		else sudo apt-get update && sudo apt-get install -y chromium; fi; }
+
+## postgres: Debian's PostgreSQL 15, whose programs the share database's tests
+## run as a throwaway cluster (no service is started or needed)
+postgres:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y postgresql; \
+		else sudo apt-get update && sudo apt-get install -y postgresql; fi; }
 
 clean:
 	cargo clean
