@@ -162,6 +162,8 @@ export class AppAndStore {
         ...testEnv(siteRoot),
         LEPTOS_SITE_ADDR: `127.0.0.1:${appPort}`,
         COURIER_PUBLIC_URL: origin,
+        // The app's share database, beside the store's data.
+        COURIER_DATA_DIR: dataDir,
         COURIER_BUCKET: "courier",
         COURIER_SECRET: "apart-test-secret-0123456789abcdef0123456",
         COURIER_S3_FORCE_PATH_STYLE: "true",

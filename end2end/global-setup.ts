@@ -16,11 +16,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const siteRoot = process.env.COURIER_SITE_ROOT ?? path.join(root, "target", "site");
   const dataDir = mkdtempSync(path.join(tmpdir(), "courier-e2e-"));
   const env = testEnv(siteRoot);
+  // The share database, and the embedded store's data when there is one.
+  env.COURIER_DATA_DIR = dataDir;
   if (process.env.COURIER_BUCKET) {
     env.COURIER_SECRET ??= "end-to-end-tests-secret-0123456789abcdef";
   } else {
     env.COURIER_EMBEDDED_S3_ADDR = "127.0.0.1:0";
-    env.COURIER_DATA_DIR = dataDir;
   }
   const courier = await startCourier(env);
   const baseURL = courier.baseURL;

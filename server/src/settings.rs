@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use courier_shares::DatabaseConfig;
 use leptos::config::LeptosOptions;
 use signer::post_policy::SigningCredentials;
 use signer::token::TokenSecret;
@@ -76,6 +77,9 @@ pub struct Settings {
     /// uploads leave on its disk; `None` for the default (1 GiB, or a
     /// twentieth of a disk under 20 GiB), `Some(0)` for none.
     pub min_free_bytes: Option<u64>,
+    /// `COURIER_DATABASE_URL` (`postgres://…`), or SQLite in
+    /// `COURIER_DATA_DIR` when unset: where shares are kept.
+    pub database: DatabaseConfig,
 }
 
 /// How log lines are written.
@@ -178,8 +182,17 @@ impl Settings {
             log_format: LogFormat::parse(var(LogFormat::SETTING).as_deref())?,
             shutdown_grace: shutdown_grace(&var)?,
             min_free_bytes: min_free_bytes(&var)?,
+            database: database(&var)?,
         })
     }
+}
+
+/// `COURIER_DATABASE_URL`, or SQLite in the data directory (beside the
+/// embedded store's data, when there is one).
+fn database(var: &impl Fn(&str) -> Option<String>) -> Result<DatabaseConfig, SettingsError> {
+    let data_dir = PathBuf::from(var("COURIER_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
+    DatabaseConfig::from_setting(var("COURIER_DATABASE_URL").as_deref(), &data_dir)
+        .map_err(|error| invalid("COURIER_DATABASE_URL", &error.to_string()))
 }
 
 /// `COURIER_SECRET`, checked once: every later use holds a `TokenSecret`.
@@ -630,6 +643,25 @@ mod tests {
     }
 
     #[test]
+    fn shares_are_kept_in_sqlite_in_the_data_directory_unless_a_database_is_named() {
+        let database = |vars: &[(&str, &str)]| parse(vars).expect("valid").database;
+        assert_eq!(
+            database(&[("COURIER_DATA_DIR", "/var/lib/courier")]),
+            DatabaseConfig::Sqlite {
+                path: PathBuf::from("/var/lib/courier/shares.db")
+            }
+        );
+        let url = "postgres://courier:secret@db.internal:5432/courier";
+        assert_eq!(
+            database(&[("COURIER_DATABASE_URL", url)]),
+            DatabaseConfig::Postgres { url: url.to_owned() }
+        );
+        // Named without its password wherever it is printed.
+        let printed = format!("{:?}", parse(&[("COURIER_DATABASE_URL", url)]).expect("valid"));
+        assert!(!printed.contains(":secret@"), "{printed}");
+    }
+
+    #[test]
     fn invalid_settings_are_named() {
         for (name, value) in [
             ("COURIER_MAX_UPLOAD_BYTES", "lots"),
@@ -645,6 +677,7 @@ mod tests {
             ("COURIER_RATE_LIMIT_BURST", "0"),
             ("COURIER_DEFAULT_LINK", "forever"),
             ("COURIER_PUBLIC_LINKS", "sometimes"),
+            ("COURIER_DATABASE_URL", "mysql://courier:secret@db/courier"),
             ("COURIER_PUBLIC_BASE_URL", "s3://bucket"),
         ] {
             let error = parse(&[(name, value)]).expect_err(value).to_string();

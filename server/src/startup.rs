@@ -27,6 +27,7 @@ use url::Url;
 
 use app::error::CourierError;
 use app::shell;
+use courier_shares::ShareDb;
 use signer::Signer;
 use signer::token::TokenSecret;
 
@@ -51,6 +52,11 @@ pub enum StartupError {
     Storage(#[from] StorageError),
     #[error("the storage endpoint cannot be signed for: {0}")]
     BucketUrl(#[from] signer::BucketUrlError),
+    #[error("the share database ({database}) could not be opened: {source}")]
+    Database {
+        database: String,
+        source: courier_shares::DbError,
+    },
 }
 
 /// What the routes share.
@@ -83,6 +89,8 @@ pub struct Application {
     trusted_proxies: courier_serve::TrustedProxies,
     /// `COURIER_SHUTDOWN_GRACE_SECS`.
     shutdown_grace: Duration,
+    /// Where shares are kept, migrated at start.
+    shares: ShareDb,
 }
 
 impl Application {
@@ -153,6 +161,14 @@ impl Application {
             }
         };
         let secret = secret.accepting(&settings.previous_secrets);
+        // After the embedded store, which makes the data directory its owner's alone.
+        let shares = ShareDb::open(&settings.database)
+            .await
+            .map_err(|source| StartupError::Database {
+                database: settings.database.to_string(),
+                source,
+            })?;
+        tracing::info!(database = %settings.database, "shares: the database is open and migrated");
         let signer = Signer::new(store, secret, &public_url, settings.limits)?;
 
         let mut leptos_options = settings.leptos.clone();
@@ -172,7 +188,13 @@ impl Application {
             serving,
             trusted_proxies: settings.rate_limit.trusted_proxies.clone(),
             shutdown_grace: settings.shutdown_grace,
+            shares,
         })
+    }
+
+    /// Where shares are kept.
+    pub fn shares(&self) -> &ShareDb {
+        &self.shares
     }
 
     pub fn app_addr(&self) -> SocketAddr {
@@ -204,6 +226,7 @@ impl Application {
             serving,
             trusted_proxies,
             shutdown_grace,
+            shares,
         } = self;
         let mut signals = StopSignals::listen();
         let mut app = Server::spawn(listener, router, serving.app, trusted_proxies);
@@ -235,6 +258,8 @@ impl Application {
             },
             _ = signals.next() => Some("a second stop signal came"),
         };
+        // Checkpointed and closed: nothing of the database is left to recover.
+        shares.close().await;
         let open = app.open_connections() + store.as_ref().map_or(0, RunningStore::open_connections);
         match cut_by {
             None => tracing::info!(elapsed_ms = started.elapsed().as_millis(), "stopped"),

@@ -142,9 +142,12 @@ impl TestCourierBuilder {
             Store::EmbeddedIn(dir) => Some(dir.clone()),
             Store::Configured => None,
         };
-        if let Some(dir) = &store_dir {
+        // The share database (SQLite) beside the store's data, or in the
+        // test's own directory on a configured store.
+        let database_dir = store_dir.clone().unwrap_or_else(|| data_dir.path().to_owned());
+        env.insert("COURIER_DATA_DIR".to_owned(), database_dir.display().to_string());
+        if store_dir.is_some() {
             env.insert("COURIER_EMBEDDED_S3_ADDR".to_owned(), "127.0.0.1:0".to_owned());
-            env.insert("COURIER_DATA_DIR".to_owned(), dir.display().to_string());
         }
         env.extend(self.env);
         let serving = self.serving;

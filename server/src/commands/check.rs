@@ -8,6 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
 
+use courier_shares::ShareDb;
 use signer::object_key::{KEY_PATH, ObjectKey};
 use signer::{ConfirmRequest, DownloadLink, LinkKind, Signer, UploadRequest};
 
@@ -31,7 +32,34 @@ impl Finding {
     }
 }
 
-/// Checks, in order: credentials and bucket, CORS for the public origin, and
+/// The share database: reachable, and every migration this build knows
+/// applied (opening it applies them, as Courier's start does).
+async fn database(settings: &Settings) -> Finding {
+    let database = &settings.database;
+    let opened = match ShareDb::open(database).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            return Finding::fail(format!(
+                "The share database ({database}) could not be opened: {error}. Check COURIER_DATABASE_URL (or COURIER_DATA_DIR for SQLite)."
+            ));
+        }
+    };
+    let finding = match opened.status().await {
+        Ok(status) if status.is_current() => Finding::pass(format!(
+            "The share database ({database}) is reachable, with all {} migrations applied.",
+            status.known
+        )),
+        Ok(status) => Finding::fail(format!(
+            "The share database ({database}) has {} of this build's {} migrations applied: start Courier once to apply them.",
+            status.applied, status.known
+        )),
+        Err(error) => Finding::fail(format!("The share database ({database}) did not answer: {error}.")),
+    };
+    opened.close().await;
+    finding
+}
+
+/// Checks, in order: the share database; credentials and bucket, CORS for the public origin, and
 /// a signed upload and download round trip (stopping at the first of these
 /// that fails); then, with public links on, a public round trip and that
 /// private files are not served without a signature; then deletes the test
@@ -41,7 +69,7 @@ pub async fn check(settings: &Settings) -> Result<Vec<Finding>, CommandError> {
     let store = storage::external(target.external).await?;
     let bucket = store.bucket.clone();
     let endpoint = store.post_url.clone();
-    let mut findings = Vec::new();
+    let mut findings = vec![database(settings).await];
 
     if let Err(error) = store.client.head_bucket().bucket(&bucket).send().await {
         let status = error.raw_response().map(|r| r.status().as_u16());

@@ -7,6 +7,22 @@ use reqwest::{Response, StatusCode, header};
 
 use courier_test_support::TestCourier;
 
+/// Shares are kept in SQLite beside the store's data when no database is
+/// named, created and migrated when Courier starts.
+#[tokio::test]
+async fn courier_starts_with_its_share_database_migrated() {
+    let courier = TestCourier::start().await;
+    let path = courier.store_dir.join("shares.db");
+    assert!(path.is_file(), "{} was not created", path.display());
+    let database = courier_shares::ShareDb::open(&courier_shares::DatabaseConfig::Sqlite { path })
+        .await
+        .expect("the database opens");
+    let status = database.status().await.expect("a status");
+    assert_eq!((status.backend, status.is_current()), ("sqlite", true), "{status:?}");
+    assert!(status.known >= 1);
+    database.close().await;
+}
+
 async fn get(courier: &TestCourier, path: &str) -> Response {
     courier
         .http

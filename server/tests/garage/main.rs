@@ -350,9 +350,12 @@ static BUCKET_SETTINGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new((
 /// Runs the `courier` binary on the cluster (off the test's runtime, which
 /// keeps serving the gateway meanwhile); its success and its output.
 async fn courier_command(args: &[&str], public_url: &str, extra: &[(&str, &str)]) -> (bool, String) {
+    // The share database `check` opens: the test's own.
+    let data_dir = tempfile::tempdir().expect("a data directory");
     let mut command = Command::new(env!("CARGO_BIN_EXE_courier"));
     command
         .args(args)
+        .env("COURIER_DATA_DIR", data_dir.path())
         .envs(cluster())
         .env("COURIER_SECRET", SECRET)
         .env("COURIER_PUBLIC_URL", public_url)
