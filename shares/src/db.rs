@@ -129,6 +129,9 @@ const WHY_NOT_TAKEN: &str = concat!(
 /// $1 id, $2 now. Keeps the first revocation's time: revoking twice is fine.
 const REVOKE: &str = "UPDATE shares SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
 
+/// $1 object key.
+const SHARE_OF_FILE: &str = "SELECT share_id FROM share_files WHERE object_key = $1";
+
 const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success";
 
 /// How often `take_download` counts again when the share changed between
@@ -228,11 +231,33 @@ impl ShareDb {
                     .bind(file.content_type.as_str())
                     .bind(*size)
                     .execute(&mut *tx)
-                    .await?;
+                    .await
+                    .map_err(|error| shared_already(error, &file.key))?;
             }
             tx.commit().await?;
         });
         Ok(id)
+    }
+
+    /// A share as [`create`](Self::create) makes it, or the one its first
+    /// file is in already: an upload confirmed again (or twice at once)
+    /// keeps the one share it got.
+    pub async fn create_once(&self, share: NewShare) -> Result<ShareId, DbError> {
+        let first = share.files.first().map(|file| file.key.clone());
+        match self.create(share).await {
+            Err(DbError::FileShared { key }) if Some(&key) == first.as_ref() => {
+                self.share_of_file(&key).await?.ok_or(DbError::FileShared { key })
+            }
+            created => created,
+        }
+    }
+
+    /// The share the stored object `key` is in, if any (in any state).
+    pub async fn share_of_file(&self, key: &str) -> Result<Option<ShareId>, DbError> {
+        let id: Option<String> =
+            on_pool!(self, pool => sqlx::query_scalar(SHARE_OF_FILE).bind(key).fetch_optional(pool).await?);
+        id.map(|id| ShareId::parse(&id).ok_or_else(|| DbError::Corrupt(format!("a share id {id:?}"))))
+            .transpose()
     }
 
     /// The share, with each file and its downloads so far; or why it cannot be used.
@@ -410,6 +435,17 @@ where
 
     fn flag(&self, at: usize) -> Result<bool, DbError> {
         Ok(self.try_get(at)?)
+    }
+}
+
+/// A file insert refused because its object is in a share already (the
+/// unique index on `object_key`), told apart from any other failure.
+fn shared_already(error: sqlx::Error, key: &str) -> DbError {
+    match &error {
+        sqlx::Error::Database(database) if database.is_unique_violation() => {
+            DbError::FileShared { key: key.to_owned() }
+        }
+        _ => DbError::Query(error),
     }
 }
 

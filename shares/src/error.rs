@@ -38,6 +38,10 @@ pub enum DbError {
     /// A new share breaks a rule the schema keeps.
     #[error("a share {0}")]
     InvalidShare(&'static str),
+    /// A new share names a stored object that is in a share already (an
+    /// object is in one share at most).
+    #[error("the file {key} is in a share already")]
+    FileShared { key: String },
 }
 
 impl From<sqlx::Error> for DbError {

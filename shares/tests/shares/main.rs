@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         status_counts_migrations_and_reopening_applies_nothing_twice,
         invalid_shares_are_refused,
         closed_database_is_unavailable,
+        an_upload_confirmed_again_keeps_its_share,
     ];
     let mut trials = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {

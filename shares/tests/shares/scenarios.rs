@@ -2,6 +2,7 @@
 //! backends. Times are whole seconds: the database keeps no less.
 
 use std::os::unix::fs::PermissionsExt as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use courier_shares::{DatabaseConfig, DbError, NewFile, NewShare, Share, ShareDb, ShareId, ShareRefusal, SharedFile};
 use sqlx::{Connection as _, SqliteConnection};
@@ -14,9 +15,13 @@ fn t0() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_767_225_600).expect("2026-01-01")
 }
 
-fn file(n: usize) -> NewFile {
+/// Numbers each new share's files apart: a stored object is in one share at most.
+static NEXT_SHARE: AtomicUsize = AtomicUsize::new(0);
+
+/// File `n` of share `share`.
+fn file(share: usize, n: usize) -> NewFile {
     NewFile {
-        key: format!("files/{n:04}/report-{n}.pdf"),
+        key: format!("files/{share:04}-{n:02}/report-{n}.pdf"),
         filename: format!("Report {n} (final) é.pdf"),
         content_type: "application/pdf".into(),
         size: 1_000 + n as u64,
@@ -25,7 +30,10 @@ fn file(n: usize) -> NewFile {
 
 fn new_share(files: usize, max_downloads: Option<u32>, expires_in: Option<Duration>) -> NewShare {
     NewShare {
-        files: (0..files).map(file).collect(),
+        files: {
+            let share = NEXT_SHARE.fetch_add(1, Ordering::Relaxed);
+            (0..files).map(|n| file(share, n)).collect()
+        },
         expires_at: expires_in.map(|after| t0() + after),
         max_downloads,
         created_at: t0(),
@@ -68,22 +76,23 @@ fn refusal<T>(result: Result<T, ShareRefusal>) -> &'static str {
 pub async fn round_trip_with_several_files(backend: NamedBackend) {
     let database = backend.fresh().await;
     let db = database.open().await;
-    let limited = created(&db, new_share(3, Some(2), Some(Duration::hours(1)))).await;
+    let limited_share = new_share(3, Some(2), Some(Duration::hours(1)));
+    let limited = created(&db, limited_share.clone()).await;
     let open = created(&db, new_share(1, None, None)).await;
     assert_ne!(limited, open);
 
     let share = read(&db, &limited, t0()).await;
-    let expected_files: Vec<SharedFile> = (0..3)
-        .map(|n| {
-            let new = file(n);
-            SharedFile {
-                index: n,
-                key: new.key,
-                filename: new.filename,
-                content_type: new.content_type,
-                size: new.size,
-                downloads: 0,
-            }
+    let expected_files: Vec<SharedFile> = limited_share
+        .files
+        .into_iter()
+        .enumerate()
+        .map(|(n, new)| SharedFile {
+            index: n,
+            key: new.key,
+            filename: new.filename,
+            content_type: new.content_type,
+            size: new.size,
+            downloads: 0,
         })
         .collect();
     let expected = Share {
@@ -341,4 +350,36 @@ pub async fn unreachable_postgres_hides_the_password() {
         !message.contains("hunter2") && !format!("{error:?}").contains("hunter2"),
         "{message}"
     );
+}
+
+/// An upload confirmed again, or twice at once, keeps the one share it got;
+/// a new share cannot take a file another share holds.
+pub async fn an_upload_confirmed_again_keeps_its_share(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let share = new_share(1, Some(2), None);
+    let key = share.files[0].key.clone();
+    assert_eq!(db.share_of_file(&key).await.expect("a look"), None);
+    let first = db.create_once(share.clone()).await.expect("created");
+    assert_eq!(db.create_once(share.clone()).await.expect("found"), first);
+    assert_eq!(db.share_of_file(&key).await.expect("a look"), Some(first.clone()));
+    match db.create(share.clone()).await {
+        Err(DbError::FileShared { key: shared }) => assert_eq!(shared, key),
+        other => panic!("a second share of one file: {other:?}"),
+    }
+    // Twenty confirmations of another upload at once: one share.
+    let other = new_share(1, None, None);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (db, other) = (db.clone(), other.clone());
+        tasks.spawn(async move { db.create_once(other).await });
+    }
+    let mut ids = std::collections::HashSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        ids.insert(joined.expect("a task").expect("a share"));
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let id = ids.into_iter().next().expect("one id");
+    assert_eq!(read(&db, &id, t0()).await.files.len(), 1);
+    assert_ne!(id, first);
 }
