@@ -52,11 +52,9 @@ pub enum StartupError {
     Storage(#[from] StorageError),
     #[error("the storage endpoint cannot be signed for: {0}")]
     BucketUrl(#[from] signer::BucketUrlError),
-    #[error("the share database ({database}) could not be opened: {source}")]
-    Database {
-        database: String,
-        source: courier_shares::DbError,
-    },
+    /// Its sentence names the database (without its password).
+    #[error("{0}")]
+    Database(courier_shares::DbError),
 }
 
 /// What the routes share.
@@ -164,10 +162,7 @@ impl Application {
         // After the embedded store, which makes the data directory its owner's alone.
         let shares = ShareDb::open(&settings.database)
             .await
-            .map_err(|source| StartupError::Database {
-                database: settings.database.to_string(),
-                source,
-            })?;
+            .map_err(StartupError::Database)?;
         tracing::info!(database = %settings.database, "shares: the database is open and migrated");
         let signer = Signer::new(store, secret, &public_url, settings.limits)?;
 

@@ -16,63 +16,49 @@ use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, Sto
 /// Where the server functions are mounted.
 pub const PREFIX: &str = "/api";
 
-/// Every server function the page calls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    SignUpload,
-    SignDownload,
-    DeleteUpload,
-    SignUploadForm,
-    StartMultipart,
-    SignParts,
-    ListParts,
-    CompleteMultipart,
-    AbortMultipart,
+/// Declares [`Endpoint`] from one list of variants and names: each path is
+/// [`PREFIX`], a slash and the name, written once.
+macro_rules! endpoints {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// Every server function the page calls.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Endpoint {
+            $($variant),*
+        }
+
+        impl Endpoint {
+            pub const ALL: [Self; [$(Self::$variant),*].len()] = [$(Self::$variant),*];
+
+            /// The name the server function is declared with (`endpoint = "…"`).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),*
+                }
+            }
+
+            /// Its path: [`PREFIX`], a slash and its name.
+            pub const fn path(self) -> &'static str {
+                match self {
+                    $(Self::$variant => concat!("/api/", $name)),*
+                }
+            }
+        }
+    };
+}
+
+endpoints! {
+    SignUpload => "sign_upload",
+    SignDownload => "sign_download",
+    DeleteUpload => "delete_upload",
+    SignUploadForm => "sign_upload_form",
+    StartMultipart => "start_multipart",
+    SignParts => "sign_parts",
+    ListParts => "list_parts",
+    CompleteMultipart => "complete_multipart",
+    AbortMultipart => "abort_multipart",
 }
 
 impl Endpoint {
-    pub const ALL: [Self; 9] = [
-        Self::SignUpload,
-        Self::SignDownload,
-        Self::DeleteUpload,
-        Self::SignUploadForm,
-        Self::StartMultipart,
-        Self::SignParts,
-        Self::ListParts,
-        Self::CompleteMultipart,
-        Self::AbortMultipart,
-    ];
-
-    /// The name the server function is declared with (`endpoint = "…"`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::SignUpload => "sign_upload",
-            Self::SignDownload => "sign_download",
-            Self::DeleteUpload => "delete_upload",
-            Self::SignUploadForm => "sign_upload_form",
-            Self::StartMultipart => "start_multipart",
-            Self::SignParts => "sign_parts",
-            Self::ListParts => "list_parts",
-            Self::CompleteMultipart => "complete_multipart",
-            Self::AbortMultipart => "abort_multipart",
-        }
-    }
-
-    /// Its path: [`PREFIX`], a slash and its name.
-    pub const fn path(self) -> &'static str {
-        match self {
-            Self::SignUpload => "/api/sign_upload",
-            Self::SignDownload => "/api/sign_download",
-            Self::DeleteUpload => "/api/delete_upload",
-            Self::SignUploadForm => "/api/sign_upload_form",
-            Self::StartMultipart => "/api/start_multipart",
-            Self::SignParts => "/api/sign_parts",
-            Self::ListParts => "/api/list_parts",
-            Self::CompleteMultipart => "/api/complete_multipart",
-            Self::AbortMultipart => "/api/abort_multipart",
-        }
-    }
-
     /// The endpoint served at `path`, if any.
     pub fn of_path(path: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|endpoint| endpoint.path() == path)

@@ -39,8 +39,10 @@ async fn database(settings: &Settings) -> Finding {
     let opened = match ShareDb::open(database).await {
         Ok(opened) => opened,
         Err(error) => {
+            // The error names the database itself (without its password).
             return Finding::fail(format!(
-                "The share database ({database}) could not be opened: {error}. Check COURIER_DATABASE_URL (or COURIER_DATA_DIR for SQLite)."
+                "{}. Check COURIER_DATABASE_URL (or COURIER_DATA_DIR for SQLite).",
+                sentence_case(&error.to_string())
             ));
         }
     };
@@ -57,6 +59,15 @@ async fn database(settings: &Settings) -> Finding {
     };
     opened.close().await;
     finding
+}
+
+/// `text` with its first letter upper case.
+fn sentence_case(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Checks, in order: the share database; credentials and bucket, CORS for the public origin, and

@@ -464,9 +464,23 @@ async fn check_finds_missing_cors_and_setup_bucket_fixes_it() {
         format!("ok   A public link serves its file without a signature ({gateway}public/files/"),
         format!("ok   Private files are not served without a signature ({gateway}files/"),
         "ok   Deleting a file with its owner's token works (the test files are gone).".to_owned(),
+        "ok   The share database (SQLite at ".to_owned(),
+        ") is reachable, with all ".to_owned(),
     ] {
         assert!(text.contains(&line), "{line}\n{text}");
     }
+    // A database that cannot be reached fails the check, named without its password.
+    let nowhere = [
+        ("COURIER_PUBLIC_BASE_URL", gateway.as_str()),
+        ("COURIER_DATABASE_URL", "postgres://courier:hunter2@127.0.0.1:1/courier"),
+    ];
+    let (ok, text) = courier_command(&["check"], public_url, &nowhere).await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("FAIL Could not reach the share database (PostgreSQL at courier@127.0.0.1:1/courier)")
+            && !text.contains("hunter2"),
+        "{text}"
+    );
 }
 
 /// `check` fails, saying what to do, when public links would not serve

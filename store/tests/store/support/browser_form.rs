@@ -58,19 +58,24 @@ impl TestStore {
         self.signed(policy, &prefix.form_key())
     }
 
-    fn policy(&self) -> PostPolicy {
-        PostPolicy::builder(&self.bucket, OffsetDateTime::now_utc() + Duration::from_secs(10 * 60))
-    }
-
-    fn signed(&self, policy: PostPolicy, key: &str) -> BrowserForm {
-        let identity = SigningIdentity::new(
+    /// What the app signs with for this store: its own credentials.
+    pub fn signing_identity(&self) -> SigningIdentity {
+        SigningIdentity::new(
             &SigningCredentials {
                 access_key_id: self.credentials.access_key_id.clone(),
                 secret_access_key: self.credentials.secret_access_key.clone(),
                 session_token: None,
             },
             courier_store::REGION,
-        );
+        )
+    }
+
+    fn policy(&self) -> PostPolicy {
+        PostPolicy::builder(&self.bucket, OffsetDateTime::now_utc() + Duration::from_secs(10 * 60))
+    }
+
+    fn signed(&self, policy: PostPolicy, key: &str) -> BrowserForm {
+        let identity = self.signing_identity();
         let signed = policy.sign(&identity, OffsetDateTime::now_utc());
         BrowserForm {
             url: format!("{}/{}", self.endpoint, self.bucket),

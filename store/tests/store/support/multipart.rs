@@ -10,7 +10,6 @@ use aws_sdk_s3::operation::create_multipart_upload::CreateMultipartUploadError;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use base64::Engine as _;
 use sha2::Digest as _;
-use signer::credentials::{SigningCredentials, SigningIdentity};
 use signer::file_name::FileName;
 use signer::multipart::DECLARED_SIZE_METADATA;
 use signer::object_key::ObjectKey;
@@ -49,14 +48,7 @@ impl TestStore {
     /// The presigned PUT of part `number` of `upload_id`: exactly `body`'s
     /// length, and its SHA-256.
     pub fn part_url(&self, key: &str, upload_id: &str, number: u32, body: &[u8]) -> String {
-        let identity = SigningIdentity::new(
-            &SigningCredentials {
-                access_key_id: self.credentials.access_key_id.clone(),
-                secret_access_key: self.credentials.secret_access_key.clone(),
-                session_token: None,
-            },
-            courier_store::REGION,
-        );
+        let identity = self.signing_identity();
         let bucket = BucketUrl::parse(&format!("{}/{}", self.endpoint, self.bucket)).expect("the bucket's URL");
         let sha256 = part_sha256(body);
         presign_upload_part(
