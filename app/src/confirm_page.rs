@@ -120,11 +120,13 @@ mod tests {
             key: "uploads/6f1d1c52-3a55-4f4c-9a4e-1d7f25d1c0aa/x.html".to_owned(),
             filename: "<script>alert(1)</script>.html".to_owned(),
             size: 2048,
+            content_type: "text/html".to_owned(),
             etag: "abc".to_owned(),
             download_url: "http://127.0.0.1:9000/courier/x?X-Amz-Signature=1&a=2".to_owned(),
             expires_at: Some("2026-11-28T13:05:00Z".to_owned()),
             link: crate::model::LinkKind::Expiring,
             token: "r.1.abc".to_owned(),
+            share: None,
         };
         let html = render(link.clone());
         assert!(!html.contains("<script>alert"), "{html}");
@@ -161,12 +163,14 @@ mod tests {
             key: "public/files/0123456789abcdef0123456789abcdef/x.txt".to_owned(),
             filename: "x.txt".to_owned(),
             size: 3,
+            content_type: "text/plain".to_owned(),
             etag: "abc".to_owned(),
             download_url: "http://127.0.0.1:9000/courier/public/files/0123456789abcdef0123456789abcdef/x.txt"
                 .to_owned(),
             expires_at: None,
             link: crate::model::LinkKind::Public,
             token: "r.1.abc".to_owned(),
+            share: None,
         };
         let html = render(link);
         assert!(

@@ -41,6 +41,16 @@ pub enum CourierError {
     /// Something went wrong on our side (500).
     #[error("{0}")]
     Internal(String),
+    /// A password is needed, or the one given is wrong (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// What the link led to is over: expired, taken back, used up (410).
+    #[error("{0}")]
+    Gone(String),
+    /// Courier's own state (the share database) did not answer; nothing was
+    /// lost and retrying is safe (503).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl CourierError {
@@ -55,6 +65,9 @@ impl CourierError {
             Self::StoreRefused(_) | Self::PolicyExpired(_) | Self::StoreUnavailable(_) | Self::Network(_) => 502,
             Self::Internal(_) => 500,
             Self::StorageFull(_) => 507,
+            Self::Unauthorized(_) => 401,
+            Self::Gone(_) => 410,
+            Self::Unavailable(_) => 503,
         }
     }
 
@@ -75,7 +88,7 @@ impl CourierError {
     }
 
     /// Every wire code (the `code` of the JSON), in the order metrics list them.
-    pub const CODES: [&'static str; 11] = [
+    pub const CODES: [&'static str; 14] = [
         "bad_request",
         "forbidden",
         "not_found",
@@ -87,6 +100,9 @@ impl CourierError {
         "network",
         "internal",
         "storage_full",
+        "unauthorized",
+        "gone",
+        "unavailable",
     ];
 
     /// This refusal's wire code, one of [`Self::CODES`].
@@ -104,6 +120,9 @@ impl CourierError {
             Self::Network(_) => "network",
             Self::Internal(_) => "internal",
             Self::StorageFull(_) => "storage_full",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Gone(_) => "gone",
+            Self::Unavailable(_) => "unavailable",
         }
     }
 
@@ -136,7 +155,10 @@ macro_rules! the_sentence {
             | Self::StoreUnavailable(s)
             | Self::StorageFull(s)
             | Self::Network(s)
-            | Self::Internal(s) => s,
+            | Self::Internal(s)
+            | Self::Unauthorized(s)
+            | Self::Gone(s)
+            | Self::Unavailable(s) => s,
         }
     };
 }

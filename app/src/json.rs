@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::CourierError;
 use crate::model::{DownloadLink, FormGrant, UploadGrant};
+use crate::share::ShareLink;
 
 /// A value that travels as JSON. Serde on the server; in the browser,
 /// [`ReadJson::read`] picks it out of what `JSON.parse` made.
@@ -73,6 +74,8 @@ impl ReadJson for DownloadLink {
             key: js::string(value, "key")?,
             filename: js::string(value, "filename")?,
             size: js::whole(value, "size")?,
+            // Missing in links remembered before shares existed.
+            content_type: js::string(value, "content_type").unwrap_or_default(),
             etag: js::string(value, "etag")?,
             download_url: js::string(value, "download_url")?,
             // `null` for a public link.
@@ -81,7 +84,43 @@ impl ReadJson for DownloadLink {
             link: js::link(value, "link").unwrap_or_default(),
             // Missing when the answer carries no owner token (a replayed confirmation).
             token: js::string(value, "token").unwrap_or_default(),
+            // Missing for a public link, and in links remembered before shares existed.
+            share: js::field(value, "share").and_then(|share| ShareLink::read(&share)),
         })
+    }
+}
+
+impl ReadJson for ShareLink {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        let files = js::array(&js::field(value, "files")?)?
+            .iter()
+            .map(|file| {
+                Some(crate::share::SharedFileStatus {
+                    filename: js::string(&file, "filename")?,
+                    size: js::whole(&file, "size")?,
+                    downloads: u32::try_from(js::whole(&file, "downloads")?).ok()?,
+                })
+            })
+            .collect::<Option<_>>()?;
+        Some(Self {
+            id: js::string(value, "id")?,
+            url: js::string(value, "url")?,
+            state: crate::share::ShareState::parse(&js::string(value, "state")?)?,
+            // `null`: never.
+            expires_at: js::string(value, "expires_at"),
+            max_downloads: js::whole(value, "max_downloads").and_then(|max| u32::try_from(max).ok()),
+            password: js::field(value, "password")?.as_bool()?,
+            files,
+            token: js::string(value, "token").unwrap_or_default(),
+        })
+    }
+}
+
+impl ReadJson for Vec<ShareLink> {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        js::array(value)?.iter().map(|item| ShareLink::read(&item)).collect()
     }
 }
 
@@ -221,6 +260,9 @@ impl ReadJson for CourierError {
             "storage_full" => Self::StorageFull(sentence),
             "network" => Self::Network(sentence),
             "internal" => Self::Internal(sentence),
+            "unauthorized" => Self::Unauthorized(sentence),
+            "gone" => Self::Gone(sentence),
+            "unavailable" => Self::Unavailable(sentence),
             _ => return None,
         })
     }
@@ -244,12 +286,43 @@ pub fn links_to_string(links: &[DownloadLink]) -> Option<String> {
             None => js::set(&object, "expires_at", &wasm_bindgen::JsValue::NULL)?,
         }
         text("link", link.link.as_str())?;
+        text("content_type", &link.content_type)?;
         if let Some(token) = link.owner_token() {
             text("token", token)?;
+        }
+        if let Some(share) = &link.share {
+            js::set(&object, "share", &share_object(share)?)?;
         }
         array.push(&object);
     }
     js_sys::JSON::stringify(&array).ok()?.as_string()
+}
+
+/// A share as the JSON object serde writes.
+#[cfg(feature = "hydrate")]
+fn share_object(share: &ShareLink) -> Option<wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsValue;
+    let object: JsValue = js_sys::Object::new().into();
+    js::set(&object, "id", &share.id.as_str().into())?;
+    js::set(&object, "url", &share.url.as_str().into())?;
+    js::set(&object, "state", &share.state.as_str().into())?;
+    let or_null = |value: Option<JsValue>| value.unwrap_or(JsValue::NULL);
+    js::set(&object, "expires_at", &or_null(share.expires_at.as_deref().map(JsValue::from)))?;
+    js::set(&object, "max_downloads", &or_null(share.max_downloads.map(JsValue::from)))?;
+    js::set(&object, "password", &share.password.into())?;
+    let files = js_sys::Array::new();
+    for file in &share.files {
+        let entry: JsValue = js_sys::Object::new().into();
+        js::set(&entry, "filename", &file.filename.as_str().into())?;
+        js::set(&entry, "size", &(file.size as f64).into())?;
+        js::set(&entry, "downloads", &file.downloads.into())?;
+        files.push(&entry);
+    }
+    js::set(&object, "files", &files)?;
+    if let Some(token) = share.owner_token() {
+        js::set(&object, "token", &token.into())?;
+    }
+    Some(object)
 }
 
 /// Field access on parsed JSON.

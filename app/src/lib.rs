@@ -21,7 +21,7 @@ pub mod shell;
 pub mod store_error;
 pub mod upload;
 
-pub use wire::{endpoint, file_rules, model, multipart, size};
+pub use wire::{endpoint, file_rules, model, multipart, share, size};
 
 #[cfg(feature = "ssr")]
 pub mod confirm_page;

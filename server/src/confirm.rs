@@ -1,6 +1,6 @@
 //! `GET /confirm-upload`: where the store's 303 lands after an upload. It
-//! checks the token against the key, HEADs the object and answers a signed
-//! download link: JSON to a fetch (`Accept: application/json`), a page to a
+//! checks the token against the key, HEADs the object, makes the file's
+//! share and answers a signed download link with the share's link: JSON to a fetch (`Accept: application/json`), a page to a
 //! plain browser. `POST /new-link`: that page's "New link" button.
 
 use std::time::Duration;
@@ -12,20 +12,26 @@ use axum::{Form, Json};
 use tower_http::cors::{Any, CorsLayer};
 
 use app::error::CourierError;
+use courier_shares::ShareDb;
 use signer::{ConfirmRequest, DownloadLink, Signer};
 
 use crate::respond::{refusal, wants_json};
 
 pub async fn confirm_upload(
     State(signer): State<Signer>,
+    State(shares): State<ShareDb>,
     headers: HeaderMap,
     query: Result<Query<ConfirmRequest>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    let now = time::OffsetDateTime::now_utc();
     let outcome = match query {
-        Ok(Query(request)) => signer
-            .confirm(request, time::OffsetDateTime::now_utc())
-            .await
-            .map_err(CourierError::from),
+        Ok(Query(request)) => match signer.confirm(request, now).await {
+            // The new file's share: the link to hand out.
+            Ok(mut link) => app::api::sharing::share_confirmed(&shares, &signer, &mut link, now)
+                .await
+                .map(|()| link),
+            Err(error) => Err(CourierError::from(error)),
+        },
         Err(_) => Err(CourierError::BadRequest(
             "This confirmation link could not be read. Upload the file again.".to_owned(),
         )),
@@ -50,14 +56,18 @@ pub struct NewLinkForm {
 /// answered with the page again, or JSON to a fetch.
 pub async fn new_link(
     State(signer): State<Signer>,
+    State(shares): State<ShareDb>,
     headers: HeaderMap,
     form: Result<Form<NewLinkForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    let now = time::OffsetDateTime::now_utc();
     let outcome = match form {
-        Ok(Form(form)) => signer
-            .renew(&form.key, &form.token, time::OffsetDateTime::now_utc())
-            .await
-            .map_err(CourierError::from),
+        Ok(Form(form)) => match signer.renew(&form.key, &form.token, now).await {
+            Ok(mut link) => app::api::sharing::share_confirmed(&shares, &signer, &mut link, now)
+                .await
+                .map(|()| link),
+            Err(error) => Err(CourierError::from(error)),
+        },
         Err(_) => Err(CourierError::BadRequest(
             "This request for a new link could not be read. Use the New link button again.".to_owned(),
         )),

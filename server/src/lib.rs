@@ -1,5 +1,5 @@
 //! The Courier server: settings, start-up and routing, the `/confirm-upload`
-//! route, and running the embedded S3-compatible store on its own port. The
+//! route, the share link's routes (`share_routes`: `/s/<id>`), and running the embedded S3-compatible store on its own port. The
 //! signing lives in the `signer` crate, which the server functions share; the
 //! store in `courier-store`; the accept loop both ports run on in
 //! `courier-serve`.
@@ -16,6 +16,7 @@ pub mod respond;
 pub mod security_headers;
 pub mod serve;
 pub mod settings;
+pub mod share_routes;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

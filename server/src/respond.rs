@@ -27,7 +27,7 @@ pub struct RefusalCode(pub &'static str);
 
 impl RefusalCode {
     /// Every code, in the order the metrics list them.
-    pub const ALL: [&'static str; 11] = CourierError::CODES;
+    pub const ALL: [&'static str; 14] = CourierError::CODES;
 
     pub fn of(error: &CourierError) -> Self {
         Self(error.code())
@@ -79,6 +79,9 @@ mod tests {
             CourierError::Network(sentence()),
             CourierError::Internal(sentence()),
             CourierError::StorageFull(sentence()),
+            CourierError::Unauthorized(sentence()),
+            CourierError::Gone(sentence()),
+            CourierError::Unavailable(sentence()),
         ];
         for (error, listed) in errors.iter().zip(RefusalCode::ALL) {
             let wire = serde_json::to_value(error).expect("JSON");

@@ -29,6 +29,10 @@ pub use signer::MAX_UPLOAD_TTL_SECS;
 pub const DEFAULT_DOWNLOAD_TTL_SECS: u64 = 3600;
 /// S3 refuses presigned URLs that live longer than a week.
 pub const MAX_DOWNLOAD_TTL_SECS: u64 = 7 * 24 * 3600;
+/// A new upload's share lasts a week (Send's longest), unless set.
+pub const DEFAULT_SHARE_DAYS: u64 = 7;
+/// A century: the most either share setting takes.
+pub const MAX_SHARE_DAYS: u64 = 36_500;
 pub const DEFAULT_RENEW_TTL_SECS: u64 = 7 * 24 * 3600;
 pub const MAX_RENEW_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 pub const DEFAULT_PARALLEL_UPLOADS: u64 = 3;
@@ -80,6 +84,9 @@ pub struct Settings {
     /// `COURIER_DATABASE_URL` (`postgres://…`), or SQLite in
     /// `COURIER_DATA_DIR` when unset: where shares are kept.
     pub database: DatabaseConfig,
+    /// `COURIER_SHARE_SWEEP_SECS`: how often the files of shares that are
+    /// over are looked for and deleted (30 s).
+    pub share_sweep_every: Duration,
 }
 
 /// How log lines are written.
@@ -183,6 +190,13 @@ impl Settings {
             shutdown_grace: shutdown_grace(&var)?,
             min_free_bytes: min_free_bytes(&var)?,
             database: database(&var)?,
+            share_sweep_every: Duration::from_secs(parse_number(
+                "COURIER_SHARE_SWEEP_SECS",
+                var("COURIER_SHARE_SWEEP_SECS"),
+                30,
+                1,
+                24 * 3600,
+            )?),
         })
     }
 }
@@ -320,6 +334,21 @@ fn limits(var: &impl Fn(&str) -> Option<String>) -> Result<Limits, SettingsError
                 || parse_bool("COURIER_PART_CHECKSUMS", var("COURIER_PART_CHECKSUMS"))?,
         },
         links: links(var)?,
+        shares: share_limits(var)?,
+    })
+}
+
+/// How long shares live: `COURIER_SHARE_DAYS` for a new upload's share (7;
+/// 0: never expires) and `COURIER_MAX_SHARE_DAYS`, the longest a sender may
+/// choose (0 or unset: no maximum, "never" allowed).
+fn share_limits(var: &impl Fn(&str) -> Option<String>) -> Result<signer::ShareLimits, SettingsError> {
+    let days = |name: &'static str, default: u64| {
+        parse_number(name, var(name), default, 0, MAX_SHARE_DAYS)
+            .map(|days| (days > 0).then(|| Duration::from_secs(days * 24 * 3600)))
+    };
+    Ok(signer::ShareLimits {
+        default_lifetime: days("COURIER_SHARE_DAYS", DEFAULT_SHARE_DAYS)?,
+        max_lifetime: days("COURIER_MAX_SHARE_DAYS", 0)?,
     })
 }
 

@@ -62,6 +62,13 @@ pub enum StartupError {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub signer: Signer,
+    pub shares: ShareDb,
+}
+
+impl FromRef<AppState> for ShareDb {
+    fn from_ref(state: &AppState) -> Self {
+        state.shares.clone()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -89,6 +96,10 @@ pub struct Application {
     shutdown_grace: Duration,
     /// Where shares are kept, migrated at start.
     shares: ShareDb,
+    /// For the sweep of shares that are over (it deletes their files).
+    signer: Signer,
+    /// `COURIER_SHARE_SWEEP_SECS`.
+    sweep_every: Duration,
 }
 
 impl Application {
@@ -169,8 +180,22 @@ impl Application {
         let mut leptos_options = settings.leptos.clone();
         leptos_options.site_addr = app_addr;
         app::confirm_page::use_stylesheet(&leptos_options);
+        let share_routes = crate::share_routes::Shares {
+            db: shares.clone(),
+            signer: signer.clone(),
+            attempts: Arc::default(),
+            proxies: settings.rate_limit.trusted_proxies.clone(),
+            secure: public_url.scheme() == "https",
+        };
+        share_routes.attempts.forget_in_background();
+        let sweep_every = settings.share_sweep_every;
         let router = router(
-            AppState { leptos_options, signer },
+            AppState {
+                leptos_options,
+                signer: signer.clone(),
+                shares: shares.clone(),
+            },
+            share_routes,
             RateLimit::new(&settings.rate_limit),
             ClientBudget::new(settings.client_bytes_per_day, &settings.rate_limit.trusted_proxies),
         );
@@ -184,6 +209,8 @@ impl Application {
             trusted_proxies: settings.rate_limit.trusted_proxies.clone(),
             shutdown_grace: settings.shutdown_grace,
             shares,
+            signer,
+            sweep_every,
         })
     }
 
@@ -222,9 +249,12 @@ impl Application {
             trusted_proxies,
             shutdown_grace,
             shares,
+            signer,
+            sweep_every,
         } = self;
         let mut signals = StopSignals::listen();
         let mut app = Server::spawn(listener, router, serving.app, trusted_proxies);
+        let sweeper = crate::share_routes::sweeper::sweep_in_background(shares.clone(), signer, sweep_every);
         tracing::info!(app = %format!("http://{app_addr}"), public_url = %public_url, "courier is ready");
         let signal = signals.next().await;
         let started = Instant::now();
@@ -253,7 +283,9 @@ impl Application {
             },
             _ = signals.next() => Some("a second stop signal came"),
         };
-        // Checkpointed and closed: nothing of the database is left to recover.
+        // No sweep starts once the store is stopping; checkpointed and
+        // closed: nothing of the database is left to recover.
+        sweeper.abort();
         shares.close().await;
         let open = app.open_connections() + store.as_ref().map_or(0, RunningStore::open_connections);
         match cut_by {
@@ -267,14 +299,21 @@ impl Application {
     }
 }
 
-fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>, budget: Option<ClientBudget>) -> Router {
+fn router(
+    state: AppState,
+    share_routes: crate::share_routes::Shares,
+    rate_limit: Option<Arc<RateLimit>>,
+    budget: Option<ClientBudget>,
+) -> Router {
     // Server functions and the page run on tokio.
     let _ = any_spawner::Executor::init_tokio();
     let signer = state.signer.clone();
+    let share_db = state.shares.clone();
     // What the server functions that grant uploads charge (none: no budget).
     let ledger = budget.as_ref().map(ClientBudget::ledger);
     let context = move || {
         provide_context(signer.clone());
+        provide_context(share_db.clone());
         if let Some(ledger) = &ledger {
             provide_context(Arc::clone(ledger));
         }
@@ -341,7 +380,9 @@ fn router(state: AppState, rate_limit: Option<Arc<RateLimit>>, budget: Option<Cl
         .route(&format!("{}/{{*name}}", wire::endpoint::PREFIX), api)
         .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()))
         // The confirm page's "New link": its owner token in the body, not a URL.
-        .route(app::confirm_page::NEW_LINK_PATH, post(crate::confirm::new_link));
+        .route(app::confirm_page::NEW_LINK_PATH, post(crate::confirm::new_link))
+        // The share link's page and downloads.
+        .merge(crate::share_routes::routes(share_routes));
     // Bodies are capped (the only routes that read one), after the rate
     // limit: a client over its limit is refused before anything is read.
     let signing = signing

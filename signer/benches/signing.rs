@@ -56,6 +56,7 @@ fn signer() -> Signer {
         renew_ttl: Duration::from_secs(7 * 24 * 3600),
         owner_token_window: Duration::from_secs(signer::DEFAULT_OWNER_TOKEN_WINDOW_SECS),
         multipart: signer::MultipartSettings::default(),
+        shares: signer::ShareLimits::default(),
         links: LinkSettings::default(),
     };
     let secret = TokenSecret::new(vec![7u8; 32]).expect("a 32-byte secret");

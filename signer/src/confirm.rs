@@ -37,7 +37,7 @@ impl Signer {
             TokenScope::Renewal => self.renewed_link(&key, token, now).await,
             TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, request.etag.as_deref(), now).await,
             // `verify` opens no key with a multipart token.
-            TokenScope::Multipart => Err(SignError::NotThisFile),
+            TokenScope::Multipart | TokenScope::Share | TokenScope::Unlock => Err(SignError::NotThisFile),
         }
     }
 
@@ -49,7 +49,7 @@ impl Signer {
         match verified.scope {
             TokenScope::Renewal => self.renewed_link(&key, token.to_owned(), now).await,
             TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, None, now).await,
-            TokenScope::Multipart => Err(SignError::NotThisFile),
+            TokenScope::Multipart | TokenScope::Share | TokenScope::Unlock => Err(SignError::NotThisFile),
         }
     }
 

@@ -81,6 +81,8 @@ pub enum SignError {
         wire::size::human_size(*.0)
     )]
     NoRoomForUpload(u64),
+    #[error("This token does not control that share. Use the page the file was sent from.")]
+    NotThisShare,
 }
 
 impl SignError {
@@ -102,7 +104,8 @@ impl SignError {
             | Self::NotThisUpload
             | Self::PermissionExpired
             | Self::PublicLinksOff
-            | Self::NotDeletable => Refusal::Forbidden,
+            | Self::NotDeletable
+            | Self::NotThisShare => Refusal::Forbidden,
             Self::NoSuchFile | Self::NoSuchUpload => Refusal::NotFound,
             Self::CredentialsUnavailable | Self::StoreUnreachable | Self::NotDeleted | Self::StorageFull => {
                 Refusal::Unavailable

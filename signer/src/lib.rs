@@ -26,6 +26,8 @@ pub mod multipart;
 pub mod object_key;
 pub mod post_policy;
 pub mod presign;
+pub mod password;
+mod share;
 pub mod sigv4;
 mod store;
 pub mod token;
@@ -41,6 +43,8 @@ pub use confirm::ConfirmRequest;
 pub use error::{Refusal, SignError};
 pub use grant::UploadRequest;
 pub use presign::{BucketUrl, BucketUrlError};
+pub use share::{SHARE_DOWNLOAD_TTL, UNLOCK_TTL};
+
 pub use store::{CALL_ATTEMPT_TIMEOUT, CALL_TIMEOUT, COPY_TIMEOUT, READY_TIMEOUT, Store, StoreNotReady};
 pub use time::OffsetDateTime;
 pub use wire::{DownloadLink, FileRules, FormFields, LinkKind, PageSettings, UploadGrant};
@@ -83,6 +87,7 @@ pub struct Limits {
     pub owner_token_window: Duration,
     pub links: LinkSettings,
     pub multipart: MultipartSettings,
+    pub shares: ShareLimits,
 }
 
 impl Limits {
@@ -117,6 +122,46 @@ impl Default for MultipartSettings {
 }
 
 /// Which links uploads may get.
+/// How long shares live: a new upload's share lasts `default_lifetime`;
+/// the sender may choose anything up to `max_lifetime` (`None`: "never" is
+/// allowed). A default above the maximum is cut to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShareLimits {
+    /// `None`: a new share never expires.
+    pub default_lifetime: Option<Duration>,
+    /// `COURIER_MAX_SHARE_DAYS`; `None`: no maximum.
+    pub max_lifetime: Option<Duration>,
+}
+
+impl Default for ShareLimits {
+    fn default() -> Self {
+        Self {
+            default_lifetime: Some(Duration::from_secs(7 * 24 * 3600)),
+            max_lifetime: None,
+        }
+    }
+}
+
+impl ShareLimits {
+    /// A new share's lifetime: the default, within the maximum.
+    pub fn new_share_lifetime(&self) -> Option<Duration> {
+        match (self.default_lifetime, self.max_lifetime) {
+            (Some(default), Some(max)) => Some(default.min(max)),
+            (None, max) => max,
+            (default, None) => default,
+        }
+    }
+
+    /// Whether a sender may give a share `lifetime` (`None`: never).
+    pub fn allows(&self, lifetime: Option<Duration>) -> bool {
+        match (lifetime, self.max_lifetime) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(lifetime), Some(max)) => lifetime <= max,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LinkSettings {
     /// What a page offers first (`COURIER_DEFAULT_LINK`).
@@ -137,6 +182,8 @@ struct Inner {
     secret: TokenSecret,
     /// `<public origin>/confirm-upload?token=`: a token completes it.
     confirm_base: String,
+    /// `<public URL>s/`: where share links point.
+    share_base: String,
     /// Where the store's objects are, for presigned GETs.
     bucket_url: BucketUrl,
     limits: Limits,
@@ -153,6 +200,7 @@ impl Signer {
         let bucket_url = BucketUrl::parse(&store.post_url)?;
         let store_origin = bucket_url.origin().to_owned();
         let confirm_base = format!("{}confirm-upload?token=", public_url.as_str());
+        let share_base = format!("{}s/", public_url.as_str());
         let public_base = match &limits.links.public_base_url {
             Some(base) => format!("{}/", base.as_str().trim_end_matches('/')),
             None => format!("{}/", store.post_url.trim_end_matches('/')),
@@ -161,6 +209,7 @@ impl Signer {
             store,
             secret,
             confirm_base,
+            share_base,
             bucket_url,
             limits,
             store_origin,

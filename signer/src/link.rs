@@ -41,11 +41,13 @@ impl Signer {
             key: key.as_str().to_owned(),
             filename,
             size,
+            content_type: head.content_type().unwrap_or("application/octet-stream").to_owned(),
             etag: bare_etag(head.e_tag()),
             download_url,
             expires_at,
             link: key.link(),
             token,
+            share: None,
         })
     }
 
@@ -76,7 +78,7 @@ impl Signer {
     }
 
     /// A GET URL for `key` that lives `ttl` and downloads as `filename`.
-    async fn presign_download(
+    pub(crate) async fn presign_download(
         &self,
         key: &ObjectKey,
         filename: &str,

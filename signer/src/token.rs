@@ -74,6 +74,10 @@ pub enum TokenScope {
     Renewal,
     /// One multipart upload (see [`multipart_subject`]); never a link.
     Multipart,
+    /// One share (its id): the sender's controls. Never a link to a file.
+    Share,
+    /// One share's password, given (see [`unlock_subject`]): its downloads.
+    Unlock,
 }
 
 impl TokenScope {
@@ -83,6 +87,8 @@ impl TokenScope {
             Self::Prefix => "p",
             Self::Renewal => "r",
             Self::Multipart => "m",
+            Self::Share => "s",
+            Self::Unlock => "u",
         }
     }
 }
@@ -134,7 +140,7 @@ impl UploadToken {
         let subject = match parsed.scope {
             TokenScope::Key | TokenScope::Renewal => key.as_str(),
             TokenScope::Prefix => key.prefix(),
-            TokenScope::Multipart => return Err(TokenError::Forged),
+            TokenScope::Multipart | TokenScope::Share | TokenScope::Unlock => return Err(TokenError::Forged),
         };
         parsed.check(secret, subject, now)?;
         Ok(VerifiedToken { scope: parsed.scope })
@@ -147,8 +153,19 @@ impl UploadToken {
         subject: &str,
         now: OffsetDateTime,
     ) -> Result<(), TokenError> {
+        Self::verify_scoped(secret, TokenScope::Multipart, token, subject, now)
+    }
+
+    /// Checks a token of one `scope` (multipart, share, unlock) against its subject.
+    pub fn verify_scoped(
+        secret: &TokenSecret,
+        scope: TokenScope,
+        token: &str,
+        subject: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), TokenError> {
         let parsed = Parsed::read(token)?;
-        if parsed.scope != TokenScope::Multipart {
+        if parsed.scope != scope {
             return Err(TokenError::Forged);
         }
         parsed.check(secret, subject, now)
@@ -159,6 +176,13 @@ impl UploadToken {
 /// URL, the completion or the abort relies on.
 pub fn multipart_subject(key: &str, upload_id: &str, size: u64, part_size: u64) -> String {
     format!("{key}\n{upload_id}\n{size}\n{part_size}")
+}
+
+/// What an unlock token signs: the share, and the password it was given for
+/// (its stored hash, whose salt changes with every new password), so a new
+/// password locks out those who knew the old one.
+pub fn unlock_subject(share_id: &str, password_hash: &str) -> String {
+    format!("{share_id}\n{password_hash}")
 }
 
 /// A token's three parts, read but not yet checked.
@@ -180,6 +204,8 @@ impl Parsed {
             "p" => TokenScope::Prefix,
             "r" => TokenScope::Renewal,
             "m" => TokenScope::Multipart,
+            "s" => TokenScope::Share,
+            "u" => TokenScope::Unlock,
             _ => return Err(TokenError::Malformed),
         };
         if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {

@@ -42,6 +42,7 @@ fn signer(links: LinkSettings) -> Signer {
         renew_ttl: Duration::from_secs(86400),
         owner_token_window: Duration::from_secs(signer::DEFAULT_OWNER_TOKEN_WINDOW_SECS),
         multipart: signer::MultipartSettings::default(),
+        shares: signer::ShareLimits::default(),
         links,
     };
     let url = url::Url::parse("http://127.0.0.1:3000/").expect("a URL");

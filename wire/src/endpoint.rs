@@ -12,6 +12,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::model::{DownloadLink, FormGrant, LinkKind, UploadGrant};
 use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
+use crate::share::{RuleChange, ShareLink, ShareRef};
 
 /// Where the server functions are mounted.
 pub const PREFIX: &str = "/api";
@@ -56,6 +57,9 @@ endpoints! {
     ListParts => "list_parts",
     CompleteMultipart => "complete_multipart",
     AbortMultipart => "abort_multipart",
+    UpdateShare => "update_share",
+    RevokeShare => "revoke_share",
+    ShareStatus => "share_status",
 }
 
 impl Endpoint {
@@ -135,6 +139,11 @@ impl<Answer> Call<Answer> {
             .field("upload[part_size]", upload.part_size.to_string())
             .field("upload[token]", &upload.token)
     }
+
+    /// A share as the share calls read it: `share[id]=…&share[token]=…`.
+    fn share(self, share: &ShareRef) -> Self {
+        self.field("share[id]", &share.id).field("share[token]", &share.token)
+    }
 }
 
 /// A POST policy for one file.
@@ -195,6 +204,37 @@ pub fn complete_multipart(upload: &MultipartUpload) -> Call<DownloadLink> {
 /// Cancels an upload.
 pub fn abort_multipart(upload: &MultipartUpload) -> Call<()> {
     Call::new(Endpoint::AbortMultipart).upload(upload)
+}
+
+/// Changes a share's rules, for the holder of its token.
+pub fn update_share(share: &ShareRef, change: &RuleChange) -> Call<ShareLink> {
+    let mut call = Call::new(Endpoint::UpdateShare).share(share);
+    if let Some(hours) = change.expires_in_hours {
+        call = call.field("change[expires_in_hours]", hours.to_string());
+    }
+    if let Some(max) = change.max_downloads {
+        call = call.field("change[max_downloads]", max.to_string());
+    }
+    if let Some(password) = &change.password {
+        call = call.field("change[password]", password);
+    }
+    call
+}
+
+/// Takes a share's link back now (its files are deleted), for the holder of its token.
+pub fn revoke_share(share: &ShareRef) -> Call<ShareLink> {
+    Call::new(Endpoint::RevokeShare).share(share)
+}
+
+/// Where each of the sender's shares stands (their recent uploads).
+pub fn share_status(shares: &[ShareRef]) -> Call<Vec<ShareLink>> {
+    let mut call = Call::new(Endpoint::ShareStatus);
+    for (i, share) in shares.iter().enumerate() {
+        call = call
+            .field(format!("shares[{i}][id]"), &share.id)
+            .field(format!("shares[{i}][token]"), &share.token);
+    }
+    call
 }
 
 #[cfg(test)]

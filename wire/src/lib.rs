@@ -8,9 +8,11 @@ pub mod file_rules;
 pub mod form_fields;
 pub mod model;
 pub mod multipart;
+pub mod share;
 pub mod size;
 
 pub use file_rules::{FileRefusal, FileRules};
 pub use form_fields::FormFields;
 pub use model::{DownloadLink, FormGrant, LinkKind, PageSettings, UploadGrant};
+pub use share::{RuleChange, ShareLink, ShareRef, ShareState, SharedFileStatus};
 pub use multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};

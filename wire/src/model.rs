@@ -56,6 +56,10 @@ pub struct DownloadLink {
     /// The file's original name, as the person chose it.
     pub filename: String,
     pub size: u64,
+    /// The type the file was stored with; empty in links remembered before
+    /// shares existed.
+    #[serde(default)]
+    pub content_type: String,
     /// The object's ETag, without quotes.
     pub etag: String,
     pub download_url: String,
@@ -73,6 +77,11 @@ pub struct DownloadLink {
     /// [`DownloadLink::owner_token`].
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
+    /// The link to hand out: the file's share at `/s/<id>`, whose rules the
+    /// sender controls. `None` for a public link, and where the share could
+    /// not be made (the download URL still works).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<crate::share::ShareLink>,
 }
 
 impl DownloadLink {
@@ -121,11 +130,13 @@ mod tests {
             key: "files/0123456789abcdef0123456789abcdef/a.txt".to_owned(),
             filename: "a.txt".to_owned(),
             size: 1,
+            content_type: "text/plain".to_owned(),
             etag: "abc".to_owned(),
             download_url: "http://127.0.0.1:9000/courier/files/a.txt".to_owned(),
             expires_at: None,
             link: LinkKind::Expiring,
             token: token.to_owned(),
+            share: None,
         }
     }
 

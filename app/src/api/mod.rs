@@ -9,6 +9,8 @@
 #[cfg(feature = "ssr")]
 mod answer;
 mod refusals;
+#[cfg(feature = "ssr")]
+pub mod sharing;
 
 use leptos::prelude::*;
 
@@ -19,6 +21,7 @@ use crate::error::CourierError;
 use crate::json::JsonCodec;
 use crate::model::{DownloadLink, FormGrant, LinkKind, UploadGrant};
 use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
+use crate::share::{RuleChange, ShareLink, ShareRef};
 
 /// JSON in the response body, as `Json` writes it; read without `serde_json`.
 type JsonOut = leptos::server_fn::codec::Post<JsonCodec>;
@@ -49,7 +52,11 @@ pub async fn sign_upload(
 #[server(endpoint = "sign_download", output = JsonOut)]
 pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, CourierError> {
     let signer = signer()?;
-    logged(signer.renew(&key, &token, signer::OffsetDateTime::now_utc()).await)
+    let now = signer::OffsetDateTime::now_utc();
+    let mut link = logged(signer.renew(&key, &token, now).await)?;
+    // With its share (made now for a file confirmed before shares existed).
+    refused(sharing::share_confirmed(&shares()?, &signer, &mut link, now).await)?;
+    Ok(link)
 }
 
 /// Deletes a file for its owner (the holder of the token its link came
@@ -57,7 +64,10 @@ pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, C
 #[server(endpoint = "delete_upload", output = JsonOut)]
 pub async fn delete_upload(key: String, token: String) -> Result<(), CourierError> {
     let signer = signer()?;
-    logged(signer.delete(&key, &token, signer::OffsetDateTime::now_utc()).await)
+    let now = signer::OffsetDateTime::now_utc();
+    logged(signer.delete(&key, &token, now).await)?;
+    // Its share goes with it: the page says the sender took it back.
+    refused(sharing::file_deleted(&shares()?, &key, now).await)
 }
 
 /// The page's form: the policy the plain HTML form carries (any file name
@@ -122,11 +132,10 @@ pub async fn list_parts(upload: MultipartUpload) -> Result<Vec<StoredPart>, Cour
 #[server(endpoint = "complete_multipart", output = JsonOut)]
 pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink, CourierError> {
     let signer = signer()?;
-    logged(
-        signer
-            .complete_multipart(&upload, signer::OffsetDateTime::now_utc())
-            .await,
-    )
+    let now = signer::OffsetDateTime::now_utc();
+    let mut link = logged(signer.complete_multipart(&upload, now).await)?;
+    refused(sharing::share_confirmed(&shares()?, &signer, &mut link, now).await)?;
+    Ok(link)
 }
 
 /// Cancels an upload: the store keeps none of its parts. Its charge to the
@@ -135,6 +144,32 @@ pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink,
 pub async fn abort_multipart(upload: MultipartUpload) -> Result<(), CourierError> {
     let signer = signer()?;
     logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)
+}
+
+/// Changes a share's rules (expiry, download limit, password), for the
+/// holder of its token: the share as it is now.
+#[server(endpoint = "update_share", output = JsonOut)]
+pub async fn update_share(share: ShareRef, change: RuleChange) -> Result<ShareLink, CourierError> {
+    let signer = signer()?;
+    let now = signer::OffsetDateTime::now_utc();
+    refused(sharing::update(&shares()?, &signer, &share, change, now).await)
+}
+
+/// Takes a share's link back now and deletes its files, for the holder of its token.
+#[server(endpoint = "revoke_share", output = JsonOut)]
+pub async fn revoke_share(share: ShareRef) -> Result<ShareLink, CourierError> {
+    let signer = signer()?;
+    let now = signer::OffsetDateTime::now_utc();
+    refused(sharing::revoke(&shares()?, &signer, &share, now).await)
+}
+
+/// Where each of the sender's shares stands: downloads so far, what is left.
+/// Shares whose token does not check are left out.
+#[server(endpoint = "share_status", output = JsonOut)]
+pub async fn share_status(shares: Vec<ShareRef>) -> Result<Vec<ShareLink>, CourierError> {
+    let signer = signer()?;
+    let now = signer::OffsetDateTime::now_utc();
+    refused(sharing::statuses(&self::shares()?, &signer, shares, now).await)
 }
 
 /// One file as the browser describes it; the page's default link unless it chose one.
@@ -160,6 +195,24 @@ fn signer() -> Result<signer::Signer, CourierError> {
         answered(CourierError::Internal(
             "Courier is not configured to sign uploads.".to_owned(),
         ))
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn shares() -> Result<courier_shares::ShareDb, CourierError> {
+    use_context::<courier_shares::ShareDb>().ok_or_else(|| {
+        answered(CourierError::Internal(
+            "Courier is not configured to keep shares.".to_owned(),
+        ))
+    })
+}
+
+/// A share call's refusal, logged and answered with its status.
+#[cfg(feature = "ssr")]
+fn refused<T>(result: Result<T, CourierError>) -> Result<T, CourierError> {
+    result.map_err(|error| {
+        tracing::info!(error = %error, status = error.status_code(), "refused");
+        answered(error)
     })
 }
 
@@ -279,6 +332,9 @@ mod contract {
             ListParts::PATH,
             CompleteMultipart::PATH,
             AbortMultipart::PATH,
+            UpdateShare::PATH,
+            RevokeShare::PATH,
+            ShareStatus::PATH,
         ];
         let named: Vec<&str> = Endpoint::ALL.iter().map(|endpoint| endpoint.path()).collect();
         assert_eq!(declared, named);
@@ -314,6 +370,31 @@ mod contract {
         assert_eq!((args.key.as_str(), args.token.as_str()), ("a/b c", "t=1&2"));
         let args: DeleteUpload = decoded(&endpoint::delete_upload("a/b c", "t=1&2"));
         assert_eq!((args.key.as_str(), args.token.as_str()), ("a/b c", "t=1&2"));
+    }
+
+    #[test]
+    fn share_calls_decode_to_their_arguments() {
+        let share = ShareRef {
+            id: "AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+            token: "s.253402300799.x_y-z".to_owned(),
+        };
+        let change = RuleChange {
+            expires_in_hours: Some(0),
+            max_downloads: Some(5),
+            password: Some("pa ss&=word é".to_owned()),
+        };
+        let args: UpdateShare = decoded(&endpoint::update_share(&share, &change));
+        assert_eq!((args.share, args.change), (share.clone(), change));
+        let args: UpdateShare = decoded(&endpoint::update_share(&share, &RuleChange::default()));
+        assert_eq!(args.change, RuleChange::default());
+        let args: RevokeShare = decoded(&endpoint::revoke_share(&share));
+        assert_eq!(args.share, share);
+        let other = ShareRef {
+            id: "BBBBBBBBBBBBBBBBBBBBBB".to_owned(),
+            token: "t".to_owned(),
+        };
+        let args: ShareStatus = decoded(&endpoint::share_status(&[share.clone(), other.clone()]));
+        assert_eq!(args.shares, vec![share, other]);
     }
 
     #[test]

@@ -1,0 +1,73 @@
+//! Password tries: at most [`TRIES_PER_MINUTE`] a minute for one share from
+//! one client (an address, or an IPv6 /64), counted before the password is
+//! checked, so guessing gets 429 and `Retry-After` rather than answers.
+//! Kept in memory: with several instances, each counts its own tries.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+/// Tries of a share's password a client gets a minute.
+pub const TRIES_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).expect("not zero");
+
+/// How often the tries of clients that stopped are forgotten.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+pub struct PasswordAttempts {
+    tries: DefaultKeyedRateLimiter<(String, IpAddr)>,
+}
+
+impl Default for PasswordAttempts {
+    fn default() -> Self {
+        Self {
+            tries: DefaultKeyedRateLimiter::keyed(Quota::per_minute(TRIES_PER_MINUTE).allow_burst(TRIES_PER_MINUTE)),
+        }
+    }
+}
+
+impl PasswordAttempts {
+    /// Counts one try of share `id`'s password by `client`; `Err` with how
+    /// long to wait when it has used its tries.
+    pub fn try_once(&self, id: &str, client: IpAddr) -> Result<(), Duration> {
+        self.tries
+            .check_key(&(id.to_owned(), courier_serve::allowance_of(client)))
+            .map_err(|not_until| not_until.wait_time_from(self.tries.clock().now()))
+    }
+
+    /// Forgets, every minute, the clients whose tries are all back.
+    pub fn forget_in_background(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(FORGET_EVERY);
+            loop {
+                every.tick().await;
+                let Some(attempts) = weak.upgrade() else { return };
+                attempts.tries.retain_recent();
+                attempts.tries.shrink_to_fit();
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eleventh_try_in_a_minute_waits_and_others_do_not() {
+        let attempts = PasswordAttempts::default();
+        let client: IpAddr = [192, 0, 2, 1].into();
+        for _ in 0..10 {
+            assert!(attempts.try_once("share", client).is_ok());
+        }
+        let wait = attempts.try_once("share", client).expect_err("the 11th is refused");
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(6), "{wait:?}");
+        // Another share, another client: their own tries.
+        assert!(attempts.try_once("other", client).is_ok());
+        assert!(attempts.try_once("share", [192, 0, 2, 2].into()).is_ok());
+    }
+}

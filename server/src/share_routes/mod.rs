@@ -1,0 +1,49 @@
+//! The share link's routes, what a downloader meets:
+//!
+//! - `GET /s/<id>` ([`page`]): the share page, rendered here (no
+//!   WebAssembly): each file with its size, type and downloads left, or the
+//!   password form, or why the link no longer works (404, 410);
+//! - `POST /s/<id>` ([`page::unlock`]): the password, checked with Argon2id
+//!   and limited to [`attempts::TRIES_PER_MINUTE`] tries a minute per share
+//!   and client; the right one earns a cookie for the share's downloads;
+//! - `GET /s/<id>/<n>` ([`download`]): counts a download of the n-th file
+//!   (from 1) atomically and answers 302 to a GET that works for a minute,
+//!   so the bytes go straight from the store;
+//! - `GET /s/<id>/qr.svg`: the link as a QR code, for the sender's card.
+//!
+//! Files of shares that are over are deleted by [`sweeper`].
+
+mod attempts;
+mod download;
+mod page;
+pub mod sweeper;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use courier_serve::TrustedProxies;
+use courier_shares::ShareDb;
+use signer::Signer;
+
+pub use attempts::PasswordAttempts;
+
+/// What the share routes share.
+#[derive(Clone)]
+pub struct Shares {
+    pub db: ShareDb,
+    pub signer: Signer,
+    pub attempts: Arc<PasswordAttempts>,
+    pub proxies: TrustedProxies,
+    /// Whether the app is served over HTTPS (the unlock cookie is `Secure`).
+    pub secure: bool,
+}
+
+/// The share routes, each answered with its own state.
+pub fn routes<S: Clone + Send + Sync + 'static>(shares: Shares) -> Router<S> {
+    Router::new()
+        .route("/s/{id}", get(page::show).post(page::unlock))
+        .route("/s/{id}/qr.svg", get(page::qr_code))
+        .route("/s/{id}/{file}", get(download::download).head(download::refuse_head))
+        .with_state(shares)
+}
