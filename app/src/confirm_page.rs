@@ -90,6 +90,20 @@ pub fn render_refusal(error: &CourierError) -> String {
 }
 
 fn document(content: impl FnOnce() -> AnyView) -> String {
+    page_document("Courier", "", || {
+        view! {
+            {content()}
+            <p><a href="/">"Upload another file"</a></p>
+        }
+        .into_any()
+    })
+}
+
+/// A whole server-rendered document in the site's look: its stylesheet, the
+/// masthead, then `content`. `title` and `head` (markup added to the head,
+/// e.g. meta tags or a script) are the caller's own constants, never input,
+/// hence `'static` and written as given. The share pages use it too.
+pub(crate) fn page_document(title: &'static str, head: &'static str, content: impl FnOnce() -> AnyView) -> String {
     let body = Owner::new().with(|| {
         view! {
             <main class="page">
@@ -97,7 +111,6 @@ fn document(content: impl FnOnce() -> AnyView) -> String {
                     <h1><a href="/">"Courier"</a></h1>
                 </header>
                 {content()}
-                <p><a href="/">"Upload another file"</a></p>
             </main>
         }
         .to_html()
@@ -106,7 +119,7 @@ fn document(content: impl FnOnce() -> AnyView) -> String {
         .get()
         .map_or("<link rel=\"stylesheet\" href=\"/pkg/courier.css\">", String::as_str);
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><title>Courier</title>{stylesheet}</head><body>{body}</body></html>"
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\">{head}<title>{title}</title>{stylesheet}</head><body>{body}</body></html>"
     )
 }
 

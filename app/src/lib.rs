@@ -11,7 +11,9 @@
 //!   crate, which only the `ssr` build depends on;
 //! - [`browser`]: what the page does in the browser (the POST of the file to
 //!   the store, drop, paste, clipboard), no-ops on the server;
-//! - [`confirm_page`] (server only): the link page a plain browser lands on.
+//! - [`confirm_page`] (server only): the link page a plain browser lands on;
+//! - [`share_page`] (server only): a share's page `/s/<id>` (its files, its
+//!   password form, a link that is over), its policy and its QR code.
 
 pub mod api;
 pub mod browser;
@@ -27,5 +29,7 @@ pub use wire::{endpoint, file_rules, model, multipart, share, size};
 pub mod confirm_page;
 #[cfg(feature = "ssr")]
 pub mod content_security;
+#[cfg(feature = "ssr")]
+pub mod share_page;
 
 pub use shell::{App, shell};

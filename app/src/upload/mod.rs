@@ -10,7 +10,7 @@ mod link_card;
 pub mod queue;
 
 pub use form::UploadForm;
-pub use link_card::LinkDetails;
+pub use link_card::{LinkDetails, readable_time};
 
 use leptos::prelude::*;
 
