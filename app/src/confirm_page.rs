@@ -37,10 +37,25 @@ pub fn render(link: DownloadLink) -> String {
         (None, Some(_)) => Renewal::NotHere,
         (_, None) => Renewal::Never,
     };
+    // The link to hand out first: the share's, whose rules the sender keeps.
+    let share = link.share.clone().map(|share| {
+        let reach = match &share.expires_at {
+            Some(at) => format!("It works until {}.", crate::upload::readable_time(at)),
+            None => "It does not expire.".to_owned(),
+        };
+        view! {
+            <div class="share-line" data-testid="share-line">
+                <p>"Share this link: " <a class="share-url" href=share.url.clone() rel="noreferrer">{share.url.clone()}</a></p>
+                <input class="link-text" type="text" readonly value=share.url aria-label="Share link" />
+                <p class="expiry">{reach}" Downloads go straight from storage; the direct link below works for a shorter time."</p>
+            </div>
+        }
+    });
     document(move || {
         view! {
             <section class="result" data-testid="result">
                 <p class="status">"Uploaded."</p>
+                {share}
                 <LinkDetails link />
                 {match renewal {
                     Renewal::Offered { key, token } => view! {

@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, Response, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// For the confirm page, JSON and the 404 page: no scripts at all.
-const DEFAULT_POLICY: &str =
+pub const DEFAULT_POLICY: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// `router` with the headers set on every response it gives.

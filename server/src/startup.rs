@@ -186,6 +186,10 @@ impl Application {
             attempts: Arc::default(),
             proxies: settings.rate_limit.trusted_proxies.clone(),
             secure: public_url.scheme() == "https",
+            // The origin comes from a parsed URL; without it, "Download all"
+            // alone stops working.
+            policy: http::HeaderValue::from_str(&app::share_page::policy(signer.store_origin()))
+                .unwrap_or_else(|_| http::HeaderValue::from_static(crate::security_headers::DEFAULT_POLICY)),
         };
         share_routes.attempts.forget_in_background();
         let sweep_every = settings.share_sweep_every;

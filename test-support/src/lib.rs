@@ -16,9 +16,12 @@ mod disk;
 #[cfg(feature = "app")]
 mod flows;
 mod hostile;
+mod postgres;
 #[cfg(feature = "app")]
 mod load;
 mod s3;
+#[cfg(feature = "app")]
+mod shares;
 #[cfg(feature = "app")]
 mod store;
 #[cfg(feature = "app")]
@@ -27,6 +30,7 @@ mod test_courier;
 pub use bytes::{MULTIPART_FILE, md5_hex, part_bytes, part_sha256, query, sample_bytes, tricky_bytes};
 pub use disk::{Tmpfs, files_under, stored_keys};
 pub use hostile::{ATTACKER, FLOOR, SLOW_CLIENT, Trickle, answer_on, connect_from, one_trickle};
+pub use postgres::PgCluster;
 pub use s3::{anonymous_get, disposition_of, listed_uploads, object_exists, post_form, uploads_in_progress};
 
 #[cfg(feature = "app")]
@@ -38,6 +42,8 @@ pub use flows::{
 };
 #[cfg(feature = "app")]
 pub use load::{BIG_FILE_IN_ONE_POST, LoadReport, client_address, upload_big_file_in_large_writes, upload_many};
+#[cfg(feature = "app")]
+pub use shares::share_ref;
 #[cfg(feature = "app")]
 pub use store::{embedded_store_client, s3_client};
 #[cfg(feature = "app")]

@@ -26,17 +26,18 @@ pub async fn download(
     let index = file.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).unwrap_or(usize::MAX >> 1);
     let share = match shares.db.share(&id, now).await {
         Ok(share) => share,
-        Err(refusal) => return refused(refusal),
+        Err(refusal) => return refused(&shares, refusal),
     };
     if is_locked(&shares, &share, &headers, now) {
         return page(
+            &shares,
             StatusCode::UNAUTHORIZED,
             share_page::render_locked(&id, share.files.len(), Some("This link needs its password first.")),
         );
     }
     let taken = match shares.db.take_download(&id, index, now).await {
         Ok(taken) => taken,
-        Err(refusal) => return refused(refusal),
+        Err(refusal) => return refused(&shares, refusal),
     };
     match shares.signer.share_download(&taken.key, &taken.filename, now).await {
         Ok(url) => {
@@ -71,6 +72,7 @@ async fn not_signed(shares: &Shares, id: &courier_shares::ShareId, index: usize,
         "The download could not be prepared. It was not counted: try again in a moment.".to_owned(),
     );
     let mut response = page(
+        shares,
         StatusCode::SERVICE_UNAVAILABLE,
         app::confirm_page::render_refusal(&error),
     );

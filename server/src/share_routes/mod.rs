@@ -37,6 +37,8 @@ pub struct Shares {
     pub proxies: TrustedProxies,
     /// Whether the app is served over HTTPS (the unlock cookie is `Secure`).
     pub secure: bool,
+    /// The share pages' Content-Security-Policy (`app::share_page::policy`).
+    pub policy: axum::http::HeaderValue,
 }
 
 /// The share routes, each answered with its own state.

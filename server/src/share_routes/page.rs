@@ -31,10 +31,10 @@ pub async fn show(State(shares): State<Shares>, Path(id): Path<String>, headers:
     let now = OffsetDateTime::now_utc();
     match shares.db.share(&id, now).await {
         Ok(share) if is_locked(&shares, &share, &headers, now) => {
-            page(StatusCode::OK, share_page::render_locked(&id, share.files.len(), None))
+            page(&shares, StatusCode::OK, share_page::render_locked(&id, share.files.len(), None))
         }
-        Ok(share) => page(StatusCode::OK, share_page::render(&view(&share))),
-        Err(refusal) => refused(refusal),
+        Ok(share) => page(&shares, StatusCode::OK, share_page::render(&view(&share))),
+        Err(refusal) => refused(&shares, refusal),
     }
 }
 
@@ -52,7 +52,7 @@ pub async fn unlock(
     let client = shares.proxies.client_of(peer.ip(), &headers);
     let share = match shares.db.share(&id, now).await {
         Ok(share) => share,
-        Err(refusal) => return refused(refusal),
+        Err(refusal) => return refused(&shares, refusal),
     };
     let Some(stored) = share.password_hash.clone() else {
         return back_to(&id);
@@ -64,8 +64,7 @@ pub async fn unlock(
             "Too many tries for this link from your address. Wait {seconds} second{} and try again.",
             if seconds == 1 { "" } else { "s" }
         );
-        let mut response = page(
-            StatusCode::TOO_MANY_REQUESTS,
+        let mut response = page(&shares, StatusCode::TOO_MANY_REQUESTS,
             share_page::render_locked(&id, share.files.len(), Some(&sentence)),
         );
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
@@ -76,8 +75,7 @@ pub async fn unlock(
     let password = form.map(|Form(form)| form.password).unwrap_or_default();
     if !signer::password::verify_off_thread(stored.clone(), password).await {
         tracing::info!(share = %id, "a wrong password");
-        return page(
-            StatusCode::UNAUTHORIZED,
+        return page(&shares, StatusCode::UNAUTHORIZED,
             share_page::render_locked(
                 &id,
                 share.files.len(),
@@ -102,7 +100,7 @@ pub async fn unlock(
 /// the link does not, so it reads no database.
 pub async fn qr_code(State(shares): State<Shares>, Path(id): Path<String>) -> Response {
     let Some(id) = courier_shares::ShareId::parse(&id) else {
-        return refused(ShareRefusal::NotFound);
+        return refused(&shares, ShareRefusal::NotFound);
     };
     match share_page::qr_svg(&shares.signer.share_url(id.as_str())) {
         Some(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
@@ -149,27 +147,25 @@ fn view(share: &Share) -> SharePage {
 }
 
 /// Why a share cannot be used, as a page with its status.
-pub(super) fn refused(refusal: ShareRefusal) -> Response {
-    let error = app::api::sharing::refused(refusal);
+pub(super) fn refused(shares: &Shares, refusal: ShareRefusal) -> Response {
+    let error = app::api::sharing::refused(&shares, refusal);
     let html = match &error {
         app::error::CourierError::NotFound(_) => share_page::render_missing(),
         app::error::CourierError::Gone(sentence) => share_page::render_gone(sentence),
         other => app::confirm_page::render_refusal(other),
     };
     let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = page(status, html);
+    let mut response = page(shares, status, html);
     response.extensions_mut().insert(crate::respond::RefusalCode::of(&error));
     response
 }
 
-/// A share page: never indexed, its own CSP (its one script is the site's).
-pub(super) fn page(status: StatusCode, html: String) -> Response {
+/// A share page: never indexed, its own CSP (its one script is the site's;
+/// "Download all" frames the store's answers).
+pub(super) fn page(shares: &Shares, status: StatusCode, html: String) -> Response {
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(share_page::policy()),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, shares.policy.clone());
     headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
     response
 }

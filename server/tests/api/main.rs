@@ -17,6 +17,7 @@ mod public_links;
 mod raw_http;
 mod rotation;
 mod security;
+mod shares;
 mod shutdown;
 mod sign_upload;
 mod slow_clients;

@@ -1,0 +1,350 @@
+//! Shares over HTTP, on the embedded store with SQLite: a confirmed upload
+//! gets its share; `/s/<id>` shows it and `/s/<id>/<n>` counts a download
+//! and redirects to a one-minute GET; the sender's token changes the rules
+//! and takes the link back; what is over is deleted and answers 410.
+
+use std::time::Duration;
+
+use app::share::{RuleChange, ShareState};
+use reqwest::{StatusCode, header};
+
+use courier_test_support::{TestCourier, location, object_exists, sample_bytes, share_ref};
+
+/// A share whose files are swept within a second of being over.
+async fn sweeping_courier() -> TestCourier {
+    TestCourier::builder()
+        .env("COURIER_SHARE_SWEEP_SECS", "1")
+        .start()
+        .await
+}
+
+fn share_id(link: &app::model::DownloadLink) -> String {
+    link.share.as_ref().expect("a share").id.clone()
+}
+
+async fn text(response: reqwest::Response) -> String {
+    response.text().await.expect("a body")
+}
+
+/// Waits (at most 10 s) until `done` holds.
+async fn eventually(mut done: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_confirmed_upload_gets_a_share_whose_download_goes_straight_to_the_store() {
+    let courier = TestCourier::start().await;
+    let bytes = sample_bytes(300_000);
+    let link = courier.upload("report <final>.pdf", "application/pdf", &bytes).await;
+    let share = link.share.clone().expect("the confirmation made a share");
+    assert_eq!(share.url, format!("{}/s/{}", courier.base, share.id));
+    assert_eq!(share.id.len(), 22);
+    assert_eq!(share.state, ShareState::Live);
+    assert!(share.owner_token().is_some(), "the sender gets the share's token");
+    assert!(share.expires_at.is_some(), "a week by default");
+    assert_eq!((share.max_downloads, share.password), (None, false));
+    // The seed's link is still there.
+    assert!(link.download_url.starts_with(&courier.store), "{}", link.download_url);
+
+    let page = courier.share_get(&share.id).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
+    let html = text(page).await;
+    assert!(html.contains("report &lt;final&gt;.pdf"), "{html}");
+    assert!(html.contains(&format!("/s/{}/1", share.id)), "{html}");
+    assert!(!html.contains("X-Amz-Signature"), "no store URL on the page: {html}");
+
+    let redirect = courier.share_get(&format!("{}/1", share.id)).await;
+    assert_eq!(redirect.status(), StatusCode::FOUND);
+    let url = location(&redirect);
+    assert!(url.starts_with(&courier.store), "{url}");
+    assert!(url.contains("X-Amz-Expires=60"), "a one-minute GET: {url}");
+    let download = reqwest::get(&url).await.expect("the store answers");
+    assert_eq!(download.status(), StatusCode::OK);
+    let disposition = download.headers()[header::CONTENT_DISPOSITION].to_str().expect("ascii").to_owned();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.contains("report"), "{disposition}");
+    assert_eq!(download.bytes().await.expect("bytes").as_ref(), &bytes[..]);
+    // A browser's ranged resume of the same URL.
+    let resumed = reqwest::Client::new()
+        .get(&url)
+        .header(header::RANGE, "bytes=100000-")
+        .send()
+        .await
+        .expect("the store answers");
+    assert_eq!(resumed.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(resumed.bytes().await.expect("bytes").as_ref(), &bytes[100_000..]);
+
+    // The sender sees the download counted.
+    let status = courier.share_status(&[share_ref(&link)]).await;
+    assert_eq!(status.status(), StatusCode::OK);
+    let shares: Vec<app::share::ShareLink> = status.json().await.expect("shares");
+    assert_eq!(shares.len(), 1);
+    assert_eq!(shares[0].files[0].downloads, 1);
+
+    // A link preview's HEAD uses nothing up.
+    let head = courier
+        .http
+        .head(format!("{}/s/{}/1", courier.base, share.id))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(head.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_download_limit_of_5_gives_exactly_5_redirects_to_200_clients_at_once() {
+    let courier = TestCourier::start().await;
+    let link = courier.upload("popular.txt", "text/plain", b"wanted by many").await;
+    let share = courier
+        .set_rules(&link, RuleChange {
+            max_downloads: Some(5),
+            ..RuleChange::default()
+        })
+        .await;
+    assert_eq!(share.max_downloads, Some(5));
+    let path = format!("{}/1", share.id);
+    let answers = futures::future::join_all((0..200).map(|_| courier.share_get(&path))).await;
+    let redirects = answers.iter().filter(|r| r.status() == StatusCode::FOUND).count();
+    let gone = answers.iter().filter(|r| r.status() == StatusCode::GONE).count();
+    assert_eq!((redirects, gone), (5, 195));
+    let page = courier.share_get(&share.id).await;
+    assert_eq!(page.status(), StatusCode::GONE);
+    assert!(text(page).await.contains("download limit was reached"));
+}
+
+#[tokio::test]
+async fn a_password_opens_the_downloads_and_guessing_it_is_slowed() {
+    let courier = TestCourier::start().await;
+    let link = courier.upload("secret plans.txt", "text/plain", b"plans").await;
+    let share = courier
+        .set_rules(&link, RuleChange {
+            password: Some("correct horse".to_owned()),
+            ..RuleChange::default()
+        })
+        .await;
+    assert!(share.password);
+
+    // Locked: no name on the page, no download.
+    let page = courier.share_get(&share.id).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = text(page).await;
+    assert!(!html.contains("secret plans"), "{html}");
+    assert!(html.contains("name=\"password\""), "{html}");
+    let download = courier.share_get(&format!("{}/1", share.id)).await;
+    assert_eq!(download.status(), StatusCode::UNAUTHORIZED);
+
+    let post = |password: &'static str| {
+        courier
+            .http
+            .post(format!("{}/s/{}", courier.base, share.id))
+            .form(&[("password", password)])
+            .send()
+    };
+    let wrong = post("battery staple").await.expect("answers");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(wrong).await.contains("That password is not right"));
+
+    let right = post("correct horse").await.expect("answers");
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    let cookie = right.headers()[header::SET_COOKIE].to_str().expect("ascii").to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains(&format!("Path=/s/{}", share.id)), "{cookie}");
+    assert!(!cookie.contains("correct"), "{cookie}");
+    let pair = cookie.split(';').next().expect("a pair").to_owned();
+    let unlocked = courier
+        .http
+        .get(format!("{}/s/{}/1", courier.base, share.id))
+        .header(header::COOKIE, &pair)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(unlocked.status(), StatusCode::FOUND);
+    let page = courier
+        .http
+        .get(format!("{}/s/{}", courier.base, share.id))
+        .header(header::COOKIE, &pair)
+        .send()
+        .await
+        .expect("answers");
+    assert!(text(page).await.contains("secret plans.txt"));
+
+    // A new password locks out the old one's cookie.
+    courier
+        .set_rules(&link, RuleChange {
+            password: Some("new one".to_owned()),
+            ..RuleChange::default()
+        })
+        .await;
+    let locked_again = courier
+        .http
+        .get(format!("{}/s/{}/1", courier.base, share.id))
+        .header(header::COOKIE, &pair)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(locked_again.status(), StatusCode::UNAUTHORIZED);
+
+    // Ten tries a minute (two were made above), then 429 with Retry-After,
+    // even for the right password.
+    for _ in 0..8 {
+        assert_eq!(post("guess").await.expect("answers").status(), StatusCode::UNAUTHORIZED);
+    }
+    let slowed = post("new one").await.expect("answers");
+    assert_eq!(slowed.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = slowed.headers()[header::RETRY_AFTER].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=7).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn taking_a_share_back_deletes_its_file_and_its_page_says_so() {
+    let courier = TestCourier::start().await;
+    let link = courier.upload("draft.txt", "text/plain", b"draft").await;
+    let s3 = courier.store_client();
+    assert!(object_exists(&s3, &courier.bucket, &link.key).await);
+
+    // Only with the sender's token.
+    let mut forged = share_ref(&link);
+    forged.token = courier.upload("other.txt", "text/plain", b"x").await.share.expect("a share").token;
+    assert_eq!(courier.revoke_share(&forged).await.status(), StatusCode::FORBIDDEN);
+
+    let revoked = courier.revoke_share(&share_ref(&link)).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let revoked: app::share::ShareLink = revoked.json().await.expect("a share");
+    assert_eq!(revoked.state, ShareState::Revoked);
+    assert!(!object_exists(&s3, &courier.bucket, &link.key).await, "deleted at once");
+    for path in [share_id(&link), format!("{}/1", share_id(&link))] {
+        let answer = courier.share_get(&path).await;
+        assert_eq!(answer.status(), StatusCode::GONE, "{path}");
+        assert!(text(answer).await.contains("The sender took this link back"));
+    }
+    // A revoked share stays revoked.
+    let change = RuleChange {
+        expires_in_hours: Some(24),
+        ..RuleChange::default()
+    };
+    assert_eq!(courier.update_share(&share_ref(&link), &change).await.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn an_expired_share_is_swept_from_the_store_and_its_page_says_it_expired() {
+    let courier = sweeping_courier().await;
+    let link = courier.upload("old.txt", "text/plain", b"old news").await;
+    let kept = courier.upload("new.txt", "text/plain", b"fresh").await;
+    let s3 = courier.store_client();
+    courier.expire_share(&share_id(&link), Duration::from_secs(120)).await;
+    let swept = eventually(async || !object_exists(&s3, &courier.bucket, &link.key).await).await;
+    assert!(swept, "the expired share's file is deleted");
+    let page = courier.share_get(&share_id(&link)).await;
+    assert_eq!(page.status(), StatusCode::GONE);
+    assert!(text(page).await.contains("This link has expired"));
+    assert!(object_exists(&s3, &courier.bucket, &kept.key).await, "a live share keeps its file");
+    // Just expired, within the grace a last download's URL gets: kept for now.
+    courier.expire_share(&share_id(&kept), Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(object_exists(&s3, &courier.bucket, &kept.key).await);
+    assert_eq!(courier.share_get(&share_id(&kept)).await.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_links_get_the_same_404() {
+    let courier = TestCourier::start().await;
+    let unknown = courier.share_get("AAAAAAAAAAAAAAAAAAAAAA").await;
+    let malformed = courier.share_get("not-an-id").await;
+    assert_eq!((unknown.status(), malformed.status()), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    assert_eq!(text(unknown).await, text(malformed).await);
+    let link = courier.upload("a.txt", "text/plain", b"a").await;
+    for file in ["2", "0", "x", "99999999999999999999"] {
+        let answer = courier.share_get(&format!("{}/{file}", share_id(&link))).await;
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{file}");
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_file_takes_its_share_back() {
+    let courier = TestCourier::start().await;
+    let link = courier.upload("mistake.txt", "text/plain", b"oops").await;
+    let deleted = courier.delete_upload(&link.key, &link.token).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_eq!(courier.share_get(&share_id(&link)).await.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn a_public_link_has_no_share() {
+    let courier = TestCourier::start().await;
+    let link = courier.upload_public("poster.png", "image/png", b"png").await;
+    assert!(link.share.is_none());
+}
+
+#[tokio::test]
+async fn the_operator_maximum_bounds_what_a_sender_chooses() {
+    let courier = TestCourier::builder()
+        .envs(&[("COURIER_MAX_SHARE_DAYS", "2"), ("COURIER_SHARE_DAYS", "30")])
+        .start()
+        .await;
+    let link = courier.upload("a.txt", "text/plain", b"a").await;
+    let share = link.share.clone().expect("a share");
+    let expires = time::OffsetDateTime::parse(
+        share.expires_at.as_deref().expect("expires"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339");
+    let lifetime = expires - time::OffsetDateTime::now_utc();
+    assert!(lifetime <= time::Duration::days(2) && lifetime > time::Duration::days(2) - time::Duration::minutes(5));
+    for hours in [0, 49] {
+        let change = RuleChange {
+            expires_in_hours: Some(hours),
+            ..RuleChange::default()
+        };
+        let refused = courier.update_share(&share_ref(&link), &change).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{hours} hours");
+    }
+    let share = courier
+        .set_rules(&link, RuleChange {
+            expires_in_hours: Some(48),
+            ..RuleChange::default()
+        })
+        .await;
+    assert!(share.expires_at.is_some());
+}
+
+#[tokio::test]
+async fn two_instances_on_one_postgresql_give_exactly_5_of_200_downloads() {
+    let cluster = courier_test_support::PgCluster::start().unwrap_or_else(|why| panic!("{why}"));
+    let url = cluster.database("two_instances").unwrap_or_else(|why| panic!("{why}"));
+    let first = TestCourier::builder().env("COURIER_DATABASE_URL", &url).start().await;
+    // A second instance on the same store and database, as behind a load balancer.
+    let second = TestCourier::builder()
+        .store_data_in(first.data_dir.path())
+        .env("COURIER_DATABASE_URL", &url)
+        .start()
+        .await;
+    let link = first.upload("release.tar", "application/x-tar", b"one for each").await;
+    let share = first
+        .set_rules(&link, RuleChange {
+            max_downloads: Some(5),
+            ..RuleChange::default()
+        })
+        .await;
+    // The share made on one instance is served by the other.
+    assert_eq!(second.share_get(&share.id).await.status(), StatusCode::OK);
+    let path = format!("{}/1", share.id);
+    let answers = futures::future::join_all((0..200).map(|i| {
+        let courier = if i % 2 == 0 { &first } else { &second };
+        courier.share_get(&path)
+    }))
+    .await;
+    let redirects = answers.iter().filter(|r| r.status() == StatusCode::FOUND).count();
+    let gone = answers.iter().filter(|r| r.status() == StatusCode::GONE).count();
+    assert_eq!((redirects, gone), (5, 195));
+    // Either instance's sender token controls it.
+    let status = second.share_status(&[share_ref(&link)]).await;
+    let shares: Vec<app::share::ShareLink> = status.json().await.expect("shares");
+    assert_eq!(shares[0].files[0].downloads, 5);
+    assert_eq!(shares[0].state, ShareState::LimitReached);
+}
