@@ -15,16 +15,21 @@
 //! `WHERE` again against the new count (READ COMMITTED's re-check), so the
 //! limit holds across instances too. Only when nothing was updated does a
 //! second query find out why, for the refusal.
+//!
+//! A malformed id is looked up as `NO_SUCH_ID`, an id no share has, so it
+//! costs what an unknown id costs.
+
+use std::collections::HashMap;
 
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use time::OffsetDateTime;
 
 use crate::config::DatabaseConfig;
 use crate::connect::{self, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use crate::error::{DbError, ShareRefusal};
-use crate::share::{NewShare, Share, ShareId, SharedFile};
+use crate::share::{NewShare, Share, ShareId, ShareRecord, ShareState, SharedFile};
 
 /// Where shares are kept: a pool on SQLite or PostgreSQL. Cheap to clone.
 #[derive(Clone)]
@@ -65,6 +70,14 @@ macro_rules! used_up {
         "(s.max_downloads IS NOT NULL AND f.downloads >= s.max_downloads)"
     };
 }
+/// Its stored objects deleted, or being deleted: not a rule the sender sets,
+/// and never the first reason a share is over (a sweep takes only shares
+/// that are over, and a rule change cannot revive a swept one).
+macro_rules! swept {
+    () => {
+        "(s.swept_at IS NOT NULL)"
+    };
+}
 /// A file's columns, as `file_at` reads them.
 macro_rules! file_columns {
     ($f:literal) => {
@@ -80,37 +93,53 @@ macro_rules! file_columns {
             $f,
             "size, ",
             $f,
-            "downloads"
+            "downloads, ",
+            $f,
+            "last_download_at"
         )
     };
 }
+/// One row per file of each share: its id, its standing at `$1` (now), its
+/// rules, then the file (from column `RECORD_FILE_AT`), as `read_stored` reads them.
+macro_rules! record_select {
+    () => {
+        concat!(
+            "SELECT s.id, ",
+            revoked!(),
+            ", ",
+            expired!("$1"),
+            ", ",
+            used_up!(),
+            ", ",
+            swept!(),
+            ", s.created_at, s.expires_at, s.max_downloads, s.revoked_at, s.swept_at, s.password_hash, ",
+            file_columns!("f."),
+            " FROM shares AS s JOIN share_files AS f ON f.share_id = s.id"
+        )
+    };
+}
+const RECORD_FILE_AT: usize = 11;
 
-const INSERT_SHARE: &str = "INSERT INTO shares (id, created_at, expires_at, max_downloads) VALUES ($1, $2, $3, $4)";
+const INSERT_SHARE: &str = "INSERT INTO shares (id, created_at, expires_at, max_downloads, password_hash) \
+                            VALUES ($1, $2, $3, $4, $5)";
 const INSERT_FILE: &str = "INSERT INTO share_files (share_id, file_index, object_key, filename, content_type, size) \
                            VALUES ($1, $2, $3, $4, $5, $6)";
 
-/// $1 id, $2 now. The share's standing, its rules, then each file.
-const SHARE: &str = concat!(
-    "SELECT ",
-    revoked!(),
-    ", ",
-    expired!("$2"),
-    ", ",
-    used_up!(),
-    ", s.created_at, s.expires_at, s.max_downloads, ",
-    file_columns!("f."),
-    " FROM shares AS s JOIN share_files AS f ON f.share_id = s.id WHERE s.id = $1 ORDER BY f.file_index"
-);
+/// $1 now, $2 id. Read for the person holding the link and for its sender alike.
+const SHARE: &str = concat!(record_select!(), " WHERE s.id = $2 ORDER BY f.file_index");
 
-/// $1 id, $2 file index, $3 now. Counts one download if every rule allows it.
+/// $1 id, $2 file index, $3 now. Counts one download if every rule allows
+/// it (and the objects are still there), and when.
 const TAKE_DOWNLOAD: &str = concat!(
-    "UPDATE share_files AS f SET downloads = f.downloads + 1 FROM shares AS s ",
+    "UPDATE share_files AS f SET downloads = f.downloads + 1, last_download_at = $3 FROM shares AS s ",
     "WHERE s.id = f.share_id AND f.share_id = $1 AND f.file_index = $2 AND NOT ",
     revoked!(),
     " AND NOT ",
     expired!("$3"),
     " AND NOT ",
     used_up!(),
+    " AND NOT ",
+    swept!(),
     " RETURNING ",
     file_columns!("")
 );
@@ -123,7 +152,17 @@ const WHY_NOT_TAKEN: &str = concat!(
     expired!("$3"),
     ", f.file_index IS NOT NULL, COALESCE(",
     used_up!(),
-    ", FALSE) FROM shares AS s LEFT JOIN share_files AS f ON f.share_id = s.id AND f.file_index = $2 WHERE s.id = $1"
+    ", FALSE), ",
+    swept!(),
+    " FROM shares AS s LEFT JOIN share_files AS f ON f.share_id = s.id AND f.file_index = $2 WHERE s.id = $1"
+);
+
+/// $1 id, $2 file index. Undoes one counted download, never below none;
+/// not once the objects are deleted (the count is then what ended the share).
+const GIVE_BACK_DOWNLOAD: &str = concat!(
+    "UPDATE share_files AS f SET downloads = f.downloads - 1 FROM shares AS s ",
+    "WHERE s.id = f.share_id AND f.share_id = $1 AND f.file_index = $2 AND f.downloads > 0 AND NOT ",
+    swept!()
 );
 
 /// $1 id, $2 now. Keeps the first revocation's time: revoking twice is fine.
@@ -137,6 +176,18 @@ const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE suc
 /// How often `take_download` counts again when the share changed between
 /// its update and the look at why it failed (a rule relaxed meanwhile).
 const TAKE_ATTEMPTS: usize = 3;
+
+/// Looked up in place of a malformed id, so it costs the same query as an
+/// unknown one and a prober cannot tell them apart by time: 22 characters,
+/// as an id, outside URL-safe base64, so no share has it (every id is made
+/// by `ShareId::random`).
+const NO_SUCH_ID: &str = "~~~~~~~~~~~~~~~~~~~~~~";
+/// Looked up in place of a file index too large to store; `file_index >= 0`.
+const NO_SUCH_FILE: i64 = -1;
+
+/// The most shares [`ShareDb::owner_views`] reads at once; and how many ids
+/// one query lists.
+pub const MOST_SHARES_AT_ONCE: usize = 100;
 
 /// For `courier check`: which database, and how far it is migrated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,11 +249,7 @@ impl ShareDb {
         if share.files.is_empty() {
             return Err(DbError::InvalidShare("needs at least one file"));
         }
-        if share.max_downloads == Some(0) {
-            return Err(DbError::InvalidShare(
-                "allows at least one download of each file, or any number",
-            ));
-        }
+        check_rules(share.max_downloads, share.password_hash.as_deref())?;
         let too_large = |_| DbError::InvalidShare("cannot hold a file of 8 EiB or more");
         let sizes = share
             .files
@@ -220,6 +267,7 @@ impl ShareDb {
                 .bind(created_at)
                 .bind(expires_at)
                 .bind(max_downloads)
+                .bind(share.password_hash.as_deref())
                 .execute(&mut *tx)
                 .await?;
             for ((index, file), size) in share.files.iter().enumerate().zip(&sizes) {
@@ -256,37 +304,33 @@ impl ShareDb {
     pub async fn share_of_file(&self, key: &str) -> Result<Option<ShareId>, DbError> {
         let id: Option<String> =
             on_pool!(self, pool => sqlx::query_scalar(SHARE_OF_FILE).bind(key).fetch_optional(pool).await?);
-        id.map(|id| ShareId::parse(&id).ok_or_else(|| DbError::Corrupt(format!("a share id {id:?}"))))
-            .transpose()
+        id.map(|id| stored_id(&id)).transpose()
     }
 
     /// The share, with each file and its downloads so far; or why it cannot be used.
     /// `LimitReached` when every file has used its downloads.
     pub async fn share(&self, id: &str, now: OffsetDateTime) -> Result<Share, ShareRefusal> {
-        let id = ShareId::parse(id).ok_or(ShareRefusal::NotFound)?;
-        let now = now.unix_timestamp();
-        let share = on_pool!(self, pool => {
-            let rows = sqlx::query(SHARE).bind(id.as_str()).bind(now).fetch_all(pool).await?;
-            read_share(id, &rows)?
-        });
-        share.ok_or(ShareRefusal::NotFound)?
+        let stored = self.stored(look_up(id), now).await?;
+        stored.ok_or(ShareRefusal::NotFound)?.into_share()
     }
 
     /// Counts one download of file `file` (0-based) atomically, only if the share exists, is not revoked, not expired and that file has downloads left; returns the file (with its new count).
+    /// The server calls [`give_back_download`](Self::give_back_download)
+    /// if it then cannot hand out the file's URL.
     pub async fn take_download(&self, id: &str, file: usize, now: OffsetDateTime) -> Result<SharedFile, ShareRefusal> {
-        let id = ShareId::parse(id).ok_or(ShareRefusal::NotFound)?;
-        let index = i64::try_from(file).map_err(|_| ShareRefusal::NotFound)?;
+        let id = look_up(id);
+        let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
         let now = now.unix_timestamp();
         for _ in 0..TAKE_ATTEMPTS {
             let taken = on_pool!(self, pool => {
-                let rows = sqlx::query(TAKE_DOWNLOAD).bind(id.as_str()).bind(index).bind(now).fetch_all(pool).await?;
+                let rows = sqlx::query(TAKE_DOWNLOAD).bind(id).bind(index).bind(now).fetch_all(pool).await?;
                 rows.first().map(|row| file_at(row, 0)).transpose()?
             });
             if let Some(file) = taken {
                 return Ok(file);
             }
             let standing = on_pool!(self, pool => {
-                let rows = sqlx::query(WHY_NOT_TAKEN).bind(id.as_str()).bind(index).bind(now).fetch_all(pool).await?;
+                let rows = sqlx::query(WHY_NOT_TAKEN).bind(id).bind(index).bind(now).fetch_all(pool).await?;
                 rows.first().map(Standing::read).transpose()?
             });
             let Some(standing) = standing else {
@@ -299,18 +343,88 @@ impl ShareDb {
         Err(ShareRefusal::Unavailable(DbError::Contended))
     }
 
+    /// Undoes one download [`take_download`](Self::take_download) counted
+    /// of file `file`, for a download that was counted but not served (its
+    /// URL could not be signed): no download is counted that was not given
+    /// a URL. Never below none; nothing for a share that is not there, and
+    /// nothing once its objects are swept.
+    pub async fn give_back_download(&self, id: &ShareId, file: usize) -> Result<(), DbError> {
+        let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
+        on_pool!(self, pool => {
+            sqlx::query(GIVE_BACK_DOWNLOAD).bind(id.as_str()).bind(index).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Revokes the share from `now` on; revoking a revoked share changes nothing.
     pub async fn revoke(&self, id: &str, now: OffsetDateTime) -> Result<(), ShareRefusal> {
-        let id = ShareId::parse(id).ok_or(ShareRefusal::NotFound)?;
+        let id = look_up(id);
         let now = now.unix_timestamp();
         let updated = on_pool!(self, pool => {
-            sqlx::query(REVOKE).bind(id.as_str()).bind(now).execute(pool).await?.rows_affected()
+            sqlx::query(REVOKE).bind(id).bind(now).execute(pool).await?.rows_affected()
         });
         if updated == 0 {
             Err(ShareRefusal::NotFound)
         } else {
             Ok(())
         }
+    }
+
+    /// The share as its sender sees it, in any state (revoked, expired, used
+    /// up, swept): `NotFound` only when there is none.
+    pub async fn owner_view(&self, id: &str, now: OffsetDateTime) -> Result<ShareRecord, ShareRefusal> {
+        let stored = self.stored(look_up(id), now).await?;
+        Ok(stored.ok_or(ShareRefusal::NotFound)?.into_record())
+    }
+
+    /// The shares of the sender's recent list, in the order given, each
+    /// once; an id with no share is left out. At most
+    /// [`MOST_SHARES_AT_ONCE`] ids, read in one query.
+    pub async fn owner_views(&self, ids: &[ShareId], now: OffsetDateTime) -> Result<Vec<ShareRecord>, DbError> {
+        if ids.len() > MOST_SHARES_AT_ONCE {
+            return Err(DbError::TooManyShares {
+                asked: ids.len(),
+                most: MOST_SHARES_AT_ONCE,
+            });
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (list, listed) = id_list(2, ids.len());
+        let query = format!("{} WHERE s.id IN {list} ORDER BY s.id, f.file_index", record_select!());
+        let now = now.unix_timestamp();
+        let found = on_pool!(self, pool => {
+            let mut query = sqlx::query(AssertSqlSafe(query)).bind(now);
+            for id in padded(ids, listed) {
+                query = query.bind(id);
+            }
+            read_stored(&query.fetch_all(pool).await?)?
+        });
+        let mut found: HashMap<ShareId, Stored> = found.into_iter().map(|share| (share.id.clone(), share)).collect();
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .map(Stored::into_record)
+            .collect())
+    }
+
+    /// The share with id `id` as stored, read at `now`; `None` if there is none.
+    async fn stored(&self, id: &str, now: OffsetDateTime) -> Result<Option<Stored>, DbError> {
+        let now = now.unix_timestamp();
+        let shares = on_pool!(self, pool => {
+            read_stored(&sqlx::query(SHARE).bind(now).bind(id).fetch_all(pool).await?)?
+        });
+        Ok(shares.into_iter().next())
+    }
+}
+
+/// The id to look up for `text`: itself if it is an id, else `NO_SUCH_ID`,
+/// so a malformed id takes the same path as an unknown one.
+fn look_up(text: &str) -> &str {
+    if ShareId::parse(text).is_some() {
+        text
+    } else {
+        NO_SUCH_ID
     }
 }
 
@@ -320,6 +434,7 @@ struct Standing {
     expired: bool,
     has_file: bool,
     used_up: bool,
+    swept: bool,
 }
 
 impl Standing {
@@ -329,6 +444,7 @@ impl Standing {
             expired: row.flag(1)?,
             has_file: row.flag(2)?,
             used_up: row.flag(3)?,
+            swept: row.flag(4)?,
         })
     }
 
@@ -342,41 +458,113 @@ impl Standing {
             Some(ShareRefusal::NotFound)
         } else if self.used_up {
             Some(ShareRefusal::LimitReached)
+        } else if self.swept {
+            Some(ShareRefusal::Deleted)
         } else {
             None
         }
     }
 }
 
-/// A share from `SHARE`'s rows (one per file); `None` if there are none.
-fn read_share<R: StoredRow>(id: ShareId, rows: &[R]) -> Result<Option<Result<Share, ShareRefusal>>, DbError> {
-    let Some(first) = rows.first() else { return Ok(None) };
-    let every_file_used_up = rows
-        .iter()
-        .map(|row| row.flag(2))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .all(|used| used);
-    let standing = Standing {
-        revoked: first.flag(0)?,
-        expired: first.flag(1)?,
-        has_file: true,
-        used_up: every_file_used_up,
-    };
-    if let Some(refusal) = standing.refusal() {
-        return Ok(Some(Err(refusal)));
+/// A share as `record_select!` reads it: its standing at the `now` given,
+/// its rules and its files.
+struct Stored {
+    id: ShareId,
+    revoked: bool,
+    expired: bool,
+    every_file_used_up: bool,
+    swept: bool,
+    created_at: OffsetDateTime,
+    expires_at: Option<OffsetDateTime>,
+    max_downloads: Option<u32>,
+    revoked_at: Option<OffsetDateTime>,
+    swept_at: Option<OffsetDateTime>,
+    password_hash: Option<String>,
+    files: Vec<SharedFile>,
+}
+
+impl Stored {
+    /// The first reason it is over, as a refusal gives them: revoked, then
+    /// expired, then every file used up.
+    fn state(&self) -> ShareState {
+        if self.revoked {
+            ShareState::Revoked
+        } else if self.expired {
+            ShareState::Expired
+        } else if self.every_file_used_up {
+            ShareState::LimitReached
+        } else {
+            ShareState::Live
+        }
     }
-    let files = rows.iter().map(|row| file_at(row, 6)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(Ok(Share {
-        id,
-        files,
-        created_at: instant(first.int(3)?)?,
-        expires_at: first.optional_int(4)?.map(instant).transpose()?,
-        max_downloads: first
-            .optional_int(5)?
-            .map(|max| narrow(max, "a download limit"))
-            .transpose()?,
-    })))
+
+    /// The share for the person holding its link, or why it cannot be used.
+    fn into_share(self) -> Result<Share, ShareRefusal> {
+        match self.state() {
+            ShareState::Revoked => Err(ShareRefusal::Revoked),
+            ShareState::Expired => Err(ShareRefusal::Expired),
+            ShareState::LimitReached => Err(ShareRefusal::LimitReached),
+            // Only a share released by a failed sweep after a download was
+            // given back could be live and swept: its files may be gone.
+            ShareState::Live if self.swept => Err(ShareRefusal::Deleted),
+            ShareState::Live => Ok(Share {
+                id: self.id,
+                files: self.files,
+                expires_at: self.expires_at,
+                max_downloads: self.max_downloads,
+                password_hash: self.password_hash,
+                created_at: self.created_at,
+            }),
+        }
+    }
+
+    fn into_record(self) -> ShareRecord {
+        ShareRecord {
+            state: self.state(),
+            id: self.id,
+            files: self.files,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            max_downloads: self.max_downloads,
+            revoked_at: self.revoked_at,
+            swept_at: self.swept_at,
+            has_password: self.password_hash.is_some(),
+        }
+    }
+}
+
+/// The shares in `record_select!`'s rows (one per file, each share's rows
+/// together, in file order).
+fn read_stored<R: StoredRow>(rows: &[R]) -> Result<Vec<Stored>, DbError> {
+    let mut shares: Vec<Stored> = Vec::new();
+    for row in rows {
+        let id = row.text(0)?;
+        let file = file_at(row, RECORD_FILE_AT)?;
+        let used_up = row.flag(3)?;
+        if let Some(share) = shares.last_mut().filter(|share| share.id.as_str() == id) {
+            share.every_file_used_up &= used_up;
+            share.files.push(file);
+            continue;
+        }
+        shares.push(Stored {
+            id: stored_id(&id)?,
+            revoked: row.flag(1)?,
+            expired: row.flag(2)?,
+            every_file_used_up: used_up,
+            swept: row.flag(4)?,
+            created_at: instant(row.int(5)?)?,
+            expires_at: row.optional_int(6)?.map(instant).transpose()?,
+            max_downloads: row
+                .optional_int(7)?
+                .map(|max| narrow(max, "a download limit"))
+                .transpose()?,
+            revoked_at: row.optional_int(8)?.map(instant).transpose()?,
+            swept_at: row.optional_int(9)?.map(instant).transpose()?,
+            password_hash: row.optional_text(10)?,
+            files: vec![file],
+        });
+    }
+    Ok(shares)
 }
 
 /// The file whose columns (`file_columns!`) start at `at`.
@@ -389,7 +577,47 @@ fn file_at(row: &impl StoredRow, at: usize) -> Result<SharedFile, DbError> {
         size: narrow(row.int(at + 4)?, "a file's size")?,
         // Past u32::MAX only when unlimited: shown as u32::MAX.
         downloads: u32::try_from(row.int(at + 5)?.max(0)).unwrap_or(u32::MAX),
+        last_download_at: row.optional_int(at + 6)?.map(instant).transpose()?,
     })
+}
+
+/// A share's rules as the schema keeps them: at least one download, and a
+/// password only as an Argon2id PHC string (a password stored by mistake in
+/// place of its hash is refused, as the schema's CHECK would).
+fn check_rules(max_downloads: Option<u32>, password_hash: Option<&str>) -> Result<(), DbError> {
+    if max_downloads == Some(0) {
+        return Err(DbError::InvalidShare(
+            "allows at least one download of each file, or any number",
+        ));
+    }
+    if password_hash.is_some_and(|hash| !hash.starts_with("$argon2id$")) {
+        return Err(DbError::InvalidShare(
+            "keeps its password as an Argon2id hash ($argon2id$…), never as itself",
+        ));
+    }
+    Ok(())
+}
+
+/// `($first, $first + 1, …)`: a list of `count` ids to look up, and how many
+/// it lists: `count` rounded up to a power of two (at most
+/// `MOST_SHARES_AT_ONCE`), the rest `NO_SUCH_ID` (see `padded`). So lists
+/// have few lengths, and each connection prepares (and caches) few statements.
+fn id_list(first: usize, count: usize) -> (String, usize) {
+    let listed = count.next_power_of_two().min(MOST_SHARES_AT_ONCE).max(count);
+    let parameters: Vec<String> = (first..first + listed).map(|n| format!("${n}")).collect();
+    (format!("({})", parameters.join(", ")), listed)
+}
+
+/// `ids`, then `NO_SUCH_ID` up to `listed` ids.
+fn padded<I: AsRef<str>>(ids: &[I], listed: usize) -> impl Iterator<Item = &str> {
+    let padding = listed.saturating_sub(ids.len());
+    ids.iter()
+        .map(AsRef::as_ref)
+        .chain(std::iter::repeat_n(NO_SUCH_ID, padding))
+}
+
+fn stored_id(id: &str) -> Result<ShareId, DbError> {
+    ShareId::parse(id).ok_or_else(|| DbError::Corrupt(format!("a share id {id:?}")))
 }
 
 fn stored_index(index: usize) -> Result<i64, DbError> {
@@ -410,6 +638,7 @@ trait StoredRow {
     fn int(&self, at: usize) -> Result<i64, DbError>;
     fn optional_int(&self, at: usize) -> Result<Option<i64>, DbError>;
     fn text(&self, at: usize) -> Result<String, DbError>;
+    fn optional_text(&self, at: usize) -> Result<Option<String>, DbError>;
     fn flag(&self, at: usize) -> Result<bool, DbError>;
 }
 
@@ -430,6 +659,10 @@ where
     }
 
     fn text(&self, at: usize) -> Result<String, DbError> {
+        Ok(self.try_get(at)?)
+    }
+
+    fn optional_text(&self, at: usize) -> Result<Option<String>, DbError> {
         Ok(self.try_get(at)?)
     }
 
@@ -468,7 +701,39 @@ mod tests {
             assert_send(&db.share("", OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.take_download("", 0, OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.revoke("", OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.create_once(NewShare {
+                files: Vec::new(),
+                expires_at: None,
+                max_downloads: None,
+                password_hash: None,
+                created_at: OffsetDateTime::UNIX_EPOCH,
+            }));
+            assert_send(&db.share_of_file(""));
+            let id = ShareId::random();
+            assert_send(&db.give_back_download(&id, 0));
+            assert_send(&db.owner_view("", OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.owner_views(std::slice::from_ref(&id), OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.close());
         };
+    }
+
+    #[test]
+    fn no_id_is_the_one_looked_up_for_malformed_ids() {
+        assert_eq!(NO_SUCH_ID.len(), crate::share::ID_CHARS);
+        assert_eq!(ShareId::parse(NO_SUCH_ID), None);
+        assert_eq!(look_up("short"), NO_SUCH_ID);
+        let id = ShareId::random();
+        assert_eq!(look_up(id.as_str()), id.as_str());
+    }
+
+    #[test]
+    fn id_lists_have_few_lengths() {
+        assert_eq!(id_list(2, 1), ("($2)".to_owned(), 1));
+        assert_eq!(id_list(1, 3), ("($1, $2, $3, $4)".to_owned(), 4));
+        assert_eq!(id_list(1, 65).1, MOST_SHARES_AT_ONCE);
+        assert_eq!(id_list(1, MOST_SHARES_AT_ONCE).1, MOST_SHARES_AT_ONCE);
+        let ids = [ShareId::random()];
+        let listed: Vec<&str> = padded(&ids, 4).collect();
+        assert_eq!(listed, [ids[0].as_str(), NO_SUCH_ID, NO_SUCH_ID, NO_SUCH_ID]);
     }
 }

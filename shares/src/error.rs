@@ -42,6 +42,9 @@ pub enum DbError {
     /// object is in one share at most).
     #[error("the file {key} is in a share already")]
     FileShared { key: String },
+    /// More shares asked for at once than one query reads.
+    #[error("{asked} shares were asked for at once; at most {most} can be")]
+    TooManyShares { asked: usize, most: usize },
 }
 
 impl From<sqlx::Error> for DbError {
@@ -50,7 +53,8 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-/// Why a share cannot be used, in a sentence for the person holding its link.
+/// Why a share cannot be used, in a sentence for the person holding its link
+/// (or, for a change its sender asked for, for the sender).
 #[derive(Debug, thiserror::Error)]
 pub enum ShareRefusal {
     /// No share has this id, the id is malformed, or the share has no such file.
@@ -64,6 +68,9 @@ pub enum ShareRefusal {
         "This share's download limit has been reached: its sender allowed a set number of downloads, and they have all been used. Ask the sender for a new link."
     )]
     LimitReached,
+    /// Its stored objects were deleted by the sweep: its rules can no longer change.
+    #[error("The files of this link were deleted.")]
+    Deleted,
     /// The database failed; the cause is in `source()`, for the log.
     #[error(
         "Courier could not reach its share database just now. Nothing was lost, and trying again in a moment is safe."

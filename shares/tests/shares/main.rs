@@ -7,8 +7,10 @@
 //! `COURIER_TEST_TIMES=1` prints each test's time on stderr.
 
 mod backend;
+mod owner;
 mod postgres;
 mod scenarios;
+mod support;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,25 +24,31 @@ type Scenario = fn(backend::NamedBackend) -> Pin<Box<dyn Future<Output = ()> + S
 
 /// Each scenario, named as its function, run on every backend.
 macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        [$((stringify!($name), (|backend| Box::pin(scenarios::$name(backend))) as Scenario)),*]
+    ($($module:ident::$name:ident),* $(,)?) => {
+        [$((stringify!($name), (|backend| Box::pin($module::$name(backend))) as Scenario)),*]
     };
 }
 
 fn main() -> ExitCode {
     let arguments = Arguments::from_args();
     let scenarios = scenarios![
-        round_trip_with_several_files,
-        expired_share_is_refused,
-        revoked_share_is_refused,
-        limit_is_per_file,
-        concurrent_downloads_stop_at_the_limit,
-        two_instances_share_one_limit,
-        unknown_and_malformed_ids_are_not_found,
-        status_counts_migrations_and_reopening_applies_nothing_twice,
-        invalid_shares_are_refused,
-        closed_database_is_unavailable,
-        an_upload_confirmed_again_keeps_its_share,
+        scenarios::round_trip_with_several_files,
+        scenarios::expired_share_is_refused,
+        scenarios::revoked_share_is_refused,
+        scenarios::limit_is_per_file,
+        scenarios::concurrent_downloads_stop_at_the_limit,
+        scenarios::two_instances_share_one_limit,
+        scenarios::unknown_and_malformed_ids_are_not_found,
+        scenarios::malformed_ids_cost_a_query_as_unknown_ones_do,
+        scenarios::status_counts_migrations_and_reopening_applies_nothing_twice,
+        scenarios::an_upgrade_to_0003_keeps_every_share,
+        scenarios::invalid_shares_are_refused,
+        scenarios::closed_database_is_unavailable,
+        scenarios::an_upload_confirmed_again_keeps_its_share,
+        scenarios::a_password_is_kept_as_its_hash,
+        scenarios::a_download_given_back_is_not_counted,
+        owner::owner_view_shows_a_share_in_every_state,
+        owner::owner_views_reads_a_list_in_its_order,
     ];
     let mut trials = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {

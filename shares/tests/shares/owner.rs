@@ -1,0 +1,111 @@
+//! The sender's side: a share as its sender sees it, in any state, alone or
+//! in a list.
+
+use courier_shares::{DbError, ShareId, ShareState};
+use time::Duration;
+
+use crate::backend::NamedBackend;
+use crate::support::{HASH, created, new_share, refusal, t0, take, view};
+
+/// Live, expired, revoked and used up: each read by its sender, with its
+/// rules and the state the link would show.
+pub async fn owner_view_shows_a_share_in_every_state(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let mut live_share = new_share(2, Some(2), Some(Duration::hours(1)));
+    live_share.password_hash = Some(HASH.into());
+    let live = created(&db, live_share).await;
+    let expired = created(&db, new_share(1, None, Some(Duration::minutes(1)))).await;
+    let revoked = created(&db, new_share(1, None, None)).await;
+    let used_up = created(&db, new_share(2, Some(1), None)).await;
+    let first_used = t0() + Duration::seconds(5);
+    take(&db, &live, 1, first_used).await;
+    take(&db, &used_up, 0, first_used).await;
+    take(&db, &used_up, 1, first_used + Duration::seconds(1)).await;
+    db.revoke(revoked.as_str(), t0() + Duration::seconds(10))
+        .await
+        .expect("revoked");
+
+    let now = t0() + Duration::minutes(2);
+    let record = view(&db, &live, now).await;
+    assert_eq!(
+        (record.id.clone(), record.state, record.has_password, record.created_at),
+        (live.clone(), ShareState::Live, true, t0())
+    );
+    assert_eq!(
+        (
+            record.expires_at,
+            record.max_downloads,
+            record.revoked_at,
+            record.swept_at
+        ),
+        (Some(t0() + Duration::hours(1)), Some(2), None, None)
+    );
+    assert_eq!(
+        record
+            .files
+            .iter()
+            .map(|file| (file.index, file.downloads, file.last_download_at))
+            .collect::<Vec<_>>(),
+        [(0, 0, None), (1, 1, Some(first_used))]
+    );
+    assert!(!format!("{record:?}").contains("argon2"));
+    assert_eq!(view(&db, &expired, now).await.state, ShareState::Expired);
+    let record = view(&db, &revoked, now).await;
+    assert_eq!(
+        (record.state, record.revoked_at),
+        (ShareState::Revoked, Some(t0() + Duration::seconds(10)))
+    );
+    assert_eq!(view(&db, &used_up, now).await.state, ShareState::LimitReached);
+    // Revoked outranks expired, as the link's refusal does.
+    db.revoke(expired.as_str(), now).await.expect("revoked");
+    assert_eq!(view(&db, &expired, now).await.state, ShareState::Revoked);
+    assert_eq!(
+        refusal(db.owner_view(ShareId::random().as_str(), now).await),
+        "NotFound"
+    );
+}
+
+/// The sender's recent list: the shares found, in the order asked, each
+/// once; at most 100 asked at once.
+pub async fn owner_views_reads_a_list_in_its_order(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let mut ids = Vec::new();
+    for files in 1..=5 {
+        ids.push(created(&db, new_share(files, None, None)).await);
+    }
+    db.revoke(ids[2].as_str(), t0()).await.expect("revoked");
+    let unknown = ShareId::random();
+    let asked = [&ids[2], &unknown, &ids[0], &ids[2], &ids[4]].map(Clone::clone);
+    let records = db.owner_views(&asked, t0()).await.expect("a list");
+    assert_eq!(
+        records
+            .iter()
+            .map(|record| (record.id.clone(), record.files.len(), record.state))
+            .collect::<Vec<_>>(),
+        [
+            (ids[2].clone(), 3, ShareState::Revoked),
+            (ids[0].clone(), 1, ShareState::Live),
+            (ids[4].clone(), 5, ShareState::Live)
+        ]
+    );
+    // Each the same as the sender's view of it alone.
+    for record in &records {
+        assert_eq!(record, &view(&db, &record.id, t0()).await);
+    }
+    assert_eq!(db.owner_views(&[], t0()).await.expect("a list"), []);
+
+    // A full list: the five among 95 unknown.
+    let mut full: Vec<ShareId> = (0..95).map(|_| ShareId::random()).collect();
+    full.extend(ids.iter().rev().cloned());
+    let records = db.owner_views(&full, t0()).await.expect("a list");
+    let found: Vec<ShareId> = records.into_iter().map(|record| record.id).collect();
+    assert_eq!(found, ids.iter().rev().cloned().collect::<Vec<_>>());
+    full.push(ShareId::random());
+    let too_many = db.owner_views(&full, t0()).await;
+    assert!(
+        matches!(too_many, Err(DbError::TooManyShares { asked: 101, most: 100 })),
+        "{too_many:?}"
+    );
+}
