@@ -16,8 +16,9 @@
 //! limit holds across instances too. Only when nothing was updated does a
 //! second query find out why, for the refusal.
 //!
-//! A malformed id is looked up as `NO_SUCH_ID`, an id no share has, so it
-//! costs what an unknown id costs.
+//! A rule change by the sender is one conditional `UPDATE` too: only a share
+//! neither revoked nor swept changes. A malformed id is looked up as
+//! `NO_SUCH_ID`, an id no share has, so it costs what an unknown id costs.
 
 use std::collections::HashMap;
 
@@ -29,7 +30,7 @@ use time::OffsetDateTime;
 use crate::config::DatabaseConfig;
 use crate::connect::{self, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use crate::error::{DbError, ShareRefusal};
-use crate::share::{NewShare, Share, ShareId, ShareRecord, ShareState, SharedFile};
+use crate::share::{NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile};
 
 /// Where shares are kept: a pool on SQLite or PostgreSQL. Cheap to clone.
 #[derive(Clone)]
@@ -168,13 +169,29 @@ const GIVE_BACK_DOWNLOAD: &str = concat!(
 /// $1 id, $2 now. Keeps the first revocation's time: revoking twice is fine.
 const REVOKE: &str = "UPDATE shares SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
 
+/// $1 id; then for each of expiry, limit and password, whether to change it
+/// and to what. Only a share neither revoked nor swept: a share taken back,
+/// or whose objects are deleted, cannot be revived. The sweep updates the
+/// same row under the opposite condition, so of the two only one wins.
+const SET_RULES: &str = concat!(
+    "UPDATE shares AS s SET ",
+    "expires_at = CASE WHEN $2 THEN $3 ELSE s.expires_at END, ",
+    "max_downloads = CASE WHEN $4 THEN $5 ELSE s.max_downloads END, ",
+    "password_hash = CASE WHEN $6 THEN $7 ELSE s.password_hash END ",
+    "WHERE s.id = $1 AND NOT ",
+    revoked!(),
+    " AND NOT ",
+    swept!()
+);
+
 /// $1 object key.
 const SHARE_OF_FILE: &str = "SELECT share_id FROM share_files WHERE object_key = $1";
 
 const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success";
 
 /// How often `take_download` counts again when the share changed between
-/// its update and the look at why it failed (a rule relaxed meanwhile).
+/// its update and the look at why it failed (a rule relaxed meanwhile); the
+/// same for `set_rules` (a sweep released meanwhile).
 const TAKE_ATTEMPTS: usize = 3;
 
 /// Looked up in place of a malformed id, so it costs the same query as an
@@ -408,6 +425,54 @@ impl ShareDb {
             .collect())
     }
 
+    /// Changes the share's rules as its sender asked, in one update, and
+    /// returns it as it is now. Refused for a share revoked (`Revoked`) or
+    /// swept (`Deleted`); allowed for one expired but not swept yet, whose
+    /// objects are still there. A limit below the downloads so far is
+    /// allowed: the files are then used up.
+    pub async fn set_rules(
+        &self,
+        id: &str,
+        rules: RuleChange,
+        now: OffsetDateTime,
+    ) -> Result<ShareRecord, ShareRefusal> {
+        let password = match &rules.password {
+            PasswordChange::Keep => None,
+            PasswordChange::Remove => Some(None),
+            PasswordChange::Set(hash) => Some(Some(hash.as_str())),
+        };
+        check_rules(rules.max_downloads.flatten(), password.flatten()).map_err(refusal_of)?;
+        let id = look_up(id);
+        let expires_at = rules.expires_at.flatten().map(OffsetDateTime::unix_timestamp);
+        let max_downloads = rules.max_downloads.flatten().map(i64::from);
+        for _ in 0..TAKE_ATTEMPTS {
+            let updated = on_pool!(self, pool => {
+                sqlx::query(SET_RULES)
+                    .bind(id)
+                    .bind(rules.expires_at.is_some())
+                    .bind(expires_at)
+                    .bind(rules.max_downloads.is_some())
+                    .bind(max_downloads)
+                    .bind(password.is_some())
+                    .bind(password.flatten())
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            let record = self.stored(id, now).await?.ok_or(ShareRefusal::NotFound)?;
+            if updated > 0 {
+                return Ok(record.into_record());
+            }
+            if record.revoked_at.is_some() {
+                return Err(ShareRefusal::Revoked);
+            }
+            if record.swept_at.is_some() {
+                return Err(ShareRefusal::Deleted);
+            }
+        }
+        Err(ShareRefusal::Unavailable(DbError::Contended))
+    }
+
     /// The share with id `id` as stored, read at `now`; `None` if there is none.
     async fn stored(&self, id: &str, now: OffsetDateTime) -> Result<Option<Stored>, DbError> {
         let now = now.unix_timestamp();
@@ -598,6 +663,15 @@ fn check_rules(max_downloads: Option<u32>, password_hash: Option<&str>) -> Resul
     Ok(())
 }
 
+/// A refusal for the sender: a rule broken is said as such, anything else
+/// is the database's failure.
+fn refusal_of(error: DbError) -> ShareRefusal {
+    match error {
+        DbError::InvalidShare(why) => ShareRefusal::Invalid(why),
+        other => ShareRefusal::Unavailable(other),
+    }
+}
+
 /// `($first, $first + 1, …)`: a list of `count` ids to look up, and how many
 /// it lists: `count` rounded up to a power of two (at most
 /// `MOST_SHARES_AT_ONCE`), the rest `NO_SUCH_ID` (see `padded`). So lists
@@ -713,6 +787,7 @@ mod tests {
             assert_send(&db.give_back_download(&id, 0));
             assert_send(&db.owner_view("", OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.owner_views(std::slice::from_ref(&id), OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.set_rules("", RuleChange::default(), OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.close());
         };
     }

@@ -31,9 +31,9 @@ pub enum DbError {
     /// A stored value is out of range for its type (written by something else).
     #[error("the share database holds a value Courier cannot read: {0}")]
     Corrupt(String),
-    /// A share's rules changed each time its download was about to be
-    /// counted (only a rule relaxed meanwhile can cause it).
-    #[error("the share changed while its download was being counted; try again")]
+    /// A share changed each time it was about to be counted or changed (only
+    /// a rule relaxed, or a sweep released, meanwhile can cause it).
+    #[error("the share changed while it was being counted or changed; try again")]
     Contended,
     /// A new share breaks a rule the schema keeps.
     #[error("a share {0}")]
@@ -71,6 +71,10 @@ pub enum ShareRefusal {
     /// Its stored objects were deleted by the sweep: its rules can no longer change.
     #[error("The files of this link were deleted.")]
     Deleted,
+    /// A change its sender asked for breaks a rule of shares (the reason
+    /// reads after "a share", as in [`DbError::InvalidShare`]).
+    #[error("This share cannot be changed that way: a share {0}.")]
+    Invalid(&'static str),
     /// The database failed; the cause is in `source()`, for the log.
     #[error(
         "Courier could not reach its share database just now. Nothing was lost, and trying again in a moment is safe."

@@ -69,6 +69,26 @@ pub struct NewShare {
     pub created_at: OffsetDateTime,
 }
 
+/// A change of a share's rules by its sender: each field `None` keeps it.
+#[derive(Clone, Default)]
+pub struct RuleChange {
+    /// `Some(None)`: never expires.
+    pub expires_at: Option<Option<OffsetDateTime>>,
+    /// `Some(None)`: unlimited; `Some(Some(0))` is refused.
+    pub max_downloads: Option<Option<u32>>,
+    pub password: PasswordChange,
+}
+
+/// What a [`RuleChange`] does to the password.
+#[derive(Clone, Default)]
+pub enum PasswordChange {
+    #[default]
+    Keep,
+    Remove,
+    /// A new password, as an Argon2id PHC string the caller made.
+    Set(String),
+}
+
 /// One confirmed object in the store.
 #[derive(Clone, Debug)]
 pub struct NewFile {
@@ -165,6 +185,26 @@ impl fmt::Debug for NewShare {
     }
 }
 
+impl fmt::Debug for RuleChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleChange")
+            .field("expires_at", &self.expires_at)
+            .field("max_downloads", &self.max_downloads)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+impl fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Keep => f.write_str("Keep"),
+            Self::Remove => f.write_str("Remove"),
+            Self::Set(_) => f.write_str("Set(<set>)"),
+        }
+    }
+}
+
 impl fmt::Debug for Share {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Share")
@@ -257,7 +297,11 @@ mod tests {
             password_hash: Some(hash.into()),
             created_at: OffsetDateTime::UNIX_EPOCH,
         };
-        for printed in [format!("{share:?}"), format!("{new:?}")] {
+        let change = RuleChange {
+            password: PasswordChange::Set(hash.into()),
+            ..RuleChange::default()
+        };
+        for printed in [format!("{share:?}"), format!("{new:?}"), format!("{change:?}")] {
             assert!(printed.contains("<set>") && !printed.contains("argon2"), "{printed}");
         }
         let without = Share {

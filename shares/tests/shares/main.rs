@@ -49,6 +49,8 @@ fn main() -> ExitCode {
         scenarios::a_download_given_back_is_not_counted,
         owner::owner_view_shows_a_share_in_every_state,
         owner::owner_views_reads_a_list_in_its_order,
+        owner::set_rules_changes_what_was_asked,
+        owner::set_rules_never_revives_a_share_taken_back_or_deleted,
     ];
     let mut trials = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {

@@ -1,7 +1,7 @@
 //! The sender's side: a share as its sender sees it, in any state, alone or
-//! in a list.
+//! in a list, and its rules changed, never reviving a share taken back.
 
-use courier_shares::{DbError, ShareId, ShareState};
+use courier_shares::{DbError, PasswordChange, RuleChange, ShareId, ShareRefusal, ShareState};
 use time::Duration;
 
 use crate::backend::NamedBackend;
@@ -107,5 +107,112 @@ pub async fn owner_views_reads_a_list_in_its_order(backend: NamedBackend) {
     assert!(
         matches!(too_many, Err(DbError::TooManyShares { asked: 101, most: 100 })),
         "{too_many:?}"
+    );
+}
+
+/// Each rule kept, cleared or set as asked; the share returned as it is now.
+pub async fn set_rules_changes_what_was_asked(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let id = created(&db, new_share(2, Some(3), Some(Duration::hours(1)))).await;
+    take(&db, &id, 0, t0()).await;
+    take(&db, &id, 0, t0()).await;
+
+    // Nothing asked: nothing changes.
+    let unchanged = db.set_rules(id.as_str(), RuleChange::default(), t0()).await;
+    assert_eq!(unchanged.expect("no change"), view(&db, &id, t0()).await);
+
+    let change = RuleChange {
+        expires_at: Some(Some(t0() + Duration::days(7))),
+        max_downloads: None,
+        password: PasswordChange::Set(HASH.into()),
+    };
+    let record = db.set_rules(id.as_str(), change, t0()).await.expect("changed");
+    assert_eq!(
+        (record.expires_at, record.max_downloads, record.has_password),
+        (Some(t0() + Duration::days(7)), Some(3), true)
+    );
+    let share = db.share(id.as_str(), t0()).await.expect("live");
+    assert_eq!(share.password_hash.as_deref(), Some(HASH));
+
+    let change = RuleChange {
+        expires_at: Some(None),
+        max_downloads: Some(None),
+        password: PasswordChange::Keep,
+    };
+    let record = db.set_rules(id.as_str(), change, t0()).await.expect("changed");
+    assert_eq!(
+        (record.expires_at, record.max_downloads, record.has_password),
+        (None, None, true)
+    );
+
+    // A limit below the downloads so far: that file is used up, the other not yet.
+    let change = RuleChange {
+        max_downloads: Some(Some(1)),
+        password: PasswordChange::Remove,
+        ..RuleChange::default()
+    };
+    let record = db.set_rules(id.as_str(), change, t0()).await.expect("changed");
+    assert_eq!(
+        (record.max_downloads, record.has_password, record.state),
+        (Some(1), false, ShareState::Live)
+    );
+    assert_eq!(refusal(db.take_download(id.as_str(), 0, t0()).await), "LimitReached");
+    take(&db, &id, 1, t0()).await;
+    assert_eq!(view(&db, &id, t0()).await.state, ShareState::LimitReached);
+    // Raised again, it is live again: nothing was swept.
+    let change = RuleChange {
+        max_downloads: Some(Some(5)),
+        ..RuleChange::default()
+    };
+    let record = db.set_rules(id.as_str(), change, t0()).await.expect("changed");
+    assert_eq!(record.state, ShareState::Live);
+
+    // No download at all, and a password where its hash belongs, are refused; nothing changes.
+    let before = view(&db, &id, t0()).await;
+    for change in [
+        RuleChange {
+            max_downloads: Some(Some(0)),
+            ..RuleChange::default()
+        },
+        RuleChange {
+            expires_at: Some(None),
+            password: PasswordChange::Set("hunter2".into()),
+            ..RuleChange::default()
+        },
+    ] {
+        let refused = db.set_rules(id.as_str(), change, t0()).await;
+        let Err(ShareRefusal::Invalid(why)) = &refused else {
+            panic!("an invalid change answered {}", refusal(refused));
+        };
+        let sentence = ShareRefusal::Invalid(why).to_string();
+        assert!(sentence.starts_with("This share cannot be changed") && !sentence.contains("hunter2"));
+    }
+    assert_eq!(view(&db, &id, t0()).await, before);
+}
+
+/// An expired share may be extended; a revoked one cannot be revived.
+pub async fn set_rules_never_revives_a_share_taken_back_or_deleted(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let extend = RuleChange {
+        expires_at: Some(Some(t0() + Duration::days(1))),
+        ..RuleChange::default()
+    };
+    let expired = created(&db, new_share(1, None, Some(Duration::minutes(1)))).await;
+    let now = t0() + Duration::minutes(2);
+    assert_eq!(refusal(db.share(expired.as_str(), now).await), "Expired");
+    let record = db
+        .set_rules(expired.as_str(), extend.clone(), now)
+        .await
+        .expect("extended");
+    assert_eq!(record.state, ShareState::Live);
+    db.share(expired.as_str(), now).await.expect("live again");
+
+    let revoked = created(&db, new_share(1, None, None)).await;
+    db.revoke(revoked.as_str(), t0()).await.expect("revoked");
+    assert_eq!(
+        refusal(db.set_rules(revoked.as_str(), extend.clone(), now).await),
+        "Revoked"
     );
 }

@@ -3,7 +3,9 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use courier_shares::{DatabaseConfig, DbError, Share, ShareDb, ShareId, ShareRefusal, ShareState, SharedFile};
+use courier_shares::{
+    DatabaseConfig, DbError, RuleChange, Share, ShareDb, ShareId, ShareRefusal, ShareState, SharedFile,
+};
 use sqlx::{AssertSqlSafe, Connection as _, SqliteConnection};
 use time::Duration;
 
@@ -207,6 +209,11 @@ pub async fn unknown_and_malformed_ids_are_not_found(backend: NamedBackend) {
         assert_eq!(refusal(db.take_download(id, 0, t0()).await), "NotFound", "{id:?}");
         assert_eq!(refusal(db.revoke(id, t0()).await), "NotFound", "{id:?}");
         assert_eq!(refusal(db.owner_view(id, t0()).await), "NotFound", "{id:?}");
+        let change = RuleChange {
+            max_downloads: Some(Some(3)),
+            ..RuleChange::default()
+        };
+        assert_eq!(refusal(db.set_rules(id, change, t0()).await), "NotFound", "{id:?}");
     }
 }
 
@@ -234,6 +241,8 @@ pub async fn malformed_ids_cost_a_query_as_unknown_ones_do(backend: NamedBackend
         );
         assert_eq!(refusal(db.revoke(id, t0()).await), "Unavailable", "{id:?}");
         assert_eq!(refusal(db.owner_view(id, t0()).await), "Unavailable", "{id:?}");
+        let change = RuleChange::default();
+        assert_eq!(refusal(db.set_rules(id, change, t0()).await), "Unavailable", "{id:?}");
     }
 }
 

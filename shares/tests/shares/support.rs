@@ -84,6 +84,7 @@ pub fn refusal<T>(result: Result<T, ShareRefusal>) -> &'static str {
         Err(ShareRefusal::Revoked) => "Revoked",
         Err(ShareRefusal::LimitReached) => "LimitReached",
         Err(ShareRefusal::Deleted) => "Deleted",
+        Err(ShareRefusal::Invalid(_)) => "Invalid",
         Err(ShareRefusal::Unavailable(_)) => "Unavailable",
     }
 }
