@@ -16,8 +16,10 @@
 //! limit holds across instances too. Only when nothing was updated does a
 //! second query find out why, for the refusal.
 //!
-//! A rule change by the sender is one conditional `UPDATE` too: only a share
-//! neither revoked nor swept changes. A malformed id is looked up as
+//! The sender's rule changes and the sweep's claims follow the same pattern:
+//! each is an `UPDATE` whose `WHERE` says when it may apply, on the very rows
+//! the others update, so of a sweep and a rule change of one share only one
+//! wins, and two sweeps never claim one share. A malformed id is looked up as
 //! `NO_SUCH_ID`, an id no share has, so it costs what an unknown id costs.
 
 use std::collections::HashMap;
@@ -30,7 +32,9 @@ use time::OffsetDateTime;
 use crate::config::DatabaseConfig;
 use crate::connect::{self, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use crate::error::{DbError, ShareRefusal};
-use crate::share::{NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile};
+use crate::share::{
+    NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile, SweptShare,
+};
 
 /// Where shares are kept: a pool on SQLite or PostgreSQL. Cheap to clone.
 #[derive(Clone)]
@@ -71,12 +75,41 @@ macro_rules! used_up {
         "(s.max_downloads IS NOT NULL AND f.downloads >= s.max_downloads)"
     };
 }
+/// Every file of `s` used up: `used_up!` for each (a share has at least one file).
+macro_rules! all_used_up {
+    () => {
+        concat!(
+            "(s.max_downloads IS NOT NULL AND NOT EXISTS (SELECT 1 FROM share_files AS f WHERE f.share_id = s.id AND NOT ",
+            used_up!(),
+            "))"
+        )
+    };
+}
 /// Its stored objects deleted, or being deleted: not a rule the sender sets,
 /// and never the first reason a share is over (a sweep takes only shares
 /// that are over, and a rule change cannot revive a swept one).
 macro_rules! swept {
     () => {
         "(s.swept_at IS NOT NULL)"
+    };
+}
+/// Over long enough to be swept, `$ended_by` being `now - grace`: revoked
+/// (at once), expired by then, or every file used up with the last download
+/// counted by then (a share whose downloads were counted before migration
+/// 0003 kept no time: its creation is the latest known).
+macro_rules! sweepable {
+    ($ended_by:literal) => {
+        concat!(
+            "(",
+            revoked!(),
+            " OR ",
+            expired!($ended_by),
+            " OR (",
+            all_used_up!(),
+            " AND COALESCE((SELECT MAX(f.last_download_at) FROM share_files AS f WHERE f.share_id = s.id), s.created_at) <= ",
+            $ended_by,
+            "))"
+        )
     };
 }
 /// A file's columns, as `file_at` reads them.
@@ -183,6 +216,31 @@ const SET_RULES: &str = concat!(
     " AND NOT ",
     swept!()
 );
+
+/// $1 now, $2 now - grace, $3 most shares. Claims shares that are over, up
+/// to `$3`, and returns their ids.
+///
+/// The subquery picks them (an `UPDATE` has no `LIMIT` in both databases);
+/// its `s` hides the outer one. The outer `WHERE` repeats every condition
+/// on the row being updated, not only through the subquery: on PostgreSQL,
+/// an `UPDATE` that waited for another transaction on a row checks its own
+/// `WHERE` again against the row as that transaction left it, so a share
+/// claimed meanwhile by another instance, or given a new expiry by its
+/// sender, is skipped. `s.swept_at IS NULL` is spelled as the partial
+/// index `shares_unswept` spells it, so SQLite sees that the index applies.
+const CLAIM_SWEEP: &str = concat!(
+    "UPDATE shares AS s SET swept_at = $1 WHERE s.swept_at IS NULL AND ",
+    sweepable!("$2"),
+    " AND s.id IN (SELECT s.id FROM shares AS s WHERE s.swept_at IS NULL AND ",
+    sweepable!("$2"),
+    " LIMIT $3) RETURNING id"
+);
+
+/// Followed by a list of share ids: their files' keys, in file order.
+const SWEPT_KEYS: &str = "SELECT f.share_id, f.object_key FROM share_files AS f WHERE f.share_id IN ";
+
+/// $1 id.
+const RELEASE_SWEEP: &str = "UPDATE shares SET swept_at = NULL WHERE id = $1";
 
 /// $1 object key.
 const SHARE_OF_FILE: &str = "SELECT share_id FROM share_files WHERE object_key = $1";
@@ -471,6 +529,74 @@ impl ShareDb {
             }
         }
         Err(ShareRefusal::Unavailable(DbError::Contended))
+    }
+
+    /// Claims up to `max` shares that are over for the sweep, and returns
+    /// them with the keys of their stored objects, for the server to delete.
+    /// Over: revoked (at once), or expired `grace` ago, or every file's
+    /// downloads used with the last one counted `grace` ago (so the URL
+    /// handed out for it, and a browser resuming it, still work).
+    ///
+    /// A claim is one conditional update, committed with the read of the
+    /// keys: two claims at once (two instances on one PostgreSQL) never
+    /// return the same share, and a failed read claims nothing. The rows
+    /// stay, so the link still says why it ended; the server calls
+    /// [`release_sweep`](Self::release_sweep) for a share whose objects it
+    /// could not delete.
+    pub async fn claim_sweep(
+        &self,
+        now: OffsetDateTime,
+        grace: std::time::Duration,
+        max: usize,
+    ) -> Result<Vec<SweptShare>, DbError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let now = now.unix_timestamp();
+        // Whole seconds, rounded up: a grace is a least.
+        let grace = grace.as_secs().saturating_add(u64::from(grace.subsec_nanos() > 0));
+        let ended_by = now.saturating_sub(i64::try_from(grace).unwrap_or(i64::MAX));
+        let most = i64::try_from(max).unwrap_or(i64::MAX);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let claimed: Vec<String> = sqlx::query_scalar(CLAIM_SWEEP)
+                .bind(now)
+                .bind(ended_by)
+                .bind(most)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut swept = claimed
+                .iter()
+                .map(|id| Ok((stored_id(id)?, Vec::new())))
+                .collect::<Result<HashMap<ShareId, Vec<String>>, DbError>>()?;
+            for ids in claimed.chunks(MOST_SHARES_AT_ONCE) {
+                let (list, listed) = id_list(1, ids.len());
+                let query = format!("{SWEPT_KEYS}{list} ORDER BY f.share_id, f.file_index");
+                let mut query = sqlx::query(AssertSqlSafe(query));
+                for id in padded(ids, listed) {
+                    query = query.bind(id);
+                }
+                for row in query.fetch_all(&mut *tx).await? {
+                    let id = stored_id(&row.text(0)?)?;
+                    let key = row.text(1)?;
+                    swept.get_mut(&id).ok_or_else(|| DbError::Corrupt(format!("a file of {id}")))?.push(key);
+                }
+            }
+            tx.commit().await?;
+            let mut swept: Vec<SweptShare> = swept.into_iter().map(|(id, keys)| SweptShare { id, keys }).collect();
+            swept.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+            Ok(swept)
+        })
+    }
+
+    /// Gives a claimed share back to the sweep (its `swept_at` cleared), for
+    /// the server when deleting one of its objects failed: a later sweep
+    /// claims it again and retries.
+    pub async fn release_sweep(&self, id: &ShareId) -> Result<(), DbError> {
+        on_pool!(self, pool => {
+            sqlx::query(RELEASE_SWEEP).bind(id.as_str()).execute(pool).await?;
+        });
+        Ok(())
     }
 
     /// The share with id `id` as stored, read at `now`; `None` if there is none.
@@ -788,6 +914,8 @@ mod tests {
             assert_send(&db.owner_view("", OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.owner_views(std::slice::from_ref(&id), OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.set_rules("", RuleChange::default(), OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.claim_sweep(OffsetDateTime::UNIX_EPOCH, std::time::Duration::ZERO, 1));
+            assert_send(&db.release_sweep(&id));
             assert_send(&db.close());
         };
     }

@@ -153,6 +153,14 @@ pub enum ShareState {
     LimitReached,
 }
 
+/// A share the sweep claimed, and the stored objects to delete for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweptShare {
+    pub id: ShareId,
+    /// In file order.
+    pub keys: Vec<String>,
+}
+
 impl Share {
     /// Downloads left for file `index` (None: unlimited; `Some(0)` for a file
     /// the share does not have).

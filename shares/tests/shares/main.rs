@@ -11,6 +11,7 @@ mod owner;
 mod postgres;
 mod scenarios;
 mod support;
+mod sweep;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -51,6 +52,11 @@ fn main() -> ExitCode {
         owner::owner_views_reads_a_list_in_its_order,
         owner::set_rules_changes_what_was_asked,
         owner::set_rules_never_revives_a_share_taken_back_or_deleted,
+        owner::a_rule_change_and_a_sweep_never_both_win,
+        sweep::sweep_claims_what_is_over_after_its_grace,
+        sweep::sweep_claims_at_most_max,
+        sweep::a_released_share_is_claimed_again,
+        sweep::concurrent_sweeps_never_claim_a_share_twice,
     ];
     let mut trials = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {

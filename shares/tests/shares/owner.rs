@@ -1,14 +1,20 @@
 //! The sender's side: a share as its sender sees it, in any state, alone or
-//! in a list, and its rules changed, never reviving a share taken back.
+//! in a list, and its rules changed, never reviving a share taken back or
+//! deleted.
+
+use std::collections::HashSet;
 
 use courier_shares::{DbError, PasswordChange, RuleChange, ShareId, ShareRefusal, ShareState};
+use sqlx::AssertSqlSafe;
 use time::Duration;
 
-use crate::backend::NamedBackend;
+use crate::backend::{NamedBackend, on_raw_connection};
 use crate::support::{HASH, created, new_share, refusal, t0, take, view};
 
-/// Live, expired, revoked and used up: each read by its sender, with its
-/// rules and the state the link would show.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Live, expired, revoked, used up and swept: each read by its sender, with
+/// its rules and the state the link would show.
 pub async fn owner_view_shows_a_share_in_every_state(backend: NamedBackend) {
     let database = backend.fresh().await;
     let db = database.open().await;
@@ -60,6 +66,20 @@ pub async fn owner_view_shows_a_share_in_every_state(backend: NamedBackend) {
     // Revoked outranks expired, as the link's refusal does.
     db.revoke(expired.as_str(), now).await.expect("revoked");
     assert_eq!(view(&db, &expired, now).await.state, ShareState::Revoked);
+
+    // Swept, each keeps its state; the sweep's time is shown.
+    let later = now + Duration::hours(2);
+    let swept = db.claim_sweep(later, GRACE, 10).await.expect("a sweep");
+    assert_eq!(swept.len(), 4, "{swept:?}");
+    for (id, state) in [
+        (&live, ShareState::Expired),
+        (&expired, ShareState::Revoked),
+        (&revoked, ShareState::Revoked),
+        (&used_up, ShareState::LimitReached),
+    ] {
+        let record = view(&db, id, later).await;
+        assert_eq!((record.state, record.swept_at), (state, Some(later)), "{id}");
+    }
     assert_eq!(
         refusal(db.owner_view(ShareId::random().as_str(), now).await),
         "NotFound"
@@ -191,7 +211,8 @@ pub async fn set_rules_changes_what_was_asked(backend: NamedBackend) {
     assert_eq!(view(&db, &id, t0()).await, before);
 }
 
-/// An expired share may be extended; a revoked one cannot be revived.
+/// An expired share whose objects are still there may be extended; a
+/// revoked one, or a swept one, cannot be revived.
 pub async fn set_rules_never_revives_a_share_taken_back_or_deleted(backend: NamedBackend) {
     let database = backend.fresh().await;
     let db = database.open().await;
@@ -215,4 +236,82 @@ pub async fn set_rules_never_revives_a_share_taken_back_or_deleted(backend: Name
         refusal(db.set_rules(revoked.as_str(), extend.clone(), now).await),
         "Revoked"
     );
+
+    let swept = created(&db, new_share(1, None, Some(Duration::minutes(1)))).await;
+    let claimed = db.claim_sweep(now + GRACE, GRACE, 10).await.expect("a sweep");
+    let claimed: HashSet<ShareId> = claimed.into_iter().map(|share| share.id).collect();
+    assert_eq!(claimed, HashSet::from([swept.clone(), revoked.clone()]));
+    assert_eq!(
+        refusal(db.set_rules(revoked.as_str(), RuleChange::default(), now).await),
+        "Revoked"
+    );
+    let refused = db.set_rules(swept.as_str(), extend, now).await;
+    let Err(deleted @ ShareRefusal::Deleted) = refused else {
+        panic!("a swept share answered {}", refusal(refused));
+    };
+    assert_eq!(deleted.to_string(), "The files of this link were deleted.");
+    assert_eq!(
+        view(&db, &swept, now).await.expires_at,
+        Some(t0() + Duration::minutes(1))
+    );
+}
+
+/// A rule change and a sweep of one share at once: only one wins. Each
+/// waits here for the other's transaction, held open on a connection of its
+/// own, then decides on the row as that transaction left it (on PostgreSQL,
+/// its `WHERE` checked again; on SQLite, the write lock waited for).
+pub async fn a_rule_change_and_a_sweep_never_both_win(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let now = t0() + Duration::hours(1);
+    let expired = created(&db, new_share(1, None, Some(Duration::minutes(1)))).await;
+    let used_up = created(&db, new_share(1, Some(1), None)).await;
+    take(&db, &used_up, 0, t0()).await;
+
+    // The sender's change first, committed while the sweep waits: not swept.
+    let extended = format!(
+        "UPDATE shares SET expires_at = {} WHERE id = '{expired}'",
+        (now + Duration::days(1)).unix_timestamp()
+    );
+    let raised = format!("UPDATE shares SET max_downloads = 2 WHERE id = '{used_up}'");
+    let claimed = on_raw_connection!(database, connection => {
+        let mut tx = connection.begin().await.expect("a transaction");
+        sqlx::query(AssertSqlSafe(extended)).execute(&mut *tx).await.expect("extended");
+        sqlx::query(AssertSqlSafe(raised)).execute(&mut *tx).await.expect("raised");
+        let sweep = tokio::spawn({
+            let db = db.clone();
+            async move { db.claim_sweep(now, GRACE, 10).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!sweep.is_finished(), "the sweep did not wait for the change");
+        tx.commit().await.expect("committed");
+        sweep.await.expect("a task")
+    });
+    assert_eq!(claimed.expect("a sweep"), []);
+    assert_eq!(view(&db, &expired, now).await.state, ShareState::Live);
+    assert_eq!(view(&db, &used_up, now).await.state, ShareState::Live);
+
+    // The sweep first, committed while the change waits: refused, nothing changed.
+    let swept = format!(
+        "UPDATE shares SET swept_at = {} WHERE id = '{expired}'",
+        now.unix_timestamp()
+    );
+    let changed = on_raw_connection!(database, connection => {
+        let mut tx = connection.begin().await.expect("a transaction");
+        sqlx::query(AssertSqlSafe(swept)).execute(&mut *tx).await.expect("swept");
+        let change = tokio::spawn({
+            let (db, id) = (db.clone(), expired.clone());
+            let change = RuleChange {
+                max_downloads: Some(Some(9)),
+                ..RuleChange::default()
+            };
+            async move { db.set_rules(id.as_str(), change, now).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!change.is_finished(), "the change did not wait for the sweep");
+        tx.commit().await.expect("committed");
+        change.await.expect("a task")
+    });
+    assert_eq!(refusal(changed), "Deleted");
+    assert_eq!(view(&db, &expired, now).await.max_downloads, None);
 }

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 
 use courier_shares::{
-    DatabaseConfig, DbError, RuleChange, Share, ShareDb, ShareId, ShareRefusal, ShareState, SharedFile,
+    DatabaseConfig, DbError, RuleChange, Share, ShareDb, ShareId, ShareRefusal, ShareState, SharedFile, SweptShare,
 };
 use sqlx::{AssertSqlSafe, Connection as _, SqliteConnection};
 use time::Duration;
@@ -295,10 +295,22 @@ pub async fn a_download_given_back_is_not_counted(backend: NamedBackend) {
     assert_eq!(downloads(&db, &id).await, [1, 0]);
     take(&db, &id, 1, t0()).await;
     assert_eq!(downloads(&db, &id).await, [1, 1]);
+
+    // Once swept, its count is what ended the share: it stays.
+    let late = t0() + Duration::hours(1);
+    let swept = db
+        .claim_sweep(late, std::time::Duration::ZERO, 10)
+        .await
+        .expect("a sweep");
+    assert_eq!(swept.iter().map(|share| &share.id).collect::<Vec<_>>(), [&id]);
+    db.give_back_download(&id, 0).await.expect("given back");
+    assert_eq!(downloads(&db, &id).await, [1, 1]);
+    assert_eq!(refusal(db.share(id.as_str(), late).await), "LimitReached");
 }
 
 /// Shares made before migration 0003 are kept through it: no password, no
-/// time of their last download, not swept.
+/// time of their last download, not swept; and a used-up one among them is
+/// swept as if last downloaded when it was made.
 pub async fn an_upgrade_to_0003_keeps_every_share(backend: NamedBackend) {
     let database = backend.fresh().await;
     let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -333,6 +345,18 @@ pub async fn an_upgrade_to_0003_keeps_every_share(backend: NamedBackend) {
     );
     assert_eq!(record.files[0].last_download_at, None);
     assert_eq!(view(&db, &used_up, t0()).await.state, ShareState::LimitReached);
+    let grace = std::time::Duration::from_secs(60);
+    let early = db.claim_sweep(t0() + Duration::seconds(59), grace, 10).await;
+    assert_eq!(early.expect("a sweep"), []);
+    let swept = db.claim_sweep(t0() + Duration::seconds(60), grace, 10).await;
+    let swept = swept.expect("a sweep");
+    assert_eq!(
+        swept,
+        [SweptShare {
+            id: used_up,
+            keys: vec!["old/a".into()]
+        }]
+    );
 }
 
 pub async fn status_counts_migrations_and_reopening_applies_nothing_twice(backend: NamedBackend) {
