@@ -16,11 +16,12 @@
 //! limit holds across instances too. Only when nothing was updated does a
 //! second query find out why, for the refusal.
 //!
-//! The sender's rule changes and the sweep's claims follow the same pattern:
-//! each is an `UPDATE` whose `WHERE` says when it may apply, on the very rows
-//! the others update, so of a sweep and a rule change of one share only one
-//! wins, and two sweeps never claim one share. A malformed id is looked up as
-//! `NO_SUCH_ID`, an id no share has, so it costs what an unknown id costs.
+//! The sender's rule changes, the sweep's claims and the combination of
+//! shares follow the same pattern: each is an `UPDATE` whose `WHERE` says
+//! when it may apply, on the very rows the others update, so of a sweep
+//! and a rule change of one share only one wins, and two sweeps never claim
+//! one share. A malformed id is looked up as `NO_SUCH_ID`, an id no share
+//! has, so it costs what an unknown id costs.
 
 use std::collections::HashMap;
 
@@ -33,7 +34,7 @@ use crate::config::DatabaseConfig;
 use crate::connect::{self, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use crate::error::{DbError, ShareRefusal};
 use crate::share::{
-    NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile, SweptShare,
+    NewRules, NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile, SweptShare,
 };
 
 /// Where shares are kept: a pool on SQLite or PostgreSQL. Cheap to clone.
@@ -242,6 +243,35 @@ const SWEPT_KEYS: &str = "SELECT f.share_id, f.object_key FROM share_files AS f 
 /// $1 id.
 const RELEASE_SWEEP: &str = "UPDATE shares SET swept_at = NULL WHERE id = $1";
 
+/// $1 id. Locks a share to combine (an update that changes nothing takes
+/// the row's lock on PostgreSQL), only if it can be: neither revoked nor
+/// swept. Revoking it, changing its rules or sweeping it waits for the
+/// combination, then finds no share.
+const LOCK_TO_COMBINE: &str = concat!(
+    "UPDATE shares AS s SET swept_at = s.swept_at WHERE s.id = $1 AND NOT ",
+    revoked!(),
+    " AND NOT ",
+    swept!()
+);
+/// $1 id: why `LOCK_TO_COMBINE` locked nothing.
+const WHY_NOT_COMBINED: &str = concat!(
+    "SELECT ",
+    revoked!(),
+    ", ",
+    swept!(),
+    " FROM shares AS s WHERE s.id = $1"
+);
+/// $1 the new share, $2 where its files' indexes go on, $3 a share combined.
+/// Only files never downloaded: a download counted meanwhile keeps its file
+/// (and so its share) where it is, and a download counted after the move
+/// finds no file at the old id.
+const MOVE_FILES: &str = "UPDATE share_files SET share_id = $1, file_index = file_index + $2 \
+                          WHERE share_id = $3 AND downloads = 0";
+/// $1 id: files `MOVE_FILES` left behind, downloaded already.
+const FILES_LEFT: &str = "SELECT COUNT(*) FROM share_files WHERE share_id = $1";
+/// $1 id.
+const DELETE_SHARE: &str = "DELETE FROM shares WHERE id = $1";
+
 /// $1 object key.
 const SHARE_OF_FILE: &str = "SELECT share_id FROM share_files WHERE object_key = $1";
 
@@ -260,8 +290,8 @@ const NO_SUCH_ID: &str = "~~~~~~~~~~~~~~~~~~~~~~";
 /// Looked up in place of a file index too large to store; `file_index >= 0`.
 const NO_SUCH_FILE: i64 = -1;
 
-/// The most shares [`ShareDb::owner_views`] reads at once; and how many ids
-/// one query lists.
+/// The most shares [`ShareDb::owner_views`] reads, or [`ShareDb::combine`]
+/// combines, at once; and how many ids one query lists.
 pub const MOST_SHARES_AT_ONCE: usize = 100;
 
 /// For `courier check`: which database, and how far it is migrated.
@@ -599,6 +629,81 @@ impl ShareDb {
         Ok(())
     }
 
+    /// Makes one share of several: a new share, with `rules`, holding every
+    /// file of `ids` (in the order given, then in file order), and the shares
+    /// given deleted (an object is in one share at most), all in one
+    /// transaction. Refused, with nothing changed, if any of them is not
+    /// there (`NotFound`), revoked, swept (`Deleted`), or has a download
+    /// counted (`Downloaded`: a link someone used must keep working).
+    ///
+    /// A download of one of them at the same time is never lost: if it is
+    /// counted first, the combination is refused; if the combination comes
+    /// first, the download finds no share at its old link (`NotFound`), as
+    /// any later one would.
+    pub async fn combine(
+        &self,
+        ids: &[ShareId],
+        rules: NewRules,
+        now: OffsetDateTime,
+    ) -> Result<ShareId, ShareRefusal> {
+        check_combined(ids).map_err(refusal_of)?;
+        check_rules(rules.max_downloads, rules.password_hash.as_deref()).map_err(refusal_of)?;
+        let id = ShareId::random();
+        let expires_at = rules.expires_at.map(OffsetDateTime::unix_timestamp);
+        let max_downloads = rules.max_downloads.map(i64::from);
+        // Locked in one order whatever the order given, so two combinations
+        // of the same shares wait for each other instead of deadlocking.
+        let mut in_lock_order: Vec<&ShareId> = ids.iter().collect();
+        in_lock_order.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        on_pool!(self, pool => {
+            // A write first: on SQLite the transaction then holds the write
+            // lock from its start, and no other write comes between its reads.
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT_SHARE)
+                .bind(id.as_str())
+                .bind(now.unix_timestamp())
+                .bind(expires_at)
+                .bind(max_downloads)
+                .bind(rules.password_hash.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            for combined in in_lock_order {
+                let locked = sqlx::query(LOCK_TO_COMBINE).bind(combined.as_str()).execute(&mut *tx).await?;
+                if locked.rows_affected() == 0 {
+                    let rows = sqlx::query(WHY_NOT_COMBINED).bind(combined.as_str()).fetch_all(&mut *tx).await?;
+                    let Some(row) = rows.first() else {
+                        return Err(ShareRefusal::NotFound);
+                    };
+                    return Err(if row.flag(0)? {
+                        ShareRefusal::Revoked
+                    } else if row.flag(1)? {
+                        ShareRefusal::Deleted
+                    } else {
+                        ShareRefusal::Unavailable(DbError::Contended)
+                    });
+                }
+            }
+            let mut files = 0;
+            for combined in ids {
+                let moved = sqlx::query(MOVE_FILES)
+                    .bind(id.as_str())
+                    .bind(files)
+                    .bind(combined.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let left: i64 = sqlx::query_scalar(FILES_LEFT).bind(combined.as_str()).fetch_one(&mut *tx).await?;
+                if left > 0 {
+                    return Err(ShareRefusal::Downloaded);
+                }
+                files += i64::try_from(moved.rows_affected())
+                    .map_err(|_| DbError::InvalidShare("cannot hold that many files"))?;
+                sqlx::query(DELETE_SHARE).bind(combined.as_str()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(id)
+    }
+
     /// The share with id `id` as stored, read at `now`; `None` if there is none.
     async fn stored(&self, id: &str, now: OffsetDateTime) -> Result<Option<Stored>, DbError> {
         let now = now.unix_timestamp();
@@ -789,6 +894,21 @@ fn check_rules(max_downloads: Option<u32>, password_hash: Option<&str>) -> Resul
     Ok(())
 }
 
+/// The shares `combine` is given: one or more, each once, not too many.
+fn check_combined(ids: &[ShareId]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Err(DbError::InvalidShare("needs at least one file"));
+    }
+    if ids.len() > MOST_SHARES_AT_ONCE {
+        return Err(DbError::InvalidShare("combines at most 100 shares"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !ids.iter().all(|id| seen.insert(id)) {
+        return Err(DbError::InvalidShare("combines each share at most once"));
+    }
+    Ok(())
+}
+
 /// A refusal for the sender: a rule broken is said as such, anything else
 /// is the database's failure.
 fn refusal_of(error: DbError) -> ShareRefusal {
@@ -916,6 +1036,11 @@ mod tests {
             assert_send(&db.set_rules("", RuleChange::default(), OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.claim_sweep(OffsetDateTime::UNIX_EPOCH, std::time::Duration::ZERO, 1));
             assert_send(&db.release_sweep(&id));
+            assert_send(&db.combine(
+                std::slice::from_ref(&id),
+                NewRules::default(),
+                OffsetDateTime::UNIX_EPOCH,
+            ));
             assert_send(&db.close());
         };
     }

@@ -75,6 +75,11 @@ pub enum ShareRefusal {
     /// reads after "a share", as in [`DbError::InvalidShare`]).
     #[error("This share cannot be changed that way: a share {0}.")]
     Invalid(&'static str),
+    /// A share to combine with others has a download counted.
+    #[error(
+        "This link has been downloaded already, so it cannot be combined with others: it must keep working for whoever has it."
+    )]
+    Downloaded,
     /// The database failed; the cause is in `source()`, for the log.
     #[error(
         "Courier could not reach its share database just now. Nothing was lost, and trying again in a moment is safe."

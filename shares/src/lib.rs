@@ -15,8 +15,8 @@
 //!   ([`ShareRecord`]), a change of its rules, what a sweep claimed;
 //! - [`db`]: the pool, the migrations and the queries: a share for its link
 //!   and a download counted (or given back); the sender's view, rule
-//!   changes and revocation; the sweep that claims shares that are over so
-//!   their objects can be deleted;
+//!   changes, revocation and several shares combined into one; the sweep
+//!   that claims shares that are over so their objects can be deleted;
 //! - [`error`]: why a share cannot be used or changed, and why the database failed.
 //!
 //! A password is kept only as the Argon2id hash the caller made, and no
@@ -33,5 +33,6 @@ pub use config::DatabaseConfig;
 pub use db::{DbStatus, MOST_SHARES_AT_ONCE, ShareDb};
 pub use error::{DbError, ShareRefusal};
 pub use share::{
-    NewFile, NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile, SweptShare,
+    NewFile, NewRules, NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile,
+    SweptShare,
 };

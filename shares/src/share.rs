@@ -69,6 +69,15 @@ pub struct NewShare {
     pub created_at: OffsetDateTime,
 }
 
+/// The rules of a share [`combine`](crate::ShareDb::combine) makes, as in [`NewShare`].
+#[derive(Clone, Default)]
+pub struct NewRules {
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_downloads: Option<u32>,
+    /// An Argon2id PHC string, as in [`NewShare::password_hash`].
+    pub password_hash: Option<String>,
+}
+
 /// A change of a share's rules by its sender: each field `None` keeps it.
 #[derive(Clone, Default)]
 pub struct RuleChange {
@@ -193,6 +202,16 @@ impl fmt::Debug for NewShare {
     }
 }
 
+impl fmt::Debug for NewRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewRules")
+            .field("expires_at", &self.expires_at)
+            .field("max_downloads", &self.max_downloads)
+            .field("password_hash", &Hidden(self.password_hash.as_deref()))
+            .finish()
+    }
+}
+
 impl fmt::Debug for RuleChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RuleChange")
@@ -305,11 +324,20 @@ mod tests {
             password_hash: Some(hash.into()),
             created_at: OffsetDateTime::UNIX_EPOCH,
         };
+        let rules = NewRules {
+            password_hash: Some(hash.into()),
+            ..NewRules::default()
+        };
         let change = RuleChange {
             password: PasswordChange::Set(hash.into()),
             ..RuleChange::default()
         };
-        for printed in [format!("{share:?}"), format!("{new:?}"), format!("{change:?}")] {
+        for printed in [
+            format!("{share:?}"),
+            format!("{new:?}"),
+            format!("{rules:?}"),
+            format!("{change:?}"),
+        ] {
             assert!(printed.contains("<set>") && !printed.contains("argon2"), "{printed}");
         }
         let without = Share {

@@ -7,6 +7,7 @@
 //! `COURIER_TEST_TIMES=1` prints each test's time on stderr.
 
 mod backend;
+mod combine;
 mod owner;
 mod postgres;
 mod scenarios;
@@ -57,6 +58,9 @@ fn main() -> ExitCode {
         sweep::sweep_claims_at_most_max,
         sweep::a_released_share_is_claimed_again,
         sweep::concurrent_sweeps_never_claim_a_share_twice,
+        combine::combine_makes_one_share_of_several,
+        combine::combine_is_all_or_nothing,
+        combine::combine_and_downloads_at_once_never_lose_a_count,
     ];
     let mut trials = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {

@@ -85,6 +85,7 @@ pub fn refusal<T>(result: Result<T, ShareRefusal>) -> &'static str {
         Err(ShareRefusal::LimitReached) => "LimitReached",
         Err(ShareRefusal::Deleted) => "Deleted",
         Err(ShareRefusal::Invalid(_)) => "Invalid",
+        Err(ShareRefusal::Downloaded) => "Downloaded",
         Err(ShareRefusal::Unavailable(_)) => "Unavailable",
     }
 }
