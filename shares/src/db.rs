@@ -583,7 +583,7 @@ impl ShareDb {
             return Ok(Vec::new());
         }
         let now = now.unix_timestamp();
-        // Whole seconds, rounded up: a grace is a least.
+        // Whole seconds, rounded up: a grace is a minimum.
         let grace = grace.as_secs().saturating_add(u64::from(grace.subsec_nanos() > 0));
         let ended_by = now.saturating_sub(i64::try_from(grace).unwrap_or(i64::MAX));
         let most = i64::try_from(max).unwrap_or(i64::MAX);
