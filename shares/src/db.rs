@@ -15,16 +15,27 @@
 //! `WHERE` again against the new count (READ COMMITTED's re-check), so the
 //! limit holds across instances too. Only when nothing was updated does a
 //! second query find out why, for the refusal.
+//!
+//! The sender's rule changes, the sweep's claims and the combination of
+//! shares follow the same pattern: each is an `UPDATE` whose `WHERE` says
+//! when it may apply, on the very rows the others update, so of a sweep
+//! and a rule change of one share only one wins, and two sweeps never claim
+//! one share. A malformed id is looked up as `NO_SUCH_ID`, an id no share
+//! has, so it costs what an unknown id costs.
+
+use std::collections::HashMap;
 
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use time::OffsetDateTime;
 
 use crate::config::DatabaseConfig;
 use crate::connect::{self, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use crate::error::{DbError, ShareRefusal};
-use crate::share::{NewShare, Share, ShareId, SharedFile};
+use crate::share::{
+    NewRules, NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile, SweptShare,
+};
 
 /// Where shares are kept: a pool on SQLite or PostgreSQL. Cheap to clone.
 #[derive(Clone)]
@@ -65,6 +76,43 @@ macro_rules! used_up {
         "(s.max_downloads IS NOT NULL AND f.downloads >= s.max_downloads)"
     };
 }
+/// Every file of `s` used up: `used_up!` for each (a share has at least one file).
+macro_rules! all_used_up {
+    () => {
+        concat!(
+            "(s.max_downloads IS NOT NULL AND NOT EXISTS (SELECT 1 FROM share_files AS f WHERE f.share_id = s.id AND NOT ",
+            used_up!(),
+            "))"
+        )
+    };
+}
+/// Its stored objects deleted, or being deleted: not a rule the sender sets,
+/// and never the first reason a share is over (a sweep takes only shares
+/// that are over, and a rule change cannot revive a swept one).
+macro_rules! swept {
+    () => {
+        "(s.swept_at IS NOT NULL)"
+    };
+}
+/// Over long enough to be swept, `$ended_by` being `now - grace`: revoked
+/// (at once), expired by then, or every file used up with the last download
+/// counted by then (a share whose downloads were counted before migration
+/// 0003 kept no time: its creation is the latest known).
+macro_rules! sweepable {
+    ($ended_by:literal) => {
+        concat!(
+            "(",
+            revoked!(),
+            " OR ",
+            expired!($ended_by),
+            " OR (",
+            all_used_up!(),
+            " AND COALESCE((SELECT MAX(f.last_download_at) FROM share_files AS f WHERE f.share_id = s.id), s.created_at) <= ",
+            $ended_by,
+            "))"
+        )
+    };
+}
 /// A file's columns, as `file_at` reads them.
 macro_rules! file_columns {
     ($f:literal) => {
@@ -80,37 +128,53 @@ macro_rules! file_columns {
             $f,
             "size, ",
             $f,
-            "downloads"
+            "downloads, ",
+            $f,
+            "last_download_at"
         )
     };
 }
+/// One row per file of each share: its id, its standing at `$1` (now), its
+/// rules, then the file (from column `RECORD_FILE_AT`), as `read_stored` reads them.
+macro_rules! record_select {
+    () => {
+        concat!(
+            "SELECT s.id, ",
+            revoked!(),
+            ", ",
+            expired!("$1"),
+            ", ",
+            used_up!(),
+            ", ",
+            swept!(),
+            ", s.created_at, s.expires_at, s.max_downloads, s.revoked_at, s.swept_at, s.password_hash, ",
+            file_columns!("f."),
+            " FROM shares AS s JOIN share_files AS f ON f.share_id = s.id"
+        )
+    };
+}
+const RECORD_FILE_AT: usize = 11;
 
-const INSERT_SHARE: &str = "INSERT INTO shares (id, created_at, expires_at, max_downloads) VALUES ($1, $2, $3, $4)";
+const INSERT_SHARE: &str = "INSERT INTO shares (id, created_at, expires_at, max_downloads, password_hash) \
+                            VALUES ($1, $2, $3, $4, $5)";
 const INSERT_FILE: &str = "INSERT INTO share_files (share_id, file_index, object_key, filename, content_type, size) \
                            VALUES ($1, $2, $3, $4, $5, $6)";
 
-/// $1 id, $2 now. The share's standing, its rules, then each file.
-const SHARE: &str = concat!(
-    "SELECT ",
-    revoked!(),
-    ", ",
-    expired!("$2"),
-    ", ",
-    used_up!(),
-    ", s.created_at, s.expires_at, s.max_downloads, ",
-    file_columns!("f."),
-    " FROM shares AS s JOIN share_files AS f ON f.share_id = s.id WHERE s.id = $1 ORDER BY f.file_index"
-);
+/// $1 now, $2 id. Read for the person holding the link and for its sender alike.
+const SHARE: &str = concat!(record_select!(), " WHERE s.id = $2 ORDER BY f.file_index");
 
-/// $1 id, $2 file index, $3 now. Counts one download if every rule allows it.
+/// $1 id, $2 file index, $3 now. Counts one download if every rule allows
+/// it (and the objects are still there), and when.
 const TAKE_DOWNLOAD: &str = concat!(
-    "UPDATE share_files AS f SET downloads = f.downloads + 1 FROM shares AS s ",
+    "UPDATE share_files AS f SET downloads = f.downloads + 1, last_download_at = $3 FROM shares AS s ",
     "WHERE s.id = f.share_id AND f.share_id = $1 AND f.file_index = $2 AND NOT ",
     revoked!(),
     " AND NOT ",
     expired!("$3"),
     " AND NOT ",
     used_up!(),
+    " AND NOT ",
+    swept!(),
     " RETURNING ",
     file_columns!("")
 );
@@ -123,11 +187,90 @@ const WHY_NOT_TAKEN: &str = concat!(
     expired!("$3"),
     ", f.file_index IS NOT NULL, COALESCE(",
     used_up!(),
-    ", FALSE) FROM shares AS s LEFT JOIN share_files AS f ON f.share_id = s.id AND f.file_index = $2 WHERE s.id = $1"
+    ", FALSE), ",
+    swept!(),
+    " FROM shares AS s LEFT JOIN share_files AS f ON f.share_id = s.id AND f.file_index = $2 WHERE s.id = $1"
+);
+
+/// $1 id, $2 file index. Undoes one counted download, never below none;
+/// not once the objects are deleted (the count is then what ended the share).
+const GIVE_BACK_DOWNLOAD: &str = concat!(
+    "UPDATE share_files AS f SET downloads = f.downloads - 1 FROM shares AS s ",
+    "WHERE s.id = f.share_id AND f.share_id = $1 AND f.file_index = $2 AND f.downloads > 0 AND NOT ",
+    swept!()
 );
 
 /// $1 id, $2 now. Keeps the first revocation's time: revoking twice is fine.
 const REVOKE: &str = "UPDATE shares SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
+
+/// $1 id; then for each of expiry, limit and password, whether to change it
+/// and to what. Only a share neither revoked nor swept: a share taken back,
+/// or whose objects are deleted, cannot be revived. The sweep updates the
+/// same row under the opposite condition, so of the two only one wins.
+const SET_RULES: &str = concat!(
+    "UPDATE shares AS s SET ",
+    "expires_at = CASE WHEN $2 THEN $3 ELSE s.expires_at END, ",
+    "max_downloads = CASE WHEN $4 THEN $5 ELSE s.max_downloads END, ",
+    "password_hash = CASE WHEN $6 THEN $7 ELSE s.password_hash END ",
+    "WHERE s.id = $1 AND NOT ",
+    revoked!(),
+    " AND NOT ",
+    swept!()
+);
+
+/// $1 now, $2 now - grace, $3 most shares. Claims shares that are over, up
+/// to `$3`, and returns their ids.
+///
+/// The subquery picks them (an `UPDATE` has no `LIMIT` in both databases);
+/// its `s` hides the outer one. The outer `WHERE` repeats every condition
+/// on the row being updated, not only through the subquery: on PostgreSQL,
+/// an `UPDATE` that waited for another transaction on a row checks its own
+/// `WHERE` again against the row as that transaction left it, so a share
+/// claimed meanwhile by another instance, or given a new expiry by its
+/// sender, is skipped. `s.swept_at IS NULL` is spelled as the partial
+/// index `shares_unswept` spells it, so SQLite sees that the index applies.
+const CLAIM_SWEEP: &str = concat!(
+    "UPDATE shares AS s SET swept_at = $1 WHERE s.swept_at IS NULL AND ",
+    sweepable!("$2"),
+    " AND s.id IN (SELECT s.id FROM shares AS s WHERE s.swept_at IS NULL AND ",
+    sweepable!("$2"),
+    " LIMIT $3) RETURNING id"
+);
+
+/// Followed by a list of share ids: their files' keys, in file order.
+const SWEPT_KEYS: &str = "SELECT f.share_id, f.object_key FROM share_files AS f WHERE f.share_id IN ";
+
+/// $1 id.
+const RELEASE_SWEEP: &str = "UPDATE shares SET swept_at = NULL WHERE id = $1";
+
+/// $1 id. Locks a share to combine (an update that changes nothing takes
+/// the row's lock on PostgreSQL), only if it can be: neither revoked nor
+/// swept. Revoking it, changing its rules or sweeping it waits for the
+/// combination, then finds no share.
+const LOCK_TO_COMBINE: &str = concat!(
+    "UPDATE shares AS s SET swept_at = s.swept_at WHERE s.id = $1 AND NOT ",
+    revoked!(),
+    " AND NOT ",
+    swept!()
+);
+/// $1 id: why `LOCK_TO_COMBINE` locked nothing.
+const WHY_NOT_COMBINED: &str = concat!(
+    "SELECT ",
+    revoked!(),
+    ", ",
+    swept!(),
+    " FROM shares AS s WHERE s.id = $1"
+);
+/// $1 the new share, $2 where its files' indexes go on, $3 a share combined.
+/// Only files never downloaded: a download counted meanwhile keeps its file
+/// (and so its share) where it is, and a download counted after the move
+/// finds no file at the old id.
+const MOVE_FILES: &str = "UPDATE share_files SET share_id = $1, file_index = file_index + $2 \
+                          WHERE share_id = $3 AND downloads = 0";
+/// $1 id: files `MOVE_FILES` left behind, downloaded already.
+const FILES_LEFT: &str = "SELECT COUNT(*) FROM share_files WHERE share_id = $1";
+/// $1 id.
+const DELETE_SHARE: &str = "DELETE FROM shares WHERE id = $1";
 
 /// $1 object key.
 const SHARE_OF_FILE: &str = "SELECT share_id FROM share_files WHERE object_key = $1";
@@ -135,8 +278,21 @@ const SHARE_OF_FILE: &str = "SELECT share_id FROM share_files WHERE object_key =
 const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success";
 
 /// How often `take_download` counts again when the share changed between
-/// its update and the look at why it failed (a rule relaxed meanwhile).
+/// its update and the look at why it failed (a rule relaxed meanwhile); the
+/// same for `set_rules` (a sweep released meanwhile).
 const TAKE_ATTEMPTS: usize = 3;
+
+/// Looked up in place of a malformed id, so it costs the same query as an
+/// unknown one and a prober cannot tell them apart by time: 22 characters,
+/// as an id, outside URL-safe base64, so no share has it (every id is made
+/// by `ShareId::random`).
+const NO_SUCH_ID: &str = "~~~~~~~~~~~~~~~~~~~~~~";
+/// Looked up in place of a file index too large to store; `file_index >= 0`.
+const NO_SUCH_FILE: i64 = -1;
+
+/// The most shares [`ShareDb::owner_views`] reads, or [`ShareDb::combine`]
+/// combines, at once; and how many ids one query lists.
+pub const MOST_SHARES_AT_ONCE: usize = 100;
 
 /// For `courier check`: which database, and how far it is migrated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,11 +354,7 @@ impl ShareDb {
         if share.files.is_empty() {
             return Err(DbError::InvalidShare("needs at least one file"));
         }
-        if share.max_downloads == Some(0) {
-            return Err(DbError::InvalidShare(
-                "allows at least one download of each file, or any number",
-            ));
-        }
+        check_rules(share.max_downloads, share.password_hash.as_deref())?;
         let too_large = |_| DbError::InvalidShare("cannot hold a file of 8 EiB or more");
         let sizes = share
             .files
@@ -220,6 +372,7 @@ impl ShareDb {
                 .bind(created_at)
                 .bind(expires_at)
                 .bind(max_downloads)
+                .bind(share.password_hash.as_deref())
                 .execute(&mut *tx)
                 .await?;
             for ((index, file), size) in share.files.iter().enumerate().zip(&sizes) {
@@ -256,37 +409,33 @@ impl ShareDb {
     pub async fn share_of_file(&self, key: &str) -> Result<Option<ShareId>, DbError> {
         let id: Option<String> =
             on_pool!(self, pool => sqlx::query_scalar(SHARE_OF_FILE).bind(key).fetch_optional(pool).await?);
-        id.map(|id| ShareId::parse(&id).ok_or_else(|| DbError::Corrupt(format!("a share id {id:?}"))))
-            .transpose()
+        id.map(|id| stored_id(&id)).transpose()
     }
 
     /// The share, with each file and its downloads so far; or why it cannot be used.
     /// `LimitReached` when every file has used its downloads.
     pub async fn share(&self, id: &str, now: OffsetDateTime) -> Result<Share, ShareRefusal> {
-        let id = ShareId::parse(id).ok_or(ShareRefusal::NotFound)?;
-        let now = now.unix_timestamp();
-        let share = on_pool!(self, pool => {
-            let rows = sqlx::query(SHARE).bind(id.as_str()).bind(now).fetch_all(pool).await?;
-            read_share(id, &rows)?
-        });
-        share.ok_or(ShareRefusal::NotFound)?
+        let stored = self.stored(look_up(id), now).await?;
+        stored.ok_or(ShareRefusal::NotFound)?.into_share()
     }
 
     /// Counts one download of file `file` (0-based) atomically, only if the share exists, is not revoked, not expired and that file has downloads left; returns the file (with its new count).
+    /// The server calls [`give_back_download`](Self::give_back_download)
+    /// if it then cannot hand out the file's URL.
     pub async fn take_download(&self, id: &str, file: usize, now: OffsetDateTime) -> Result<SharedFile, ShareRefusal> {
-        let id = ShareId::parse(id).ok_or(ShareRefusal::NotFound)?;
-        let index = i64::try_from(file).map_err(|_| ShareRefusal::NotFound)?;
+        let id = look_up(id);
+        let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
         let now = now.unix_timestamp();
         for _ in 0..TAKE_ATTEMPTS {
             let taken = on_pool!(self, pool => {
-                let rows = sqlx::query(TAKE_DOWNLOAD).bind(id.as_str()).bind(index).bind(now).fetch_all(pool).await?;
+                let rows = sqlx::query(TAKE_DOWNLOAD).bind(id).bind(index).bind(now).fetch_all(pool).await?;
                 rows.first().map(|row| file_at(row, 0)).transpose()?
             });
             if let Some(file) = taken {
                 return Ok(file);
             }
             let standing = on_pool!(self, pool => {
-                let rows = sqlx::query(WHY_NOT_TAKEN).bind(id.as_str()).bind(index).bind(now).fetch_all(pool).await?;
+                let rows = sqlx::query(WHY_NOT_TAKEN).bind(id).bind(index).bind(now).fetch_all(pool).await?;
                 rows.first().map(Standing::read).transpose()?
             });
             let Some(standing) = standing else {
@@ -299,18 +448,279 @@ impl ShareDb {
         Err(ShareRefusal::Unavailable(DbError::Contended))
     }
 
+    /// Undoes one download [`take_download`](Self::take_download) counted
+    /// of file `file`, for a download that was counted but not served (its
+    /// URL could not be signed): no download is counted that was not given
+    /// a URL. Never below none; nothing for a share that is not there, and
+    /// nothing once its objects are swept.
+    pub async fn give_back_download(&self, id: &ShareId, file: usize) -> Result<(), DbError> {
+        let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
+        on_pool!(self, pool => {
+            sqlx::query(GIVE_BACK_DOWNLOAD).bind(id.as_str()).bind(index).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Revokes the share from `now` on; revoking a revoked share changes nothing.
     pub async fn revoke(&self, id: &str, now: OffsetDateTime) -> Result<(), ShareRefusal> {
-        let id = ShareId::parse(id).ok_or(ShareRefusal::NotFound)?;
+        let id = look_up(id);
         let now = now.unix_timestamp();
         let updated = on_pool!(self, pool => {
-            sqlx::query(REVOKE).bind(id.as_str()).bind(now).execute(pool).await?.rows_affected()
+            sqlx::query(REVOKE).bind(id).bind(now).execute(pool).await?.rows_affected()
         });
         if updated == 0 {
             Err(ShareRefusal::NotFound)
         } else {
             Ok(())
         }
+    }
+
+    /// The share as its sender sees it, in any state (revoked, expired, used
+    /// up, swept): `NotFound` only when there is none.
+    pub async fn owner_view(&self, id: &str, now: OffsetDateTime) -> Result<ShareRecord, ShareRefusal> {
+        let stored = self.stored(look_up(id), now).await?;
+        Ok(stored.ok_or(ShareRefusal::NotFound)?.into_record())
+    }
+
+    /// The shares of the sender's recent list, in the order given, each
+    /// once; an id with no share is left out. At most
+    /// [`MOST_SHARES_AT_ONCE`] ids, read in one query.
+    pub async fn owner_views(&self, ids: &[ShareId], now: OffsetDateTime) -> Result<Vec<ShareRecord>, DbError> {
+        if ids.len() > MOST_SHARES_AT_ONCE {
+            return Err(DbError::TooManyShares {
+                asked: ids.len(),
+                most: MOST_SHARES_AT_ONCE,
+            });
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (list, listed) = id_list(2, ids.len());
+        let query = format!("{} WHERE s.id IN {list} ORDER BY s.id, f.file_index", record_select!());
+        let now = now.unix_timestamp();
+        let found = on_pool!(self, pool => {
+            let mut query = sqlx::query(AssertSqlSafe(query)).bind(now);
+            for id in padded(ids, listed) {
+                query = query.bind(id);
+            }
+            read_stored(&query.fetch_all(pool).await?)?
+        });
+        let mut found: HashMap<ShareId, Stored> = found.into_iter().map(|share| (share.id.clone(), share)).collect();
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .map(Stored::into_record)
+            .collect())
+    }
+
+    /// Changes the share's rules as its sender asked, in one update, and
+    /// returns it as it is now. Refused for a share revoked (`Revoked`) or
+    /// swept (`Deleted`); allowed for one expired but not swept yet, whose
+    /// objects are still there. A limit below the downloads so far is
+    /// allowed: the files are then used up.
+    pub async fn set_rules(
+        &self,
+        id: &str,
+        rules: RuleChange,
+        now: OffsetDateTime,
+    ) -> Result<ShareRecord, ShareRefusal> {
+        let password = match &rules.password {
+            PasswordChange::Keep => None,
+            PasswordChange::Remove => Some(None),
+            PasswordChange::Set(hash) => Some(Some(hash.as_str())),
+        };
+        check_rules(rules.max_downloads.flatten(), password.flatten()).map_err(refusal_of)?;
+        let id = look_up(id);
+        let expires_at = rules.expires_at.flatten().map(OffsetDateTime::unix_timestamp);
+        let max_downloads = rules.max_downloads.flatten().map(i64::from);
+        for _ in 0..TAKE_ATTEMPTS {
+            let updated = on_pool!(self, pool => {
+                sqlx::query(SET_RULES)
+                    .bind(id)
+                    .bind(rules.expires_at.is_some())
+                    .bind(expires_at)
+                    .bind(rules.max_downloads.is_some())
+                    .bind(max_downloads)
+                    .bind(password.is_some())
+                    .bind(password.flatten())
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            let record = self.stored(id, now).await?.ok_or(ShareRefusal::NotFound)?;
+            if updated > 0 {
+                return Ok(record.into_record());
+            }
+            if record.revoked_at.is_some() {
+                return Err(ShareRefusal::Revoked);
+            }
+            if record.swept_at.is_some() {
+                return Err(ShareRefusal::Deleted);
+            }
+        }
+        Err(ShareRefusal::Unavailable(DbError::Contended))
+    }
+
+    /// Claims up to `max` shares that are over for the sweep, and returns
+    /// them with the keys of their stored objects, for the server to delete.
+    /// Over: revoked (at once), or expired `grace` ago, or every file's
+    /// downloads used with the last one counted `grace` ago (so the URL
+    /// handed out for it, and a browser resuming it, still work).
+    ///
+    /// A claim is one conditional update, committed with the read of the
+    /// keys: two claims at once (two instances on one PostgreSQL) never
+    /// return the same share, and a failed read claims nothing. The rows
+    /// stay, so the link still says why it ended; the server calls
+    /// [`release_sweep`](Self::release_sweep) for a share whose objects it
+    /// could not delete.
+    pub async fn claim_sweep(
+        &self,
+        now: OffsetDateTime,
+        grace: std::time::Duration,
+        max: usize,
+    ) -> Result<Vec<SweptShare>, DbError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let now = now.unix_timestamp();
+        // Whole seconds, rounded up: a grace is a minimum.
+        let grace = grace.as_secs().saturating_add(u64::from(grace.subsec_nanos() > 0));
+        let ended_by = now.saturating_sub(i64::try_from(grace).unwrap_or(i64::MAX));
+        let most = i64::try_from(max).unwrap_or(i64::MAX);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let claimed: Vec<String> = sqlx::query_scalar(CLAIM_SWEEP)
+                .bind(now)
+                .bind(ended_by)
+                .bind(most)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut swept = claimed
+                .iter()
+                .map(|id| Ok((stored_id(id)?, Vec::new())))
+                .collect::<Result<HashMap<ShareId, Vec<String>>, DbError>>()?;
+            for ids in claimed.chunks(MOST_SHARES_AT_ONCE) {
+                let (list, listed) = id_list(1, ids.len());
+                let query = format!("{SWEPT_KEYS}{list} ORDER BY f.share_id, f.file_index");
+                let mut query = sqlx::query(AssertSqlSafe(query));
+                for id in padded(ids, listed) {
+                    query = query.bind(id);
+                }
+                for row in query.fetch_all(&mut *tx).await? {
+                    let id = stored_id(&row.text(0)?)?;
+                    let key = row.text(1)?;
+                    swept.get_mut(&id).ok_or_else(|| DbError::Corrupt(format!("a file of {id}")))?.push(key);
+                }
+            }
+            tx.commit().await?;
+            let mut swept: Vec<SweptShare> = swept.into_iter().map(|(id, keys)| SweptShare { id, keys }).collect();
+            swept.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+            Ok(swept)
+        })
+    }
+
+    /// Gives a claimed share back to the sweep (its `swept_at` cleared), for
+    /// the server when deleting one of its objects failed: a later sweep
+    /// claims it again and retries.
+    pub async fn release_sweep(&self, id: &ShareId) -> Result<(), DbError> {
+        on_pool!(self, pool => {
+            sqlx::query(RELEASE_SWEEP).bind(id.as_str()).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Makes one share of several: a new share, with `rules`, holding every
+    /// file of `ids` (in the order given, then in file order), and the shares
+    /// given deleted (an object is in one share at most), all in one
+    /// transaction. Refused, with nothing changed, if any of them is not
+    /// there (`NotFound`), revoked, swept (`Deleted`), or has a download
+    /// counted (`Downloaded`: a link someone used must keep working).
+    ///
+    /// A download of one of them at the same time is never lost: if it is
+    /// counted first, the combination is refused; if the combination comes
+    /// first, the download finds no share at its old link (`NotFound`), as
+    /// any later one would.
+    pub async fn combine(
+        &self,
+        ids: &[ShareId],
+        rules: NewRules,
+        now: OffsetDateTime,
+    ) -> Result<ShareId, ShareRefusal> {
+        check_combined(ids).map_err(refusal_of)?;
+        check_rules(rules.max_downloads, rules.password_hash.as_deref()).map_err(refusal_of)?;
+        let id = ShareId::random();
+        let expires_at = rules.expires_at.map(OffsetDateTime::unix_timestamp);
+        let max_downloads = rules.max_downloads.map(i64::from);
+        // Locked in one order whatever the order given, so two combinations
+        // of the same shares wait for each other instead of deadlocking.
+        let mut in_lock_order: Vec<&ShareId> = ids.iter().collect();
+        in_lock_order.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        on_pool!(self, pool => {
+            // A write first: on SQLite the transaction then holds the write
+            // lock from its start, and no other write comes between its reads.
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT_SHARE)
+                .bind(id.as_str())
+                .bind(now.unix_timestamp())
+                .bind(expires_at)
+                .bind(max_downloads)
+                .bind(rules.password_hash.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            for combined in in_lock_order {
+                let locked = sqlx::query(LOCK_TO_COMBINE).bind(combined.as_str()).execute(&mut *tx).await?;
+                if locked.rows_affected() == 0 {
+                    let rows = sqlx::query(WHY_NOT_COMBINED).bind(combined.as_str()).fetch_all(&mut *tx).await?;
+                    let Some(row) = rows.first() else {
+                        return Err(ShareRefusal::NotFound);
+                    };
+                    return Err(if row.flag(0)? {
+                        ShareRefusal::Revoked
+                    } else if row.flag(1)? {
+                        ShareRefusal::Deleted
+                    } else {
+                        ShareRefusal::Unavailable(DbError::Contended)
+                    });
+                }
+            }
+            let mut files = 0;
+            for combined in ids {
+                let moved = sqlx::query(MOVE_FILES)
+                    .bind(id.as_str())
+                    .bind(files)
+                    .bind(combined.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let left: i64 = sqlx::query_scalar(FILES_LEFT).bind(combined.as_str()).fetch_one(&mut *tx).await?;
+                if left > 0 {
+                    return Err(ShareRefusal::Downloaded);
+                }
+                files += i64::try_from(moved.rows_affected())
+                    .map_err(|_| DbError::InvalidShare("cannot hold that many files"))?;
+                sqlx::query(DELETE_SHARE).bind(combined.as_str()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(id)
+    }
+
+    /// The share with id `id` as stored, read at `now`; `None` if there is none.
+    async fn stored(&self, id: &str, now: OffsetDateTime) -> Result<Option<Stored>, DbError> {
+        let now = now.unix_timestamp();
+        let shares = on_pool!(self, pool => {
+            read_stored(&sqlx::query(SHARE).bind(now).bind(id).fetch_all(pool).await?)?
+        });
+        Ok(shares.into_iter().next())
+    }
+}
+
+/// The id to look up for `text`: itself if it is an id, else `NO_SUCH_ID`,
+/// so a malformed id takes the same path as an unknown one.
+fn look_up(text: &str) -> &str {
+    if ShareId::parse(text).is_some() {
+        text
+    } else {
+        NO_SUCH_ID
     }
 }
 
@@ -320,6 +730,7 @@ struct Standing {
     expired: bool,
     has_file: bool,
     used_up: bool,
+    swept: bool,
 }
 
 impl Standing {
@@ -329,6 +740,7 @@ impl Standing {
             expired: row.flag(1)?,
             has_file: row.flag(2)?,
             used_up: row.flag(3)?,
+            swept: row.flag(4)?,
         })
     }
 
@@ -342,41 +754,113 @@ impl Standing {
             Some(ShareRefusal::NotFound)
         } else if self.used_up {
             Some(ShareRefusal::LimitReached)
+        } else if self.swept {
+            Some(ShareRefusal::Deleted)
         } else {
             None
         }
     }
 }
 
-/// A share from `SHARE`'s rows (one per file); `None` if there are none.
-fn read_share<R: StoredRow>(id: ShareId, rows: &[R]) -> Result<Option<Result<Share, ShareRefusal>>, DbError> {
-    let Some(first) = rows.first() else { return Ok(None) };
-    let every_file_used_up = rows
-        .iter()
-        .map(|row| row.flag(2))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .all(|used| used);
-    let standing = Standing {
-        revoked: first.flag(0)?,
-        expired: first.flag(1)?,
-        has_file: true,
-        used_up: every_file_used_up,
-    };
-    if let Some(refusal) = standing.refusal() {
-        return Ok(Some(Err(refusal)));
+/// A share as `record_select!` reads it: its standing at the `now` given,
+/// its rules and its files.
+struct Stored {
+    id: ShareId,
+    revoked: bool,
+    expired: bool,
+    every_file_used_up: bool,
+    swept: bool,
+    created_at: OffsetDateTime,
+    expires_at: Option<OffsetDateTime>,
+    max_downloads: Option<u32>,
+    revoked_at: Option<OffsetDateTime>,
+    swept_at: Option<OffsetDateTime>,
+    password_hash: Option<String>,
+    files: Vec<SharedFile>,
+}
+
+impl Stored {
+    /// The first reason it is over, as a refusal gives them: revoked, then
+    /// expired, then every file used up.
+    fn state(&self) -> ShareState {
+        if self.revoked {
+            ShareState::Revoked
+        } else if self.expired {
+            ShareState::Expired
+        } else if self.every_file_used_up {
+            ShareState::LimitReached
+        } else {
+            ShareState::Live
+        }
     }
-    let files = rows.iter().map(|row| file_at(row, 6)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(Ok(Share {
-        id,
-        files,
-        created_at: instant(first.int(3)?)?,
-        expires_at: first.optional_int(4)?.map(instant).transpose()?,
-        max_downloads: first
-            .optional_int(5)?
-            .map(|max| narrow(max, "a download limit"))
-            .transpose()?,
-    })))
+
+    /// The share for the person holding its link, or why it cannot be used.
+    fn into_share(self) -> Result<Share, ShareRefusal> {
+        match self.state() {
+            ShareState::Revoked => Err(ShareRefusal::Revoked),
+            ShareState::Expired => Err(ShareRefusal::Expired),
+            ShareState::LimitReached => Err(ShareRefusal::LimitReached),
+            // Only a share released by a failed sweep after a download was
+            // given back could be live and swept: its files may be gone.
+            ShareState::Live if self.swept => Err(ShareRefusal::Deleted),
+            ShareState::Live => Ok(Share {
+                id: self.id,
+                files: self.files,
+                expires_at: self.expires_at,
+                max_downloads: self.max_downloads,
+                password_hash: self.password_hash,
+                created_at: self.created_at,
+            }),
+        }
+    }
+
+    fn into_record(self) -> ShareRecord {
+        ShareRecord {
+            state: self.state(),
+            id: self.id,
+            files: self.files,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            max_downloads: self.max_downloads,
+            revoked_at: self.revoked_at,
+            swept_at: self.swept_at,
+            has_password: self.password_hash.is_some(),
+        }
+    }
+}
+
+/// The shares in `record_select!`'s rows (one per file, each share's rows
+/// together, in file order).
+fn read_stored<R: StoredRow>(rows: &[R]) -> Result<Vec<Stored>, DbError> {
+    let mut shares: Vec<Stored> = Vec::new();
+    for row in rows {
+        let id = row.text(0)?;
+        let file = file_at(row, RECORD_FILE_AT)?;
+        let used_up = row.flag(3)?;
+        if let Some(share) = shares.last_mut().filter(|share| share.id.as_str() == id) {
+            share.every_file_used_up &= used_up;
+            share.files.push(file);
+            continue;
+        }
+        shares.push(Stored {
+            id: stored_id(&id)?,
+            revoked: row.flag(1)?,
+            expired: row.flag(2)?,
+            every_file_used_up: used_up,
+            swept: row.flag(4)?,
+            created_at: instant(row.int(5)?)?,
+            expires_at: row.optional_int(6)?.map(instant).transpose()?,
+            max_downloads: row
+                .optional_int(7)?
+                .map(|max| narrow(max, "a download limit"))
+                .transpose()?,
+            revoked_at: row.optional_int(8)?.map(instant).transpose()?,
+            swept_at: row.optional_int(9)?.map(instant).transpose()?,
+            password_hash: row.optional_text(10)?,
+            files: vec![file],
+        });
+    }
+    Ok(shares)
 }
 
 /// The file whose columns (`file_columns!`) start at `at`.
@@ -389,7 +873,71 @@ fn file_at(row: &impl StoredRow, at: usize) -> Result<SharedFile, DbError> {
         size: narrow(row.int(at + 4)?, "a file's size")?,
         // Past u32::MAX only when unlimited: shown as u32::MAX.
         downloads: u32::try_from(row.int(at + 5)?.max(0)).unwrap_or(u32::MAX),
+        last_download_at: row.optional_int(at + 6)?.map(instant).transpose()?,
     })
+}
+
+/// A share's rules as the schema keeps them: at least one download, and a
+/// password only as an Argon2id PHC string (a password stored by mistake in
+/// place of its hash is refused, as the schema's CHECK would).
+fn check_rules(max_downloads: Option<u32>, password_hash: Option<&str>) -> Result<(), DbError> {
+    if max_downloads == Some(0) {
+        return Err(DbError::InvalidShare(
+            "allows at least one download of each file, or any number",
+        ));
+    }
+    if password_hash.is_some_and(|hash| !hash.starts_with("$argon2id$")) {
+        return Err(DbError::InvalidShare(
+            "keeps its password as an Argon2id hash ($argon2id$…), never as itself",
+        ));
+    }
+    Ok(())
+}
+
+/// The shares `combine` is given: one or more, each once, not too many.
+fn check_combined(ids: &[ShareId]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Err(DbError::InvalidShare("needs at least one file"));
+    }
+    if ids.len() > MOST_SHARES_AT_ONCE {
+        return Err(DbError::InvalidShare("combines at most 100 shares"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !ids.iter().all(|id| seen.insert(id)) {
+        return Err(DbError::InvalidShare("combines each share at most once"));
+    }
+    Ok(())
+}
+
+/// A refusal for the sender: a rule broken is said as such, anything else
+/// is the database's failure.
+fn refusal_of(error: DbError) -> ShareRefusal {
+    match error {
+        DbError::InvalidShare(why) => ShareRefusal::Invalid(why),
+        other => ShareRefusal::Unavailable(other),
+    }
+}
+
+/// `($first, $first + 1, …)`: a list of `count` ids to look up, and how many
+/// it lists: `count` rounded up to a power of two (at most
+/// `MOST_SHARES_AT_ONCE`), the rest `NO_SUCH_ID` (see `padded`). So lists
+/// have few lengths, and each connection prepares (and caches) few statements.
+fn id_list(first: usize, count: usize) -> (String, usize) {
+    let listed = count.next_power_of_two().min(MOST_SHARES_AT_ONCE).max(count);
+    let parameters: Vec<String> = (first..first + listed).map(|n| format!("${n}")).collect();
+    (format!("({})", parameters.join(", ")), listed)
+}
+
+/// `ids`, then `NO_SUCH_ID` up to `listed` ids.
+fn padded<I: AsRef<str>>(ids: &[I], listed: usize) -> impl Iterator<Item = &str> {
+    let padding = listed.saturating_sub(ids.len());
+    ids.iter()
+        .map(AsRef::as_ref)
+        .chain(std::iter::repeat_n(NO_SUCH_ID, padding))
+}
+
+fn stored_id(id: &str) -> Result<ShareId, DbError> {
+    ShareId::parse(id).ok_or_else(|| DbError::Corrupt(format!("a share id {id:?}")))
 }
 
 fn stored_index(index: usize) -> Result<i64, DbError> {
@@ -410,6 +958,7 @@ trait StoredRow {
     fn int(&self, at: usize) -> Result<i64, DbError>;
     fn optional_int(&self, at: usize) -> Result<Option<i64>, DbError>;
     fn text(&self, at: usize) -> Result<String, DbError>;
+    fn optional_text(&self, at: usize) -> Result<Option<String>, DbError>;
     fn flag(&self, at: usize) -> Result<bool, DbError>;
 }
 
@@ -430,6 +979,10 @@ where
     }
 
     fn text(&self, at: usize) -> Result<String, DbError> {
+        Ok(self.try_get(at)?)
+    }
+
+    fn optional_text(&self, at: usize) -> Result<Option<String>, DbError> {
         Ok(self.try_get(at)?)
     }
 
@@ -468,7 +1021,47 @@ mod tests {
             assert_send(&db.share("", OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.take_download("", 0, OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.revoke("", OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.create_once(NewShare {
+                files: Vec::new(),
+                expires_at: None,
+                max_downloads: None,
+                password_hash: None,
+                created_at: OffsetDateTime::UNIX_EPOCH,
+            }));
+            assert_send(&db.share_of_file(""));
+            let id = ShareId::random();
+            assert_send(&db.give_back_download(&id, 0));
+            assert_send(&db.owner_view("", OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.owner_views(std::slice::from_ref(&id), OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.set_rules("", RuleChange::default(), OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.claim_sweep(OffsetDateTime::UNIX_EPOCH, std::time::Duration::ZERO, 1));
+            assert_send(&db.release_sweep(&id));
+            assert_send(&db.combine(
+                std::slice::from_ref(&id),
+                NewRules::default(),
+                OffsetDateTime::UNIX_EPOCH,
+            ));
             assert_send(&db.close());
         };
+    }
+
+    #[test]
+    fn no_id_is_the_one_looked_up_for_malformed_ids() {
+        assert_eq!(NO_SUCH_ID.len(), crate::share::ID_CHARS);
+        assert_eq!(ShareId::parse(NO_SUCH_ID), None);
+        assert_eq!(look_up("short"), NO_SUCH_ID);
+        let id = ShareId::random();
+        assert_eq!(look_up(id.as_str()), id.as_str());
+    }
+
+    #[test]
+    fn id_lists_have_few_lengths() {
+        assert_eq!(id_list(2, 1), ("($2)".to_owned(), 1));
+        assert_eq!(id_list(1, 3), ("($1, $2, $3, $4)".to_owned(), 4));
+        assert_eq!(id_list(1, 65).1, MOST_SHARES_AT_ONCE);
+        assert_eq!(id_list(1, MOST_SHARES_AT_ONCE).1, MOST_SHARES_AT_ONCE);
+        let ids = [ShareId::random()];
+        let listed: Vec<&str> = padded(&ids, 4).collect();
+        assert_eq!(listed, [ids[0].as_str(), NO_SUCH_ID, NO_SUCH_ID, NO_SUCH_ID]);
     }
 }

@@ -31,9 +31,9 @@ pub enum DbError {
     /// A stored value is out of range for its type (written by something else).
     #[error("the share database holds a value Courier cannot read: {0}")]
     Corrupt(String),
-    /// A share's rules changed each time its download was about to be
-    /// counted (only a rule relaxed meanwhile can cause it).
-    #[error("the share changed while its download was being counted; try again")]
+    /// A share changed each time it was about to be counted or changed (only
+    /// a rule relaxed, or a sweep released, meanwhile can cause it).
+    #[error("the share changed while it was being counted or changed; try again")]
     Contended,
     /// A new share breaks a rule the schema keeps.
     #[error("a share {0}")]
@@ -42,6 +42,9 @@ pub enum DbError {
     /// object is in one share at most).
     #[error("the file {key} is in a share already")]
     FileShared { key: String },
+    /// More shares asked for at once than one query reads.
+    #[error("{asked} shares were asked for at once; at most {most} can be")]
+    TooManyShares { asked: usize, most: usize },
 }
 
 impl From<sqlx::Error> for DbError {
@@ -50,7 +53,8 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-/// Why a share cannot be used, in a sentence for the person holding its link.
+/// Why a share cannot be used, in a sentence for the person holding its link
+/// (or, for a change its sender asked for, for the sender).
 #[derive(Debug, thiserror::Error)]
 pub enum ShareRefusal {
     /// No share has this id, the id is malformed, or the share has no such file.
@@ -64,6 +68,18 @@ pub enum ShareRefusal {
         "This share's download limit has been reached: its sender allowed a set number of downloads, and they have all been used. Ask the sender for a new link."
     )]
     LimitReached,
+    /// Its stored objects were deleted by the sweep: its rules can no longer change.
+    #[error("The files of this link were deleted.")]
+    Deleted,
+    /// A change its sender asked for breaks a rule of shares (the reason
+    /// reads after "a share", as in [`DbError::InvalidShare`]).
+    #[error("This share cannot be changed that way: a share {0}.")]
+    Invalid(&'static str),
+    /// A share to combine with others has a download counted.
+    #[error(
+        "This link has been downloaded already, so it cannot be combined with others: it must keep working for whoever has it."
+    )]
+    Downloaded,
     /// The database failed; the cause is in `source()`, for the log.
     #[error(
         "Courier could not reach its share database just now. Nothing was lost, and trying again in a moment is safe."

@@ -1,6 +1,7 @@
-//! What a share is: its id, its files and its rules, as the routes see them.
-//! The id is parsed, not just checked, so a malformed one never reaches the
-//! database: [`ShareId::parse`] is the only way to make one from text.
+//! What a share is: its id, its files and its rules, as the routes see them,
+//! and as its sender sees it ([`ShareRecord`]). The id is parsed, not just
+//! checked: [`ShareId::parse`] is the only way to make one from text. A
+//! password is only ever its hash here, and no `Debug` prints even that.
 
 use std::fmt;
 
@@ -11,7 +12,7 @@ use time::OffsetDateTime;
 /// Random bytes in an id: 128 bits, as many as a v4 UUID's and then some.
 const ID_BYTES: usize = 16;
 /// `ID_BYTES` in URL-safe base64 without padding.
-const ID_CHARS: usize = 22;
+pub(crate) const ID_CHARS: usize = 22;
 
 /// A share's id: 128 random bits, URL-safe base64 without padding (22 characters).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -41,6 +42,12 @@ impl ShareId {
     }
 }
 
+impl AsRef<str> for ShareId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for ShareId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -49,14 +56,46 @@ impl fmt::Display for ShareId {
 
 /// A share to create: its confirmed files (at least one) and its rules.
 /// Times are kept in whole seconds, UTC.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewShare {
     pub files: Vec<NewFile>,
     /// `None`: never expires.
     pub expires_at: Option<OffsetDateTime>,
     /// Downloads allowed for each file (at least 1); `None`: unlimited.
     pub max_downloads: Option<u32>,
+    /// The password as an Argon2id PHC string (`$argon2id$…`) the caller
+    /// made; `None`: no password. This crate never hashes.
+    pub password_hash: Option<String>,
     pub created_at: OffsetDateTime,
+}
+
+/// The rules of a share [`combine`](crate::ShareDb::combine) makes, as in [`NewShare`].
+#[derive(Clone, Default)]
+pub struct NewRules {
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_downloads: Option<u32>,
+    /// An Argon2id PHC string, as in [`NewShare::password_hash`].
+    pub password_hash: Option<String>,
+}
+
+/// A change of a share's rules by its sender: each field `None` keeps it.
+#[derive(Clone, Default)]
+pub struct RuleChange {
+    /// `Some(None)`: never expires.
+    pub expires_at: Option<Option<OffsetDateTime>>,
+    /// `Some(None)`: unlimited; `Some(Some(0))` is refused.
+    pub max_downloads: Option<Option<u32>>,
+    pub password: PasswordChange,
+}
+
+/// What a [`RuleChange`] does to the password.
+#[derive(Clone, Default)]
+pub enum PasswordChange {
+    #[default]
+    Keep,
+    Remove,
+    /// A new password, as an Argon2id PHC string the caller made.
+    Set(String),
 }
 
 /// One confirmed object in the store.
@@ -69,13 +108,15 @@ pub struct NewFile {
 }
 
 /// A share that can be used, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Share {
     pub id: ShareId,
     /// In the order they were given: `files[i].index == i`.
     pub files: Vec<SharedFile>,
     pub expires_at: Option<OffsetDateTime>,
     pub max_downloads: Option<u32>,
+    /// The Argon2id PHC string a download must match; `None`: no password.
+    pub password_hash: Option<String>,
     pub created_at: OffsetDateTime,
 }
 
@@ -88,6 +129,45 @@ pub struct SharedFile {
     pub content_type: String,
     pub size: u64,
     pub downloads: u32,
+    /// When a download of it was last counted; `None`: never (or before
+    /// Courier kept it).
+    pub last_download_at: Option<OffsetDateTime>,
+}
+
+/// A share as its sender sees it, in any state: what the sender's page
+/// shows and what a rule change returns. Whether it has a password, never
+/// the hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareRecord {
+    pub id: ShareId,
+    pub files: Vec<SharedFile>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_downloads: Option<u32>,
+    pub revoked_at: Option<OffsetDateTime>,
+    /// When a sweep claimed it: its files are deleted (or being deleted).
+    pub swept_at: Option<OffsetDateTime>,
+    pub has_password: bool,
+    /// Its state at the `now` it was read at; a sweep leaves it as it was.
+    pub state: ShareState,
+}
+
+/// Whether a share can be used, and if not the first reason: revoked, then
+/// expired, then every file's downloads used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShareState {
+    Live,
+    Expired,
+    Revoked,
+    LimitReached,
+}
+
+/// A share the sweep claimed, and the stored objects to delete for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweptShare {
+    pub id: ShareId,
+    /// In file order.
+    pub keys: Vec<String>,
 }
 
 impl Share {
@@ -97,6 +177,71 @@ impl Share {
         let max = self.max_downloads?;
         let used = self.files.get(index).map_or(max, |file| file.downloads);
         Some(max.saturating_sub(used))
+    }
+}
+
+/// Prints whether a password is set, never its hash: a derived `Debug`
+/// would put the hash in logs, where it can be attacked offline.
+struct Hidden<'a>(Option<&'a str>);
+
+impl fmt::Debug for Hidden<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "<set>" } else { "None" })
+    }
+}
+
+impl fmt::Debug for NewShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewShare")
+            .field("files", &self.files)
+            .field("expires_at", &self.expires_at)
+            .field("max_downloads", &self.max_downloads)
+            .field("password_hash", &Hidden(self.password_hash.as_deref()))
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for NewRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewRules")
+            .field("expires_at", &self.expires_at)
+            .field("max_downloads", &self.max_downloads)
+            .field("password_hash", &Hidden(self.password_hash.as_deref()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for RuleChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleChange")
+            .field("expires_at", &self.expires_at)
+            .field("max_downloads", &self.max_downloads)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+impl fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Keep => f.write_str("Keep"),
+            Self::Remove => f.write_str("Remove"),
+            Self::Set(_) => f.write_str("Set(<set>)"),
+        }
+    }
+}
+
+impl fmt::Debug for Share {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Share")
+            .field("id", &self.id)
+            .field("files", &self.files)
+            .field("expires_at", &self.expires_at)
+            .field("max_downloads", &self.max_downloads)
+            .field("password_hash", &Hidden(self.password_hash.as_deref()))
+            .field("created_at", &self.created_at)
+            .finish()
     }
 }
 
@@ -143,12 +288,14 @@ mod tests {
             content_type: "text/plain".into(),
             size: 1,
             downloads,
+            last_download_at: None,
         };
         let mut share = Share {
             id: ShareId::random(),
             files: vec![file(0, 0), file(1, 3), file(2, 5)],
             expires_at: None,
             max_downloads: Some(3),
+            password_hash: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
         };
         assert_eq!(
@@ -157,5 +304,46 @@ mod tests {
         );
         share.max_downloads = None;
         assert_eq!(share.downloads_left(1), None);
+    }
+
+    #[test]
+    fn debug_never_prints_a_password_hash() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+        let share = Share {
+            id: ShareId::random(),
+            files: Vec::new(),
+            expires_at: None,
+            max_downloads: None,
+            password_hash: Some(hash.into()),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let new = NewShare {
+            files: Vec::new(),
+            expires_at: None,
+            max_downloads: None,
+            password_hash: Some(hash.into()),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let rules = NewRules {
+            password_hash: Some(hash.into()),
+            ..NewRules::default()
+        };
+        let change = RuleChange {
+            password: PasswordChange::Set(hash.into()),
+            ..RuleChange::default()
+        };
+        for printed in [
+            format!("{share:?}"),
+            format!("{new:?}"),
+            format!("{rules:?}"),
+            format!("{change:?}"),
+        ] {
+            assert!(printed.contains("<set>") && !printed.contains("argon2"), "{printed}");
+        }
+        let without = Share {
+            password_hash: None,
+            ..share
+        };
+        assert!(format!("{without:?}").contains("password_hash: None"));
     }
 }

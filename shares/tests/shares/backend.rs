@@ -71,3 +71,35 @@ impl TestDatabase {
         }
     }
 }
+
+/// Runs `$body` with `$connection` a connection of its own to the test
+/// database, not through `ShareDb`: to build or break the schema by hand,
+/// or to hold a transaction open while `ShareDb` waits on it. The same
+/// code, type-checked once per database.
+macro_rules! on_raw_connection {
+    ($database:expr, $connection:ident => $body:expr) => {{
+        use sqlx::Connection as _;
+        match &$database.config {
+            courier_shares::DatabaseConfig::Sqlite { path } => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .busy_timeout(std::time::Duration::from_secs(10))
+                    .foreign_keys(true);
+                let mut $connection = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .expect("a connection of its own");
+                let answer = $body;
+                drop($connection.close().await);
+                answer
+            }
+            courier_shares::DatabaseConfig::Postgres { url } => {
+                let mut $connection = sqlx::PgConnection::connect(url).await.expect("a connection of its own");
+                let answer = $body;
+                drop($connection.close().await);
+                answer
+            }
+        }
+    }};
+}
+pub(crate) use on_raw_connection;

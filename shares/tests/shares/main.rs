@@ -7,8 +7,12 @@
 //! `COURIER_TEST_TIMES=1` prints each test's time on stderr.
 
 mod backend;
+mod combine;
+mod owner;
 mod postgres;
 mod scenarios;
+mod support;
+mod sweep;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,25 +26,41 @@ type Scenario = fn(backend::NamedBackend) -> Pin<Box<dyn Future<Output = ()> + S
 
 /// Each scenario, named as its function, run on every backend.
 macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        [$((stringify!($name), (|backend| Box::pin(scenarios::$name(backend))) as Scenario)),*]
+    ($($module:ident::$name:ident),* $(,)?) => {
+        [$((stringify!($name), (|backend| Box::pin($module::$name(backend))) as Scenario)),*]
     };
 }
 
 fn main() -> ExitCode {
     let arguments = Arguments::from_args();
     let scenarios = scenarios![
-        round_trip_with_several_files,
-        expired_share_is_refused,
-        revoked_share_is_refused,
-        limit_is_per_file,
-        concurrent_downloads_stop_at_the_limit,
-        two_instances_share_one_limit,
-        unknown_and_malformed_ids_are_not_found,
-        status_counts_migrations_and_reopening_applies_nothing_twice,
-        invalid_shares_are_refused,
-        closed_database_is_unavailable,
-        an_upload_confirmed_again_keeps_its_share,
+        scenarios::round_trip_with_several_files,
+        scenarios::expired_share_is_refused,
+        scenarios::revoked_share_is_refused,
+        scenarios::limit_is_per_file,
+        scenarios::concurrent_downloads_stop_at_the_limit,
+        scenarios::two_instances_share_one_limit,
+        scenarios::unknown_and_malformed_ids_are_not_found,
+        scenarios::malformed_ids_cost_a_query_as_unknown_ones_do,
+        scenarios::status_counts_migrations_and_reopening_applies_nothing_twice,
+        scenarios::an_upgrade_to_0003_keeps_every_share,
+        scenarios::invalid_shares_are_refused,
+        scenarios::closed_database_is_unavailable,
+        scenarios::an_upload_confirmed_again_keeps_its_share,
+        scenarios::a_password_is_kept_as_its_hash,
+        scenarios::a_download_given_back_is_not_counted,
+        owner::owner_view_shows_a_share_in_every_state,
+        owner::owner_views_reads_a_list_in_its_order,
+        owner::set_rules_changes_what_was_asked,
+        owner::set_rules_never_revives_a_share_taken_back_or_deleted,
+        owner::a_rule_change_and_a_sweep_never_both_win,
+        sweep::sweep_claims_what_is_over_after_its_grace,
+        sweep::sweep_claims_at_most_max,
+        sweep::a_released_share_is_claimed_again,
+        sweep::concurrent_sweeps_never_claim_a_share_twice,
+        combine::combine_makes_one_share_of_several,
+        combine::combine_is_all_or_nothing,
+        combine::combine_and_downloads_at_once_never_lose_a_count,
     ];
     let mut trials = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {

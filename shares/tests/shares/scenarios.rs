@@ -2,76 +2,15 @@
 //! backends. Times are whole seconds: the database keeps no less.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use courier_shares::{DatabaseConfig, DbError, NewFile, NewShare, Share, ShareDb, ShareId, ShareRefusal, SharedFile};
-use sqlx::{Connection as _, SqliteConnection};
-use time::{Duration, OffsetDateTime};
+use courier_shares::{
+    DatabaseConfig, DbError, RuleChange, Share, ShareDb, ShareId, ShareRefusal, ShareState, SharedFile, SweptShare,
+};
+use sqlx::{AssertSqlSafe, Connection as _, SqliteConnection};
+use time::Duration;
 
-use crate::backend::NamedBackend;
-
-/// A fixed "now": time is passed in, never read.
-fn t0() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(1_767_225_600).expect("2026-01-01")
-}
-
-/// Numbers each new share's files apart: a stored object is in one share at most.
-static NEXT_SHARE: AtomicUsize = AtomicUsize::new(0);
-
-/// File `n` of share `share`.
-fn file(share: usize, n: usize) -> NewFile {
-    NewFile {
-        key: format!("files/{share:04}-{n:02}/report-{n}.pdf"),
-        filename: format!("Report {n} (final) é.pdf"),
-        content_type: "application/pdf".into(),
-        size: 1_000 + n as u64,
-    }
-}
-
-fn new_share(files: usize, max_downloads: Option<u32>, expires_in: Option<Duration>) -> NewShare {
-    NewShare {
-        files: {
-            let share = NEXT_SHARE.fetch_add(1, Ordering::Relaxed);
-            (0..files).map(|n| file(share, n)).collect()
-        },
-        expires_at: expires_in.map(|after| t0() + after),
-        max_downloads,
-        created_at: t0(),
-    }
-}
-
-async fn created(db: &ShareDb, share: NewShare) -> ShareId {
-    match db.create(share).await {
-        Ok(id) => id,
-        Err(error) => panic!("create: {error}"),
-    }
-}
-
-async fn read(db: &ShareDb, id: &ShareId, now: OffsetDateTime) -> Share {
-    match db.share(id.as_str(), now).await {
-        Ok(share) => share,
-        Err(refusal) => panic!("share: {refusal}"),
-    }
-}
-
-async fn take(db: &ShareDb, id: &ShareId, file: usize, now: OffsetDateTime) -> SharedFile {
-    match db.take_download(id.as_str(), file, now).await {
-        Ok(file) => file,
-        Err(refusal) => panic!("take_download({file}): {refusal}"),
-    }
-}
-
-/// The refusal's name, so a wrong one shows in the assertion.
-fn refusal<T>(result: Result<T, ShareRefusal>) -> &'static str {
-    match result {
-        Ok(_) => "Ok",
-        Err(ShareRefusal::NotFound) => "NotFound",
-        Err(ShareRefusal::Expired) => "Expired",
-        Err(ShareRefusal::Revoked) => "Revoked",
-        Err(ShareRefusal::LimitReached) => "LimitReached",
-        Err(ShareRefusal::Unavailable(_)) => "Unavailable",
-    }
-}
+use crate::backend::{NamedBackend, on_raw_connection};
+use crate::support::{HASH, created, downloads, new_share, read, refusal, t0, take, view};
 
 pub async fn round_trip_with_several_files(backend: NamedBackend) {
     let database = backend.fresh().await;
@@ -93,6 +32,7 @@ pub async fn round_trip_with_several_files(backend: NamedBackend) {
             content_type: new.content_type,
             size: new.size,
             downloads: 0,
+            last_download_at: None,
         })
         .collect();
     let expected = Share {
@@ -100,18 +40,25 @@ pub async fn round_trip_with_several_files(backend: NamedBackend) {
         files: expected_files,
         expires_at: Some(t0() + Duration::hours(1)),
         max_downloads: Some(2),
+        password_hash: None,
         created_at: t0(),
     };
     assert_eq!(share, expected);
     assert_eq!(share.downloads_left(1), Some(2));
 
-    let taken = take(&db, &limited, 1, t0()).await;
+    // A download counted says when.
+    let later = t0() + Duration::seconds(30);
+    let taken = take(&db, &limited, 1, later).await;
     assert_eq!(
-        (taken.index, taken.downloads, taken.key.as_str()),
-        (1, 1, expected.files[1].key.as_str())
+        (taken.index, taken.downloads, taken.key.as_str(), taken.last_download_at),
+        (1, 1, expected.files[1].key.as_str(), Some(later))
     );
-    let share = read(&db, &limited, t0()).await;
+    let share = read(&db, &limited, later).await;
     assert_eq!(share.files.iter().map(|f| f.downloads).collect::<Vec<_>>(), [0, 1, 0]);
+    assert_eq!(
+        share.files.iter().map(|f| f.last_download_at).collect::<Vec<_>>(),
+        [None, Some(later), None]
+    );
     assert_eq!(share.downloads_left(1), Some(1));
 
     let share = read(&db, &open, t0() + Duration::days(3650)).await;
@@ -261,7 +208,155 @@ pub async fn unknown_and_malformed_ids_are_not_found(backend: NamedBackend) {
         assert_eq!(refusal(db.share(id, t0()).await), "NotFound", "{id:?}");
         assert_eq!(refusal(db.take_download(id, 0, t0()).await), "NotFound", "{id:?}");
         assert_eq!(refusal(db.revoke(id, t0()).await), "NotFound", "{id:?}");
+        assert_eq!(refusal(db.owner_view(id, t0()).await), "NotFound", "{id:?}");
+        let change = RuleChange {
+            max_downloads: Some(Some(3)),
+            ..RuleChange::default()
+        };
+        assert_eq!(refusal(db.set_rules(id, change, t0()).await), "NotFound", "{id:?}");
     }
+}
+
+/// A malformed id is looked up as an unknown one is (so neither answers
+/// faster): with the database closed, both find it unavailable.
+pub async fn malformed_ids_cost_a_query_as_unknown_ones_do(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    created(&db, new_share(1, None, None)).await;
+    db.close().await;
+    let unknown = ShareId::random().to_string();
+    for id in [
+        unknown.as_str(),
+        "",
+        "short",
+        "' OR 1=1; --aaaaaaaaaaa",
+        "~~~~~~~~~~~~~~~~~~~~~~",
+    ] {
+        assert_eq!(refusal(db.share(id, t0()).await), "Unavailable", "{id:?}");
+        assert_eq!(refusal(db.take_download(id, 0, t0()).await), "Unavailable", "{id:?}");
+        assert_eq!(
+            refusal(db.take_download(id, usize::MAX, t0()).await),
+            "Unavailable",
+            "{id:?}"
+        );
+        assert_eq!(refusal(db.revoke(id, t0()).await), "Unavailable", "{id:?}");
+        assert_eq!(refusal(db.owner_view(id, t0()).await), "Unavailable", "{id:?}");
+        let change = RuleChange::default();
+        assert_eq!(refusal(db.set_rules(id, change, t0()).await), "Unavailable", "{id:?}");
+    }
+}
+
+/// A password is kept as the hash the caller made, handed back for the
+/// route to check, and told to the sender only as set or not.
+pub async fn a_password_is_kept_as_its_hash(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let mut with_password = new_share(1, None, None);
+    with_password.password_hash = Some(HASH.into());
+    let id = created(&db, with_password.clone()).await;
+    let share = read(&db, &id, t0()).await;
+    assert_eq!(share.password_hash.as_deref(), Some(HASH));
+    assert!(!format!("{share:?}").contains(HASH) && !format!("{with_password:?}").contains(HASH));
+    assert!(view(&db, &id, t0()).await.has_password);
+    let without = created(&db, new_share(1, None, None)).await;
+    assert_eq!(read(&db, &without, t0()).await.password_hash, None);
+    assert!(!view(&db, &without, t0()).await.has_password);
+
+    // A password where its hash belongs is refused, by the crate and by the schema.
+    let mut plain = new_share(1, None, None);
+    plain.password_hash = Some("hunter2".into());
+    let refused = db.create(plain).await;
+    assert!(matches!(refused, Err(DbError::InvalidShare(_))), "{refused:?}");
+    let error = refused.err().map(|error| error.to_string()).unwrap_or_default();
+    assert!(!error.contains("hunter2"), "{error}");
+    let stored = format!("UPDATE shares SET password_hash = 'hunter2' WHERE id = '{id}'");
+    let schema = on_raw_connection!(database, connection => {
+        sqlx::query(AssertSqlSafe(stored)).execute(&mut connection).await.map(drop)
+    });
+    assert!(schema.is_err(), "the schema took a password as its hash");
+}
+
+/// A download counted but not served (its URL could not be signed) is
+/// given back: the file has it again, and never fewer than none.
+pub async fn a_download_given_back_is_not_counted(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let id = created(&db, new_share(2, Some(1), None)).await;
+    take(&db, &id, 0, t0()).await;
+    assert_eq!(refusal(db.take_download(id.as_str(), 0, t0()).await), "LimitReached");
+    db.give_back_download(&id, 0).await.expect("given back");
+    assert_eq!(downloads(&db, &id).await, [0, 0]);
+    assert_eq!(take(&db, &id, 0, t0()).await.downloads, 1);
+    // Never below none, and nothing for a file or a share that is not there.
+    db.give_back_download(&id, 1).await.expect("given back");
+    db.give_back_download(&id, 1).await.expect("given back");
+    db.give_back_download(&id, usize::MAX).await.expect("given back");
+    db.give_back_download(&ShareId::random(), 0).await.expect("given back");
+    assert_eq!(downloads(&db, &id).await, [1, 0]);
+    take(&db, &id, 1, t0()).await;
+    assert_eq!(downloads(&db, &id).await, [1, 1]);
+
+    // Once swept, its count is what ended the share: it stays.
+    let late = t0() + Duration::hours(1);
+    let swept = db
+        .claim_sweep(late, std::time::Duration::ZERO, 10)
+        .await
+        .expect("a sweep");
+    assert_eq!(swept.iter().map(|share| &share.id).collect::<Vec<_>>(), [&id]);
+    db.give_back_download(&id, 0).await.expect("given back");
+    assert_eq!(downloads(&db, &id).await, [1, 1]);
+    assert_eq!(refusal(db.share(id.as_str(), late).await), "LimitReached");
+}
+
+/// Shares made before migration 0003 are kept through it: no password, no
+/// time of their last download, not swept; and a used-up one among them is
+/// swept as if last downloaded when it was made.
+pub async fn an_upgrade_to_0003_keeps_every_share(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(database.config.backend());
+    let migrator = sqlx::migrate::Migrator::new(migrations).await.expect("the migrations");
+    let (used_up, live) = (ShareId::random(), ShareId::random());
+    let setup = format!(
+        "INSERT INTO shares (id, created_at, max_downloads) VALUES ('{used_up}', {t0}, 1), ('{live}', {t0}, NULL); \
+         INSERT INTO share_files (share_id, file_index, object_key, filename, content_type, size, downloads) VALUES \
+         ('{used_up}', 0, 'old/a', 'a.txt', 'text/plain', 1, 1), ('{live}', 0, 'old/b', 'b.txt', 'text/plain', 1, 7)",
+        t0 = t0().unix_timestamp()
+    );
+    on_raw_connection!(database, connection => {
+        // `run_to` on a connection trips over sqlx's `Acquire` bounds in an
+        // async block; `run_direct` is the same, and public for this reason.
+        migrator.run_direct(Some(2), &mut connection, false).await.expect("0001 and 0002");
+        sqlx::raw_sql(AssertSqlSafe(setup)).execute(&mut connection).await.expect("shares made before 0003");
+    });
+
+    let db = database.open().await;
+    assert!(db.status().await.expect("a status").is_current());
+    let record = view(&db, &live, t0()).await;
+    assert_eq!(
+        (
+            record.state,
+            record.has_password,
+            record.swept_at,
+            record.files[0].downloads
+        ),
+        (ShareState::Live, false, None, 7)
+    );
+    assert_eq!(record.files[0].last_download_at, None);
+    assert_eq!(view(&db, &used_up, t0()).await.state, ShareState::LimitReached);
+    let grace = std::time::Duration::from_secs(60);
+    let early = db.claim_sweep(t0() + Duration::seconds(59), grace, 10).await;
+    assert_eq!(early.expect("a sweep"), []);
+    let swept = db.claim_sweep(t0() + Duration::seconds(60), grace, 10).await;
+    let swept = swept.expect("a sweep");
+    assert_eq!(
+        swept,
+        [SweptShare {
+            id: used_up,
+            keys: vec!["old/a".into()]
+        }]
+    );
 }
 
 pub async fn status_counts_migrations_and_reopening_applies_nothing_twice(backend: NamedBackend) {
@@ -292,6 +387,9 @@ pub async fn invalid_shares_are_refused(backend: NamedBackend) {
     let mut huge = new_share(2, None, None);
     huge.files[1].size = u64::MAX;
     assert!(matches!(db.create(huge).await, Err(DbError::InvalidShare(_))));
+    let mut plain = new_share(1, None, None);
+    plain.password_hash = Some("$argon2i$v=19$m=16,t=2,p=1$c2FsdA$aGFzaA".into());
+    assert!(matches!(db.create(plain).await, Err(DbError::InvalidShare(_))));
 }
 
 pub async fn closed_database_is_unavailable(backend: NamedBackend) {
