@@ -307,8 +307,16 @@ fn share_object(share: &ShareLink) -> Option<wasm_bindgen::JsValue> {
     js::set(&object, "url", &share.url.as_str().into())?;
     js::set(&object, "state", &share.state.as_str().into())?;
     let or_null = |value: Option<JsValue>| value.unwrap_or(JsValue::NULL);
-    js::set(&object, "expires_at", &or_null(share.expires_at.as_deref().map(JsValue::from)))?;
-    js::set(&object, "max_downloads", &or_null(share.max_downloads.map(JsValue::from)))?;
+    js::set(
+        &object,
+        "expires_at",
+        &or_null(share.expires_at.as_deref().map(JsValue::from)),
+    )?;
+    js::set(
+        &object,
+        "max_downloads",
+        &or_null(share.max_downloads.map(JsValue::from)),
+    )?;
     js::set(&object, "password", &share.password.into())?;
     let files = js_sys::Array::new();
     for file in &share.files {

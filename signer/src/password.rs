@@ -5,9 +5,9 @@
 //! Both calls take tens of milliseconds on purpose: run them off the async
 //! threads (`spawn_blocking`).
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 /// The longest password taken, in bytes: hashing is bounded, and nobody
 /// types more.
@@ -44,8 +44,7 @@ pub fn verify_password(stored: &str, password: &str) -> bool {
     if password.len() > MAX_PASSWORD_BYTES {
         return false;
     }
-    PasswordHash::new(stored)
-        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
 /// [`hash_password`] on a blocking thread.

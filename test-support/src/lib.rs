@@ -16,9 +16,9 @@ mod disk;
 #[cfg(feature = "app")]
 mod flows;
 mod hostile;
-mod postgres;
 #[cfg(feature = "app")]
 mod load;
+mod postgres;
 mod s3;
 #[cfg(feature = "app")]
 mod shares;

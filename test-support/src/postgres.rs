@@ -94,7 +94,9 @@ impl PgCluster {
     pub fn database(&self, test: &str) -> Result<String, String> {
         let name = format!("t_{}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
         let port = self.port.to_string();
-        self.pg("createdb", |c| c.args(["-h", "127.0.0.1", "-p", &port, "-U", USER, &name]))?;
+        self.pg("createdb", |c| {
+            c.args(["-h", "127.0.0.1", "-p", &port, "-U", USER, &name])
+        })?;
         Ok(self.url(&name))
     }
 

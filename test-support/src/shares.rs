@@ -53,7 +53,9 @@ impl TestCourier {
         let config = courier_shares::DatabaseConfig::Sqlite {
             path: self.store_dir.join("shares.db"),
         };
-        courier_shares::ShareDb::open(&config).await.expect("the share database opens")
+        courier_shares::ShareDb::open(&config)
+            .await
+            .expect("the share database opens")
     }
 
     /// Makes a share as if it had expired `ago` before now.
@@ -65,7 +67,9 @@ impl TestCourier {
             password: courier_shares::PasswordChange::Keep,
         };
         let db = self.share_db().await;
-        db.set_rules(id, change, now).await.expect("the share's expiry is changed");
+        db.set_rules(id, change, now)
+            .await
+            .expect("the share's expiry is changed");
         db.close().await;
     }
 }

@@ -14,5 +14,5 @@ pub mod size;
 pub use file_rules::{FileRefusal, FileRules};
 pub use form_fields::FormFields;
 pub use model::{DownloadLink, FormGrant, LinkKind, PageSettings, UploadGrant};
-pub use share::{RuleChange, ShareLink, ShareRef, ShareState, SharedFileStatus};
 pub use multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
+pub use share::{RuleChange, ShareLink, ShareRef, ShareState, SharedFileStatus};

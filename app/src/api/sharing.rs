@@ -127,7 +127,12 @@ pub async fn update(
 }
 
 /// Takes a share back now, for the holder of its token, and deletes its files.
-pub async fn revoke(db: &ShareDb, signer: &Signer, share: &ShareRef, now: OffsetDateTime) -> Result<ShareLink, CourierError> {
+pub async fn revoke(
+    db: &ShareDb,
+    signer: &Signer,
+    share: &ShareRef,
+    now: OffsetDateTime,
+) -> Result<ShareLink, CourierError> {
     signer.check_share_token(&share.id, &share.token, now)?;
     db.revoke(&share.id, now).await.map_err(refused)?;
     tracing::info!(share = %share.id, "the sender took a share back");
@@ -158,10 +163,7 @@ pub async fn statuses(
         .filter_map(|share| courier_shares::ShareId::parse(&share.id))
         .collect();
     let records = db.owner_views(&ids, now).await.map_err(unavailable)?;
-    Ok(records
-        .iter()
-        .map(|record| share_link(signer, record, true))
-        .collect())
+    Ok(records.iter().map(|record| share_link(signer, record, true)).collect())
 }
 
 /// Deletes the files of shares that are over (revoked at once; expired or
@@ -215,8 +217,9 @@ pub fn refused(refusal: ShareRefusal) -> CourierError {
         ShareRefusal::Expired => CourierError::Gone(ShareState::Expired.sentence().to_owned()),
         ShareRefusal::Revoked => CourierError::Gone(ShareState::Revoked.sentence().to_owned()),
         ShareRefusal::LimitReached => CourierError::Gone(ShareState::LimitReached.sentence().to_owned()),
+        ShareRefusal::Deleted => CourierError::Gone(refusal.to_string()),
         ShareRefusal::Unavailable(error) => unavailable(error),
-        other => CourierError::BadRequest(other.to_string()),
+        ShareRefusal::Invalid(_) | ShareRefusal::Downloaded => CourierError::BadRequest(refusal.to_string()),
     }
 }
 

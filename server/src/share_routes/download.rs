@@ -23,7 +23,11 @@ pub async fn download(
     let now = OffsetDateTime::now_utc();
     // A file number that is not one still asks the database, as an unknown
     // share does: the answer's time tells nothing.
-    let index = file.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).unwrap_or(usize::MAX >> 1);
+    let index = file
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .unwrap_or(usize::MAX >> 1);
     let share = match shares.db.share(&id, now).await {
         Ok(share) => share,
         Err(refusal) => return refused(&shares, refusal),
@@ -58,7 +62,9 @@ pub async fn download(
 /// `HEAD /s/<id>/<n>`: a link preview's probe must not use a download up.
 pub async fn refuse_head() -> Response {
     let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET"));
     response
 }
 
@@ -76,6 +82,8 @@ async fn not_signed(shares: &Shares, id: &courier_shares::ShareId, index: usize,
         StatusCode::SERVICE_UNAVAILABLE,
         app::confirm_page::render_refusal(&error),
     );
-    response.extensions_mut().insert(crate::respond::RefusalCode::of(&error));
+    response
+        .extensions_mut()
+        .insert(crate::respond::RefusalCode::of(&error));
     response
 }

@@ -5,10 +5,10 @@
 
 use std::net::SocketAddr;
 
+use axum::Form;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::Form;
 use courier_shares::{Share, ShareRefusal};
 use time::OffsetDateTime;
 
@@ -30,9 +30,11 @@ pub struct PasswordForm {
 pub async fn show(State(shares): State<Shares>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let now = OffsetDateTime::now_utc();
     match shares.db.share(&id, now).await {
-        Ok(share) if is_locked(&shares, &share, &headers, now) => {
-            page(&shares, StatusCode::OK, share_page::render_locked(&id, share.files.len(), None))
-        }
+        Ok(share) if is_locked(&shares, &share, &headers, now) => page(
+            &shares,
+            StatusCode::OK,
+            share_page::render_locked(&id, share.files.len(), None),
+        ),
         Ok(share) => page(&shares, StatusCode::OK, share_page::render(&view(&share))),
         Err(refusal) => refused(&shares, refusal),
     }
@@ -46,7 +48,7 @@ pub async fn unlock(
     Path(id): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    form: Option<Form<PasswordForm>>,
+    form: Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
     let client = shares.proxies.client_of(peer.ip(), &headers);
@@ -64,7 +66,9 @@ pub async fn unlock(
             "Too many tries for this link from your address. Wait {seconds} second{} and try again.",
             if seconds == 1 { "" } else { "s" }
         );
-        let mut response = page(&shares, StatusCode::TOO_MANY_REQUESTS,
+        let mut response = page(
+            &shares,
+            StatusCode::TOO_MANY_REQUESTS,
             share_page::render_locked(&id, share.files.len(), Some(&sentence)),
         );
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
@@ -75,7 +79,9 @@ pub async fn unlock(
     let password = form.map(|Form(form)| form.password).unwrap_or_default();
     if !signer::password::verify_off_thread(stored.clone(), password).await {
         tracing::info!(share = %id, "a wrong password");
-        return page(&shares, StatusCode::UNAUTHORIZED,
+        return page(
+            &shares,
+            StatusCode::UNAUTHORIZED,
             share_page::render_locked(
                 &id,
                 share.files.len(),
@@ -148,7 +154,7 @@ fn view(share: &Share) -> SharePage {
 
 /// Why a share cannot be used, as a page with its status.
 pub(super) fn refused(shares: &Shares, refusal: ShareRefusal) -> Response {
-    let error = app::api::sharing::refused(&shares, refusal);
+    let error = app::api::sharing::refused(refusal);
     let html = match &error {
         app::error::CourierError::NotFound(_) => share_page::render_missing(),
         app::error::CourierError::Gone(sentence) => share_page::render_gone(sentence),
@@ -156,7 +162,9 @@ pub(super) fn refused(shares: &Shares, refusal: ShareRefusal) -> Response {
     };
     let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = page(shares, status, html);
-    response.extensions_mut().insert(crate::respond::RefusalCode::of(&error));
+    response
+        .extensions_mut()
+        .insert(crate::respond::RefusalCode::of(&error));
     response
 }
 
