@@ -143,6 +143,35 @@ pub fn new_link_change(expiry: &str, limit: &str, password: &str) -> Result<Opti
     Ok((change != RuleChange::default()).then_some(change))
 }
 
+/// What the "For new links" panel changes, in a few words ("1 day · 1
+/// download per file · a password"); `None` while it changes nothing.
+pub fn new_link_summary(expiry: &str, limit: &str, password: &str) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    if expiry != DEFAULT_EXPIRY
+        && let Some((_, label)) = EXPIRY_CHOICES.iter().find(|(value, _)| *value == expiry)
+    {
+        parts.push(if expiry == "0" {
+            "never expire".to_owned()
+        } else {
+            (*label).to_owned()
+        });
+    }
+    if let Ok(Some(max)) = parse_limit(limit) {
+        parts.push(
+            max.to_string()
+                + if max == 1 {
+                    " download per file"
+                } else {
+                    " downloads per file"
+                },
+        );
+    }
+    if !password.is_empty() {
+        parts.push("a password".to_owned());
+    }
+    (!parts.is_empty()).then(|| String::from("New links: ") + &parts.join(" · "))
+}
+
 /// The "For new links" panel's values, which the uploads read as each one
 /// finishes.
 #[derive(Clone, Copy, Debug)]
@@ -343,6 +372,19 @@ mod tests {
             }))
         );
         assert_eq!(new_link_change(DEFAULT_EXPIRY, "-1", ""), Err(LIMIT_REFUSED));
+    }
+
+    #[test]
+    fn the_panel_says_what_it_changes() {
+        assert_eq!(new_link_summary(DEFAULT_EXPIRY, "", ""), None);
+        assert_eq!(
+            new_link_summary("24", "1", "pw").as_deref(),
+            Some("New links: 1 day · 1 download per file · a password")
+        );
+        assert_eq!(
+            new_link_summary("0", "3", "").as_deref(),
+            Some("New links: never expire · 3 downloads per file")
+        );
     }
 
     #[test]
