@@ -25,8 +25,9 @@ fn save(links: &[DownloadLink]) {
     }
 }
 
-/// Remembers a finished upload (or its new link), newest first.
-pub fn remember(link: &DownloadLink) {
+/// Remembers a finished upload (or its new link), newest first; its share
+/// as remembered (with the sender's token this browser holds for it).
+pub fn remember(link: &DownloadLink) -> Option<ShareLink> {
     let mut links = load();
     let mut link = link.clone();
     // A link that came without the owner token (a replayed confirmation)
@@ -42,10 +43,12 @@ pub fn remember(link: &DownloadLink) {
     // Nor does it lose the share this browser holds for the file.
     let kept = links.iter().find(|l| l.key == link.key).and_then(|l| l.share.clone());
     link.share = crate::upload::rules::renewed_share(link.share.take(), kept);
+    let share = link.share.clone();
     links.retain(|l| l.key != link.key);
     links.insert(0, link);
     links.truncate(KEEP);
     save(&links);
+    share
 }
 
 /// Remembers where some shares stand now (their rules changed, taken

@@ -130,9 +130,10 @@ fn settle(queue: Queue, item: QueuedFile, outcome: Outcome) {
             // The thumbnail's URL lives as long as its card: the browser may
             // decode the image again at any time (a revoked URL then shows a
             // broken image), and the file stays held for Retry anyway.
-            recent::remember(&link);
-            // The card reads its share from here, set before it is drawn.
-            item.share.set(link.share.clone());
+            //
+            // The card reads its share from here, set before it is drawn
+            // (as remembered: with the sender's token this browser holds).
+            item.share.set(recent::remember(&link));
             apply_new_link_rules(queue, item);
             FileState::Done(link)
         }
@@ -402,7 +403,7 @@ pub async fn copy(text: String) -> bool {
 pub async fn renew(key: String, token: String, share: Option<ShareLink>) -> Result<DownloadLink, CourierError> {
     let mut fresh = calls::sign_download(key, token).await?;
     fresh.share = renewed_share(fresh.share.take(), share);
-    recent::remember(&fresh);
+    fresh.share = recent::remember(&fresh);
     Ok(fresh)
 }
 
