@@ -111,7 +111,9 @@ test("the copy button puts the exact link on the clipboard", async ({ page, cont
   await openHydrated(page);
   await page.locator("input[type=file]").setInputFiles({ name: "copy.txt", mimeType: "text/plain", buffer: Buffer.from("copy me") });
   const card = page.getByTestId("result");
-  const href = await card.locator("a.download-link").getAttribute("href");
+  // The link to hand out is the share's, `<app>/s/<id>` (the store's direct link stays below it).
+  const href = await card.getByTestId("share-link").getAttribute("href");
+  expect(href).toMatch(/\/s\/[A-Za-z0-9_-]{22}$/);
   await card.getByRole("button", { name: "Copy link" }).click();
   await expect(card.getByRole("button", { name: "Copied ✓" })).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(href);

@@ -2,7 +2,7 @@
 //! as the contract in `wire::endpoint` names and encodes it, POSTed, and
 //! the JSON answer read with [`crate::json`]. Not through the server
 //! functions' generated client, which brings its URL encoder
-//! (`serde_qs`), a fetch wrapper and streams into the bundle for eight
+//! (`serde_qs`), a fetch wrapper and streams into the bundle for a dozen
 //! small calls.
 
 use wire::endpoint::{self, Call, FORM_CONTENT_TYPE};
@@ -12,6 +12,7 @@ use crate::error::CourierError;
 use crate::json::{ReadJson, from_str};
 use crate::model::{DownloadLink, LinkKind, UploadGrant};
 use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
+use crate::share::{RuleChange, ShareLink, ShareRef};
 
 pub async fn sign_upload(
     filename: String,
@@ -53,6 +54,18 @@ pub async fn complete_multipart(upload: &MultipartUpload) -> Result<DownloadLink
 
 pub async fn abort_multipart(upload: &MultipartUpload) -> Result<(), CourierError> {
     call(endpoint::abort_multipart(upload)).await
+}
+
+pub async fn update_share(share: &ShareRef, change: &RuleChange) -> Result<ShareLink, CourierError> {
+    call(endpoint::update_share(share, change)).await
+}
+
+pub async fn revoke_share(share: &ShareRef) -> Result<ShareLink, CourierError> {
+    call(endpoint::revoke_share(share)).await
+}
+
+pub async fn share_status(shares: &[ShareRef]) -> Result<Vec<ShareLink>, CourierError> {
+    call(endpoint::share_status(shares)).await
 }
 
 /// Sends `call` to its server function; its answer, or its refusal.

@@ -1,7 +1,10 @@
 //! Recent uploads, kept in the browser's localStorage so that a reload still
-//! shows them and can get new links (each entry holds its renewal token).
+//! shows them and can get new links (each entry holds its renewal token),
+//! with each one's share as last seen (and the sender's token for it).
 
 use crate::model::DownloadLink;
+use crate::share::ShareLink;
+use crate::upload::rules::keep_token;
 
 pub(super) const STORAGE_KEY: &str = "courier.recent-uploads";
 /// Older entries fall off the end.
@@ -22,8 +25,9 @@ fn save(links: &[DownloadLink]) {
     }
 }
 
-/// Remembers a finished upload (or its new link), newest first.
-pub fn remember(link: &DownloadLink) {
+/// Remembers a finished upload (or its new link), newest first; its share
+/// as remembered (with the sender's token this browser holds for it).
+pub fn remember(link: &DownloadLink) -> Option<ShareLink> {
     let mut links = load();
     let mut link = link.clone();
     // A link that came without the owner token (a replayed confirmation)
@@ -36,10 +40,36 @@ pub fn remember(link: &DownloadLink) {
     {
         link.token = token.to_owned();
     }
+    // Nor does it lose the share this browser holds for the file.
+    let kept = links.iter().find(|l| l.key == link.key).and_then(|l| l.share.clone());
+    link.share = crate::upload::rules::renewed_share(link.share.take(), kept);
+    let share = link.share.clone();
     links.retain(|l| l.key != link.key);
     links.insert(0, link);
     links.truncate(KEEP);
     save(&links);
+    share
+}
+
+/// Remembers where some shares stand now (their rules changed, taken
+/// back, or read after a reload), each in the upload it belongs to.
+pub fn update_shares(shares: &[ShareLink]) {
+    let mut links = load();
+    let mut changed = false;
+    for link in &mut links {
+        let Some(fresh) = link
+            .share
+            .as_ref()
+            .and_then(|kept| shares.iter().find(|share| share.id == kept.id))
+        else {
+            continue;
+        };
+        link.share = Some(keep_token(fresh.clone(), link.share.as_ref()));
+        changed = true;
+    }
+    if changed {
+        save(&links);
+    }
 }
 
 pub fn forget(key: &str) {

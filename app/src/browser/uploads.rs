@@ -17,7 +17,9 @@ pub use super::gesture::element;
 use super::{calls, recent, unfinished};
 use crate::error::CourierError;
 use crate::model::DownloadLink;
-use crate::upload::queue::{FileState, Progress, Queue, QueuedFile};
+use crate::share::{RuleChange, ShareLink, ShareRef, ShareState};
+use crate::upload::queue::{FileState, Progress, Queue, QueuedFile, ShareNote};
+use crate::upload::rules::{keep_token, renewed_share};
 
 /// A card shows how its upload goes.
 impl Watcher for QueuedFile {
@@ -128,7 +130,11 @@ fn settle(queue: Queue, item: QueuedFile, outcome: Outcome) {
             // The thumbnail's URL lives as long as its card: the browser may
             // decode the image again at any time (a revoked URL then shows a
             // broken image), and the file stays held for Retry anyway.
-            recent::remember(&link);
+            //
+            // The card reads its share from here, set before it is drawn
+            // (as remembered: with the sender's token this browser holds).
+            item.share.set(recent::remember(&link));
+            apply_new_link_rules(queue, item);
             FileState::Done(link)
         }
         Outcome::Failed(error) if active => FileState::Failed(error.sentence().to_owned()),
@@ -281,9 +287,13 @@ fn drop_card(queue: Queue, item: &QueuedFile) {
 /// Shows the uploads remembered from earlier visits, and the large files
 /// whose parts were on their way (paused until their file is chosen again).
 pub fn restore(queue: Queue) {
-    for link in recent::load().into_iter().rev() {
+    let links = recent::load();
+    // Asked at once, answered once the cards below are there.
+    refresh_shares(queue, &links);
+    for link in links.into_iter().rev() {
         let item = queue.push(link.filename.clone(), link.size, link.link);
         item.progress.update(|p| p.sent = p.total);
+        item.share.set(link.share.clone());
         item.state.set(FileState::Done(link));
     }
     let unfinished = unfinished::load();
@@ -388,10 +398,12 @@ pub async fn copy(text: String) -> bool {
 }
 
 /// A fresh link for a file uploaded earlier (its token's holder only), kept
-/// in the recent uploads in place of the old one.
-pub async fn renew(key: String, token: String) -> Result<DownloadLink, CourierError> {
-    let fresh = calls::sign_download(key, token).await?;
-    recent::remember(&fresh);
+/// in the recent uploads in place of the old one. It keeps `share`, the
+/// share the card shows, unless the answer brings the share itself.
+pub async fn renew(key: String, token: String, share: Option<ShareLink>) -> Result<DownloadLink, CourierError> {
+    let mut fresh = calls::sign_download(key, token).await?;
+    fresh.share = renewed_share(fresh.share.take(), share);
+    fresh.share = recent::remember(&fresh);
     Ok(fresh)
 }
 
@@ -401,4 +413,106 @@ pub async fn delete(key: String, token: String) -> Result<(), CourierError> {
     calls::delete_upload(key.clone(), token).await?;
     recent::forget(&key);
     Ok(())
+}
+
+// --- a finished upload's share ---
+
+/// The sender's handle on `share`, when this browser holds its token.
+pub fn share_ref(share: &ShareLink) -> Option<ShareRef> {
+    Some(ShareRef {
+        id: share.id.clone(),
+        token: share.owner_token()?.to_owned(),
+    })
+}
+
+/// Changes a share's rules (its token's holder only): the share as it is
+/// now, remembered in the recent uploads.
+pub async fn change_share(share: ShareLink, change: RuleChange) -> Result<ShareLink, CourierError> {
+    let Some(handle) = share_ref(&share) else {
+        return Err(no_controls());
+    };
+    let fresh = keep_token(calls::update_share(&handle, &change).await?, Some(&share));
+    recent::update_shares(std::slice::from_ref(&fresh));
+    Ok(fresh)
+}
+
+/// Takes a share's link back now (its token's holder only); the server
+/// deletes its files. The share as it is now, remembered.
+pub async fn take_back(share: ShareLink) -> Result<ShareLink, CourierError> {
+    let Some(handle) = share_ref(&share) else {
+        return Err(no_controls());
+    };
+    let fresh = keep_token(calls::revoke_share(&handle).await?, Some(&share));
+    recent::update_shares(std::slice::from_ref(&fresh));
+    Ok(fresh)
+}
+
+fn no_controls() -> CourierError {
+    CourierError::Forbidden("This browser does not hold the controls of this link.".to_owned())
+}
+
+/// Gives a new upload's share the rules of the "For new links" panel, when
+/// they differ from a new link's; the card shows the answer, or why there
+/// is none (its link still works, with the defaults).
+fn apply_new_link_rules(queue: Queue, item: QueuedFile) {
+    let Some(share) = item.share.get_untracked() else {
+        // A public link, or one whose share could not be made.
+        return;
+    };
+    let change = match queue.new_links.change() {
+        Ok(Some(change)) => change,
+        Ok(None) => return,
+        Err(sentence) => return item.share_note.set(Some(not_applied(sentence))),
+    };
+    if share.owner_token().is_none() {
+        return item.share_note.set(Some(not_applied(no_controls().sentence())));
+    }
+    item.share_note.set(Some(ShareNote::Applying));
+    leptos::task::spawn_local(async move {
+        match change_share(share, change).await {
+            Ok(fresh) => {
+                item.share.set(Some(fresh));
+                item.share_note.set(None);
+            }
+            Err(error) => item.share_note.set(Some(not_applied(error.sentence()))),
+        }
+    });
+}
+
+fn not_applied(why: &str) -> ShareNote {
+    ShareNote::Failed(String::from("The rules for new links could not be given to this link: ") + why)
+}
+
+/// The most shares one `share_status` call asks about (the server's limit).
+const MAX_STATUS_SHARES: usize = 100;
+
+/// After a reload: asks once where every remembered share that still works
+/// stands (downloads so far, whether it is over), and shows and remembers
+/// the answers. A share that is over stays over: it is not asked about.
+fn refresh_shares(queue: Queue, links: &[DownloadLink]) {
+    let handles: Vec<ShareRef> = links
+        .iter()
+        .filter_map(|link| link.share.as_ref())
+        .filter(|share| share.state == ShareState::Live)
+        .filter_map(share_ref)
+        .take(MAX_STATUS_SHARES)
+        .collect();
+    if handles.is_empty() {
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        // Unanswered, the cards show the shares as last seen.
+        let Ok(fresh) = calls::share_status(&handles).await else {
+            return;
+        };
+        for item in queue.items.get_untracked() {
+            let Some(kept) = item.share.get_untracked() else {
+                continue;
+            };
+            if let Some(share) = fresh.iter().find(|share| share.id == kept.id) {
+                item.share.set(Some(keep_token(share.clone(), Some(&kept))));
+            }
+        }
+        recent::update_shares(&fresh);
+    });
 }

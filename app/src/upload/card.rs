@@ -1,8 +1,9 @@
-use leptos::either::EitherOf9;
+use leptos::either::{Either, EitherOf9};
 use leptos::prelude::*;
 
 use super::link_card::LinkLines;
-use super::queue::{FileState, Queue, QueuedFile};
+use super::queue::{FileState, Queue, QueuedFile, ShareNote};
+use super::share_card::{DirectLine, ShareHead, ShareQr, ShareSettings, is_over};
 use crate::browser::uploads;
 use crate::model::{DownloadLink, LinkKind};
 use crate::size::human_size;
@@ -203,7 +204,9 @@ fn AfterEnd(item: QueuedFile, queue: Queue) -> impl IntoView {
 }
 
 /// The link: open it, copy it, see when it expires, get a new one, or
-/// delete the file.
+/// delete the file. With a share, the share's link comes first, with its
+/// rules, its QR code, its settings and "Take back"; the file's own link
+/// below it. Only the holder of a token sees what it controls.
 #[component]
 fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl IntoView {
     let copied = RwSignal::new(false);
@@ -216,7 +219,15 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
     let owned = link.owner_token().is_some();
     let renewable = owned && link.expires_at.is_some();
     let problem = RwSignal::new(None::<String>);
-    let url = link.download_url.clone();
+    // The share's link is the one to hand out; its settings and "Take back"
+    // need the sender's token. Once the share is over (expired, taken back,
+    // used up) its files are gone: the card says why, and offers Remove.
+    let share = item.share;
+    let shared = share.with_untracked(|share| share.as_ref().map(|share| share.owner_token().is_some()));
+    let over = move || is_over(share);
+    let url = share
+        .with_untracked(|share| share.as_ref().map(|share| share.url.clone()))
+        .unwrap_or_else(|| link.download_url.clone());
     let copy = move |_| {
         let url = url.clone();
         leptos::task::spawn_local(async move {
@@ -252,8 +263,10 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         let (key, token) = (key.clone(), token.clone());
         renewing.set(true);
         leptos::task::spawn_local(async move {
-            match uploads::renew(key, token).await {
+            // A renewed link never loses the share the card shows.
+            match uploads::renew(key, token, share.get_untracked()).await {
                 Ok(fresh) => {
+                    share.set(fresh.share.clone());
                     item.state.set(FileState::Done(fresh));
                 }
                 Err(error) => problem.set(Some(error.to_string())),
@@ -261,27 +274,114 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             renewing.set(false);
         });
     };
-    view! {
-        <LinkLines link />
-        <div class="actions">
-            <button type="button" class="copy" on:click=copy>{move || if copied.get() { "Copied ✓" } else { "Copy link" }}</button>
-            {renewable.then(|| view! {
-                <button type="button" class="secondary" on:click=renew disabled=move || renewing.get()>"New link"</button>
-            })}
-            {owned.then(|| view! {
-                <button type="button" class="secondary danger" on:click=move |_| confirming_delete.set(true) disabled=move || confirming_delete.get()>"Delete"</button>
-            })}
-            <ActionButton action=QueueAction::Remove item queue />
-        </div>
-        <Show when=move || confirming_delete.get()>
+    let copy_button = view! {
+        <button type="button" class="copy" on:click=copy>{move || if copied.get() { "Copied ✓" } else { "Copy link" }}</button>
+    };
+    let owner_buttons = view! {
+        {renewable.then(|| view! {
+            <button type="button" class="secondary" on:click=renew disabled=move || renewing.get() hidden=over>"New link"</button>
+        })}
+        {owned.then(|| view! {
+            <button type="button" class="secondary danger" on:click=move |_| confirming_delete.set(true) disabled=move || confirming_delete.get() hidden=over>"Delete"</button>
+        })}
+    };
+    let confirm_delete = view! {
+        <Show when=move || confirming_delete.get() && !over()>
             <div class="confirm-delete" role="group" aria-label="Delete the file">
                 <p>"Delete this file from storage? Its link stops working for everyone."</p>
                 <button type="button" class="danger" on:click=delete.clone() disabled=move || deleting.get()>"Delete for good"</button>
                 <button type="button" class="secondary" on:click=move |_| confirming_delete.set(false)>"Keep it"</button>
             </div>
         </Show>
-        {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
-    }
+    };
+    let problem_line = move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> });
+    let Some(sender) = shared else {
+        return Either::Left(view! {
+            <LinkLines link />
+            <div class="actions">
+                {copy_button}
+                {owner_buttons}
+                <ActionButton action=QueueAction::Remove item queue />
+            </div>
+            {confirm_delete}
+            {problem_line}
+        });
+    };
+
+    let qr_open = RwSignal::new(false);
+    let settings_open = RwSignal::new(false);
+    let confirming_revoke = RwSignal::new(false);
+    let revoking = RwSignal::new(false);
+    let revoke = move |_| {
+        let Some(current) = share.get_untracked() else {
+            return;
+        };
+        revoking.set(true);
+        leptos::task::spawn_local(async move {
+            match uploads::take_back(current).await {
+                Ok(fresh) => {
+                    share.set(Some(fresh));
+                    queue
+                        .announcement
+                        .set(item.name.get_value() + ": its link was taken back, and the file deleted");
+                }
+                Err(error) => problem.set(Some(error.to_string())),
+            }
+            revoking.set(false);
+            confirming_revoke.set(false);
+        });
+    };
+    let expanded = |open: RwSignal<bool>| move || if open.get() { "true" } else { "false" };
+    let note = move || {
+        item.share_note.get().map(|note| match note {
+            ShareNote::Applying => {
+                Either::Left(view! { <p class="status">"Giving the link the rules chosen for new links…"</p> })
+            }
+            ShareNote::Failed(sentence) => Either::Right(view! { <p class="error" role="alert">{sentence}</p> }),
+        })
+    };
+    Either::Right(view! {
+        <ShareHead share />
+        {note}
+        <div class="actions" hidden=over>
+            {copy_button}
+            <button type="button" class="secondary" data-testid="share-qr-toggle" aria-expanded=expanded(qr_open) on:click=move |_| qr_open.update(|open| *open = !*open)>
+                "QR code"
+            </button>
+            {sender.then(|| view! {
+                <button type="button" class="secondary" data-testid="share-settings-toggle" aria-expanded=expanded(settings_open) on:click=move |_| settings_open.update(|open| *open = !*open)>
+                    "Link settings"
+                </button>
+            })}
+        </div>
+        <Show when=move || qr_open.get() && !over()>
+            <ShareQr share />
+        </Show>
+        <Show when=move || sender && settings_open.get() && !over()>
+            <ShareSettings share />
+        </Show>
+        <div hidden=over>
+            <DirectLine download_url=link.download_url.clone() expires_at=link.expires_at.clone() />
+        </div>
+        <div class="actions">
+            {owner_buttons}
+            {sender.then(|| view! {
+                <button type="button" class="secondary danger" data-testid="share-revoke" on:click=move |_| confirming_revoke.set(true) disabled=move || confirming_revoke.get() hidden=over>
+                    "Take back"
+                </button>
+            })}
+            <ActionButton action=QueueAction::Remove item queue />
+        </div>
+        {confirm_delete}
+        <Show when=move || confirming_revoke.get() && !over()>
+            <div class="confirm-delete" role="group" aria-label="Take the link back">
+                <p>"Take this link back? It stops working for everyone at once, and its files are deleted from storage."</p>
+                <button type="button" class="danger" data-testid="share-revoke-confirm" on:click=revoke disabled=move || revoking.get()>"Take it back"</button>
+                <button type="button" class="secondary" on:click=move |_| confirming_revoke.set(false)>"Keep the link"</button>
+            </div>
+        </Show>
+        {problem_line}
+    })
 }
 
 #[cfg(test)]

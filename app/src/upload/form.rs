@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use super::queue::Queue;
+use super::rules::{NewLinkRules, RuleFields};
 use crate::browser;
 use crate::model::{LinkKind, PageSettings, UploadGrant};
 
@@ -131,6 +132,10 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
             />
             <button type="submit" class="plain-only">"Upload"</button>
         </form>
+        // The hydrated page's alone: the plain form's links get the defaults.
+        <Show when=move || hydrated.get() && queue.link.get() == LinkKind::Expiring>
+            <NewLinkPanel rules=queue.new_links />
+        </Show>
         // Empty until the uploader speaks (see `card::show_cards`); a live
         // region must be on the page before what it announces.
         <div class="sr-only" role="status" aria-live="polite"></div>
@@ -187,5 +192,52 @@ fn LinkChoice(chosen: RwSignal<LinkKind>, hydrated: RwSignal<bool>) -> impl Into
             {option(LinkKind::Expiring, "Expiring link", "Private; the link stops working after a while.")}
             {option(LinkKind::Public, "Public link", "Anyone with the link can download the file, until it is deleted.")}
         </div>
+    }
+}
+
+/// "For new links": the rules each new upload's share gets as soon as it is
+/// up (how long its link works, the downloads per file, a password).
+/// Closed until asked for; the defaults (7 days, unlimited, no password)
+/// change nothing.
+#[component]
+fn NewLinkPanel(rules: NewLinkRules) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let problem = move || {
+        rules
+            .limit
+            .with(|limit| super::rules::parse_limit(limit).err())
+            .map(|sentence| {
+                view! { <p class="error" role="alert">{sentence}</p> }
+            })
+    };
+    let summary = move || {
+        rules.expiry.with(|expiry| {
+            rules.limit.with(|limit| {
+                rules
+                    .password
+                    .with(|password| super::rules::new_link_summary(expiry, limit, password))
+            })
+        })
+    };
+    view! {
+        <section class="new-links">
+            <button
+                type="button"
+                class="disclosure"
+                data-testid="new-share-toggle"
+                aria-expanded=move || if open.get() { "true" } else { "false" }
+                on:click=move |_| open.update(|open| *open = !*open)
+            >
+                "For new links"
+            </button>
+            {move || summary().map(|summary| view! { <span class="new-links-summary">{summary}</span> })}
+            <Show when=move || open.get()>
+                <div class="rule-fields" role="group" aria-label="Rules for new links">
+                    <RuleFields expiry=rules.expiry limit=rules.limit password=rules.password testid="new-share" />
+                    <p class="hint">"Each new upload's link gets these rules as soon as it is up; change any link's afterwards under its Link settings."</p>
+                    {problem}
+                </div>
+            </Show>
+        </section>
     }
 }

@@ -18,7 +18,18 @@ pub fn LinkDetails(link: DownloadLink) -> impl IntoView {
 /// (or who can use it, for a public link).
 #[component]
 pub fn LinkLines(link: DownloadLink) -> impl IntoView {
-    let reach = match link.expires_at {
+    view! {
+        <p>
+            <a class="download-link" href=link.download_url.clone() rel="noreferrer">"Download link"</a>
+        </p>
+        <input class="link-text" type="text" readonly value=link.download_url aria-label="Download link" />
+        {reach(link.expires_at)}
+    }
+}
+
+/// When a link stops working, or who can use it (a public link).
+pub fn reach(expires_at: Option<String>) -> impl IntoView {
+    match expires_at {
         Some(at) => {
             let (absolute, relative) = (readable_time(&at), relative_time(&at));
             Either::Left(
@@ -28,13 +39,6 @@ pub fn LinkLines(link: DownloadLink) -> impl IntoView {
         None => Either::Right(
             view! { <p class="expiry public">"Anyone with this link can download it, until it is deleted."</p> },
         ),
-    };
-    view! {
-        <p>
-            <a class="download-link" href=link.download_url.clone() rel="noreferrer">"Download link"</a>
-        </p>
-        <input class="link-text" type="text" readonly value=link.download_url aria-label="Download link" />
-        {reach}
     }
 }
 

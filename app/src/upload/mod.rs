@@ -8,6 +8,9 @@ mod form;
 pub mod island;
 mod link_card;
 pub mod queue;
+pub mod rules;
+#[cfg(feature = "hydrate")]
+mod share_card;
 
 pub use form::UploadForm;
 pub use link_card::{LinkDetails, readable_time};

@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 
+use super::rules::NewLinkRules;
 use crate::file_rules::FileRules;
 use crate::model::{DownloadLink, LinkKind, PageSettings};
+use crate::share::ShareLink;
 use crate::size::human_size;
 
 /// Where one file is.
@@ -114,6 +116,20 @@ pub struct QueuedFile {
     /// Whether the browser kept a handle to its file: a paused card then
     /// resumes in one click, without choosing the file again.
     pub reopenable: RwSignal<bool>,
+    /// A finished upload's share as the card shows it: set with its link,
+    /// then changed by its rules, taken back, or refreshed after a reload,
+    /// without drawing the card again.
+    pub share: RwSignal<Option<ShareLink>>,
+    /// What became of the "For new links" rules on this upload's share.
+    pub share_note: RwSignal<Option<ShareNote>>,
+}
+
+/// The "For new links" rules on a new upload's share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShareNote {
+    Applying,
+    /// They could not be applied (the link still works, with the defaults).
+    Failed(String),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -133,6 +149,8 @@ pub struct Queue {
     pub parallel_parts: usize,
     /// Whether each part goes with its MD5, for the store to check.
     pub part_checksums: bool,
+    /// The rules each new upload's share gets once it is up.
+    pub new_links: NewLinkRules,
     rules: StoredValue<FileRules>,
     next_id: StoredValue<u64>,
 }
@@ -148,6 +166,7 @@ impl Queue {
             multipart_threshold: settings.multipart_threshold,
             parallel_parts: (settings.parallel_parts as usize).max(1),
             part_checksums: settings.part_checksums,
+            new_links: NewLinkRules::new(),
             rules: StoredValue::new(settings.rules),
             next_id: StoredValue::new(0),
         }
@@ -176,6 +195,8 @@ impl Queue {
             note: RwSignal::new(None),
             in_parts: RwSignal::new(false),
             reopenable: RwSignal::new(false),
+            share: RwSignal::new(None),
+            share_note: RwSignal::new(None),
         };
         self.items.update(|items| items.push(item));
         item
