@@ -15,6 +15,10 @@
 //! - [`share_page`] (server only): a share's page `/s/<id>` (its files, its
 //!   password form, a link that is over), its policy and its QR code.
 
+// Leptos views are types nested as deep as the page: the upload page's
+// went past the default query depth of 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod browser;
 pub mod error;

@@ -4,6 +4,10 @@
 //! store in `courier-store`; the accept loop both ports run on in
 //! `courier-serve`.
 
+// Leptos views are types nested as deep as the page: the upload page's
+// went past the default query depth of 128.
+#![recursion_limit = "256"]
+
 pub mod body_limit;
 pub mod cache_control;
 pub mod commands;

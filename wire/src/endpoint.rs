@@ -208,14 +208,17 @@ pub fn abort_multipart(upload: &MultipartUpload) -> Call<()> {
 
 /// Changes a share's rules, for the holder of its token.
 pub fn update_share(share: &ShareRef, change: &RuleChange) -> Call<ShareLink> {
-    let mut call = Call::new(Endpoint::UpdateShare).share(share);
+    let remove = if change.remove_password { "true" } else { "false" };
+    let mut call = Call::new(Endpoint::UpdateShare)
+        .share(share)
+        .field("change[remove_password]", remove);
     if let Some(hours) = change.expires_in_hours {
         call = call.field("change[expires_in_hours]", hours.to_string());
     }
     if let Some(max) = change.max_downloads {
         call = call.field("change[max_downloads]", max.to_string());
     }
-    if let Some(password) = &change.password {
+    if let Some(password) = change.password.as_ref().filter(|password| !password.is_empty()) {
         call = call.field("change[password]", password);
     }
     call

@@ -102,8 +102,12 @@ pub struct RuleChange {
     pub expires_in_hours: Option<u32>,
     /// Downloads allowed for each file; `Some(0)`: unlimited.
     pub max_downloads: Option<u32>,
-    /// A new password; `Some("")` removes it.
+    /// A new password (an empty one keeps the password as it is).
     pub password: Option<String>,
+    /// Removes the password (a new one given with it wins). Always sent,
+    /// so a change of nothing still names its fields.
+    #[serde(default)]
+    pub remove_password: bool,
 }
 
 #[cfg(test)]

@@ -382,11 +382,18 @@ mod contract {
             expires_in_hours: Some(0),
             max_downloads: Some(5),
             password: Some("pa ss&=word é".to_owned()),
+            remove_password: false,
         };
         let args: UpdateShare = decoded(&endpoint::update_share(&share, &change));
         assert_eq!((args.share, args.change), (share.clone(), change));
         let args: UpdateShare = decoded(&endpoint::update_share(&share, &RuleChange::default()));
         assert_eq!(args.change, RuleChange::default());
+        let remove = RuleChange {
+            remove_password: true,
+            ..RuleChange::default()
+        };
+        let args: UpdateShare = decoded(&endpoint::update_share(&share, &remove));
+        assert_eq!(args.change, remove);
         let args: RevokeShare = decoded(&endpoint::revoke_share(&share));
         assert_eq!(args.share, share);
         let other = ShareRef {

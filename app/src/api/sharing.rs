@@ -107,14 +107,14 @@ pub async fn update(
         }
     };
     let max_downloads = change.max_downloads.map(|max| (max > 0).then_some(max));
-    let password = match change.password {
-        None => PasswordChange::Keep,
-        Some(password) if password.is_empty() => PasswordChange::Remove,
+    let password = match change.password.filter(|password| !password.is_empty()) {
         Some(password) => PasswordChange::Set(
             signer::password::hash_off_thread(password)
                 .await
                 .map_err(password_refused)?,
         ),
+        None if change.remove_password => PasswordChange::Remove,
+        None => PasswordChange::Keep,
     };
     let rules = courier_shares::RuleChange {
         expires_at,

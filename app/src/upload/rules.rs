@@ -105,7 +105,7 @@ fn parse_hours(choice: &str) -> Result<u32, &'static str> {
 
 /// What the "Link settings" form sends: `expiry` empty keeps the expiry, a
 /// blank limit is unlimited (`0`), a password typed sets it, and
-/// `remove_password` removes it (an empty one).
+/// `remove_password` removes it (a password typed with it is not sent).
 pub fn settings_change(
     expiry: &str,
     limit: &str,
@@ -119,11 +119,8 @@ pub fn settings_change(
             Some(parse_hours(expiry)?)
         },
         max_downloads: Some(parse_limit(limit)?.unwrap_or(0)),
-        password: if remove_password {
-            Some(String::new())
-        } else {
-            (!password.is_empty()).then(|| password.to_owned())
-        },
+        password: (!remove_password && !password.is_empty()).then(|| password.to_owned()),
+        remove_password,
     })
 }
 
@@ -139,6 +136,7 @@ pub fn new_link_change(expiry: &str, limit: &str, password: &str) -> Result<Opti
         },
         max_downloads: parse_limit(limit)?,
         password: (!password.is_empty()).then(|| password.to_owned()),
+        remove_password: false,
     };
     Ok((change != RuleChange::default()).then_some(change))
 }
@@ -334,6 +332,7 @@ mod tests {
                 expires_in_hours: None,
                 max_downloads: Some(0),
                 password: None,
+                remove_password: false,
             })
         );
         assert_eq!(
@@ -342,11 +341,12 @@ mod tests {
                 expires_in_hours: Some(0),
                 max_downloads: Some(3),
                 password: Some("secret".to_owned()),
+                remove_password: false,
             })
         );
         assert_eq!(
-            settings_change("720", "", "ignored", true).map(|change| change.password),
-            Ok(Some(String::new()))
+            settings_change("720", "", "ignored", true).map(|change| (change.password, change.remove_password)),
+            Ok((None, true))
         );
         assert_eq!(settings_change("", "0", "", false), Err(LIMIT_REFUSED));
         assert_eq!(settings_change("", "1.5", "", false), Err(LIMIT_REFUSED));
@@ -362,6 +362,7 @@ mod tests {
                 expires_in_hours: None,
                 max_downloads: Some(1),
                 password: Some("pw".to_owned()),
+                remove_password: false,
             }))
         );
         assert_eq!(

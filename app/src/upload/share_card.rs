@@ -125,7 +125,8 @@ pub fn ShareSettings(share: RwSignal<Option<ShareLink>>) -> impl IntoView {
         });
     };
     view! {
-        <form class="share-settings" on:submit=save>
+        // Checked here, with a sentence, not by the browser's own bubbles.
+        <form class="share-settings" novalidate on:submit=save>
             <fieldset>
                 <legend>"Link settings"</legend>
                 <RuleFields
