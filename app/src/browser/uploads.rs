@@ -135,7 +135,7 @@ fn settle(queue: Queue, item: QueuedFile, outcome: Outcome) {
             // (as remembered: with the sender's token this browser holds).
             item.share.set(recent::remember(&link));
             apply_new_link_rules(queue, item);
-            FileState::Done(link)
+            FileState::Done(Box::new(link))
         }
         Outcome::Failed(error) if active => FileState::Failed(error.sentence().to_owned()),
         Outcome::Stopped(Stop::Paused) if active => FileState::Paused,
@@ -294,7 +294,7 @@ pub fn restore(queue: Queue) {
         let item = queue.push(link.filename.clone(), link.size, link.link);
         item.progress.update(|p| p.sent = p.total);
         item.share.set(link.share.clone());
-        item.state.set(FileState::Done(link));
+        item.state.set(FileState::Done(Box::new(link)));
     }
     let unfinished = unfinished::load();
     file_handles::keep_only(unfinished.iter().map(|u| u.upload.key.clone()).collect());

@@ -92,7 +92,7 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                     <ProgressBar item />
                     <p class="status">{move || item.note.get().unwrap_or_else(|| "Confirming…".to_owned())}</p>
                 }),
-                FileState::Done(link) => EitherOf9::E(view! { <ProgressBar item /> <FinishedLink item link queue /> }),
+                FileState::Done(link) => EitherOf9::E(view! { <ProgressBar item /> <FinishedLink item link=*link queue /> }),
                 FileState::Failed(reason) => EitherOf9::F(view! {
                     <p class="error" role="alert">{reason}</p>
                     <AfterEnd item queue />
@@ -267,7 +267,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             match uploads::renew(key, token, share.get_untracked()).await {
                 Ok(fresh) => {
                     share.set(fresh.share.clone());
-                    item.state.set(FileState::Done(fresh));
+                    item.state.set(FileState::Done(Box::new(fresh)));
                 }
                 Err(error) => problem.set(Some(error.to_string())),
             }

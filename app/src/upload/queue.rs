@@ -17,7 +17,8 @@ pub enum FileState {
     Uploading,
     /// Every byte sent; the store and Courier are finishing up.
     Confirming,
-    Done(DownloadLink),
+    /// Boxed: a link with its share is many times the other states' size.
+    Done(Box<DownloadLink>),
     Failed(String),
     Cancelled,
     /// Deleted from storage by its owner; its links answer 404.

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use app::share_page;
 
-use super::Shares;
 use super::page::{is_locked, page, refused};
+use super::service::Shares;
 
 pub async fn download(
     State(shares): State<Shares>,

@@ -16,30 +16,14 @@
 mod attempts;
 mod download;
 mod page;
+mod service;
 pub mod sweeper;
-
-use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use courier_serve::TrustedProxies;
-use courier_shares::ShareDb;
-use signer::Signer;
 
 pub use attempts::PasswordAttempts;
-
-/// What the share routes share.
-#[derive(Clone)]
-pub struct Shares {
-    pub db: ShareDb,
-    pub signer: Signer,
-    pub attempts: Arc<PasswordAttempts>,
-    pub proxies: TrustedProxies,
-    /// Whether the app is served over HTTPS (the unlock cookie is `Secure`).
-    pub secure: bool,
-    /// The share pages' Content-Security-Policy (`app::share_page::policy`).
-    pub policy: axum::http::HeaderValue,
-}
+pub use service::Shares;
 
 /// The share routes, each answered with its own state.
 pub fn routes<S: Clone + Send + Sync + 'static>(shares: Shares) -> Router<S> {

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use app::share_page::{self, PageFile, SharePage};
 
-use super::Shares;
+use super::service::Shares;
 
 /// The cookie a right password earns, scoped to its share's path.
 pub(super) const UNLOCK_COOKIE: &str = "courier-unlock";
