@@ -34,6 +34,10 @@ impl TestCourier {
         self.call(endpoint::revoke_share(share)).await
     }
 
+    pub async fn combine_shares(&self, shares: &[ShareRef], rules: &RuleChange) -> Response {
+        self.call(endpoint::combine_shares(shares, rules)).await
+    }
+
     pub async fn share_status(&self, shares: &[ShareRef]) -> Response {
         self.call(endpoint::share_status(shares)).await
     }

@@ -60,6 +60,7 @@ endpoints! {
     UpdateShare => "update_share",
     RevokeShare => "revoke_share",
     ShareStatus => "share_status",
+    CombineShares => "combine_shares",
 }
 
 impl Endpoint {
@@ -140,6 +141,22 @@ impl<Answer> Call<Answer> {
             .field("upload[token]", &upload.token)
     }
 
+    /// Rules as the share calls read them, under `name`: `change[max_downloads]=…`.
+    fn rules(self, name: &str, change: &RuleChange) -> Self {
+        let remove = if change.remove_password { "true" } else { "false" };
+        let mut call = self.field(format!("{name}[remove_password]"), remove);
+        if let Some(hours) = change.expires_in_hours {
+            call = call.field(format!("{name}[expires_in_hours]"), hours.to_string());
+        }
+        if let Some(max) = change.max_downloads {
+            call = call.field(format!("{name}[max_downloads]"), max.to_string());
+        }
+        if let Some(password) = change.password.as_ref().filter(|password| !password.is_empty()) {
+            call = call.field(format!("{name}[password]"), password);
+        }
+        call
+    }
+
     /// A share as the share calls read it: `share[id]=…&share[token]=…`.
     fn share(self, share: &ShareRef) -> Self {
         self.field("share[id]", &share.id).field("share[token]", &share.token)
@@ -208,25 +225,25 @@ pub fn abort_multipart(upload: &MultipartUpload) -> Call<()> {
 
 /// Changes a share's rules, for the holder of its token.
 pub fn update_share(share: &ShareRef, change: &RuleChange) -> Call<ShareLink> {
-    let remove = if change.remove_password { "true" } else { "false" };
-    let mut call = Call::new(Endpoint::UpdateShare)
-        .share(share)
-        .field("change[remove_password]", remove);
-    if let Some(hours) = change.expires_in_hours {
-        call = call.field("change[expires_in_hours]", hours.to_string());
-    }
-    if let Some(max) = change.max_downloads {
-        call = call.field("change[max_downloads]", max.to_string());
-    }
-    if let Some(password) = change.password.as_ref().filter(|password| !password.is_empty()) {
-        call = call.field("change[password]", password);
-    }
-    call
+    Call::new(Endpoint::UpdateShare).share(share).rules("change", change)
 }
 
 /// Takes a share's link back now (its files are deleted), for the holder of its token.
 pub fn revoke_share(share: &ShareRef) -> Call<ShareLink> {
     Call::new(Endpoint::RevokeShare).share(share)
+}
+
+/// One share for the files of several (a drop of files sent together), with
+/// `rules` (what a `None` leaves is a new upload's default); the shares
+/// given stop existing. For the holder of each one's token.
+pub fn combine_shares(shares: &[ShareRef], rules: &RuleChange) -> Call<ShareLink> {
+    let mut call = Call::new(Endpoint::CombineShares).rules("rules", rules);
+    for (i, share) in shares.iter().enumerate() {
+        call = call
+            .field(format!("shares[{i}][id]"), &share.id)
+            .field(format!("shares[{i}][token]"), &share.token);
+    }
+    call
 }
 
 /// Where each of the sender's shares stands (their recent uploads).

@@ -172,6 +172,16 @@ pub async fn share_status(shares: Vec<ShareRef>) -> Result<Vec<ShareLink>, Couri
     refused(sharing::statuses(&self::shares()?, &signer, shares, now).await)
 }
 
+/// One share for the files of several shares sent together, with `rules`
+/// (a new upload's defaults where they say nothing), for the holder of each
+/// one's token. The shares given stop existing: refused if any was used.
+#[server(endpoint = "combine_shares", output = JsonOut)]
+pub async fn combine_shares(shares: Vec<ShareRef>, rules: RuleChange) -> Result<ShareLink, CourierError> {
+    let signer = signer()?;
+    let now = signer::OffsetDateTime::now_utc();
+    refused(sharing::combine(&self::shares()?, &signer, &shares, rules, now).await)
+}
+
 /// One file as the browser describes it; the page's default link unless it chose one.
 #[cfg(feature = "ssr")]
 fn upload_request(
@@ -335,6 +345,7 @@ mod contract {
             UpdateShare::PATH,
             RevokeShare::PATH,
             ShareStatus::PATH,
+            CombineShares::PATH,
         ];
         let named: Vec<&str> = Endpoint::ALL.iter().map(|endpoint| endpoint.path()).collect();
         assert_eq!(declared, named);
@@ -401,7 +412,9 @@ mod contract {
             token: "t".to_owned(),
         };
         let args: ShareStatus = decoded(&endpoint::share_status(&[share.clone(), other.clone()]));
-        assert_eq!(args.shares, vec![share, other]);
+        assert_eq!(args.shares, vec![share.clone(), other.clone()]);
+        let args: CombineShares = decoded(&endpoint::combine_shares(&[share.clone(), other.clone()], &change));
+        assert_eq!((args.shares, args.rules), (vec![share, other], change));
     }
 
     #[test]

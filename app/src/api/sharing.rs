@@ -93,6 +93,62 @@ pub async fn update(
     now: OffsetDateTime,
 ) -> Result<ShareLink, CourierError> {
     signer.check_share_token(&share.id, &share.token, now)?;
+    let rules = rules_asked(signer, change, now).await?;
+    let record = db.set_rules(&share.id, rules, now).await.map_err(refused)?;
+    tracing::info!(share = %share.id, "the sender changed a share's rules");
+    Ok(share_link(signer, &record, true))
+}
+
+/// One share for the files of `shares` (in their order), with `rules` (a
+/// new upload's defaults where they say nothing); the shares given stop
+/// existing. Every token must check; refused, with nothing changed, if any
+/// share was used, taken back or deleted.
+pub async fn combine(
+    db: &ShareDb,
+    signer: &Signer,
+    shares: &[ShareRef],
+    rules: RuleChange,
+    now: OffsetDateTime,
+) -> Result<ShareLink, CourierError> {
+    if shares.len() < 2 {
+        return Err(CourierError::BadRequest(
+            "Name at least two links to make one of them.".to_owned(),
+        ));
+    }
+    for share in shares {
+        signer.check_share_token(&share.id, &share.token, now)?;
+    }
+    let ids = shares
+        .iter()
+        .map(|share| courier_shares::ShareId::parse(&share.id).ok_or_else(|| refused(ShareRefusal::NotFound)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let asked = rules_asked(signer, rules, now).await?;
+    let new = courier_shares::NewRules {
+        expires_at: asked.expires_at.unwrap_or_else(|| {
+            signer
+                .share_limits()
+                .new_share_lifetime()
+                .map(|lifetime| now + lifetime)
+        }),
+        max_downloads: asked.max_downloads.flatten(),
+        password_hash: match asked.password {
+            PasswordChange::Set(hash) => Some(hash),
+            PasswordChange::Keep | PasswordChange::Remove => None,
+        },
+    };
+    let id = db.combine(&ids, new, now).await.map_err(refused)?;
+    tracing::info!(share = %id, from = ids.len(), "the sender made one share of several");
+    let record = db.owner_view(id.as_str(), now).await.map_err(refused)?;
+    Ok(share_link(signer, &record, true))
+}
+
+/// The rules a sender asked for, checked against the operator's limits,
+/// with a new password hashed.
+async fn rules_asked(
+    signer: &Signer,
+    change: RuleChange,
+    now: OffsetDateTime,
+) -> Result<courier_shares::RuleChange, CourierError> {
     let limits = signer.share_limits();
     let expires_at = match change.expires_in_hours {
         None => None,
@@ -106,7 +162,6 @@ pub async fn update(
             Some(Some(now + lifetime))
         }
     };
-    let max_downloads = change.max_downloads.map(|max| (max > 0).then_some(max));
     let password = match change.password.filter(|password| !password.is_empty()) {
         Some(password) => PasswordChange::Set(
             signer::password::hash_off_thread(password)
@@ -116,14 +171,11 @@ pub async fn update(
         None if change.remove_password => PasswordChange::Remove,
         None => PasswordChange::Keep,
     };
-    let rules = courier_shares::RuleChange {
+    Ok(courier_shares::RuleChange {
         expires_at,
-        max_downloads,
+        max_downloads: change.max_downloads.map(|max| (max > 0).then_some(max)),
         password,
-    };
-    let record = db.set_rules(&share.id, rules, now).await.map_err(refused)?;
-    tracing::info!(share = %share.id, "the sender changed a share's rules");
-    Ok(share_link(signer, &record, true))
+    })
 }
 
 /// Takes a share back now, for the holder of its token, and deletes its files.

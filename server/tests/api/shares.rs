@@ -401,3 +401,73 @@ async fn two_instances_on_one_postgresql_give_exactly_5_of_200_downloads() {
     assert_eq!(shares[0].files[0].downloads, 5);
     assert_eq!(shares[0].state, ShareState::LimitReached);
 }
+
+#[tokio::test]
+async fn files_sent_together_become_one_share_with_the_rules_asked() {
+    let courier = TestCourier::start().await;
+    let first = courier.upload("one.txt", "text/plain", b"first file").await;
+    let second = courier.upload("two.csv", "text/csv", b"second,file").await;
+    let rules = RuleChange {
+        max_downloads: Some(1),
+        password: Some("together".to_owned()),
+        ..RuleChange::default()
+    };
+    // Every token must be the sender's.
+    let mut forged = share_ref(&second);
+    forged.token = share_ref(&first).token;
+    let refused = courier.combine_shares(&[share_ref(&first), forged], &rules).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let combined = courier
+        .combine_shares(&[share_ref(&first), share_ref(&second)], &rules)
+        .await;
+    assert_eq!(combined.status(), StatusCode::OK);
+    let combined: app::share::ShareLink = combined.json().await.expect("a share");
+    assert_eq!((combined.max_downloads, combined.password), (Some(1), true));
+    let names: Vec<_> = combined.files.iter().map(|file| file.filename.as_str()).collect();
+    assert_eq!(names, ["one.txt", "two.csv"]);
+    assert!(combined.owner_token().is_some());
+    // The shares given are gone; their files are the new one's.
+    assert_eq!(
+        courier.share_get(&share_id(&first)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let unlocked = courier
+        .http
+        .post(format!("{}/s/{}", courier.base, combined.id))
+        .form(&[("password", "together")])
+        .send()
+        .await
+        .expect("answers");
+    let cookie = unlocked.headers()[header::SET_COOKIE].to_str().expect("ascii");
+    let pair = cookie.split(';').next().expect("a pair").to_owned();
+    for (file, bytes) in [("1", &b"first file"[..]), ("2", &b"second,file"[..])] {
+        let redirect = courier
+            .http
+            .get(format!("{}/s/{}/{file}", courier.base, combined.id))
+            .header(header::COOKIE, &pair)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(redirect.status(), StatusCode::FOUND, "file {file}");
+        assert_eq!(courier.downloaded_bytes(&location(&redirect)).await, bytes);
+    }
+
+    // A share someone used cannot be folded into another.
+    let third = courier.upload("three.txt", "text/plain", b"3").await;
+    let fourth = courier.upload("four.txt", "text/plain", b"4").await;
+    assert_eq!(
+        courier.share_get(&format!("{}/1", share_id(&third))).await.status(),
+        StatusCode::FOUND
+    );
+    let refused = courier
+        .combine_shares(&[share_ref(&third), share_ref(&fourth)], &RuleChange::default())
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        courier.share_get(&share_id(&fourth)).await.status(),
+        StatusCode::OK,
+        "nothing changed"
+    );
+}
