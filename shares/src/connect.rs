@@ -30,8 +30,13 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_CONNECTIONS: u32 = 8;
 /// Per instance; PostgreSQL allows 100 by default.
 const POSTGRES_CONNECTIONS: u32 = 16;
-/// A request waits this long for a connection, then answers 503.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request waits this long for a connection, then answers 503: a query
+/// takes milliseconds, so a longer wait means the database is down, and the
+/// person waiting should hear so soon (sqlx keeps trying to connect until then).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The first connection, at start-up, may wait longer for a database that
+/// is still starting.
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) async fn sqlite(path: &Path) -> Result<SqlitePool, DbError> {
     create_private_file(path)?;
@@ -69,9 +74,9 @@ pub(crate) async fn postgres(config: &DatabaseConfig, url: &str) -> Result<PgPoo
         reason: config.scrub(&reason),
     };
     let options = PgConnectOptions::from_str(url).map_err(|error| unreachable(error.to_string()))?;
-    let connection = tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+    let connection = tokio::time::timeout(FIRST_CONNECT_TIMEOUT, PgConnection::connect_with(&options))
         .await
-        .map_err(|_| unreachable(format!("no answer in {} s", ACQUIRE_TIMEOUT.as_secs())))?
+        .map_err(|_| unreachable(format!("no answer in {} s", FIRST_CONNECT_TIMEOUT.as_secs())))?
         .map_err(|error| unreachable(error.to_string()))?;
     // Closing politely can fail; the connection is dropped either way.
     drop(connection.close().await);

@@ -471,3 +471,29 @@ async fn files_sent_together_become_one_share_with_the_rules_asked() {
         "nothing changed"
     );
 }
+
+#[tokio::test]
+async fn a_share_database_that_stops_answering_gets_503_and_a_sentence() {
+    let cluster = courier_test_support::PgCluster::start().unwrap_or_else(|why| panic!("{why}"));
+    let url = cluster.database("outage").unwrap_or_else(|why| panic!("{why}"));
+    let courier = TestCourier::builder().env("COURIER_DATABASE_URL", &url).start().await;
+    let link = courier.upload("kept.txt", "text/plain", b"kept").await;
+    drop(cluster);
+    let started = std::time::Instant::now();
+    for path in [share_id(&link), format!("{}/1", share_id(&link))] {
+        let answer = courier.share_get(&path).await;
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        let html = text(answer).await;
+        assert!(html.contains("Nothing was lost") && html.contains("retrying is safe"), "{html}");
+    }
+    // A confirmation now cannot make its share: it says so, and the file is kept.
+    let grant = courier.grant("later.txt", "text/plain", 5).await;
+    let stored = courier
+        .post_to_store(&grant.url, &grant.fields, "later.txt", "text/plain", b"later")
+        .await;
+    let confirmed = courier.follow_as_fetch(&stored).await;
+    assert_eq!(confirmed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let refusal: serde_json::Value = confirmed.json().await.expect("JSON");
+    assert_eq!(refusal["code"], "unavailable", "{refusal}");
+    eprintln!("three answers without a database took {:?}", started.elapsed());
+}
