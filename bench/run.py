@@ -4,7 +4,9 @@
 - the signing core in-process (criterion), next to boto3 and the AWS SDK for
   JavaScript v3 doing the same work in their own process;
 - `sign_upload` and `/confirm-upload` over HTTP (wrk, rate limit off, against
-  the embedded store), next to Uppy Companion's S3 signing route;
+  the embedded store), next to Uppy Companion's S3 signing route; a share's
+  download redirect (`/s/<id>/1`, each request a counted download in
+  SQLite) and a two-file share page's first load;
 - the first load as headless Chromium receives it (bytes on the wire, cold
   and repeat visit, time until the uploader is hydrated), next to Uppy's
   Dashboard + S3 plugin bundled with esbuild;
@@ -119,7 +121,13 @@ class Courier:
         """Uploads one file with curl, as a browser would, and returns the
         `/confirm-upload` URL that signs a new link for it (the "New link"
         path: a HEAD on the store and a presigned GET)."""
-        body = "filename=bench.txt&content_type=text%2Fplain&size=5"
+        link, bucket = self.upload_one()
+        return f"{self.base}/confirm-upload?token={link['token']}&bucket={bucket}&key={link['key']}"
+
+    def upload_one(self, name="bench.txt"):
+        """Uploads one small file with curl, as a browser would: its link
+        JSON (with its share) and the bucket."""
+        body = f"filename={name}&content_type=text%2Fplain&size=5"
         grant = json.loads(http_post(f"{self.base}/api/sign_upload", body))
         form = []
         for name, value in grant["fields"].items():
@@ -134,7 +142,30 @@ class Courier:
         request = urllib.request.Request(redirect, headers={"Accept": "application/json"})
         link = json.loads(urllib.request.urlopen(request).read())
         bucket = re.search(r"[?&]bucket=([^&]+)", redirect).group(1)
-        return f"{self.base}/confirm-upload?token={link['token']}&bucket={bucket}&key={link['key']}"
+        return link, bucket
+
+    def share_page_bytes(self):
+        """A two-file share page's first load on the wire (brotli): the page,
+        the stylesheet and the page's one script, as a browser asks for them."""
+        first, _ = self.upload_one("one.txt")
+        second, _ = self.upload_one("two.txt")
+        refs = "&".join(f"shares[{i}][id]={link['share']['id']}&shares[{i}][token]={link['share']['token']}"
+                        for i, link in enumerate((first, second)))
+        share = json.loads(http_post(f"{self.base}/api/combine_shares", refs + "&rules[remove_password]=false"))
+        page_url = share["url"]
+        sizes = {}
+        page = urllib.request.urlopen(urllib.request.Request(page_url, headers={"Accept-Encoding": "br"}))
+        html_bytes = page.read()
+        sizes["page"] = len(html_bytes) + len(str(page.headers))
+        # Read again uncompressed for its links (python has no brotli decoder).
+        html = urllib.request.urlopen(page_url).read().decode()
+        for kind, pattern in (("css", r'href="(/pkg/[^"]+\.css)"'), ("js", r'src="(/[^"]+\.js)"')):
+            for path in re.findall(pattern, html):
+                asset = urllib.request.urlopen(urllib.request.Request(self.base + path, headers={"Accept-Encoding": "br"}))
+                sizes[kind] = sizes.get(kind, 0) + len(asset.read()) + len(str(asset.headers))
+        sizes["total"] = sum(sizes.values())
+        sizes["wasm"] = ".wasm" in html
+        return sizes, share
 
 
 def wait_until_up(url, seconds=60):
@@ -750,6 +781,10 @@ def main():
                                              "filename=holiday%20photo.jpg&content_type=image%2Fjpeg&size=3500000",
                                              "application/x-www-form-urlencoded")
                 results["confirm"] = wrk(courier.renewal_url(), headers={"Accept": "application/json"})
+                # Each request counts a download (unlimited) and signs a one-minute GET.
+                link, _ = courier.upload_one("shared.txt")
+                results["share_download"] = wrk(f"{link['share']['url']}/1")
+                results["share_page"], _ = courier.share_page_bytes()
             if "first-load" in wanted:
                 results["first_load"] = run_json(["node", "bench/first-load.mjs", f"{courier.base}/", "5"],
                                                  cwd=ROOT / "end2end")
@@ -799,6 +834,17 @@ def print_table(r):
              "≥ 20k req/s, p99 < 3 ms"),
             ("/confirm-upload (new link: HEAD + presigned GET) over HTTP",
              f"{confirm['rps']:,.0f} req/s, p50 {confirm['p50_ms']:.2f} ms, p99 {confirm['p99_ms']:.2f} ms", "—", "", "—"),
+        ]
+    if "share_download" in r:
+        down, page = r["share_download"], r["share_page"]
+        rows += [
+            ("a share's download redirect (/s/<id>/1: the rules read, the download counted in SQLite, "
+             "a one-minute GET signed), wrk -t1 -c32, rate limit off",
+             f"{down['rps']:,.0f} req/s, p50 {down['p50_ms']:.2f} ms, p99 {down['p99_ms']:.2f} ms", "—", "",
+             "≥ 10k req/s, p99 < 5 ms"),
+            ("a two-file share page's first load on the wire (page + css + js, br)",
+             f"{kb(page['total'])} (page {kb(page['page'])}, css {kb(page.get('css', 0))}, js {kb(page.get('js', 0))}; "
+             f"WebAssembly: {'yes' if page['wasm'] else 'none'})", "—", "", "< 60 KB"),
         ]
     if "core" in r:
         core, js, boto = r["core"], r["js"], r["boto3"]
@@ -870,6 +916,16 @@ def aims(r):
             ("sign_upload at 20k req/s, p99 under 3 ms", sign["rps"] >= 20_000 and sign["p99_ms"] < 3,
              "wrk shares the 2 cores with the server (and with anything else running): "
              "the server's own profile is flat (allocation, syscalls, hyper)."))
+    if "share_download" in r:
+        down, page = r["share_download"], r["share_page"]
+        found += [
+            ("a share's download redirect at 10k req/s, p99 under 5 ms",
+             down["rps"] >= 10_000 and down["p99_ms"] < 5,
+             "Each redirect is two queries (the share's rules and password, then the counting UPDATE, "
+             "which SQLite runs one writer at a time) and a presigned GET; wrk shares the 2 cores."),
+            ("a share page's first load under 60 KB", page["total"] < 60_000 and not page["wasm"],
+             "The share page is rendered on the server and loads no WebAssembly: check what it links."),
+        ]
     if "core" in r:
         core = r["core"]
         found += [
