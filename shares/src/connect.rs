@@ -26,7 +26,7 @@ pub(crate) static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/p
 
 /// How long a writer waits for SQLite's lock before the query fails.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// SQLite writes one at a time; more connections let reads go on meanwhile.
+/// Readers of the SQLite file (its writer is one connection of its own).
 const SQLITE_CONNECTIONS: u32 = 8;
 /// Per instance; PostgreSQL allows 100 by default.
 const POSTGRES_CONNECTIONS: u32 = 16;
@@ -38,7 +38,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// is still starting.
 const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) async fn sqlite(path: &Path) -> Result<SqlitePool, DbError> {
+/// The SQLite file's two pools: reads, and its one writing connection (see `ShareDb`).
+pub(crate) async fn sqlite(path: &Path) -> Result<(SqlitePool, SqlitePool), DbError> {
     create_private_file(path)?;
     let options = SqliteConnectOptions::new()
         .filename(path)
@@ -48,20 +49,27 @@ pub(crate) async fn sqlite(path: &Path) -> Result<SqlitePool, DbError> {
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
         .foreign_keys(true);
     let database = format!("SQLite at {}", path.display());
-    let pool = SqlitePoolOptions::new()
+    let connect_error = |error: sqlx::Error| DbError::Connect {
+        database: database.clone(),
+        reason: error.to_string(),
+    };
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options.clone())
+        .await
+        .map_err(connect_error)?;
+    SQLITE_MIGRATIONS.run(&write).await.map_err(|error| DbError::Migrate {
+        database: database.clone(),
+        reason: error.to_string(),
+    })?;
+    let read = SqlitePoolOptions::new()
         .max_connections(SQLITE_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
-        .map_err(|error| DbError::Connect {
-            database: database.clone(),
-            reason: error.to_string(),
-        })?;
-    SQLITE_MIGRATIONS.run(&pool).await.map_err(|error| DbError::Migrate {
-        database,
-        reason: error.to_string(),
-    })?;
-    Ok(pool)
+        .map_err(connect_error)?;
+    Ok((read, write))
 }
 
 /// One connection first, which fails at once when nothing listens (a pool

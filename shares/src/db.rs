@@ -45,16 +45,30 @@ pub struct ShareDb {
 
 #[derive(Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    /// SQLite writes one at a time: every write goes through `write`, one
+    /// connection, so writers queue in the pool (in order, without sleeping)
+    /// instead of in SQLite's busy handler, which sleeps and retries; reads
+    /// (WAL: never blocked by the writer) use `read`.
+    Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
 /// Runs `$body` with `$pool` bound to the open pool, whichever it is: the
-/// same code, type-checked once per database.
+/// same code, type-checked once per database. For reads.
 macro_rules! on_pool {
     ($self:expr, $pool:ident => $body:expr) => {
         match &$self.pool {
-            Pool::Sqlite($pool) => $body,
+            Pool::Sqlite { read: $pool, .. } => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// The same, for what writes: SQLite's one writing connection.
+macro_rules! on_writer {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match &$self.pool {
+            Pool::Sqlite { write: $pool, .. } => $body,
             Pool::Postgres($pool) => $body,
         }
     };
@@ -165,19 +179,31 @@ const SHARE: &str = concat!(record_select!(), " WHERE s.id = $2 ORDER BY f.file_
 
 /// $1 id, $2 file index, $3 now. Counts one download if every rule allows
 /// it (and the objects are still there), and when.
-const TAKE_DOWNLOAD: &str = concat!(
-    "UPDATE share_files AS f SET downloads = f.downloads + 1, last_download_at = $3 FROM shares AS s ",
-    "WHERE s.id = f.share_id AND f.share_id = $1 AND f.file_index = $2 AND NOT ",
-    revoked!(),
-    " AND NOT ",
-    expired!("$3"),
-    " AND NOT ",
-    used_up!(),
-    " AND NOT ",
-    swept!(),
-    " RETURNING ",
-    file_columns!("")
-);
+macro_rules! take_download {
+    ($only:literal) => {
+        concat!(
+            "UPDATE share_files AS f SET downloads = f.downloads + 1, last_download_at = $3 FROM shares AS s ",
+            "WHERE s.id = f.share_id AND f.share_id = $1 AND f.file_index = $2 AND NOT ",
+            revoked!(),
+            " AND NOT ",
+            expired!("$3"),
+            " AND NOT ",
+            used_up!(),
+            " AND NOT ",
+            swept!(),
+            $only,
+            " RETURNING ",
+            file_columns!("")
+        )
+    };
+}
+
+/// $1 id, $2 file index, $3 now. Counts one download if every rule allows it.
+const TAKE_DOWNLOAD: &str = take_download!("");
+
+/// The same, only for a share without a password: a download that came
+/// without one is counted in one statement (the common case), never read first.
+const TAKE_OPEN_DOWNLOAD: &str = take_download!(" AND s.password_hash IS NULL");
 
 /// The same parameters as `TAKE_DOWNLOAD`: why it updated nothing.
 const WHY_NOT_TAKEN: &str = concat!(
@@ -189,6 +215,7 @@ const WHY_NOT_TAKEN: &str = concat!(
     used_up!(),
     ", FALSE), ",
     swept!(),
+    ", s.password_hash IS NOT NULL",
     " FROM shares AS s LEFT JOIN share_files AS f ON f.share_id = s.id AND f.file_index = $2 WHERE s.id = $1"
 );
 
@@ -316,7 +343,10 @@ impl ShareDb {
     /// Connects (creating the SQLite file), applies the versioned migrations in the repo.
     pub async fn open(config: &DatabaseConfig) -> Result<Self, DbError> {
         let pool = match config {
-            DatabaseConfig::Sqlite { path } => Pool::Sqlite(connect::sqlite(path).await?),
+            DatabaseConfig::Sqlite { path } => {
+                let (read, write) = connect::sqlite(path).await?;
+                Pool::Sqlite { read, write }
+            }
             DatabaseConfig::Postgres { url } => Pool::Postgres(connect::postgres(config, url).await?),
         };
         Ok(Self { pool })
@@ -325,12 +355,13 @@ impl ShareDb {
     /// Closes every connection (SQLite checkpoints its WAL into the file).
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await);
+        on_writer!(self, pool => pool.close().await);
     }
 
     /// For `courier check`: which database, reachable, how many migrations applied and whether all are.
     pub async fn status(&self) -> Result<DbStatus, DbError> {
         let (backend, migrator) = match self.pool {
-            Pool::Sqlite(_) => ("sqlite", &SQLITE_MIGRATIONS),
+            Pool::Sqlite { .. } => ("sqlite", &SQLITE_MIGRATIONS),
             Pool::Postgres(_) => ("postgres", &POSTGRES_MIGRATIONS),
         };
         let versions: Vec<i64> = on_pool!(self, pool => sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(pool).await?);
@@ -365,7 +396,7 @@ impl ShareDb {
         let created_at = share.created_at.unix_timestamp();
         let expires_at = share.expires_at.map(OffsetDateTime::unix_timestamp);
         let max_downloads = share.max_downloads.map(i64::from);
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(INSERT_SHARE)
                 .bind(id.as_str())
@@ -423,12 +454,29 @@ impl ShareDb {
     /// The server calls [`give_back_download`](Self::give_back_download)
     /// if it then cannot hand out the file's URL.
     pub async fn take_download(&self, id: &str, file: usize, now: OffsetDateTime) -> Result<SharedFile, ShareRefusal> {
+        self.take(TAKE_DOWNLOAD, id, file, now).await
+    }
+
+    /// [`take_download`](Self::take_download) for a download that comes
+    /// without the share's password: `PasswordNeeded` if the share has one
+    /// (nothing counted). One statement when it has none.
+    pub async fn take_open_download(
+        &self,
+        id: &str,
+        file: usize,
+        now: OffsetDateTime,
+    ) -> Result<SharedFile, ShareRefusal> {
+        self.take(TAKE_OPEN_DOWNLOAD, id, file, now).await
+    }
+
+    async fn take(&self, sql: &'static str, id: &str, file: usize, now: OffsetDateTime) -> Result<SharedFile, ShareRefusal> {
+        let open_only = sql == TAKE_OPEN_DOWNLOAD;
         let id = look_up(id);
         let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
         let now = now.unix_timestamp();
         for _ in 0..TAKE_ATTEMPTS {
-            let taken = on_pool!(self, pool => {
-                let rows = sqlx::query(TAKE_DOWNLOAD).bind(id).bind(index).bind(now).fetch_all(pool).await?;
+            let taken = on_writer!(self, pool => {
+                let rows = sqlx::query(sql).bind(id).bind(index).bind(now).fetch_all(pool).await?;
                 rows.first().map(|row| file_at(row, 0)).transpose()?
             });
             if let Some(file) = taken {
@@ -444,6 +492,9 @@ impl ShareDb {
             if let Some(refusal) = standing.refusal() {
                 return Err(refusal);
             }
+            if open_only && standing.password {
+                return Err(ShareRefusal::PasswordNeeded);
+            }
         }
         Err(ShareRefusal::Unavailable(DbError::Contended))
     }
@@ -455,7 +506,7 @@ impl ShareDb {
     /// nothing once its objects are swept.
     pub async fn give_back_download(&self, id: &ShareId, file: usize) -> Result<(), DbError> {
         let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             sqlx::query(GIVE_BACK_DOWNLOAD).bind(id.as_str()).bind(index).execute(pool).await?;
         });
         Ok(())
@@ -465,7 +516,7 @@ impl ShareDb {
     pub async fn revoke(&self, id: &str, now: OffsetDateTime) -> Result<(), ShareRefusal> {
         let id = look_up(id);
         let now = now.unix_timestamp();
-        let updated = on_pool!(self, pool => {
+        let updated = on_writer!(self, pool => {
             sqlx::query(REVOKE).bind(id).bind(now).execute(pool).await?.rows_affected()
         });
         if updated == 0 {
@@ -534,7 +585,7 @@ impl ShareDb {
         let expires_at = rules.expires_at.flatten().map(OffsetDateTime::unix_timestamp);
         let max_downloads = rules.max_downloads.flatten().map(i64::from);
         for _ in 0..TAKE_ATTEMPTS {
-            let updated = on_pool!(self, pool => {
+            let updated = on_writer!(self, pool => {
                 sqlx::query(SET_RULES)
                     .bind(id)
                     .bind(rules.expires_at.is_some())
@@ -587,7 +638,7 @@ impl ShareDb {
         let grace = grace.as_secs().saturating_add(u64::from(grace.subsec_nanos() > 0));
         let ended_by = now.saturating_sub(i64::try_from(grace).unwrap_or(i64::MAX));
         let most = i64::try_from(max).unwrap_or(i64::MAX);
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let claimed: Vec<String> = sqlx::query_scalar(CLAIM_SWEEP)
                 .bind(now)
@@ -623,7 +674,7 @@ impl ShareDb {
     /// the server when deleting one of its objects failed: a later sweep
     /// claims it again and retries.
     pub async fn release_sweep(&self, id: &ShareId) -> Result<(), DbError> {
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             sqlx::query(RELEASE_SWEEP).bind(id.as_str()).execute(pool).await?;
         });
         Ok(())
@@ -655,7 +706,7 @@ impl ShareDb {
         // of the same shares wait for each other instead of deadlocking.
         let mut in_lock_order: Vec<&ShareId> = ids.iter().collect();
         in_lock_order.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             // A write first: on SQLite the transaction then holds the write
             // lock from its start, and no other write comes between its reads.
             let mut tx = pool.begin().await?;
@@ -731,6 +782,8 @@ struct Standing {
     has_file: bool,
     used_up: bool,
     swept: bool,
+    /// Whether the share asks for a password.
+    password: bool,
 }
 
 impl Standing {
@@ -741,6 +794,7 @@ impl Standing {
             has_file: row.flag(2)?,
             used_up: row.flag(3)?,
             swept: row.flag(4)?,
+            password: row.flag(5)?,
         })
     }
 

@@ -80,6 +80,10 @@ pub enum ShareRefusal {
         "This link has been downloaded already, so it cannot be combined with others: it must keep working for whoever has it."
     )]
     Downloaded,
+    /// The share asks for a password, and this download came without it
+    /// (`take_open_download`).
+    #[error("This link needs its password first.")]
+    PasswordNeeded,
     /// The database failed; the cause is in `source()`, for the log.
     #[error(
         "Courier could not reach its share database just now. Nothing was lost, and trying again in a moment is safe."

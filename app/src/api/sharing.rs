@@ -270,6 +270,7 @@ pub fn refused(refusal: ShareRefusal) -> CourierError {
         ShareRefusal::Revoked => CourierError::Gone(ShareState::Revoked.sentence().to_owned()),
         ShareRefusal::LimitReached => CourierError::Gone(ShareState::LimitReached.sentence().to_owned()),
         ShareRefusal::Deleted => CourierError::Gone(refusal.to_string()),
+        ShareRefusal::PasswordNeeded => CourierError::Unauthorized(refusal.to_string()),
         ShareRefusal::Unavailable(error) => unavailable(error),
         ShareRefusal::Invalid(_) | ShareRefusal::Downloaded => CourierError::BadRequest(refusal.to_string()),
     }

@@ -12,7 +12,9 @@ use time::OffsetDateTime;
 
 use app::share_page;
 
-use super::page::{is_locked, page, refused};
+use courier_shares::ShareRefusal;
+
+use super::page::{has_unlock_cookie, is_locked, page, refused};
 use super::service::Shares;
 
 pub async fn download(
@@ -28,19 +30,30 @@ pub async fn download(
         .ok()
         .and_then(|n| n.checked_sub(1))
         .unwrap_or(usize::MAX >> 1);
-    let share = match shares.db.share(&id, now).await {
-        Ok(share) => share,
-        Err(refusal) => return refused(&shares, refusal),
+    // Without an unlock cookie (a share without a password: the common
+    // case), one statement checks the rules and counts; with one, the
+    // share's password is read first to check the cookie against it.
+    let taken = if has_unlock_cookie(&headers) {
+        let share = match shares.db.share(&id, now).await {
+            Ok(share) => share,
+            Err(refusal) => return refused(&shares, refusal),
+        };
+        if is_locked(&shares, &share, &headers, now) {
+            return locked(&shares, &id, share.files.len());
+        }
+        shares.db.take_download(&id, index, now).await
+    } else {
+        shares.db.take_open_download(&id, index, now).await
     };
-    if is_locked(&shares, &share, &headers, now) {
-        return page(
-            &shares,
-            StatusCode::UNAUTHORIZED,
-            share_page::render_locked(&id, share.files.len(), Some("This link needs its password first.")),
-        );
-    }
-    let taken = match shares.db.take_download(&id, index, now).await {
+    let taken = match taken {
         Ok(taken) => taken,
+        // Rare: read the share once more for its form.
+        Err(ShareRefusal::PasswordNeeded) => {
+            return match shares.db.share(&id, now).await {
+                Ok(share) => locked(&shares, &id, share.files.len()),
+                Err(refusal) => refused(&shares, refusal),
+            };
+        }
         Err(refusal) => return refused(&shares, refusal),
     };
     match shares.signer.share_download(&taken.key, &taken.filename, now).await {
@@ -52,11 +65,20 @@ pub async fn download(
                     response.headers_mut().insert(header::LOCATION, location);
                     response
                 }
-                Err(_) => not_signed(&shares, &share.id, index, "the URL is not a header value").await,
+                Err(_) => not_signed(&shares, &id, index, "the URL is not a header value").await,
             }
         }
-        Err(error) => not_signed(&shares, &share.id, index, &error.to_string()).await,
+        Err(error) => not_signed(&shares, &id, index, &error.to_string()).await,
     }
+}
+
+/// The password form, for a download that came without the password.
+fn locked(shares: &Shares, id: &str, file_count: usize) -> Response {
+    page(
+        shares,
+        StatusCode::UNAUTHORIZED,
+        share_page::render_locked(id, file_count, Some("This link needs its password first.")),
+    )
 }
 
 /// `HEAD /s/<id>/<n>`: a link preview's probe must not use a download up.
@@ -69,9 +91,12 @@ pub async fn refuse_head() -> Response {
 }
 
 /// The download is given back, and the downloader told to try again.
-async fn not_signed(shares: &Shares, id: &courier_shares::ShareId, index: usize, why: &str) -> Response {
+async fn not_signed(shares: &Shares, id: &str, index: usize, why: &str) -> Response {
     tracing::error!(share = %id, file = index + 1, why, "a share download could not be signed");
-    if let Err(error) = shares.db.give_back_download(id, index).await {
+    let Some(id) = courier_shares::ShareId::parse(id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if let Err(error) = shares.db.give_back_download(&id, index).await {
         tracing::error!(share = %id, %error, "a download counted without its URL could not be given back");
     }
     let error = app::error::CourierError::Unavailable(

@@ -122,6 +122,11 @@ pub(super) fn is_locked(shares: &Shares, share: &Share, headers: &HeaderMap, now
     !unlock_cookie(headers).is_some_and(|token| shares.signer.is_unlocked(share.id.as_str(), stored, token, now))
 }
 
+/// Whether the browser sent an unlock cookie (checked only against a share).
+pub(super) fn has_unlock_cookie(headers: &HeaderMap) -> bool {
+    unlock_cookie(headers).is_some()
+}
+
 /// The unlock cookie's value, if the browser sent one.
 fn unlock_cookie(headers: &HeaderMap) -> Option<&str> {
     headers

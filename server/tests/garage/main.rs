@@ -628,3 +628,35 @@ async fn a_shared_link_keeps_its_bytes_on_garage() {
     assert_eq!(reconfirmed.key, link.key);
     assert_eq!(courier.downloaded_bytes(&reconfirmed.download_url).await, original);
 }
+
+#[tokio::test]
+async fn shares_download_from_garage_and_what_is_over_is_deleted_there() {
+    let courier = spawn_on_garage(&[("COURIER_SHARE_SWEEP_SECS", "1")]).await;
+    let bytes = sample_bytes(200_000);
+    let kept = courier.upload("shared on garage.bin", "application/octet-stream", &bytes).await;
+    let share = kept.share.clone().expect("a share");
+    let redirect = courier.share_get(&format!("{}/1", share.id)).await;
+    assert_eq!(redirect.status(), StatusCode::FOUND);
+    assert_eq!(courier.downloaded_bytes(&location(&redirect)).await, bytes);
+
+    // Taken back: deleted from Garage at once.
+    let revoked = courier.revoke_share(&courier_test_support::share_ref(&kept)).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(!object_exists(&kept.key).await, "taken back: deleted from Garage");
+    assert_eq!(courier.share_get(&share.id).await.status(), StatusCode::GONE);
+
+    // Expired: deleted by the sweep.
+    let old = courier.upload("old on garage.txt", "text/plain", b"old").await;
+    let old_id = old.share.as_ref().expect("a share").id.clone();
+    courier.expire_share(&old_id, std::time::Duration::from_secs(120)).await;
+    let mut swept = false;
+    for _ in 0..100 {
+        if !object_exists(&old.key).await {
+            swept = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(swept, "expired: swept from Garage");
+    assert_eq!(courier.share_get(&old_id).await.status(), StatusCode::GONE);
+}
