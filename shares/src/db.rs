@@ -30,6 +30,7 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use time::OffsetDateTime;
 
+use crate::batch::TakeBatches;
 use crate::config::DatabaseConfig;
 use crate::connect::{self, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use crate::error::{DbError, ShareRefusal};
@@ -49,7 +50,12 @@ enum Pool {
     /// connection, so writers queue in the pool (in order, without sleeping)
     /// instead of in SQLite's busy handler, which sleeps and retries; reads
     /// (WAL: never blocked by the writer) use `read`.
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        /// Downloads, counted a batch to a transaction on `write`.
+        takes: TakeBatches,
+    },
     Postgres(PgPool),
 }
 
@@ -345,7 +351,8 @@ impl ShareDb {
         let pool = match config {
             DatabaseConfig::Sqlite { path } => {
                 let (read, write) = connect::sqlite(path).await?;
-                Pool::Sqlite { read, write }
+                let takes = TakeBatches::start(write.clone());
+                Pool::Sqlite { read, write, takes }
             }
             DatabaseConfig::Postgres { url } => Pool::Postgres(connect::postgres(config, url).await?),
         };
@@ -475,10 +482,16 @@ impl ShareDb {
         let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
         let now = now.unix_timestamp();
         for _ in 0..TAKE_ATTEMPTS {
-            let taken = on_writer!(self, pool => {
-                let rows = sqlx::query(sql).bind(id).bind(index).bind(now).fetch_all(pool).await?;
-                rows.first().map(|row| file_at(row, 0)).transpose()?
-            });
+            let taken = match &self.pool {
+                Pool::Sqlite { takes, .. } => {
+                    let row = takes.take(sql, id, index, now).await?;
+                    row.map(|row| file_at(&row, 0)).transpose()?
+                }
+                Pool::Postgres(pool) => {
+                    let row = sqlx::query(sql).bind(id).bind(index).bind(now).fetch_optional(pool).await?;
+                    row.map(|row| file_at(&row, 0)).transpose()?
+                }
+            };
             if let Some(file) = taken {
                 return Ok(file);
             }

@@ -23,6 +23,7 @@
 //! `Debug` here prints it. A malformed id costs the same query as an
 //! unknown one, so neither answers faster.
 
+mod batch;
 pub mod config;
 mod connect;
 pub mod db;

@@ -481,3 +481,52 @@ pub async fn an_upload_confirmed_again_keeps_its_share(backend: NamedBackend) {
     assert_eq!(read(&db, &id, t0()).await.files.len(), 1);
     assert_ne!(id, first);
 }
+
+/// A download that comes without the password counts only where none is
+/// asked; where one is, it counts nothing and says so, after the share's own
+/// refusals (a share over says why first).
+pub async fn a_download_without_the_password_counts_only_where_none_is_asked(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let open = created(&db, new_share(1, Some(2), None)).await;
+    let taken = db.take_open_download(open.as_str(), 0, t0()).await.expect("counted");
+    assert_eq!(taken.downloads, 1);
+    let mut locked = new_share(1, Some(2), None);
+    locked.password_hash = Some(HASH.into());
+    let locked = created(&db, locked).await;
+    assert_eq!(refusal(db.take_open_download(locked.as_str(), 0, t0()).await), "PasswordNeeded");
+    assert_eq!(downloads(&db, &locked).await, [0]);
+    assert_eq!(take(&db, &locked, 0, t0()).await.downloads, 1, "with the password given");
+    db.revoke(locked.as_str(), t0()).await.expect("revoked");
+    assert_eq!(refusal(db.take_open_download(locked.as_str(), 0, t0()).await), "Revoked");
+    assert_eq!(refusal(db.take_open_download("not-an-id", 0, t0()).await), "NotFound");
+}
+
+/// Many downloads at once on SQLite go a batch to a transaction: each is
+/// answered, the limit holds, and none is lost.
+pub async fn downloads_counted_in_batches_are_each_answered(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let limited = created(&db, new_share(1, Some(150), None)).await;
+    let unlimited = created(&db, new_share(1, None, None)).await;
+    let attempts = (0..300).map(|n| {
+        let db = db.clone();
+        let id = if n % 2 == 0 { limited.clone() } else { unlimited.clone() };
+        async move { db.take_open_download(id.as_str(), 0, t0()).await.is_ok() }
+    });
+    let answers = futures_join_all(attempts).await;
+    assert_eq!(answers.iter().filter(|ok| **ok).count(), 300, "150 of each");
+    assert_eq!(downloads(&db, &limited).await, [150]);
+    assert_eq!(downloads(&db, &unlimited).await, [150]);
+    assert_eq!(refusal(db.take_open_download(limited.as_str(), 0, t0()).await), "LimitReached");
+}
+
+/// Runs every future at once on the test's runtime.
+async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<bool> {
+    let tasks: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.expect("the task ran"));
+    }
+    answers
+}
