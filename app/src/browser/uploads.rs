@@ -408,10 +408,27 @@ pub async fn renew(key: String, token: String, share: Option<ShareLink>) -> Resu
 }
 
 /// Deletes a file uploaded earlier (its token's holder only), and forgets it
-/// in the recent uploads.
-pub async fn delete(key: String, token: String) -> Result<(), CourierError> {
+/// in the recent uploads. Its share, `share`, goes with it: when other
+/// cards show that share too (one link for several files), they are shown
+/// where it stands now.
+pub async fn delete(queue: Queue, key: String, token: String, share: Option<ShareLink>) -> Result<(), CourierError> {
     calls::delete_upload(key.clone(), token).await?;
     recent::forget(&key);
+    let Some(handle) = share.as_ref().and_then(share_ref) else {
+        return Ok(());
+    };
+    let shown_elsewhere = queue.items.get_untracked().iter().any(|item| {
+        let other_file = item
+            .state
+            .with_untracked(|s| !matches!(s, FileState::Done(link) if link.key == key));
+        other_file
+            && item
+                .share
+                .with_untracked(|s| s.as_ref().is_some_and(|s| s.id == handle.id))
+    });
+    if shown_elsewhere {
+        show_statuses(queue, std::slice::from_ref(&handle)).await;
+    }
     Ok(())
 }
 
@@ -426,25 +443,50 @@ pub fn share_ref(share: &ShareLink) -> Option<ShareRef> {
 }
 
 /// Changes a share's rules (its token's holder only): the share as it is
-/// now, remembered in the recent uploads.
-pub async fn change_share(share: ShareLink, change: RuleChange) -> Result<ShareLink, CourierError> {
+/// now, shown on every card that shows it and remembered in the recent uploads.
+pub async fn change_share(queue: Queue, share: ShareLink, change: RuleChange) -> Result<ShareLink, CourierError> {
     let Some(handle) = share_ref(&share) else {
         return Err(no_controls());
     };
     let fresh = keep_token(calls::update_share(&handle, &change).await?, Some(&share));
+    show_share(queue, &fresh);
     recent::update_shares(std::slice::from_ref(&fresh));
     Ok(fresh)
 }
 
 /// Takes a share's link back now (its token's holder only); the server
-/// deletes its files. The share as it is now, remembered.
-pub async fn take_back(share: ShareLink) -> Result<ShareLink, CourierError> {
+/// deletes its files, every one of them. The share as it is now, shown on
+/// every card that shows it, and remembered.
+pub async fn take_back(queue: Queue, share: ShareLink) -> Result<ShareLink, CourierError> {
     let Some(handle) = share_ref(&share) else {
         return Err(no_controls());
     };
     let fresh = keep_token(calls::revoke_share(&handle).await?, Some(&share));
+    show_share(queue, &fresh);
     recent::update_shares(std::slice::from_ref(&fresh));
     Ok(fresh)
+}
+
+/// Shows `fresh` on every card that shows that share (one link for several
+/// files is on each of their cards), each keeping the token it holds.
+fn show_share(queue: Queue, fresh: &ShareLink) {
+    for item in queue.items.get_untracked() {
+        let Some(kept) = item.share.get_untracked().filter(|kept| kept.id == fresh.id) else {
+            continue;
+        };
+        item.share.set(Some(keep_token(fresh.clone(), Some(&kept))));
+    }
+}
+
+/// Asks where `shares` stand now, and shows and remembers the answers;
+/// unanswered, the cards show them as last seen.
+async fn show_statuses(queue: Queue, shares: &[ShareRef]) {
+    if let Ok(fresh) = calls::share_status(shares).await {
+        for share in &fresh {
+            show_share(queue, share);
+        }
+        recent::update_shares(&fresh);
+    }
 }
 
 fn no_controls() -> CourierError {
@@ -469,7 +511,7 @@ fn apply_new_link_rules(queue: Queue, item: QueuedFile) {
     }
     item.share_note.set(Some(ShareNote::Applying));
     leptos::task::spawn_local(async move {
-        match change_share(share, change).await {
+        match change_share(queue, share, change).await {
             Ok(fresh) => {
                 item.share.set(Some(fresh));
                 item.share_note.set(None);
@@ -490,29 +532,23 @@ const MAX_STATUS_SHARES: usize = 100;
 /// stands (downloads so far, whether it is over), and shows and remembers
 /// the answers. A share that is over stays over: it is not asked about.
 fn refresh_shares(queue: Queue, links: &[DownloadLink]) {
-    let handles: Vec<ShareRef> = links
+    // Each share once: one link for several files is in each of their uploads.
+    let mut handles: Vec<ShareRef> = Vec::new();
+    for handle in links
         .iter()
         .filter_map(|link| link.share.as_ref())
         .filter(|share| share.state == ShareState::Live)
         .filter_map(share_ref)
-        .take(MAX_STATUS_SHARES)
-        .collect();
+    {
+        if handles.len() == MAX_STATUS_SHARES {
+            break;
+        }
+        if !handles.iter().any(|kept| kept.id == handle.id) {
+            handles.push(handle);
+        }
+    }
     if handles.is_empty() {
         return;
     }
-    leptos::task::spawn_local(async move {
-        // Unanswered, the cards show the shares as last seen.
-        let Ok(fresh) = calls::share_status(&handles).await else {
-            return;
-        };
-        for item in queue.items.get_untracked() {
-            let Some(kept) = item.share.get_untracked() else {
-                continue;
-            };
-            if let Some(share) = fresh.iter().find(|share| share.id == kept.id) {
-                item.share.set(Some(keep_token(share.clone(), Some(&kept))));
-            }
-        }
-        recent::update_shares(&fresh);
-    });
+    leptos::task::spawn_local(async move { show_statuses(queue, &handles).await });
 }
