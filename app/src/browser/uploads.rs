@@ -19,7 +19,7 @@ use crate::error::CourierError;
 use crate::model::DownloadLink;
 use crate::share::{RuleChange, ShareLink, ShareRef, ShareState};
 use crate::upload::queue::{FileState, Progress, Queue, QueuedFile, ShareNote};
-use crate::upload::rules::{keep_token, renewed_share};
+use crate::upload::rules::{keep_token, renewed_share, shares_to_combine};
 
 /// A card shows how its upload goes.
 impl Watcher for QueuedFile {
@@ -487,6 +487,56 @@ async fn show_statuses(queue: Queue, shares: &[ShareRef]) {
         }
         recent::update_shares(&fresh);
     }
+}
+
+/// The shares "One link for all" would make one of, in the cards' order
+/// (see [`shares_to_combine`]): those of finished cards whose share has
+/// its rules for new links already (none is on its way). Tracked: the
+/// button follows it.
+pub fn combinable(queue: Queue) -> Vec<ShareRef> {
+    queue.items.with(|items| {
+        let shares: Vec<ShareLink> = items
+            .iter()
+            .filter(|item| item.state.with(|s| matches!(s, FileState::Done(_))))
+            .filter(|item| item.share_note.with(|note| *note != Some(ShareNote::Applying)))
+            .filter_map(|item| item.share.get())
+            .collect();
+        shares_to_combine(&shares)
+    })
+}
+
+/// Makes one share of `shares` (their token's holder only), with the rules
+/// of the "For new links" panel (those each of them was given as it
+/// finished; a new link's defaults where it changes nothing): the shares
+/// given stop existing, and every card that showed one of them shows the
+/// new one, remembered for each. Refused, nothing changes; the cards then
+/// show where those shares stand (one may have been downloaded meanwhile).
+pub async fn combine(queue: Queue, shares: Vec<ShareRef>) -> Result<ShareLink, CourierError> {
+    let rules = queue
+        .new_links
+        .change()
+        .map_err(|sentence| CourierError::BadRequest(sentence.to_owned()))?
+        .unwrap_or_default();
+    let combined = match calls::combine_shares(&shares, &rules).await {
+        Ok(combined) => combined,
+        Err(refused) => {
+            show_statuses(queue, &shares).await;
+            return Err(refused);
+        }
+    };
+    let replaced: Vec<String> = shares.into_iter().map(|share| share.id).collect();
+    recent::replace_shares(&replaced, &combined);
+    for item in queue.items.get_untracked() {
+        if item
+            .share
+            .with_untracked(|share| share.as_ref().is_some_and(|share| replaced.contains(&share.id)))
+        {
+            item.share.set(Some(combined.clone()));
+            // What it says of the rules for new links is the old share's.
+            item.share_note.set(None);
+        }
+    }
+    Ok(combined)
 }
 
 fn no_controls() -> CourierError {

@@ -33,7 +33,7 @@ pub fn show_cards(queue: Queue) {
     leptos::mount::mount_to(status, move || move || queue.announcement.get()).forget();
     leptos::mount::mount_to(
         actions,
-        move || view! { <ClearFinished queue /> },
+        move || view! { <CombineShares queue /> <ClearFinished queue /> },
     )
     .forget();
     leptos::mount::mount_to(list, move || {
@@ -59,6 +59,41 @@ fn ClearFinished(queue: Queue) -> impl IntoView {
             <button type="button" class="secondary clear" on:click=move |_| uploads::clear_finished(queue)>
                 "Clear recent uploads"
             </button>
+        </Show>
+    }
+}
+
+/// Once two or more finished cards have links no one used yet: a button
+/// that makes one link of them, with the rules for new links. The cards
+/// then all show it; a refusal is said next to the button.
+#[component]
+fn CombineShares(queue: Queue) -> impl IntoView {
+    let combining = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let combinable = Memo::new(move |_| uploads::combinable(queue));
+    let combine = move |_| {
+        let shares = combinable.get_untracked();
+        if shares.len() < 2 {
+            return;
+        }
+        combining.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            match uploads::combine(queue, shares).await {
+                Ok(combined) => queue
+                    .announcement
+                    .set(combined.files.len().to_string() + " files now share one link"),
+                Err(error) => problem.set(Some(error.to_string())),
+            }
+            combining.set(false);
+        });
+    };
+    view! {
+        <Show when=move || combinable.with(|shares| shares.len() >= 2)>
+            <button type="button" class="secondary combine" data-testid="combine-shares" on:click=combine disabled=move || combining.get()>
+                "One link for all"
+            </button>
+            {move || problem.get().map(|problem| view! { <p class="error" role="alert" data-testid="combine-problem">{problem}</p> })}
         </Show>
     }
 }
@@ -243,11 +278,13 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
     let share = item.share;
     let shared = share.with_untracked(|share| share.as_ref().map(|share| share.owner_token().is_some()));
     let over = move || is_over(share);
-    let url = share
-        .with_untracked(|share| share.as_ref().map(|share| share.url.clone()))
-        .unwrap_or_else(|| link.download_url.clone());
+    // Read at each click: the share may change under the card (made one
+    // with others' by "One link for all").
+    let direct_url = link.download_url.clone();
     let copy = move |_| {
-        let url = url.clone();
+        let url = share
+            .with_untracked(|share| share.as_ref().map(|share| share.url.clone()))
+            .unwrap_or_else(|| direct_url.clone());
         leptos::task::spawn_local(async move {
             let ok = uploads::copy(url).await;
             copied.set(ok);
