@@ -93,8 +93,10 @@ fn CombineShares(queue: Queue) -> impl IntoView {
             <button type="button" class="secondary combine" data-testid="combine-shares" on:click=combine disabled=move || combining.get()>
                 "One link for all"
             </button>
-            {move || problem.get().map(|problem| view! { <p class="error" role="alert" data-testid="combine-problem">{problem}</p> })}
         </Show>
+        // Outside the button's `Show`: the refusal may leave fewer than two
+        // links to make one of (the cards then show why), and it still says why.
+        {move || problem.get().map(|problem| view! { <p class="error" role="alert" data-testid="combine-problem">{problem}</p> })}
     }
 }
 
