@@ -240,6 +240,39 @@ test("one link for all is refused, with a sentence, once one of the links was do
   await expect(page.getByTestId("combine-shares")).toHaveCount(0);
 });
 
+test("with one link for the files of each drop, the files chosen together get one link once they are all up", async ({
+  page,
+}) => {
+  await openHydrated(page);
+  await page.getByTestId("new-share-toggle").click();
+  await page.getByTestId("new-share-limit").fill("2");
+  const together = page.getByTestId("new-share-together");
+  await expect(together).not.toBeChecked();
+  await together.check();
+
+  const files = [random("drop one.txt", 3000), random("drop two.txt", 4000)];
+  await page.locator("input[type=file]").setInputFiles(files);
+  const one = await sharedCard(page, files[0].name, "2 files", "2 downloads left");
+  const two = await sharedCard(page, files[1].name, "2 files", "2 downloads left");
+  expect(two.href).toBe(one.href);
+  await expect(page.getByTestId("combine-shares")).toHaveCount(0);
+
+  // A file chosen on its own keeps a link of its own.
+  await page.locator("input[type=file]").setInputFiles(random("alone.txt", 1000));
+  const alone = await sharedCard(page, "alone.txt", "2 downloads left");
+  await expect(alone.card.getByTestId("share-rules")).not.toContainText("files");
+  expect(alone.href).not.toBe(one.href);
+
+  // A reload remembers the one link on both cards.
+  await openHydrated(page);
+  for (const file of files) {
+    await expect(page.getByTestId("result").filter({ hasText: file.name }).getByTestId("share-link")).toHaveAttribute(
+      "href",
+      one.href,
+    );
+  }
+});
+
 test("the sender's link settings change a share's rules, and refuse what cannot be", async ({ page }) => {
   await openHydrated(page);
   await page.locator("input[type=file]").setInputFiles({ name: "settings.txt", mimeType: "text/plain", buffer: randomBytes(2048) });

@@ -16,7 +16,7 @@ use super::file_handles::{self, Chosen, Unreadable};
 pub use super::gesture::element;
 use super::{calls, recent, unfinished};
 use crate::error::CourierError;
-use crate::model::DownloadLink;
+use crate::model::{DownloadLink, LinkKind};
 use crate::share::{RuleChange, ShareLink, ShareRef, ShareState};
 use crate::upload::queue::{FileState, Progress, Queue, QueuedFile, ShareNote};
 use crate::upload::rules::{keep_token, renewed_share, shares_to_combine};
@@ -56,7 +56,10 @@ fn settings(queue: Queue) -> engine::Settings {
 
 /// Puts files in the queue; those that break the rules fail at once, with the reason.
 /// A file a paused card waits for (the same name, size and date) continues there.
+/// With "One link for the files of each drop" on, the files that came
+/// together get one link once they are all up (see [`drops`]).
 pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>) {
+    let mut sent = Vec::new();
     for Chosen { file, handle } in files.into_iter().map(Into::into) {
         if resume_with(queue, &file, handle.as_ref()) {
             continue;
@@ -69,12 +72,17 @@ pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>)
                     item.preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
                 }
                 record::keep(item.id, UploadRecord::chosen(item.link, file, handle));
+                sent.push(item);
             }
             Err(error) => {
                 item.state.set(FileState::Failed(error.to_string()));
                 queue.announce(&item);
             }
         }
+    }
+    let shared = sent.iter().filter(|item| item.link == LinkKind::Expiring).count();
+    if queue.new_links.together.get_untracked() && shared >= 2 {
+        drops::keep(sent.iter().map(|item| item.id).collect());
     }
     pump(queue);
 }
@@ -144,6 +152,7 @@ fn settle(queue: Queue, item: QueuedFile, outcome: Outcome) {
     };
     item.state.set(state);
     queue.announce(&item);
+    drops::combine_ended(queue);
 }
 
 /// Stops an upload: a waiting one never starts, a running one is aborted,
@@ -157,6 +166,7 @@ pub fn cancel(queue: Queue, item: QueuedFile) {
         engine::abandon(&record);
     }
     queue.announce(&item);
+    drops::combine_ended(queue);
     pump(queue);
 }
 
@@ -272,6 +282,7 @@ pub fn remove(queue: Queue, item: QueuedFile) {
         engine::abandon(&record);
     }
     drop_card(queue, &item);
+    drops::combine_ended(queue);
 }
 
 /// Takes a card off the list with everything the page held for it: its
@@ -568,6 +579,7 @@ fn apply_new_link_rules(queue: Queue, item: QueuedFile) {
             }
             Err(error) => item.share_note.set(Some(not_applied(error.sentence()))),
         }
+        drops::combine_ended(queue);
     });
 }
 
@@ -601,4 +613,69 @@ fn refresh_shares(queue: Queue, links: &[DownloadLink]) {
         return;
     }
     leptos::task::spawn_local(async move { show_statuses(queue, &handles).await });
+}
+
+/// "One link for the files of each drop": the files that came together,
+/// kept until every one of them has ended (up, failed, cancelled or
+/// removed; a paused one is waited for), then the links of those that are
+/// up made one, as "One link for all" does, once each has the rules for
+/// new links (so each link keeps them meanwhile).
+mod drops {
+    use std::cell::RefCell;
+
+    use leptos::prelude::*;
+
+    use super::{FileState, Queue, ShareNote, combine};
+    use crate::upload::rules::shares_to_combine;
+
+    thread_local! {
+        static WAITING: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The cards of one drop, to be given one link together.
+    pub fn keep(ids: Vec<u64>) {
+        WAITING.with(|waiting| waiting.borrow_mut().push(ids));
+    }
+
+    /// Gives one link to the files of each drop whose every file has ended.
+    pub fn combine_ended(queue: Queue) {
+        let items = queue.items.get_untracked();
+        let ended = |id: &u64| {
+            items.iter().find(|item| item.id == *id).is_none_or(|item| {
+                let over = item
+                    .state
+                    .with_untracked(|s| !(s.is_active() || matches!(s, FileState::Waiting | FileState::Paused)));
+                over && item
+                    .share_note
+                    .with_untracked(|note| *note != Some(ShareNote::Applying))
+            })
+        };
+        let done: Vec<Vec<u64>> = WAITING.with(|waiting| {
+            let mut waiting = waiting.borrow_mut();
+            let (done, left) = waiting.drain(..).partition(|ids: &Vec<u64>| ids.iter().all(ended));
+            *waiting = left;
+            done
+        });
+        for ids in done {
+            let cards: Vec<_> = items
+                .iter()
+                .filter(|item| ids.contains(&item.id))
+                .filter(|item| item.state.with_untracked(|s| matches!(s, FileState::Done(_))))
+                .copied()
+                .collect();
+            let shares: Vec<_> = cards.iter().filter_map(|item| item.share.get_untracked()).collect();
+            let refs = shares_to_combine(&shares);
+            if refs.is_empty() {
+                continue;
+            }
+            leptos::task::spawn_local(async move {
+                if let Err(error) = combine(queue, refs).await {
+                    let sentence = String::from("These files could not be given one link: ") + error.sentence();
+                    for item in cards {
+                        item.share_note.set(Some(ShareNote::Failed(sentence.clone())));
+                    }
+                }
+            });
+        }
+    }
 }

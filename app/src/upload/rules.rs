@@ -207,6 +207,9 @@ pub struct NewLinkRules {
     pub expiry: RwSignal<String>,
     pub limit: RwSignal<String>,
     pub password: RwSignal<String>,
+    /// Whether the files of one drop (or pick, or paste) get one link
+    /// together once they are all up.
+    pub together: RwSignal<bool>,
 }
 
 impl NewLinkRules {
@@ -215,6 +218,7 @@ impl NewLinkRules {
             expiry: RwSignal::new(DEFAULT_EXPIRY.to_owned()),
             limit: RwSignal::new(String::new()),
             password: RwSignal::new(String::new()),
+            together: RwSignal::new(false),
         }
     }
 
