@@ -2,7 +2,7 @@ import { expect, test, type Browser, type Locator, type Page } from "@playwright
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 
-import { baseURL, md5, openHydrated } from "./helpers";
+import { baseURL, openHydrated } from "./helpers";
 
 const PASSWORD = "plum tree 42, by the river";
 
@@ -15,19 +15,20 @@ function shareId(href: string): string {
 
 /**
  * A recipient opens the link in a browser of their own (nothing shared with
- * the sender's): the page asks for the password, refuses a wrong one with a
- * sentence (401), and shows the file once the right one is given. Returns
- * that page, on the file's Download link.
+ * the sender's): the page asks for the password, shows nothing of the files
+ * before it, refuses a wrong one with a sentence (401), and shows every
+ * file once the right one is given. Returns that page.
  */
-async function unlock(browser: Browser, href: string, id: string) {
+async function unlock(browser: Browser, href: string, id: string, names: string[]) {
   const context = await browser.newContext();
   const visitor = await context.newPage();
   const opened = await visitor.goto(href);
   expect(opened?.status()).toBe(200);
   const password = visitor.locator("input[name=password]");
   await expect(password).toBeVisible();
-  // Nothing of the file shows before the password.
-  await expect(visitor.locator(`a[href="/s/${id}/1"]`)).toHaveCount(0);
+  // Nothing of the files shows before the password.
+  await expect(visitor.locator(`a[href^="/s/${id}/"]`)).toHaveCount(0);
+  for (const name of names) await expect(visitor.getByText(name)).toHaveCount(0);
   const form = visitor.locator("form").filter({ has: password });
   const posted = (r: { url(): string; request(): { method(): string } }) =>
     r.request().method() === "POST" && new URL(r.url()).pathname === `/s/${id}`;
@@ -36,34 +37,42 @@ async function unlock(browser: Browser, href: string, id: string) {
   const [refused] = await Promise.all([visitor.waitForResponse(posted), form.getByRole("button").click()]);
   expect(refused.status()).toBe(401);
   await expect(visitor.getByText(/password is not right/)).toBeVisible();
-  await expect(visitor.locator(`a[href="/s/${id}/1"]`)).toHaveCount(0);
+  await expect(visitor.locator(`a[href^="/s/${id}/"]`)).toHaveCount(0);
 
   await visitor.locator("input[name=password]").fill(PASSWORD);
   await Promise.all([visitor.waitForResponse(posted), form.getByRole("button").click()]);
-  const download = visitor.locator(`a[href="/s/${id}/1"]`);
-  await expect(download).toBeVisible();
-  return { context, visitor, download };
+  for (const [i, name] of names.entries()) {
+    await expect(visitor.locator(`a[href="/s/${id}/${i + 1}"]`)).toBeVisible();
+    await expect(visitor.getByText(name).first()).toBeVisible();
+  }
+  return { context, visitor };
 }
 
-/** A finished card's share, once the rules for new links are on it. */
-async function sharedCard(page: Page, name: string): Promise<{ card: Locator; href: string; id: string }> {
+/** A finished card's share, once its rules line says `rules` (each part). */
+async function sharedCard(page: Page, name: string, ...rules: string[]): Promise<{ card: Locator; href: string; id: string }> {
   const card = page.getByTestId("result").filter({ hasText: name });
   await expect(card).toBeVisible();
-  const rules = card.getByTestId("share-rules");
-  await expect(rules).toContainText("1 download left");
-  await expect(rules).toContainText("Password set");
+  for (const part of rules) await expect(card.getByTestId("share-rules")).toContainText(part);
   const href = (await card.getByTestId("share-link").getAttribute("href"))!;
   return { card, href, id: shareId(href) };
 }
 
-// TODO(combine): two files as ONE share is not built yet (`combine`); each
-// file is tested on its own share for now. Once it is, upload both as one
-// share and test its two Download links, `/s/<id>/1` and `/s/<id>/2`.
-test("a share with a password and one download: asked, refused, downloaded once, used up, counted, and taken back", async ({
+/** Clicks "One link for all"; the answer of `combine_shares`. */
+async function combine(page: Page) {
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/combine_shares")),
+    page.getByTestId("combine-shares").click(),
+  ]);
+  return answer;
+}
+
+const random = (name: string, size: number) => ({ name, mimeType: "text/plain", buffer: randomBytes(size) });
+
+test("two files as one link with a password and one download: asked, refused, both downloaded once, used up, counted; another taken back whole", async ({
   page,
   browser,
 }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(120_000);
   await openHydrated(page);
 
   // For new links: one download per file, and a password.
@@ -75,24 +84,46 @@ test("a share with a password and one download: asked, refused, downloaded once,
   await page.getByTestId("new-share-limit").fill("1");
   await page.getByTestId("new-share-password").fill(PASSWORD);
 
-  const files = [
-    { name: "share first.txt", mimeType: "text/plain", buffer: randomBytes(20_000) },
-    { name: "share second.txt", mimeType: "text/plain", buffer: randomBytes(30_000) },
-  ];
+  const files = [random("share first.txt", 20_000), random("share second.txt", 30_000)];
+  // Nothing to make one link of before there are two.
+  await expect(page.getByTestId("combine-shares")).toHaveCount(0);
   await page.locator("input[type=file]").setInputFiles(files);
   await expect(page.getByTestId("result")).toHaveCount(2);
-  const first = await sharedCard(page, files[0].name);
-  const second = await sharedCard(page, files[1].name);
+  // Each file got its own link first, with the rules for new links.
+  const first = await sharedCard(page, files[0].name, "1 download left", "Password set");
+  const second = await sharedCard(page, files[1].name, "1 download left", "Password set");
   expect(first.id).not.toBe(second.id);
 
-  // The first file: unlocked, downloaded (the same bytes), then used up.
+  // One link for both, with the same rules; both cards show it.
+  const combined = await combine(page);
+  expect(combined.status()).toBe(200);
+  const one = await sharedCard(page, files[0].name, "2 files", "1 download left", "Password set");
+  const same = await sharedCard(page, files[1].name, "2 files", "1 download left", "Password set");
+  expect(same.href).toBe(one.href);
+  expect([first.id, second.id]).not.toContain(one.id);
+  // One link left: nothing more to make one of.
+  await expect(page.getByTestId("combine-shares")).toHaveCount(0);
+  // The two links it replaced no longer exist.
+  for (const old of [first, second]) expect((await page.request.get(old.href)).status()).toBe(404);
+
+  // A recipient: asked, refused, then both files, each downloaded once (the same bytes), then used up.
   {
-    const { context, visitor, download } = await unlock(browser, first.href, first.id);
+    const { context, visitor } = await unlock(
+      browser,
+      one.href,
+      one.id,
+      files.map((file) => file.name),
+    );
     try {
-      const [saved] = await Promise.all([visitor.waitForEvent("download"), download.click()]);
-      expect(saved.suggestedFilename()).toBe(files[0].name);
-      expect(md5(await readFile(await saved.path()))).toBe(md5(files[0].buffer));
-      const again = await visitor.goto(new URL(`/s/${first.id}/1`, first.href).href);
+      for (const [i, file] of files.entries()) {
+        const [saved] = await Promise.all([
+          visitor.waitForEvent("download"),
+          visitor.locator(`a[href="/s/${one.id}/${i + 1}"]`).click(),
+        ]);
+        expect(saved.suggestedFilename()).toBe(file.name);
+        expect((await readFile(await saved.path())).equals(file.buffer)).toBe(true);
+      }
+      const again = await visitor.goto(new URL(`/s/${one.id}/1`, one.href).href);
       expect(again?.status()).toBe(410);
       await expect(visitor.getByText(/download limit was reached/)).toBeVisible();
     } finally {
@@ -100,50 +131,146 @@ test("a share with a password and one download: asked, refused, downloaded once,
     }
   }
 
-  // The second file: unlocked too; its Download link is there, unused.
-  {
-    const { context } = await unlock(browser, second.href, second.id);
-    await context.close();
-  }
-
-  // Back on the sender's page, after a reload (share_status): how far each went.
+  // Back on the sender's page, after a reload (share_status, each share
+  // asked about once): how far it went, on both cards.
+  const asked: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith("/api/share_status")) asked.push(request.postData() ?? "");
+  });
   await openHydrated(page);
-  const firstCard = page.getByTestId("result").filter({ hasText: files[0].name });
-  const secondCard = page.getByTestId("result").filter({ hasText: files[1].name });
-  await expect(firstCard.getByTestId("share-rules")).toContainText("1 of 1 downloaded");
-  await expect(firstCard.getByTestId("share-state")).toContainText("download limit was reached");
-  await expect(firstCard.getByTestId("share-link")).toHaveCount(0);
-  await expect(secondCard.getByTestId("share-rules")).toContainText("1 download left");
+  for (const file of files) {
+    const card = page.getByTestId("result").filter({ hasText: file.name });
+    await expect(card.getByTestId("share-rules")).toContainText("1 of 1 downloaded");
+    await expect(card.getByTestId("share-rules")).toContainText("2 files");
+    await expect(card.getByTestId("share-state")).toContainText("download limit was reached");
+    await expect(card.getByTestId("share-link")).toHaveCount(0);
+    // Over: there is nothing to take back.
+    await expect(card.getByTestId("share-revoke")).toBeHidden();
+  }
+  expect(asked).toHaveLength(1);
+  expect(asked[0].match(/shares%5B\d+%5D%5Bid%5D/g)).toHaveLength(1);
+  await expect(page.getByTestId("combine-shares")).toHaveCount(0);
 
-  // Take back asks first, then the link stops working for everyone.
-  await secondCard.getByTestId("share-revoke").click();
-  await expect(secondCard.getByRole("group", { name: "Take the link back" })).toContainText("stops working for everyone");
+  // Two more files (the rules for new links are the defaults again), made
+  // one link: the used one is not part of it. Then taken back, whole.
+  const more = [random("share third.txt", 10_000), random("share fourth.txt", 12_000)];
+  await page.locator("input[type=file]").setInputFiles(more);
+  await expect(page.getByTestId("result")).toHaveCount(4);
+  await sharedCard(page, more[0].name, "Unlimited downloads");
+  await sharedCard(page, more[1].name, "Unlimited downloads");
+  expect((await combine(page)).status()).toBe(200);
+  const third = await sharedCard(page, more[0].name, "2 files", "Unlimited downloads");
+  const fourth = await sharedCard(page, more[1].name, "2 files");
+  expect(fourth.href).toBe(third.href);
+  expect(third.id).not.toBe(one.id);
+  const direct = await Promise.all(
+    [third, fourth].map(async ({ card }) => (await card.locator("a.download-link").getAttribute("href"))!),
+  );
+  for (const href of direct) expect((await page.request.get(href)).status()).toBe(200);
+
+  // Take back asks first, then the link stops working for everyone, on both cards.
+  await third.card.getByTestId("share-revoke").click();
+  await expect(third.card.getByRole("group", { name: "Take the link back" })).toContainText("stops working for everyone");
   const [revoked] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith("/api/revoke_share")),
-    secondCard.getByTestId("share-revoke-confirm").click(),
+    third.card.getByTestId("share-revoke-confirm").click(),
   ]);
   expect(revoked.status()).toBe(200);
-  await expect(secondCard.getByTestId("share-state")).toHaveText(
-    "The sender took this link back, and its files were deleted.",
-  );
-  await expect(secondCard.getByRole("button", { name: "Copy link" })).toHaveCount(0);
-  await expect(secondCard.getByTestId("share-qr-toggle")).toBeHidden();
-  await expect(secondCard.getByTestId("share-settings-toggle")).toBeHidden();
+  for (const { card } of [third, fourth]) {
+    await expect(card.getByTestId("share-state")).toHaveText("The sender took this link back, and its files were deleted.");
+    await expect(card.getByRole("button", { name: "Copy link" })).toHaveCount(0);
+    await expect(card.getByTestId("share-qr-toggle")).toBeHidden();
+    await expect(card.getByTestId("share-settings-toggle")).toBeHidden();
+    await expect(card.getByTestId("share-revoke")).toBeHidden();
+  }
 
   const stranger = await browser.newContext();
   try {
-    const gone = await stranger.request.get(second.href);
+    const gone = await stranger.request.get(third.href);
     expect(gone.status()).toBe(410);
     expect(await gone.text()).toContain("The sender took this link back");
   } finally {
     await stranger.close();
   }
+  // Its files are gone from the store: their direct links answer 404.
+  for (const href of direct) {
+    await expect.poll(async () => (await page.request.get(href)).status()).toBe(404);
+  }
 
-  // A reload remembers it.
+  // A reload remembers it, on both cards.
   await openHydrated(page);
-  await expect(
-    page.getByTestId("result").filter({ hasText: files[1].name }).getByTestId("share-state"),
-  ).toHaveText("The sender took this link back, and its files were deleted.");
+  for (const file of more) {
+    await expect(page.getByTestId("result").filter({ hasText: file.name }).getByTestId("share-state")).toHaveText(
+      "The sender took this link back, and its files were deleted.",
+    );
+  }
+});
+
+test("one link for all is refused, with a sentence, once one of the links was downloaded; the others still can be", async ({
+  page,
+}) => {
+  await openHydrated(page);
+  const files = [random("used.txt", 1000), random("fresh one.txt", 1000), random("fresh two.txt", 1000)];
+  await page.locator("input[type=file]").setInputFiles(files);
+  await expect(page.getByTestId("result")).toHaveCount(3);
+  const cards = await Promise.all(files.map((file) => sharedCard(page, file.name, "Unlimited downloads")));
+
+  // Someone downloads the first file through its link; this page does not know yet.
+  const downloaded = await page.request.get(new URL(`/s/${cards[0].id}/1`, cards[0].href).href);
+  expect(downloaded.status()).toBe(200);
+
+  const refused = await combine(page);
+  expect(refused.status()).toBe(400);
+  const alert = page.locator(".queue-actions").getByRole("alert");
+  await expect(alert).toContainText("downloaded already");
+  // Nothing changed: each file keeps its own link; the used one shows its download.
+  for (const card of cards) {
+    await expect(card.card.getByTestId("share-link")).toHaveAttribute("href", card.href);
+    await expect(card.card.getByTestId("share-rules")).not.toContainText("files");
+  }
+  await expect(cards[0].card.getByTestId("share-rules")).toContainText("(1 so far)");
+
+  // The other two still can be made one link.
+  expect((await combine(page)).status()).toBe(200);
+  await expect(alert).toHaveCount(0);
+  const two = await sharedCard(page, files[1].name, "2 files");
+  const three = await sharedCard(page, files[2].name, "2 files");
+  expect(three.href).toBe(two.href);
+  await expect(cards[0].card.getByTestId("share-link")).toHaveAttribute("href", cards[0].href);
+  await expect(page.getByTestId("combine-shares")).toHaveCount(0);
+});
+
+test("with one link for the files of each drop, the files chosen together get one link once they are all up", async ({
+  page,
+}) => {
+  await openHydrated(page);
+  await page.getByTestId("new-share-toggle").click();
+  await page.getByTestId("new-share-limit").fill("2");
+  const together = page.getByTestId("new-share-together");
+  await expect(together).not.toBeChecked();
+  await together.check();
+
+  const files = [random("drop one.txt", 3000), random("drop two.txt", 4000)];
+  await page.locator("input[type=file]").setInputFiles(files);
+  const one = await sharedCard(page, files[0].name, "2 files", "2 downloads left");
+  const two = await sharedCard(page, files[1].name, "2 files", "2 downloads left");
+  expect(two.href).toBe(one.href);
+  await expect(page.getByTestId("combine-shares")).toHaveCount(0);
+
+  // A file chosen on its own keeps a link of its own.
+  await page.locator("input[type=file]").setInputFiles(random("alone.txt", 1000));
+  const alone = await sharedCard(page, "alone.txt", "2 downloads left");
+  await expect(alone.card.getByTestId("share-rules")).not.toContainText("files");
+  expect(alone.href).not.toBe(one.href);
+
+  // A reload remembers the one link on both cards.
+  await openHydrated(page);
+  for (const file of files) {
+    await expect(page.getByTestId("result").filter({ hasText: file.name }).getByTestId("share-link")).toHaveAttribute(
+      "href",
+      one.href,
+    );
+  }
 });
 
 test("the sender's link settings change a share's rules, and refuse what cannot be", async ({ page }) => {

@@ -396,7 +396,7 @@ mod contract {
             remove_password: false,
         };
         let args: UpdateShare = decoded(&endpoint::update_share(&share, &change));
-        assert_eq!((args.share, args.change), (share.clone(), change));
+        assert_eq!((args.share, args.change), (share.clone(), change.clone()));
         let args: UpdateShare = decoded(&endpoint::update_share(&share, &RuleChange::default()));
         assert_eq!(args.change, RuleChange::default());
         let remove = RuleChange {

@@ -64,6 +64,10 @@ pub async fn revoke_share(share: &ShareRef) -> Result<ShareLink, CourierError> {
     call(endpoint::revoke_share(share)).await
 }
 
+pub async fn combine_shares(shares: &[ShareRef], rules: &RuleChange) -> Result<ShareLink, CourierError> {
+    call(endpoint::combine_shares(shares, rules)).await
+}
+
 pub async fn share_status(shares: &[ShareRef]) -> Result<Vec<ShareLink>, CourierError> {
     call(endpoint::share_status(shares)).await
 }

@@ -72,6 +72,22 @@ pub fn update_shares(shares: &[ShareLink]) {
     }
 }
 
+/// Remembers `combined`, the one share that took the place of the shares
+/// `replaced` (their links no longer work), in each upload that had one of them.
+pub fn replace_shares(replaced: &[String], combined: &ShareLink) {
+    let mut links = load();
+    let mut changed = false;
+    for link in &mut links {
+        if link.share.as_ref().is_some_and(|kept| replaced.contains(&kept.id)) {
+            link.share = Some(combined.clone());
+            changed = true;
+        }
+    }
+    if changed {
+        save(&links);
+    }
+}
+
 pub fn forget(key: &str) {
     let mut links = load();
     links.retain(|l| l.key != key);

@@ -16,10 +16,10 @@ use super::file_handles::{self, Chosen, Unreadable};
 pub use super::gesture::element;
 use super::{calls, recent, unfinished};
 use crate::error::CourierError;
-use crate::model::DownloadLink;
+use crate::model::{DownloadLink, LinkKind};
 use crate::share::{RuleChange, ShareLink, ShareRef, ShareState};
 use crate::upload::queue::{FileState, Progress, Queue, QueuedFile, ShareNote};
-use crate::upload::rules::{keep_token, renewed_share};
+use crate::upload::rules::{keep_token, renewed_share, shares_to_combine};
 
 /// A card shows how its upload goes.
 impl Watcher for QueuedFile {
@@ -56,7 +56,10 @@ fn settings(queue: Queue) -> engine::Settings {
 
 /// Puts files in the queue; those that break the rules fail at once, with the reason.
 /// A file a paused card waits for (the same name, size and date) continues there.
+/// With "One link for the files of each drop" on, the files that came
+/// together get one link once they are all up (see [`drops`]).
 pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>) {
+    let mut sent = Vec::new();
     for Chosen { file, handle } in files.into_iter().map(Into::into) {
         if resume_with(queue, &file, handle.as_ref()) {
             continue;
@@ -69,12 +72,17 @@ pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>)
                     item.preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
                 }
                 record::keep(item.id, UploadRecord::chosen(item.link, file, handle));
+                sent.push(item);
             }
             Err(error) => {
                 item.state.set(FileState::Failed(error.to_string()));
                 queue.announce(&item);
             }
         }
+    }
+    let shared = sent.iter().filter(|item| item.link == LinkKind::Expiring).count();
+    if queue.new_links.together.get_untracked() && shared >= 2 {
+        drops::keep(sent.iter().map(|item| item.id).collect());
     }
     pump(queue);
 }
@@ -144,6 +152,7 @@ fn settle(queue: Queue, item: QueuedFile, outcome: Outcome) {
     };
     item.state.set(state);
     queue.announce(&item);
+    drops::combine_ended(queue);
 }
 
 /// Stops an upload: a waiting one never starts, a running one is aborted,
@@ -157,6 +166,7 @@ pub fn cancel(queue: Queue, item: QueuedFile) {
         engine::abandon(&record);
     }
     queue.announce(&item);
+    drops::combine_ended(queue);
     pump(queue);
 }
 
@@ -272,6 +282,7 @@ pub fn remove(queue: Queue, item: QueuedFile) {
         engine::abandon(&record);
     }
     drop_card(queue, &item);
+    drops::combine_ended(queue);
 }
 
 /// Takes a card off the list with everything the page held for it: its
@@ -408,10 +419,27 @@ pub async fn renew(key: String, token: String, share: Option<ShareLink>) -> Resu
 }
 
 /// Deletes a file uploaded earlier (its token's holder only), and forgets it
-/// in the recent uploads.
-pub async fn delete(key: String, token: String) -> Result<(), CourierError> {
+/// in the recent uploads. Its share, `share`, goes with it: when other
+/// cards show that share too (one link for several files), they are shown
+/// where it stands now.
+pub async fn delete(queue: Queue, key: String, token: String, share: Option<ShareLink>) -> Result<(), CourierError> {
     calls::delete_upload(key.clone(), token).await?;
     recent::forget(&key);
+    let Some(handle) = share.as_ref().and_then(share_ref) else {
+        return Ok(());
+    };
+    let shown_elsewhere = queue.items.get_untracked().iter().any(|item| {
+        let other_file = item
+            .state
+            .with_untracked(|s| !matches!(s, FileState::Done(link) if link.key == key));
+        other_file
+            && item
+                .share
+                .with_untracked(|s| s.as_ref().is_some_and(|s| s.id == handle.id))
+    });
+    if shown_elsewhere {
+        show_statuses(queue, std::slice::from_ref(&handle)).await;
+    }
     Ok(())
 }
 
@@ -426,25 +454,100 @@ pub fn share_ref(share: &ShareLink) -> Option<ShareRef> {
 }
 
 /// Changes a share's rules (its token's holder only): the share as it is
-/// now, remembered in the recent uploads.
-pub async fn change_share(share: ShareLink, change: RuleChange) -> Result<ShareLink, CourierError> {
+/// now, shown on every card that shows it and remembered in the recent uploads.
+pub async fn change_share(queue: Queue, share: ShareLink, change: RuleChange) -> Result<ShareLink, CourierError> {
     let Some(handle) = share_ref(&share) else {
         return Err(no_controls());
     };
     let fresh = keep_token(calls::update_share(&handle, &change).await?, Some(&share));
+    show_share(queue, &fresh);
     recent::update_shares(std::slice::from_ref(&fresh));
     Ok(fresh)
 }
 
 /// Takes a share's link back now (its token's holder only); the server
-/// deletes its files. The share as it is now, remembered.
-pub async fn take_back(share: ShareLink) -> Result<ShareLink, CourierError> {
+/// deletes its files, every one of them. The share as it is now, shown on
+/// every card that shows it, and remembered.
+pub async fn take_back(queue: Queue, share: ShareLink) -> Result<ShareLink, CourierError> {
     let Some(handle) = share_ref(&share) else {
         return Err(no_controls());
     };
     let fresh = keep_token(calls::revoke_share(&handle).await?, Some(&share));
+    show_share(queue, &fresh);
     recent::update_shares(std::slice::from_ref(&fresh));
     Ok(fresh)
+}
+
+/// Shows `fresh` on every card that shows that share (one link for several
+/// files is on each of their cards), each keeping the token it holds.
+fn show_share(queue: Queue, fresh: &ShareLink) {
+    for item in queue.items.get_untracked() {
+        let Some(kept) = item.share.get_untracked().filter(|kept| kept.id == fresh.id) else {
+            continue;
+        };
+        item.share.set(Some(keep_token(fresh.clone(), Some(&kept))));
+    }
+}
+
+/// Asks where `shares` stand now, and shows and remembers the answers;
+/// unanswered, the cards show them as last seen.
+async fn show_statuses(queue: Queue, shares: &[ShareRef]) {
+    if let Ok(fresh) = calls::share_status(shares).await {
+        for share in &fresh {
+            show_share(queue, share);
+        }
+        recent::update_shares(&fresh);
+    }
+}
+
+/// The shares "One link for all" would make one of, in the cards' order
+/// (see [`shares_to_combine`]): those of finished cards whose share has
+/// its rules for new links already (none is on its way). Tracked: the
+/// button follows it.
+pub fn combinable(queue: Queue) -> Vec<ShareRef> {
+    queue.items.with(|items| {
+        let shares: Vec<ShareLink> = items
+            .iter()
+            .filter(|item| item.state.with(|s| matches!(s, FileState::Done(_))))
+            .filter(|item| item.share_note.with(|note| *note != Some(ShareNote::Applying)))
+            .filter_map(|item| item.share.get())
+            .collect();
+        shares_to_combine(&shares)
+    })
+}
+
+/// Makes one share of `shares` (their token's holder only), with the rules
+/// of the "For new links" panel (those each of them was given as it
+/// finished; a new link's defaults where it changes nothing): the shares
+/// given stop existing, and every card that showed one of them shows the
+/// new one, remembered for each. Refused, nothing changes; the cards then
+/// show where those shares stand (one may have been downloaded meanwhile).
+pub async fn combine(queue: Queue, shares: Vec<ShareRef>) -> Result<ShareLink, CourierError> {
+    let rules = queue
+        .new_links
+        .change()
+        .map_err(|sentence| CourierError::BadRequest(sentence.to_owned()))?
+        .unwrap_or_default();
+    let combined = match calls::combine_shares(&shares, &rules).await {
+        Ok(combined) => combined,
+        Err(refused) => {
+            show_statuses(queue, &shares).await;
+            return Err(refused);
+        }
+    };
+    let replaced: Vec<String> = shares.into_iter().map(|share| share.id).collect();
+    recent::replace_shares(&replaced, &combined);
+    for item in queue.items.get_untracked() {
+        if item
+            .share
+            .with_untracked(|share| share.as_ref().is_some_and(|share| replaced.contains(&share.id)))
+        {
+            item.share.set(Some(combined.clone()));
+            // What it says of the rules for new links is the old share's.
+            item.share_note.set(None);
+        }
+    }
+    Ok(combined)
 }
 
 fn no_controls() -> CourierError {
@@ -469,13 +572,14 @@ fn apply_new_link_rules(queue: Queue, item: QueuedFile) {
     }
     item.share_note.set(Some(ShareNote::Applying));
     leptos::task::spawn_local(async move {
-        match change_share(share, change).await {
+        match change_share(queue, share, change).await {
             Ok(fresh) => {
                 item.share.set(Some(fresh));
                 item.share_note.set(None);
             }
             Err(error) => item.share_note.set(Some(not_applied(error.sentence()))),
         }
+        drops::combine_ended(queue);
     });
 }
 
@@ -490,29 +594,88 @@ const MAX_STATUS_SHARES: usize = 100;
 /// stands (downloads so far, whether it is over), and shows and remembers
 /// the answers. A share that is over stays over: it is not asked about.
 fn refresh_shares(queue: Queue, links: &[DownloadLink]) {
-    let handles: Vec<ShareRef> = links
+    // Each share once: one link for several files is in each of their uploads.
+    let mut handles: Vec<ShareRef> = Vec::new();
+    for handle in links
         .iter()
         .filter_map(|link| link.share.as_ref())
         .filter(|share| share.state == ShareState::Live)
         .filter_map(share_ref)
-        .take(MAX_STATUS_SHARES)
-        .collect();
+    {
+        if handles.len() == MAX_STATUS_SHARES {
+            break;
+        }
+        if !handles.iter().any(|kept| kept.id == handle.id) {
+            handles.push(handle);
+        }
+    }
     if handles.is_empty() {
         return;
     }
-    leptos::task::spawn_local(async move {
-        // Unanswered, the cards show the shares as last seen.
-        let Ok(fresh) = calls::share_status(&handles).await else {
-            return;
+    leptos::task::spawn_local(async move { show_statuses(queue, &handles).await });
+}
+
+/// "One link for the files of each drop": the files that came together,
+/// kept until every one of them has ended (up, failed, cancelled or
+/// removed; a paused one is waited for), then the links of those that are
+/// up made one, as "One link for all" does, once each has the rules for
+/// new links (so each link keeps them meanwhile).
+mod drops {
+    use std::cell::RefCell;
+
+    use leptos::prelude::*;
+
+    use super::{FileState, Queue, ShareNote, combine};
+    use crate::upload::rules::shares_to_combine;
+
+    thread_local! {
+        static WAITING: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The cards of one drop, to be given one link together.
+    pub fn keep(ids: Vec<u64>) {
+        WAITING.with(|waiting| waiting.borrow_mut().push(ids));
+    }
+
+    /// Gives one link to the files of each drop whose every file has ended.
+    pub fn combine_ended(queue: Queue) {
+        let items = queue.items.get_untracked();
+        let ended = |id: &u64| {
+            items.iter().find(|item| item.id == *id).is_none_or(|item| {
+                let over = item
+                    .state
+                    .with_untracked(|s| !(s.is_active() || matches!(s, FileState::Waiting | FileState::Paused)));
+                over && item
+                    .share_note
+                    .with_untracked(|note| *note != Some(ShareNote::Applying))
+            })
         };
-        for item in queue.items.get_untracked() {
-            let Some(kept) = item.share.get_untracked() else {
+        let done: Vec<Vec<u64>> = WAITING.with(|waiting| {
+            let mut waiting = waiting.borrow_mut();
+            let (done, left) = waiting.drain(..).partition(|ids: &Vec<u64>| ids.iter().all(ended));
+            *waiting = left;
+            done
+        });
+        for ids in done {
+            let cards: Vec<_> = items
+                .iter()
+                .filter(|item| ids.contains(&item.id))
+                .filter(|item| item.state.with_untracked(|s| matches!(s, FileState::Done(_))))
+                .copied()
+                .collect();
+            let shares: Vec<_> = cards.iter().filter_map(|item| item.share.get_untracked()).collect();
+            let refs = shares_to_combine(&shares);
+            if refs.is_empty() {
                 continue;
-            };
-            if let Some(share) = fresh.iter().find(|share| share.id == kept.id) {
-                item.share.set(Some(keep_token(share.clone(), Some(&kept))));
             }
+            leptos::task::spawn_local(async move {
+                if let Err(error) = combine(queue, refs).await {
+                    let sentence = String::from("These files could not be given one link: ") + error.sentence();
+                    for item in cards {
+                        item.share_note.set(Some(ShareNote::Failed(sentence.clone())));
+                    }
+                }
+            });
         }
-        recent::update_shares(&fresh);
-    });
+    }
 }

@@ -6,6 +6,7 @@ use super::queue::{FileState, Queue, QueuedFile, ShareNote};
 use super::share_card::{DirectLine, ShareHead, ShareQr, ShareSettings, is_over};
 use crate::browser::uploads;
 use crate::model::{DownloadLink, LinkKind};
+use crate::share::ShareLink;
 use crate::size::human_size;
 
 /// Shows the queue's cards in the form's list (`ul.queue`), the button that
@@ -30,7 +31,11 @@ pub fn show_cards(queue: Queue) {
     SHOWN.with(|shown| shown.set(true));
     // All three live as long as the page.
     leptos::mount::mount_to(status, move || move || queue.announcement.get()).forget();
-    leptos::mount::mount_to(actions, move || view! { <ClearFinished queue /> }).forget();
+    leptos::mount::mount_to(
+        actions,
+        move || view! { <CombineShares queue /> <ClearFinished queue /> },
+    )
+    .forget();
     leptos::mount::mount_to(list, move || {
         view! {
             <For each=move || queue.items.get() key=|item| item.id let:item>
@@ -55,6 +60,43 @@ fn ClearFinished(queue: Queue) -> impl IntoView {
                 "Clear recent uploads"
             </button>
         </Show>
+    }
+}
+
+/// Once two or more finished cards have links no one used yet: a button
+/// that makes one link of them, with the rules for new links. The cards
+/// then all show it; a refusal is said next to the button.
+#[component]
+fn CombineShares(queue: Queue) -> impl IntoView {
+    let combining = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let combinable = Memo::new(move |_| uploads::combinable(queue));
+    let combine = move |_| {
+        let shares = combinable.get_untracked();
+        if shares.len() < 2 {
+            return;
+        }
+        combining.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            match uploads::combine(queue, shares).await {
+                Ok(combined) => queue
+                    .announcement
+                    .set(combined.files.len().to_string() + " files now share one link"),
+                Err(error) => problem.set(Some(error.to_string())),
+            }
+            combining.set(false);
+        });
+    };
+    view! {
+        <Show when=move || combinable.with(|shares| shares.len() >= 2)>
+            <button type="button" class="secondary combine" data-testid="combine-shares" on:click=combine disabled=move || combining.get()>
+                "One link for all"
+            </button>
+        </Show>
+        // Outside the button's `Show`: the refusal may leave fewer than two
+        // links to make one of (the cards then show why), and it still says why.
+        {move || problem.get().map(|problem| view! { <p class="error" role="alert" data-testid="combine-problem">{problem}</p> })}
     }
 }
 
@@ -129,6 +171,19 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
                 }),
             }}
         </li>
+    }
+}
+
+/// What Delete asks: the file's link goes with it, and with a link to
+/// several files, the others' too (the server takes the whole link back).
+fn delete_question(share: RwSignal<Option<ShareLink>>) -> String {
+    let others = share.with(|share| share.as_ref().map_or(0, |share| share.files.len().saturating_sub(1)));
+    match others {
+        0 => "Delete this file from storage? Its link stops working for everyone.".to_owned(),
+        1 => "Delete this file from storage? Its link, shared with 1 other file, stops working for everyone, and that file is deleted too.".to_owned(),
+        others => String::from("Delete this file from storage? Its link, shared with ")
+            + &others.to_string()
+            + " other files, stops working for everyone, and those files are deleted too.",
     }
 }
 
@@ -225,11 +280,13 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
     let share = item.share;
     let shared = share.with_untracked(|share| share.as_ref().map(|share| share.owner_token().is_some()));
     let over = move || is_over(share);
-    let url = share
-        .with_untracked(|share| share.as_ref().map(|share| share.url.clone()))
-        .unwrap_or_else(|| link.download_url.clone());
+    // Read at each click: the share may change under the card (made one
+    // with others' by "One link for all").
+    let direct_url = link.download_url.clone();
     let copy = move |_| {
-        let url = url.clone();
+        let url = share
+            .with_untracked(|share| share.as_ref().map(|share| share.url.clone()))
+            .unwrap_or_else(|| direct_url.clone());
         leptos::task::spawn_local(async move {
             let ok = uploads::copy(url).await;
             copied.set(ok);
@@ -247,7 +304,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             let (key, token) = (key.clone(), token.clone());
             deleting.set(true);
             leptos::task::spawn_local(async move {
-                match uploads::delete(key, token).await {
+                match uploads::delete(queue, key, token, share.get_untracked()).await {
                     Ok(()) => {
                         item.state.set(FileState::Deleted);
                         queue.announce(&item);
@@ -288,7 +345,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
     let confirm_delete = view! {
         <Show when=move || confirming_delete.get() && !over()>
             <div class="confirm-delete" role="group" aria-label="Delete the file">
-                <p>"Delete this file from storage? Its link stops working for everyone."</p>
+                <p>{move || delete_question(share)}</p>
                 <button type="button" class="danger" on:click=delete.clone() disabled=move || deleting.get()>"Delete for good"</button>
                 <button type="button" class="secondary" on:click=move |_| confirming_delete.set(false)>"Keep it"</button>
             </div>
@@ -318,12 +375,15 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         };
         revoking.set(true);
         leptos::task::spawn_local(async move {
-            match uploads::take_back(current).await {
+            match uploads::take_back(queue, current).await {
                 Ok(fresh) => {
+                    let what = if fresh.files.len() > 1 {
+                        ": its link was taken back, and its files deleted"
+                    } else {
+                        ": its link was taken back, and the file deleted"
+                    };
                     share.set(Some(fresh));
-                    queue
-                        .announcement
-                        .set(item.name.get_value() + ": its link was taken back, and the file deleted");
+                    queue.announcement.set(item.name.get_value() + what);
                 }
                 Err(error) => problem.set(Some(error.to_string())),
             }
@@ -358,7 +418,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             <ShareQr share />
         </Show>
         <Show when=move || sender && settings_open.get() && !over()>
-            <ShareSettings share />
+            <ShareSettings share queue />
         </Show>
         <div hidden=over>
             <DirectLine download_url=link.download_url.clone() expires_at=link.expires_at.clone() />

@@ -234,6 +234,15 @@ fn NewLinkPanel(rules: NewLinkRules) -> impl IntoView {
             <Show when=move || open.get()>
                 <div class="rule-fields" role="group" aria-label="Rules for new links">
                     <RuleFields expiry=rules.expiry limit=rules.limit password=rules.password testid="new-share" />
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            data-testid="new-share-together"
+                            prop:checked=move || rules.together.get()
+                            on:change=move |event| rules.together.set(event_target_checked(&event))
+                        />
+                        "One link for the files of each drop"
+                    </label>
                     <p class="hint">"Each new upload's link gets these rules as soon as it is up; change any link's afterwards under its Link settings."</p>
                     {problem}
                 </div>

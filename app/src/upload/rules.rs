@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::link_card::readable_time;
-use crate::share::{RuleChange, ShareLink, ShareState};
+use crate::share::{RuleChange, ShareLink, ShareRef, ShareState};
 
 /// The expiry choices: hours from now as `update_share` reads them (`0`:
 /// never), and their labels.
@@ -22,15 +22,21 @@ pub const EXPIRY_CHOICES: [(&str, &str); 5] = [
 pub const DEFAULT_EXPIRY: &str = "168";
 
 /// The one line of a share's rules: "Works until 2026-12-13 10:00 UTC ·
-/// 3 downloads left · Password set".
+/// 3 downloads left · Password set"; first, for a link to several files,
+/// how many ("2 files · …").
 pub fn rules_line(share: &ShareLink) -> String {
     let live = share.state == ShareState::Live;
-    let mut line = match (&share.expires_at, live) {
+    let mut line = if share.files.len() > 1 {
+        share.files.len().to_string() + " files · "
+    } else {
+        String::new()
+    };
+    line.push_str(&match (&share.expires_at, live) {
         (Some(at), true) => String::from("Works until ") + &readable_time(at),
         (Some(at), false) => String::from("Set to work until ") + &readable_time(at),
         (None, true) => String::from("Never expires"),
         (None, false) => String::from("Set never to expire"),
-    };
+    });
     line.push_str(" · ");
     let used = share.files.iter().map(|file| file.downloads).max().unwrap_or(0);
     line.push_str(&downloads(share.max_downloads, used));
@@ -78,6 +84,30 @@ pub fn renewed_share(fresh: Option<ShareLink>, kept: Option<ShareLink>) -> Optio
         Some(fresh) => Some(keep_token(fresh, kept.as_ref())),
         None => kept,
     }
+}
+
+/// The shares "One link for all" makes one of, in the order given (the
+/// cards'), each once: those still live, held with the sender's token, and
+/// not downloaded yet (the server refuses a share someone used). None
+/// unless there are two or more.
+pub fn shares_to_combine<'a>(shares: impl IntoIterator<Item = &'a ShareLink>) -> Vec<ShareRef> {
+    let mut refs: Vec<ShareRef> = Vec::new();
+    for share in shares {
+        let unused = share.files.iter().all(|file| file.downloads == 0);
+        if share.state != ShareState::Live || !unused || refs.iter().any(|kept| kept.id == share.id) {
+            continue;
+        }
+        if let Some(token) = share.owner_token() {
+            refs.push(ShareRef {
+                id: share.id.clone(),
+                token: token.to_owned(),
+            });
+        }
+    }
+    if refs.len() < 2 {
+        refs.clear();
+    }
+    refs
 }
 
 const LIMIT_REFUSED: &str = "The download limit is a whole number, 1 or more; leave it blank for unlimited downloads.";
@@ -177,6 +207,9 @@ pub struct NewLinkRules {
     pub expiry: RwSignal<String>,
     pub limit: RwSignal<String>,
     pub password: RwSignal<String>,
+    /// Whether the files of one drop (or pick, or paste) get one link
+    /// together once they are all up.
+    pub together: RwSignal<bool>,
 }
 
 impl NewLinkRules {
@@ -185,6 +218,7 @@ impl NewLinkRules {
             expiry: RwSignal::new(DEFAULT_EXPIRY.to_owned()),
             limit: RwSignal::new(String::new()),
             password: RwSignal::new(String::new()),
+            together: RwSignal::new(false),
         }
     }
 
@@ -310,6 +344,49 @@ mod tests {
         assert_eq!(
             rules_line(&over),
             "Set to work until 2026-12-13 10:00 UTC · 1 of 1 downloaded"
+        );
+    }
+
+    #[test]
+    fn a_link_to_several_files_says_how_many() {
+        assert_eq!(
+            rules_line(&share(None, Some(1), &[0, 0], true)),
+            "2 files · Never expires · 1 download left · Password set"
+        );
+        let mut over = share(None, Some(1), &[1, 1, 1], false);
+        over.state = ShareState::LimitReached;
+        assert_eq!(rules_line(&over), "3 files · Set never to expire · 1 of 1 downloaded");
+    }
+
+    #[test]
+    fn only_live_unused_shares_held_with_their_token_are_combined_each_once() {
+        let owned = |id: char, downloads: &[u32]| {
+            let mut owned = share(None, None, downloads, false);
+            owned.id = id.to_string().repeat(22);
+            owned.token = String::from("s.1.") + &id.to_string();
+            owned
+        };
+        let (a, b, c) = (owned('A', &[0]), owned('B', &[0, 0]), owned('C', &[0]));
+        let ids = |refs: Vec<ShareRef>| refs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        // In the cards' order; a share on two cards (combined before) once.
+        assert_eq!(
+            ids(shares_to_combine([&b, &a, &b, &c])),
+            [b.id.clone(), a.id.clone(), c.id.clone()]
+        );
+        assert_eq!(shares_to_combine([&a, &b])[0].token, "s.1.A");
+        // Fewer than two: none.
+        assert!(shares_to_combine([&a]).is_empty());
+        assert!(shares_to_combine([&b, &b]).is_empty());
+        // Downloaded, over, or without the sender's token: left out.
+        let used = owned('D', &[0, 1]);
+        let mut revoked = owned('E', &[0]);
+        revoked.state = ShareState::Revoked;
+        let mut foreign = owned('F', &[0]);
+        foreign.token.clear();
+        assert!(shares_to_combine([&a, &used, &revoked, &foreign]).is_empty());
+        assert_eq!(
+            ids(shares_to_combine([&used, &a, &foreign, &c])),
+            [a.id.clone(), c.id.clone()]
         );
     }
 

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use super::link_card::{reach, readable_time};
+use super::queue::Queue;
 use super::rules::{RuleFields, qr_path, rules_line, settings_change};
 use crate::browser::uploads;
 use crate::share::{ShareLink, ShareState};
@@ -65,9 +66,10 @@ pub fn DirectLine(download_url: String, expires_at: Option<String>) -> impl Into
 
 /// The sender's "Link settings": how long the link works, the downloads
 /// per file, the password. Save sends only what it says (the expiry as it
-/// is unless another is chosen); the card then shows the answer's rules.
+/// is unless another is chosen); the card then shows the answer's rules,
+/// as does every other card of the same share.
 #[component]
-pub fn ShareSettings(share: RwSignal<Option<ShareLink>>) -> impl IntoView {
+pub fn ShareSettings(share: RwSignal<Option<ShareLink>>, queue: Queue) -> impl IntoView {
     let max_now = share.with_untracked(|share| share.as_ref().and_then(|share| share.max_downloads));
     // Empty: the expiry as it is (the list's first option).
     let expiry = RwSignal::new(String::new());
@@ -110,7 +112,7 @@ pub fn ShareSettings(share: RwSignal<Option<ShareLink>>) -> impl IntoView {
         saving.set(true);
         outcome.set(None);
         leptos::task::spawn_local(async move {
-            match uploads::change_share(current, change).await {
+            match uploads::change_share(queue, current, change).await {
                 Ok(fresh) => {
                     share.set(Some(fresh));
                     // The password goes from the page once it is sent.
