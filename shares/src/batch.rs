@@ -95,7 +95,9 @@ async fn count(writer: &SqlitePool, batch: &mut Vec<Take>) {
         Err(error) => {
             let reason = error.to_string();
             for take in batch.drain(..) {
-                let _ = take.reply.send(Err(sqlx::Error::Io(std::io::Error::other(reason.clone()))));
+                let _ = take
+                    .reply
+                    .send(Err(sqlx::Error::Io(std::io::Error::other(reason.clone()))));
             }
         }
     }

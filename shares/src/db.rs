@@ -476,7 +476,13 @@ impl ShareDb {
         self.take(TAKE_OPEN_DOWNLOAD, id, file, now).await
     }
 
-    async fn take(&self, sql: &'static str, id: &str, file: usize, now: OffsetDateTime) -> Result<SharedFile, ShareRefusal> {
+    async fn take(
+        &self,
+        sql: &'static str,
+        id: &str,
+        file: usize,
+        now: OffsetDateTime,
+    ) -> Result<SharedFile, ShareRefusal> {
         let open_only = sql == TAKE_OPEN_DOWNLOAD;
         let id = look_up(id);
         let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
@@ -488,7 +494,12 @@ impl ShareDb {
                     row.map(|row| file_at(&row, 0)).transpose()?
                 }
                 Pool::Postgres(pool) => {
-                    let row = sqlx::query(sql).bind(id).bind(index).bind(now).fetch_optional(pool).await?;
+                    let row = sqlx::query(sql)
+                        .bind(id)
+                        .bind(index)
+                        .bind(now)
+                        .fetch_optional(pool)
+                        .await?;
                     row.map(|row| file_at(&row, 0)).transpose()?
                 }
             };

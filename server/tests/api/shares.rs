@@ -484,7 +484,10 @@ async fn a_share_database_that_stops_answering_gets_503_and_a_sentence() {
         let answer = courier.share_get(&path).await;
         assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
         let html = text(answer).await;
-        assert!(html.contains("Nothing was lost") && html.contains("retrying is safe"), "{html}");
+        assert!(
+            html.contains("Nothing was lost") && html.contains("retrying is safe"),
+            "{html}"
+        );
     }
     // A confirmation now cannot make its share: it says so, and the file is kept.
     let grant = courier.grant("later.txt", "text/plain", 5).await;

@@ -633,7 +633,9 @@ async fn a_shared_link_keeps_its_bytes_on_garage() {
 async fn shares_download_from_garage_and_what_is_over_is_deleted_there() {
     let courier = spawn_on_garage(&[("COURIER_SHARE_SWEEP_SECS", "1")]).await;
     let bytes = sample_bytes(200_000);
-    let kept = courier.upload("shared on garage.bin", "application/octet-stream", &bytes).await;
+    let kept = courier
+        .upload("shared on garage.bin", "application/octet-stream", &bytes)
+        .await;
     let share = kept.share.clone().expect("a share");
     let redirect = courier.share_get(&format!("{}/1", share.id)).await;
     assert_eq!(redirect.status(), StatusCode::FOUND);

@@ -494,11 +494,21 @@ pub async fn a_download_without_the_password_counts_only_where_none_is_asked(bac
     let mut locked = new_share(1, Some(2), None);
     locked.password_hash = Some(HASH.into());
     let locked = created(&db, locked).await;
-    assert_eq!(refusal(db.take_open_download(locked.as_str(), 0, t0()).await), "PasswordNeeded");
+    assert_eq!(
+        refusal(db.take_open_download(locked.as_str(), 0, t0()).await),
+        "PasswordNeeded"
+    );
     assert_eq!(downloads(&db, &locked).await, [0]);
-    assert_eq!(take(&db, &locked, 0, t0()).await.downloads, 1, "with the password given");
+    assert_eq!(
+        take(&db, &locked, 0, t0()).await.downloads,
+        1,
+        "with the password given"
+    );
     db.revoke(locked.as_str(), t0()).await.expect("revoked");
-    assert_eq!(refusal(db.take_open_download(locked.as_str(), 0, t0()).await), "Revoked");
+    assert_eq!(
+        refusal(db.take_open_download(locked.as_str(), 0, t0()).await),
+        "Revoked"
+    );
     assert_eq!(refusal(db.take_open_download("not-an-id", 0, t0()).await), "NotFound");
 }
 
@@ -518,11 +528,16 @@ pub async fn downloads_counted_in_batches_are_each_answered(backend: NamedBacken
     assert_eq!(answers.iter().filter(|ok| **ok).count(), 300, "150 of each");
     assert_eq!(downloads(&db, &limited).await, [150]);
     assert_eq!(downloads(&db, &unlimited).await, [150]);
-    assert_eq!(refusal(db.take_open_download(limited.as_str(), 0, t0()).await), "LimitReached");
+    assert_eq!(
+        refusal(db.take_open_download(limited.as_str(), 0, t0()).await),
+        "LimitReached"
+    );
 }
 
 /// Runs every future at once on the test's runtime.
-async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<bool> {
+async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<bool> {
     let tasks: Vec<_> = futures.map(tokio::spawn).collect();
     let mut answers = Vec::with_capacity(tasks.len());
     for task in tasks {
