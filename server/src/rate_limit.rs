@@ -78,16 +78,22 @@ impl RateLimit {
     /// Forgets, every minute, the clients whose allowance is full again, so
     /// the table does not grow with every address ever seen.
     pub fn sweep_in_background(self: &Arc<Self>) {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(SWEEP_EVERY);
-            loop {
-                every.tick().await;
-                let Some(limit) = weak.upgrade() else { return };
-                limit.sweep();
-            }
-        });
+        every_minute_while_kept(self, Self::sweep);
     }
+}
+
+/// Runs `forget` on `owner` every minute, for as long as anything else keeps
+/// it: how the per-client tables in memory drop the clients that stopped.
+pub fn every_minute_while_kept<T: Send + Sync + 'static>(owner: &Arc<T>, forget: fn(&T)) {
+    let weak = Arc::downgrade(owner);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            let Some(owner) = weak.upgrade() else { return };
+            forget(&owner);
+        }
+    });
 }
 
 /// Calls that only sign what a multipart token already allows (the parts

@@ -14,9 +14,6 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 /// Tries of a share's password a client gets a minute.
 pub const TRIES_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).expect("not zero");
 
-/// How often the tries of clients that stopped are forgotten.
-const FORGET_EVERY: Duration = Duration::from_secs(60);
-
 pub struct PasswordAttempts {
     tries: DefaultKeyedRateLimiter<(String, IpAddr)>,
 }
@@ -40,15 +37,9 @@ impl PasswordAttempts {
 
     /// Forgets, every minute, the clients whose tries are all back.
     pub fn forget_in_background(self: &Arc<Self>) {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(FORGET_EVERY);
-            loop {
-                every.tick().await;
-                let Some(attempts) = weak.upgrade() else { return };
-                attempts.tries.retain_recent();
-                attempts.tries.shrink_to_fit();
-            }
+        crate::rate_limit::every_minute_while_kept(self, |attempts| {
+            attempts.tries.retain_recent();
+            attempts.tries.shrink_to_fit();
         });
     }
 }

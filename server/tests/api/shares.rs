@@ -38,6 +38,26 @@ fn tally(answers: &[reqwest::Response]) -> Vec<(u16, usize)> {
     counts.into_iter().collect()
 }
 
+/// A file uploaded to `courier`, its share limited to 5 downloads.
+async fn limited_to_5(courier: &TestCourier) -> (app::model::DownloadLink, app::share::ShareLink) {
+    let link = courier.upload("popular.txt", "text/plain", b"wanted by many").await;
+    let change = RuleChange {
+        max_downloads: Some(5),
+        ..RuleChange::default()
+    };
+    let share = courier.set_rules(&link, change).await;
+    assert_eq!(share.max_downloads, Some(5));
+    (link, share)
+}
+
+/// 200 downloads of the share's first file at once, spread over the
+/// instances given: how many answers had each status.
+async fn two_hundred_at_once(instances: &[&TestCourier], share: &app::share::ShareLink) -> Vec<(u16, usize)> {
+    let path = format!("{}/1", share.id);
+    let answers = futures::future::join_all((0..200).map(|i| instances[i % instances.len()].share_get(&path))).await;
+    tally(&answers)
+}
+
 /// Waits (at most 10 s) until `done` holds.
 async fn eventually(mut done: impl AsyncFnMut() -> bool) -> bool {
     for _ in 0..100 {
@@ -117,20 +137,8 @@ async fn a_confirmed_upload_gets_a_share_whose_download_goes_straight_to_the_sto
 async fn a_download_limit_of_5_gives_exactly_5_redirects_to_200_clients_at_once() {
     // 200 clients, here from one address: past its rate limit.
     let courier = TestCourier::builder().envs(&[NO_RATE_LIMIT]).start().await;
-    let link = courier.upload("popular.txt", "text/plain", b"wanted by many").await;
-    let share = courier
-        .set_rules(
-            &link,
-            RuleChange {
-                max_downloads: Some(5),
-                ..RuleChange::default()
-            },
-        )
-        .await;
-    assert_eq!(share.max_downloads, Some(5));
-    let path = format!("{}/1", share.id);
-    let answers = futures::future::join_all((0..200).map(|_| courier.share_get(&path))).await;
-    assert_eq!(tally(&answers), [(302, 5), (410, 195)]);
+    let (_, share) = limited_to_5(&courier).await;
+    assert_eq!(two_hundred_at_once(&[&courier], &share).await, [(302, 5), (410, 195)]);
     let page = courier.share_get(&share.id).await;
     assert_eq!(page.status(), StatusCode::GONE);
     assert!(text(page).await.contains("download limit was reached"));
@@ -376,25 +384,13 @@ async fn two_instances_on_one_postgresql_give_exactly_5_of_200_downloads() {
         .envs(&[NO_RATE_LIMIT])
         .start()
         .await;
-    let link = first.upload("release.tar", "application/x-tar", b"one for each").await;
-    let share = first
-        .set_rules(
-            &link,
-            RuleChange {
-                max_downloads: Some(5),
-                ..RuleChange::default()
-            },
-        )
-        .await;
+    let (link, share) = limited_to_5(&first).await;
     // The share made on one instance is served by the other.
     assert_eq!(second.share_get(&share.id).await.status(), StatusCode::OK);
-    let path = format!("{}/1", share.id);
-    let answers = futures::future::join_all((0..200).map(|i| {
-        let courier = if i % 2 == 0 { &first } else { &second };
-        courier.share_get(&path)
-    }))
-    .await;
-    assert_eq!(tally(&answers), [(302, 5), (410, 195)]);
+    assert_eq!(
+        two_hundred_at_once(&[&first, &second], &share).await,
+        [(302, 5), (410, 195)]
+    );
     // Either instance's sender token controls it.
     let status = second.share_status(&[share_ref(&link)]).await;
     let shares: Vec<app::share::ShareLink> = status.json().await.expect("shares");
