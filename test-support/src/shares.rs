@@ -62,6 +62,22 @@ impl TestCourier {
             .expect("the share database opens")
     }
 
+    /// Takes the share database's write lock, as another process could
+    /// (SQLite: `BEGIN IMMEDIATE`), until the connection given back is
+    /// dropped or its transaction ends.
+    pub async fn lock_share_db(&self) -> sqlx::SqliteConnection {
+        use sqlx::Connection as _;
+        let path = self.store_dir.join("shares.db");
+        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("a connection to the share database");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut connection)
+            .await
+            .expect("the write lock");
+        connection
+    }
+
     /// Makes a share as if it had expired `ago` before now.
     pub async fn expire_share(&self, id: &str, ago: std::time::Duration) {
         let now = time::OffsetDateTime::now_utc();

@@ -496,3 +496,33 @@ async fn a_share_database_that_stops_answering_gets_503_and_a_sentence() {
     assert_eq!(refusal["code"], "unavailable", "{refusal}");
     eprintln!("three answers without a database took {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_locked_share_database_gets_503_and_counts_nothing() {
+    let courier = TestCourier::start().await;
+    let link = courier.upload("wanted.txt", "text/plain", b"wanted").await;
+    let share = courier
+        .set_rules(
+            &link,
+            RuleChange {
+                max_downloads: Some(1),
+                ..RuleChange::default()
+            },
+        )
+        .await;
+    let lock = courier.lock_share_db().await;
+    // The database's busy timeout (5 s), then a sentence; nothing counted.
+    let refused = courier.share_get(&format!("{}/1", share.id)).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(text(refused).await.contains("Nothing was lost"));
+    drop(lock);
+    // The one download allowed is still there.
+    assert_eq!(
+        courier.share_get(&format!("{}/1", share.id)).await.status(),
+        StatusCode::FOUND
+    );
+    assert_eq!(
+        courier.share_get(&format!("{}/1", share.id)).await.status(),
+        StatusCode::GONE
+    );
+}
