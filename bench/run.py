@@ -921,8 +921,8 @@ def aims(r):
         found += [
             ("a share's download redirect at 10k req/s, p99 under 5 ms",
              down["rps"] >= 10_000 and down["p99_ms"] < 5,
-             "Each redirect is two queries (the share's rules and password, then the counting UPDATE, "
-             "which SQLite runs one writer at a time) and a presigned GET; wrk shares the 2 cores."),
+             "Each redirect is one counting UPDATE (SQLite: in a batch, one statement for the downloads "
+             "of one file that fit under its limit) and a presigned GET; wrk shares the 2 cores."),
             ("a share page's first load under 60 KB", page["total"] < 60_000 and not page["wasm"],
              "The share page is rendered on the server and loads no WebAssembly: check what it links."),
         ]

@@ -186,9 +186,11 @@ const SHARE: &str = concat!(record_select!(), " WHERE s.id = $2 ORDER BY f.file_
 /// $1 id, $2 file index, $3 now. Counts one download if every rule allows
 /// it (and the objects are still there), and when.
 macro_rules! take_download {
-    ($only:literal) => {
+    ($by:literal, $only:literal) => {
         concat!(
-            "UPDATE share_files AS f SET downloads = f.downloads + 1, last_download_at = $3 FROM shares AS s ",
+            "UPDATE share_files AS f SET downloads = f.downloads + ",
+            $by,
+            ", last_download_at = $3 FROM shares AS s ",
             "WHERE s.id = f.share_id AND f.share_id = $1 AND f.file_index = $2 AND NOT ",
             revoked!(),
             " AND NOT ",
@@ -198,18 +200,34 @@ macro_rules! take_download {
             " AND NOT ",
             swept!(),
             $only,
-            " RETURNING ",
+            " AND (s.max_downloads IS NULL OR f.downloads + ",
+            $by,
+            " <= s.max_downloads) RETURNING ",
             file_columns!("")
         )
     };
 }
 
 /// $1 id, $2 file index, $3 now. Counts one download if every rule allows it.
-const TAKE_DOWNLOAD: &str = take_download!("");
+const TAKE_DOWNLOAD: &str = take_download!("1", "");
 
 /// The same, only for a share without a password: a download that came
 /// without one is counted in one statement (the common case), never read first.
-const TAKE_OPEN_DOWNLOAD: &str = take_download!(" AND s.password_hash IS NULL");
+const TAKE_OPEN_DOWNLOAD: &str = take_download!("1", " AND s.password_hash IS NULL");
+
+/// The two above for `$4` downloads of one file at once, all or none: how
+/// SQLite's batches count a file many people download at the same moment.
+pub(crate) const TAKE_DOWNLOADS: &str = take_download!("$4", "");
+pub(crate) const TAKE_OPEN_DOWNLOADS: &str = take_download!("$4", " AND s.password_hash IS NULL");
+
+/// The statement that counts `$4` downloads at once, for one that counts one.
+pub(crate) fn counting_many(one: &'static str) -> &'static str {
+    if one == TAKE_OPEN_DOWNLOAD {
+        TAKE_OPEN_DOWNLOADS
+    } else {
+        TAKE_DOWNLOADS
+    }
+}
 
 /// The same parameters as `TAKE_DOWNLOAD`: why it updated nothing.
 const WHY_NOT_TAKEN: &str = concat!(
@@ -351,7 +369,7 @@ impl ShareDb {
         let pool = match config {
             DatabaseConfig::Sqlite { path } => {
                 let (read, write) = connect::sqlite(path).await?;
-                let takes = TakeBatches::start(write.clone());
+                let takes = TakeBatches::start(write.clone(), |row| file_at(row, 0));
                 Pool::Sqlite { read, write, takes }
             }
             DatabaseConfig::Postgres { url } => Pool::Postgres(connect::postgres(config, url).await?),
@@ -489,10 +507,7 @@ impl ShareDb {
         let now = now.unix_timestamp();
         for _ in 0..TAKE_ATTEMPTS {
             let taken = match &self.pool {
-                Pool::Sqlite { takes, .. } => {
-                    let row = takes.take(sql, id, index, now).await?;
-                    row.map(|row| file_at(&row, 0)).transpose()?
-                }
+                Pool::Sqlite { takes, .. } => takes.take(sql, id, index, now).await?,
                 Pool::Postgres(pool) => {
                     let row = sqlx::query(sql)
                         .bind(id)
