@@ -15,7 +15,6 @@
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::counting_many;
 use crate::error::DbError;
 use crate::share::SharedFile;
 
@@ -35,6 +34,8 @@ type Counted = Result<Option<SharedFile>, DbError>;
 /// One download to count: its statement, its parameters, and who waits.
 struct Take {
     sql: &'static str,
+    /// The same statement for `$4` downloads at once, all or none.
+    many: &'static str,
     id: String,
     index: i64,
     now: i64,
@@ -60,12 +61,14 @@ impl TakeBatches {
         Self { queue }
     }
 
-    /// Runs `sql` (`$1` id, `$2` file index, `$3` now; one of the statements
-    /// that count one download) in the next batch.
-    pub(crate) async fn take(&self, sql: &'static str, id: &str, index: i64, now: i64) -> Counted {
+    /// Runs `sql` (`$1` id, `$2` file index, `$3` now: a statement that
+    /// counts one download) in the next batch; `many` is the same for `$4`
+    /// downloads at once, all or none.
+    pub(crate) async fn take(&self, sql: &'static str, many: &'static str, id: &str, index: i64, now: i64) -> Counted {
         let (reply, answer) = oneshot::channel();
         let take = Take {
             sql,
+            many,
             id: id.to_owned(),
             index,
             now,
@@ -88,7 +91,7 @@ async fn count(writer: &SqlitePool, read: ReadFile, batch: &mut Vec<Take>) {
             // All of them at once, if they all fit under the file's limit.
             if group.len() > 1 {
                 let many = i64::try_from(group.len()).unwrap_or(i64::MAX);
-                let row = sqlx::query(counting_many(first.sql))
+                let row = sqlx::query(first.many)
                     .bind(first.id.as_str())
                     .bind(first.index)
                     .bind(first.now)

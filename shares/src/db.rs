@@ -217,17 +217,8 @@ const TAKE_OPEN_DOWNLOAD: &str = take_download!("1", " AND s.password_hash IS NU
 
 /// The two above for `$4` downloads of one file at once, all or none: how
 /// SQLite's batches count a file many people download at the same moment.
-pub(crate) const TAKE_DOWNLOADS: &str = take_download!("$4", "");
-pub(crate) const TAKE_OPEN_DOWNLOADS: &str = take_download!("$4", " AND s.password_hash IS NULL");
-
-/// The statement that counts `$4` downloads at once, for one that counts one.
-pub(crate) fn counting_many(one: &'static str) -> &'static str {
-    if one == TAKE_OPEN_DOWNLOAD {
-        TAKE_OPEN_DOWNLOADS
-    } else {
-        TAKE_DOWNLOADS
-    }
-}
+const TAKE_DOWNLOADS: &str = take_download!("$4", "");
+const TAKE_OPEN_DOWNLOADS: &str = take_download!("$4", " AND s.password_hash IS NULL");
 
 /// The same parameters as `TAKE_DOWNLOAD`: why it updated nothing.
 const WHY_NOT_TAKEN: &str = concat!(
@@ -507,7 +498,10 @@ impl ShareDb {
         let now = now.unix_timestamp();
         for _ in 0..TAKE_ATTEMPTS {
             let taken = match &self.pool {
-                Pool::Sqlite { takes, .. } => takes.take(sql, id, index, now).await?,
+                Pool::Sqlite { takes, .. } => {
+                    let many = if open_only { TAKE_OPEN_DOWNLOADS } else { TAKE_DOWNLOADS };
+                    takes.take(sql, many, id, index, now).await?
+                }
                 Pool::Postgres(pool) => {
                     let row = sqlx::query(sql)
                         .bind(id)

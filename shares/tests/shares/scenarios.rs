@@ -523,7 +523,12 @@ pub async fn downloads_counted_in_batches_are_each_answered(backend: NamedBacken
     let attempts = (0..400).map(|n| {
         let db = db.clone();
         let id = if n % 2 == 0 { limited.clone() } else { unlimited.clone() };
-        async move { db.take_open_download(id.as_str(), 0, t0()).await.ok().map(|file| file.downloads) }
+        async move {
+            db.take_open_download(id.as_str(), 0, t0())
+                .await
+                .ok()
+                .map(|file| file.downloads)
+        }
     });
     let answers = futures_join_all(attempts).await;
     let counts = |parity: usize| {
@@ -541,7 +546,10 @@ pub async fn downloads_counted_in_batches_are_each_answered(backend: NamedBacken
     assert_eq!(counts(1), (1..=200).collect::<Vec<_>>(), "the unlimited file");
     assert_eq!(downloads(&db, &limited).await, [150]);
     assert_eq!(downloads(&db, &unlimited).await, [200]);
-    assert_eq!(refusal(db.take_open_download(limited.as_str(), 0, t0()).await), "LimitReached");
+    assert_eq!(
+        refusal(db.take_open_download(limited.as_str(), 0, t0()).await),
+        "LimitReached"
+    );
 }
 
 /// Runs every future at once on the test's runtime.
