@@ -38,13 +38,32 @@ fn tally(answers: &[reqwest::Response]) -> Vec<(u16, usize)> {
     counts.into_iter().collect()
 }
 
+/// Rules that change one thing: the download limit, the expiry, the password.
+fn at_most(max: u32) -> RuleChange {
+    RuleChange {
+        max_downloads: Some(max),
+        ..RuleChange::default()
+    }
+}
+
+fn lasting_hours(hours: u32) -> RuleChange {
+    RuleChange {
+        expires_in_hours: Some(hours),
+        ..RuleChange::default()
+    }
+}
+
+fn locked_with(password: &str) -> RuleChange {
+    RuleChange {
+        password: Some(password.to_owned()),
+        ..RuleChange::default()
+    }
+}
+
 /// A file uploaded to `courier`, its share limited to 5 downloads.
 async fn limited_to_5(courier: &TestCourier) -> (app::model::DownloadLink, app::share::ShareLink) {
     let link = courier.upload("popular.txt", "text/plain", b"wanted by many").await;
-    let change = RuleChange {
-        max_downloads: Some(5),
-        ..RuleChange::default()
-    };
+    let change = at_most(5);
     let share = courier.set_rules(&link, change).await;
     assert_eq!(share.max_downloads, Some(5));
     (link, share)
@@ -148,15 +167,7 @@ async fn a_download_limit_of_5_gives_exactly_5_redirects_to_200_clients_at_once(
 async fn a_password_opens_the_downloads_and_guessing_it_is_slowed() {
     let courier = TestCourier::start().await;
     let link = courier.upload("secret plans.txt", "text/plain", b"plans").await;
-    let share = courier
-        .set_rules(
-            &link,
-            RuleChange {
-                password: Some("correct horse".to_owned()),
-                ..RuleChange::default()
-            },
-        )
-        .await;
+    let share = courier.set_rules(&link, locked_with("correct horse")).await;
     assert!(share.password);
 
     // Locked: no name on the page, no download.
@@ -206,15 +217,7 @@ async fn a_password_opens_the_downloads_and_guessing_it_is_slowed() {
     assert!(text(page).await.contains("secret plans.txt"));
 
     // A new password locks out the old one's cookie.
-    courier
-        .set_rules(
-            &link,
-            RuleChange {
-                password: Some("new one".to_owned()),
-                ..RuleChange::default()
-            },
-        )
-        .await;
+    courier.set_rules(&link, locked_with("new one")).await;
     let locked_again = courier
         .http
         .get(format!("{}/s/{}/1", courier.base, share.id))
@@ -267,10 +270,7 @@ async fn taking_a_share_back_deletes_its_file_and_its_page_says_so() {
         assert!(text(answer).await.contains("The sender took this link back"));
     }
     // A revoked share stays revoked.
-    let change = RuleChange {
-        expires_in_hours: Some(24),
-        ..RuleChange::default()
-    };
+    let change = lasting_hours(24);
     assert_eq!(
         courier.update_share(&share_ref(&link), &change).await.status(),
         StatusCode::GONE
@@ -349,22 +349,11 @@ async fn the_operator_maximum_bounds_what_a_sender_chooses() {
     let lifetime = expires - time::OffsetDateTime::now_utc();
     assert!(lifetime <= time::Duration::days(2) && lifetime > time::Duration::days(2) - time::Duration::minutes(5));
     for hours in [0, 49] {
-        let change = RuleChange {
-            expires_in_hours: Some(hours),
-            ..RuleChange::default()
-        };
+        let change = lasting_hours(hours);
         let refused = courier.update_share(&share_ref(&link), &change).await;
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{hours} hours");
     }
-    let share = courier
-        .set_rules(
-            &link,
-            RuleChange {
-                expires_in_hours: Some(48),
-                ..RuleChange::default()
-            },
-        )
-        .await;
+    let share = courier.set_rules(&link, lasting_hours(48)).await;
     assert!(share.expires_at.is_some());
 }
 
@@ -501,15 +490,7 @@ async fn a_share_database_that_stops_answering_gets_503_and_a_sentence() {
 async fn a_locked_share_database_gets_503_and_counts_nothing() {
     let courier = TestCourier::start().await;
     let link = courier.upload("wanted.txt", "text/plain", b"wanted").await;
-    let share = courier
-        .set_rules(
-            &link,
-            RuleChange {
-                max_downloads: Some(1),
-                ..RuleChange::default()
-            },
-        )
-        .await;
+    let share = courier.set_rules(&link, at_most(1)).await;
     let lock = courier.lock_share_db().await;
     // The database's busy timeout (5 s), then a sentence; nothing counted.
     let refused = courier.share_get(&format!("{}/1", share.id)).await;
