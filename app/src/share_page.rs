@@ -29,6 +29,9 @@ pub struct SharePage {
 /// One file of a share. Its name and type come from whoever uploaded it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageFile {
+    /// Its number in its link, `/s/<id>/<number>` (from 1): a file its
+    /// sender deleted leaves a gap, so it is not always its place here.
+    pub number: usize,
     pub name: String,
     pub size: u64,
     pub content_type: String,
@@ -93,8 +96,7 @@ pub fn render(page: &SharePage) -> String {
     let rows: Vec<FileRow> = page
         .files
         .iter()
-        .enumerate()
-        .map(|(index, file)| FileRow::new(&id, index + 1, file))
+        .map(|file| FileRow::new(&id, file.number, file))
         .collect();
     let several = rows.iter().filter(|row| row.href.is_some()).count() >= 2;
     let total = (page.files.len() >= 2)
@@ -323,8 +325,10 @@ fn reorders_or_controls(c: char) -> bool {
 mod tests {
     use super::*;
 
+    /// A file numbered by its place when the page is made (`share`).
     fn file(name: &str, downloads_left: Option<u32>) -> PageFile {
         PageFile {
+            number: 0,
             name: name.to_owned(),
             size: 2048,
             content_type: "application/pdf".to_owned(),
@@ -335,9 +339,18 @@ mod tests {
     fn share(files: Vec<PageFile>) -> SharePage {
         SharePage {
             id: "AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
-            files,
+            files: numbered(files),
             expires_at: Some("2026-12-07T10:00:00Z".to_owned()),
         }
+    }
+
+    /// Each file numbered by its place, from 1.
+    fn numbered(files: Vec<PageFile>) -> Vec<PageFile> {
+        files
+            .into_iter()
+            .enumerate()
+            .map(|(at, file)| PageFile { number: at + 1, ..file })
+            .collect()
     }
 
     /// Every page: the site's stylesheet, kept out of search engines, no Referer.
@@ -356,8 +369,9 @@ mod tests {
     fn share_page_escapes_hostile_names() {
         let hostile = SharePage {
             id: "AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
-            files: vec![
+            files: numbered(vec![
                 PageFile {
+                    number: 0,
                     name: "<script>alert(1)</script>\"'&.html".to_owned(),
                     size: 1,
                     content_type: "text/html\"><script>x</script>".to_owned(),
@@ -365,7 +379,7 @@ mod tests {
                 },
                 file("invoice\u{202E}fdp.exe", None),
                 file(&"x".repeat(500), None),
-            ],
+            ]),
             expires_at: Some("2026-12-07T10:00:00Z\"><script>".to_owned()),
         };
         let html = render(&hostile);

@@ -245,6 +245,13 @@ const GIVE_BACK_DOWNLOAD: &str = concat!(
 /// $1 id, $2 now. Keeps the first revocation's time: revoking twice is fine.
 const REVOKE: &str = "UPDATE shares SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
 
+/// $1 object key. The file's share, and how many files it has.
+const FILE_AND_ITS_SHARE: &str = "SELECT f.share_id, (SELECT COUNT(*) FROM share_files AS o WHERE o.share_id = f.share_id) \
+                                  FROM share_files AS f WHERE f.object_key = $1";
+
+/// $1 object key. Takes one file out of its share; the others keep their numbers.
+const REMOVE_FILE: &str = "DELETE FROM share_files WHERE object_key = $1";
+
 /// $1 id; then for each of expiry, limit and password, whether to change it
 /// and to what. Only a share neither revoked nor swept: a share taken back,
 /// or whose objects are deleted, cannot be revived. The sweep updates the
@@ -557,6 +564,31 @@ impl ShareDb {
         } else {
             Ok(())
         }
+    }
+
+    /// The stored object `key` was deleted by its owner: it leaves its share,
+    /// whose other files keep working under their own numbers; a share left
+    /// with no file is revoked. Nothing for an object in no share.
+    pub async fn remove_file(&self, key: &str, now: OffsetDateTime) -> Result<(), DbError> {
+        let now = now.unix_timestamp();
+        on_writer!(self, pool => {
+            let mut transaction = pool.begin().await?;
+            let found: Option<(String, i64)> = sqlx::query_as(FILE_AND_ITS_SHARE)
+                .bind(key)
+                .fetch_optional(&mut *transaction)
+                .await?;
+            match found {
+                None => {}
+                Some((share, files)) if files <= 1 => {
+                    sqlx::query(REVOKE).bind(share).bind(now).execute(&mut *transaction).await?;
+                }
+                Some(_) => {
+                    sqlx::query(REMOVE_FILE).bind(key).execute(&mut *transaction).await?;
+                }
+            }
+            transaction.commit().await?;
+        });
+        Ok(())
     }
 
     /// The share as its sender sees it, in any state (revoked, expired, used
@@ -1108,6 +1140,7 @@ mod tests {
             assert_send(&db.share("", OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.take_download("", 0, OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.revoke("", OffsetDateTime::UNIX_EPOCH));
+            assert_send(&db.remove_file("", OffsetDateTime::UNIX_EPOCH));
             assert_send(&db.create_once(NewShare {
                 files: Vec::new(),
                 expires_at: None,

@@ -111,7 +111,8 @@ pub struct NewFile {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Share {
     pub id: ShareId,
-    /// In the order they were given: `files[i].index == i`.
+    /// In the order they were given, each with its `index` (its number in the
+    /// link, less one); a file its owner deleted leaves a gap.
     pub files: Vec<SharedFile>,
     pub expires_at: Option<OffsetDateTime>,
     pub max_downloads: Option<u32>,
@@ -175,7 +176,12 @@ impl Share {
     /// the share does not have).
     pub fn downloads_left(&self, index: usize) -> Option<u32> {
         let max = self.max_downloads?;
-        let used = self.files.get(index).map_or(max, |file| file.downloads);
+        // By its index, not its place: a file taken out leaves a gap.
+        let used = self
+            .files
+            .iter()
+            .find(|file| file.index == index)
+            .map_or(max, |file| file.downloads);
         Some(max.saturating_sub(used))
     }
 }

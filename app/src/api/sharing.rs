@@ -243,12 +243,10 @@ pub async fn sweep(db: &ShareDb, signer: &Signer, now: OffsetDateTime) -> Result
     Ok(swept)
 }
 
-/// The file `key`'s share, taken back with the file (its owner deleted it).
+/// The file `key` was deleted by its owner: it leaves its share, whose
+/// other files keep working; a share left with none is taken back.
 pub async fn file_deleted(db: &ShareDb, key: &str, now: OffsetDateTime) -> Result<(), CourierError> {
-    if let Some(id) = db.share_of_file(key).await.map_err(unavailable)? {
-        db.revoke(id.as_str(), now).await.map_err(refused)?;
-    }
-    Ok(())
+    db.remove_file(key, now).await.map_err(unavailable)
 }
 
 fn state(state: courier_shares::ShareState) -> ShareState {

@@ -174,16 +174,18 @@ pub fn FileCard(item: QueuedFile, queue: Queue) -> impl IntoView {
     }
 }
 
-/// What Delete asks: the file's link goes with it, and with a link to
-/// several files, the others' too (the server takes the whole link back).
+/// What Delete asks: the file's link goes with it, unless the link holds
+/// other files, which keep working under it.
 fn delete_question(share: RwSignal<Option<ShareLink>>) -> String {
     let others = share.with(|share| share.as_ref().map_or(0, |share| share.files.len().saturating_sub(1)));
     match others {
         0 => "Delete this file from storage? Its link stops working for everyone.".to_owned(),
-        1 => "Delete this file from storage? Its link, shared with 1 other file, stops working for everyone, and that file is deleted too.".to_owned(),
-        others => String::from("Delete this file from storage? Its link, shared with ")
-            + &others.to_string()
-            + " other files, stops working for everyone, and those files are deleted too.",
+        1 => "Delete this file from storage? Its link keeps working for the 1 other file it holds.".to_owned(),
+        others => {
+            String::from("Delete this file from storage? Its link keeps working for the ")
+                + &others.to_string()
+                + " other files it holds."
+        }
     }
 }
 

@@ -148,6 +148,7 @@ fn view(share: &Share) -> SharePage {
             .files
             .iter()
             .map(|file| PageFile {
+                number: file.index + 1,
                 name: file.filename.clone(),
                 size: file.size,
                 content_type: file.content_type.clone(),

@@ -327,6 +327,36 @@ async fn deleting_a_file_takes_its_share_back() {
 }
 
 #[tokio::test]
+async fn deleting_one_file_of_a_shared_pair_keeps_the_other_under_its_number() {
+    let courier = TestCourier::start().await;
+    let first = courier.upload("first.txt", "text/plain", b"first").await;
+    let second = courier.upload("second.txt", "text/plain", b"second").await;
+    let combined = courier
+        .combine_shares(&[share_ref(&first), share_ref(&second)], &RuleChange::default())
+        .await;
+    let combined: app::share::ShareLink = combined.json().await.expect("a share");
+    let deleted = courier.delete_upload(&first.key, &first.token).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let page = courier.share_get(&combined.id).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = text(page).await;
+    assert!(!html.contains("first.txt") && html.contains("second.txt"), "{html}");
+    assert!(html.contains(&format!("/s/{}/2", combined.id)), "{html}");
+    assert_eq!(
+        courier.share_get(&format!("{}/1", combined.id)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let redirect = courier.share_get(&format!("{}/2", combined.id)).await;
+    assert_eq!(courier.downloaded_bytes(&location(&redirect)).await, b"second");
+    // The last file out takes the link back.
+    assert_eq!(
+        courier.delete_upload(&second.key, &second.token).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(courier.share_get(&combined.id).await.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
 async fn a_public_link_has_no_share() {
     let courier = TestCourier::start().await;
     let link = courier.upload_public("poster.png", "image/png", b"png").await;

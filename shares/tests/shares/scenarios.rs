@@ -563,3 +563,28 @@ async fn futures_join_all<T: Send + 'static, F: std::future::Future<Output = T> 
     }
     answers
 }
+
+/// A file its owner deleted leaves its share; the others keep their numbers
+/// and their downloads; the last one out takes the share back.
+pub async fn a_deleted_file_leaves_its_share_and_the_last_takes_it_back(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let id = created(&db, new_share(3, Some(2), None)).await;
+    let keys: Vec<String> = read(&db, &id, t0())
+        .await
+        .files
+        .iter()
+        .map(|file| file.key.clone())
+        .collect();
+    db.remove_file(&keys[1], t0()).await.expect("removed");
+    let share = read(&db, &id, t0()).await;
+    assert_eq!(share.files.iter().map(|file| file.index).collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(share.downloads_left(2), Some(2));
+    assert_eq!(refusal(db.take_download(id.as_str(), 1, t0()).await), "NotFound");
+    assert_eq!(take(&db, &id, 2, t0()).await.downloads, 1);
+    db.remove_file(&keys[0], t0()).await.expect("removed");
+    db.remove_file(&keys[2], t0()).await.expect("removed");
+    assert_eq!(refusal(db.share(id.as_str(), t0()).await), "Revoked");
+    // An object in no share: nothing to do.
+    db.remove_file("files/none/x", t0()).await.expect("nothing");
+}
