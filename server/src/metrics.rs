@@ -56,16 +56,22 @@ enum Route {
     SignDownload,
     DeleteUpload,
     Confirm,
+    /// `/s/<id>`, the page and its password.
+    SharePage,
+    /// `/s/<id>/<n>`, a counted download's redirect.
+    ShareDownload,
     Other,
 }
 
 impl Route {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 8] = [
         Self::Page,
         Self::SignUpload,
         Self::SignDownload,
         Self::DeleteUpload,
         Self::Confirm,
+        Self::SharePage,
+        Self::ShareDownload,
         Self::Other,
     ];
 
@@ -73,6 +79,12 @@ impl Route {
         match path {
             "/" => Self::Page,
             "/confirm-upload" => Self::Confirm,
+            // One label for every share, never its id.
+            _ if path.starts_with("/s/") => match path[3..].split_once('/') {
+                None => Self::SharePage,
+                Some((_, "qr.svg")) => Self::Other,
+                Some(_) => Self::ShareDownload,
+            },
             _ => match Endpoint::of_path(path) {
                 Some(Endpoint::SignUpload) => Self::SignUpload,
                 Some(Endpoint::SignDownload) => Self::SignDownload,
@@ -89,6 +101,8 @@ impl Route {
             Self::SignDownload => Endpoint::SignDownload.path(),
             Self::DeleteUpload => Endpoint::DeleteUpload.path(),
             Self::Confirm => "/confirm-upload",
+            Self::SharePage => "/s/<id>",
+            Self::ShareDownload => "/s/<id>/<n>",
             Self::Other => "other",
         }
     }
@@ -167,7 +181,7 @@ impl Metrics {
             Route::Confirm => add(&self.confirmations),
             Route::SignDownload => add(&self.links_renewed),
             Route::DeleteUpload => add(&self.deletes),
-            Route::Page | Route::Other => {}
+            Route::Page | Route::SharePage | Route::ShareDownload | Route::Other => {}
         }
     }
 
@@ -291,6 +305,15 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    #[test]
+    fn a_share_is_timed_under_its_route_never_its_id() {
+        assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg"), Route::SharePage);
+        assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/2"), Route::ShareDownload);
+        assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/qr.svg"), Route::Other);
+        assert_eq!(Route::SharePage.label(), "/s/<id>");
+        assert_eq!(Route::ShareDownload.label(), "/s/<id>/<n>");
+    }
 
     fn response(status: StatusCode, extension: Option<RefusalCode>) -> Response {
         let mut response = status.into_response();
