@@ -217,10 +217,20 @@ pub async fn multipart_goes_through(courier: &TestCourier) {
         courier.downloaded_bytes(&link.download_url).await == bytes,
         "the bytes differ"
     );
+    // A large file's share downloads it too, straight from the store.
+    let share = link.share.clone().expect("a completed upload gets its share");
+    let redirect = courier.share_get(&format!("{}/1", share.id)).await;
+    assert_eq!(redirect.status(), StatusCode::FOUND);
+    assert!(
+        courier.downloaded_bytes(&crate::browser::location(&redirect)).await == bytes,
+        "the share's bytes differ"
+    );
     let again = courier.complete_multipart(&upload).await;
     assert_eq!(again.status(), StatusCode::OK);
     let again: DownloadLink = again.json().await.expect("a link");
     assert_eq!(again.key, link.key);
+    // Completed again (an answer lost), it keeps the share it got.
+    assert_eq!(again.share.map(|again| again.id), Some(share.id));
 
     // The multipart token is not the owner's: the link's own token is.
     let refused = courier.sign_download(&upload.key, &upload.token).await;

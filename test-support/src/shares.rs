@@ -51,6 +51,32 @@ impl TestCourier {
             .expect("Courier answers")
     }
 
+    /// `GET /s/<path>` with the browser's cookie (`name=value`).
+    pub async fn share_get_with(&self, path: &str, cookie: &str) -> Response {
+        self.http
+            .get(format!("{}/s/{path}", self.base))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .expect("Courier answers")
+    }
+
+    /// `POST /s/<id>` with a password, as the share page's form sends it.
+    pub async fn give_password(&self, id: &str, password: &str) -> Response {
+        self.http
+            .post(format!("{}/s/{id}", self.base))
+            .form(&[("password", password)])
+            .send()
+            .await
+            .expect("Courier answers")
+    }
+
+    /// The cookie (`name=value`) a right password's answer sets.
+    pub fn unlock_cookie(answer: &Response) -> String {
+        let cookie = answer.headers()[reqwest::header::SET_COOKIE].to_str().expect("ascii");
+        cookie.split(';').next().expect("a name and value").to_owned()
+    }
+
     /// The share database this Courier keeps (SQLite in its data
     /// directory), opened beside it: for what only time does to a share.
     pub async fn share_db(&self) -> courier_shares::ShareDb {

@@ -179,18 +179,11 @@ async fn a_password_opens_the_downloads_and_guessing_it_is_slowed() {
     let download = courier.share_get(&format!("{}/1", share.id)).await;
     assert_eq!(download.status(), StatusCode::UNAUTHORIZED);
 
-    let post = |password: &'static str| {
-        courier
-            .http
-            .post(format!("{}/s/{}", courier.base, share.id))
-            .form(&[("password", password)])
-            .send()
-    };
-    let wrong = post("battery staple").await.expect("answers");
+    let wrong = courier.give_password(&share.id, "battery staple").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert!(text(wrong).await.contains("That password is not right"));
 
-    let right = post("correct horse").await.expect("answers");
+    let right = courier.give_password(&share.id, "correct horse").await;
     assert_eq!(right.status(), StatusCode::SEE_OTHER);
     let cookie = right.headers()[header::SET_COOKIE].to_str().expect("ascii").to_owned();
     assert!(
@@ -198,41 +191,26 @@ async fn a_password_opens_the_downloads_and_guessing_it_is_slowed() {
         "{cookie}"
     );
     assert!(!cookie.contains("correct"), "{cookie}");
-    let pair = cookie.split(';').next().expect("a pair").to_owned();
-    let unlocked = courier
-        .http
-        .get(format!("{}/s/{}/1", courier.base, share.id))
-        .header(header::COOKIE, &pair)
-        .send()
-        .await
-        .expect("answers");
+    let pair = TestCourier::unlock_cookie(&right);
+    let unlocked = courier.share_get_with(&format!("{}/1", share.id), &pair).await;
     assert_eq!(unlocked.status(), StatusCode::FOUND);
-    let page = courier
-        .http
-        .get(format!("{}/s/{}", courier.base, share.id))
-        .header(header::COOKIE, &pair)
-        .send()
-        .await
-        .expect("answers");
+    let page = courier.share_get_with(&share.id, &pair).await;
     assert!(text(page).await.contains("secret plans.txt"));
 
     // A new password locks out the old one's cookie.
     courier.set_rules(&link, locked_with("new one")).await;
-    let locked_again = courier
-        .http
-        .get(format!("{}/s/{}/1", courier.base, share.id))
-        .header(header::COOKIE, &pair)
-        .send()
-        .await
-        .expect("answers");
+    let locked_again = courier.share_get_with(&format!("{}/1", share.id), &pair).await;
     assert_eq!(locked_again.status(), StatusCode::UNAUTHORIZED);
 
     // Ten tries a minute (two were made above), then 429 with Retry-After,
     // even for the right password.
     for _ in 0..8 {
-        assert_eq!(post("guess").await.expect("answers").status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            courier.give_password(&share.id, "guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
-    let slowed = post("new one").await.expect("answers");
+    let slowed = courier.give_password(&share.id, "new one").await;
     assert_eq!(slowed.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = slowed.headers()[header::RETRY_AFTER]
         .to_str()
@@ -448,23 +426,9 @@ async fn files_sent_together_become_one_share_with_the_rules_asked() {
         StatusCode::NOT_FOUND
     );
 
-    let unlocked = courier
-        .http
-        .post(format!("{}/s/{}", courier.base, combined.id))
-        .form(&[("password", "together")])
-        .send()
-        .await
-        .expect("answers");
-    let cookie = unlocked.headers()[header::SET_COOKIE].to_str().expect("ascii");
-    let pair = cookie.split(';').next().expect("a pair").to_owned();
+    let pair = TestCourier::unlock_cookie(&courier.give_password(&combined.id, "together").await);
     for (file, bytes) in [("1", &b"first file"[..]), ("2", &b"second,file"[..])] {
-        let redirect = courier
-            .http
-            .get(format!("{}/s/{}/{file}", courier.base, combined.id))
-            .header(header::COOKIE, &pair)
-            .send()
-            .await
-            .expect("answers");
+        let redirect = courier.share_get_with(&format!("{}/{file}", combined.id), &pair).await;
         assert_eq!(redirect.status(), StatusCode::FOUND, "file {file}");
         assert_eq!(courier.downloaded_bytes(&location(&redirect)).await, bytes);
     }
