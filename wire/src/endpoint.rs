@@ -163,6 +163,21 @@ impl<Answer> Call<Answer> {
     }
 }
 
+impl Call<UploadGrant> {
+    /// For a file encrypted in the browser: its seal (FORMAT.md); `size` is
+    /// then the object's, and the server names and types it itself.
+    pub fn sealed(self, seal: &str) -> Self {
+        self.field("seal", seal)
+    }
+}
+
+impl Call<MultipartGrant> {
+    /// As [`Call::<UploadGrant>::sealed`], for a multipart upload.
+    pub fn sealed(self, seal: &str) -> Self {
+        self.field("seal", seal)
+    }
+}
+
 /// A POST policy for one file.
 pub fn sign_upload(filename: &str, content_type: &str, size: u64, link: Option<LinkKind>) -> Call<UploadGrant> {
     Call::new(Endpoint::SignUpload).file(filename, content_type, size, link)

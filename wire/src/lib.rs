@@ -8,6 +8,7 @@ pub mod file_rules;
 pub mod form_fields;
 pub mod model;
 pub mod multipart;
+pub mod seal;
 pub mod share;
 pub mod size;
 

@@ -1,0 +1,122 @@
+//! End-to-end encrypted files, as FORMAT.md defines them: the object's size
+//! and parts (which Courier signs), and what the share's downloaders and
+//! Courier exchange (`/s/<id>/e2e`). The cryptography itself is in the
+//! browser (`public/seal.js`) and in `courier-format`, never here.
+
+use serde::{Deserialize, Serialize};
+
+/// A record's plaintext: the file is encrypted 64 KiB at a time.
+pub const RECORD_SIZE: u64 = 65_536;
+/// What AES-GCM adds to each record.
+pub const TAG_SIZE: u64 = 16;
+/// A whole record in the object.
+pub const SEALED_RECORD_SIZE: u64 = RECORD_SIZE + TAG_SIZE;
+/// The fewest records in a part (8,390,656 bytes: over S3's 5 MiB floor).
+pub const MIN_RECORDS_PER_PART: u64 = 128;
+/// The longest seal Courier keeps (its JSON, base64url): a seal holds a
+/// 32-byte key, a salt and a few hundred bytes of sealed metadata.
+pub const MAX_SEAL_LEN: usize = 1_536;
+
+/// Records in a file of `size` bytes (the last may be short; an empty file is one).
+pub fn record_count(size: u64) -> u64 {
+    size.div_ceil(RECORD_SIZE).max(1)
+}
+
+/// The object's size for a file of `size` bytes.
+pub fn sealed_size(size: u64) -> u64 {
+    size + TAG_SIZE * record_count(size)
+}
+
+/// The file's size for an object of `object_size` bytes, if it is one.
+pub fn plain_size(object_size: u64) -> Option<u64> {
+    let records = object_size.div_ceil(SEALED_RECORD_SIZE).max(1);
+    let plain = object_size.checked_sub(TAG_SIZE * records)?;
+    (sealed_size(plain) == object_size).then_some(plain)
+}
+
+/// Every part's size but the last one's, for an object of `object_size`
+/// bytes: a whole number of records, at least 128, and no more than
+/// 10,000 parts.
+pub fn sealed_part_size(object_size: u64) -> u64 {
+    let records = object_size.div_ceil(SEALED_RECORD_SIZE).max(1);
+    let per_part = records.div_ceil(crate::multipart::MAX_PARTS).max(MIN_RECORDS_PER_PART);
+    per_part * SEALED_RECORD_SIZE
+}
+
+/// How a password is mixed into the keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kdf {
+    /// `PBKDF2-SHA256`.
+    pub name: String,
+    /// base64url, 16 bytes.
+    pub salt: String,
+    pub iterations: u32,
+}
+
+/// `GET /s/<id>/e2e`: what a downloader needs to open a share's files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedShare {
+    /// Signs a proof for two minutes.
+    pub nonce: String,
+    pub files: Vec<SealedFile>,
+}
+
+/// One encrypted file of a share, as its downloaders see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedFile {
+    pub number: u32,
+    /// The object's size.
+    pub size: u64,
+    /// The sealed metadata (name, type and size).
+    pub meta: String,
+    pub kdf: Option<Kdf>,
+}
+
+/// `POST /s/<id>/<n>/e2e`: the proof that the reader holds the file's auth key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyProof {
+    pub nonce: String,
+    /// base64url of HMAC-SHA256(auth key, nonce).
+    pub proof: String,
+}
+
+/// The answer to a proof: where to GET the object, for 60 seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedDownload {
+    pub url: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+}
+
+/// A refusal on the `e2e` routes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct E2eRefusal {
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_has_a_final_record() {
+        assert_eq!(sealed_size(0), 16);
+        assert_eq!(sealed_size(1), 17);
+        assert_eq!(sealed_size(RECORD_SIZE), RECORD_SIZE + 16);
+        assert_eq!(sealed_size(RECORD_SIZE + 1), RECORD_SIZE + 1 + 32);
+        for size in [0, 1, 100, RECORD_SIZE - 1, RECORD_SIZE, RECORD_SIZE + 1, 3 * RECORD_SIZE + 5] {
+            assert_eq!(plain_size(sealed_size(size)), Some(size), "{size}");
+        }
+        assert_eq!(plain_size(15), None);
+        assert_eq!(plain_size(SEALED_RECORD_SIZE + 16), None);
+    }
+
+    #[test]
+    fn parts_hold_whole_records() {
+        assert_eq!(sealed_part_size(16), 128 * SEALED_RECORD_SIZE);
+        let huge = sealed_size(5 * 1024 * 1024 * 1024 * 1024 - 1024);
+        let part = sealed_part_size(huge);
+        assert_eq!(part % SEALED_RECORD_SIZE, 0);
+        assert!(huge.div_ceil(part) <= crate::multipart::MAX_PARTS);
+    }
+}
