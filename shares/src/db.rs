@@ -150,7 +150,9 @@ macro_rules! file_columns {
             $f,
             "downloads, ",
             $f,
-            "last_download_at"
+            "last_download_at, ",
+            $f,
+            "seal"
         )
     };
 }
@@ -177,8 +179,8 @@ const RECORD_FILE_AT: usize = 11;
 
 const INSERT_SHARE: &str = "INSERT INTO shares (id, created_at, expires_at, max_downloads, password_hash) \
                             VALUES ($1, $2, $3, $4, $5)";
-const INSERT_FILE: &str = "INSERT INTO share_files (share_id, file_index, object_key, filename, content_type, size) \
-                           VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT_FILE: &str = "INSERT INTO share_files (share_id, file_index, object_key, filename, content_type, size, seal) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// $1 now, $2 id. Read for the person holding the link and for its sender alike.
 const SHARE: &str = concat!(record_select!(), " WHERE s.id = $2 ORDER BY f.file_index");
@@ -437,6 +439,7 @@ impl ShareDb {
                     .bind(file.filename.as_str())
                     .bind(file.content_type.as_str())
                     .bind(*size)
+                    .bind(file.seal.as_deref())
                     .execute(&mut *tx)
                     .await
                     .map_err(|error| shared_already(error, &file.key))?;
@@ -993,6 +996,7 @@ fn file_at(row: &impl StoredRow, at: usize) -> Result<SharedFile, DbError> {
         // Past u32::MAX only when unlimited: shown as u32::MAX.
         downloads: u32::try_from(row.int(at + 5)?.max(0)).unwrap_or(u32::MAX),
         last_download_at: row.optional_int(at + 6)?.map(instant).transpose()?,
+        seal: row.optional_text(at + 7)?,
     })
 }
 

@@ -105,6 +105,9 @@ pub struct NewFile {
     pub filename: String,
     pub content_type: String,
     pub size: u64,
+    /// The seal of a file encrypted in its sender's browser (FORMAT.md);
+    /// `None`: a plain file.
+    pub seal: Option<String>,
 }
 
 /// A share that can be used, as stored.
@@ -133,6 +136,8 @@ pub struct SharedFile {
     /// When a download of it was last counted; `None`: never (or before
     /// Courier kept it).
     pub last_download_at: Option<OffsetDateTime>,
+    /// As in [`NewFile::seal`].
+    pub seal: Option<String>,
 }
 
 /// A share as its sender sees it, in any state: what the sender's page
@@ -293,6 +298,7 @@ mod tests {
             filename: "a.txt".into(),
             content_type: "text/plain".into(),
             size: 1,
+            seal: None,
             downloads,
             last_download_at: None,
         };

@@ -15,7 +15,9 @@ use crate::support::{HASH, created, downloads, new_share, read, refusal, t0, tak
 pub async fn round_trip_with_several_files(backend: NamedBackend) {
     let database = backend.fresh().await;
     let db = database.open().await;
-    let limited_share = new_share(3, Some(2), Some(Duration::hours(1)));
+    let mut limited_share = new_share(3, Some(2), Some(Duration::hours(1)));
+    // An encrypted file keeps its seal (FORMAT.md), a plain one none.
+    limited_share.files[2].seal = Some("eyJ2IjoxLCJhdXRoIjoiQUFBQSJ9".into());
     let limited = created(&db, limited_share.clone()).await;
     let open = created(&db, new_share(1, None, None)).await;
     assert_ne!(limited, open);
@@ -33,6 +35,7 @@ pub async fn round_trip_with_several_files(backend: NamedBackend) {
             size: new.size,
             downloads: 0,
             last_download_at: None,
+            seal: new.seal,
         })
         .collect();
     let expected = Share {

@@ -24,6 +24,7 @@ fn file(share: usize, n: usize) -> NewFile {
         filename: format!("Report {n} (final) é.pdf"),
         content_type: "application/pdf".into(),
         size: 1_000 + n as u64,
+        seal: None,
     }
 }
 
