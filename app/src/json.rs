@@ -86,6 +86,8 @@ impl ReadJson for DownloadLink {
             token: js::string(value, "token").unwrap_or_default(),
             // Missing for a public link, and in links remembered before shares existed.
             share: js::field(value, "share").and_then(|share| ShareLink::read(&share)),
+            // Missing for a plain file.
+            seal: js::string(value, "seal"),
         })
     }
 }
@@ -111,6 +113,8 @@ impl ReadJson for ShareLink {
             expires_at: js::string(value, "expires_at"),
             max_downloads: js::whole(value, "max_downloads").and_then(|max| u32::try_from(max).ok()),
             password: js::field(value, "password")?.as_bool()?,
+            // Missing in shares remembered before encryption existed.
+            encrypted: js::field(value, "encrypted").and_then(|e| e.as_bool()).unwrap_or(false),
             files,
             token: js::string(value, "token").unwrap_or_default(),
         })
@@ -180,6 +184,9 @@ impl ReadJson for FormGrant {
                 multipart_threshold: js::whole(&settings, "multipart_threshold")?,
                 parallel_parts: u32::try_from(js::whole(&settings, "parallel_parts")?).ok()?,
                 part_checksums: js::field(&settings, "part_checksums")?.as_bool()?,
+                encryption: js::string(&settings, "encryption")
+                    .and_then(|mode| wire::seal::Encryption::parse(&mode))
+                    .unwrap_or_default(),
             },
         })
     }

@@ -50,6 +50,7 @@ pub struct PageFile {
 pub fn policy(store_origin: &str) -> String {
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-src 'self' {store_origin}; \
+         connect-src 'self' {store_origin}; worker-src 'self'; \
          form-action 'self'; frame-ancestors 'none'; base-uri 'none'; require-trusted-types-for 'script'"
     )
 }
@@ -112,6 +113,39 @@ pub fn render(page: &SharePage) -> String {
                 {expiry_line(expires_at)}
                 {several.then(download_all)}
                 <ul class="share-files">{rows.into_iter().map(FileRow::view).collect_view()}</ul>
+            </section>
+            <p><a href="/">"Send files with Courier"</a></p>
+        }
+        .into_any()
+    })
+}
+
+/// The head of an encrypted share's page: the format (`/seal.js`) and the
+/// page's script (`/share-e2e.js`), which opens the files in the browser.
+const HEAD_SEALED: &str = r#"<meta name="robots" content="noindex"><meta name="referrer" content="no-referrer"><link rel="stylesheet" href="/share-e2e.css"><script src="/seal.js" defer></script><script src="/share-e2e.js" defer></script>"#;
+
+/// The page of a share whose files were encrypted in their sender's
+/// browser (FORMAT.md). Courier knows neither their names nor their key:
+/// the script reads the key from the link's `#fragment` (which never
+/// reaches Courier), asks `/s/<id>/e2e` for the sealed names, and builds
+/// the list inside `#e2e`; each download proves the key, then decrypts the
+/// store's bytes as they arrive. Without JavaScript the page says it cannot.
+pub fn render_sealed(id: &str, file_count: usize, expires_at: Option<String>) -> String {
+    let heading = files_in_words(file_count);
+    let id = id.to_owned();
+    let files = file_count.to_string();
+    page_document(TITLE, HEAD_SEALED, move || {
+        view! {
+            <section class="result share sealed" data-testid="share-sealed">
+                <h2>{heading}</h2>
+                <p>"Encrypted by the sender: only this link's key, after its #, opens them, in this browser."</p>
+                {expiry_line(expires_at)}
+                <section id="e2e" data-share=id data-files=files>
+                    <p class="e2e-status" role="status" aria-live="polite"></p>
+                    <noscript>
+                        <p class="error">"These files are decrypted in the browser, which needs JavaScript: turn it on for this page, or use `courier get` with the whole link."</p>
+                    </noscript>
+                </section>
             </section>
             <p><a href="/">"Send files with Courier"</a></p>
         }

@@ -60,11 +60,15 @@ enum Route {
     SharePage,
     /// `/s/<id>/<n>`, a counted download's redirect.
     ShareDownload,
+    /// `/s/<id>/e2e`, an encrypted share's sealed names and a nonce.
+    SealedShare,
+    /// `/s/<id>/<n>/e2e`, a key proved and a download counted.
+    SealedDownload,
     Other,
 }
 
 impl Route {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 10] = [
         Self::Page,
         Self::SignUpload,
         Self::SignDownload,
@@ -72,6 +76,8 @@ impl Route {
         Self::Confirm,
         Self::SharePage,
         Self::ShareDownload,
+        Self::SealedShare,
+        Self::SealedDownload,
         Self::Other,
     ];
 
@@ -83,6 +89,8 @@ impl Route {
             _ if path.starts_with("/s/") => match path[3..].split_once('/') {
                 None => Self::SharePage,
                 Some((_, "qr.svg")) => Self::Other,
+                Some((_, "e2e")) => Self::SealedShare,
+                Some((_, rest)) if rest.ends_with("/e2e") => Self::SealedDownload,
                 Some(_) => Self::ShareDownload,
             },
             _ => match Endpoint::of_path(path) {
@@ -103,6 +111,8 @@ impl Route {
             Self::Confirm => "/confirm-upload",
             Self::SharePage => "/s/<id>",
             Self::ShareDownload => "/s/<id>/<n>",
+            Self::SealedShare => "/s/<id>/e2e",
+            Self::SealedDownload => "/s/<id>/<n>/e2e",
             Self::Other => "other",
         }
     }
@@ -181,7 +191,12 @@ impl Metrics {
             Route::Confirm => add(&self.confirmations),
             Route::SignDownload => add(&self.links_renewed),
             Route::DeleteUpload => add(&self.deletes),
-            Route::Page | Route::SharePage | Route::ShareDownload | Route::Other => {}
+            Route::Page
+            | Route::SharePage
+            | Route::ShareDownload
+            | Route::SealedShare
+            | Route::SealedDownload
+            | Route::Other => {}
         }
     }
 
@@ -311,6 +326,8 @@ mod tests {
         assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg"), Route::SharePage);
         assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/2"), Route::ShareDownload);
         assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/qr.svg"), Route::Other);
+        assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/e2e"), Route::SealedShare);
+        assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/2/e2e"), Route::SealedDownload);
         assert_eq!(Route::SharePage.label(), "/s/<id>");
         assert_eq!(Route::ShareDownload.label(), "/s/<id>/<n>");
     }

@@ -335,6 +335,11 @@ fn limits(var: &impl Fn(&str) -> Option<String>) -> Result<Limits, SettingsError
         },
         links: links(var)?,
         shares: share_limits(var)?,
+        encryption: match var("COURIER_ENCRYPTION") {
+            None => signer::Encryption::default(),
+            Some(raw) => signer::Encryption::parse(raw.trim())
+                .ok_or_else(|| invalid("COURIER_ENCRYPTION", "must be optional, always or off"))?,
+        },
     })
 }
 

@@ -211,16 +211,22 @@ macro_rules! take_download {
 }
 
 /// $1 id, $2 file index, $3 now. Counts one download if every rule allows it.
-const TAKE_DOWNLOAD: &str = take_download!("1", "");
+/// Never an encrypted file: its downloads go through `TAKE_SEALED_DOWNLOAD`,
+/// after a proof of its key.
+const TAKE_DOWNLOAD: &str = take_download!("1", " AND f.seal IS NULL");
 
 /// The same, only for a share without a password: a download that came
 /// without one is counted in one statement (the common case), never read first.
-const TAKE_OPEN_DOWNLOAD: &str = take_download!("1", " AND s.password_hash IS NULL");
+const TAKE_OPEN_DOWNLOAD: &str = take_download!("1", " AND s.password_hash IS NULL AND f.seal IS NULL");
+
+/// The same, only for an encrypted file (whose key the caller checked).
+const TAKE_SEALED_DOWNLOAD: &str = take_download!("1", " AND f.seal IS NOT NULL");
 
 /// The two above for `$4` downloads of one file at once, all or none: how
 /// SQLite's batches count a file many people download at the same moment.
-const TAKE_DOWNLOADS: &str = take_download!("$4", "");
-const TAKE_OPEN_DOWNLOADS: &str = take_download!("$4", " AND s.password_hash IS NULL");
+const TAKE_DOWNLOADS: &str = take_download!("$4", " AND f.seal IS NULL");
+const TAKE_OPEN_DOWNLOADS: &str = take_download!("$4", " AND s.password_hash IS NULL AND f.seal IS NULL");
+const TAKE_SEALED_DOWNLOADS: &str = take_download!("$4", " AND f.seal IS NOT NULL");
 
 /// The same parameters as `TAKE_DOWNLOAD`: why it updated nothing.
 const WHY_NOT_TAKEN: &str = concat!(
@@ -232,7 +238,7 @@ const WHY_NOT_TAKEN: &str = concat!(
     used_up!(),
     ", FALSE), ",
     swept!(),
-    ", s.password_hash IS NOT NULL",
+    ", s.password_hash IS NOT NULL, COALESCE(f.seal IS NOT NULL, FALSE)",
     " FROM shares AS s LEFT JOIN share_files AS f ON f.share_id = s.id AND f.file_index = $2 WHERE s.id = $1"
 );
 
@@ -479,8 +485,22 @@ impl ShareDb {
     /// Counts one download of file `file` (0-based) atomically, only if the share exists, is not revoked, not expired and that file has downloads left; returns the file (with its new count).
     /// The server calls [`give_back_download`](Self::give_back_download)
     /// if it then cannot hand out the file's URL.
+    /// An encrypted file is refused (`Sealed`): see
+    /// [`take_sealed_download`](Self::take_sealed_download).
     pub async fn take_download(&self, id: &str, file: usize, now: OffsetDateTime) -> Result<SharedFile, ShareRefusal> {
-        self.take(TAKE_DOWNLOAD, id, file, now).await
+        self.take(Take::Any, id, file, now).await
+    }
+
+    /// [`take_download`](Self::take_download) of an encrypted file, for a
+    /// downloader that proved it holds the file's key (the caller checks the
+    /// proof against the file's seal). A plain file is `NotFound` here.
+    pub async fn take_sealed_download(
+        &self,
+        id: &str,
+        file: usize,
+        now: OffsetDateTime,
+    ) -> Result<SharedFile, ShareRefusal> {
+        self.take(Take::Sealed, id, file, now).await
     }
 
     /// [`take_download`](Self::take_download) for a download that comes
@@ -492,26 +512,21 @@ impl ShareDb {
         file: usize,
         now: OffsetDateTime,
     ) -> Result<SharedFile, ShareRefusal> {
-        self.take(TAKE_OPEN_DOWNLOAD, id, file, now).await
+        self.take(Take::Open, id, file, now).await
     }
 
-    async fn take(
-        &self,
-        sql: &'static str,
-        id: &str,
-        file: usize,
-        now: OffsetDateTime,
-    ) -> Result<SharedFile, ShareRefusal> {
-        let open_only = sql == TAKE_OPEN_DOWNLOAD;
+    async fn take(&self, kind: Take, id: &str, file: usize, now: OffsetDateTime) -> Result<SharedFile, ShareRefusal> {
+        let (sql, many) = match kind {
+            Take::Any => (TAKE_DOWNLOAD, TAKE_DOWNLOADS),
+            Take::Open => (TAKE_OPEN_DOWNLOAD, TAKE_OPEN_DOWNLOADS),
+            Take::Sealed => (TAKE_SEALED_DOWNLOAD, TAKE_SEALED_DOWNLOADS),
+        };
         let id = look_up(id);
         let index = i64::try_from(file).unwrap_or(NO_SUCH_FILE);
         let now = now.unix_timestamp();
         for _ in 0..TAKE_ATTEMPTS {
             let taken = match &self.pool {
-                Pool::Sqlite { takes, .. } => {
-                    let many = if open_only { TAKE_OPEN_DOWNLOADS } else { TAKE_DOWNLOADS };
-                    takes.take(sql, many, id, index, now).await?
-                }
+                Pool::Sqlite { takes, .. } => takes.take(sql, many, id, index, now).await?,
                 Pool::Postgres(pool) => {
                     let row = sqlx::query(sql)
                         .bind(id)
@@ -535,8 +550,11 @@ impl ShareDb {
             if let Some(refusal) = standing.refusal() {
                 return Err(refusal);
             }
-            if open_only && standing.password {
-                return Err(ShareRefusal::PasswordNeeded);
+            match kind {
+                Take::Sealed if !standing.sealed => return Err(ShareRefusal::NotFound),
+                Take::Any | Take::Open if standing.sealed => return Err(ShareRefusal::Sealed),
+                Take::Open if standing.password => return Err(ShareRefusal::PasswordNeeded),
+                _ => {}
             }
         }
         Err(ShareRefusal::Unavailable(DbError::Contended))
@@ -852,6 +870,19 @@ struct Standing {
     swept: bool,
     /// Whether the share asks for a password.
     password: bool,
+    /// Whether the file is encrypted.
+    sealed: bool,
+}
+
+/// Which downloads a take counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Take {
+    /// A plain file, with the password given (or none asked).
+    Any,
+    /// A plain file of a share without a password.
+    Open,
+    /// An encrypted file, its key proved.
+    Sealed,
 }
 
 impl Standing {
@@ -863,6 +894,7 @@ impl Standing {
             used_up: row.flag(3)?,
             swept: row.flag(4)?,
             password: row.flag(5)?,
+            sealed: row.flag(6)?,
         })
     }
 

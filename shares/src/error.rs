@@ -84,6 +84,10 @@ pub enum ShareRefusal {
     /// (`take_open_download`).
     #[error("This link needs its password first.")]
     PasswordNeeded,
+    /// The file is encrypted: its downloads need a proof of its key
+    /// (`take_sealed_download`), never this plain route.
+    #[error("This file is encrypted: open the whole link (with its key after #) in a browser, or use `courier get`.")]
+    Sealed,
     /// The database failed; the cause is in `source()`, for the log.
     #[error(
         "Courier could not reach its share database just now. Nothing was lost, and trying again in a moment is safe."

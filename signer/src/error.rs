@@ -83,6 +83,16 @@ pub enum SignError {
     NoRoomForUpload(u64),
     #[error("This token does not control that share. Use the page the file was sent from.")]
     NotThisShare,
+    #[error(
+        "This Courier takes only files encrypted in the browser: turn on \"Encrypt in this browser\" (it needs JavaScript)."
+    )]
+    EncryptionRequired,
+    #[error("This Courier does not take encrypted files: turn off \"Encrypt in this browser\".")]
+    EncryptionOff,
+    #[error("An encrypted file cannot have a public link: its key travels only in its share link.")]
+    SealedPublic,
+    #[error("The encrypted file's seal {0}: upload it again with Courier's page or client.")]
+    BadSeal(#[from] crate::seal::BadSeal),
 }
 
 impl SignError {
@@ -99,13 +109,17 @@ impl SignError {
             | Self::TooManyParts(_)
             | Self::NoSuchPart { .. }
             | Self::BadPartDigest(_)
+            | Self::BadSeal(_)
             | Self::PartsDoNotAddUp(_) => Refusal::BadRequest,
             Self::NotThisFile
             | Self::NotThisUpload
             | Self::PermissionExpired
             | Self::PublicLinksOff
             | Self::NotDeletable
-            | Self::NotThisShare => Refusal::Forbidden,
+            | Self::NotThisShare
+            | Self::EncryptionRequired
+            | Self::EncryptionOff
+            | Self::SealedPublic => Refusal::Forbidden,
             Self::NoSuchFile | Self::NoSuchUpload => Refusal::NotFound,
             Self::CredentialsUnavailable | Self::StoreUnreachable | Self::NotDeleted | Self::StorageFull => {
                 Refusal::Unavailable

@@ -13,8 +13,9 @@ use crate::error::SignError;
 use crate::file_name::FileName;
 use crate::object_key::{ObjectKey, UploadPrefix};
 use crate::post_policy::PostPolicy;
+use crate::seal::{SEAL_METADATA_FIELD, SEALED_NAME, SEALED_TYPE, Seal};
 use crate::token::{TokenScope, UploadToken};
-use crate::{FILENAME_METADATA_FIELD, LinkKind, Signer, UploadGrant, content_disposition, rfc3339};
+use crate::{Encryption, FILENAME_METADATA_FIELD, LinkKind, Signer, UploadGrant, content_disposition, rfc3339};
 
 /// A slow upload may finish well after its policy expired (the store checks
 /// expiry when the request starts); its confirmation is still honoured.
@@ -32,15 +33,16 @@ pub struct UploadRequest {
     pub size: u64,
     /// The link the file gets once uploaded.
     pub link: LinkKind,
+    /// A file encrypted in the browser: its seal (FORMAT.md); `size` is then
+    /// the object's, and `filename` and `content_type` are not used.
+    pub seal: Option<Seal>,
 }
 
 impl Signer {
     /// A grant to POST one file under a fresh key of its own.
     pub async fn grant_upload(&self, request: UploadRequest, now: OffsetDateTime) -> Result<UploadGrant, SignError> {
-        self.offers(request.link)?;
-        let name = FileName::parse(&request.filename).map_err(|_| SignError::NoUsableName)?;
+        let (name, content_type) = self.stored_as(&request)?;
         let limits = &self.0.limits;
-        let content_type = limits.rules.check(request.size, &request.content_type)?;
         if request.size > limits.largest_post() {
             return Err(SignError::TooLargeForOnePost(limits.largest_post()));
         }
@@ -68,6 +70,10 @@ impl Signer {
             .field(FILENAME_METADATA_FIELD, original_name)
             // Exactly the declared size: nothing else can be sent under this grant.
             .content_length_range(request.size, request.size);
+        let policy = match &request.seal {
+            Some(seal) => policy.field(SEAL_METADATA_FIELD, seal.as_str()),
+            None => policy,
+        };
         // A public file is read without a signed `response-content-disposition`:
         // it carries its own, so the browser saves it instead of opening it
         // (an HTML or SVG file would otherwise open as a page of the store's origin).
@@ -82,6 +88,10 @@ impl Signer {
     /// for files that get `link`.
     pub async fn grant_form(&self, link: LinkKind, now: OffsetDateTime) -> Result<UploadGrant, SignError> {
         self.offers(link)?;
+        // The plain form cannot encrypt.
+        if self.0.limits.encryption == Encryption::Always {
+            return Err(SignError::EncryptionRequired);
+        }
         let limits = &self.0.limits;
         let prefix = UploadPrefix::generate(link);
         let expires_at = now + limits.upload_ttl.min(FORM_TTL);
@@ -121,6 +131,27 @@ impl Signer {
             key,
             expires_at: rfc3339(expires_at),
         })
+    }
+
+    /// The name and type an upload is stored under, once its link, rules and
+    /// encryption are allowed: its own, or for an encrypted file
+    /// [`SEALED_NAME`] and [`SEALED_TYPE`] (its own are in its seal).
+    pub(crate) fn stored_as(&self, request: &UploadRequest) -> Result<(FileName, String), SignError> {
+        self.offers(request.link)?;
+        let rules = &self.0.limits.rules;
+        match (&request.seal, self.0.limits.encryption) {
+            (None, Encryption::Always) => Err(SignError::EncryptionRequired),
+            (Some(_), Encryption::Off) => Err(SignError::EncryptionOff),
+            (Some(_), _) if request.link == LinkKind::Public => Err(SignError::SealedPublic),
+            (Some(_), _) => {
+                let name = FileName::parse(SEALED_NAME).map_err(|_| SignError::NoUsableName)?;
+                Ok((name, rules.check(request.size, SEALED_TYPE)?.to_owned()))
+            }
+            (None, _) => {
+                let name = FileName::parse(&request.filename).map_err(|_| SignError::NoUsableName)?;
+                Ok((name, rules.check(request.size, &request.content_type)?.to_owned()))
+            }
+        }
     }
 
     /// Refuses a public link where public links are turned off.

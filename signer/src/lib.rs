@@ -27,6 +27,7 @@ pub mod object_key;
 pub mod password;
 pub mod post_policy;
 pub mod presign;
+pub mod seal;
 mod share;
 pub mod sigv4;
 mod store;
@@ -47,6 +48,7 @@ pub use share::{SHARE_DOWNLOAD_TTL, UNLOCK_TTL};
 
 pub use store::{CALL_ATTEMPT_TIMEOUT, CALL_TIMEOUT, COPY_TIMEOUT, READY_TIMEOUT, Store, StoreNotReady};
 pub use time::OffsetDateTime;
+pub use wire::seal::Encryption;
 pub use wire::{DownloadLink, FileRules, FormFields, LinkKind, PageSettings, UploadGrant};
 
 use token::TokenSecret;
@@ -88,6 +90,8 @@ pub struct Limits {
     pub links: LinkSettings,
     pub multipart: MultipartSettings,
     pub shares: ShareLimits,
+    /// `COURIER_ENCRYPTION`
+    pub encryption: Encryption,
 }
 
 impl Limits {
@@ -242,6 +246,7 @@ impl Signer {
             multipart_threshold: self.0.limits.multipart.threshold,
             parallel_parts: self.0.limits.multipart.parallel_parts,
             part_checksums: self.0.limits.multipart.part_checksums,
+            encryption: self.0.limits.encryption,
         }
     }
 }

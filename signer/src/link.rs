@@ -48,6 +48,7 @@ impl Signer {
             link: key.link(),
             token,
             share: None,
+            seal: head.metadata().and_then(|m| m.get(crate::seal::SEAL_METADATA)).cloned(),
         })
     }
 

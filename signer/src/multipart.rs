@@ -13,15 +13,16 @@ use std::time::Duration;
 use base64::Engine as _;
 use time::OffsetDateTime;
 use wire::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart, part_size_for};
+use wire::seal::sealed_part_size;
 
 use crate::error::SignError;
-use crate::file_name::FileName;
 use crate::grant::UploadRequest;
 use crate::object_key::{KeyArea, ObjectKey};
 use crate::presign::{UploadPart, presign_upload_part};
+use crate::seal::Seal;
 use crate::store::NewMultipart;
 use crate::token::{TokenScope, UploadToken, multipart_subject};
-use crate::{FILENAME_METADATA, LinkKind, Signer, content_disposition, rfc3339};
+use crate::{LinkKind, Signer, content_disposition, rfc3339};
 
 /// How long a multipart upload can be resumed: as long as the store keeps
 /// an incomplete upload (the lifecycle rule and the embedded store's sweep
@@ -42,9 +43,7 @@ impl Signer {
         request: UploadRequest,
         now: OffsetDateTime,
     ) -> Result<MultipartGrant, SignError> {
-        self.offers(request.link)?;
-        let name = FileName::parse(&request.filename).map_err(|_| SignError::NoUsableName)?;
-        let content_type = self.0.limits.rules.check(request.size, &request.content_type)?;
+        let (name, content_type) = self.stored_as(&request)?;
         let key =
             ObjectKey::for_multipart(&name, request.link).map_err(|e| SignError::InvalidConfirmedKey(e.to_string()))?;
         let original_name =
@@ -58,13 +57,18 @@ impl Signer {
             .create_multipart(NewMultipart {
                 key: &key,
                 content_type: &content_type,
-                metadata: (FILENAME_METADATA, &original_name),
+                filename: &original_name,
+                seal: request.seal.as_ref().map(Seal::as_str),
                 size: request.size,
                 content_disposition: disposition.as_deref(),
                 checksums: self.0.limits.multipart.part_checksums,
             })
             .await?;
-        let part_size = part_size_for(request.size);
+        // An encrypted file's parts hold whole records (FORMAT.md).
+        let part_size = match request.seal {
+            Some(_) => sealed_part_size(request.size),
+            None => part_size_for(request.size),
+        };
         let expires_at = now + MULTIPART_TTL;
         let token = UploadToken::issue(
             &self.0.secret,

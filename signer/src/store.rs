@@ -197,8 +197,10 @@ fn moving_the_whole_file() -> aws_sdk_s3::config::Builder {
 pub(crate) struct NewMultipart<'a> {
     pub key: &'a ObjectKey,
     pub content_type: &'a str,
-    /// One `x-amz-meta-*` pair: the original file name.
-    pub metadata: (&'a str, &'a str),
+    /// The original file name, percent-encoded.
+    pub filename: &'a str,
+    /// An encrypted file's seal.
+    pub seal: Option<&'a str>,
     /// The declared size, sent as [`DECLARED_SIZE_METADATA`] too.
     pub size: u64,
     pub content_disposition: Option<&'a str>,
@@ -211,18 +213,21 @@ impl Signer {
     /// Creates a multipart upload; its upload id.
     pub(crate) async fn create_multipart(&self, new: NewMultipart<'_>) -> Result<String, SignError> {
         let store = &self.0.store;
-        let created = store
+        let request = store
             .client
             .create_multipart_upload()
             .bucket(&store.bucket)
             .key(new.key.as_str())
             .content_type(new.content_type)
-            .metadata(new.metadata.0, new.metadata.1)
+            .metadata(crate::FILENAME_METADATA, new.filename)
             .metadata(DECLARED_SIZE_METADATA, new.size.to_string())
             .set_content_disposition(new.content_disposition.map(str::to_owned))
-            .set_checksum_algorithm(new.checksums.then_some(ChecksumAlgorithm::Sha256))
-            .send()
-            .await;
+            .set_checksum_algorithm(new.checksums.then_some(ChecksumAlgorithm::Sha256));
+        let request = match new.seal {
+            Some(seal) => request.metadata(crate::seal::SEAL_METADATA, seal),
+            None => request,
+        };
+        let created = request.send().await;
         match created.map(|out| out.upload_id) {
             Ok(Some(upload_id)) => Ok(upload_id),
             Ok(None) => {

@@ -78,6 +78,9 @@ pub enum TokenScope {
     Share,
     /// One share's password, given (see [`unlock_subject`]): its downloads.
     Unlock,
+    /// A nonce a downloader of an encrypted share signs with its key (see
+    /// [`nonce_subject`]). Never a link to a file.
+    Nonce,
 }
 
 impl TokenScope {
@@ -89,6 +92,7 @@ impl TokenScope {
             Self::Multipart => "m",
             Self::Share => "s",
             Self::Unlock => "u",
+            Self::Nonce => "n",
         }
     }
 }
@@ -140,7 +144,9 @@ impl UploadToken {
         let subject = match parsed.scope {
             TokenScope::Key | TokenScope::Renewal => key.as_str(),
             TokenScope::Prefix => key.prefix(),
-            TokenScope::Multipart | TokenScope::Share | TokenScope::Unlock => return Err(TokenError::Forged),
+            TokenScope::Multipart | TokenScope::Share | TokenScope::Unlock | TokenScope::Nonce => {
+                return Err(TokenError::Forged);
+            }
         };
         parsed.check(secret, subject, now)?;
         Ok(VerifiedToken { scope: parsed.scope })
@@ -185,6 +191,11 @@ pub fn unlock_subject(share_id: &str, password_hash: &str) -> String {
     format!("{share_id}\n{password_hash}")
 }
 
+/// What a nonce token signs: the share, and the random part of the nonce.
+pub fn nonce_subject(share_id: &str, random: &str) -> String {
+    format!("{share_id}\n{random}")
+}
+
 /// A token's three parts, read but not yet checked.
 struct Parsed {
     scope: TokenScope,
@@ -206,6 +217,7 @@ impl Parsed {
             "m" => TokenScope::Multipart,
             "s" => TokenScope::Share,
             "u" => TokenScope::Unlock,
+            "n" => TokenScope::Nonce,
             _ => return Err(TokenError::Malformed),
         };
         if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {

@@ -9,12 +9,19 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 use signer::credentials::CredentialSource;
 use signer::object_key::ObjectKey;
+use signer::seal::Seal;
 use signer::token::{TokenScope, TokenSecret, UploadToken};
-use signer::{FileRules, Limits, LinkKind, LinkSettings, OffsetDateTime, SignError, Signer, Store, UploadRequest};
+use signer::{
+    Encryption, FileRules, Limits, LinkKind, LinkSettings, OffsetDateTime, SignError, Signer, Store, UploadRequest,
+};
 
 const FILE: &str = "public/files/0123456789abcdef0123456789abcdef/holiday photo.jpg";
 
 fn signer(links: LinkSettings) -> Signer {
+    signer_with(links, Encryption::Optional)
+}
+
+fn signer_with(links: LinkSettings, encryption: Encryption) -> Signer {
     let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
     let client = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::Config::builder()
@@ -44,6 +51,7 @@ fn signer(links: LinkSettings) -> Signer {
         multipart: signer::MultipartSettings::default(),
         shares: signer::ShareLimits::default(),
         links,
+        encryption,
     };
     let url = url::Url::parse("http://127.0.0.1:3000/").expect("a URL");
     Signer::new(store, secret(), &url, limits).expect("a bucket URL")
@@ -67,6 +75,22 @@ fn request(link: LinkKind) -> UploadRequest {
         content_type: "image/jpeg".to_owned(),
         size: 10,
         link,
+        seal: None,
+    }
+}
+
+/// A well-formed seal (FORMAT.md), as a browser would send it.
+fn sealed(link: LinkKind) -> UploadRequest {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let json = format!(
+        r#"{{"v":1,"auth":"{}","meta":"{}","kdf":null}}"#,
+        b64(&[7; 32]),
+        b64(&[1; 12 + 16 + 256])
+    );
+    UploadRequest {
+        seal: Some(Seal::parse(&b64(json.as_bytes())).expect("a good seal")),
+        ..request(link)
     }
 }
 
@@ -134,6 +158,50 @@ async fn public_grants_are_refused_when_public_links_are_off() {
         public_base_url: None,
     });
     assert_eq!(default_public.page_settings().default_link, LinkKind::Expiring);
+}
+
+#[tokio::test]
+async fn an_encrypted_file_is_stored_under_no_name_of_its_own() {
+    let signer = signer(public_on());
+    let now = OffsetDateTime::now_utc();
+    let grant = signer
+        .grant_upload(sealed(LinkKind::Expiring), now)
+        .await
+        .expect("a grant");
+    assert!(grant.key.ends_with("/encrypted"), "{}", grant.key);
+    assert_eq!(grant.fields["Content-Type"], "application/octet-stream");
+    assert_eq!(grant.fields["x-amz-meta-filename"], "encrypted");
+    let policy = conditions(&grant.fields);
+    assert!(!policy.contains("holiday"), "{policy}");
+    assert!(policy.contains("x-amz-meta-courier-seal"), "{policy}");
+    assert_eq!(
+        signer.grant_upload(sealed(LinkKind::Public), now).await.err(),
+        Some(SignError::SealedPublic)
+    );
+}
+
+#[tokio::test]
+async fn the_operator_decides_whether_files_are_encrypted() {
+    let now = OffsetDateTime::now_utc();
+    let always = signer_with(public_on(), Encryption::Always);
+    assert_eq!(
+        always.grant_upload(request(LinkKind::Expiring), now).await.err(),
+        Some(SignError::EncryptionRequired)
+    );
+    // The plain form cannot encrypt.
+    assert_eq!(
+        always.grant_form(LinkKind::Expiring, now).await.err(),
+        Some(SignError::EncryptionRequired)
+    );
+    assert!(always.grant_upload(sealed(LinkKind::Expiring), now).await.is_ok());
+    assert_eq!(always.page_settings().encryption, Encryption::Always);
+
+    let off = signer_with(public_on(), Encryption::Off);
+    assert_eq!(
+        off.grant_upload(sealed(LinkKind::Expiring), now).await.err(),
+        Some(SignError::EncryptionOff)
+    );
+    assert!(off.grant_upload(request(LinkKind::Expiring), now).await.is_ok());
 }
 
 #[test]

@@ -37,6 +37,9 @@ pub struct PageSettings {
     pub parallel_parts: u32,
     /// Whether each part goes with its MD5 (the store checks it).
     pub part_checksums: bool,
+    /// Whether files may, must or cannot be encrypted in the browser.
+    #[serde(default)]
+    pub encryption: crate::seal::Encryption,
 }
 
 /// The page's upload form: the plain form's grant (a per-page prefix, for
@@ -82,6 +85,11 @@ pub struct DownloadLink {
     /// not be made (the download URL still works).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<crate::share::ShareLink>,
+    /// A file encrypted in the browser: its seal (FORMAT.md). Its
+    /// `filename` and `content_type` are then Courier's placeholders, and
+    /// `download_url` gives the ciphertext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
 
 impl DownloadLink {
@@ -137,6 +145,7 @@ mod tests {
             link: LinkKind::Expiring,
             token: token.to_owned(),
             share: None,
+            seal: None,
         }
     }
 

@@ -43,6 +43,31 @@ pub fn sealed_part_size(object_size: u64) -> u64 {
     per_part * SEALED_RECORD_SIZE
 }
 
+/// Whether files may, must or cannot be encrypted in the browser
+/// (`COURIER_ENCRYPTION`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encryption {
+    /// The person chooses ("Encrypt in this browser").
+    #[default]
+    Optional,
+    /// Every file: the plain form, which cannot encrypt, is off.
+    Always,
+    /// No file: the choice is not offered, and seals are refused.
+    Off,
+}
+
+impl Encryption {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "optional" => Some(Self::Optional),
+            "always" => Some(Self::Always),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
 /// How a password is mixed into the keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kdf {
@@ -104,7 +129,15 @@ mod tests {
         assert_eq!(sealed_size(1), 17);
         assert_eq!(sealed_size(RECORD_SIZE), RECORD_SIZE + 16);
         assert_eq!(sealed_size(RECORD_SIZE + 1), RECORD_SIZE + 1 + 32);
-        for size in [0, 1, 100, RECORD_SIZE - 1, RECORD_SIZE, RECORD_SIZE + 1, 3 * RECORD_SIZE + 5] {
+        for size in [
+            0,
+            1,
+            100,
+            RECORD_SIZE - 1,
+            RECORD_SIZE,
+            RECORD_SIZE + 1,
+            3 * RECORD_SIZE + 5,
+        ] {
             assert_eq!(plain_size(sealed_size(size)), Some(size), "{size}");
         }
         assert_eq!(plain_size(15), None);

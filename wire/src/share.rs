@@ -19,6 +19,10 @@ pub struct ShareLink {
     pub max_downloads: Option<u32>,
     /// Whether the link asks for a password.
     pub password: bool,
+    /// Whether its files were encrypted in the browser: the link then works
+    /// only with their keys after `#`, which Courier never has.
+    #[serde(default)]
+    pub encrypted: bool,
     /// Each file with its downloads so far.
     pub files: Vec<SharedFileStatus>,
     /// The sender's token: it changes the rules and takes the link back.
@@ -108,6 +112,13 @@ pub struct RuleChange {
     /// so a change of nothing still names its fields.
     #[serde(default)]
     pub remove_password: bool,
+}
+
+impl RuleChange {
+    /// Whether it gives the share a new password.
+    pub fn sets_password(&self) -> bool {
+        self.password.as_ref().is_some_and(|password| !password.is_empty())
+    }
 }
 
 #[cfg(test)]

@@ -35,9 +35,10 @@ pub async fn sign_upload(
     content_type: String,
     size: u64,
     link: Option<LinkKind>,
+    seal: Option<String>,
 ) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
-    let request = upload_request(&signer, filename, content_type, size, link);
+    let request = upload_request(&signer, filename, content_type, size, link, seal)?;
     let link = request.link;
     let charged = charge(&signer, &request)?;
     let grant = kept_if_granted(
@@ -86,7 +87,18 @@ pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, Couri
         Some(link) => link,
         None => settings.default_link,
     };
-    let grant = logged(signer.grant_form(link, signer::OffsetDateTime::now_utc()).await)?;
+    // Where every file is encrypted, the plain form (which cannot) gets no
+    // grant: the page says so instead.
+    let grant = if settings.encryption == wire::seal::Encryption::Always {
+        UploadGrant {
+            url: String::new(),
+            fields: wire::FormFields::default(),
+            key: String::new(),
+            expires_at: String::new(),
+        }
+    } else {
+        logged(signer.grant_form(link, signer::OffsetDateTime::now_utc()).await)?
+    };
     Ok(FormGrant { grant, link, settings })
 }
 
@@ -99,9 +111,10 @@ pub async fn start_multipart(
     content_type: String,
     size: u64,
     link: Option<LinkKind>,
+    seal: Option<String>,
 ) -> Result<MultipartGrant, CourierError> {
     let signer = signer()?;
-    let request = upload_request(&signer, filename, content_type, size, link);
+    let request = upload_request(&signer, filename, content_type, size, link, seal)?;
     let charged = charge(&signer, &request)?;
     kept_if_granted(
         charged,
@@ -190,13 +203,19 @@ fn upload_request(
     content_type: String,
     size: u64,
     link: Option<LinkKind>,
-) -> signer::UploadRequest {
-    signer::UploadRequest {
+    seal: Option<String>,
+) -> Result<signer::UploadRequest, CourierError> {
+    // A seal's refusal is the request's: nothing is charged or signed.
+    let seal = seal
+        .map(|seal| signer::seal::Seal::parse(&seal).map_err(signer::SignError::from))
+        .transpose();
+    Ok(signer::UploadRequest {
         filename,
         content_type,
         size,
         link: link.unwrap_or(signer.page_settings().default_link),
-    }
+        seal: logged(seal)?,
+    })
 }
 
 #[cfg(feature = "ssr")]

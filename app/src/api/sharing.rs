@@ -45,6 +45,7 @@ pub async fn share_confirmed(
             filename: link.filename.clone(),
             content_type: link.content_type.clone(),
             size: link.size,
+            seal: link.seal.clone(),
         }],
         expires_at: lifetime.map(|lifetime| now + lifetime),
         max_downloads: None,
@@ -67,6 +68,7 @@ pub fn share_link(signer: &Signer, record: &ShareRecord, with_token: bool) -> Sh
         expires_at: record.expires_at.map(signer::rfc3339),
         max_downloads: record.max_downloads,
         password: record.has_password,
+        encrypted: !record.files.is_empty() && record.files.iter().all(|file| file.seal.is_some()),
         files: record
             .files
             .iter()
@@ -93,6 +95,12 @@ pub async fn update(
     now: OffsetDateTime,
 ) -> Result<ShareLink, CourierError> {
     signer.check_share_token(&share.id, &share.token, now)?;
+    if change.sets_password() {
+        let record = db.owner_view(&share.id, now).await.map_err(refused)?;
+        if record.files.iter().any(|file| file.seal.is_some()) {
+            return Err(sealed_password());
+        }
+    }
     let rules = rules_asked(signer, change, now).await?;
     let record = db.set_rules(&share.id, rules, now).await.map_err(refused)?;
     tracing::info!(share = %share.id, "the sender changed a share's rules");
@@ -122,6 +130,19 @@ pub async fn combine(
         .iter()
         .map(|share| courier_shares::ShareId::parse(&share.id).ok_or_else(|| refused(ShareRefusal::NotFound)))
         .collect::<Result<Vec<_>, _>>()?;
+    // One link holds encrypted files or plain ones: its key (after `#`)
+    // holds a key for each file, or there is none.
+    let records = db.owner_views(&ids, now).await.map_err(unavailable)?;
+    let files = || records.iter().flat_map(|record| &record.files);
+    let sealed = files().filter(|file| file.seal.is_some()).count();
+    if sealed > 0 && sealed < files().count() {
+        return Err(CourierError::BadRequest(
+            "Encrypted files and plain ones cannot share one link: make one link for each kind.".to_owned(),
+        ));
+    }
+    if sealed > 0 && rules.sets_password() {
+        return Err(sealed_password());
+    }
     let asked = rules_asked(signer, rules, now).await?;
     let new = courier_shares::NewRules {
         expires_at: asked.expires_at.unwrap_or_else(|| {
@@ -140,6 +161,14 @@ pub async fn combine(
     tracing::info!(share = %id, from = ids.len(), "the sender made one share of several");
     let record = db.owner_view(id.as_str(), now).await.map_err(refused)?;
     Ok(share_link(signer, &record, true))
+}
+
+/// A password asked of an encrypted share after its files were sent.
+fn sealed_password() -> CourierError {
+    CourierError::BadRequest(
+        "An encrypted link's password is part of its key: set it in \"For new links\" before the files are sent."
+            .to_owned(),
+    )
 }
 
 /// The rules a sender asked for, checked against the operator's limits,
@@ -271,6 +300,7 @@ pub fn refused(refusal: ShareRefusal) -> CourierError {
         ShareRefusal::PasswordNeeded => CourierError::Unauthorized(refusal.to_string()),
         ShareRefusal::Unavailable(error) => unavailable(error),
         ShareRefusal::Invalid(_) | ShareRefusal::Downloaded => CourierError::BadRequest(refusal.to_string()),
+        ShareRefusal::Sealed => CourierError::Forbidden(refusal.to_string()),
     }
 }
 

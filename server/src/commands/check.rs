@@ -248,6 +248,7 @@ async fn round_trip(
         content_type: "text/plain".to_owned(),
         size: body.len() as u64,
         link: kind,
+        seal: None,
     };
     let grant = signer
         .grant_upload(request, OffsetDateTime::now_utc())

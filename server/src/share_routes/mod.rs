@@ -9,13 +9,16 @@
 //! - `GET /s/<id>/<n>` ([`download`]): counts a download of the n-th file
 //!   (from 1) atomically and answers 302 to a GET that works for a minute,
 //!   so the bytes go straight from the store;
-//! - `GET /s/<id>/qr.svg`: the link as a QR code, for the sender's card.
+//! - `GET /s/<id>/qr.svg`: the link as a QR code, for the sender's card;
+//! - `GET /s/<id>/e2e` and `POST /s/<id>/<n>/e2e` ([`sealed`]): an
+//!   encrypted share's sealed names, and its downloads for a proof of the key.
 //!
 //! Files of shares that are over are deleted by [`sweeper`].
 
 mod attempts;
 mod download;
 mod page;
+mod sealed;
 mod service;
 pub mod sweeper;
 
@@ -30,6 +33,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(shares: Shares) -> Router<S> {
     Router::new()
         .route("/s/{id}", get(page::show).post(page::unlock))
         .route("/s/{id}/qr.svg", get(page::qr_code))
+        .route("/s/{id}/e2e", get(sealed::files))
+        .route("/s/{id}/{file}/e2e", axum::routing::post(sealed::download))
         .route("/s/{id}/{file}", get(download::download).head(download::refuse_head))
         .with_state(shares)
 }

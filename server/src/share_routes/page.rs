@@ -30,6 +30,11 @@ pub struct PasswordForm {
 pub async fn show(State(shares): State<Shares>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let now = OffsetDateTime::now_utc();
     match shares.db.share(&id, now).await {
+        Ok(share) if share.files.iter().any(|file| file.seal.is_some()) => page(
+            &shares,
+            StatusCode::OK,
+            share_page::render_sealed(&id, share.files.len(), share.expires_at.map(signer::rfc3339)),
+        ),
         Ok(share) if is_locked(&shares, &share, &headers, now) => page(
             &shares,
             StatusCode::OK,

@@ -16,6 +16,7 @@ mod plain_form;
 mod public_links;
 mod raw_http;
 mod rotation;
+mod sealed;
 mod security;
 mod shares;
 mod shutdown;

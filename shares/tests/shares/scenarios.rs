@@ -591,3 +591,30 @@ pub async fn a_deleted_file_leaves_its_share_and_the_last_takes_it_back(backend:
     // An object in no share: nothing to do.
     db.remove_file("files/none/x", t0()).await.expect("nothing");
 }
+
+pub async fn an_encrypted_file_is_downloaded_only_with_its_key_proved(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let mut new = new_share(2, Some(1), None);
+    new.files[0].seal = Some("eyJ2IjoxfQ".into());
+    let id = created(&db, new).await;
+    let now = t0();
+    // The plain routes never count an encrypted file: its downloads go
+    // through a proof of its key.
+    assert_eq!(refusal(db.take_open_download(id.as_str(), 0, now).await), "Sealed");
+    assert_eq!(refusal(db.take_download(id.as_str(), 0, now).await), "Sealed");
+    // And the proved route never counts a plain one.
+    assert_eq!(refusal(db.take_sealed_download(id.as_str(), 1, now).await), "NotFound");
+    assert_eq!(downloads(&db, &id).await, [0, 0]);
+
+    let taken = db.take_sealed_download(id.as_str(), 0, now).await.expect("counted");
+    assert_eq!(
+        (taken.index, taken.downloads, taken.seal.as_deref()),
+        (0, 1, Some("eyJ2IjoxfQ"))
+    );
+    assert_eq!(
+        refusal(db.take_sealed_download(id.as_str(), 0, now).await),
+        "LimitReached"
+    );
+    assert_eq!(refusal(db.take_sealed_download(id.as_str(), 7, now).await), "NotFound");
+}

@@ -86,6 +86,7 @@ pub fn refusal<T>(result: Result<T, ShareRefusal>) -> &'static str {
         Err(ShareRefusal::LimitReached) => "LimitReached",
         Err(ShareRefusal::Deleted) => "Deleted",
         Err(ShareRefusal::Invalid(_)) => "Invalid",
+        Err(ShareRefusal::Sealed) => "Sealed",
         Err(ShareRefusal::Downloaded) => "Downloaded",
         Err(ShareRefusal::PasswordNeeded) => "PasswordNeeded",
         Err(ShareRefusal::Unavailable(_)) => "Unavailable",

@@ -1,0 +1,205 @@
+//! The routes of an encrypted share (FORMAT.md, "Proving the key"), in JSON
+//! for the page's script and `courier get`:
+//!
+//! - `GET /s/<id>/e2e`: each file's sealed metadata and password
+//!   derivation (never its auth key), and a nonce to sign;
+//! - `POST /s/<id>/<n>/e2e`: the nonce signed with the file's auth key. A
+//!   right proof counts a download (as `/s/<id>/<n>` does for a plain file)
+//!   and answers a GET on the store that works for a minute; a wrong one is
+//!   401, and more than [`super::attempts::TRIES_PER_MINUTE`] wrong ones a
+//!   minute from one client 429.
+//!
+//! Courier never holds a key that opens the files: the secret is in the
+//! link's fragment, which browsers do not send.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use courier_shares::{Share, ShareRefusal};
+use signer::seal::Seal;
+use time::OffsetDateTime;
+use wire::seal::{E2eRefusal, KeyProof, SealedDownload, SealedShare};
+
+use super::service::Shares;
+use app::error::CourierError;
+
+/// `GET /s/<id>/e2e`
+pub async fn files(State(shares): State<Shares>, Path(id): Path<String>) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let share = match shares.db.share(&id, now).await {
+        Ok(share) => share,
+        Err(refusal) => return refused(refusal),
+    };
+    let Some(seals) = seals_of(&share) else {
+        return not_sealed();
+    };
+    let files = share
+        .files
+        .iter()
+        .zip(&seals)
+        .map(|(file, seal)| seal.view(number_of(file.index), file.size))
+        .collect();
+    answer(
+        StatusCode::OK,
+        &SealedShare {
+            nonce: shares.signer.key_nonce(&id, now),
+            files,
+        },
+    )
+}
+
+/// `POST /s/<id>/<n>/e2e`
+pub async fn download(
+    State(shares): State<Shares>,
+    Path((id, file)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    proof: Result<Json<KeyProof>, JsonRejection>,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let Ok(Json(proof)) = proof else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "Send the proof as JSON: {\"nonce\": …, \"proof\": …}.",
+        );
+    };
+    let Some(index) = file.parse::<usize>().ok().and_then(|n| n.checked_sub(1)) else {
+        return refused(ShareRefusal::NotFound);
+    };
+    if !shares.signer.check_key_nonce(&id, &proof.nonce, now) {
+        return refusal(
+            StatusCode::UNAUTHORIZED,
+            "This page waited too long to download: reload it and try again.",
+        );
+    }
+    let share = match shares.db.share(&id, now).await {
+        Ok(share) => share,
+        Err(refusal) => return refused(refusal),
+    };
+    let Some(seal) = share
+        .files
+        .iter()
+        .find(|file| file.index == index)
+        .and_then(|file| file.seal.as_deref())
+        .and_then(|seal| Seal::parse(seal).ok())
+    else {
+        return refused(ShareRefusal::NotFound);
+    };
+    if !seal.proves(&proof.nonce, &proof.proof) {
+        let client = shares.proxies.client_of(peer.ip(), &headers);
+        return match shares.attempts.try_once(&id, client) {
+            Ok(()) => {
+                tracing::info!(share = %id, file = index + 1, "a wrong key or password");
+                refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "The key or the password is wrong: check that the whole link was copied, and the password.",
+                )
+            }
+            Err(wait) => {
+                tracing::warn!(share = %id, %client, "too many wrong keys");
+                too_many(wait.as_secs() + 1)
+            }
+        };
+    }
+    let taken = match shares.db.take_sealed_download(&id, index, now).await {
+        Ok(taken) => taken,
+        Err(refusal) => return refused(refusal),
+    };
+    match shares.signer.share_download(&taken.key, &taken.filename, now).await {
+        Ok(url) => {
+            tracing::info!(share = %id, file = index + 1, downloads = taken.downloads, "an encrypted share download");
+            answer(
+                StatusCode::OK,
+                &SealedDownload {
+                    url,
+                    expires_at: signer::rfc3339(now + signer::SHARE_DOWNLOAD_TTL),
+                },
+            )
+        }
+        Err(error) => {
+            tracing::error!(share = %id, file = index + 1, %error, "an encrypted share download could not be signed");
+            if let Some(id) = courier_shares::ShareId::parse(&id)
+                && let Err(error) = shares.db.give_back_download(&id, index).await
+            {
+                tracing::error!(share = %id, %error, "a download counted without its URL could not be given back");
+            }
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The download could not be prepared. It was not counted: try again in a moment.",
+            )
+        }
+    }
+}
+
+/// Each file's seal, in order; `None` unless every file has one.
+fn seals_of(share: &Share) -> Option<Vec<Seal>> {
+    if share.files.is_empty() {
+        return None;
+    }
+    share
+        .files
+        .iter()
+        .map(|file| file.seal.as_deref().and_then(|seal| Seal::parse(seal).ok()))
+        .collect()
+}
+
+fn number_of(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}
+
+fn not_sealed() -> Response {
+    refusal(
+        StatusCode::NOT_FOUND,
+        "This link's files are not encrypted: open the link without a key.",
+    )
+}
+
+/// Why a share cannot be used, as JSON with its status.
+fn refused(refusal: ShareRefusal) -> Response {
+    let error = app::api::sharing::refused(refusal);
+    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = self::refusal(status, error.sentence());
+    response
+        .extensions_mut()
+        .insert(crate::respond::RefusalCode::of(&error));
+    response
+}
+
+fn too_many(seconds: u64) -> Response {
+    let sentence = format!(
+        "Too many wrong keys for this link from your address. Wait {seconds} second{} and try again.",
+        if seconds == 1 { "" } else { "s" }
+    );
+    let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, &sentence);
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+        .extensions_mut()
+        .insert(crate::respond::RefusalCode::of(&CourierError::TooManyRequests(
+            sentence,
+        )));
+    response
+}
+
+fn refusal(status: StatusCode, sentence: &str) -> Response {
+    answer(
+        status,
+        &E2eRefusal {
+            error: sentence.to_owned(),
+        },
+    )
+}
+
+/// JSON that no cache keeps: a nonce, or a URL that opens a file.
+fn answer(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, crate::cache_control::NO_STORE);
+    response
+}
