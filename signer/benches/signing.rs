@@ -58,6 +58,7 @@ fn signer() -> Signer {
         multipart: signer::MultipartSettings::default(),
         shares: signer::ShareLimits::default(),
         links: LinkSettings::default(),
+        encryption: signer::Encryption::default(),
     };
     let secret = TokenSecret::new(vec![7u8; 32]).expect("a 32-byte secret");
     let public_url = url::Url::parse("http://127.0.0.1:3000/").expect("a URL");
@@ -91,6 +92,7 @@ fn upload_grant(c: &mut Criterion) {
                 content_type: "image/jpeg".to_owned(),
                 size: 3_500_000,
                 link: LinkKind::Expiring,
+                seal: None,
             };
             runtime
                 .block_on(signer.grant_upload(black_box(request), OffsetDateTime::now_utc()))
