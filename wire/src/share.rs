@@ -154,6 +154,7 @@ mod tests {
             expires_at: None,
             max_downloads: Some(3),
             password: false,
+            encrypted: false,
             files: vec![file(1), file(2)],
             token: String::new(),
         };
