@@ -155,6 +155,7 @@ mod tests {
             link: crate::model::LinkKind::Expiring,
             token: "r.1.abc".to_owned(),
             share: None,
+            seal: None,
         };
         let html = render(link.clone());
         assert!(!html.contains("<script>alert"), "{html}");
@@ -199,6 +200,7 @@ mod tests {
             link: crate::model::LinkKind::Public,
             token: "r.1.abc".to_owned(),
             share: None,
+            seal: None,
         };
         let html = render(link);
         assert!(

@@ -68,6 +68,17 @@ impl Encryption {
     }
 }
 
+/// What part `number` (from 1) of an object cut in parts of `part_size`
+/// holds of a file of `size` bytes: its first record, and the file's bytes
+/// `start..end` it seals.
+pub fn part_plaintext(number: u32, part_size: u64, size: u64) -> (u64, u64, u64) {
+    let records_per_part = part_size / SEALED_RECORD_SIZE;
+    let first_record = u64::from(number.saturating_sub(1)) * records_per_part;
+    let start = (first_record * RECORD_SIZE).min(size);
+    let end = ((first_record + records_per_part) * RECORD_SIZE).min(size);
+    (first_record, start, end)
+}
+
 /// How a password is mixed into the keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kdf {
@@ -142,6 +153,20 @@ mod tests {
         }
         assert_eq!(plain_size(15), None);
         assert_eq!(plain_size(SEALED_RECORD_SIZE + 16), None);
+    }
+
+    #[test]
+    fn parts_read_whole_records_of_the_file() {
+        let size = 200 * RECORD_SIZE + 5;
+        let part_size = sealed_part_size(sealed_size(size));
+        assert_eq!(part_plaintext(1, part_size, size), (0, 0, 128 * RECORD_SIZE));
+        assert_eq!(part_plaintext(2, part_size, size), (128, 128 * RECORD_SIZE, size));
+        // Each part's plaintext seals to exactly the part's size.
+        let object = sealed_size(size);
+        let (_, start, end) = part_plaintext(1, part_size, size);
+        assert_eq!((end - start) / RECORD_SIZE * SEALED_RECORD_SIZE, part_size);
+        let (_, start, end) = part_plaintext(2, part_size, size);
+        assert_eq!(sealed_size(end - start), object - part_size);
     }
 
     #[test]

@@ -7,6 +7,11 @@
 
 use wire::endpoint::{self, Call, FORM_CONTENT_TYPE};
 
+/// What an encrypted file is asked for as: Courier stores it under these
+/// whatever is sent, and its own are in its seal.
+const SEALED_NAME: &str = "encrypted";
+const SEALED_TYPE: &str = "application/octet-stream";
+
 use super::transfer::{Body, Ended, Xhr};
 use crate::error::CourierError;
 use crate::json::{ReadJson, from_str};
@@ -21,6 +26,11 @@ pub async fn sign_upload(
     link: LinkKind,
 ) -> Result<UploadGrant, CourierError> {
     call(endpoint::sign_upload(&filename, &content_type, size, Some(link))).await
+}
+
+/// A POST policy for an encrypted file: `size` is its object's.
+pub async fn sign_sealed_upload(size: u64, link: LinkKind, seal: &str) -> Result<UploadGrant, CourierError> {
+    call(endpoint::sign_upload(SEALED_NAME, SEALED_TYPE, size, Some(link)).sealed(seal)).await
 }
 
 pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, CourierError> {
@@ -38,6 +48,11 @@ pub async fn start_multipart(
     link: LinkKind,
 ) -> Result<MultipartGrant, CourierError> {
     call(endpoint::start_multipart(&filename, &content_type, size, Some(link))).await
+}
+
+/// A multipart upload of an encrypted file: `size` is its object's.
+pub async fn start_sealed_multipart(size: u64, link: LinkKind, seal: &str) -> Result<MultipartGrant, CourierError> {
+    call(endpoint::start_multipart(SEALED_NAME, SEALED_TYPE, size, Some(link)).sealed(seal)).await
 }
 
 pub async fn sign_parts(upload: &MultipartUpload, parts: &[PartToSign]) -> Result<Vec<PartUrl>, CourierError> {

@@ -6,6 +6,7 @@
 
 use wasm_bindgen::JsValue;
 
+use super::engine::Sealing;
 use crate::json::js;
 use crate::model::LinkKind;
 use crate::multipart::MultipartUpload;
@@ -20,12 +21,20 @@ pub struct Unfinished {
     /// `File.lastModified` (ms): with name and size, what makes it the same file.
     pub last_modified: f64,
     pub link: LinkKind,
+    /// An encrypted file's key, so the parts still missing seal to what the
+    /// parts sent would have (kept in this browser only, as the file is).
+    pub sealing: Option<Sealing>,
 }
 
 impl Unfinished {
     /// Whether `file` is the file this upload was for.
     pub fn is_for(&self, file: &web_sys::File) -> bool {
-        file.name() == self.name && file.size() as u64 == self.upload.size && file.last_modified() == self.last_modified
+        // An encrypted upload's size is its object's.
+        let size = match self.sealing {
+            Some(_) => wire::seal::plain_size(self.upload.size),
+            None => Some(self.upload.size),
+        };
+        file.name() == self.name && Some(file.size() as u64) == size && file.last_modified() == self.last_modified
     }
 }
 
@@ -51,6 +60,14 @@ fn read(entry: &JsValue) -> Option<Unfinished> {
         name: js::string(entry, "name")?,
         last_modified: js::field(entry, "last_modified")?.as_f64()?,
         link: js::link(entry, "link")?,
+        // Missing for a plain file.
+        sealing: js::field(entry, "sealing").and_then(|sealing| {
+            Some(Sealing {
+                secret: js::string(&sealing, "secret")?,
+                ikm: js::string(&sealing, "ikm")?,
+                seal: js::string(&sealing, "seal")?,
+            })
+        }),
     })
 }
 
@@ -68,7 +85,17 @@ fn save(entries: &[Unfinished]) {
             .and_then(|_| text("token", &entry.upload.token))
             .and_then(|_| text("name", &entry.name))
             .and_then(|_| number("last_modified", entry.last_modified))
-            .and_then(|_| text("link", entry.link.as_str()));
+            .and_then(|_| text("link", entry.link.as_str()))
+            .and_then(|_| match &entry.sealing {
+                Some(sealing) => {
+                    let kept = js_sys::Object::new();
+                    js::set(&kept, "secret", &sealing.secret.as_str().into())?;
+                    js::set(&kept, "ikm", &sealing.ikm.as_str().into())?;
+                    js::set(&kept, "seal", &sealing.seal.as_str().into())?;
+                    js::set(&object, "sealing", &kept)
+                }
+                None => Some(()),
+            });
         if written.is_some() {
             array.push(&object);
         }

@@ -71,7 +71,9 @@ pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>)
                 if essence.starts_with("image/") {
                     item.preview.set(web_sys::Url::create_object_url_with_blob(&file).ok());
                 }
-                record::keep(item.id, UploadRecord::chosen(item.link, file, handle));
+                // Only a share's link can carry the key: never a public link.
+                let encrypt = queue.encrypt.get_untracked() && item.link == LinkKind::Expiring;
+                record::keep(item.id, UploadRecord::chosen(item.link, encrypt, file, handle));
                 sent.push(item);
             }
             Err(error) => {

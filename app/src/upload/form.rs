@@ -4,6 +4,7 @@ use super::queue::Queue;
 use super::rules::{NewLinkRules, RuleFields};
 use crate::browser;
 use crate::model::{LinkKind, PageSettings, UploadGrant};
+use wire::seal::Encryption;
 
 /// The uploader. Without JavaScript it is a plain form the browser submits to
 /// the store. Once hydrated it takes files from the picker, a drop or a paste,
@@ -17,6 +18,7 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
     let largest_post = crate::multipart::largest_post(settings.rules.max_bytes, settings.multipart_threshold);
     let plain_limit = (largest_post < settings.rules.max_bytes)
         .then(|| format!("Without JavaScript: up to {}", crate::size::human_size(largest_post)));
+    let encryption = settings.encryption;
     let queue = Queue::new(settings, link);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let dragging = RwSignal::new(false);
@@ -115,6 +117,9 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                 </span>
                 <span class="hint">{summary}</span>
                 {plain_limit.map(|text| view! { <span class="hint plain-only">{text}</span> })}
+                {(encryption == Encryption::Always).then(|| view! {
+                    <span class="hint plain-only">"Every file is encrypted in the browser here, which needs JavaScript: turn it on to send files."</span>
+                })}
             </label>
             // One file per plain-form POST; several once the page is hydrated.
             // Once hydrated, chosen files go at once, as dropped and pasted ones
@@ -132,6 +137,10 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
             />
             <button type="submit" class="plain-only">"Upload"</button>
         </form>
+        // The hydrated page's alone: the plain form cannot encrypt.
+        <Show when=move || hydrated.get() && queue.link.get() == LinkKind::Expiring && encryption != Encryption::Off>
+            <EncryptChoice encrypt=queue.encrypt always=encryption == Encryption::Always />
+        </Show>
         // The hydrated page's alone: the plain form's links get the defaults.
         <Show when=move || hydrated.get() && queue.link.get() == LinkKind::Expiring>
             <NewLinkPanel rules=queue.new_links />
@@ -143,6 +152,30 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
         // The uploader fills these two as well.
         <div class="queue-actions"></div>
         <ul class="queue" aria-label="Uploads"></ul>
+    }
+}
+
+/// "Encrypt in this browser": the next files are encrypted before they
+/// leave, and their link carries the key after `#`, which Courier never
+/// sees (FORMAT.md). Checked and fixed where the operator encrypts every file.
+#[component]
+fn EncryptChoice(encrypt: RwSignal<bool>, always: bool) -> impl IntoView {
+    view! {
+        <p class="encrypt-choice">
+            <label>
+                <input
+                    type="checkbox"
+                    data-testid="encrypt"
+                    prop:checked=move || encrypt.get()
+                    disabled=always
+                    on:change=move |event| encrypt.set(event_target_checked(&event))
+                />
+                " Encrypt in this browser"
+            </label>
+            <span class="hint">
+                " Courier and the storage keep only ciphertext; the key is in the link, after its #."
+            </span>
+        </p>
     }
 }
 

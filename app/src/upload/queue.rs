@@ -152,9 +152,15 @@ pub struct Queue {
     pub part_checksums: bool,
     /// The rules each new upload's share gets once it is up.
     pub new_links: NewLinkRules,
+    /// Whether the next files are encrypted in this browser (FORMAT.md).
+    pub encrypt: RwSignal<bool>,
+    /// Whether they may, must or cannot be (the operator's choice).
+    pub encryption: Encryption,
     rules: StoredValue<FileRules>,
     next_id: StoredValue<u64>,
 }
+
+use wire::seal::Encryption;
 
 impl Queue {
     pub fn new(settings: PageSettings, link: LinkKind) -> Self {
@@ -168,6 +174,8 @@ impl Queue {
             parallel_parts: (settings.parallel_parts as usize).max(1),
             part_checksums: settings.part_checksums,
             new_links: NewLinkRules::new(),
+            encrypt: RwSignal::new(settings.encryption == Encryption::Always),
+            encryption: settings.encryption,
             rules: StoredValue::new(settings.rules),
             next_id: StoredValue::new(0),
         }

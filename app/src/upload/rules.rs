@@ -68,11 +68,19 @@ pub fn qr_path(id: &str) -> String {
 
 /// A fresh answer about a share, keeping the sender's token this browser
 /// holds for it when the answer came without one.
+/// An encrypted share's link keeps its key after `#` too: only this browser
+/// has it, and Courier's answers never carry it.
 pub fn keep_token(mut fresh: ShareLink, kept: Option<&ShareLink>) -> ShareLink {
+    let kept = kept.filter(|kept| kept.id == fresh.id);
     if fresh.owner_token().is_none()
-        && let Some(token) = kept.filter(|kept| kept.id == fresh.id).and_then(ShareLink::owner_token)
+        && let Some(token) = kept.and_then(ShareLink::owner_token)
     {
         fresh.token = token.to_owned();
+    }
+    if !fresh.url.contains('#')
+        && let Some((_, key)) = kept.and_then(|kept| kept.url.split_once('#'))
+    {
+        fresh.url = format!("{}#{key}", fresh.url);
     }
     fresh
 }
@@ -94,7 +102,9 @@ pub fn shares_to_combine<'a>(shares: impl IntoIterator<Item = &'a ShareLink>) ->
     let mut refs: Vec<ShareRef> = Vec::new();
     for share in shares {
         let unused = share.files.iter().all(|file| file.downloads == 0);
-        if share.state != ShareState::Live || !unused || refs.iter().any(|kept| kept.id == share.id) {
+        // An encrypted link's key is its own file's: each keeps its link.
+        if share.state != ShareState::Live || !unused || share.encrypted || refs.iter().any(|kept| kept.id == share.id)
+        {
             continue;
         }
         if let Some(token) = share.owner_token() {
@@ -313,6 +323,7 @@ mod tests {
             expires_at: expires_at.map(str::to_owned),
             max_downloads: max,
             password,
+            encrypted: false,
             files: downloads
                 .iter()
                 .map(|&downloads| SharedFileStatus {

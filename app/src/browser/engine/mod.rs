@@ -13,6 +13,7 @@ mod multipart;
 mod outcome;
 mod part;
 pub mod record;
+pub mod sealing;
 mod single;
 mod wait;
 
@@ -21,6 +22,7 @@ use std::rc::Rc;
 pub use multipart::{Held, abandon, held};
 pub use outcome::{Outcome, Phase, Settings, Watcher};
 pub use record::{Attempt, Stop, UploadRecord};
+pub use sealing::Sealing;
 
 use crate::error::CourierError;
 
@@ -51,9 +53,48 @@ pub async fn send(record: &UploadRecord, attempt: &Rc<Attempt>, settings: &Setti
             "The file is no longer available. Choose it again.".to_owned(),
         ));
     };
-    let ended = match Strategy::for_size(file.size() as u64, settings) {
-        Strategy::SinglePost => single::send(record, attempt, settings, watcher, &file).await,
-        Strategy::Multipart => multipart::send(record, attempt, settings, watcher, &file).await,
+    let sealing = match sealing_of(record, &file).await {
+        Ok(sealing) => sealing,
+        Err(error) => return Outcome::Failed(error),
     };
-    ended.into()
+    let sent = sealing
+        .as_ref()
+        .map_or(file.size() as u64, |_| sealing::object_size(file.size() as u64));
+    let ended = match Strategy::for_size(sent, settings) {
+        Strategy::SinglePost => single::send(record, attempt, settings, watcher, &file, sealing.as_ref()).await,
+        Strategy::Multipart => multipart::send(record, attempt, settings, watcher, &file, sealing.as_ref()).await,
+    };
+    ended.map(|link| opened(link, &file, sealing.as_ref())).into()
+}
+
+/// The file's key where it is encrypted: the one it has, or a new one.
+async fn sealing_of(record: &UploadRecord, file: &web_sys::File) -> Result<Option<Sealing>, CourierError> {
+    if !record.encrypt {
+        return Ok(None);
+    }
+    if let Some(sealing) = record.sealing() {
+        return Ok(Some(sealing));
+    }
+    let sealing = sealing::begin(&file.name(), &file.type_(), file.size() as u64, None).await?;
+    record.set_sealing(sealing.clone());
+    Ok(Some(sealing))
+}
+
+/// The link as the sender sees it: an encrypted file under its own name,
+/// type and size (which Courier does not have), and its share's link with
+/// the key after `#` (which never goes to Courier).
+fn opened(
+    mut link: crate::model::DownloadLink,
+    file: &web_sys::File,
+    sealing: Option<&Sealing>,
+) -> crate::model::DownloadLink {
+    if let Some(sealing) = sealing {
+        link.filename = file.name();
+        link.content_type = file.type_();
+        link.size = file.size() as u64;
+        if let Some(share) = link.share.as_mut() {
+            share.url = format!("{}#{}", share.url, sealing.secret);
+        }
+    }
+    link
 }

@@ -17,6 +17,7 @@ use super::super::{calls, file_handles, unfinished};
 use super::outcome::{Halt, Phase, Settings, Watcher};
 use super::part::{Part, PartSource};
 use super::record::{Attempt, Stop, UploadRecord};
+use super::sealing::{self, Sealing};
 use super::wait::sleep;
 use crate::error::CourierError;
 use crate::model::DownloadLink;
@@ -34,8 +35,13 @@ pub async fn send(
     settings: &Settings,
     watcher: impl Watcher,
     file: &File,
+    sealing: Option<&Sealing>,
 ) -> Result<DownloadLink, Halt> {
-    let size = file.size() as u64;
+    // What goes to the store: the file, or its records.
+    let size = match sealing {
+        Some(_) => sealing::object_size(file.size() as u64),
+        None => file.size() as u64,
+    };
     let (upload, stored) = match record.multipart() {
         // Started before: the parts the store already holds are not sent again.
         Some(upload) => match whole_parts(&upload).await {
@@ -43,11 +49,11 @@ pub async fn send(
             // Gone (swept, aborted, or its token expired): start over.
             Err(CourierError::NotFound(_) | CourierError::Forbidden(_)) => {
                 unfinished::forget(&upload.key);
-                (start(record, file, size, watcher).await?, Vec::new())
+                (start(record, file, size, sealing, watcher).await?, Vec::new())
             }
             Err(other) => return Err(other.into()),
         },
-        None => (start(record, file, size, watcher).await?, Vec::new()),
+        None => (start(record, file, size, sealing, watcher).await?, Vec::new()),
     };
     attempt.check()?;
     watcher.phase(Phase::Uploading);
@@ -60,6 +66,7 @@ pub async fn send(
             file: file.clone(),
             upload: upload.clone(),
             checksums: settings.part_checksums,
+            sealing: sealing.cloned(),
         },
         max_bytes: settings.max_bytes,
         unsent: Cell::new(waiting.len()),
@@ -97,10 +104,14 @@ async fn start(
     record: &UploadRecord,
     file: &File,
     size: u64,
+    sealing: Option<&Sealing>,
     watcher: impl Watcher,
 ) -> Result<MultipartUpload, CourierError> {
     watcher.phase(Phase::Signing);
-    let grant = calls::start_multipart(file.name(), file.type_(), size, record.link).await?;
+    let grant = match sealing {
+        Some(sealing) => calls::start_sealed_multipart(size, record.link, &sealing.seal).await?,
+        None => calls::start_multipart(file.name(), file.type_(), size, record.link).await?,
+    };
     record.set_multipart(Some(grant.upload.clone()));
     // Kept past a reload: the same file chosen again continues it.
     unfinished::remember(unfinished::Unfinished {
@@ -108,6 +119,7 @@ async fn start(
         name: file.name(),
         last_modified: file.last_modified(),
         link: record.link,
+        sealing: sealing.cloned(),
     });
     // Where the browser gave one, the file's handle: Resume after a reload then reads it again.
     if let Some(handle) = record.handle() {

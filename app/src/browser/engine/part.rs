@@ -3,19 +3,20 @@
 //! checksummed, then sent (by [`super::multipart`]: a URL signed for its
 //! exact length and SHA-256, then its PUT).
 //!
-//! End-to-end encryption adds a step between reading and checksumming: it
-//! takes the part as read and gives the ciphertext, which the checksum
-//! covers and the PUT carries (the store checks what it receives). Its place
-//! is marked in [`prepare`]; a [`Part`]'s size is its body's, so a part that
-//! grows when sealed needs nothing else changed here.
+//! An encrypted file's part is read as the whole records it holds
+//! (FORMAT.md, "Parts") and sealed before its checksum: the SHA-256 covers
+//! the ciphertext, which the PUT carries and the store checks. A [`Part`]'s
+//! size is its body's, so a part that grows when sealed needs nothing else.
 
 use sha2::{Digest as _, Sha256};
 use wasm_bindgen::JsCast as _;
 use web_sys::{Blob, File};
 
 use super::super::transfer::broken;
+use super::sealing::Sealing;
 use crate::error::CourierError;
 use crate::multipart::MultipartUpload;
+use wire::seal::part_plaintext;
 
 /// A part ready to go: its bytes as they travel, and their SHA-256 where
 /// parts go with one.
@@ -38,19 +39,41 @@ pub struct PartSource {
     pub upload: MultipartUpload,
     /// Whether each part goes with its SHA-256.
     pub checksums: bool,
+    /// The file's key, where it is encrypted.
+    pub sealing: Option<Sealing>,
 }
 
 impl PartSource {
     /// Part `number`, read and made ready to go.
     pub async fn prepare(&self, number: u32) -> Result<Part, CourierError> {
-        let body = self.read(number)?;
-        // (Encryption: `let body = seal(body, number).await?;` goes here.)
+        let body = match &self.sealing {
+            Some(sealing) => self.read_sealed(sealing, number).await?,
+            None => self.read(number)?,
+        };
         let sha256 = if self.checksums {
             Some(sha256_of(&body).await?)
         } else {
             None
         };
         Ok(Part { number, body, sha256 })
+    }
+
+    /// Part `number` of an encrypted file: the file's bytes it holds, sealed.
+    async fn read_sealed(&self, sealing: &Sealing, number: u32) -> Result<Blob, CourierError> {
+        let size = self.file.size() as u64;
+        let (first_record, start, end) = part_plaintext(number, self.upload.part_size, size);
+        let plain = self
+            .file
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .map_err(|_| broken("the file could not be read"))?;
+        let sealed = sealing.seal(&plain, first_record, size).await?;
+        // A file that changed since its upload began would seal to other bytes.
+        if Some(sealed.size() as u64) != self.upload.part_len(number) {
+            return Err(broken(
+                "the file changed since its upload began: choose it again to send it anew",
+            ));
+        }
+        Ok(sealed)
     }
 
     /// Part `number`'s bytes, as the file holds them.

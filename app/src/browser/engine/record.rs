@@ -11,6 +11,7 @@ use web_sys::{File, XmlHttpRequest};
 
 use super::super::id_map::IdMap;
 use super::super::unfinished::Unfinished;
+use super::sealing::Sealing;
 use crate::model::{LinkKind, UploadGrant};
 use crate::multipart::MultipartUpload;
 
@@ -27,6 +28,11 @@ pub enum Stop {
 pub struct UploadRecord {
     /// The link it gets.
     pub link: LinkKind,
+    /// Whether it is encrypted in this browser (FORMAT.md).
+    pub encrypt: bool,
+    /// Its key, once made: kept for every attempt (and, for a multipart
+    /// upload, past a reload), so what is sent again is the same bytes.
+    sealing: RefCell<Option<Sealing>>,
     /// The file, while it is at hand (a card a previous page left waits for it).
     file: RefCell<Option<File>>,
     /// The handle the file was read from, where the browser gave one.
@@ -50,21 +56,24 @@ pub struct UploadRecord {
 
 impl UploadRecord {
     /// A file just chosen, dropped or pasted.
-    pub fn chosen(link: LinkKind, file: File, handle: Option<JsValue>) -> Self {
-        Self::new(link, Some(file), handle)
+    pub fn chosen(link: LinkKind, encrypt: bool, file: File, handle: Option<JsValue>) -> Self {
+        Self::new(link, encrypt, Some(file), handle)
     }
 
     /// An upload a previous page left: it goes on once its file is chosen again.
     pub fn awaiting(unfinished: Unfinished) -> Self {
-        let record = Self::new(unfinished.link, None, None);
+        let record = Self::new(unfinished.link, unfinished.sealing.is_some(), None, None);
         record.multipart.replace(Some(unfinished.upload.clone()));
+        record.sealing.replace(unfinished.sealing.clone());
         record.awaited.replace(Some(unfinished));
         record
     }
 
-    fn new(link: LinkKind, file: Option<File>, handle: Option<JsValue>) -> Self {
+    fn new(link: LinkKind, encrypt: bool, file: Option<File>, handle: Option<JsValue>) -> Self {
         Self {
             link,
+            encrypt,
+            sealing: RefCell::new(None),
             file: RefCell::new(file),
             handle: RefCell::new(handle),
             awaited: RefCell::new(None),
@@ -113,6 +122,14 @@ impl UploadRecord {
 
     pub fn take_multipart(&self) -> Option<MultipartUpload> {
         self.multipart.take()
+    }
+
+    pub fn sealing(&self) -> Option<Sealing> {
+        self.sealing.borrow().clone()
+    }
+
+    pub fn set_sealing(&self, sealing: Sealing) {
+        self.sealing.replace(Some(sealing));
     }
 
     pub fn take_sent(&self) -> Option<UploadGrant> {

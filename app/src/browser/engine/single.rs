@@ -5,12 +5,13 @@
 
 use std::rc::Rc;
 
-use web_sys::{File, FormData};
+use web_sys::{Blob, File, FormData};
 
 use super::super::calls;
 use super::super::transfer::{Body, Ended, ProgressPace, Xhr, broken, unreachable_store};
 use super::outcome::{Halt, Phase, Settings, Watcher};
 use super::record::{Attempt, UploadRecord};
+use super::sealing::Sealing;
 use super::wait::sleep;
 use crate::error::CourierError;
 use crate::model::{DownloadLink, UploadGrant};
@@ -23,8 +24,18 @@ pub async fn send(
     settings: &Settings,
     watcher: impl Watcher,
     file: &File,
+    sealing: Option<&Sealing>,
 ) -> Result<DownloadLink, Halt> {
-    let size = file.size() as u64;
+    // An encrypted file goes as its records, sealed once for this attempt.
+    let (body, size): (Blob, u64) = match sealing {
+        Some(sealing) => {
+            watcher.phase(Phase::Signing);
+            let sealed = sealing.seal(file, 0, file.size() as u64).await?;
+            let size = sealed.size() as u64;
+            (sealed, size)
+        }
+        None => (file.clone().into(), file.size() as u64),
+    };
     if let Some(grant) = record.take_sent() {
         watcher.phase(Phase::Confirming);
         match link_for_sent(&grant).await {
@@ -42,7 +53,10 @@ pub async fn send(
     let mut signed_again = false;
     loop {
         watcher.phase(Phase::Signing);
-        let grant = calls::sign_upload(file.name(), file.type_(), size, record.link).await?;
+        let grant = match sealing {
+            Some(sealing) => calls::sign_sealed_upload(size, record.link, &sealing.seal).await?,
+            None => calls::sign_upload(file.name(), file.type_(), size, record.link).await?,
+        };
         attempt.check()?;
         watcher.phase(Phase::Uploading);
         let started = js_sys::Date::now();
@@ -64,7 +78,7 @@ pub async fn send(
                 watcher.phase(Phase::Confirming);
             }
         };
-        let xhr = post(&grant, file, on_progress, on_sent)?;
+        let xhr = post(&grant, &body, &file.name(), on_progress, on_sent)?;
         let request = xhr.request();
         attempt.track(&request);
         let ended = xhr.ended().await;
@@ -103,7 +117,8 @@ pub async fn send(
 /// `on_progress(loaded, total)` as the bytes go, `on_sent()` once the last is out.
 fn post(
     grant: &UploadGrant,
-    file: &File,
+    body: &Blob,
+    name: &str,
     on_progress: impl Fn(f64, f64) + 'static,
     on_sent: impl Fn() + 'static,
 ) -> Result<Xhr, CourierError> {
@@ -112,7 +127,7 @@ fn post(
         form.append_with_str(name, value)
             .map_err(|_| broken("the upload form could not be built"))?;
     }
-    form.append_with_blob_and_filename("file", file, &file.name())
+    form.append_with_blob_and_filename("file", body, name)
         .map_err(|_| broken("the file could not be attached"))?;
     let headers = [("Accept", "application/json")];
     Xhr::send("POST", &grant.url, &headers, Body::Form(&form), on_progress, on_sent)

@@ -1,0 +1,82 @@
+//! End-to-end encryption of one file (FORMAT.md), by the page's
+//! `public/seal.js` (`globalThis.courierSeal`, on WebCrypto): a fresh
+//! secret, and each part's records sealed from the file's bytes as they are
+//! read. Deterministic: a part sealed again (a retry, or a resume after a
+//! reload with the kept [`Sealing`]) is the same bytes, so the store's
+//! checksum holds and no nonce ever covers two plaintexts.
+
+use wasm_bindgen::prelude::*;
+use web_sys::Blob;
+
+use super::super::transfer::broken;
+use crate::error::CourierError;
+use wire::seal::{record_count, sealed_size};
+
+/// What encrypts one file, kept with its upload (and past a reload).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealing {
+    /// The file's secret (base64url): the link's key after `#`.
+    pub secret: String,
+    /// What its keys come from (the secret, and the password's derivation).
+    pub ikm: String,
+    /// What Courier keeps (FORMAT.md, "The seal").
+    pub seal: String,
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = courierSeal, js_name = begin, catch)]
+    fn begin_js(options: &JsValue) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(js_namespace = courierSeal, js_name = sealRecords, catch)]
+    fn seal_records_js(ikm: &str, blob: &Blob, first: f64, total: f64) -> Result<js_sys::Promise, JsValue>;
+}
+
+fn unavailable(_: JsValue) -> CourierError {
+    broken("the file could not be encrypted (this browser lacks what it takes)")
+}
+
+/// A new secret for a file of `size` bytes, named `name` of type
+/// `content_type` (which only the sealed metadata holds), with `password`
+/// mixed into its keys if one is given.
+pub async fn begin(name: &str, content_type: &str, size: u64, password: Option<&str>) -> Result<Sealing, CourierError> {
+    let options = js_sys::Object::new();
+    let set = |key: &str, value: JsValue| js_sys::Reflect::set(&options, &key.into(), &value).map_err(unavailable);
+    set("name", name.into())?;
+    set("type", content_type.into())?;
+    set("size", (size as f64).into())?;
+    set("password", password.map_or(JsValue::NULL, JsValue::from))?;
+    let begun = wasm_bindgen_futures::JsFuture::from(begin_js(&options).map_err(unavailable)?)
+        .await
+        .map_err(unavailable)?;
+    let field = |key: &str| {
+        js_sys::Reflect::get(&begun, &key.into())
+            .ok()
+            .and_then(|value| value.as_string())
+            .ok_or_else(|| broken("the file's key could not be made"))
+    };
+    Ok(Sealing {
+        secret: field("secret")?,
+        ikm: field("ikm")?,
+        seal: field("seal")?,
+    })
+}
+
+impl Sealing {
+    /// The records of `blob`, the file's plaintext from record `first` on,
+    /// in a file of `size` bytes.
+    pub async fn seal(&self, blob: &Blob, first: u64, size: u64) -> Result<Blob, CourierError> {
+        let sealing = seal_records_js(&self.ikm, blob, first as f64, record_count(size) as f64).map_err(unavailable)?;
+        let sealed = wasm_bindgen_futures::JsFuture::from(sealing)
+            .await
+            .map_err(|_| broken("the file could not be read or encrypted"))?;
+        sealed
+            .dyn_into::<Blob>()
+            .map_err(|_| broken("the file could not be encrypted"))
+    }
+}
+
+/// The object's size for a file of `size` bytes.
+pub fn object_size(size: u64) -> u64 {
+    sealed_size(size)
+}
