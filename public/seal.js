@@ -377,13 +377,13 @@
     });
   }
 
-  function kdfFor(salt) {
-    return { name: "PBKDF2-SHA256", salt: toB64u(salt), iterations: PBKDF2_ITERATIONS };
+  function kdfFor(salt, iterations) {
+    return { name: "PBKDF2-SHA256", salt: toB64u(salt), iterations: iterations || PBKDF2_ITERATIONS };
   }
 
   // What the uploader calls for each file it encrypts: a fresh secret (and
   // salt with a password), the ikm its records are sealed with, the seal.
-  // `fixed` ({secret, salt, iv}) is for the known-answer tests only.
+  // `fixed` ({secret, salt, iterations, iv}) is for the known-answer tests only.
   function begin(file, fixed) {
     return Promise.resolve().then(function () {
       fixed = fixed || {};
@@ -392,7 +392,7 @@
       checkSize(file.size, "size");
       var secret = fixed.secret ? asBytes(fixed.secret) : randomBytes(16);
       var password = typeof file.password === "string" && file.password !== "" ? file.password : null;
-      var kdf = password ? (fixed.kdf || kdfFor(fixed.salt ? asBytes(fixed.salt) : randomBytes(16))) : null;
+      var kdf = password ? kdfFor(fixed.salt ? asBytes(fixed.salt) : randomBytes(16), fixed.iterations) : null;
       return ikmFrom(secret, password, kdf).then(function (ikm) {
         return deriveKeyBytes(ikm).then(function (bytes) {
           return importKeys(bytes).then(function (keys) {
@@ -429,6 +429,7 @@
     checkSize(size, "size");
     var onProgress = options && options.onProgress;
     var chunks = [];
+    var first = 0; // chunks before it are used up
     var buffered = 0;
     var index = 0; // the next record to start
     var opened = 0; // plaintext bytes started so far (checked against size)
@@ -436,21 +437,26 @@
     var pending = []; // records being opened, in order
 
     // `length` bytes from the front of the buffered chunks, in one array.
+    // (`first` instead of shift(): tiny chunks stay linear.)
     function take(length) {
       var out = new Uint8Array(length);
       var filled = 0;
       while (filled < length) {
-        var head = chunks[0];
+        var head = chunks[first];
         var wanted = length - filled;
         if (head.length <= wanted) {
           out.set(head, filled);
           filled += head.length;
-          chunks.shift();
+          chunks[first++] = null;
         } else {
           out.set(head.subarray(0, wanted), filled);
-          chunks[0] = head.subarray(wanted);
+          chunks[first] = head.subarray(wanted);
           filled += wanted;
         }
+      }
+      if (first > 1024 && first * 2 > chunks.length) {
+        chunks = chunks.slice(first);
+        first = 0;
       }
       buffered -= length;
       return out;
@@ -492,7 +498,7 @@
 
     function drain(controller, keep) {
       if (pending.length <= keep) {
-        return undefined;
+        return Promise.resolve();
       }
       return handOn(controller).then(function () { return drain(controller, keep); });
     }
