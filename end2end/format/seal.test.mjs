@@ -1,0 +1,375 @@
+// public/seal.js (the browser's FORMAT.md) against the vectors in
+// format/vectors/v1.json, against node's own crypto (a second, independent
+// computation of every vector), and against damaged objects.
+//
+// Run: node --test end2end/format/   (COURIER_VECTORS=<file> reads another file)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import nodeCrypto from "node:crypto";
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const seal = require(path.join(root, "public/seal.js"));
+
+const RECORD = 65536;
+const SEALED = 65552;
+
+/** Byte i of every vector's file is i mod 251. */
+function plaintext(size) {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = i % 251;
+  return bytes;
+}
+
+const sha256 = (bytes) => nodeCrypto.createHash("sha256").update(bytes).digest("hex");
+const fromHex = (text) => new Uint8Array(Buffer.from(text, "hex"));
+const b64u = (bytes) => Buffer.from(bytes).toString("base64url");
+
+async function sealWhole(ikm, bytes) {
+  const records = seal.recordCount(bytes.length);
+  return new Uint8Array(await (await seal.sealRecords(ikm, new Blob([bytes]), 0, records)).arrayBuffer());
+}
+
+/** Everything a vector holds, computed by seal.js from the vector's inputs. */
+async function computeWithSeal(v) {
+  const fixed = {
+    secret: v.secret,
+    salt: v.kdf ? v.kdf.salt : undefined,
+    iterations: v.kdf ? v.kdf.iterations : undefined,
+    iv: fromHex(v.metadata_iv),
+  };
+  const begun = await seal.begin({ ...v.metadata, password: v.password }, fixed);
+  const bytes = await seal.deriveKeyBytes(begun.ikm);
+  const keys = await seal.deriveKeys(begun.ikm);
+  const object = await sealWhole(begun.ikm, plaintext(v.plaintext_size));
+  const out = {
+    keys: {
+      content: seal.hex(bytes.content),
+      nonce: seal.hex(bytes.nonce),
+      metadata: seal.hex(bytes.metadata),
+      auth: seal.hex(bytes.auth),
+    },
+    object_size: seal.objectSize(v.plaintext_size),
+    object_sha256: sha256(object),
+    sealed_metadata: seal.openSeal(begun.seal).meta,
+    seal: begun.seal,
+    auth_proof: await seal.proof(keys, v.auth_nonce),
+  };
+  if (object.length < 256) out.object_hex = Buffer.from(object).toString("hex");
+  if (v.part_size !== undefined) {
+    out.part_size = seal.partSize(out.object_size);
+    // Each part sealed on its own, as the uploader does.
+    const total = seal.recordCount(v.plaintext_size);
+    const perPart = out.part_size / SEALED;
+    const file = plaintext(v.plaintext_size);
+    out.part_sha256 = [];
+    for (let first = 0; first < total; first += perPart) {
+      const slice = file.subarray(first * RECORD, Math.min(file.length, (first + perPart) * RECORD));
+      const part = await seal.sealRecords(begun.ikm, new Blob([slice]), first, total);
+      out.part_sha256.push(sha256(new Uint8Array(await part.arrayBuffer())));
+    }
+  }
+  return { out, object, keys, ikm: begun.ikm };
+}
+
+/** The same from node:crypto alone (no seal.js): a third opinion on FORMAT.md. */
+function computeWithNode(v) {
+  const secret = Buffer.from(v.secret, "base64url");
+  let ikm = secret;
+  if (v.kdf) {
+    const stretched = nodeCrypto.pbkdf2Sync(Buffer.from(v.password, "utf8"), Buffer.from(v.kdf.salt, "base64url"), v.kdf.iterations, 32, "sha256");
+    ikm = Buffer.concat([secret, stretched]);
+  }
+  const hkdf = (info, length) => Buffer.from(nodeCrypto.hkdfSync("sha256", ikm, Buffer.from("courier-e2e-v1"), Buffer.from(info), length));
+  const keys = {
+    content: hkdf("content key", 16),
+    nonce: hkdf("content nonce", 12),
+    metadata: hkdf("metadata key", 16),
+    auth: hkdf("auth key", 32),
+  };
+  const gcm = (key, iv, data) => {
+    const cipher = nodeCrypto.createCipheriv("aes-128-gcm", key, iv);
+    return Buffer.concat([cipher.update(data), cipher.final(), cipher.getAuthTag()]);
+  };
+  const file = plaintext(v.plaintext_size);
+  const n = Math.max(1, Math.ceil(file.length / RECORD));
+  const records = [];
+  for (let i = 0; i < n; i++) {
+    const nonce = Buffer.from(keys.nonce);
+    const counter = Buffer.alloc(12);
+    counter.writeBigUInt64BE(BigInt(i), 3);
+    counter[11] = i === n - 1 ? 1 : 0;
+    for (let b = 0; b < 12; b++) nonce[b] ^= counter[b];
+    records.push(gcm(keys.content, nonce, file.subarray(i * RECORD, Math.min(file.length, (i + 1) * RECORD))));
+  }
+  const object = Buffer.concat(records);
+  let json = Buffer.from(JSON.stringify({ name: v.metadata.name, type: v.metadata.type, size: v.metadata.size }));
+  const padded = Buffer.alloc(Math.ceil(json.length / 256) * 256, 0x20);
+  json.copy(padded);
+  const iv = Buffer.from(v.metadata_iv, "hex");
+  const sealedMetadata = b64u(Buffer.concat([iv, gcm(keys.metadata, iv, padded)]));
+  const kdf = v.kdf && { name: v.kdf.name, salt: v.kdf.salt, iterations: v.kdf.iterations };
+  const sealJson = JSON.stringify({ v: 1, auth: b64u(keys.auth), meta: sealedMetadata, kdf });
+  const out = {
+    keys: Object.fromEntries(Object.entries(keys).map(([k, value]) => [k, value.toString("hex")])),
+    object_size: object.length,
+    object_sha256: sha256(object),
+    sealed_metadata: sealedMetadata,
+    seal: b64u(Buffer.from(sealJson)),
+    auth_proof: b64u(nodeCrypto.createHmac("sha256", keys.auth).update(v.auth_nonce).digest()),
+  };
+  if (object.length < 256) out.object_hex = object.toString("hex");
+  if (v.part_size !== undefined) {
+    const k = Math.max(128, Math.ceil(n / 10000));
+    out.part_size = k * SEALED;
+    out.part_sha256 = [];
+    for (let at = 0; at < object.length; at += out.part_size) {
+      out.part_sha256.push(sha256(object.subarray(at, at + out.part_size)));
+    }
+  }
+  return out;
+}
+
+/** Every field the vector states, compared one by one so a failure names it. */
+function assertFields(name, expected, actual, who) {
+  for (const field of ["keys", "object_size", "object_sha256", "object_hex", "part_size", "part_sha256", "sealed_metadata", "seal", "auth_proof"]) {
+    if (expected[field] === undefined) continue;
+    assert.deepEqual(actual[field], expected[field], `${name}: ${who}'s ${field} differs from the vector's`);
+  }
+}
+
+/** Reads the whole plaintext of `object`, in chunks of `chunkSizes` (cycled). */
+async function open(keys, object, size, chunkSizes = [SEALED + 1]) {
+  let at = 0;
+  let c = 0;
+  const source = new ReadableStream({
+    pull(controller) {
+      if (at >= object.length) return controller.close();
+      const length = chunkSizes[c++ % chunkSizes.length];
+      controller.enqueue(object.slice(at, at + length));
+      at += length;
+    },
+  });
+  const reader = source.pipeThrough(seal.decryptor(keys, size)).getReader();
+  const parts = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    total += value.length;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const part of parts) {
+    out.set(part, o);
+    o += part.length;
+  }
+  return out;
+}
+
+async function refused(promise, code) {
+  await assert.rejects(promise, (error) => {
+    assert.equal(error.name, "SealError", String(error));
+    if (code) assert.equal(error.code, code, error.message);
+    return true;
+  });
+}
+
+// ---- Known answers ----------------------------------------------------------
+
+const vectorsPath = process.env.COURIER_VECTORS || path.join(root, "format/vectors/v1.json");
+
+test("the vectors: seal.js and node:crypto both give every field", async (t) => {
+  assert.ok(existsSync(vectorsPath), `${vectorsPath} is missing (the Rust side writes it)`);
+  const file = JSON.parse(readFileSync(vectorsPath, "utf8"));
+  assert.equal(file.format, "courier-e2e-v1");
+  assert.ok(file.vectors.length > 0);
+  for (const v of file.vectors) {
+    await t.test(v.name, async () => {
+      assert.equal(seal.objectSize(v.plaintext_size), v.object_size);
+      assertFields(v.name, v, computeWithNode(v), "node:crypto");
+      const { out, object, keys } = await computeWithSeal(v);
+      assertFields(v.name, v, out, "seal.js");
+      // And it reads back: metadata, the whole file.
+      assert.deepEqual(await seal.openMetadata(keys, v.sealed_metadata), v.metadata);
+      assert.deepEqual(seal.openSeal(v.seal).kdf, v.kdf);
+      const back = await open(keys, object, v.plaintext_size, [4096, 70000, 1]);
+      assert.deepEqual(back, plaintext(v.plaintext_size));
+      // From the secret as the share page gets it (the link's fragment).
+      const ikm = await seal.ikmFrom(seal.fromB64u(v.secret), v.password, v.kdf);
+      assert.equal(seal.hex((await seal.deriveKeyBytes(ikm)).auth), v.keys.auth);
+    });
+  }
+});
+
+// ---- Sizes ------------------------------------------------------------------
+
+test("sizes and parts as FORMAT.md counts them", () => {
+  assert.equal(seal.objectSize(0), 16);
+  assert.equal(seal.objectSize(1), 17);
+  assert.equal(seal.objectSize(RECORD), RECORD + 16);
+  assert.equal(seal.objectSize(RECORD + 1), RECORD + 33);
+  for (const size of [0, 1, 100, RECORD - 1, RECORD, RECORD + 1, 3 * RECORD + 5]) {
+    assert.equal(seal.plainSize(seal.objectSize(size)), size);
+  }
+  assert.equal(seal.plainSize(15), null);
+  assert.equal(seal.plainSize(SEALED + 16), null);
+  assert.equal(seal.partSize(16), 8390656);
+  const huge = seal.objectSize(5 * 1024 ** 4 - 1024);
+  const part = seal.partSize(huge);
+  assert.equal(part % SEALED, 0);
+  assert.ok(Math.ceil(huge / part) <= 10000);
+  assert.equal(seal.partSize(seal.objectSize(128 * 10000 * RECORD)), 128 * SEALED);
+  assert.equal(seal.partSize(seal.objectSize(128 * 10000 * RECORD + 1)), 129 * SEALED);
+});
+
+test("base64url: no padding, strict", () => {
+  for (let length = 0; length < 40; length++) {
+    const bytes = nodeCrypto.randomBytes(length);
+    assert.equal(seal.toB64u(bytes), bytes.toString("base64url"));
+    assert.deepEqual(Buffer.from(seal.fromB64u(bytes.toString("base64url"))), bytes);
+  }
+  for (const bad of ["A", "AB=", "AB+/", "AB C", "AB/", "AR"]) {
+    assert.throws(() => seal.fromB64u(bad), /base64url/, bad);
+  }
+});
+
+// ---- Uploading --------------------------------------------------------------
+
+test("begin: fresh secrets, a seal as FORMAT.md writes it, 600,000 iterations with a password", async () => {
+  const one = await seal.begin({ name: "a.txt", type: "text/plain", size: 5 });
+  const two = await seal.begin({ name: "a.txt", type: "text/plain", size: 5 });
+  assert.notEqual(one.secret, two.secret);
+  assert.equal(seal.fromB64u(one.secret).length, 16);
+  assert.equal(one.ikm, one.secret);
+  const json = seal.openSeal(one.seal);
+  assert.deepEqual(Object.keys(json), ["v", "auth", "meta", "kdf"]);
+  assert.equal(json.v, 1);
+  assert.equal(json.kdf, null);
+  assert.equal(seal.fromB64u(json.auth).length, 32);
+  assert.equal(seal.fromB64u(json.meta).length, 12 + 256 + 16);
+
+  const locked = await seal.begin({ name: "b", type: "", size: 0, password: "pässword" });
+  const kdf = seal.openSeal(locked.seal).kdf;
+  assert.deepEqual(Object.keys(kdf), ["name", "salt", "iterations"]);
+  assert.equal(kdf.name, "PBKDF2-SHA256");
+  assert.equal(kdf.iterations, 600000);
+  assert.equal(seal.fromB64u(kdf.salt).length, 16);
+  assert.equal(seal.fromB64u(locked.ikm).length, 48);
+  assert.equal(await seal.ikmFrom(locked.secret, "pässword", kdf), locked.ikm);
+  const keys = await seal.deriveKeys(locked.ikm);
+  assert.deepEqual(await seal.openMetadata(keys, seal.openSeal(locked.seal).meta), { name: "b", type: "", size: 0 });
+  // A long name pads to the next 256.
+  const long = await seal.begin({ name: "é".repeat(200), type: "", size: 0 });
+  assert.equal(seal.fromB64u(seal.openSeal(long.seal).meta).length, 12 + 512 + 16);
+});
+
+test("sealRecords: parts sealed apart equal the whole, deterministic; bad slices refused", async () => {
+  const { ikm } = await seal.begin({ name: "x", type: "", size: 3 * RECORD + 7 });
+  const file = plaintext(3 * RECORD + 7);
+  const whole = await sealWhole(ikm, file);
+  assert.equal(whole.length, seal.objectSize(file.length));
+  assert.deepEqual(await sealWhole(ikm, file), whole);
+  const front = await seal.sealRecords(ikm, new Blob([file.subarray(0, 2 * RECORD)]), 0, 4);
+  const back = await seal.sealRecords(ikm, new Blob([file.subarray(2 * RECORD)]), 2, 4);
+  assert.deepEqual(new Uint8Array(await new Blob([front, back]).arrayBuffer()), whole);
+  await refused(seal.sealRecords(ikm, new Blob([file.subarray(0, RECORD + 1)]), 0, 4), "input");
+  await refused(seal.sealRecords(ikm, new Blob([file]), 1, 4), "input");
+  await refused(seal.sealRecords(ikm, new Blob([]), 0, 2), "input");
+  await refused(seal.sealRecords(ikm, new Blob([file]), 0, 5), "input");
+});
+
+// ---- Reading, and refusing --------------------------------------------------
+
+test("any chunking reads the same file; an empty file is one tag", async () => {
+  const size = 4 * RECORD + 100;
+  const { ikm } = await seal.begin({ name: "x", type: "", size });
+  const keys = await seal.deriveKeys(ikm);
+  const object = await sealWhole(ikm, plaintext(size));
+  for (const chunks of [[1 << 20], [SEALED], [SEALED - 1], [SEALED + 1], [7, 65000, 300000], [object.length]]) {
+    assert.deepEqual(await open(keys, object, size, chunks), plaintext(size), String(chunks));
+  }
+  // A byte at a time (two records, for time).
+  const two = await seal.begin({ name: "y", type: "", size: RECORD + 3 });
+  const twoObject = await sealWhole(two.ikm, plaintext(RECORD + 3));
+  assert.deepEqual(await open(await seal.deriveKeys(two.ikm), twoObject, RECORD + 3, [1]), plaintext(RECORD + 3));
+  const empty = await seal.begin({ name: "e", type: "", size: 0 });
+  const emptyObject = await sealWhole(empty.ikm, new Uint8Array(0));
+  assert.equal(emptyObject.length, 16);
+  const emptyKeys = await seal.deriveKeys(empty.ikm);
+  assert.equal((await open(emptyKeys, emptyObject, 0, [1])).length, 0);
+  await refused(open(emptyKeys, new Uint8Array(0), 0), "truncated");
+  await refused(open(emptyKeys, emptyObject.subarray(0, 15), 0), "truncated");
+});
+
+test("damaged objects are refused, never read as a shorter file", async (t) => {
+  const size = 4 * RECORD + 100; // records 0-3 whole, record 4 of 100 bytes
+  const password = "open sesame";
+  const begun = await seal.begin({ name: "x.bin", type: "", size, password });
+  const kdf = seal.openSeal(begun.seal).kdf;
+  const keys = await seal.deriveKeys(begun.ikm);
+  const object = await sealWhole(begun.ikm, plaintext(size));
+  const record = (i) => object.subarray(i * SEALED, Math.min(object.length, (i + 1) * SEALED));
+  const join = (...parts) => new Uint8Array(Buffer.concat(parts));
+
+  assert.deepEqual(await open(keys, object, size), plaintext(size));
+
+  await t.test("a flipped byte", async () => {
+    for (const at of [0, SEALED + 5, 2 * SEALED - 1, object.length - 1]) {
+      const bad = object.slice();
+      bad[at] ^= 1;
+      await refused(open(keys, bad, size), "damaged");
+    }
+  });
+  await t.test("a dropped record", async () => {
+    await refused(open(keys, join(record(0), record(2), record(3), record(4)), size));
+    await refused(open(keys, join(record(0), record(1), record(2), record(4)), size));
+  });
+  await t.test("two records swapped, one repeated", async () => {
+    await refused(open(keys, join(record(0), record(2), record(1), record(3), record(4)), size), "damaged");
+    await refused(open(keys, join(record(0), record(1), record(1), record(3), record(4)), size), "damaged");
+  });
+  await t.test("the final record cut", async () => {
+    await refused(open(keys, object.subarray(0, object.length - 1), size), "damaged");
+    await refused(open(keys, object.subarray(0, object.length - 100), size), "truncated");
+    await refused(open(keys, object.subarray(0, 4 * SEALED + 16), size), "truncated");
+    await refused(open(keys, object.subarray(0, 4 * SEALED + 1), size), "truncated");
+  });
+  await t.test("cut at a record boundary", async () => {
+    await refused(open(keys, object.subarray(0, 4 * SEALED), size), "truncated");
+    await refused(open(keys, object.subarray(0, SEALED), size), "truncated");
+    // Even when the reader is told the shorter size.
+    await refused(open(keys, object.subarray(0, 4 * SEALED), 4 * RECORD), "truncated");
+  });
+  await t.test("bytes after the end", async () => {
+    await refused(open(keys, join(object, new Uint8Array(1)), size));
+    await refused(open(keys, join(object, record(4)), size));
+  });
+  await t.test("a size other than the metadata's", async () => {
+    await refused(open(keys, object, size + 1), "size");
+    await refused(open(keys, object, size - 1), "size");
+    await refused(open(keys, object, 0), "size");
+  });
+  await t.test("a wrong secret", async () => {
+    const secret = seal.fromB64u(begun.secret);
+    secret[0] ^= 1;
+    const wrong = await seal.deriveKeys(await seal.ikmFrom(secret, password, kdf));
+    await refused(seal.openMetadata(wrong, seal.openSeal(begun.seal).meta), "key");
+    await refused(open(wrong, object, size), "damaged");
+    assert.notEqual(await seal.proof(wrong, "n"), await seal.proof(keys, "n"));
+  });
+  await t.test("a wrong password, or none", async () => {
+    const wrong = await seal.deriveKeys(await seal.ikmFrom(begun.secret, "open sesame!", kdf));
+    await refused(seal.openMetadata(wrong, seal.openSeal(begun.seal).meta), "key");
+    await refused(open(wrong, object, size), "damaged");
+    await refused(seal.ikmFrom(begun.secret, "", kdf), "input");
+    await refused(seal.ikmFrom(begun.secret, password, { ...kdf, iterations: 99999 }), "input");
+    await refused(seal.ikmFrom(begun.secret, password, { ...kdf, name: "scrypt" }), "input");
+  });
+});

@@ -1,0 +1,576 @@
+// Courier's end-to-end encryption, FORMAT.md version 1, on WebCrypto.
+//
+// A classic script (no modules): it defines `globalThis.courierSeal`, which
+// the uploader (the WebAssembly engine), the share page (/share-e2e.js), its
+// service worker (/share-sw.js, through importScripts) and node's tests
+// (`require`) all use. It touches no DOM and keeps no secret anywhere but in
+// the CryptoKeys it is handed or derives (cached in memory for one ikm).
+//
+// Binary values cross the API as base64url without padding (`b64u`), sizes
+// as numbers (exact up to 2^53 bytes, far above S3's 5 TiB).
+(function (root) {
+  "use strict";
+
+  var subtle = root.crypto && root.crypto.subtle;
+  var getRandomValues = root.crypto && root.crypto.getRandomValues
+    ? function (array) { return root.crypto.getRandomValues(array); }
+    : null;
+  if (!subtle && typeof require === "function") {
+    // Node 18 without the global: its WebCrypto is the same API.
+    var webcrypto = require("crypto").webcrypto;
+    subtle = webcrypto.subtle;
+    getRandomValues = function (array) { return webcrypto.getRandomValues(array); };
+  }
+
+  var RECORD_SIZE = 65536;
+  var TAG_SIZE = 16;
+  var SEALED_RECORD_SIZE = RECORD_SIZE + TAG_SIZE;
+  var MIN_RECORDS_PER_PART = 128;
+  var MAX_PARTS = 10000;
+  var PBKDF2_ITERATIONS = 600000;
+  var PBKDF2_MIN_ITERATIONS = 100000;
+  var METADATA_PADDING = 256;
+  // How many records one decryptor keeps in flight (each up to 64 KiB in
+  // and out): enough to keep WebCrypto's threads busy, little memory.
+  var DECRYPT_WINDOW = 16;
+
+  var encoder = new TextEncoder();
+  var decoder = new TextDecoder("utf-8", { fatal: true });
+  var HKDF_SALT = encoder.encode("courier-e2e-v1");
+
+  // ---- Errors -------------------------------------------------------------
+
+  // Every refusal is a SealError whose `code` says what went wrong:
+  // "damaged" (a record or the metadata does not open), "truncated" (the
+  // object ends early), "size" (it opens to another size than the
+  // metadata's), "key" (the metadata does not open: a wrong key or
+  // password), "input" (a malformed argument).
+  function SealError(code, message) {
+    var error = new Error(message);
+    error.name = "SealError";
+    error.code = code;
+    return error;
+  }
+
+  // ---- base64url ------------------------------------------------------------
+
+  var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  var LOOKUP = new Int16Array(128).fill(-1);
+  for (var a = 0; a < ALPHABET.length; a++) {
+    LOOKUP[ALPHABET.charCodeAt(a)] = a;
+  }
+
+  function toB64u(bytes) {
+    bytes = asBytes(bytes);
+    var out = "";
+    var i = 0;
+    for (; i + 2 < bytes.length; i += 3) {
+      var n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+      out += ALPHABET[n >> 18] + ALPHABET[(n >> 12) & 63] + ALPHABET[(n >> 6) & 63] + ALPHABET[n & 63];
+    }
+    if (bytes.length - i === 1) {
+      var one = bytes[i] << 16;
+      out += ALPHABET[one >> 18] + ALPHABET[(one >> 12) & 63];
+    } else if (bytes.length - i === 2) {
+      var two = (bytes[i] << 16) | (bytes[i + 1] << 8);
+      out += ALPHABET[two >> 18] + ALPHABET[(two >> 12) & 63] + ALPHABET[(two >> 6) & 63];
+    }
+    return out;
+  }
+
+  // Strict: only the URL-safe alphabet, no padding, no stray bits.
+  function fromB64u(text) {
+    if (typeof text !== "string" || text.length % 4 === 1) {
+      throw SealError("input", "Not base64url.");
+    }
+    var out = new Uint8Array(Math.floor((text.length * 3) / 4));
+    var bits = 0;
+    var value = 0;
+    var o = 0;
+    for (var i = 0; i < text.length; i++) {
+      var code = text.charCodeAt(i);
+      var digit = code < 128 ? LOOKUP[code] : -1;
+      if (digit < 0) {
+        throw SealError("input", "Not base64url.");
+      }
+      value = (value << 6) | digit;
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out[o++] = (value >> bits) & 255;
+      }
+    }
+    if (value & ((1 << bits) - 1)) {
+      throw SealError("input", "Not base64url.");
+    }
+    return out;
+  }
+
+  function asBytes(value) {
+    if (value instanceof Uint8Array) {
+      return value;
+    }
+    if (value instanceof ArrayBuffer) {
+      return new Uint8Array(value);
+    }
+    if (ArrayBuffer.isView(value)) {
+      return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    }
+    if (typeof value === "string") {
+      return fromB64u(value);
+    }
+    throw SealError("input", "Expected bytes or base64url.");
+  }
+
+  function concat(a, b) {
+    var out = new Uint8Array(a.length + b.length);
+    out.set(a, 0);
+    out.set(b, a.length);
+    return out;
+  }
+
+  function hex(bytes) {
+    bytes = asBytes(bytes);
+    var out = "";
+    for (var i = 0; i < bytes.length; i++) {
+      out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+    }
+    return out;
+  }
+
+  function randomBytes(length) {
+    return getRandomValues(new Uint8Array(length));
+  }
+
+  // ---- Sizes ----------------------------------------------------------------
+
+  function checkSize(size, what) {
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+      throw SealError("input", what + " must be a whole number of bytes.");
+    }
+  }
+
+  // Records in a file of `size` bytes: the last may be short, an empty file has one.
+  function recordCount(size) {
+    checkSize(size, "size");
+    return Math.max(1, Math.ceil(size / RECORD_SIZE));
+  }
+
+  // The object's size for a file of `size` bytes.
+  function objectSize(size) {
+    return size + TAG_SIZE * recordCount(size);
+  }
+
+  // The file's size for an object of `size` bytes, or null when no file seals to it.
+  function plainSize(size) {
+    checkSize(size, "objectSize");
+    var records = Math.max(1, Math.ceil(size / SEALED_RECORD_SIZE));
+    var plain = size - TAG_SIZE * records;
+    return plain >= 0 && objectSize(plain) === size ? plain : null;
+  }
+
+  // Every part's size but the last's: k records of 65,552 bytes.
+  function partSize(size) {
+    checkSize(size, "objectSize");
+    var records = Math.max(1, Math.ceil(size / SEALED_RECORD_SIZE));
+    return Math.max(MIN_RECORDS_PER_PART, Math.ceil(records / MAX_PARTS)) * SEALED_RECORD_SIZE;
+  }
+
+  // ---- Keys -----------------------------------------------------------------
+
+  function hkdf(baseKey, info, bytes) {
+    return subtle
+      .deriveBits({ name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: encoder.encode(info) }, baseKey, bytes * 8)
+      .then(function (bits) { return new Uint8Array(bits); });
+  }
+
+  function checkKdf(kdf) {
+    if (!kdf || kdf.name !== "PBKDF2-SHA256" || typeof kdf.salt !== "string") {
+      throw SealError("input", "This file's key derivation is not one Courier knows.");
+    }
+    if (!Number.isSafeInteger(kdf.iterations) || kdf.iterations < PBKDF2_MIN_ITERATIONS) {
+      throw SealError("input", "This file's password protection is too weak to trust.");
+    }
+  }
+
+  // ikm (b64u) from a file's secret (16 bytes, bytes or b64u), and with a
+  // `kdf` (the seal's, or the share's answer's) its password.
+  function ikmFrom(secret, password, kdf) {
+    return Promise.resolve().then(function () {
+      var secretBytes = asBytes(secret);
+      if (secretBytes.length !== 16) {
+        throw SealError("input", "A secret is 16 bytes.");
+      }
+      if (!kdf) {
+        return toB64u(secretBytes);
+      }
+      checkKdf(kdf);
+      if (typeof password !== "string" || password === "") {
+        throw SealError("input", "This file needs its password.");
+      }
+      return subtle
+        .importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"])
+        .then(function (key) {
+          return subtle.deriveBits(
+            { name: "PBKDF2", hash: "SHA-256", salt: fromB64u(kdf.salt), iterations: kdf.iterations },
+            key,
+            256
+          );
+        })
+        .then(function (stretched) { return toB64u(concat(secretBytes, new Uint8Array(stretched))); });
+    });
+  }
+
+  // The four keys' bytes (for the vectors and the seal's `auth`).
+  function deriveKeyBytes(ikm) {
+    return subtle.importKey("raw", asBytes(ikm), "HKDF", false, ["deriveBits"]).then(function (base) {
+      return Promise.all([
+        hkdf(base, "content key", 16),
+        hkdf(base, "content nonce", 12),
+        hkdf(base, "metadata key", 16),
+        hkdf(base, "auth key", 32),
+      ]).then(function (parts) {
+        return { content: parts[0], nonce: parts[1], metadata: parts[2], auth: parts[3] };
+      });
+    });
+  }
+
+  // CryptoKeys (not extractable) from those bytes: what everything else takes.
+  // `keys.nonce` stays bytes; `keys.content` can be posted to a worker.
+  function importKeys(bytes) {
+    return Promise.all([
+      subtle.importKey("raw", bytes.content, "AES-GCM", false, ["encrypt", "decrypt"]),
+      subtle.importKey("raw", bytes.metadata, "AES-GCM", false, ["encrypt", "decrypt"]),
+      subtle.importKey("raw", bytes.auth, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
+    ]).then(function (keys) {
+      return { content: keys[0], nonce: new Uint8Array(bytes.nonce), metadata: keys[1], auth: keys[2] };
+    });
+  }
+
+  var keyCache = new Map();
+  var KEY_CACHE_SIZE = 16;
+
+  // The keys for `ikm` (b64u or bytes), derived and imported once per ikm.
+  function deriveKeys(ikm) {
+    var id = typeof ikm === "string" ? ikm : toB64u(ikm);
+    var cached = keyCache.get(id);
+    if (!cached) {
+      cached = deriveKeyBytes(id).then(importKeys);
+      cached.catch(function () { keyCache.delete(id); });
+      if (keyCache.size >= KEY_CACHE_SIZE) {
+        keyCache.delete(keyCache.keys().next().value);
+      }
+      keyCache.set(id, cached);
+    }
+    return cached;
+  }
+
+  // ---- Records --------------------------------------------------------------
+
+  // nonce_i = content nonce XOR (00 00 00 || be64(i) || final flag).
+  function recordNonce(base, index, last) {
+    var nonce = new Uint8Array(base);
+    var high = Math.floor(index / 4294967296);
+    var low = index >>> 0;
+    nonce[3] ^= high >>> 24;
+    nonce[4] ^= (high >>> 16) & 255;
+    nonce[5] ^= (high >>> 8) & 255;
+    nonce[6] ^= high & 255;
+    nonce[7] ^= low >>> 24;
+    nonce[8] ^= (low >>> 16) & 255;
+    nonce[9] ^= (low >>> 8) & 255;
+    nonce[10] ^= low & 255;
+    if (last) {
+      nonce[11] ^= 1;
+    }
+    return nonce;
+  }
+
+  function encryptRecord(keys, index, last, plaintext) {
+    return subtle.encrypt({ name: "AES-GCM", iv: recordNonce(keys.nonce, index, last) }, keys.content, plaintext);
+  }
+
+  function decryptRecord(keys, index, last, record) {
+    return subtle.decrypt({ name: "AES-GCM", iv: recordNonce(keys.nonce, index, last) }, keys.content, record);
+  }
+
+  // The records `firstRecord`, `firstRecord + 1`, … of a file of
+  // `totalRecords` records, from their plaintext in `blob` (every record
+  // 65,536 bytes but the file's last). All encrypted at once; same input,
+  // same bytes.
+  function sealRecords(ikm, blob, firstRecord, totalRecords) {
+    return Promise.resolve().then(function () {
+      if (!Number.isSafeInteger(firstRecord) || !Number.isSafeInteger(totalRecords) ||
+          firstRecord < 0 || totalRecords < 1 || firstRecord >= totalRecords) {
+        throw SealError("input", "Records out of range.");
+      }
+      var count = Math.max(1, Math.ceil(blob.size / RECORD_SIZE));
+      var end = firstRecord + count;
+      var endsTheFile = end === totalRecords;
+      var whole = blob.size === count * RECORD_SIZE;
+      if (end > totalRecords || (!endsTheFile && !whole) || (blob.size === 0 && totalRecords !== 1)) {
+        throw SealError("input", "The bytes given are not whole records of this file.");
+      }
+      return Promise.all([deriveKeys(ikm), blob.arrayBuffer()]).then(function (both) {
+        var keys = both[0];
+        var buffer = both[1];
+        var sealed = [];
+        for (var r = 0; r < count; r++) {
+          var index = firstRecord + r;
+          var plain = new Uint8Array(buffer, r * RECORD_SIZE, Math.min(RECORD_SIZE, buffer.byteLength - r * RECORD_SIZE));
+          sealed.push(encryptRecord(keys, index, index === totalRecords - 1, plain));
+        }
+        return Promise.all(sealed).then(function (records) {
+          return new Blob(records, { type: "application/octet-stream" });
+        });
+      });
+    });
+  }
+
+  // ---- Metadata and the seal ------------------------------------------------
+
+  // The metadata's JSON padded with spaces to a multiple of 256 bytes.
+  function metadataBytes(meta) {
+    var json = encoder.encode(JSON.stringify({ name: meta.name, type: meta.type, size: meta.size }));
+    var padded = new Uint8Array(Math.ceil(json.length / METADATA_PADDING) * METADATA_PADDING || METADATA_PADDING);
+    padded.fill(0x20);
+    padded.set(json, 0);
+    return padded;
+  }
+
+  // b64u(iv || AES-128-GCM(metadata key, iv, padded JSON)); `iv` fresh unless given (vectors).
+  function sealMetadata(keys, meta, iv) {
+    var nonce = iv ? asBytes(iv) : randomBytes(12);
+    return subtle
+      .encrypt({ name: "AES-GCM", iv: nonce }, keys.metadata, metadataBytes(meta))
+      .then(function (sealed) { return toB64u(concat(nonce, new Uint8Array(sealed))); });
+  }
+
+  // {name, type, size} from sealed metadata; a SealError "key" when it does
+  // not open (a wrong key or password), "damaged" when it opens to nonsense.
+  function openMetadata(keys, sealed) {
+    return Promise.resolve().then(function () {
+      var bytes = asBytes(sealed);
+      if (bytes.length < 12 + TAG_SIZE) {
+        throw SealError("damaged", "The file's details are damaged.");
+      }
+      return subtle
+        .decrypt({ name: "AES-GCM", iv: bytes.subarray(0, 12) }, keys.metadata, bytes.subarray(12))
+        .then(
+          function (plain) {
+            var meta;
+            try {
+              meta = JSON.parse(decoder.decode(plain));
+            } catch (error) {
+              throw SealError("damaged", "The file's details are damaged.");
+            }
+            if (!meta || typeof meta.name !== "string" || typeof meta.size !== "number" ||
+                !Number.isSafeInteger(meta.size) || meta.size < 0) {
+              throw SealError("damaged", "The file's details are damaged.");
+            }
+            return { name: meta.name, type: typeof meta.type === "string" ? meta.type : "", size: meta.size };
+          },
+          function () {
+            throw SealError("key", "The file's details do not open with this key.");
+          }
+        );
+    });
+  }
+
+  function kdfFor(salt, iterations) {
+    return { name: "PBKDF2-SHA256", salt: toB64u(salt), iterations: iterations || PBKDF2_ITERATIONS };
+  }
+
+  // What the uploader calls for each file it encrypts: a fresh secret (and
+  // salt with a password), the ikm its records are sealed with, the seal.
+  // `fixed` ({secret, salt, iterations, iv}) is for the known-answer tests only.
+  function begin(file, fixed) {
+    return Promise.resolve().then(function () {
+      fixed = fixed || {};
+      var name = String(file.name == null ? "" : file.name);
+      var type = String(file.type == null ? "" : file.type);
+      checkSize(file.size, "size");
+      var secret = fixed.secret ? asBytes(fixed.secret) : randomBytes(16);
+      var password = typeof file.password === "string" && file.password !== "" ? file.password : null;
+      var kdf = password ? kdfFor(fixed.salt ? asBytes(fixed.salt) : randomBytes(16), fixed.iterations) : null;
+      return ikmFrom(secret, password, kdf).then(function (ikm) {
+        return deriveKeyBytes(ikm).then(function (bytes) {
+          return importKeys(bytes).then(function (keys) {
+            return sealMetadata(keys, { name: name, type: type, size: file.size }, fixed.iv).then(function (meta) {
+              var seal = JSON.stringify({ v: 1, auth: toB64u(bytes.auth), meta: meta, kdf: kdf });
+              return { secret: toB64u(secret), ikm: ikm, seal: toB64u(encoder.encode(seal)) };
+            });
+          });
+        });
+      });
+    });
+  }
+
+  // The seal's JSON from its b64u.
+  function openSeal(seal) {
+    return JSON.parse(decoder.decode(fromB64u(seal)));
+  }
+
+  // b64u(HMAC-SHA256(auth key, nonce)): what proves the key to Courier.
+  function proof(keys, nonce) {
+    return subtle
+      .sign("HMAC", keys.auth, encoder.encode(nonce))
+      .then(function (mac) { return toB64u(new Uint8Array(mac)); });
+  }
+
+  // ---- Reading an object ----------------------------------------------------
+
+  // A TransformStream from the object's bytes (chunks of any size) to the
+  // file's. It knows the last record when the stream ends; it errors (a
+  // SealError) on a record that does not open, an object cut short, or a
+  // file of another size than `size` (the metadata's). `options.onProgress`
+  // (plaintext bytes so far) is called as records open.
+  function decryptor(keys, size, options) {
+    checkSize(size, "size");
+    var onProgress = options && options.onProgress;
+    var chunks = [];
+    var first = 0; // chunks before it are used up
+    var buffered = 0;
+    var index = 0; // the next record to start
+    var opened = 0; // plaintext bytes started so far (checked against size)
+    var done = 0; // plaintext bytes handed on
+    var pending = []; // records being opened, in order
+
+    // `length` bytes from the front of the buffered chunks, in one array.
+    // (`first` instead of shift(): tiny chunks stay linear.)
+    function take(length) {
+      var out = new Uint8Array(length);
+      var filled = 0;
+      while (filled < length) {
+        var head = chunks[first];
+        var wanted = length - filled;
+        if (head.length <= wanted) {
+          out.set(head, filled);
+          filled += head.length;
+          chunks[first++] = null;
+        } else {
+          out.set(head.subarray(0, wanted), filled);
+          chunks[first] = head.subarray(wanted);
+          filled += wanted;
+        }
+      }
+      if (first > 1024 && first * 2 > chunks.length) {
+        chunks = chunks.slice(first);
+        first = 0;
+      }
+      buffered -= length;
+      return out;
+    }
+
+    function start(record, last) {
+      var at = index++;
+      var plainLength = record.length - TAG_SIZE;
+      opened += plainLength;
+      if (opened > size) {
+        throw SealError("size", "The file is larger than its details say.");
+      }
+      var opening = decryptRecord(keys, at, last, record).then(
+        function (plain) { return new Uint8Array(plain); },
+        function () {
+          if (!last) {
+            throw SealError("damaged", "The file is damaged: part of it does not decrypt.");
+          }
+          // A last record sealed as not final: the object was cut at a record boundary.
+          return decryptRecord(keys, at, false, record).then(
+            function () { throw SealError("truncated", "The file is incomplete: its end is missing."); },
+            function () { throw SealError("damaged", "The file is damaged: part of it does not decrypt."); }
+          );
+        }
+      );
+      opening.catch(function () {});
+      pending.push(opening);
+    }
+
+    function handOn(controller) {
+      return pending.shift().then(function (plain) {
+        done += plain.length;
+        controller.enqueue(plain);
+        if (onProgress) {
+          onProgress(done);
+        }
+      });
+    }
+
+    function drain(controller, keep) {
+      if (pending.length <= keep) {
+        return Promise.resolve();
+      }
+      return handOn(controller).then(function () { return drain(controller, keep); });
+    }
+
+    return new TransformStream({
+      transform: function (chunk, controller) {
+        var bytes = asBytes(chunk);
+        if (bytes.length === 0) {
+          return undefined;
+        }
+        // Copy: the caller may reuse its buffer.
+        chunks.push(bytes.slice());
+        buffered += bytes.length;
+        // A whole record with bytes after it is not the last one.
+        while (buffered > SEALED_RECORD_SIZE) {
+          start(take(SEALED_RECORD_SIZE), false);
+        }
+        return drain(controller, DECRYPT_WINDOW);
+      },
+      flush: function (controller) {
+        var left = buffered;
+        if (left <= TAG_SIZE && !(index === 0 && left === TAG_SIZE)) {
+          // Nothing, or too short for a tag and a byte: the object was cut.
+          return drain(controller, 0).then(function () {
+            throw SealError("truncated", "The file is incomplete: its end is missing.");
+          });
+        }
+        start(take(left), true);
+        return drain(controller, 0).then(function () {
+          if (done !== size) {
+            throw SealError("size", "The file is not the size its details say.");
+          }
+        });
+      },
+    });
+  }
+
+  var api = {
+    version: 1,
+    RECORD_SIZE: RECORD_SIZE,
+    TAG_SIZE: TAG_SIZE,
+    SEALED_RECORD_SIZE: SEALED_RECORD_SIZE,
+    PBKDF2_ITERATIONS: PBKDF2_ITERATIONS,
+    // sizes
+    recordCount: recordCount,
+    objectSize: objectSize,
+    plainSize: plainSize,
+    partSize: partSize,
+    // uploading
+    begin: begin,
+    sealRecords: sealRecords,
+    // keys
+    ikmFrom: ikmFrom,
+    deriveKeyBytes: deriveKeyBytes,
+    importKeys: importKeys,
+    deriveKeys: deriveKeys,
+    recordNonce: recordNonce,
+    // metadata, seal, proof
+    sealMetadata: sealMetadata,
+    openMetadata: openMetadata,
+    openSeal: openSeal,
+    proof: proof,
+    // downloading
+    decryptor: decryptor,
+    // helpers
+    SealError: SealError,
+    toB64u: toB64u,
+    fromB64u: fromB64u,
+    hex: hex,
+  };
+  root.courierSeal = api;
+  if (typeof module === "object" && module && module.exports) {
+    module.exports = api;
+  }
+})(typeof globalThis !== "undefined" ? globalThis : self);
