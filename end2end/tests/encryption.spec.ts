@@ -1,0 +1,109 @@
+import { expect, type Page, test } from "@playwright/test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { type RunningCourier, startCourier, testEnv } from "../courier-process";
+import { expectOnlyMissingSent, reloadMidUpload, writeBigFile } from "./helpers";
+
+const MIB = 1024 * 1024;
+
+// Files encrypted in the browser (FORMAT.md), against a Courier of their own
+// whose store and share database are looked into afterwards.
+let courier: RunningCourier;
+let dataDir: string;
+let files: string;
+
+test.beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), "courier-e2e-"));
+  files = mkdtempSync(path.join(tmpdir(), "courier-e2e-files-"));
+  courier = await startCourier({
+    ...testEnv(process.env.COURIER_SITE_ROOT!),
+    COURIER_EMBEDDED_S3_ADDR: "127.0.0.1:0",
+    COURIER_DATA_DIR: dataDir,
+    COURIER_MAX_UPLOAD_BYTES: String(400 * MIB),
+    COURIER_ALLOWED_TYPES: "",
+    COURIER_MULTIPART_THRESHOLD: String(8 * MIB),
+  });
+});
+
+test.afterAll(async () => {
+  await courier?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(files, { recursive: true, force: true });
+});
+
+async function open(page: Page) {
+  await page.goto(courier.baseURL);
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+}
+
+/** Every file under `dir`, recursively. */
+function everyFile(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? everyFile(full) : [full];
+  });
+}
+
+test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh browser from its link alone; Courier keeps neither its bytes, nor its name, nor its key", async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(150_000);
+  const name = "plans for the garden.bin";
+  const { file, md5 } = writeBigFile(files, name, 40 * MIB);
+  await open(page);
+  await page.getByTestId("encrypt").check();
+
+  const { parts, storedBefore } = await reloadMidUpload(page, () =>
+    page.locator("input[type=file]").setInputFiles(file),
+  );
+  // Each part went sealed: whole records, the last one short.
+  const card = page.locator(".card").filter({ hasText: name }).first();
+  await expect(card).toHaveAttribute("data-state", "paused");
+  await page.locator("input[type=file]").setInputFiles(file);
+  await expect(card).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+  expectOnlyMissingSent(parts, storedBefore);
+
+  const href = (await card.getByTestId("share-link").getAttribute("href"))!;
+  const [link, key] = href.split("#");
+  expect(key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+
+  // Someone else, given the link: the name comes from the key, the bytes
+  // through the streaming fallback (no file picker), decrypted whole.
+  const context = await browser.newContext({ acceptDownloads: true });
+  const visitor = await context.newPage();
+  await visitor.addInitScript(() => {
+    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+  });
+  const requests: string[] = [];
+  visitor.on("request", (request) => requests.push(request.url()));
+  await visitor.goto(href);
+  const item = visitor.locator("li.share-file").filter({ hasText: name });
+  await expect(item).toBeVisible();
+  const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
+  const saved = await download.path();
+  expect(download.suggestedFilename()).toBe(name);
+  expect(createHash("md5").update(readFileSync(saved!)).digest("hex")).toBe(md5);
+  // The key never left the browser.
+  expect(requests.filter((url) => url.includes(key))).toEqual([]);
+  await context.close();
+
+  // Without its key, the link says so and shows nothing.
+  const cut = await browser.newPage();
+  await cut.goto(link);
+  await expect(cut.getByText(/missing its key/)).toBeVisible();
+  await cut.close();
+
+  // What Courier and its store keep: ciphertext, and no name or key.
+  const plaintext = readFileSync(file);
+  const probe = plaintext.subarray(5 * MIB, 5 * MIB + 64);
+  for (const kept of everyFile(dataDir)) {
+    const bytes = readFileSync(kept);
+    expect(bytes.includes(Buffer.from(name)), kept).toBe(false);
+    expect(bytes.includes(Buffer.from(key)), kept).toBe(false);
+    expect(bytes.includes(probe), kept).toBe(false);
+  }
+});
