@@ -305,8 +305,14 @@
       list.appendChild(fileRow(file));
     });
     box.appendChild(list);
+    var hadFocus = document.activeElement && section.contains(document.activeElement);
     section.insertBefore(box, status);
     say(files.length === 1 ? "The file is ready to download." : "The files are ready to download.");
+    if (hadFocus) {
+      // After the password form (now gone): focus where the files start.
+      heading.tabIndex = -1;
+      heading.focus();
+    }
     if (!canPick && canServiceWorker) {
       // Ready before the first click: registering takes a moment.
       worker().catch(function () {});
@@ -429,8 +435,20 @@
         return name + " was cancelled.";
       case "unsupported":
         return "This browser cannot save a decrypted file. Try a recent Chrome, Edge, Firefox or Safari.";
-      default:
+      case "network":
         return name + " did not download: the connection broke. Try again.";
+    }
+    switch (error && error.name) {
+      case "TypeError":
+        // What a fetch's body says when the connection breaks.
+        return name + " did not download: the connection broke. Try again.";
+      case "QuotaExceededError":
+        return "There is not enough space on the disk for " + name + ".";
+      case "NotAllowedError":
+      case "SecurityError":
+        return "The browser did not allow saving " + name + ". Try again.";
+      default:
+        return name + " did not download. Try again.";
     }
   }
 
