@@ -284,15 +284,19 @@
   var allButton = null;
 
   function showFiles() {
-    var heading = el("h2", "", filesInWords(files.length));
     var list = el("ul", "share-files");
     var box = el("div", "e2e-files");
-    box.appendChild(heading);
+    // The server's page heads the share ("2 files", that they are
+    // encrypted); a page without that heading gets one here.
+    var outer = section.parentElement;
+    if (!outer || !outer.querySelector("h2")) {
+      box.appendChild(el("h2", "", filesInWords(files.length)));
+      box.appendChild(el("p", "hint e2e-note", "Encrypted by the sender: your browser decrypts each file as it downloads."));
+    }
     if (files.length > 1) {
       var total = files.reduce(function (sum, file) { return sum + file.meta.size; }, 0);
       box.appendChild(el("p", "file-size", humanSize(total) + " in all"));
     }
-    box.appendChild(el("p", "hint e2e-note", "Encrypted by the sender: your browser decrypts each file as it downloads."));
     if (files.length > 1) {
       var all = el("div", "share-all");
       allButton = el("button", "", "Download all");
@@ -309,9 +313,8 @@
     section.insertBefore(box, status);
     say(files.length === 1 ? "The file is ready to download." : "The files are ready to download.");
     if (hadFocus) {
-      // After the password form (now gone): focus where the files start.
-      heading.tabIndex = -1;
-      heading.focus();
+      // After the password form (about to go): on the first Download button.
+      files[0].ui.button.focus();
     }
     if (!canPick && canServiceWorker) {
       // Ready before the first click: registering takes a moment.
