@@ -284,15 +284,19 @@
   var allButton = null;
 
   function showFiles() {
-    var heading = el("h2", "", filesInWords(files.length));
     var list = el("ul", "share-files");
     var box = el("div", "e2e-files");
-    box.appendChild(heading);
+    // The server's page heads the share ("2 files", that they are
+    // encrypted); a page without that heading gets one here.
+    var outer = section.parentElement;
+    if (!outer || !outer.querySelector("h2")) {
+      box.appendChild(el("h2", "", filesInWords(files.length)));
+      box.appendChild(el("p", "hint e2e-note", "Encrypted by the sender: your browser decrypts each file as it downloads."));
+    }
     if (files.length > 1) {
       var total = files.reduce(function (sum, file) { return sum + file.meta.size; }, 0);
       box.appendChild(el("p", "file-size", humanSize(total) + " in all"));
     }
-    box.appendChild(el("p", "hint e2e-note", "Encrypted by the sender: your browser decrypts each file as it downloads."));
     if (files.length > 1) {
       var all = el("div", "share-all");
       allButton = el("button", "", "Download all");
@@ -305,8 +309,13 @@
       list.appendChild(fileRow(file));
     });
     box.appendChild(list);
+    var hadFocus = document.activeElement && section.contains(document.activeElement);
     section.insertBefore(box, status);
     say(files.length === 1 ? "The file is ready to download." : "The files are ready to download.");
+    if (hadFocus) {
+      // After the password form (about to go): on the first Download button.
+      files[0].ui.button.focus();
+    }
     if (!canPick && canServiceWorker) {
       // Ready before the first click: registering takes a moment.
       worker().catch(function () {});
@@ -429,8 +438,20 @@
         return name + " was cancelled.";
       case "unsupported":
         return "This browser cannot save a decrypted file. Try a recent Chrome, Edge, Firefox or Safari.";
-      default:
+      case "network":
         return name + " did not download: the connection broke. Try again.";
+    }
+    switch (error && error.name) {
+      case "TypeError":
+        // What a fetch's body says when the connection breaks.
+        return name + " did not download: the connection broke. Try again.";
+      case "QuotaExceededError":
+        return "There is not enough space on the disk for " + name + ".";
+      case "NotAllowedError":
+      case "SecurityError":
+        return "The browser did not allow saving " + name + ". Try again.";
+      default:
+        return name + " did not download. Try again.";
     }
   }
 
