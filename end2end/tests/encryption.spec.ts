@@ -1,6 +1,7 @@
 import { expect, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -91,6 +92,12 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
   expect(requests.filter((url) => url.includes(key))).toEqual([]);
   await context.close();
 
+  // The command line's implementation of the format, which shares no code
+  // with the page's, opens what the page sealed.
+  const got = mkdtempSync(path.join(files, "got-"));
+  execFileSync(process.env.COURIER_BIN!, ["get", href, "-o", got]);
+  expect(createHash("md5").update(readFileSync(path.join(got, name))).digest("hex")).toBe(md5);
+
   // Without its key, the link says so and shows nothing.
   const cut = await browser.newPage();
   await cut.goto(link);
@@ -106,4 +113,36 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
     expect(bytes.includes(Buffer.from(key)), kept).toBe(false);
     expect(bytes.includes(probe), kept).toBe(false);
   }
+});
+
+test("a file the command line encrypts with a password opens in the browser, after the password", async ({ browser }) => {
+  test.setTimeout(90_000);
+  const name = "budget 2027.ods";
+  const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+  const file = path.join(mkdtempSync(path.join(files, "cli-")), name);
+  writeFileSync(file, bytes);
+  const password = "seven swans";
+  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", courier.baseURL, "--password", password])
+    .toString()
+    .trim();
+  expect(link).toContain("#");
+
+  const context = await browser.newContext({ acceptDownloads: true });
+  const visitor = await context.newPage();
+  await visitor.addInitScript(() => {
+    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+  });
+  await visitor.goto(link);
+  const form = visitor.locator("form.e2e-unlock");
+  await form.locator("input").fill("eight swans");
+  await form.getByRole("button").click();
+  await expect(visitor.getByText("The password is wrong.")).toBeVisible();
+  await form.locator("input").fill(password);
+  await form.getByRole("button").click();
+  const item = visitor.locator("li.share-file").filter({ hasText: name });
+  await expect(item).toBeVisible();
+  const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
+  expect(download.suggestedFilename()).toBe(name);
+  expect(readFileSync((await download.path())!).equals(bytes)).toBe(true);
+  await context.close();
 });

@@ -34,6 +34,8 @@ const HELP: &str = "\
 courier [serve]       serve Courier (the embedded store too, unless COURIER_BUCKET is set)
 courier setup-bucket  make COURIER_BUCKET ready for browser uploads (CORS, lifecycle, public-read policy); idempotent
 courier check         check the configuration and the store before a deploy
+courier get LINK      download and decrypt an encrypted share (-o DIR or FILE; --password P)
+courier send FILE...  encrypt and upload files to a Courier (--url URL; --password P)
 
 Configuration comes from the environment: see README.md.";
 
@@ -57,6 +59,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             if findings.iter().any(|f| !f.ok) {
                 return Err("the check failed".into());
             }
+        }
+        // The command-line client: encrypted shares, as the browser makes
+        // and opens them (FORMAT.md).
+        Some("get" | "send") => {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            courier_cli::run(&args).await?;
         }
         Some("-h" | "--help" | "help") => println!("{HELP}"),
         Some(other) => return Err(format!("unknown command \"{other}\"; try `courier --help`").into()),

@@ -192,3 +192,53 @@ async fn the_operator_decides_whether_files_are_encrypted() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(off.upload("a.txt", "text/plain", b"plain!").await.filename, "a.txt");
 }
+
+/// The command line's implementation of the format (`courier-format`, which
+/// shares no code with the browser's) against a real Courier: a small file
+/// in one POST and a large one in parts (with a password), each sent,
+/// listed by its share, and got back whole under its own name.
+#[tokio::test]
+async fn the_command_line_client_sends_and_gets_encrypted_files() {
+    const MIB: usize = 1024 * 1024;
+    let courier = TestCourier::builder()
+        .env("COURIER_MULTIPART_THRESHOLD", "8388608")
+        .start()
+        .await;
+    let sent = tempfile::tempdir().expect("a directory");
+    for (name, size, password) in [("notes é.txt", 1_000, None), ("film.mkv", 20 * MIB + 7, Some("wide river"))] {
+        let got = tempfile::tempdir().expect("a directory");
+        let bytes = sample_bytes(size);
+        let file = sent.path().join(name);
+        std::fs::write(&file, &bytes).expect("written");
+        let links = courier_cli::send(&courier_cli::SendOptions {
+            files: vec![file],
+            url: courier.base.clone(),
+            password: password.map(str::to_owned),
+        })
+        .await
+        .expect("sent");
+        let link = links.first().expect("a link").clone();
+        assert!(link.starts_with(&format!("{}/s/", courier.base)) && link.contains('#'), "{link}");
+
+        // Without the password (where there is one), nothing is saved.
+        if password.is_some() {
+            let refused = courier_cli::get(&courier_cli::GetOptions {
+                link: link.clone(),
+                output: Some(got.path().to_owned()),
+                password: Some("narrow river".to_owned()),
+            })
+            .await;
+            assert!(refused.is_err(), "a wrong password opened the file");
+            assert_eq!(std::fs::read_dir(got.path()).expect("listed").count(), 0);
+        }
+        let saved = courier_cli::get(&courier_cli::GetOptions {
+            link,
+            output: Some(got.path().to_owned()),
+            password: password.map(str::to_owned),
+        })
+        .await
+        .expect("got");
+        assert_eq!(saved, [got.path().join(name)]);
+        assert!(std::fs::read(&saved[0]).expect("read") == bytes, "{name} came back different");
+    }
+}
