@@ -97,7 +97,7 @@ site: tools
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-shares -p courier-test-support --all-targets -- -D warnings
+	cargo clippy -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-shares -p courier-test-support -p courier-format -p courier-cli --all-targets -- -D warnings
 	cargo clippy -p courier-test-support --no-default-features --all-targets -- -D warnings
 	scripts/import-pairs
 	cargo clippy -p app --features ssr --all-targets -- -D warnings
@@ -106,13 +106,14 @@ lint:
 	cargo clippy -p frontend -p app --features app/hydrate,frontend/split --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 unit: postgres
-	cargo test -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-shares
+	cargo test -p wire -p signer -p bundle-seal -p courier-serve -p courier-store -p courier-shares -p courier-format -p courier-cli
 	cargo test -p app --features ssr
 	cargo test -p courier --lib --bins --test api --test memory
 
 TEST_BIN := $(TARGET_DIR)/debug/courier
 
 e2e: browser $(NPM_STAMP)
+	cd end2end && node --test format/
 	cd end2end && COURIER_BIN="$(TEST_BIN)" COURIER_SITE_ROOT="$(SITE_ROOT)" \
 		COURIER_UNSPLIT_SITE_ROOT="$(UNSPLIT_SITE_ROOT)" npx playwright test
 

@@ -138,9 +138,11 @@ impl Fake {
                 expires_at: None,
                 max_downloads: None,
                 password: false,
+                encrypted: true,
                 files: Vec::new(),
                 token: "sender".to_owned(),
             }),
+            seal: None,
         })
     }
 }
@@ -253,6 +255,7 @@ async fn sign_upload_form(State(fake): State<Fake>) -> Response {
             multipart_threshold: MULTIPART_THRESHOLD,
             parallel_parts: 2,
             part_checksums: true,
+            encryption: wire::seal::Encryption::Optional,
         },
     })
     .into_response()

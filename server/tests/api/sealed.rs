@@ -205,7 +205,10 @@ async fn the_command_line_client_sends_and_gets_encrypted_files() {
         .start()
         .await;
     let sent = tempfile::tempdir().expect("a directory");
-    for (name, size, password) in [("notes é.txt", 1_000, None), ("film.mkv", 20 * MIB + 7, Some("wide river"))] {
+    for (name, size, password) in [
+        ("notes é.txt", 1_000, None),
+        ("film.mkv", 20 * MIB + 7, Some("wide river")),
+    ] {
         let got = tempfile::tempdir().expect("a directory");
         let bytes = sample_bytes(size);
         let file = sent.path().join(name);
@@ -218,7 +221,10 @@ async fn the_command_line_client_sends_and_gets_encrypted_files() {
         .await
         .expect("sent");
         let link = links.first().expect("a link").clone();
-        assert!(link.starts_with(&format!("{}/s/", courier.base)) && link.contains('#'), "{link}");
+        assert!(
+            link.starts_with(&format!("{}/s/", courier.base)) && link.contains('#'),
+            "{link}"
+        );
 
         // Without the password (where there is one), nothing is saved.
         if password.is_some() {
@@ -239,6 +245,9 @@ async fn the_command_line_client_sends_and_gets_encrypted_files() {
         .await
         .expect("got");
         assert_eq!(saved, [got.path().join(name)]);
-        assert!(std::fs::read(&saved[0]).expect("read") == bytes, "{name} came back different");
+        assert!(
+            std::fs::read(&saved[0]).expect("read") == bytes,
+            "{name} came back different"
+        );
     }
 }
