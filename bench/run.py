@@ -370,12 +370,15 @@ PAGE_DRIVERS = {"browser": "bench/big-upload.mjs", "plain": "bench/big-upload-pl
 LINK_MBIT = int(os.environ.get("BENCH_LINK_MBIT", "1000"))
 
 
-def through_the_page(app, store, path, who, checksums):
+def through_the_page(app, store, path, who, checksums, encrypt=False, keep=False):
     """Chromium uploads `path` through the page; timed from choosing the file
-    until the card shows its link, with the servers watched over that span."""
+    until the card shows its link, with the servers watched over that span.
+    `encrypt`: with "Encrypt in this browser" checked. `keep`: the file stays
+    (its share link is in the answer's `share`), else it is deleted."""
     node = subprocess.Popen(["node", PAGE_DRIVERS[who], f"{app.base}/", str(path)], cwd=ROOT / "end2end",
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True,
                             env={**os.environ, "BENCH_PART_CHECKSUMS": str(checksums).lower(),
+                                 "BENCH_ENCRYPT": "1" if encrypt else "0",
                                  "BENCH_PARALLEL_PARTS": str(PARALLEL_PARTS),
                                  "BENCH_LINK_MBIT": str(LINK_MBIT if who == "link" else 0)})
 
@@ -406,15 +409,24 @@ def through_the_page(app, store, path, who, checksums):
             node.wait()
     if done["event"] != "done":
         raise SystemExit(f"bench: the page's upload failed: {done}")
-    if stored_size(done["link"]) != path.stat().st_size:
+    size = path.stat().st_size
+    if stored_size(done["link"]) != (sealed_size(size) if encrypt else size):
         raise SystemExit("bench: the store holds another size than the file's")
-    delete_upload(app, done.pop("key"), done.pop("token"))
+    key, token = done.pop("key"), done.pop("token")
+    if not keep:
+        delete_upload(app, key, token)
     seconds = done.pop("seconds")
     for name in ("event", "link"):
         done.pop(name)
-    return {"seconds": round(seconds, 3), "mb_per_s": round(path.stat().st_size / seconds / 1e6, 1),
+    share = done.pop("share", None)
+    return {"seconds": round(seconds, 3), "mb_per_s": round(size / seconds / 1e6, 1),
             **servers, "client_cpu_s": round(sum(browser_cpu.values()), 2), "client_cpu_by_process": browser_cpu,
-            "page": done}
+            "page": done, **({"share": share, "key": key, "token": token} if keep else {})}
+
+
+def sealed_size(size):
+    """An encrypted file's object (FORMAT.md): 16 bytes more per 64 KiB record, at least one."""
+    return size + 16 * max(1, -(-size // 65536))
 
 
 def delete_upload(app, key, token):
@@ -754,7 +766,84 @@ def kb(n):
     return f"{n / 1000:.1f} KB"
 
 
-SECTIONS = ("core", "http", "first-load", "large-file")
+SECTIONS = ("core", "http", "first-load", "large-file", "encryption")
+
+E2E_FILE_BYTES = int(float(os.environ.get("BENCH_E2E_FILE_MIB", "1024")) * MIB)
+E2E_BIG_BYTES = int(float(os.environ.get("BENCH_E2E_BIG_MIB", "4096")) * MIB)
+E2E_RUNS = int(os.environ.get("BENCH_E2E_RUNS", "3"))
+
+
+def share_download(link, size):
+    """The share's first file through its page in headless Chromium, to disk
+    (share-download.mjs): seconds, MB/s and the page's memory peaks."""
+    into = Path(tempfile.mkdtemp(prefix="courier-bench-download-"))
+    try:
+        return run_json(["node", "bench/share-download.mjs", link, str(size), str(into)], cwd=ROOT / "end2end")
+    finally:
+        shutil.rmtree(into, ignore_errors=True)
+
+
+def median_run(runs):
+    by_time = sorted(runs, key=lambda run: run["seconds"])
+    return {**by_time[len(by_time) // 2], "all_seconds": [run["seconds"] for run in runs]}
+
+
+def encryption():
+    """End-to-end encryption next to the plain path, in one run, against one
+    Courier (embedded store): the same file through the page behind a
+    BENCH_LINK_MBIT link (1 Gbit/s), encrypted and not, with the browser's CPU
+    per GiB; its share downloaded to disk through the share page, decrypted
+    and not; and a large encrypted file (BENCH_E2E_BIG_MIB, 4 GiB) downloaded
+    with the page's memory watched. Runs interleaved, the median kept."""
+    size = E2E_FILE_BYTES
+    scratch = Path(tempfile.mkdtemp(prefix="courier-bench-e2e-"))
+    needed = 3 * size + 3 * E2E_BIG_BYTES + 1024 * MIB
+    free = shutil.disk_usage(scratch).free
+    if free < needed:
+        shutil.rmtree(scratch)
+        raise SystemExit(f"bench: encryption needs {needed / 1e9:.1f} GB free in {scratch.parent}, there are {free / 1e9:.1f} GB")
+    app = None
+    try:
+        path = scratch / "bench e2e.bin"
+        with path.open("wb") as out:
+            for offset in range(0, size, 64 * MIB):
+                out.write(os.urandom(min(64 * MIB, size - offset)))
+        app = Courier(COURIER_PARALLEL_PARTS=str(PARALLEL_PARTS), COURIER_MAX_UPLOAD_BYTES=str(8 * 1024 * MIB))
+        uploads = {"plain": [], "sealed": []}
+        downloads = {"plain": [], "sealed": []}
+        for round_ in range(1, E2E_RUNS + 1):
+            for kind in ("plain", "sealed"):
+                log(f"encryption, round {round_}/{E2E_RUNS}: {kind} upload behind {LINK_MBIT} Mbit/s")
+                os.sync()
+                run = through_the_page(app, app, path, "link", True, encrypt=kind == "sealed", keep=True)
+                run["client_cpu_s_per_gib"] = round(run["client_cpu_s"] / (size / (1024 * MIB)), 2)
+                uploads[kind].append(run)
+                log(f"{kind} download through the share page")
+                downloads[kind].append(share_download(run["share"], size))
+                log(json.dumps({"upload": {k: run[k] for k in ("seconds", "mb_per_s", "client_cpu_s")},
+                                "download": downloads[kind][-1]}))
+                delete_upload(app, run["key"], run["token"])
+        path.unlink()
+        log(f"a {E2E_BIG_BYTES / MIB:.0f} MiB encrypted file, sent with `courier send`, downloaded through the page")
+        big = scratch / "big e2e.bin"
+        with big.open("wb") as out:
+            for offset in range(0, E2E_BIG_BYTES, 64 * MIB):
+                out.write(os.urandom(min(64 * MIB, E2E_BIG_BYTES - offset)))
+        link = subprocess.run([str(TARGET / "release" / "courier"), "send", str(big), "--url", app.base],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        big.unlink()
+        big_download = share_download(link, E2E_BIG_BYTES)
+    finally:
+        if app:
+            app.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    result = {"bytes": size, "link_mbit": LINK_MBIT, "runs_each": E2E_RUNS,
+              "upload_plain": median_run(uploads["plain"]), "upload_sealed": median_run(uploads["sealed"]),
+              "download_plain": median_run(downloads["plain"]), "download_sealed": median_run(downloads["sealed"]),
+              "big_bytes": E2E_BIG_BYTES, "big_download_sealed": big_download}
+    result["upload_ratio"] = round(result["upload_sealed"]["mb_per_s"] / result["upload_plain"]["mb_per_s"], 3)
+    result["download_ratio"] = round(result["download_sealed"]["mb_per_s"] / result["download_plain"]["mb_per_s"], 3)
+    return result
 
 
 def main():
@@ -795,6 +884,8 @@ def main():
         results["companion"] = companion()
     if "large-file" in wanted:
         results["large_file"] = large_file()
+    if "encryption" in wanted:
+        results["encryption"] = encryption()
 
     path = TARGET / "bench-results.json"
     saved = results
@@ -866,6 +957,24 @@ def print_table(r):
     headers = ("what", "Courier", "peer, same run", "ratio", "aim")
     print("| " + " | ".join(headers) + " |")
     print("| " + " | ".join("---" for _ in headers) + " |")
+    if "encryption" in r:
+        e = r["encryption"]
+        up_p, up_s = e["upload_plain"], e["upload_sealed"]
+        down_p, down_s = e["download_plain"], e["download_sealed"]
+        rows += [
+            (f"encrypted upload through the page, {mb(e['bytes'])} behind {e['link_mbit']} Mbit/s (MB/s; "
+             "the browser's CPU per GiB)",
+             f"{up_s['mb_per_s']} MB/s; {up_s['client_cpu_s_per_gib']} s/GiB",
+             f"plain: {up_p['mb_per_s']} MB/s; {up_p['client_cpu_s_per_gib']} s/GiB",
+             f"{e['upload_ratio']}x", "≥ 0.9x"),
+            (f"encrypted download through the share page, decrypted to disk, {mb(e['bytes'])} (MB/s)",
+             f"{down_s['mb_per_s']} MB/s", f"plain: {down_p['mb_per_s']} MB/s",
+             f"{e['download_ratio']}x", "≥ 0.9x"),
+            (f"a {mb(e['big_bytes'])} encrypted download: the page's memory at its peak (JS heap; all renderers' RSS)",
+             f"{e['big_download_sealed']['page_heap_peak_mib']} MiB; {e['big_download_sealed']['renderers_rss_peak_mib']} MiB",
+             f"before: {e['big_download_sealed']['page_heap_before_mib']} MiB; "
+             f"{e['big_download_sealed']['renderers_rss_before_mib']} MiB", "—", "< 200 MiB"),
+        ]
     for row in rows:
         print("| " + " | ".join(row) + " |")
     for aim, met, reason in aims(r):
@@ -937,6 +1046,18 @@ def aims(r):
         ]
     if "large_file" in r:
         found += large_file_aims(r["large_file"])
+    if "encryption" in r:
+        e = r["encryption"]
+        found += [
+            ("an encrypted upload at 0.9x the plain one's rate behind the link", e["upload_ratio"] >= 0.9,
+             "Sealing runs on the page's thread (WebCrypto, 64 KiB records, a part's records at once): "
+             "compare the two runs' browser CPU per GiB."),
+            ("an encrypted download decrypted to disk at 0.9x a plain download", e["download_ratio"] >= 0.9,
+             "Decryption runs in the service worker, a record at a time, 16 in flight."),
+            ("a 4 GiB encrypted download with the page under 200 MiB",
+             e["big_download_sealed"]["renderers_rss_peak_mib"] < 200,
+             "The renderers' RSS counts Chromium's own code and caches too: compare with the figure before."),
+        ]
     return found
 
 

@@ -29,6 +29,12 @@
   var MAX_PARTS = 10000;
   var PBKDF2_ITERATIONS = 600000;
   var PBKDF2_MIN_ITERATIONS = 100000;
+  // More is refused too: a hostile seal could keep the page busy for hours.
+  var PBKDF2_MAX_ITERATIONS = 10000000;
+  // What a sender writes: a longer name is cut (keeping its extension), a
+  // longer type left out, so the seal fits in the object's metadata.
+  var MAX_NAME_BYTES = 255;
+  var MAX_TYPE_BYTES = 127;
   var METADATA_PADDING = 256;
   // How many records one decryptor keeps in flight (each up to 64 KiB in
   // and out): enough to keep WebCrypto's threads busy, little memory.
@@ -192,7 +198,8 @@
     if (!kdf || kdf.name !== "PBKDF2-SHA256" || typeof kdf.salt !== "string") {
       throw SealError("input", "This file's key derivation is not one Courier knows.");
     }
-    if (!Number.isSafeInteger(kdf.iterations) || kdf.iterations < PBKDF2_MIN_ITERATIONS) {
+    if (!Number.isSafeInteger(kdf.iterations) || kdf.iterations < PBKDF2_MIN_ITERATIONS ||
+        kdf.iterations > PBKDF2_MAX_ITERATIONS) {
       throw SealError("input", "This file's password protection is too weak to trust.");
     }
   }
@@ -391,8 +398,11 @@
   function begin(file, fixed) {
     return Promise.resolve().then(function () {
       fixed = fixed || {};
-      var name = String(file.name == null ? "" : file.name);
+      var name = shortName(String(file.name == null ? "" : file.name));
       var type = String(file.type == null ? "" : file.type);
+      if (encoder.encode(type).length > MAX_TYPE_BYTES) {
+        type = "";
+      }
       checkSize(file.size, "size");
       var secret = fixed.secret ? asBytes(fixed.secret) : randomBytes(16);
       var password = typeof file.password === "string" && file.password !== "" ? file.password : null;
@@ -408,6 +418,26 @@
         });
       });
     });
+  }
+
+  // `name` cut to MAX_NAME_BYTES of UTF-8, whole characters only, keeping
+  // an extension of up to 16 bytes (as courier-format's short_name).
+  function shortName(name) {
+    if (encoder.encode(name).length <= MAX_NAME_BYTES) {
+      return name;
+    }
+    var dot = name.lastIndexOf(".");
+    var extension = dot > 0 && encoder.encode(name.slice(dot)).length <= 16 ? name.slice(dot) : "";
+    var stem = Array.from(name.slice(0, name.length - extension.length));
+    var room = MAX_NAME_BYTES - encoder.encode(extension).length;
+    var kept = "";
+    for (var i = 0; i < stem.length; i++) {
+      if (encoder.encode(kept + stem[i]).length > room) {
+        break;
+      }
+      kept += stem[i];
+    }
+    return kept + extension;
   }
 
   // The seal's JSON from its b64u.
@@ -580,6 +610,7 @@
     partSize: partSize,
     // uploading
     begin: begin,
+    shortName: shortName,
     sealRecords: sealRecords,
     // keys
     ikmFrom: ikmFrom,

@@ -35,6 +35,8 @@
     section.appendChild(status);
   }
   var shareId = section.getAttribute("data-share") || "";
+  // How many secrets the key holds at least: the share's highest file number
+  // (a file its sender deleted keeps its slot; FORMAT.md).
   var fileCount = parseInt(section.getAttribute("data-files") || "0", 10);
   var base = "/s/" + encodeURIComponent(shareId);
 
@@ -91,7 +93,7 @@
   // exactly that many. The fragment stays in the address bar as it came.
   function secretsFromLink() {
     var fragment = location.hash.replace(/^#/, "");
-    if (!fileCount || fileCount < 1 || fragment.length !== Math.ceil((16 * fileCount * 4) / 3)) {
+    if (!fileCount || fileCount < 1 || fragment.length < Math.ceil((16 * fileCount * 4) / 3)) {
       return null;
     }
     var bytes;
@@ -100,11 +102,12 @@
     } catch (error) {
       return null;
     }
-    if (bytes.length !== 16 * fileCount) {
+    // A whole number of secrets, at least one per file number; more are ignored.
+    if (bytes.length % 16 !== 0 || bytes.length < 16 * fileCount) {
       return null;
     }
     var secrets = [];
-    for (var i = 0; i < fileCount; i++) {
+    for (var i = 0; i < bytes.length / 16; i++) {
       secrets.push(bytes.slice(16 * i, 16 * (i + 1)));
     }
     return secrets;
@@ -157,13 +160,17 @@
   say("Opening the files…");
   courier("/e2e").then(
     function (answer) {
-      if (!answer || !Array.isArray(answer.files) || answer.files.length !== secrets.length) {
+      var cut = !answer || !Array.isArray(answer.files) || answer.files.some(function (file) {
+        return !(file.number >= 1 && file.number <= secrets.length);
+      });
+      if (cut) {
         say(MISSING_KEY, true);
         return;
       }
       share = { nonce: answer.nonce, at: Date.now() };
-      files = answer.files.map(function (file, i) {
-        return { number: file.number, objectSize: file.size, sealedMeta: file.meta, kdf: file.kdf || null, secret: secrets[i] };
+      // File number n opens with the n-th secret.
+      files = answer.files.map(function (file) {
+        return { number: file.number, objectSize: file.size, sealedMeta: file.meta, kdf: file.kdf || null, secret: secrets[file.number - 1] };
       });
       if (files.some(function (file) { return file.kdf; })) {
         askPassword();

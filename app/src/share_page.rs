@@ -130,10 +130,12 @@ const HEAD_SEALED: &str = r#"<meta name="robots" content="noindex"><meta name="r
 /// reaches Courier), asks `/s/<id>/e2e` for the sealed names, and builds
 /// the list inside `#e2e`; each download proves the key, then decrypts the
 /// store's bytes as they arrive. Without JavaScript the page says it cannot.
-pub fn render_sealed(id: &str, file_count: usize, expires_at: Option<String>) -> String {
+/// `key_slots` is the share's highest file number: its key holds a secret
+/// for each number, a deleted file's too (FORMAT.md).
+pub fn render_sealed(id: &str, file_count: usize, key_slots: usize, expires_at: Option<String>) -> String {
     let heading = files_in_words(file_count);
     let id = id.to_owned();
-    let files = file_count.to_string();
+    let files = key_slots.to_string();
     page_document(TITLE, HEAD_SEALED, move || {
         view! {
             <section class="result share sealed" data-testid="share-sealed">

@@ -42,11 +42,7 @@ pub async fn send(options: &SendOptions) -> Result<Vec<String>, CliError> {
             tokio::task::spawn_blocking(move || Keys::derive(&secret, password.as_deref().zip(kdf.as_ref()))).await?
         };
         let name = source.name();
-        let metadata = Metadata {
-            content_type: source::content_type(&name).to_owned(),
-            name,
-            size: source.size(),
-        };
+        let metadata = Metadata::of_file(&name, source::content_type(&name), source.size());
         let sealed_metadata = metadata.seal(&keys).map_err(CliError::Metadata)?;
         let seal = Seal::new(&keys, sealed_metadata, kdf.as_ref()).encode()?;
         let layout = Layout::new(source.size());

@@ -83,7 +83,8 @@ export async function openPage() {
       const { result } = await page("Runtime.evaluate", { expression });
       await page("DOM.setFileInputFiles", { files: [path], objectId: result.objectId });
     };
-    return { page, evaluate, waitFor, chooseFile, close };
+    // `browser`: commands to the browser itself (downloads); `pid`: Chromium's.
+    return { page, browser: (method, params) => send(method, params), pid: chromium.pid, evaluate, waitFor, chooseFile, close };
   } catch (error) {
     await close();
     throw error;

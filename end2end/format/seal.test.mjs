@@ -371,5 +371,15 @@ test("damaged objects are refused, never read as a shorter file", async (t) => {
     await refused(seal.ikmFrom(begun.secret, "", kdf), "input");
     await refused(seal.ikmFrom(begun.secret, password, { ...kdf, iterations: 99999 }), "input");
     await refused(seal.ikmFrom(begun.secret, password, { ...kdf, name: "scrypt" }), "input");
+    await refused(seal.ikmFrom(begun.secret, password, { ...kdf, iterations: 10_000_001 }), "input");
   });
+});
+
+test("a long name is cut to 255 bytes, keeping its extension, as courier-format cuts it", () => {
+  const long = "é".repeat(200) + ".pdf";
+  const short = seal.shortName(long);
+  assert.ok(Buffer.byteLength(short) <= 255 && short.endsWith(".pdf"), short);
+  // 251 bytes of stem: 125 two-byte characters (250 bytes), then the extension.
+  assert.equal(short, "é".repeat(125) + ".pdf");
+  assert.equal(seal.shortName("a.txt"), "a.txt");
 });

@@ -1,42 +1,19 @@
 import { expect, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { type RunningCourier, startCourier, testEnv } from "../courier-process";
-import { expectOnlyMissingSent, reloadMidUpload, writeBigFile } from "./helpers";
+import { expectOnlyMissingSent, partsCourier, reloadMidUpload, writeBigFile } from "./helpers";
 
 const MIB = 1024 * 1024;
 
 // Files encrypted in the browser (FORMAT.md), against a Courier of their own
 // whose store and share database are looked into afterwards.
-let courier: RunningCourier;
-let dataDir: string;
-let files: string;
-
-test.beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), "courier-e2e-"));
-  files = mkdtempSync(path.join(tmpdir(), "courier-e2e-files-"));
-  courier = await startCourier({
-    ...testEnv(process.env.COURIER_SITE_ROOT!),
-    COURIER_EMBEDDED_S3_ADDR: "127.0.0.1:0",
-    COURIER_DATA_DIR: dataDir,
-    COURIER_MAX_UPLOAD_BYTES: String(400 * MIB),
-    COURIER_ALLOWED_TYPES: "",
-    COURIER_MULTIPART_THRESHOLD: String(8 * MIB),
-  });
-});
-
-test.afterAll(async () => {
-  await courier?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(files, { recursive: true, force: true });
-});
+const own = partsCourier("courier-e2e");
 
 async function open(page: Page) {
-  await page.goto(courier.baseURL);
+  await page.goto(own.courier.baseURL);
   await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
 }
 
@@ -54,7 +31,7 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
 }) => {
   test.setTimeout(150_000);
   const name = "plans for the garden.bin";
-  const { file, md5 } = writeBigFile(files, name, 40 * MIB);
+  const { file, md5 } = writeBigFile(own.files, name, 40 * MIB);
   await open(page);
   await page.getByTestId("encrypt").check();
 
@@ -94,7 +71,7 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
 
   // The command line's implementation of the format, which shares no code
   // with the page's, opens what the page sealed.
-  const got = mkdtempSync(path.join(files, "got-"));
+  const got = mkdtempSync(path.join(own.files, "got-"));
   execFileSync(process.env.COURIER_BIN!, ["get", href, "-o", got]);
   expect(createHash("md5").update(readFileSync(path.join(got, name))).digest("hex")).toBe(md5);
 
@@ -107,7 +84,7 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
   // What Courier and its store keep: ciphertext, and no name or key.
   const plaintext = readFileSync(file);
   const probe = plaintext.subarray(5 * MIB, 5 * MIB + 64);
-  for (const kept of everyFile(dataDir)) {
+  for (const kept of everyFile(own.dataDir)) {
     const bytes = readFileSync(kept);
     expect(bytes.includes(Buffer.from(name)), kept).toBe(false);
     expect(bytes.includes(Buffer.from(key)), kept).toBe(false);
@@ -119,10 +96,10 @@ test("a file the command line encrypts with a password opens in the browser, aft
   test.setTimeout(90_000);
   const name = "budget 2027.ods";
   const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
-  const file = path.join(mkdtempSync(path.join(files, "cli-")), name);
+  const file = path.join(mkdtempSync(path.join(own.files, "cli-")), name);
   writeFileSync(file, bytes);
   const password = "seven swans";
-  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", courier.baseURL, "--password", password])
+  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", own.courier.baseURL, "--password", password])
     .toString()
     .trim();
   expect(link).toContain("#");
@@ -144,5 +121,46 @@ test("a file the command line encrypts with a password opens in the browser, aft
   const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
   expect(download.suggestedFilename()).toBe(name);
   expect(readFileSync((await download.path())!).equals(bytes)).toBe(true);
+  await context.close();
+});
+
+test("two encrypted files made one link: its key holds both files' secrets, and a fresh browser opens both", async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  await open(page);
+  await page.getByTestId("encrypt").check();
+  const files = [
+    { name: "first note.txt", mimeType: "text/plain", buffer: Buffer.from("the first of two") },
+    { name: "second note.txt", mimeType: "text/plain", buffer: Buffer.from("and the second one") },
+  ];
+  await page.locator("input[type=file]").setInputFiles(files);
+  for (const { name } of files) {
+    await expect(page.locator(".card[data-state='done']").filter({ hasText: name })).toBeVisible();
+  }
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/combine_shares")),
+    page.getByTestId("combine-shares").click(),
+  ]);
+  expect(answer.status()).toBe(200);
+  const card = page.locator(".card").filter({ hasText: files[0].name });
+  await expect(card.getByTestId("share-link")).toHaveAttribute("href", /#[A-Za-z0-9_-]{43}$/);
+  const href = (await card.getByTestId("share-link").getAttribute("href"))!;
+  await expect(page.locator(".card").filter({ hasText: files[1].name }).getByTestId("share-link")).toHaveAttribute("href", href);
+
+  const context = await browser.newContext({ acceptDownloads: true });
+  const visitor = await context.newPage();
+  await visitor.addInitScript(() => {
+    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+  });
+  await visitor.goto(href);
+  for (const { name, buffer } of files) {
+    const item = visitor.locator("li.share-file").filter({ hasText: name });
+    await expect(item).toBeVisible();
+    const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
+    expect(download.suggestedFilename()).toBe(name);
+    expect(readFileSync((await download.path())!).equals(buffer)).toBe(true);
+  }
   await context.close();
 });

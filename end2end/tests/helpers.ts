@@ -1,7 +1,10 @@
-import { expect, type Locator, type Page } from "@playwright/test";
+import { expect, type Locator, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
+
+import { type RunningCourier, startCourier, testEnv } from "../courier-process";
 
 const MIB = 1024 * 1024;
 
@@ -99,4 +102,32 @@ export function expectOnlyMissingSent(parts: { number: number; status: number }[
   const sentAfter = parts.filter((p) => p.status === 200).map((p) => p.number);
   expect(sentAfter.filter((n) => storedBefore.has(n))).toEqual([]);
   expect(sentAfter.length).toBeLessThan(5);
+}
+
+/**
+ * A Courier of the test file's own, for large files: parts from 8 MiB on, up
+ * to 400 MiB, any type; with its data directory (its store and share
+ * database) and a scratch folder for the files, all gone after the file's
+ * tests. Its fields are set once the file's first test starts.
+ */
+export function partsCourier(prefix: string) {
+  const own = {} as { courier: RunningCourier; dataDir: string; files: string };
+  test.beforeAll(async () => {
+    own.dataDir = mkdtempSync(path.join(tmpdir(), `${prefix}-`));
+    own.files = mkdtempSync(path.join(tmpdir(), `${prefix}-files-`));
+    own.courier = await startCourier({
+      ...testEnv(process.env.COURIER_SITE_ROOT!),
+      COURIER_EMBEDDED_S3_ADDR: "127.0.0.1:0",
+      COURIER_DATA_DIR: own.dataDir,
+      COURIER_MAX_UPLOAD_BYTES: String(400 * MIB),
+      COURIER_ALLOWED_TYPES: "",
+      COURIER_MULTIPART_THRESHOLD: String(8 * MIB),
+    });
+  });
+  test.afterAll(async () => {
+    await own.courier?.stop();
+    rmSync(own.dataDir, { recursive: true, force: true });
+    rmSync(own.files, { recursive: true, force: true });
+  });
+  return own;
 }

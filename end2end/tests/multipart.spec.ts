@@ -1,43 +1,20 @@
 import { expect, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { type RunningCourier, startCourier, testEnv } from "../courier-process";
-import { downloadedMd5, expectOnlyMissingSent, reloadMidUpload, throttleUploads, watchParts, writeBigFile } from "./helpers";
+import { downloadedMd5, expectOnlyMissingSent, partsCourier, reloadMidUpload, throttleUploads, watchParts, writeBigFile } from "./helpers";
 
 const MIB = 1024 * 1024;
 
 // Large files go up in parts (S3 multipart) against a Courier of their own:
 // files from 8 MiB on, up to 400 MiB, any type.
-let courier: RunningCourier;
-let dataDir: string;
-let files: string;
+const own = partsCourier("courier-parts");
 
-test.beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), "courier-parts-"));
-  files = mkdtempSync(path.join(tmpdir(), "courier-parts-files-"));
-  courier = await startCourier({
-    ...testEnv(process.env.COURIER_SITE_ROOT!),
-    COURIER_EMBEDDED_S3_ADDR: "127.0.0.1:0",
-    COURIER_DATA_DIR: dataDir,
-    COURIER_MAX_UPLOAD_BYTES: String(400 * MIB),
-    COURIER_ALLOWED_TYPES: "",
-    COURIER_MULTIPART_THRESHOLD: String(8 * MIB),
-  });
-});
-
-test.afterAll(async () => {
-  await courier?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(files, { recursive: true, force: true });
-});
-
-const bigFile = (name: string, size: number) => writeBigFile(files, name, size);
+const bigFile = (name: string, size: number) => writeBigFile(own.files, name, size);
 
 async function open(page: Page) {
-  await page.goto(courier.baseURL);
+  await page.goto(own.courier.baseURL);
   await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
 }
 
@@ -107,7 +84,7 @@ function expectEachPartsSha256(parts: { number: number; checksum?: string }[], f
 
 /** The multipart uploads the embedded store still holds (its `.upload-<id>.json`). */
 function uploadsInStore(): string[] {
-  return readdirSync(path.join(dataDir, "objects")).filter((name) => name.startsWith(".upload"));
+  return readdirSync(path.join(own.dataDir, "objects")).filter((name) => name.startsWith(".upload"));
 }
 
 test("a 300 MiB file goes up in parts, with one progress bar, and comes back whole", async ({ page }) => {
@@ -179,7 +156,7 @@ test("a part answered 503 twice is sent again, and the file is whole", async ({ 
       refused++;
       await route.fulfill({
         status: 503,
-        headers: { "Access-Control-Allow-Origin": courier.baseURL, "Content-Type": "application/xml" },
+        headers: { "Access-Control-Allow-Origin": own.courier.baseURL, "Content-Type": "application/xml" },
         body: "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
       });
     } else {
@@ -202,7 +179,7 @@ test("Retry after a failed part sends only the parts the store does not hold", a
     if (route.request().method() !== "PUT") return route.continue();
     await route.fulfill({
       status: 400,
-      headers: { "Access-Control-Allow-Origin": courier.baseURL, "Content-Type": "application/xml" },
+      headers: { "Access-Control-Allow-Origin": own.courier.baseURL, "Content-Type": "application/xml" },
       body: "<Error><Code>InvalidArgument</Code><Message>Refused by the test.</Message></Error>",
     });
   };
@@ -244,7 +221,7 @@ test("after a reload, choosing the same file again sends only the parts still mi
   await expect(card.getByRole("progressbar")).not.toHaveAttribute("aria-valuenow", "0");
 
   // Another file of the same name is never mixed in: it goes up on its own card.
-  const impostor = path.join(mkdtempSync(path.join(files, "impostor-")), "reloaded.bin");
+  const impostor = path.join(mkdtempSync(path.join(own.files, "impostor-")), "reloaded.bin");
   writeFileSync(impostor, "not the same bytes");
   await page.locator("input[type=file]").setInputFiles(impostor);
   await expect(card).toContainText("is not the file this upload was for");

@@ -11,7 +11,7 @@ test("oversize and disallowed files are refused before anything is signed", asyn
   page.on("request", (request) => {
     if (request.url().includes("/api/") || request.url().startsWith(action)) sent.push(request.url());
   });
-  await expect(page.locator(".hint")).toHaveText("Up to 1 MiB · image/*, application/pdf, text/plain");
+  await expect(page.locator(".dropzone .hint").first()).toHaveText("Up to 1 MiB · image/*, application/pdf, text/plain");
 
   const input = page.locator("input[type=file]");
   await input.setInputFiles({ name: "huge.pdf", mimeType: "application/pdf", buffer: sampleFile(2 * 1024 * 1024) });

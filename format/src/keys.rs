@@ -19,6 +19,9 @@ pub const KDF_ITERATIONS: u32 = 600_000;
 /// Fewer is refused: a seal with fewer was not written by Courier, and
 /// would make guessing the password cheap.
 pub const MIN_KDF_ITERATIONS: u32 = 100_000;
+/// More is refused too: a hostile seal could otherwise keep a reader busy
+/// for hours before its first byte.
+pub const MAX_KDF_ITERATIONS: u32 = 10_000_000;
 
 const HKDF_SALT: &[u8] = b"courier-e2e-v1";
 const PASSWORD_KEY_LEN: usize = 32;
@@ -70,6 +73,10 @@ pub enum KdfError {
         "The file's password is protected with only {0} iterations, fewer than the 100,000 Courier requires: it was not encrypted by Courier."
     )]
     TooFewIterations(u32),
+    #[error(
+        "The file's password asks for {0} iterations, more than the 10,000,000 Courier allows: it was not encrypted by Courier."
+    )]
+    TooManyIterations(u32),
     #[error("The file's password salt is not 16 bytes of base64url: the link or the file's record is damaged.")]
     BadSalt,
 }
@@ -78,6 +85,9 @@ impl Kdf {
     pub fn new(salt: [u8; SALT_LEN], iterations: u32) -> Result<Self, KdfError> {
         if iterations < MIN_KDF_ITERATIONS {
             return Err(KdfError::TooFewIterations(iterations));
+        }
+        if iterations > MAX_KDF_ITERATIONS {
+            return Err(KdfError::TooManyIterations(iterations));
         }
         Ok(Self { salt, iterations })
     }
@@ -208,6 +218,10 @@ mod tests {
     #[test]
     fn a_kdf_courier_did_not_write_is_refused() {
         assert_eq!(Kdf::new([0; 16], 99_999), Err(KdfError::TooFewIterations(99_999)));
+        assert_eq!(
+            Kdf::new([0; 16], 10_000_001),
+            Err(KdfError::TooManyIterations(10_000_001))
+        );
         let wire = |name: &str, salt: &str, iterations| wire::seal::Kdf {
             name: name.to_owned(),
             salt: salt.to_owned(),

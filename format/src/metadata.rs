@@ -52,6 +52,22 @@ impl Metadata {
     }
 
     /// Sealed under a fresh IV.
+    /// A file's metadata as a sender writes it (FORMAT.md, "The metadata"):
+    /// a name over [`MAX_NAME_BYTES`] is cut, keeping its extension, and a
+    /// type over [`MAX_TYPE_BYTES`] is left out, so the seal fits in the
+    /// object's metadata.
+    pub fn of_file(name: &str, content_type: &str, size: u64) -> Self {
+        Self {
+            name: short_name(name),
+            content_type: if content_type.len() <= MAX_TYPE_BYTES {
+                content_type.to_owned()
+            } else {
+                String::new()
+            },
+            size,
+        }
+    }
+
     pub fn seal(&self, keys: &Keys) -> Result<String, MetadataError> {
         self.seal_with_iv(keys, random::bytes()?)
     }
@@ -82,6 +98,29 @@ impl Metadata {
             .map_err(|_| MetadataError::WrongKey)?;
         serde_json::from_slice(&json).map_err(MetadataError::NotJson)
     }
+}
+
+/// The longest name a sender writes, in UTF-8 bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+/// The longest type a sender writes; a longer one is left out.
+pub const MAX_TYPE_BYTES: usize = 127;
+
+/// `name` cut to [`MAX_NAME_BYTES`], whole characters only, keeping an
+/// extension of up to 16 bytes.
+pub fn short_name(name: &str) -> String {
+    if name.len() <= MAX_NAME_BYTES {
+        return name.to_owned();
+    }
+    let extension = match name.rfind('.') {
+        Some(dot) if dot > 0 && name.len() - dot <= 16 => &name[dot..],
+        _ => "",
+    };
+    let stem = &name[..name.len() - extension.len()];
+    let mut end = MAX_NAME_BYTES - extension.len();
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{extension}", &stem[..end])
 }
 
 #[cfg(test)]
@@ -128,5 +167,17 @@ mod tests {
             metadata("a \"quoted\" é.txt").seal(&keys).expect("seals"),
             "a fresh IV each time"
         );
+    }
+
+    #[test]
+    fn a_long_name_is_cut_keeping_its_extension() {
+        let long = format!("{}.pdf", "é".repeat(200));
+        let short = short_name(&long);
+        assert!(short.len() <= MAX_NAME_BYTES && short.ends_with(".pdf"), "{short}");
+        // As the browser's shortName cuts it (end2end/format/seal.test.mjs).
+        assert_eq!(short, format!("{}.pdf", "é".repeat(125)));
+        assert_eq!(short_name("a.txt"), "a.txt");
+        let meta = Metadata::of_file(&long, &"x".repeat(200), 5);
+        assert_eq!((meta.name, meta.content_type.as_str()), (short, ""));
     }
 }

@@ -27,8 +27,9 @@ pub const SEALED_TYPE: &str = "application/octet-stream";
 /// How long a nonce signs a proof.
 pub const NONCE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// The fewest PBKDF2 iterations a seal may ask for (FORMAT.md).
+/// The fewest and the most PBKDF2 iterations a seal may ask for (FORMAT.md).
 const MIN_ITERATIONS: u32 = 100_000;
+const MAX_ITERATIONS: u32 = 10_000_000;
 
 /// A seal that checked out: its text as the sender made it, and the parts
 /// Courier uses.
@@ -53,7 +54,7 @@ pub enum BadSeal {
     Auth,
     #[error("has no sealed metadata")]
     Meta,
-    #[error("asks for an unknown or too weak password derivation")]
+    #[error("asks for an unknown password derivation, or too few or too many iterations")]
     Kdf,
 }
 
@@ -90,7 +91,7 @@ impl Seal {
         }
         if let Some(kdf) = &seal.kdf {
             let salt_ok = BASE64URL.decode(&kdf.salt).is_ok_and(|salt| salt.len() == 16);
-            if kdf.name != "PBKDF2-SHA256" || !salt_ok || kdf.iterations < MIN_ITERATIONS {
+            if kdf.name != "PBKDF2-SHA256" || !salt_ok || !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&kdf.iterations) {
                 return Err(BadSeal::Kdf);
             }
         }
@@ -193,6 +194,8 @@ mod tests {
         assert!(Seal::parse(&good(&kdf)).is_ok());
         let weak = format!(r#"{{"name":"PBKDF2-SHA256","salt":"{salt}","iterations":1000}}"#);
         assert_eq!(Seal::parse(&good(&weak)), Err(BadSeal::Kdf));
+        let hostile = format!(r#"{{"name":"PBKDF2-SHA256","salt":"{salt}","iterations":4294967295}}"#);
+        assert_eq!(Seal::parse(&good(&hostile)), Err(BadSeal::Kdf));
         assert_eq!(Seal::parse("not base64!"), Err(BadSeal::NotJson));
         assert_eq!(
             Seal::parse(&seal_of(r#"{"v":2,"auth":"","meta":"","kdf":null}"#)),

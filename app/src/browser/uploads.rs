@@ -19,7 +19,7 @@ use crate::error::CourierError;
 use crate::model::{DownloadLink, LinkKind};
 use crate::share::{RuleChange, ShareLink, ShareRef, ShareState};
 use crate::upload::queue::{FileState, Progress, Queue, QueuedFile, ShareNote};
-use crate::upload::rules::{keep_token, renewed_share, shares_to_combine};
+use crate::upload::rules::{keep_token, key_of, renewed_share, shares_to_combine};
 
 /// A card shows how its upload goes.
 impl Watcher for QueuedFile {
@@ -73,7 +73,13 @@ pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>)
                 }
                 // Only a share's link can carry the key: never a public link.
                 let encrypt = queue.encrypt.get_untracked() && item.link == LinkKind::Expiring;
-                record::keep(item.id, UploadRecord::chosen(item.link, encrypt, file, handle));
+                let record = record::keep(item.id, UploadRecord::chosen(item.link, encrypt, file, handle));
+                // "For new links"'s password is then part of the file's key,
+                // never sent to Courier.
+                let password = queue.new_links.password.get_untracked();
+                if encrypt && !password.is_empty() {
+                    record.set_password(password);
+                }
                 sent.push(item);
             }
             Err(error) => {
@@ -530,13 +536,42 @@ pub async fn combine(queue: Queue, shares: Vec<ShareRef>) -> Result<ShareLink, C
         .change()
         .map_err(|sentence| CourierError::BadRequest(sentence.to_owned()))?
         .unwrap_or_default();
-    let combined = match calls::combine_shares(&shares, &rules).await {
+    // An encrypted link's key: each share's secrets, in the order combined
+    // (FORMAT.md), joined here, where they are.
+    let keys: Vec<String> = shares
+        .iter()
+        .filter_map(|wanted| {
+            queue.items.with_untracked(|items| {
+                items.iter().find_map(|item| {
+                    item.share.with_untracked(|share| {
+                        share
+                            .as_ref()
+                            .filter(|share| share.id == wanted.id)
+                            .and_then(|share| key_of(share).map(str::to_owned))
+                    })
+                })
+            })
+        })
+        .collect();
+    let key = match keys.len() {
+        0 => None,
+        n if n == shares.len() => Some(engine::sealing::joined_key(&keys)?),
+        _ => {
+            return Err(CourierError::BadRequest(
+                "This browser does not hold every link's key.".to_owned(),
+            ));
+        }
+    };
+    let mut combined = match calls::combine_shares(&shares, &rules).await {
         Ok(combined) => combined,
         Err(refused) => {
             show_statuses(queue, &shares).await;
             return Err(refused);
         }
     };
+    if let Some(key) = key {
+        combined.url = format!("{}#{key}", combined.url);
+    }
     let replaced: Vec<String> = shares.into_iter().map(|share| share.id).collect();
     recent::replace_shares(&replaced, &combined);
     for item in queue.items.get_untracked() {
@@ -565,10 +600,18 @@ fn apply_new_link_rules(queue: Queue, item: QueuedFile) {
         return;
     };
     let change = match queue.new_links.change() {
+        // An encrypted link's password went into its key.
+        Ok(Some(change)) if share.encrypted => RuleChange {
+            password: None,
+            ..change
+        },
         Ok(Some(change)) => change,
         Ok(None) => return,
         Err(sentence) => return item.share_note.set(Some(not_applied(sentence))),
     };
+    if change == RuleChange::default() {
+        return;
+    }
     if share.owner_token().is_none() {
         return item.share_note.set(Some(not_applied(no_controls().sentence())));
     }

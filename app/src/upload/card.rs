@@ -402,12 +402,18 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             ShareNote::Failed(sentence) => Either::Right(view! { <p class="error" role="alert">{sentence}</p> }),
         })
     };
+    // An encrypted file's key is only in this browser: Courier draws no QR
+    // code of it, and its direct link would give ciphertext.
+    let encrypted = link.seal.is_some();
     Either::Right(view! {
         <ShareHead share />
         {note}
+        {encrypted.then(|| view! {
+            <p class="hint" data-testid="share-encrypted">"Encrypted in this browser: the link carries the key after its #. Courier cannot open the file."</p>
+        })}
         <div class="actions" hidden=over>
             {copy_button}
-            <button type="button" class="secondary" data-testid="share-qr-toggle" aria-expanded=expanded(qr_open) on:click=move |_| qr_open.update(|open| *open = !*open)>
+            <button type="button" class="secondary" data-testid="share-qr-toggle" hidden=encrypted aria-expanded=expanded(qr_open) on:click=move |_| qr_open.update(|open| *open = !*open)>
                 "QR code"
             </button>
             {sender.then(|| view! {
@@ -422,7 +428,7 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
         <Show when=move || sender && settings_open.get() && !over()>
             <ShareSettings share queue />
         </Show>
-        <div hidden=over>
+        <div hidden=move || over() || encrypted>
             <DirectLine download_url=link.download_url.clone() expires_at=link.expires_at.clone() />
         </div>
         <div class="actions">

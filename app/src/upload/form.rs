@@ -19,6 +19,8 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
     let plain_limit = (largest_post < settings.rules.max_bytes)
         .then(|| format!("Without JavaScript: up to {}", crate::size::human_size(largest_post)));
     let encryption = settings.encryption;
+    // The plain form has no grant where every file must be encrypted.
+    let plain_form_off = encryption == Encryption::Always;
     let queue = Queue::new(settings, link);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let dragging = RwSignal::new(false);
@@ -117,9 +119,15 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                 </span>
                 <span class="hint">{summary}</span>
                 {plain_limit.map(|text| view! { <span class="hint plain-only">{text}</span> })}
-                {(encryption == Encryption::Always).then(|| view! {
-                    <span class="hint plain-only">"Every file is encrypted in the browser here, which needs JavaScript: turn it on to send files."</span>
-                })}
+                {match encryption {
+                    Encryption::Always => Some(view! {
+                        <span class="hint plain-only">"Every file is encrypted in the browser here, which needs JavaScript: turn it on to send files."</span>
+                    }),
+                    Encryption::Optional => Some(view! {
+                        <span class="hint plain-only">"Without JavaScript, files are sent unencrypted: turn it on to encrypt them in this browser."</span>
+                    }),
+                    Encryption::Off => None,
+                }}
             </label>
             // One file per plain-form POST; several once the page is hydrated.
             // Once hydrated, chosen files go at once, as dropped and pasted ones
@@ -135,7 +143,7 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                 on:change=on_change
                 on:click=on_input_click
             />
-            <button type="submit" class="plain-only">"Upload"</button>
+            <button type="submit" class="plain-only" disabled=plain_form_off>"Upload"</button>
         </form>
         // The hydrated page's alone: the plain form cannot encrypt.
         <Show when=move || hydrated.get() && queue.link.get() == LinkKind::Expiring && encryption != Encryption::Off>

@@ -100,10 +100,16 @@ pub fn renewed_share(fresh: Option<ShareLink>, kept: Option<ShareLink>) -> Optio
 /// unless there are two or more.
 pub fn shares_to_combine<'a>(shares: impl IntoIterator<Item = &'a ShareLink>) -> Vec<ShareRef> {
     let mut refs: Vec<ShareRef> = Vec::new();
+    // Encrypted links and plain ones never make one link: the kind of the
+    // first that can be combined decides (its key holds a secret per file).
+    let mut kind = None;
     for share in shares {
         let unused = share.files.iter().all(|file| file.downloads == 0);
-        // An encrypted link's key is its own file's: each keeps its link.
-        if share.state != ShareState::Live || !unused || share.encrypted || refs.iter().any(|kept| kept.id == share.id)
+        if share.state != ShareState::Live
+            || !unused
+            || *kind.get_or_insert(share.encrypted) != share.encrypted
+            || (share.encrypted && key_of(share).is_none())
+            || refs.iter().any(|kept| kept.id == share.id)
         {
             continue;
         }
@@ -118,6 +124,15 @@ pub fn shares_to_combine<'a>(shares: impl IntoIterator<Item = &'a ShareLink>) ->
         refs.clear();
     }
     refs
+}
+
+/// An encrypted share's key, after `#` in its link, where this browser has it.
+pub fn key_of(share: &ShareLink) -> Option<&str> {
+    share
+        .url
+        .split_once('#')
+        .map(|(_, key)| key)
+        .filter(|key| !key.is_empty())
 }
 
 const LIMIT_REFUSED: &str = "The download limit is a whole number, 1 or more; leave it blank for unlimited downloads.";
@@ -399,6 +414,32 @@ mod tests {
             ids(shares_to_combine([&used, &a, &foreign, &c])),
             [a.id.clone(), c.id.clone()]
         );
+    }
+
+    #[test]
+    fn encrypted_links_are_combined_only_with_each_other_and_with_their_keys() {
+        let owned = |id: char, encrypted: bool, key: &str| {
+            let mut owned = share(None, None, &[0], false);
+            owned.id = id.to_string().repeat(22);
+            owned.token = String::from("s.1.") + &id.to_string();
+            owned.encrypted = encrypted;
+            owned.url = format!("http://127.0.0.1:3000/s/{}{key}", owned.id);
+            owned
+        };
+        let (sealed, other_sealed) = (
+            owned('A', true, "#AAAAAAAAAAAAAAAAAAAAAA"),
+            owned('B', true, "#BBBBBBBBBBBBBBBBBBBBBB"),
+        );
+        let (plain, keyless) = (owned('C', false, ""), owned('D', true, ""));
+        let ids = |refs: Vec<ShareRef>| refs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(key_of(&sealed), Some("AAAAAAAAAAAAAAAAAAAAAA"));
+        assert_eq!(key_of(&plain), None);
+        // The first one's kind decides; a link whose key this browser lacks stays out.
+        assert_eq!(
+            ids(shares_to_combine([&sealed, &plain, &keyless, &other_sealed])),
+            [sealed.id.clone(), other_sealed.id.clone()]
+        );
+        assert!(shares_to_combine([&plain, &sealed, &other_sealed]).is_empty());
     }
 
     #[test]

@@ -33,7 +33,12 @@ pub async fn show(State(shares): State<Shares>, Path(id): Path<String>, headers:
         Ok(share) if share.files.iter().any(|file| file.seal.is_some()) => page(
             &shares,
             StatusCode::OK,
-            share_page::render_sealed(&id, share.files.len(), share.expires_at.map(signer::rfc3339)),
+            share_page::render_sealed(
+                &id,
+                share.files.len(),
+                share.files.iter().map(|file| file.index + 1).max().unwrap_or(0),
+                share.expires_at.map(signer::rfc3339),
+            ),
         ),
         Ok(share) if is_locked(&shares, &share, &headers, now) => page(
             &shares,

@@ -75,7 +75,8 @@ async fn sealing_of(record: &UploadRecord, file: &web_sys::File) -> Result<Optio
     if let Some(sealing) = record.sealing() {
         return Ok(Some(sealing));
     }
-    let sealing = sealing::begin(&file.name(), &file.type_(), file.size() as u64, None).await?;
+    let password = record.password();
+    let sealing = sealing::begin(&file.name(), &file.type_(), file.size() as u64, password.as_deref()).await?;
     record.set_sealing(sealing.clone());
     Ok(Some(sealing))
 }

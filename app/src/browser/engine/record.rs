@@ -30,6 +30,8 @@ pub struct UploadRecord {
     pub link: LinkKind,
     /// Whether it is encrypted in this browser (FORMAT.md).
     pub encrypt: bool,
+    /// The password mixed into its key, where it is encrypted with one.
+    password: RefCell<Option<String>>,
     /// Its key, once made: kept for every attempt (and, for a multipart
     /// upload, past a reload), so what is sent again is the same bytes.
     sealing: RefCell<Option<Sealing>>,
@@ -73,6 +75,7 @@ impl UploadRecord {
         Self {
             link,
             encrypt,
+            password: RefCell::new(None),
             sealing: RefCell::new(None),
             file: RefCell::new(file),
             handle: RefCell::new(handle),
@@ -122,6 +125,15 @@ impl UploadRecord {
 
     pub fn take_multipart(&self) -> Option<MultipartUpload> {
         self.multipart.take()
+    }
+
+    /// A password for its key (only before the key is made).
+    pub fn set_password(&self, password: String) {
+        self.password.replace(Some(password));
+    }
+
+    pub fn password(&self) -> Option<String> {
+        self.password.borrow().clone()
     }
 
     pub fn sealing(&self) -> Option<Sealing> {

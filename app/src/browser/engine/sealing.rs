@@ -28,6 +28,12 @@ extern "C" {
     #[wasm_bindgen(js_namespace = courierSeal, js_name = begin, catch)]
     fn begin_js(options: &JsValue) -> Result<js_sys::Promise, JsValue>;
 
+    #[wasm_bindgen(js_namespace = courierSeal, js_name = fromB64u, catch)]
+    fn from_b64u(text: &str) -> Result<js_sys::Uint8Array, JsValue>;
+
+    #[wasm_bindgen(js_namespace = courierSeal, js_name = toB64u, catch)]
+    fn to_b64u(bytes: &js_sys::Uint8Array) -> Result<String, JsValue>;
+
     #[wasm_bindgen(js_namespace = courierSeal, js_name = sealRecords, catch)]
     fn seal_records_js(ikm: &str, blob: &Blob, first: f64, total: f64) -> Result<js_sys::Promise, JsValue>;
 }
@@ -74,6 +80,16 @@ impl Sealing {
             .dyn_into::<Blob>()
             .map_err(|_| broken("the file could not be encrypted"))
     }
+}
+
+/// One link's key for the files of several, in order: their secrets one
+/// after the other (FORMAT.md, "The secret and the link").
+pub fn joined_key(keys: &[String]) -> Result<String, CourierError> {
+    let mut secrets = Vec::new();
+    for key in keys {
+        secrets.extend(from_b64u(key).map_err(unavailable)?.to_vec());
+    }
+    to_b64u(&js_sys::Uint8Array::from(secrets.as_slice())).map_err(unavailable)
 }
 
 /// The object's size for a file of `size` bytes.
