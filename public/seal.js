@@ -35,6 +35,8 @@
   // longer type left out, so the seal fits in the object's metadata.
   var MAX_NAME_BYTES = 255;
   var MAX_TYPE_BYTES = 127;
+  // The longest seal Courier keeps (wire::seal::MAX_SEAL_LEN).
+  var MAX_SEAL_LENGTH = 1536;
   var METADATA_PADDING = 256;
   // How many records one decryptor keeps in flight (each up to 64 KiB in
   // and out): enough to keep WebCrypto's threads busy, little memory.
@@ -201,6 +203,15 @@
     if (!Number.isSafeInteger(kdf.iterations) || kdf.iterations < PBKDF2_MIN_ITERATIONS ||
         kdf.iterations > PBKDF2_MAX_ITERATIONS) {
       throw SealError("input", "This file's password protection is too weak to trust.");
+    }
+    var salt;
+    try {
+      salt = fromB64u(kdf.salt);
+    } catch (error) {
+      salt = null;
+    }
+    if (!salt || salt.length !== 16) {
+      throw SealError("input", "This file's password salt is damaged.");
     }
   }
 
@@ -398,7 +409,9 @@
   function begin(file, fixed) {
     return Promise.resolve().then(function () {
       fixed = fixed || {};
-      var name = shortName(String(file.name == null ? "" : file.name));
+      // Lone surrogates (possible in Windows names) would not survive JSON.
+      var raw = String(file.name == null ? "" : file.name);
+      var name = shortName(typeof raw.toWellFormed === "function" ? raw.toWellFormed() : raw);
       var type = String(file.type == null ? "" : file.type);
       if (encoder.encode(type).length > MAX_TYPE_BYTES) {
         type = "";
@@ -411,8 +424,12 @@
         return deriveKeyBytes(ikm).then(function (bytes) {
           return importKeys(bytes).then(function (keys) {
             return sealMetadata(keys, { name: name, type: type, size: file.size }, fixed.iv).then(function (meta) {
-              var seal = JSON.stringify({ v: 1, auth: toB64u(bytes.auth), meta: meta, kdf: kdf });
-              return { secret: toB64u(secret), ikm: ikm, seal: toB64u(encoder.encode(seal)) };
+              var seal = toB64u(encoder.encode(JSON.stringify({ v: 1, auth: toB64u(bytes.auth), meta: meta, kdf: kdf })));
+              // What Courier keeps with the object must fit S3's 2 KB of metadata.
+              if (seal.length > MAX_SEAL_LENGTH) {
+                throw SealError("input", "The file's name is too long to encrypt: rename it shorter and send it again.");
+              }
+              return { secret: toB64u(secret), ikm: ikm, seal: seal };
             });
           });
         });

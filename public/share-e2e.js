@@ -695,8 +695,20 @@
               finish(coded("expired"));
             }
           }, 30 * 1000);
+          // Some browsers stop an idle worker even while its answer streams
+          // (Firefox after about five minutes): a message every 20 s keeps it
+          // up, and a download that makes no progress for a minute fails
+          // with a sentence instead of leaving the page waiting.
+          var heard = Date.now();
+          var keepalive = setInterval(function () {
+            active.postMessage({ type: "courier-keepalive" });
+            if (started && Date.now() - heard > 60 * 1000) {
+              finish(coded("network"));
+            }
+          }, 20 * 1000);
           function finish(error) {
             clearTimeout(timer);
+            clearInterval(keepalive);
             channel.port1.close();
             // The frame stays a moment: removing it at once can cancel the download.
             if (frame) {
@@ -711,6 +723,7 @@
           }
           channel.port1.onmessage = function (event) {
             var message = event.data || {};
+            heard = Date.now();
             if (message.type === "ready") {
               frame = el("iframe", "e2e-frame");
               frame.hidden = true;

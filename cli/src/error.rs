@@ -12,6 +12,8 @@ pub enum CliError {
     /// The command line is wrong; the sentence ends with the usage.
     #[error("{0}")]
     Usage(String),
+    #[error("Stopped: nothing was saved of the file being downloaded.")]
+    Interrupted,
     #[error(transparent)]
     Link(#[from] LinkError),
     #[error("The link has no key for file {0} of the share: it was cut short. Ask the sender for the whole link.")]

@@ -37,13 +37,10 @@ pub async fn get(options: &GetOptions) -> Result<Vec<PathBuf>, CliError> {
         opened.push(open_file(&link, file, options.password.as_deref()).await?);
     }
     let mut saved = Vec::with_capacity(share.files.len());
-    let mut nonce = Some(share.nonce);
     for (file, (keys, metadata)) in share.files.iter().zip(opened) {
-        // A nonce works two minutes: the next file asks for a fresh one.
-        let nonce = match nonce.take() {
-            Some(nonce) => nonce,
-            None => sealed_share(&client, &link).await?.nonce,
-        };
+        // A nonce works two minutes, and deriving the keys (or the file
+        // before) may have taken longer: each proof signs a fresh one.
+        let nonce = sealed_share(&client, &link).await?.nonce;
         let download = sealed_download(&client, &link, file.number, &keys, nonce).await?;
         let fallback = format!("courier-file-{}", file.number);
         let name = file_name::sanitise(&metadata.name, &fallback);

@@ -24,7 +24,13 @@ pub async fn run(args: &[String]) -> Result<(), CliError> {
     match parse(args)? {
         Command::Help => println!("{USAGE}"),
         Command::Get(options) => {
-            for path in get(&options).await? {
+            // Ctrl-C ends the download here, so the half-decrypted temporary
+            // file is dropped (removed) rather than left behind by an exit.
+            let saved = tokio::select! {
+                saved = get(&options) => saved?,
+                _ = tokio::signal::ctrl_c() => return Err(CliError::Interrupted),
+            };
+            for path in saved {
                 println!("{}", path.display());
             }
         }

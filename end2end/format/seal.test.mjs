@@ -383,3 +383,15 @@ test("a long name is cut to 255 bytes, keeping its extension, as courier-format 
   assert.equal(short, "é".repeat(125) + ".pdf");
   assert.equal(seal.shortName("a.txt"), "a.txt");
 });
+
+test("a name whose seal would not fit in the object's metadata is refused with a sentence", async () => {
+  await assert.rejects(
+    seal.begin({ name: '"'.repeat(255), type: "", size: 1, password: "pw" }),
+    (error) => error.code === "input" && /too long/.test(error.message),
+  );
+  // A lone surrogate (a Windows name) is made well-formed, so the JSON reads back.
+  const begun = await seal.begin({ name: "a\uD800b.txt", type: "", size: 1 });
+  const keys = await seal.deriveKeys(begun.ikm);
+  const meta = await seal.openMetadata(keys, seal.openSeal(begun.seal).meta);
+  assert.equal(meta.name, "a\uFFFDb.txt");
+});

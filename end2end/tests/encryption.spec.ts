@@ -129,6 +129,17 @@ test("two encrypted files made one link: its key holds both files' secrets, and 
   browser,
 }) => {
   test.setTimeout(90_000);
+  // The name each file part of a form is sent under (Playwright does not
+  // show bodies made of a Blob).
+  await page.addInitScript(() => {
+    const names: string[] = [];
+    (window as unknown as { formFileNames: string[] }).formFileNames = names;
+    const append = FormData.prototype.append;
+    FormData.prototype.append = function (this: FormData, name: string, value: string | Blob, file?: string) {
+      if (value instanceof Blob) names.push(file ?? "");
+      return (append as (...args: unknown[]) => void).call(this, name, value, ...(file === undefined ? [] : [file]));
+    } as typeof FormData.prototype.append;
+  });
   await open(page);
   await page.getByTestId("encrypt").check();
   const files = [
@@ -139,6 +150,11 @@ test("two encrypted files made one link: its key holds both files' secrets, and 
   for (const { name } of files) {
     await expect(page.locator(".card[data-state='done']").filter({ hasText: name })).toBeVisible();
   }
+  // Each file went to the store in a form naming it only "encrypted".
+  expect(await page.evaluate(() => (window as unknown as { formFileNames: string[] }).formFileNames)).toEqual([
+    "encrypted",
+    "encrypted",
+  ]);
   const [answer] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith("/api/combine_shares")),
     page.getByTestId("combine-shares").click(),

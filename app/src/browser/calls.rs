@@ -7,11 +7,12 @@
 
 use wire::endpoint::{self, Call, FORM_CONTENT_TYPE};
 
-/// What an encrypted file is asked for as: Courier stores it under these
-/// whatever is sent, and its own are in its seal.
-const SEALED_NAME: &str = "encrypted";
+/// The type an encrypted file is asked for as (with its name,
+/// [`SEALED_NAME`]): Courier stores it under these whatever is sent, and its
+/// own are in its seal.
 const SEALED_TYPE: &str = "application/octet-stream";
 
+use super::engine::sealing::SEALED_NAME;
 use super::transfer::{Body, Ended, Xhr};
 use crate::error::CourierError;
 use crate::json::{ReadJson, from_str};

@@ -112,7 +112,12 @@ fn pump(queue: Queue) {
             match record::get(item.id) {
                 Some(record) => {
                     let settings = settings(queue);
-                    if engine::Strategy::for_size(item.size, &settings) == engine::Strategy::Multipart {
+                    let strategy = if record.encrypt {
+                        engine::Strategy::for_sealed_size(engine::sealing::object_size(item.size), &settings)
+                    } else {
+                        engine::Strategy::for_size(item.size, &settings)
+                    };
+                    if strategy == engine::Strategy::Multipart {
                         item.in_parts.set(true);
                     }
                     let attempt = record.begin();
@@ -419,8 +424,20 @@ pub async fn copy(text: String) -> bool {
 /// A fresh link for a file uploaded earlier (its token's holder only), kept
 /// in the recent uploads in place of the old one. It keeps `share`, the
 /// share the card shows, unless the answer brings the share itself.
-pub async fn renew(key: String, token: String, share: Option<ShareLink>) -> Result<DownloadLink, CourierError> {
+/// An encrypted file keeps the name, type and size `kept` shows (Courier
+/// has only its placeholders).
+pub async fn renew(
+    key: String,
+    token: String,
+    share: Option<ShareLink>,
+    kept: &DownloadLink,
+) -> Result<DownloadLink, CourierError> {
     let mut fresh = calls::sign_download(key, token).await?;
+    if fresh.seal.is_some() {
+        fresh.filename.clone_from(&kept.filename);
+        fresh.content_type.clone_from(&kept.content_type);
+        fresh.size = kept.size;
+    }
     fresh.share = renewed_share(fresh.share.take(), share);
     fresh.share = recent::remember(&fresh);
     Ok(fresh)
@@ -553,10 +570,21 @@ pub async fn combine(queue: Queue, shares: Vec<ShareRef>) -> Result<ShareLink, C
             })
         })
         .collect();
-    let key = match keys.len() {
-        0 => None,
-        n if n == shares.len() => Some(engine::sealing::joined_key(&keys)?),
-        _ => {
+    let encrypted = shares.iter().any(|wanted| {
+        queue.items.with_untracked(|items| {
+            items.iter().any(|item| {
+                item.share.with_untracked(|share| {
+                    share
+                        .as_ref()
+                        .is_some_and(|share| share.id == wanted.id && share.encrypted)
+                })
+            })
+        })
+    });
+    let key = match (encrypted, keys.len()) {
+        (false, _) => None,
+        (true, n) if n == shares.len() => Some(engine::sealing::joined_key(&keys)?),
+        (true, _) => {
             return Err(CourierError::BadRequest(
                 "This browser does not hold every link's key.".to_owned(),
             ));
@@ -599,6 +627,19 @@ fn apply_new_link_rules(queue: Queue, item: QueuedFile) {
         // A public link, or one whose share could not be made.
         return;
     };
+    // An encrypted link's password went into its key as it was sent: one
+    // typed after that is too late for it, and the card says so.
+    if share.encrypted {
+        let typed = queue.new_links.password.get_untracked();
+        let keyed = record::get(item.id)
+            .and_then(|record| record.password())
+            .unwrap_or_default();
+        if typed != keyed {
+            item.share_note.set(Some(not_applied(
+                "an encrypted link's password is part of its key, set as its file is sent: this one was typed after.",
+            )));
+        }
+    }
     let change = match queue.new_links.change() {
         // An encrypted link's password went into its key.
         Ok(Some(change)) if share.encrypted => RuleChange {

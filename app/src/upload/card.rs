@@ -318,12 +318,13 @@ fn FinishedLink(item: QueuedFile, link: DownloadLink, queue: Queue) -> impl Into
             });
         }
     };
+    let kept = link.clone();
     let renew = move |_| {
-        let (key, token) = (key.clone(), token.clone());
+        let (key, token, kept) = (key.clone(), token.clone(), kept.clone());
         renewing.set(true);
         leptos::task::spawn_local(async move {
             // A renewed link never loses the share the card shows.
-            match uploads::renew(key, token, share.get_untracked()).await {
+            match uploads::renew(key, token, share.get_untracked(), &kept).await {
                 Ok(fresh) => {
                     share.set(fresh.share.clone());
                     item.state.set(FileState::Done(Box::new(fresh)));

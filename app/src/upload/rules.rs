@@ -101,29 +101,35 @@ pub fn renewed_share(fresh: Option<ShareLink>, kept: Option<ShareLink>) -> Optio
 pub fn shares_to_combine<'a>(shares: impl IntoIterator<Item = &'a ShareLink>) -> Vec<ShareRef> {
     let mut refs: Vec<ShareRef> = Vec::new();
     // Encrypted links and plain ones never make one link: the kind of the
-    // first that can be combined decides (its key holds a secret per file).
+    // first that can be combined decides. An encrypted one needs its key
+    // here, with a secret for each of its files and no more (a key that
+    // still holds a deleted file's secret would number the next link's
+    // files wrong once they are renumbered after it).
     let mut kind = None;
     for share in shares {
         let unused = share.files.iter().all(|file| file.downloads == 0);
-        if share.state != ShareState::Live
-            || !unused
-            || *kind.get_or_insert(share.encrypted) != share.encrypted
-            || (share.encrypted && key_of(share).is_none())
-            || refs.iter().any(|kept| kept.id == share.id)
-        {
+        let keyed = !share.encrypted || key_of(share).is_some_and(|key| secrets_in(key) == share.files.len());
+        let Some(token) = share.owner_token() else { continue };
+        if share.state != ShareState::Live || !unused || !keyed || refs.iter().any(|kept| kept.id == share.id) {
             continue;
         }
-        if let Some(token) = share.owner_token() {
-            refs.push(ShareRef {
-                id: share.id.clone(),
-                token: token.to_owned(),
-            });
+        if *kind.get_or_insert(share.encrypted) != share.encrypted {
+            continue;
         }
+        refs.push(ShareRef {
+            id: share.id.clone(),
+            token: token.to_owned(),
+        });
     }
     if refs.len() < 2 {
         refs.clear();
     }
     refs
+}
+
+/// How many 16-byte secrets a link's key holds (base64url, FORMAT.md).
+pub fn secrets_in(key: &str) -> usize {
+    key.len() * 3 / 4 / 16
 }
 
 /// An encrypted share's key, after `#` in its link, where this browser has it.
@@ -440,6 +446,12 @@ mod tests {
             [sealed.id.clone(), other_sealed.id.clone()]
         );
         assert!(shares_to_combine([&plain, &sealed, &other_sealed]).is_empty());
+        // A key with a secret more than its files (one was deleted) stays out.
+        let mut gapped = owned('E', true, "#AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(secrets_in(key_of(&gapped).unwrap_or_default()), 2);
+        assert!(shares_to_combine([&gapped, &sealed]).is_empty());
+        gapped.files.push(gapped.files[0].clone());
+        assert_eq!(shares_to_combine([&gapped, &sealed]).len(), 2);
     }
 
     #[test]

@@ -36,6 +36,16 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// For an encrypted file's object of `size` bytes: in parts from
+    /// [`sealing::LARGEST_SEALED_POST`] on too, as one POST seals it whole in memory.
+    pub fn for_sealed_size(size: u64, settings: &Settings) -> Self {
+        if size >= sealing::LARGEST_SEALED_POST {
+            Self::Multipart
+        } else {
+            Self::for_size(size, settings)
+        }
+    }
+
     pub fn for_size(size: u64, settings: &Settings) -> Self {
         if size >= settings.multipart_threshold {
             Self::Multipart

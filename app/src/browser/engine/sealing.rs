@@ -12,8 +12,15 @@ use super::super::transfer::broken;
 use crate::error::CourierError;
 use wire::seal::{record_count, sealed_size};
 
+/// The name an encrypted file goes to the store under (and Courier keeps).
+pub const SEALED_NAME: &str = "encrypted";
+
+/// Files over this go in parts when encrypted, whatever the multipart
+/// threshold: one POST seals the whole file in memory first.
+pub const LARGEST_SEALED_POST: u64 = 64 * 1024 * 1024;
+
 /// What encrypts one file, kept with its upload (and past a reload).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sealing {
     /// The file's secret (base64url): the link's key after `#`.
     pub secret: String,
@@ -21,6 +28,13 @@ pub struct Sealing {
     pub ikm: String,
     /// What Courier keeps (FORMAT.md, "The seal").
     pub seal: String,
+}
+
+/// The key stays out of any log.
+impl std::fmt::Debug for Sealing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealing").finish_non_exhaustive()
+    }
 }
 
 #[wasm_bindgen]

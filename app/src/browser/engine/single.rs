@@ -11,7 +11,7 @@ use super::super::calls;
 use super::super::transfer::{Body, Ended, ProgressPace, Xhr, broken, unreachable_store};
 use super::outcome::{Halt, Phase, Settings, Watcher};
 use super::record::{Attempt, UploadRecord};
-use super::sealing::Sealing;
+use super::sealing::{SEALED_NAME, Sealing};
 use super::wait::sleep;
 use crate::error::CourierError;
 use crate::model::{DownloadLink, UploadGrant};
@@ -78,7 +78,13 @@ pub async fn send(
                 watcher.phase(Phase::Confirming);
             }
         };
-        let xhr = post(&grant, &body, &file.name(), on_progress, on_sent)?;
+        // An encrypted file's form names it as Courier stores it: its own
+        // name is only in its seal.
+        let name = match sealing {
+            Some(_) => SEALED_NAME.to_owned(),
+            None => file.name(),
+        };
+        let xhr = post(&grant, &body, &name, on_progress, on_sent)?;
         let request = xhr.request();
         attempt.track(&request);
         let ended = xhr.ended().await;
