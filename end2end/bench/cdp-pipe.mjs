@@ -84,7 +84,7 @@ export async function openPage() {
       await page("DOM.setFileInputFiles", { files: [path], objectId: result.objectId });
     };
     // `browser`: commands to the browser itself (downloads); `pid`: Chromium's.
-    return { page, browser: (method, params) => send(method, params), pid: chromium.pid, evaluate, waitFor, chooseFile, close };
+    return { page, browser: (method, params) => send(method, params), send, pid: chromium.pid, evaluate, waitFor, chooseFile, close };
   } catch (error) {
     await close();
     throw error;

@@ -13,23 +13,28 @@ const [link, expectedText, dir] = process.argv.slice(2);
 const expected = Number(expectedText);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const MIB = 1024 * 1024;
+const mib = (bytes) => Math.round((bytes / MIB) * 10) / 10;
 
-/** Resident memory of Chromium's renderer processes (the page, and its
- * worker), in bytes: every renderer on the machine, so nothing else may run
- * a browser meanwhile (the bench runs alone). */
-function renderersRss() {
-  let total = 0;
+/** Memory of Chromium's renderer processes (the page, and its service
+ * worker), in bytes: resident, and private (USS: what is the process's own,
+ * not the code and fonts every renderer shares). Every renderer on the
+ * machine, so nothing else may run a browser meanwhile (the bench runs alone). */
+function renderers() {
+  let rss = 0;
+  let private_ = 0;
   for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
     try {
       const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       if (!command.includes("--type=renderer")) continue;
-      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (rss) total += Number(rss[1]) * 1024;
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(rollup)?.[1] ?? 0) * 1024;
+      rss += field("Rss");
+      private_ += field("Private_Clean") + field("Private_Dirty");
     } catch {
       // A process that ended meanwhile.
     }
   }
-  return total;
+  return { rss, private: private_ };
 }
 
 const browser = await openPage();
@@ -41,16 +46,29 @@ try {
   // The plain page's Download link, or the encrypted page's button once its names are open.
   const button = `document.querySelector("li.share-file button.share-download, a.share-download, .share-files a[href$='/1']")`;
   await browser.waitFor(`!!${button}`, 60_000);
-  const before = { heap: (await browser.page("Runtime.getHeapUsage")).usedSize, rss: renderersRss() };
-  let heapPeak = before.heap;
-  let rssPeak = before.rss;
+  const pageHeap = async () => (await browser.page("Runtime.getHeapUsage")).usedSize;
+  const workerHeap = async (session) => (await browser.send("Runtime.getHeapUsage", {}, session)).usedSize;
+  const before = { heap: await pageHeap(), ...renderers() };
+  const peak = { heap: before.heap, worker: 0, rss: before.rss, private: before.private };
+  // The service worker (an encrypted download decrypts there): its JS heap too.
+  let worker = null;
   const t0 = performance.now();
   await browser.evaluate(`${button}.click()`);
   let done = false;
   while (!done) {
     await sleep(100);
-    heapPeak = Math.max(heapPeak, (await browser.page("Runtime.getHeapUsage")).usedSize);
-    rssPeak = Math.max(rssPeak, renderersRss());
+    if (!worker) {
+      const { targetInfos } = await browser.browser("Target.getTargets");
+      const found = targetInfos.find((target) => target.type === "service_worker");
+      if (found) {
+        worker = (await browser.browser("Target.attachToTarget", { targetId: found.targetId, flatten: true })).sessionId;
+      }
+    }
+    peak.heap = Math.max(peak.heap, await pageHeap());
+    if (worker) peak.worker = Math.max(peak.worker, await workerHeap(worker).catch(() => 0));
+    const now = renderers();
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.private = Math.max(peak.private, now.private);
     done = readdirSync(dir).some((name) => !name.endsWith(".crdownload") && statSync(`${dir}/${name}`).size === expected);
     if (performance.now() - t0 > 1_800_000) throw new Error("the download did not finish in 30 minutes");
   }
@@ -58,10 +76,13 @@ try {
   process.stdout.write(JSON.stringify({
     seconds: Math.round(seconds * 1000) / 1000,
     mb_per_s: Math.round((expected / seconds / 1e6) * 10) / 10,
-    page_heap_before_mib: Math.round((before.heap / MIB) * 10) / 10,
-    page_heap_peak_mib: Math.round((heapPeak / MIB) * 10) / 10,
-    renderers_rss_before_mib: Math.round(before.rss / MIB),
-    renderers_rss_peak_mib: Math.round(rssPeak / MIB),
+    page_heap_before_mib: mib(before.heap),
+    page_heap_peak_mib: mib(peak.heap),
+    worker_heap_peak_mib: mib(peak.worker),
+    renderers_rss_before_mib: mib(before.rss),
+    renderers_rss_peak_mib: mib(peak.rss),
+    renderers_private_before_mib: mib(before.private),
+    renderers_private_peak_mib: mib(peak.private),
   }) + "\n");
 } finally {
   await browser.close();
