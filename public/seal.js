@@ -479,6 +479,9 @@
   function decryptor(keys, size, options) {
     checkSize(size, "size");
     var onProgress = options && options.onProgress;
+    // A stream the browser writes itself (a download) takes records as they
+    // come: joining them would only make more garbage.
+    var outputChunk = options && typeof options.outputChunk === "number" ? options.outputChunk : OUTPUT_CHUNK;
     var chunks = [];
     var first = 0; // chunks before it are used up
     var buffered = 0;
@@ -489,8 +492,12 @@
 
     // `length` bytes from the front of the buffered chunks, in one array.
     // (`first` instead of shift(): tiny chunks stay linear.)
+    // Whole records are read into one buffer, used again for each: WebCrypto
+    // copies what it is given before `decrypt` returns, and a download of
+    // gigabytes would otherwise leave a record's worth of garbage per record.
+    var scratch = new Uint8Array(SEALED_RECORD_SIZE);
     function take(length) {
-      var out = new Uint8Array(length);
+      var out = length === SEALED_RECORD_SIZE ? scratch : new Uint8Array(length);
       var filled = 0;
       while (filled < length) {
         var head = chunks[first];
@@ -566,7 +573,7 @@
       return pending.shift().then(function (plain) {
         batch.push(plain);
         batchBytes += plain.length;
-        if (batchBytes >= OUTPUT_CHUNK) {
+        if (batchBytes >= outputChunk) {
           emit(controller);
         }
       });

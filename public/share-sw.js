@@ -115,6 +115,7 @@ function save(job) {
       }
       var plain = response.body.pipeThrough(
         seal.decryptor(data.keys, data.size, {
+          outputChunk: 0,
           onProgress: function (done) {
             var now = Date.now();
             if (now - lastReport > 150 || done === data.size) {
