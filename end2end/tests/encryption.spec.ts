@@ -1,4 +1,4 @@
-import { expect, type Page, test } from "@playwright/test";
+import { type Browser, expect, type Locator, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -15,6 +15,25 @@ const own = partsCourier("courier-e2e");
 async function open(page: Page) {
   await page.goto(own.courier.baseURL);
   await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+}
+
+/** Someone given a link, in a browser of their own; without a file picker
+ * (a headless browser cannot answer one), so downloads stream through the
+ * share page's service worker. */
+async function recipient(browser: Browser) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const visitor = await context.newPage();
+  await visitor.addInitScript(() => {
+    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+  });
+  return { context, visitor };
+}
+
+/** Clicks `item`'s Download; the bytes saved, once saved under `name`. */
+async function downloaded(visitor: Page, item: Locator, name: string): Promise<Buffer> {
+  const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
+  expect(download.suggestedFilename()).toBe(name);
+  return readFileSync((await download.path())!);
 }
 
 /** Every file under `dir`, recursively. */
@@ -51,20 +70,13 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
 
   // Someone else, given the link: the name comes from the key, the bytes
   // through the streaming fallback (no file picker), decrypted whole.
-  const context = await browser.newContext({ acceptDownloads: true });
-  const visitor = await context.newPage();
-  await visitor.addInitScript(() => {
-    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
-  });
+  const { context, visitor } = await recipient(browser);
   const requests: string[] = [];
   visitor.on("request", (request) => requests.push(request.url()));
   await visitor.goto(href);
   const item = visitor.locator("li.share-file").filter({ hasText: name });
   await expect(item).toBeVisible();
-  const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
-  const saved = await download.path();
-  expect(download.suggestedFilename()).toBe(name);
-  expect(createHash("md5").update(readFileSync(saved!)).digest("hex")).toBe(md5);
+  expect(createHash("md5").update(await downloaded(visitor, item, name)).digest("hex")).toBe(md5);
   // The key never left the browser.
   expect(requests.filter((url) => url.includes(key))).toEqual([]);
   await context.close();
@@ -104,11 +116,7 @@ test("a file the command line encrypts with a password opens in the browser, aft
     .trim();
   expect(link).toContain("#");
 
-  const context = await browser.newContext({ acceptDownloads: true });
-  const visitor = await context.newPage();
-  await visitor.addInitScript(() => {
-    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
-  });
+  const { context, visitor } = await recipient(browser);
   await visitor.goto(link);
   const form = visitor.locator("form.e2e-unlock");
   await form.locator("input").fill("eight swans");
@@ -118,9 +126,7 @@ test("a file the command line encrypts with a password opens in the browser, aft
   await form.getByRole("button").click();
   const item = visitor.locator("li.share-file").filter({ hasText: name });
   await expect(item).toBeVisible();
-  const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
-  expect(download.suggestedFilename()).toBe(name);
-  expect(readFileSync((await download.path())!).equals(bytes)).toBe(true);
+  expect((await downloaded(visitor, item, name)).equals(bytes)).toBe(true);
   await context.close();
 });
 
@@ -165,18 +171,12 @@ test("two encrypted files made one link: its key holds both files' secrets, and 
   const href = (await card.getByTestId("share-link").getAttribute("href"))!;
   await expect(page.locator(".card").filter({ hasText: files[1].name }).getByTestId("share-link")).toHaveAttribute("href", href);
 
-  const context = await browser.newContext({ acceptDownloads: true });
-  const visitor = await context.newPage();
-  await visitor.addInitScript(() => {
-    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
-  });
+  const { context, visitor } = await recipient(browser);
   await visitor.goto(href);
   for (const { name, buffer } of files) {
     const item = visitor.locator("li.share-file").filter({ hasText: name });
     await expect(item).toBeVisible();
-    const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
-    expect(download.suggestedFilename()).toBe(name);
-    expect(readFileSync((await download.path())!).equals(buffer)).toBe(true);
+    expect((await downloaded(visitor, item, name)).equals(buffer)).toBe(true);
   }
   await context.close();
 });
