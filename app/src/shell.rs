@@ -23,9 +23,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options islands=true />
-                // The encryption format (FORMAT.md), which the uploader calls
-                // for a file to be encrypted in this browser.
-                <script src="/seal.js" defer></script>
                 <MetaTags />
             </head>
             <body>

@@ -583,7 +583,7 @@ pub async fn combine(queue: Queue, shares: Vec<ShareRef>) -> Result<ShareLink, C
     });
     let key = match (encrypted, keys.len()) {
         (false, _) => None,
-        (true, n) if n == shares.len() => Some(engine::sealing::joined_key(&keys)?),
+        (true, n) if n == shares.len() => Some(engine::sealing::joined_key(&keys).await?),
         (true, _) => {
             return Err(CourierError::BadRequest(
                 "This browser does not hold every link's key.".to_owned(),

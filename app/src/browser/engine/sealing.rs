@@ -52,6 +52,51 @@ extern "C" {
     fn seal_records_js(ikm: &str, blob: &Blob, first: f64, total: f64) -> Result<js_sys::Promise, JsValue>;
 }
 
+thread_local! {
+    /// `/seal.js` on its way (or there): loaded the first time a file is
+    /// encrypted, so a page that encrypts nothing never fetches it.
+    static LOADING: std::cell::RefCell<Option<js_sys::Promise>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Resolves once `globalThis.courierSeal` is there, adding `/seal.js` to the
+/// page the first time (a script of the site's own: the page's CSP allows it).
+async fn loaded() -> Result<(), CourierError> {
+    let global = js_sys::global();
+    if js_sys::Reflect::get(&global, &"courierSeal".into()).is_ok_and(|seal| !seal.is_undefined()) {
+        return Ok(());
+    }
+    let loading = LOADING.with(|loading| loading.borrow_mut().get_or_insert_with(add_the_script).clone());
+    wasm_bindgen_futures::JsFuture::from(loading)
+        .await
+        .map(|_| ())
+        .map_err(|_| {
+            // A later file tries again.
+            LOADING.with(|loading| loading.borrow_mut().take());
+            broken("the encryption code could not be loaded: check the connection and try again")
+        })
+}
+
+fn add_the_script() -> js_sys::Promise {
+    js_sys::Promise::new(&mut |resolve, reject| {
+        let added = (|| {
+            let document = web_sys::window()?.document()?;
+            let script = document.create_element("script").ok()?;
+            script.set_attribute("src", "/seal.js").ok()?;
+            js_sys::Reflect::set(&script, &"onload".into(), &resolve).ok()?;
+            js_sys::Reflect::set(&script, &"onerror".into(), &reject).ok()?;
+            let body = document.body()?;
+            let append: js_sys::Function = js_sys::Reflect::get(&body, &"appendChild".into())
+                .ok()?
+                .dyn_into()
+                .ok()?;
+            append.call1(&body, &script).ok()
+        })();
+        if added.is_none() {
+            let _ = reject.call0(&JsValue::NULL);
+        }
+    })
+}
+
 fn unavailable(_: JsValue) -> CourierError {
     broken("the file could not be encrypted (this browser lacks what it takes)")
 }
@@ -60,6 +105,7 @@ fn unavailable(_: JsValue) -> CourierError {
 /// `content_type` (which only the sealed metadata holds), with `password`
 /// mixed into its keys if one is given.
 pub async fn begin(name: &str, content_type: &str, size: u64, password: Option<&str>) -> Result<Sealing, CourierError> {
+    loaded().await?;
     let options = js_sys::Object::new();
     let set = |key: &str, value: JsValue| js_sys::Reflect::set(&options, &key.into(), &value).map_err(unavailable);
     set("name", name.into())?;
@@ -86,6 +132,7 @@ impl Sealing {
     /// The records of `blob`, the file's plaintext from record `first` on,
     /// in a file of `size` bytes.
     pub async fn seal(&self, blob: &Blob, first: u64, size: u64) -> Result<Blob, CourierError> {
+        loaded().await?;
         let sealing = seal_records_js(&self.ikm, blob, first as f64, record_count(size) as f64).map_err(unavailable)?;
         let sealed = wasm_bindgen_futures::JsFuture::from(sealing)
             .await
@@ -98,7 +145,8 @@ impl Sealing {
 
 /// One link's key for the files of several, in order: their secrets one
 /// after the other (FORMAT.md, "The secret and the link").
-pub fn joined_key(keys: &[String]) -> Result<String, CourierError> {
+pub async fn joined_key(keys: &[String]) -> Result<String, CourierError> {
+    loaded().await?;
     let mut secrets = Vec::new();
     for key in keys {
         secrets.extend(from_b64u(key).map_err(unavailable)?.to_vec());
