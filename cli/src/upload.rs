@@ -11,15 +11,13 @@ use courier_format::{Keys, Layout, seal_records};
 use futures::{Stream, TryStreamExt};
 use sha2::{Digest, Sha256};
 use wire::endpoint;
+use wire::seal::{SEALED_NAME, SEALED_TYPE};
 use wire::{DownloadLink, MultipartUpload, PageSettings, PartToSign};
 
 use crate::courier::{self, Route, network};
 use crate::error::CliError;
 use crate::source::Source;
 
-/// What the server writes for every encrypted object, whatever is sent.
-const OBJECT_NAME: &str = "encrypted";
-const OBJECT_TYPE: &str = "application/octet-stream";
 /// Records sealed at a time for a POST's body: 1 MiB.
 const RECORDS_PER_CHUNK: u64 = 16;
 
@@ -37,7 +35,7 @@ impl Upload<'_> {
     /// One POST of the whole object, sealed as it is sent; the store's 303
     /// leads to Courier's confirmation, asked for as JSON.
     pub(crate) async fn single_post(&self) -> Result<DownloadLink, CliError> {
-        let call = endpoint::sign_upload(OBJECT_NAME, OBJECT_TYPE, self.layout.object_size(), None).sealed(self.seal);
+        let call = endpoint::sign_upload(SEALED_NAME, SEALED_TYPE, self.layout.object_size(), None).sealed(self.seal);
         let grant = courier::call(self.client, self.base, &call).await?;
         let mut form = reqwest::multipart::Form::new();
         for (name, value) in grant.fields.iter() {
@@ -48,8 +46,8 @@ impl Upload<'_> {
         let failure = Arc::new(Mutex::new(None));
         let body = reqwest::Body::wrap_stream(self.sealed_chunks(Arc::clone(&failure)));
         let file = reqwest::multipart::Part::stream_with_length(body, self.layout.object_size())
-            .file_name(OBJECT_NAME)
-            .mime_str(OBJECT_TYPE)
+            .file_name(SEALED_NAME)
+            .mime_str(SEALED_TYPE)
             .map_err(network("the store"))?;
         let sent = self
             .client
@@ -124,7 +122,7 @@ impl Upload<'_> {
     /// on its own and signed for its length and SHA-256; aborted on failure.
     pub(crate) async fn multipart(&self, settings: &PageSettings) -> Result<DownloadLink, CliError> {
         let call =
-            endpoint::start_multipart(OBJECT_NAME, OBJECT_TYPE, self.layout.object_size(), None).sealed(self.seal);
+            endpoint::start_multipart(SEALED_NAME, SEALED_TYPE, self.layout.object_size(), None).sealed(self.seal);
         let upload = courier::call(self.client, self.base, &call).await?.upload;
         let sent = self.send_parts(&upload, settings).await;
         match sent {

@@ -16,12 +16,9 @@ pub const SALT_LEN: usize = 16;
 pub const KDF_NAME: &str = "PBKDF2-SHA256";
 /// What Courier's clients write.
 pub const KDF_ITERATIONS: u32 = 600_000;
-/// Fewer is refused: a seal with fewer was not written by Courier, and
-/// would make guessing the password cheap.
-pub const MIN_KDF_ITERATIONS: u32 = 100_000;
-/// More is refused too: a hostile seal could otherwise keep a reader busy
-/// for hours before its first byte.
-pub const MAX_KDF_ITERATIONS: u32 = 10_000_000;
+/// The bounds a reader holds a seal to (`wire` owns them: Courier checks
+/// the same when it takes a seal).
+pub use wire::seal::{MAX_KDF_ITERATIONS, MIN_KDF_ITERATIONS};
 
 const HKDF_SALT: &[u8] = b"courier-e2e-v1";
 const PASSWORD_KEY_LEN: usize = 32;

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac as _};
 use serde::Deserialize;
 use sha2::Sha256;
 use time::OffsetDateTime;
-use wire::seal::{Kdf, MAX_SEAL_LEN, SealedFile};
+use wire::seal::{Kdf, MAX_KDF_ITERATIONS, MAX_SEAL_LEN, MIN_KDF_ITERATIONS, SealedFile};
 
 use crate::Signer;
 use crate::token::{TokenScope, UploadToken, nonce_subject};
@@ -19,17 +19,10 @@ use crate::token::{TokenScope, UploadToken, nonce_subject};
 pub const SEAL_METADATA: &str = "courier-seal";
 /// The POST form field that sets it.
 pub(crate) const SEAL_METADATA_FIELD: &str = "x-amz-meta-courier-seal";
-/// The name an encrypted file is stored under: its own is in the seal.
-pub const SEALED_NAME: &str = "encrypted";
-/// And its type.
-pub const SEALED_TYPE: &str = "application/octet-stream";
+pub use wire::seal::{SEALED_NAME, SEALED_TYPE};
 
 /// How long a nonce signs a proof.
 pub const NONCE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// The fewest and the most PBKDF2 iterations a seal may ask for (FORMAT.md).
-const MIN_ITERATIONS: u32 = 100_000;
-const MAX_ITERATIONS: u32 = 10_000_000;
 
 /// A seal that checked out: its text as the sender made it, and the parts
 /// Courier uses.
@@ -91,7 +84,10 @@ impl Seal {
         }
         if let Some(kdf) = &seal.kdf {
             let salt_ok = BASE64URL.decode(&kdf.salt).is_ok_and(|salt| salt.len() == 16);
-            if kdf.name != "PBKDF2-SHA256" || !salt_ok || !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&kdf.iterations) {
+            if kdf.name != "PBKDF2-SHA256"
+                || !salt_ok
+                || !(MIN_KDF_ITERATIONS..=MAX_KDF_ITERATIONS).contains(&kdf.iterations)
+            {
                 return Err(BadSeal::Kdf);
             }
         }

@@ -17,6 +17,17 @@ pub const MIN_RECORDS_PER_PART: u64 = 128;
 /// 32-byte key, a salt and a few hundred bytes of sealed metadata.
 pub const MAX_SEAL_LEN: usize = 1_536;
 
+/// The name an encrypted file is stored under, and its type: its own are
+/// only in its seal. Every client asks for these, and Courier writes them
+/// whatever is asked.
+pub const SEALED_NAME: &str = "encrypted";
+pub const SEALED_TYPE: &str = crate::file_rules::UNKNOWN_TYPE;
+
+/// The PBKDF2 iterations a seal may ask for: fewer would make the password
+/// cheap to guess, more would keep a reader busy for hours (FORMAT.md).
+pub const MIN_KDF_ITERATIONS: u32 = 100_000;
+pub const MAX_KDF_ITERATIONS: u32 = 10_000_000;
+
 /// Records in a file of `size` bytes (the last may be short; an empty file is one).
 pub fn record_count(size: u64) -> u64 {
     size.div_ceil(RECORD_SIZE).max(1)

@@ -7,18 +7,13 @@
 
 use wire::endpoint::{self, Call, FORM_CONTENT_TYPE};
 
-/// The type an encrypted file is asked for as (with its name,
-/// [`SEALED_NAME`]): Courier stores it under these whatever is sent, and its
-/// own are in its seal.
-const SEALED_TYPE: &str = "application/octet-stream";
-
-use super::engine::sealing::SEALED_NAME;
 use super::transfer::{Body, Ended, Xhr};
 use crate::error::CourierError;
 use crate::json::{ReadJson, from_str};
 use crate::model::{DownloadLink, LinkKind, UploadGrant};
 use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
 use crate::share::{RuleChange, ShareLink, ShareRef};
+use wire::seal::{SEALED_NAME, SEALED_TYPE};
 
 pub async fn sign_upload(
     filename: String,

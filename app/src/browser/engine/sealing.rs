@@ -12,9 +12,6 @@ use super::super::transfer::broken;
 use crate::error::CourierError;
 use wire::seal::{record_count, sealed_size};
 
-/// The name an encrypted file goes to the store under (and Courier keeps).
-pub const SEALED_NAME: &str = "encrypted";
-
 /// Files over this go in parts when encrypted, whatever the multipart
 /// threshold: one POST seals the whole file in memory first.
 pub const LARGEST_SEALED_POST: u64 = 64 * 1024 * 1024;

@@ -11,11 +11,12 @@ use super::super::calls;
 use super::super::transfer::{Body, Ended, ProgressPace, Xhr, broken, unreachable_store};
 use super::outcome::{Halt, Phase, Settings, Watcher};
 use super::record::{Attempt, UploadRecord};
-use super::sealing::{SEALED_NAME, Sealing};
+use super::sealing::Sealing;
 use super::wait::sleep;
 use crate::error::CourierError;
 use crate::model::{DownloadLink, UploadGrant};
 use crate::store_error::read_upload_answer;
+use wire::seal::SEALED_NAME;
 
 /// Sends `file` in one POST; its link.
 pub async fn send(
