@@ -16,12 +16,17 @@ pub const TRIES_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).expect("not zero");
 
 pub struct PasswordAttempts {
     tries: DefaultKeyedRateLimiter<(String, IpAddr)>,
+    /// Clients that used their tries of a share, until when: where only
+    /// wrong tries are counted (keys, see [`Self::wrong_once`]), a right one
+    /// must be refused too meanwhile, or its answer would tell a guess.
+    held: std::sync::Mutex<std::collections::HashMap<(String, IpAddr), std::time::Instant>>,
 }
 
 impl Default for PasswordAttempts {
     fn default() -> Self {
         Self {
             tries: DefaultKeyedRateLimiter::keyed(Quota::per_minute(TRIES_PER_MINUTE).allow_burst(TRIES_PER_MINUTE)),
+            held: std::sync::Mutex::default(),
         }
     }
 }
@@ -35,11 +40,36 @@ impl PasswordAttempts {
             .map_err(|not_until| not_until.wait_time_from(self.tries.clock().now()))
     }
 
+    /// How long `client` must still wait before trying share `id` again, if
+    /// it used its tries; nothing counted.
+    pub fn waiting(&self, id: &str, client: IpAddr) -> Option<Duration> {
+        let key = (id.to_owned(), courier_serve::allowance_of(client));
+        let held = self.held.lock().ok()?;
+        let until = *held.get(&key)?;
+        until.checked_duration_since(std::time::Instant::now())
+    }
+
+    /// Counts one wrong try (a key that did not prove itself): `Err` with
+    /// how long to wait once the client has used its tries, during which
+    /// [`Self::waiting`] refuses its right tries too.
+    pub fn wrong_once(&self, id: &str, client: IpAddr) -> Result<(), Duration> {
+        let counted = self.try_once(id, client);
+        if let (Err(wait), Ok(mut held)) = (counted, self.held.lock()) {
+            let key = (id.to_owned(), courier_serve::allowance_of(client));
+            held.insert(key, std::time::Instant::now() + wait);
+        }
+        counted
+    }
+
     /// Forgets, every minute, the clients whose tries are all back.
     pub fn forget_in_background(self: &Arc<Self>) {
         crate::rate_limit::every_minute_while_kept(self, |attempts| {
             attempts.tries.retain_recent();
             attempts.tries.shrink_to_fit();
+            if let Ok(mut held) = attempts.held.lock() {
+                let now = std::time::Instant::now();
+                held.retain(|_, until| *until > now);
+            }
         });
     }
 }
@@ -60,5 +90,22 @@ mod tests {
         // Another share, another client: their own tries.
         assert!(attempts.try_once("other", client).is_ok());
         assert!(attempts.try_once("share", [192, 0, 2, 2].into()).is_ok());
+    }
+
+    #[test]
+    fn a_client_out_of_wrong_keys_waits_for_any_key() {
+        let attempts = PasswordAttempts::default();
+        let client: IpAddr = [192, 0, 2, 1].into();
+        for _ in 0..10 {
+            assert!(attempts.wrong_once("share", client).is_ok());
+            assert_eq!(attempts.waiting("share", client), None);
+        }
+        assert!(attempts.wrong_once("share", client).is_err());
+        assert!(
+            attempts
+                .waiting("share", client)
+                .is_some_and(|wait| wait > Duration::ZERO)
+        );
+        assert_eq!(attempts.waiting("other", client), None);
     }
 }

@@ -70,6 +70,11 @@ pub async fn download(
     let Some(index) = file.parse::<usize>().ok().and_then(|n| n.checked_sub(1)) else {
         return refused(ShareRefusal::NotFound);
     };
+    // A client out of wrong tries waits, whatever it sends now.
+    let client = shares.proxies.client_of(peer.ip(), &headers);
+    if let Some(wait) = shares.attempts.waiting(&id, client) {
+        return too_many(wait.as_secs() + 1);
+    }
     if !shares.signer.check_key_nonce(&id, &proof.nonce, now) {
         return refusal(
             StatusCode::UNAUTHORIZED,
@@ -90,8 +95,7 @@ pub async fn download(
         return refused(ShareRefusal::NotFound);
     };
     if !seal.proves(&proof.nonce, &proof.proof) {
-        let client = shares.proxies.client_of(peer.ip(), &headers);
-        return match shares.attempts.try_once(&id, client) {
+        return match shares.attempts.wrong_once(&id, client) {
             Ok(()) => {
                 tracing::info!(share = %id, file = index + 1, "a wrong key or password");
                 refusal(

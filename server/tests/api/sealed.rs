@@ -134,6 +134,10 @@ async fn an_encrypted_file_downloads_only_for_a_proof_of_its_key() {
         statuses.push(answer.status().as_u16());
     }
     assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 1, "{statuses:?}");
+    // And meanwhile the right key waits too: its answer must not tell a guess.
+    let held = post_proof(&courier, &id, 1, &sealed.nonce, &prove(&AUTH, &sealed.nonce)).await;
+    assert_eq!(held.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(held.headers().contains_key(reqwest::header::RETRY_AFTER));
 }
 
 #[tokio::test]
