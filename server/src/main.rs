@@ -16,10 +16,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The command-line client speaks to a person: its errors once, as a sentence.
+    let client = matches!(std::env::args().nth(1).as_deref(), Some("get" | "send"));
     let code = match runtime.block_on(run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error}");
+            if !client {
+                tracing::error!("{error}");
+            }
             eprintln!("courier: {error}");
             ExitCode::FAILURE
         }
