@@ -204,6 +204,18 @@ impl From<signer::SignError> for CourierError {
     }
 }
 
+/// Not allowed to upload: 401 with the sentence of why (503 when the
+/// token could not be checked).
+#[cfg(feature = "ssr")]
+impl From<signer::access::AccessRefusal> for CourierError {
+    fn from(refusal: signer::access::AccessRefusal) -> Self {
+        match refusal {
+            signer::access::AccessRefusal::TokenUnchecked => Self::Unavailable(refusal.to_string()),
+            _ => Self::Unauthorized(refusal.to_string()),
+        }
+    }
+}
+
 /// Over the client's daily budget: come back later (429), or never, for a
 /// file larger than a whole day's budget (413).
 #[cfg(feature = "ssr")]

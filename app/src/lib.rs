@@ -13,7 +13,8 @@
 //!   the store, drop, paste, clipboard), no-ops on the server;
 //! - [`confirm_page`] (server only): the link page a plain browser lands on;
 //! - [`share_page`] (server only): a share's page `/s/<id>` (its files, its
-//!   password form, a link that is over), its policy and its QR code.
+//!   password form, a link that is over), its policy and its QR code;
+//! - [`sign_in`] (server only): the upload password's sign-in form.
 
 // Leptos views are types nested as deep as the page: the upload page's
 // went past the default query depth of 128.
@@ -35,5 +36,7 @@ pub mod confirm_page;
 pub mod content_security;
 #[cfg(feature = "ssr")]
 pub mod share_page;
+#[cfg(feature = "ssr")]
+pub mod sign_in;
 
 pub use shell::{App, shell};

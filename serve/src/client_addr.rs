@@ -45,6 +45,11 @@ impl TrustedProxies {
         Ok(Self(ranges))
     }
 
+    /// Whether no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.0.iter().any(|&(range, bits)| match (range, ip) {

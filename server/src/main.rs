@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         }
     };
     // The command-line client speaks to a person: its errors once, as a sentence.
-    let client = matches!(std::env::args().nth(1).as_deref(), Some("get" | "send"));
+    let client = matches!(std::env::args().nth(1).as_deref(), Some("get" | "send" | "token"));
     let code = match runtime.block_on(run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -38,6 +38,7 @@ const HELP: &str = "\
 courier [serve]       serve Courier (the embedded store too, unless COURIER_BUCKET is set)
 courier setup-bucket  make COURIER_BUCKET ready for browser uploads (CORS, lifecycle, public-read policy); idempotent
 courier check         check the configuration and the store before a deploy
+courier token ...     API tokens for scripts: create --name NAME, revoke NAME, list
 courier get LINK      download and decrypt an encrypted share (-o DIR or FILE; --password P)
 courier send FILE...  encrypt and upload files to a Courier (--url URL; --password P)
 
@@ -69,6 +70,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Some("get" | "send") => {
             let args: Vec<String> = std::env::args().skip(1).collect();
             courier_cli::run(&args).await?;
+        }
+        Some("token") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let output = commands::token(&Settings::database_from_env()?, &args).await?;
+            for line in &output.lines {
+                println!("{line}");
+            }
+            if let Some(note) = output.note {
+                eprintln!("{note}");
+            }
         }
         Some("-h" | "--help" | "help") => println!("{HELP}"),
         Some(other) => return Err(format!("unknown command \"{other}\"; try `courier --help`").into()),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use courier_shares::DatabaseConfig;
 use leptos::config::LeptosOptions;
+use signer::access::UploadAccess;
 use signer::post_policy::SigningCredentials;
 use signer::token::TokenSecret;
 use signer::{FileRules, Limits, LinkKind, LinkSettings};
@@ -84,6 +85,8 @@ pub struct Settings {
     /// `COURIER_DATABASE_URL` (`postgres://…`), or SQLite in
     /// `COURIER_DATA_DIR` when unset: where shares are kept.
     pub database: DatabaseConfig,
+    /// `COURIER_UPLOAD_ACCESS` and what each mode needs: who may upload.
+    pub access: AccessSettings,
     /// `COURIER_SHARE_SWEEP_SECS`: how often the files of shares that are
     /// over are looked for and deleted (30 s).
     pub share_sweep_every: Duration,
@@ -149,8 +152,37 @@ pub struct ExternalStore {
     pub credentials: Option<SigningCredentials>,
 }
 
+/// Who may upload (`signer::access`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessSettings {
+    pub mode: UploadAccess,
+    /// `COURIER_UPLOAD_PASSWORD`, for `password`.
+    pub password: Option<String>,
+    /// `COURIER_PROXY_USER_HEADER` (`Remote-User`), for `proxy`: the header
+    /// in which the trusted proxy names the signed-in user.
+    pub proxy_user_header: http::HeaderName,
+}
+
+impl std::fmt::Debug for AccessSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessSettings")
+            .field("mode", &self.mode)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("proxy_user_header", &self.proxy_user_header)
+            .finish()
+    }
+}
+
+/// The shortest upload password taken: it is the only thing between the
+/// internet and the operator's storage (tries are limited, but not forever).
+pub const MIN_UPLOAD_PASSWORD_CHARS: usize = 12;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
+    #[error(
+        "COURIER_UPLOAD_ACCESS must be set: Courier is reachable at {origin}, not only from this machine, and anyone who reaches it could upload at its operator's expense. Set it to password (with COURIER_UPLOAD_PASSWORD), proxy (a trusted proxy's signed-in user, with COURIER_TRUSTED_PROXIES) or open (anyone may upload)"
+    )]
+    AccessNotChosen { origin: String },
     #[error("{name} is not valid: {reason}")]
     Invalid { name: &'static str, reason: String },
     #[error(
@@ -164,6 +196,16 @@ impl Settings {
         Self::parse(|name| std::env::var(name).ok())
     }
 
+    /// Only where shares (and API tokens) are kept: what `courier token` needs.
+    pub fn database_from_env() -> Result<DatabaseConfig, SettingsError> {
+        database(&|name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        })
+    }
+
     /// Reads the `LEPTOS_*`, `COURIER_*` and `AWS_*` settings through `var`.
     pub fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let var = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -171,6 +213,7 @@ impl Settings {
         let public_url = var("COURIER_PUBLIC_URL")
             .map(|raw| parse_public_url(&raw))
             .transpose()?;
+        let access = access(&var, public_url.as_ref(), leptos.site_addr)?;
         let secret = secret(&var)?;
         let storage = match var("COURIER_BUCKET") {
             Some(_) if secret.is_none() => return Err(SettingsError::MissingSecret),
@@ -190,6 +233,7 @@ impl Settings {
             shutdown_grace: shutdown_grace(&var)?,
             min_free_bytes: min_free_bytes(&var)?,
             database: database(&var)?,
+            access,
             share_sweep_every: Duration::from_secs(parse_number(
                 "COURIER_SHARE_SWEEP_SECS",
                 var("COURIER_SHARE_SWEEP_SECS"),
@@ -198,6 +242,72 @@ impl Settings {
                 24 * 3600,
             )?),
         })
+    }
+}
+
+/// `COURIER_UPLOAD_ACCESS`: `open` only by default, and only while Courier
+/// is reached at a loopback address (its public URL, or where it listens
+/// when none is set); anywhere else the operator must choose.
+fn access(
+    var: &impl Fn(&str) -> Option<String>,
+    public_url: Option<&Url>,
+    site_addr: SocketAddr,
+) -> Result<AccessSettings, SettingsError> {
+    let name = "COURIER_UPLOAD_ACCESS";
+    let mode = match var(name) {
+        Some(raw) => UploadAccess::parse(&raw).ok_or_else(|| invalid(name, "must be open, password or proxy"))?,
+        None => {
+            let (loopback, origin) = match public_url {
+                Some(url) => (is_loopback_host(url), url.origin().ascii_serialization()),
+                None => (site_addr.ip().is_loopback(), format!("http://{site_addr}")),
+            };
+            if !loopback {
+                return Err(SettingsError::AccessNotChosen { origin });
+            }
+            UploadAccess::Open
+        }
+    };
+    let password = var("COURIER_UPLOAD_PASSWORD");
+    match (mode, &password) {
+        (UploadAccess::Password, None) => {
+            return Err(invalid(
+                "COURIER_UPLOAD_PASSWORD",
+                "it must be set when COURIER_UPLOAD_ACCESS=password",
+            ));
+        }
+        (UploadAccess::Password, Some(password)) if password.chars().count() < MIN_UPLOAD_PASSWORD_CHARS => {
+            return Err(invalid(
+                "COURIER_UPLOAD_PASSWORD",
+                &format!("it must be at least {MIN_UPLOAD_PASSWORD_CHARS} characters long"),
+            ));
+        }
+        (UploadAccess::Proxy, _) if var("COURIER_TRUSTED_PROXIES").is_none() => {
+            return Err(invalid(
+                "COURIER_UPLOAD_ACCESS",
+                "proxy needs COURIER_TRUSTED_PROXIES: the proxies whose user header Courier believes",
+            ));
+        }
+        _ => {}
+    }
+    let header = "COURIER_PROXY_USER_HEADER";
+    let proxy_user_header = var(header)
+        .unwrap_or_else(|| "Remote-User".to_owned())
+        .parse::<http::HeaderName>()
+        .map_err(|_| invalid(header, "it must be an HTTP header name such as Remote-User"))?;
+    Ok(AccessSettings {
+        mode,
+        password: password.filter(|_| mode == UploadAccess::Password),
+        proxy_user_header,
+    })
+}
+
+/// `localhost`, `127.0.0.1`, `[::1]` and the like.
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

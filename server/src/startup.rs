@@ -31,6 +31,8 @@ use courier_shares::ShareDb;
 use signer::Signer;
 use signer::token::TokenSecret;
 
+use crate::access::Access;
+use crate::access::budget::ClientBudget;
 use crate::cache_control::Assets;
 use crate::confirm::{confirm_cors, confirm_upload};
 use crate::embedded_store::{EmbeddedStoreError, RunningStore};
@@ -38,7 +40,6 @@ use crate::rate_limit::RateLimit;
 use crate::serve::{Server, Serving};
 use crate::settings::{Settings, SettingsError, StorageSettings};
 use crate::storage::{self, StorageError};
-use crate::upload_budget::ClientBudget;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -193,6 +194,14 @@ impl Application {
         };
         share_routes.attempts.forget_in_background();
         let sweep_every = settings.share_sweep_every;
+        let access = Access::new(
+            &settings.access,
+            &signer,
+            &settings.rate_limit.trusted_proxies,
+            shares.clone(),
+            public_url.scheme() == "https",
+        );
+        tracing::info!(upload_access = access.mode().as_str(), "who may upload");
         let router = router(
             AppState {
                 leptos_options,
@@ -201,7 +210,8 @@ impl Application {
             },
             share_routes,
             RateLimit::new(&settings.rate_limit),
-            ClientBudget::new(settings.client_bytes_per_day, &settings.rate_limit.trusted_proxies),
+            ClientBudget::new(settings.client_bytes_per_day),
+            access,
         );
         Ok(Self {
             listener,
@@ -308,6 +318,7 @@ fn router(
     share_routes: crate::share_routes::Shares,
     rate_limit: Option<Arc<RateLimit>>,
     budget: Option<ClientBudget>,
+    access: Access,
 ) -> Router {
     // Server functions and the page run on tokio.
     let _ = any_spawner::Executor::init_tokio();
@@ -365,22 +376,26 @@ fn router(
             response
         }
     };
-    // Each call names its client, whose budget grants are charged to.
-    let api = match budget {
-        Some(budget) => {
-            budget.sweep_in_background();
-            post(server_functions).layer(middleware::from_fn_with_state(
-                budget,
-                crate::upload_budget::name_the_client,
-            ))
-        }
-        None => post(server_functions),
-    };
+    if let Some(budget) = &budget {
+        budget.sweep_in_background();
+    }
+    // Each call, and the page, is admitted: who uploads (whose budget a
+    // grant is charged to), or why they may not.
+    let admitted = middleware::from_fn_with_state(access.clone(), crate::access::admit);
+    let api = post(server_functions).layer(admitted.clone());
     // The routes that sign (the page carries a form policy): rate limited.
     let signing = Router::new()
         // The page is HTML worth compressing; the API's small JSON answers
         // are not, and they are the hot path.
-        .route("/", get(page).layer(page_compression()))
+        .route("/", get(page).layer(page_compression()).layer(admitted))
+        .route(
+            app::sign_in::SIGN_IN_PATH,
+            post(crate::access::sign_in::sign_in).with_state(access.clone()),
+        )
+        .route(
+            app::sign_in::SIGN_OUT_PATH,
+            post(crate::access::sign_in::sign_out).with_state(access),
+        )
         .route(&format!("{}/{{*name}}", wire::endpoint::PREFIX), api)
         .route("/confirm-upload", get(confirm_upload).layer(confirm_cors()))
         // The confirm page's "New link": its owner token in the body, not a URL.

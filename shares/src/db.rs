@@ -1157,6 +1157,9 @@ fn shared_already(error: sqlx::Error, key: &str) -> DbError {
     }
 }
 
+mod tokens;
+pub use tokens::{ApiToken, TokenRefusal, valid_token_name};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@
 //!   and a download counted (or given back); the sender's view, rule
 //!   changes, revocation and several shares combined into one; the sweep
 //!   that claims shares that are over so their objects can be deleted;
+//! - API tokens for scripts, kept as their hashes (`db::tokens`);
 //! - [`error`]: why a share cannot be used or changed, and why the database failed.
 //!
 //! A password is kept only as the Argon2id hash the caller made, and no
@@ -31,7 +32,7 @@ pub mod error;
 pub mod share;
 
 pub use config::DatabaseConfig;
-pub use db::{DbStatus, MOST_SHARES_AT_ONCE, ShareDb};
+pub use db::{ApiToken, DbStatus, MOST_SHARES_AT_ONCE, ShareDb, TokenRefusal, valid_token_name};
 pub use error::{DbError, ShareRefusal};
 pub use share::{
     NewFile, NewRules, NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile,

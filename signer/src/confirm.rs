@@ -37,9 +37,11 @@ impl Signer {
             TokenScope::Renewal => self.renewed_link(&key, token, now).await,
             TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, request.etag.as_deref(), now).await,
             // `verify` opens no key with a multipart token.
-            TokenScope::Multipart | TokenScope::Share | TokenScope::Unlock | TokenScope::Nonce => {
-                Err(SignError::NotThisFile)
-            }
+            TokenScope::Multipart
+            | TokenScope::Share
+            | TokenScope::Unlock
+            | TokenScope::Nonce
+            | TokenScope::Session => Err(SignError::NotThisFile),
         }
     }
 
@@ -51,9 +53,11 @@ impl Signer {
         match verified.scope {
             TokenScope::Renewal => self.renewed_link(&key, token.to_owned(), now).await,
             TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, None, now).await,
-            TokenScope::Multipart | TokenScope::Share | TokenScope::Unlock | TokenScope::Nonce => {
-                Err(SignError::NotThisFile)
-            }
+            TokenScope::Multipart
+            | TokenScope::Share
+            | TokenScope::Unlock
+            | TokenScope::Nonce
+            | TokenScope::Session => Err(SignError::NotThisFile),
         }
     }
 

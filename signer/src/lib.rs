@@ -13,6 +13,7 @@
 //! - [`delete`]: a file deleted for its owner;
 //! - [`token`], [`object_key`], [`file_name`]: what the above are built from.
 
+pub mod access;
 mod confirm;
 mod confirm_lock;
 pub mod content_disposition;
@@ -220,6 +221,11 @@ impl Signer {
             public_base,
             confirming: confirm_lock::ConfirmLocks::default(),
         })))
+    }
+
+    /// The upload password's sessions, signed with this signer's secret.
+    pub fn sessions(&self, password: &str) -> access::Sessions {
+        access::Sessions::new(self.0.secret.clone(), password)
     }
 
     pub fn bucket(&self) -> &str {

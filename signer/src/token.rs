@@ -81,6 +81,9 @@ pub enum TokenScope {
     /// A nonce a downloader of an encrypted share signs with its key (see
     /// [`nonce_subject`]). Never a link to a file.
     Nonce,
+    /// A browser signed in with the upload password (see
+    /// [`crate::access`]). Never a link to a file.
+    Session,
 }
 
 impl TokenScope {
@@ -93,6 +96,7 @@ impl TokenScope {
             Self::Share => "s",
             Self::Unlock => "u",
             Self::Nonce => "n",
+            Self::Session => "a",
         }
     }
 }
@@ -144,7 +148,11 @@ impl UploadToken {
         let subject = match parsed.scope {
             TokenScope::Key | TokenScope::Renewal => key.as_str(),
             TokenScope::Prefix => key.prefix(),
-            TokenScope::Multipart | TokenScope::Share | TokenScope::Unlock | TokenScope::Nonce => {
+            TokenScope::Multipart
+            | TokenScope::Share
+            | TokenScope::Unlock
+            | TokenScope::Nonce
+            | TokenScope::Session => {
                 return Err(TokenError::Forged);
             }
         };
@@ -218,6 +226,7 @@ impl Parsed {
             "s" => TokenScope::Share,
             "u" => TokenScope::Unlock,
             "n" => TokenScope::Nonce,
+            "a" => TokenScope::Session,
             _ => return Err(TokenError::Malformed),
         };
         if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {

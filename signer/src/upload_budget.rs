@@ -13,11 +13,12 @@
 //! late, never early).
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use wire::size::human_size;
+
+use crate::access::Uploader;
 
 /// How long a charge counts.
 pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -25,19 +26,13 @@ pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// How finely charges are kept.
 const SLOT: Duration = Duration::from_secs(10 * 60);
 
-/// Whose budget a request uses: its client's IPv4 address, or its IPv6 /64,
-/// as the server works it out (the same client as the rate limit's). The
-/// server puts it on each `/api/*` request for the server functions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ClientAddr(pub IpAddr);
-
 /// Every client's charges of the last 24 hours.
 #[derive(Debug)]
 pub struct UploadBudget {
     per_day: u64,
     /// Slot 0 starts here.
     epoch: Instant,
-    ledgers: Mutex<HashMap<ClientAddr, Ledger>>,
+    ledgers: Mutex<HashMap<Uploader, Ledger>>,
 }
 
 /// One client's charges, oldest slot first.
@@ -48,9 +43,9 @@ struct Ledger {
 }
 
 /// What one grant was charged, to give it back if the grant fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Charge {
-    client: ClientAddr,
+    client: Uploader,
     slot: u64,
     bytes: u64,
 }
@@ -60,20 +55,43 @@ pub struct Charge {
 pub enum OverBudget {
     /// The file alone is more than a day's budget: it never fits.
     #[error(
-        "This file is {}, more than the {} this Courier accepts from one address in a day. Ask its operator.",
+        "This file is {}, more than the {} this Courier accepts from {} in a day. Ask its operator.",
         human_size(*size),
-        human_size(*per_day)
+        human_size(*per_day),
+        who.one
     )]
-    LargerThanADay { size: u64, per_day: u64 },
+    LargerThanADay { size: u64, per_day: u64, who: Who },
     /// What is left of the day's budget is less than the file.
-    #[error("{}", spent_sentence(*size, *left, *per_day, *frees_in))]
+    #[error("{}", spent_sentence(*size, *left, *per_day, *frees_in, *who))]
     Spent {
+        who: Who,
         size: u64,
         left: u64,
         per_day: u64,
         /// When enough has freed up for this file.
         frees_in: Duration,
     },
+}
+
+/// How a budget's sentences name whose it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Who {
+    /// "this address"
+    pub this: &'static str,
+    /// "one address"
+    pub one: &'static str,
+}
+
+impl Who {
+    pub fn of(uploader: &Uploader) -> Self {
+        let (this, one) = match uploader {
+            Uploader::Anonymous(_) => ("this address", "one address"),
+            Uploader::Session(_) => ("this browser", "one signed-in browser"),
+            Uploader::Token(_) => ("this API token", "one API token"),
+            Uploader::User(_) => ("you", "one person"),
+        };
+        Self { this, one }
+    }
 }
 
 impl OverBudget {
@@ -102,20 +120,23 @@ impl UploadBudget {
 
     /// Charges `bytes` to `client`, or refuses, charging nothing, when that
     /// would take it past its budget for the last 24 hours.
-    pub fn charge(&self, client: ClientAddr, bytes: u64, now: Instant) -> Result<Charge, OverBudget> {
+    pub fn charge(&self, client: &Uploader, bytes: u64, now: Instant) -> Result<Charge, OverBudget> {
+        let who = Who::of(client);
         if bytes > self.per_day {
             return Err(OverBudget::LargerThanADay {
                 size: bytes,
                 per_day: self.per_day,
+                who,
             });
         }
         let slot = self.slot_of(now);
         let mut ledgers = self.ledgers();
-        let ledger = ledgers.entry(client).or_default();
+        let ledger = ledgers.entry(client.clone()).or_default();
         self.forget_expired(ledger, now);
         let left = self.per_day.saturating_sub(ledger.total);
         if bytes > left {
             return Err(OverBudget::Spent {
+                who,
                 size: bytes,
                 left,
                 per_day: self.per_day,
@@ -127,7 +148,11 @@ impl UploadBudget {
             _ => ledger.slots.push_back((slot, bytes)),
         }
         ledger.total += bytes;
-        Ok(Charge { client, slot, bytes })
+        Ok(Charge {
+            client: client.clone(),
+            slot,
+            bytes,
+        })
     }
 
     /// Gives back a charge whose grant failed (nothing was handed out).
@@ -167,15 +192,15 @@ impl UploadBudget {
     }
 
     /// What `client` has been charged in the window.
-    pub fn used(&self, client: ClientAddr, now: Instant) -> u64 {
+    pub fn used(&self, client: &Uploader, now: Instant) -> u64 {
         let mut ledgers = self.ledgers();
-        ledgers.get_mut(&client).map_or(0, |ledger| {
+        ledgers.get_mut(client).map_or(0, |ledger| {
             self.forget_expired(ledger, now);
             ledger.total
         })
     }
 
-    fn ledgers(&self) -> MutexGuard<'_, HashMap<ClientAddr, Ledger>> {
+    fn ledgers(&self) -> MutexGuard<'_, HashMap<Uploader, Ledger>> {
         // A panic elsewhere never leaves a ledger half written (each change
         // is a few integer updates), so a poisoned lock's data is sound.
         self.ledgers.lock().unwrap_or_else(PoisonError::into_inner)
@@ -225,16 +250,23 @@ fn frees_at(slot: u64) -> Duration {
     )
 }
 
-fn spent_sentence(size: u64, left: u64, per_day: u64, frees_in: Duration) -> String {
+fn spent_sentence(size: u64, left: u64, per_day: u64, frees_in: Duration, who: Who) -> String {
     let wait = in_words(frees_in);
+    let Who { this, one } = who;
     if left == 0 {
+        let mut this = this.to_owned();
+        if let Some(first) = this.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        let have = if who.this == "you" { "have" } else { "has" };
         format!(
-            "This address has been granted {} of uploads in the last 24 hours, the most this Courier accepts from one address in a day. Try again in {wait}, or ask its operator.",
+            "{this} {have} been granted {} of uploads in the last 24 hours, the most this Courier accepts from {one} in a day. Try again in {wait}, or ask its operator.",
             human_size(per_day)
         )
     } else {
+        let have = if who.this == "you" { "have" } else { "has" };
         format!(
-            "This file is {}, but this address has only {} left of the {} this Courier accepts from one address in a day. Enough frees up in {wait}: try again then, or ask its operator.",
+            "This file is {}, but {this} {have} only {} left of the {} this Courier accepts from {one} in a day. Enough frees up in {wait}: try again then, or ask its operator.",
             human_size(size),
             human_size(left),
             human_size(per_day)
@@ -264,8 +296,8 @@ mod tests {
     const GIB: u64 = 1024 * 1024 * 1024;
     const HOUR: Duration = Duration::from_secs(3600);
 
-    fn client(n: u8) -> ClientAddr {
-        ClientAddr(IpAddr::from([203, 0, 113, n]))
+    fn client(n: u8) -> Uploader {
+        Uploader::Anonymous(std::net::IpAddr::from([203, 0, 113, n]))
     }
 
     fn budget(per_day: u64) -> (UploadBudget, Instant) {
@@ -281,25 +313,25 @@ mod tests {
     #[test]
     fn a_client_is_granted_its_budget_and_no_more() {
         let (budget, start) = budget(100 * GIB);
-        assert!(budget.charge(client(1), 60 * GIB, start).is_ok());
+        assert!(budget.charge(&client(1), 60 * GIB, start).is_ok());
         assert!(
-            budget.charge(client(1), 40 * GIB, start + HOUR).is_ok(),
+            budget.charge(&client(1), 40 * GIB, start + HOUR).is_ok(),
             "exactly the budget"
         );
         let refused = budget
-            .charge(client(1), 1, start + 2 * HOUR)
+            .charge(&client(1), 1, start + 2 * HOUR)
             .expect_err("the budget is spent");
         assert_eq!(
             refused.to_string(),
             "This address has been granted 100 GiB of uploads in the last 24 hours, the most this Courier accepts from one address in a day. Try again in 22 hours and 10 minutes, or ask its operator."
         );
         assert_eq!(
-            budget.used(client(1), start + 2 * HOUR),
+            budget.used(&client(1), start + 2 * HOUR),
             100 * GIB,
             "a refusal charges nothing"
         );
         assert!(
-            budget.charge(client(2), 100 * GIB, start).is_ok(),
+            budget.charge(&client(2), 100 * GIB, start).is_ok(),
             "another client has its own"
         );
     }
@@ -307,15 +339,16 @@ mod tests {
     #[test]
     fn the_refusal_says_what_is_left_and_when_enough_frees_up() {
         let (budget, start) = budget(100 * GIB);
-        assert!(budget.charge(client(1), 30 * GIB, start).is_ok());
-        assert!(budget.charge(client(1), 58 * GIB, start + 5 * HOUR).is_ok());
+        assert!(budget.charge(&client(1), 30 * GIB, start).is_ok());
+        assert!(budget.charge(&client(1), 58 * GIB, start + 5 * HOUR).is_ok());
         let refused = budget
-            .charge(client(1), 40 * GIB, start + 6 * HOUR)
+            .charge(&client(1), 40 * GIB, start + 6 * HOUR)
             .expect_err("12 GiB left");
         // The first 30 GiB free 24 h after their slot ends: 18 h 10 min on.
         assert_eq!(
             refused,
             OverBudget::Spent {
+                who: Who::of(&client(1)),
                 size: 40 * GIB,
                 left: 12 * GIB,
                 per_day: 100 * GIB,
@@ -328,36 +361,38 @@ mod tests {
         );
         assert_eq!(refused.retry_after(), Some(18 * HOUR + SLOT));
         // Needing the second charge too: until that one frees.
-        let refused = budget.charge(client(1), 50 * GIB, start + 6 * HOUR).expect_err("spent");
+        let refused = budget
+            .charge(&client(1), 50 * GIB, start + 6 * HOUR)
+            .expect_err("spent");
         assert_eq!(refused.retry_after(), Some(23 * HOUR + SLOT));
     }
 
     #[test]
     fn the_window_rolls() {
         let (budget, start) = budget(100 * GIB);
-        assert!(budget.charge(client(1), 70 * GIB, start).is_ok());
-        assert!(budget.charge(client(1), 30 * GIB, start + 12 * HOUR).is_ok());
+        assert!(budget.charge(&client(1), 70 * GIB, start).is_ok());
+        assert!(budget.charge(&client(1), 30 * GIB, start + 12 * HOUR).is_ok());
         // Still inside the first charge's window (it counts until 24 h after its slot ends).
-        assert!(budget.charge(client(1), GIB, start + WINDOW).is_err());
+        assert!(budget.charge(&client(1), GIB, start + WINDOW).is_err());
         assert!(
             budget
-                .charge(client(1), GIB, start + WINDOW + SLOT - Duration::from_secs(1))
+                .charge(&client(1), GIB, start + WINDOW + SLOT - Duration::from_secs(1))
                 .is_err()
         );
         // Then its 70 GiB are free again; the later 30 GiB still count.
         let later = start + WINDOW + SLOT;
-        assert_eq!(budget.used(client(1), later), 30 * GIB);
-        assert!(budget.charge(client(1), 70 * GIB, later).is_ok());
-        assert!(budget.charge(client(1), 1, later).is_err());
+        assert_eq!(budget.used(&client(1), later), 30 * GIB);
+        assert!(budget.charge(&client(1), 70 * GIB, later).is_ok());
+        assert!(budget.charge(&client(1), 1, later).is_err());
         // Within any 24 hours, never more than the budget.
-        assert!(budget.charge(client(1), 30 * GIB, start + 36 * HOUR).is_err());
-        assert!(budget.charge(client(1), 30 * GIB, start + 36 * HOUR + SLOT).is_ok());
+        assert!(budget.charge(&client(1), 30 * GIB, start + 36 * HOUR).is_err());
+        assert!(budget.charge(&client(1), 30 * GIB, start + 36 * HOUR + SLOT).is_ok());
     }
 
     #[test]
     fn a_file_larger_than_a_day_never_fits() {
         let (budget, start) = budget(100 * GIB);
-        let refused = budget.charge(client(1), 150 * GIB, start).expect_err("too large");
+        let refused = budget.charge(&client(1), 150 * GIB, start).expect_err("too large");
         assert_eq!(
             refused.to_string(),
             "This file is 150 GiB, more than the 100 GiB this Courier accepts from one address in a day. Ask its operator."
@@ -369,15 +404,15 @@ mod tests {
     #[test]
     fn a_failed_grant_is_given_back() {
         let (budget, start) = budget(100 * GIB);
-        let kept = budget.charge(client(1), 40 * GIB, start).expect("fits");
-        let failed = budget.charge(client(1), 60 * GIB, start).expect("fits");
+        let kept = budget.charge(&client(1), 40 * GIB, start).expect("fits");
+        let failed = budget.charge(&client(1), 60 * GIB, start).expect("fits");
         budget.refund(failed);
-        assert_eq!(budget.used(client(1), start), 40 * GIB);
-        budget.refund(kept);
+        assert_eq!(budget.used(&client(1), start), 40 * GIB);
+        budget.refund(kept.clone());
         assert_eq!(budget.clients(), 0, "a client with nothing charged is forgotten");
         budget.refund(kept);
         assert_eq!(
-            budget.used(client(1), start),
+            budget.used(&client(1), start),
             0,
             "giving back twice gives back nothing more"
         );
@@ -389,11 +424,11 @@ mod tests {
         for n in 0..100 {
             assert!(
                 budget
-                    .charge(client(n), GIB, start + Duration::from_secs(u64::from(n)))
+                    .charge(&client(n), GIB, start + Duration::from_secs(u64::from(n)))
                     .is_ok()
             );
         }
-        assert!(budget.charge(client(200), GIB, start + 6 * HOUR).is_ok());
+        assert!(budget.charge(&client(200), GIB, start + 6 * HOUR).is_ok());
         assert_eq!(budget.clients(), 101);
         budget.sweep(start + 12 * HOUR);
         assert_eq!(budget.clients(), 101, "nothing has expired yet");
@@ -407,7 +442,11 @@ mod tests {
     fn a_busy_client_keeps_one_entry_per_slot() {
         let (budget, start) = budget(u64::MAX);
         for second in 0..(2 * 3600) {
-            assert!(budget.charge(client(1), 1, start + Duration::from_secs(second)).is_ok());
+            assert!(
+                budget
+                    .charge(&client(1), 1, start + Duration::from_secs(second))
+                    .is_ok()
+            );
         }
         let ledgers = budget.ledgers();
         assert_eq!(ledgers[&client(1)].slots.len(), 12, "two hours, twelve slots");

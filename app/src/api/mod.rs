@@ -38,9 +38,10 @@ pub async fn sign_upload(
     seal: Option<String>,
 ) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
+    let uploader = uploader()?;
     let request = upload_request(&signer, filename, content_type, size, link, seal)?;
     let link = request.link;
-    let charged = charge(&signer, &request)?;
+    let charged = charge(&signer, &uploader, &request)?;
     let grant = kept_if_granted(
         charged,
         logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await),
@@ -79,6 +80,7 @@ pub async fn delete_upload(key: String, token: String) -> Result<(), CourierErro
 #[server(endpoint = "sign_upload_form", output = JsonOut)]
 pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, CourierError> {
     let signer = signer()?;
+    uploader()?;
     let settings = signer.page_settings();
     // A page asked for a public form where public links are off gets the
     // expiring one (and says which it is); grants themselves refuse.
@@ -114,8 +116,9 @@ pub async fn start_multipart(
     seal: Option<String>,
 ) -> Result<MultipartGrant, CourierError> {
     let signer = signer()?;
+    let uploader = uploader()?;
     let request = upload_request(&signer, filename, content_type, size, link, seal)?;
-    let charged = charge(&signer, &request)?;
+    let charged = charge(&signer, &uploader, &request)?;
     kept_if_granted(
         charged,
         logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await),
@@ -227,6 +230,28 @@ fn signer() -> Result<signer::Signer, CourierError> {
     })
 }
 
+/// Who asks to upload, as the server admitted them (`signer::access`); a
+/// request it did not admit is refused (401) with why.
+#[cfg(feature = "ssr")]
+fn uploader() -> Result<signer::access::Uploader, CourierError> {
+    use signer::access::Admission;
+    let admission =
+        with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<Admission>().cloned()).flatten();
+    match admission {
+        Some(Admission::Admitted(uploader)) => Ok(uploader),
+        Some(Admission::Refused(refusal)) => {
+            let error = CourierError::from(refusal);
+            tracing::info!(error = %error, status = error.status_code(), "refused: no upload access");
+            Err(answered(error))
+        }
+        // The server admits every `/api/*` request; without its verdict
+        // nothing is granted rather than everything.
+        None => Err(answered(CourierError::Internal(
+            "Courier could not tell who the upload comes from.".to_owned(),
+        ))),
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn shares() -> Result<courier_shares::ShareDb, CourierError> {
     use_context::<courier_shares::ShareDb>().ok_or_else(|| {
@@ -256,8 +281,12 @@ struct Charged {
 /// anything is signed or the store is called; `None` when there is no
 /// budget (`COURIER_CLIENT_BYTES_PER_DAY=0`, so the server provides none).
 #[cfg(feature = "ssr")]
-fn charge(signer: &signer::Signer, request: &signer::UploadRequest) -> Result<Option<Charged>, CourierError> {
-    use signer::upload_budget::{ClientAddr, UploadBudget};
+fn charge(
+    signer: &signer::Signer,
+    uploader: &signer::access::Uploader,
+    request: &signer::UploadRequest,
+) -> Result<Option<Charged>, CourierError> {
+    use signer::upload_budget::UploadBudget;
     let Some(budget) = use_context::<std::sync::Arc<UploadBudget>>() else {
         return Ok(None);
     };
@@ -269,16 +298,7 @@ fn charge(signer: &signer::Signer, request: &signer::UploadRequest) -> Result<Op
             .check(request.size, &request.content_type)
             .map_err(signer::SignError::from),
     )?;
-    // The server names the client on every `/api/*` request; without it
-    // nothing is granted rather than everything uncharged.
-    let client = with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<ClientAddr>().copied())
-        .flatten()
-        .ok_or_else(|| {
-            answered(CourierError::Internal(
-                "Courier could not tell which address the upload comes from.".to_owned(),
-            ))
-        })?;
-    match budget.charge(client, request.size, std::time::Instant::now()) {
+    match budget.charge(uploader, request.size, std::time::Instant::now()) {
         Ok(charge) => Ok(Some(Charged { budget, charge })),
         Err(over) => {
             if let Some(wait) = over.retry_after()
@@ -288,7 +308,7 @@ fn charge(signer: &signer::Signer, request: &signer::UploadRequest) -> Result<Op
                 response.insert_header(http::header::RETRY_AFTER, seconds);
             }
             let error = CourierError::from(over);
-            tracing::info!(client = %client.0, error = %error, status = error.status_code(), "refused: upload budget");
+            tracing::info!(uploader = %uploader.describe(), error = %error, status = error.status_code(), "refused: upload budget");
             Err(answered(error))
         }
     }

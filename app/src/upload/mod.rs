@@ -23,13 +23,76 @@ use crate::model::LinkKind;
 #[component]
 pub fn UploadPage() -> impl IntoView {
     let link = requested_link();
-    let form = Resource::new(|| (), move |_| sign_upload_form(link));
+    let (uploads, signed_in) = match page_access() {
+        PageAccess::Upload { signed_in } => (true, signed_in),
+        PageAccess::SignIn | PageAccess::Refused(_) => (false, false),
+    };
     view! {
         <main class="page">
             <header class="masthead">
                 <h1>"Courier"</h1>
                 <p class="tagline">"Send a file straight to storage and get a link that expires."</p>
+                {signed_in.then(sign_out)}
             </header>
+            {if uploads { uploader(link).into_any() } else { no_upload_access().into_any() }}
+        </main>
+    }
+}
+
+/// Whether this page may upload (`COURIER_UPLOAD_ACCESS`), as the server
+/// admitted its request.
+enum PageAccess {
+    Upload {
+        signed_in: bool,
+    },
+    /// The upload password is asked for.
+    SignIn,
+    /// Not allowed, for this reason.
+    Refused(String),
+}
+
+fn page_access() -> PageAccess {
+    #[cfg(feature = "ssr")]
+    {
+        use signer::access::{AccessRefusal, Admission, Uploader};
+        let admission =
+            use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<Admission>().cloned());
+        match admission {
+            Some(Admission::Admitted(uploader)) => PageAccess::Upload {
+                signed_in: matches!(uploader, Uploader::Session(_)),
+            },
+            Some(Admission::Refused(AccessRefusal::SignIn)) => PageAccess::SignIn,
+            Some(Admission::Refused(refusal)) => PageAccess::Refused(refusal.to_string()),
+            // No verdict: the form's own call refuses with a sentence.
+            None => PageAccess::Upload { signed_in: false },
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    PageAccess::Upload { signed_in: false }
+}
+
+fn sign_out() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    return view! { <crate::sign_in::SignOutForm /> };
+    #[cfg(not(feature = "ssr"))]
+    ()
+}
+
+/// The sign-in form, or why this browser may not upload.
+fn no_upload_access() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    return match page_access() {
+        PageAccess::Refused(sentence) => view! { <p class="error" role="alert">{sentence}</p> }.into_any(),
+        _ => view! { <crate::sign_in::SignInForm refusal=None /> }.into_any(),
+    };
+    #[cfg(not(feature = "ssr"))]
+    ()
+}
+
+/// The uploader: the signed form, as the island the browser hydrates.
+fn uploader(link: Option<LinkKind>) -> impl IntoView {
+    let form = Resource::new(|| (), move |_| sign_upload_form(link));
+    view! {
             <Suspense fallback=|| view! { <p class="status">"Preparing the upload form…"</p> }>
                 {move || Suspend::new(async move {
                     match form.await {
@@ -38,7 +101,6 @@ pub fn UploadPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </main>
     }
 }
 

@@ -15,7 +15,7 @@
 //!
 //! Files of shares that are over are deleted by [`sweeper`].
 
-mod attempts;
+pub(crate) mod attempts;
 mod download;
 mod page;
 mod sealed;

@@ -1,6 +1,7 @@
 //! Integration tests: the real server and the embedded store on free loopback
 //! ports, driven over HTTP the way a browser drives them.
 
+mod access;
 mod attacks;
 mod budget;
 mod caching;
