@@ -33,6 +33,9 @@ pub struct UploadBudget {
     /// Slot 0 starts here.
     epoch: Instant,
     ledgers: Mutex<HashMap<Uploader, Ledger>>,
+    /// Multipart uploads in progress (by upload id), with their charge and
+    /// when they started: an upload aborted gives its charge back.
+    open_uploads: Mutex<HashMap<String, (Charge, Instant)>>,
 }
 
 /// One client's charges, oldest slot first.
@@ -111,6 +114,7 @@ impl UploadBudget {
             per_day,
             epoch: now,
             ledgers: Mutex::new(HashMap::new()),
+            open_uploads: Mutex::new(HashMap::new()),
         })
     }
 
@@ -175,9 +179,31 @@ impl UploadBudget {
         }
     }
 
+    /// Keeps a multipart upload's charge until it is completed or aborted.
+    pub fn hold(&self, upload_id: &str, charge: Charge, now: Instant) {
+        self.open_uploads().insert(upload_id.to_owned(), (charge, now));
+    }
+
+    /// A multipart upload aborted: its charge given back (nothing of it is
+    /// stored any more).
+    pub fn give_back(&self, upload_id: &str) {
+        let held = self.open_uploads().remove(upload_id);
+        if let Some((charge, _)) = held {
+            self.refund(charge);
+        }
+    }
+
+    /// A multipart upload completed: its charge stays.
+    pub fn settle(&self, upload_id: &str) {
+        self.open_uploads().remove(upload_id);
+    }
+
     /// Forgets charges older than the window, and clients left with none,
-    /// so the table does not grow with every address seen.
+    /// so the table does not grow with every address seen; and uploads
+    /// started longer ago than that (their charges are over anyway).
     pub fn sweep(&self, now: Instant) {
+        self.open_uploads()
+            .retain(|_, (_, started)| now.saturating_duration_since(*started) < WINDOW + SLOT);
         let mut ledgers = self.ledgers();
         ledgers.retain(|_, ledger| {
             self.forget_expired(ledger, now);
@@ -198,6 +224,10 @@ impl UploadBudget {
             self.forget_expired(ledger, now);
             ledger.total
         })
+    }
+
+    fn open_uploads(&self) -> MutexGuard<'_, HashMap<String, (Charge, Instant)>> {
+        self.open_uploads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn ledgers(&self) -> MutexGuard<'_, HashMap<Uploader, Ledger>> {
@@ -416,6 +446,31 @@ mod tests {
             0,
             "giving back twice gives back nothing more"
         );
+    }
+
+    #[test]
+    fn an_aborted_upload_gives_its_charge_back_and_a_completed_one_keeps_it() {
+        let (budget, start) = budget(100 * GIB);
+        let aborted = budget.charge(&client(1), 60 * GIB, start).expect("fits");
+        budget.hold("aborted", aborted, start);
+        let completed = budget.charge(&client(1), 30 * GIB, start).expect("fits");
+        budget.hold("completed", completed, start);
+        budget.give_back("aborted");
+        assert_eq!(budget.used(&client(1), start), 30 * GIB);
+        budget.give_back("aborted");
+        assert_eq!(budget.used(&client(1), start), 30 * GIB, "once only");
+        budget.settle("completed");
+        budget.give_back("completed");
+        assert_eq!(
+            budget.used(&client(1), start),
+            30 * GIB,
+            "a completed upload keeps its charge"
+        );
+        // Uploads started a window ago are forgotten by the sweep.
+        let old = budget.charge(&client(2), GIB, start).expect("fits");
+        budget.hold("old", old, start);
+        budget.sweep(start + WINDOW + SLOT);
+        assert!(budget.open_uploads().is_empty());
     }
 
     #[test]

@@ -119,10 +119,18 @@ pub async fn start_multipart(
     let uploader = uploader()?;
     let request = upload_request(&signer, filename, content_type, size, link, seal)?;
     let charged = charge(&signer, &uploader, &request)?;
-    kept_if_granted(
+    let held = charged
+        .as_ref()
+        .map(|charged| (std::sync::Arc::clone(&charged.budget), charged.charge.clone()));
+    let grant = kept_if_granted(
         charged,
         logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await),
-    )
+    )?;
+    // Held until it is completed or aborted: an abort gives it back.
+    if let Some((budget, charge)) = held {
+        budget.hold(&grant.upload.upload_id, charge, std::time::Instant::now());
+    }
+    Ok(grant)
 }
 
 /// Presigned PUTs for some of an upload's parts, each for its exact length
@@ -150,16 +158,23 @@ pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink,
     let signer = signer()?;
     let now = signer::OffsetDateTime::now_utc();
     let mut link = logged(signer.complete_multipart(&upload, now).await)?;
+    if let Some(budget) = use_context::<std::sync::Arc<signer::upload_budget::UploadBudget>>() {
+        budget.settle(&upload.upload_id);
+    }
     refused(sharing::share_confirmed(&shares()?, &signer, &mut link, now).await)?;
     Ok(link)
 }
 
-/// Cancels an upload: the store keeps none of its parts. Its charge to the
-/// upload budget stays: the client chose the size it declared.
+/// Cancels an upload: the store keeps none of its parts, and its charge to
+/// the uploader's daily budget is given back (on the instance that started it).
 #[server(endpoint = "abort_multipart", output = JsonOut)]
 pub async fn abort_multipart(upload: MultipartUpload) -> Result<(), CourierError> {
     let signer = signer()?;
-    logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)
+    logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)?;
+    if let Some(budget) = use_context::<std::sync::Arc<signer::upload_budget::UploadBudget>>() {
+        budget.give_back(&upload.upload_id);
+    }
+    Ok(())
 }
 
 /// Changes a share's rules (expiry, download limit, password), for the

@@ -119,7 +119,7 @@ async fn an_ipv6_network_shares_one_budget() {
 }
 
 #[tokio::test]
-async fn an_abort_keeps_the_charge_and_a_refused_grant_gives_it_back() {
+async fn an_abort_and_a_refused_grant_give_the_charge_back_and_a_completion_keeps_it() {
     let courier = spawn_budgeted().await;
     let client = "203.0.113.3";
     // Refused by the signer after the charge (one POST takes at most 64
@@ -131,10 +131,30 @@ async fn an_abort_keeps_the_charge_and_a_refused_grant_gives_it_back() {
         .json()
         .await
         .expect("a MultipartGrant");
-    // Cancelled: the client chose the size it declared, so it stays charged.
-    assert_eq!(courier.abort_multipart(&grant.upload).await.status(), StatusCode::OK);
     let (status, _, _) = refused(grant_for(&courier, client, "start_multipart", 100 * MIB).await).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the whole day's budget is held");
+    // Aborted: nothing of it is stored any more, so its charge comes back.
+    assert_eq!(courier.abort_multipart(&grant.upload).await.status(), StatusCode::OK);
+    let grant: MultipartGrant = granted(&courier, client, "start_multipart", 200 * MIB)
+        .await
+        .json()
+        .await
+        .expect("a MultipartGrant");
+    // Aborting twice gives back once; an upload completed keeps its charge.
+    assert_eq!(courier.abort_multipart(&grant.upload).await.status(), StatusCode::OK);
+    let _ = courier.abort_multipart(&grant.upload).await;
+    let bytes = courier_test_support::sample_bytes(6 * MIB as usize);
+    let small: MultipartGrant = granted(&courier, client, "start_multipart", 6 * MIB)
+        .await
+        .json()
+        .await
+        .expect("a MultipartGrant");
+    let numbers: Vec<u32> = (1..=small.upload.size.div_ceil(small.upload.part_size) as u32).collect();
+    courier.send_parts(&small.upload, &bytes, &numbers).await;
+    assert_eq!(courier.complete_multipart(&small.upload).await.status(), StatusCode::OK);
+    let (status, _, _) = refused(grant_for(&courier, client, "start_multipart", 195 * MIB).await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the completed 6 MiB still count");
+    granted(&courier, client, "start_multipart", 194 * MIB).await;
 }
 
 #[tokio::test]
@@ -146,8 +166,8 @@ async fn zero_turns_the_budget_off() {
         ])
         .start()
         .await;
-    // More than the default day's 100 GiB, one upload at a time (each is
-    // aborted, which gives its room on disk back but not its charge).
+    // More than the default day's 100 GiB, one upload at a time (each
+    // aborted, which gives its room on disk back).
     for _ in 0..51 {
         let grant: MultipartGrant = granted(&courier, "203.0.113.4", "start_multipart", 2 * 1024 * MIB)
             .await
