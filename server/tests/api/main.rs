@@ -4,6 +4,7 @@
 mod attacks;
 mod budget;
 mod caching;
+mod cli_resume;
 mod confirm;
 mod disk_full;
 mod hostile_clients;

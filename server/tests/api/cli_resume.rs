@@ -1,0 +1,288 @@
+//! `courier send` interrupted and run again (issue 30), on the real binary
+//! against a real Courier and its embedded store: the second run asks the
+//! store what it holds, sends only the missing parts, and the file comes
+//! back whole. Parts are Courier's smallest (8 MiB) and go one at a time,
+//! so a file of six parts is interrupted between two of them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tokio::time::Instant;
+use wire::{MultipartUpload, StoredPart, endpoint};
+
+use courier_test_support::{TestCourier, location, sample_bytes};
+
+const MIB: usize = 1024 * 1024;
+/// Six parts of 8 MiB (encrypted, a little more) with the last one short.
+const FILE_SIZE: usize = 44 * MIB + 7;
+const PARTS: usize = 6;
+
+/// A Courier that cuts parts at its smallest and takes them one at a time.
+async fn courier() -> TestCourier {
+    TestCourier::builder()
+        .env("COURIER_MULTIPART_THRESHOLD", (8 * MIB).to_string())
+        .env("COURIER_PARALLEL_PARTS", "1")
+        .start()
+        .await
+}
+
+/// `courier <args>` with only these settings from the environment: the
+/// state directory, and none of the test's own COURIER_* variables.
+fn courier_cli(args: &[&str], state: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_courier"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("COURIER_STATE_DIR", state)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs it to its end, off the runtime the test's Courier serves on.
+async fn output(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("courier runs"))
+        .await
+        .expect("joined")
+}
+
+/// The one remembered upload in `state`, once `send` has written it.
+fn remembered(state: &Path) -> Option<(PathBuf, MultipartUpload)> {
+    let path = std::fs::read_dir(state).ok()?.next()?.ok()?.path();
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    Some((path, serde_json::from_value(json["upload"].clone()).ok()?))
+}
+
+async fn stored_parts(courier: &TestCourier, upload: &MultipartUpload) -> Vec<StoredPart> {
+    let answer = courier.call(endpoint::list_parts(upload)).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    answer.json().await.expect("parts")
+}
+
+/// Starts `send` and stops it (`signal`) once the store holds `at_least`
+/// parts; returns the upload, what the store holds of it, and the run's
+/// output.
+async fn interrupted_send(
+    courier: &TestCourier,
+    args: &[&str],
+    state: &Path,
+    signal: &str,
+    at_least: usize,
+) -> (MultipartUpload, Vec<StoredPart>, Output) {
+    let mut child: Child = courier_cli(args, state).spawn().expect("courier starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let upload = loop {
+        assert!(Instant::now() < deadline, "no part was stored within a minute");
+        if let Some(status) = child.try_wait().expect("wait") {
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "send ended ({status}) before it could be stopped: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        if let Some((_, upload)) = remembered(state)
+            && stored_parts(courier, &upload).await.len() >= at_least
+        {
+            break upload;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let status = Command::new("kill")
+        .args(["-s", signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().expect("output"))
+        .await
+        .expect("joined");
+    // A part the store was still writing lands now, or never.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stored = stored_parts(courier, &upload).await;
+    assert!(
+        (at_least..PARTS).contains(&stored.len()),
+        "{} of {PARTS} parts stored",
+        stored.len()
+    );
+    (upload, stored, output)
+}
+
+/// Each stored part's number, ETag and time of writing, as the store
+/// itself lists them (S3 `ListParts`, not through Courier).
+async fn parts_as_stored(courier: &TestCourier, upload: &MultipartUpload) -> Vec<(i32, String, String)> {
+    let listed = courier
+        .store_client()
+        .list_parts()
+        .bucket(&courier.bucket)
+        .key(&upload.key)
+        .upload_id(&upload.upload_id)
+        .send()
+        .await
+        .expect("the store lists the parts");
+    listed
+        .parts()
+        .iter()
+        .map(|part| {
+            (
+                part.part_number().unwrap_or_default(),
+                part.e_tag().unwrap_or_default().to_owned(),
+                part.last_modified().map(|time| time.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Killed outright (SIGKILL) twice, an encrypted send goes on each time
+/// from what the store holds: the parts stored before a run are there
+/// untouched after it (the same ETag, written at the same time), and
+/// `courier get` gives the file back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_encrypted_send_resumes_from_the_stored_parts() {
+    let courier = courier().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let (state, file) = (dir.path().join("state"), dir.path().join("film.mkv"));
+    let bytes = sample_bytes(FILE_SIZE);
+    std::fs::write(&file, &bytes).expect("written");
+    let file_arg = file.display().to_string();
+    let args = ["send", file_arg.as_str(), "--url", courier.base.as_str()];
+
+    let (upload, stored, killed) = interrupted_send(&courier, &args, &state, "KILL", 2).await;
+    assert!(killed.stdout.is_empty(), "no link yet: {}", text(&killed.stdout));
+    assert_eq!(upload.part_count() as usize, PARTS);
+    let (state_file, _) = remembered(&state).expect("the upload is remembered");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&state_file).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "it holds the file's key");
+    }
+    let first = parts_as_stored(&courier, &upload).await;
+    assert_eq!(first.len(), stored.len());
+
+    // Killed again once it has stored one more part.
+    let (again, stored, killed) = interrupted_send(&courier, &args, &state, "KILL", first.len() + 1).await;
+    assert_eq!(again, upload, "the same upload goes on");
+    assert_eq!(
+        text(&killed.stderr).trim(),
+        format!("Resuming: {} of {PARTS} parts were already stored.", first.len()),
+        "said once, and nothing else in a pipe"
+    );
+    let second = parts_as_stored(&courier, &upload).await;
+    assert_eq!(second.len(), stored.len());
+    assert_eq!(&second[..first.len()], first.as_slice(), "a stored part was sent again");
+
+    let resumed = output(courier_cli(&args, &state)).await;
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert_eq!(
+        text(&resumed.stderr).trim(),
+        format!("Resuming: {} of {PARTS} parts were already stored.", second.len())
+    );
+    assert!(!state_file.exists(), "done: nothing left to resume");
+    let stdout = text(&resumed.stdout);
+    let link = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        link.starts_with(&format!("{}/s/", courier.base)) && link.contains('#'),
+        "{link}"
+    );
+
+    let got = dir.path().join("got");
+    std::fs::create_dir(&got).expect("a directory");
+    let got_arg = got.display().to_string();
+    let fetched = output(courier_cli(&["get", link, "-o", got_arg.as_str()], &state)).await;
+    assert!(fetched.status.success(), "{}", text(&fetched.stderr));
+    let saved = got.join("film.mkv");
+    assert_eq!(text(&fetched.stdout).trim(), saved.display().to_string());
+    assert!(
+        std::fs::read(&saved).expect("saved") == bytes,
+        "the file came back different"
+    );
+}
+
+/// Stopped with Ctrl-C (SIGINT), a `--plain` send says so and goes on the
+/// same way; its link downloads the file under its own name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_plain_send_resumes_and_its_link_downloads_the_file() {
+    let courier = courier().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let (state, file) = (dir.path().join("state"), dir.path().join("data.csv"));
+    let bytes = sample_bytes(FILE_SIZE);
+    std::fs::write(&file, &bytes).expect("written");
+    let file_arg = file.display().to_string();
+    let args = ["send", "--plain", file_arg.as_str(), "--url", courier.base.as_str()];
+
+    let (upload, stored, stopped) = interrupted_send(&courier, &args, &state, "INT", 2).await;
+    assert_eq!(stopped.status.code(), Some(1));
+    assert!(
+        text(&stopped.stderr).contains("Stopped. A large file's upload goes on"),
+        "{}",
+        text(&stopped.stderr)
+    );
+    assert!(upload.key.ends_with("/data.csv"), "its own name: {}", upload.key);
+
+    let resumed = output(courier_cli(&args, &state)).await;
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert_eq!(
+        text(&resumed.stderr).trim(),
+        format!("Resuming: {} of {PARTS} parts were already stored.", stored.len())
+    );
+    assert!(remembered(&state).is_none());
+
+    let stdout = text(&resumed.stdout);
+    let link = stdout.trim();
+    let id = link
+        .strip_prefix(&format!("{}/s/", courier.base))
+        .unwrap_or_else(|| panic!("a share link: {link}"));
+    assert!(!link.contains('#'), "no key: {link}");
+    let redirect = courier.share_get(&format!("{id}/1")).await;
+    assert_eq!(redirect.status(), StatusCode::FOUND);
+    let download = courier.download(&location(&redirect)).await;
+    assert!(
+        download.headers()[reqwest::header::CONTENT_DISPOSITION]
+            .to_str()
+            .expect("ascii")
+            .contains("data.csv")
+    );
+    assert!(
+        download.bytes().await.expect("the body") == bytes,
+        "the file came back different"
+    );
+}
+
+/// A file changed since its send was interrupted is sent afresh (its old
+/// parts are not mixed in), and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_changed_since_is_sent_afresh() {
+    let courier = courier().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let (state, file) = (dir.path().join("state"), dir.path().join("log.txt"));
+    std::fs::write(&file, sample_bytes(FILE_SIZE)).expect("written");
+    let file_arg = file.display().to_string();
+    let args = ["send", "--plain", file_arg.as_str(), "--url", courier.base.as_str()];
+    let (old, _, _) = interrupted_send(&courier, &args, &state, "KILL", 2).await;
+
+    let mut changed = sample_bytes(FILE_SIZE);
+    changed[0] ^= 1;
+    changed.extend_from_slice(b"one more line\n");
+    std::fs::write(&file, &changed).expect("written");
+    let sent = output(courier_cli(&args, &state)).await;
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    assert_eq!(
+        text(&sent.stderr).trim(),
+        format!(
+            "{} changed since its upload was interrupted: sending it afresh.",
+            file.display()
+        )
+    );
+    assert!(remembered(&state).is_none());
+    // The old upload was let go of.
+    let answer = courier.call(endpoint::list_parts(&old)).await;
+    assert_ne!(answer.status(), StatusCode::OK);
+}
