@@ -286,3 +286,33 @@ async fn a_file_changed_since_is_sent_afresh() {
     let answer = courier.call(endpoint::list_parts(&old)).await;
     assert_ne!(answer.status(), StatusCode::OK);
 }
+
+/// An upload Courier no longer takes (here aborted; an expired grant is
+/// refused the same way) is not a failure: the file is sent afresh, with
+/// a sentence, and its link works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_courier_no_longer_takes_is_sent_afresh() {
+    let courier = courier().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let (state, file) = (dir.path().join("state"), dir.path().join("notes.txt"));
+    std::fs::write(&file, sample_bytes(FILE_SIZE)).expect("written");
+    let file_arg = file.display().to_string();
+    let args = ["send", "--plain", file_arg.as_str(), "--url", courier.base.as_str()];
+    let (old, _, _) = interrupted_send(&courier, &args, &state, "KILL", 2).await;
+    let aborted = courier.call(endpoint::abort_multipart(&old)).await;
+    assert_eq!(aborted.status(), StatusCode::OK);
+
+    let sent = output(courier_cli(&args, &state)).await;
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let stderr = text(&sent.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "Courier no longer takes the interrupted upload of {}",
+            file.display()
+        )) && stderr.trim_end().ends_with(": sending it afresh."),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(text(&sent.stdout).starts_with(&format!("{}/s/", courier.base)));
+    assert!(remembered(&state).is_none());
+}
