@@ -74,6 +74,10 @@ pub enum CliError {
     OutputNotDirectory(PathBuf),
     #[error("{} changed while it was being sent: send it again once it is finished.", .0.display())]
     FileChanged(PathBuf),
+    #[error("This Courier does not take encrypted files: send them with --plain (stored as they are, not encrypted).")]
+    EncryptionOff,
+    #[error("This Courier takes encrypted files only: send them without --plain.")]
+    EncryptionRequired,
     #[error("Courier made no share for {}: encrypted files need one. Is the link kind \"public\"?", .0.display())]
     NoShare(PathBuf),
     #[error("A background task failed: {0}")]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use courier_format::link::with_secrets;
 use courier_format::{Kdf, Keys, Metadata, Seal, Secret};
+use wire::seal::Encryption;
 use wire::{DownloadLink, MultipartGrant, MultipartUpload, PageSettings, endpoint};
 
 use crate::courier::{self, ApiToken, Courier};
@@ -58,6 +59,12 @@ pub async fn send_with(
 ) -> Result<(), CliError> {
     let courier = Courier::new(courier::client()?, &options.url, settings.token.clone());
     let page = courier.call(&endpoint::sign_upload_form(None)).await?.settings;
+    // Said before any file is read, rather than as each file's refusal.
+    match (page.encryption, settings.plain) {
+        (Encryption::Off, false) => return Err(CliError::EncryptionOff),
+        (Encryption::Always, true) => return Err(CliError::EncryptionRequired),
+        _ => {}
+    }
     let sender = Sender {
         courier: &courier,
         page: &page,

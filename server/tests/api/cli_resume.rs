@@ -2,7 +2,8 @@
 //! against a real Courier and its embedded store: the second run asks the
 //! store what it holds, sends only the missing parts, and the file comes
 //! back whole. Parts are Courier's smallest (8 MiB) and go one at a time,
-//! so a file of six parts is interrupted between two of them.
+//! so a file of six parts is interrupted between two of them. And which
+//! of encrypted and `--plain` a Courier takes, said before anything is sent.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -315,4 +316,52 @@ async fn an_upload_courier_no_longer_takes_is_sent_afresh() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(text(&sent.stdout).starts_with(&format!("{}/s/", courier.base)));
     assert!(remembered(&state).is_none());
+}
+
+/// A Courier with `COURIER_ENCRYPTION=off` takes `--plain` files, and an
+/// encrypted send is told to use it (once, before any byte goes); one
+/// with `always` says the opposite.
+#[tokio::test]
+async fn plain_is_for_a_courier_that_does_not_encrypt() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let (state, file) = (dir.path().join("state"), dir.path().join("menu.txt"));
+    std::fs::write(&file, b"soup, bread\n").expect("written");
+    let file_arg = file.display().to_string();
+
+    let off = TestCourier::builder().env("COURIER_ENCRYPTION", "off").start().await;
+    let refused = output(courier_cli(
+        &["send", file_arg.as_str(), "--url", off.base.as_str()],
+        &state,
+    ))
+    .await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stdout.is_empty());
+    assert_eq!(
+        text(&refused.stderr).trim(),
+        "courier: This Courier does not take encrypted files: send them with --plain (stored as they are, not encrypted)."
+    );
+    let sent = output(courier_cli(
+        &["send", "--plain", file_arg.as_str(), "--url", off.base.as_str()],
+        &state,
+    ))
+    .await;
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    assert!(sent.stderr.is_empty(), "{}", text(&sent.stderr));
+    let stdout = text(&sent.stdout);
+    let id = stdout
+        .trim()
+        .strip_prefix(&format!("{}/s/", off.base))
+        .unwrap_or_else(|| panic!("a share link: {stdout}"));
+    let redirect = off.share_get(&format!("{id}/1")).await;
+    assert_eq!(redirect.status(), StatusCode::FOUND);
+    assert_eq!(off.downloaded_bytes(&location(&redirect)).await, b"soup, bread\n");
+
+    let always = TestCourier::builder().env("COURIER_ENCRYPTION", "always").start().await;
+    let refused = output(courier_cli(
+        &["send", "--plain", file_arg.as_str(), "--url", always.base.as_str()],
+        &state,
+    ))
+    .await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("takes encrypted files only"));
 }
