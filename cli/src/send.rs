@@ -233,10 +233,10 @@ impl Sender<'_> {
         let listed = stored.len();
         let whole = upload.verified(&then.upload, stored).await?;
         let differ = listed - whole.len();
-        let again = if differ > 0 {
-            format!(" ({differ} stored parts did not match the file and are sent again)")
-        } else {
-            String::new()
+        let again = match differ {
+            0 => String::new(),
+            1 => " (1 stored part did not match the file and is sent again)".to_owned(),
+            _ => format!(" ({differ} stored parts did not match the file and are sent again)"),
         };
         self.reporter.say(&format!(
             "Resuming: {} of {} parts were already stored{again}.",

@@ -228,26 +228,30 @@ impl Upload<'_> {
         upload: &MultipartUpload,
         stored: Vec<StoredPart>,
     ) -> Result<Vec<u32>, CliError> {
-        let mut whole = Vec::new();
-        for part in stored {
-            if upload.part_len(part.number) != Some(part.size) {
-                continue;
-            }
-            let (source, encoding, upload) = (Arc::clone(&self.source), self.encoding.clone(), upload.clone());
-            let number = part.number;
-            let same = tokio::task::spawn_blocking(move || {
-                let bytes = Self::part_bytes(&source, &encoding, &upload, number)?;
-                Ok::<_, CliError>(match (&part.sha256, md5_etag(&part.etag)) {
-                    (Some(sha256), _) => *sha256 == STANDARD.encode(Sha256::digest(&bytes)),
-                    (None, Some(md5)) => md5 == Md5::digest(&bytes).as_slice(),
-                    (None, None) => true,
+        let checks = stored
+            .into_iter()
+            .filter(|part| upload.part_len(part.number) == Some(part.size))
+            .map(|part| {
+                let (source, encoding, upload) = (Arc::clone(&self.source), self.encoding.clone(), upload.clone());
+                tokio::task::spawn_blocking(move || {
+                    let bytes = Self::part_bytes(&source, &encoding, &upload, part.number)?;
+                    let same = match (&part.sha256, md5_etag(&part.etag)) {
+                        (Some(sha256), _) => *sha256 == STANDARD.encode(Sha256::digest(&bytes)),
+                        (None, Some(md5)) => md5 == Md5::digest(&bytes).as_slice(),
+                        (None, None) => true,
+                    };
+                    Ok::<_, CliError>(same.then_some(part.number))
                 })
-            })
-            .await??;
-            if same {
-                whole.push(number);
-            }
-        }
+            });
+        // As many at once as there are cores to seal and hash on.
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut whole: Vec<u32> = futures::stream::iter(checks)
+            .buffer_unordered(parallel)
+            .map(|joined| joined.map_err(CliError::from).and_then(|checked| checked))
+            .try_filter_map(|number| async move { Ok(number) })
+            .try_collect()
+            .await?;
+        whole.sort_unstable();
         Ok(whole)
     }
 
