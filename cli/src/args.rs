@@ -30,8 +30,9 @@ place for secrets (they stay out of the shell's history and `ps`):
 
 A large file interrupted (Ctrl-C, a lost connection) goes on from the parts
 already stored when the same command runs again, as long as the file has not
-changed. On a terminal, `send` shows its progress on stderr; --quiet (or a
-pipe) leaves only the links on stdout and errors on stderr.";
+changed; `send` says so on stderr. On a terminal it also shows its progress
+there (in a pipe it does not). --quiet leaves only the links on stdout and
+errors on stderr.";
 
 /// The environment variables the command line reads.
 pub const PASSWORD_VAR: &str = "COURIER_PASSWORD";
