@@ -1,6 +1,8 @@
-//! Talking to Courier: its server functions (form-encoded, JSON answers)
-//! and its `e2e` routes, with their refusals as sentences.
+//! Talking to Courier: its server functions (form-encoded, JSON answers,
+//! with the API token when there is one) and its `e2e` routes, with their
+//! refusals as sentences.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -27,6 +29,62 @@ pub(crate) fn network(what: &'static str) -> impl FnOnce(reqwest::Error) -> CliE
     move |source| CliError::Network {
         what,
         source: source.without_url(),
+    }
+}
+
+/// An API token for Courier's server functions. Its `Debug` never shows
+/// it, so no error or log line can.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    /// `None` for an empty token (an unset variable exported empty).
+    pub fn new(token: impl Into<String>) -> Option<Self> {
+        let token = token.into();
+        (!token.trim().is_empty()).then(|| Self(token.trim().to_owned()))
+    }
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiToken(..)")
+    }
+}
+
+/// One Courier: where it is, and the token its server functions are
+/// called with.
+pub(crate) struct Courier {
+    pub client: reqwest::Client,
+    base: String,
+    token: Option<ApiToken>,
+}
+
+impl Courier {
+    pub(crate) fn new(client: reqwest::Client, url: &str, token: Option<ApiToken>) -> Self {
+        Self {
+            client,
+            base: url.trim_end_matches('/').to_owned(),
+            token,
+        }
+    }
+
+    /// Its address, without a trailing slash.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Calls one of its server functions.
+    pub(crate) async fn call<A: DeserializeOwned>(&self, call: &Call<A>) -> Result<A, CliError> {
+        let mut request = self
+            .client
+            .post(format!("{}{}", self.base, call.path()))
+            .header(reqwest::header::CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(ApiToken(token)) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.body(call.body()).send().await.map_err(network("Courier"))?;
+        answer(response, "Courier", Route::ServerFunction).await
     }
 }
 
@@ -64,21 +122,4 @@ pub(crate) async fn answer<A: DeserializeOwned>(
         what,
         detail: error.to_string(),
     })
-}
-
-/// Calls a server function of the Courier at `base`.
-pub(crate) async fn call<A: DeserializeOwned>(
-    client: &reqwest::Client,
-    base: &str,
-    call: &Call<A>,
-) -> Result<A, CliError> {
-    let response = client
-        .post(format!("{}{}", base.trim_end_matches('/'), call.path()))
-        .header(reqwest::header::CONTENT_TYPE, FORM_CONTENT_TYPE)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .body(call.body())
-        .send()
-        .await
-        .map_err(network("Courier"))?;
-    answer(response, "Courier", Route::ServerFunction).await
 }

@@ -14,6 +14,12 @@ pub enum CliError {
     Usage(String),
     #[error("Stopped: nothing was saved of the file being downloaded.")]
     Interrupted,
+    #[error("Stopped. A large file's upload goes on from the parts already stored when the same command runs again.")]
+    SendInterrupted,
+    /// A remembered upload's seal does not come from this password: never
+    /// shown (the upload starts afresh), but typed all the same.
+    #[error("The password is not the one the upload began with.")]
+    KeysDiffer,
     #[error(transparent)]
     Link(#[from] LinkError),
     #[error("The link has no key for file {0} of the share: it was cut short. Ask the sender for the whole link.")]
@@ -68,6 +74,10 @@ pub enum CliError {
     OutputNotDirectory(PathBuf),
     #[error("{} changed while it was being sent: send it again once it is finished.", .0.display())]
     FileChanged(PathBuf),
+    #[error("This Courier does not take encrypted files: send them with --plain (stored as they are, not encrypted).")]
+    EncryptionOff,
+    #[error("This Courier takes encrypted files only: send them without --plain.")]
+    EncryptionRequired,
     #[error("Courier made no share for {}: encrypted files need one. Is the link kind \"public\"?", .0.display())]
     NoShare(PathBuf),
     #[error("A background task failed: {0}")]

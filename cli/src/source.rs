@@ -45,6 +45,11 @@ impl Source {
         self.size
     }
 
+    /// When it was last changed, as it was opened.
+    pub(crate) fn modified(&self) -> Option<SystemTime> {
+        self.modified
+    }
+
     /// The name the receiver will see: the file's own, without its directory.
     pub(crate) fn name(&self) -> String {
         self.path

@@ -45,6 +45,9 @@ pub struct Counts {
     pub posts: u32,
     pub part_puts: u32,
     pub aborts: u32,
+    /// Server function calls, and those that carried the API token.
+    pub api_calls: u32,
+    pub api_calls_with_token: u32,
 }
 
 #[derive(Default)]
@@ -54,6 +57,8 @@ struct Inner {
     uploads: HashMap<String, Uploading>,
     next: u32,
     counts: Counts,
+    /// The API token every server function asks for, if any.
+    token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -64,11 +69,24 @@ pub struct Fake {
 
 impl Fake {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A Courier whose server functions answer 401 without `token`, as
+    /// Courier does for a missing or revoked API token.
+    pub async fn start_with_token(token: &str) -> Self {
+        Self::start_with(Some(token.to_owned())).await
+    }
+
+    async fn start_with(token: Option<String>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
         let base = format!("http://{}", listener.local_addr().expect("an address"));
         let fake = Self {
             base,
-            inner: Arc::default(),
+            inner: Arc::new(Mutex::new(Inner {
+                token,
+                ..Inner::default()
+            })),
         };
         let app = Router::new()
             .route("/s/{id}/e2e", get(sealed_share))
@@ -83,6 +101,7 @@ impl Fake {
             .route("/store-part/{upload}/{number}", put(store_part))
             .route("/api/complete_multipart", post(complete_multipart))
             .route("/api/abort_multipart", post(abort_multipart))
+            .layer(axum::middleware::from_fn_with_state(fake.clone(), api_token))
             .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -100,6 +119,12 @@ impl Fake {
 
     pub fn share(&self, id: &str) -> Option<Vec<StoredFile>> {
         self.lock().shares.get(id).cloned()
+    }
+
+    /// Server function calls, and how many carried the API token.
+    pub fn api_calls(&self) -> (u32, u32) {
+        let inner = self.lock();
+        (inner.counts.api_calls, inner.counts.api_calls_with_token)
     }
 
     pub fn counts(&self) -> (u32, u32, u32) {
@@ -233,6 +258,40 @@ async fn object(State(fake): State<Fake>, Path((id, number)): Path<(String, usiz
         Some(file) => file.served.unwrap_or(file.object).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The sentence Courier answers a server function's call without its token with.
+pub const TOKEN_REFUSAL: &str = "This Courier takes uploads with an API token only: give yours with COURIER_TOKEN.";
+
+/// Counts the server functions' calls, and refuses those without the
+/// token where one is asked for.
+async fn api_token(
+    State(fake): State<Fake>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let allowed = {
+        let mut inner = fake.lock();
+        inner.counts.api_calls += 1;
+        let carried = bearer.is_some() && bearer == inner.token;
+        if carried {
+            inner.counts.api_calls_with_token += 1;
+        }
+        carried || inner.token.is_none()
+    };
+    if !allowed {
+        return refuse(StatusCode::UNAUTHORIZED, TOKEN_REFUSAL);
+    }
+    next.run(request).await
 }
 
 async fn sign_upload_form(State(fake): State<Fake>) -> Response {

@@ -1,9 +1,9 @@
 //! `courier send` against the fake, then `courier get` of its link: the
 //! bytes come back, through one POST or through parts.
 
-use courier_cli::{GetOptions, SendOptions, get, send};
+use courier_cli::{ApiToken, CliError, GetOptions, Refusal, SendOptions, SendSettings, get, send, send_with};
 
-use crate::fake::{Fake, MULTIPART_THRESHOLD};
+use crate::fake::{Fake, MULTIPART_THRESHOLD, TOKEN_REFUSAL};
 
 fn file(size: usize) -> Vec<u8> {
     (0..size).map(|i| (i * 13 % 251) as u8).collect()
@@ -61,4 +61,47 @@ async fn a_large_file_goes_in_parts_and_comes_back_with_its_password() {
     let (fake, back) = round_trip(size, Some("correct horse")).await;
     assert!(back == file(size));
     assert_eq!(fake.counts(), (0, 2, 0));
+}
+
+/// Every server function call carries the token (a large file's too); a
+/// Courier that refuses the token is said once, in its own sentence.
+#[tokio::test]
+async fn the_api_token_goes_with_every_call_and_a_refusal_is_said() {
+    let fake = Fake::start_with_token("s3cret-token");
+    let fake = fake.await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.bin");
+    std::fs::write(&path, file(129 * 65_536 + 1000)).expect("writes");
+    let options = SendOptions {
+        files: vec![path],
+        url: fake.base.clone(),
+        password: None,
+    };
+    let settings = |token: &str| SendSettings {
+        token: ApiToken::new(token),
+        state_dir: Some(dir.path().join("state")),
+        quiet: true,
+        ..SendSettings::default()
+    };
+    let mut links = Vec::new();
+    send_with(&options, &settings("s3cret-token"), |link| links.push(link.to_owned()))
+        .await
+        .expect("sends");
+    assert_eq!(links.len(), 1);
+    let (calls, with_token) = fake.api_calls();
+    // sign_upload_form, start_multipart, two sign_parts, complete_multipart.
+    assert_eq!((calls, with_token), (5, 5));
+    // Done: nothing left to resume.
+    assert_eq!(std::fs::read_dir(dir.path().join("state")).expect("listed").count(), 0);
+
+    let refused = send_with(&options, &settings("revoked"), |_| panic!("no link"))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&refused, CliError::Refused(Refusal::Other { status: 401, .. })),
+        "{refused:?}"
+    );
+    let said = refused.to_string();
+    assert_eq!(said.matches(TOKEN_REFUSAL).count(), 1, "{said}");
+    assert!(!said.contains("revoked") && !format!("{refused:?}").contains("revoked"));
 }

@@ -5,6 +5,7 @@ mod access;
 mod attacks;
 mod budget;
 mod caching;
+mod cli_resume;
 mod confirm;
 mod disk_full;
 mod hostile_clients;

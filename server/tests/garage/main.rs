@@ -6,6 +6,7 @@
 //! Run through `scripts/garage-cluster`, which starts the cluster and passes
 //! its settings in the environment: `scripts/garage-cluster cargo test -p courier --test garage`.
 
+mod cli_resume;
 mod public_gateway;
 
 use std::process::Command;
