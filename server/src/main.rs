@@ -40,7 +40,8 @@ courier setup-bucket  make COURIER_BUCKET ready for browser uploads (CORS, lifec
 courier check         check the configuration and the store before a deploy
 courier token ...     API tokens for scripts: create --name NAME, revoke NAME, list
 courier get LINK      download and decrypt an encrypted share (-o DIR or FILE; --password P)
-courier send FILE...  encrypt and upload files to a Courier (--url URL; --password P)
+courier send FILE...  encrypt (or --plain) and upload files to a Courier, resuming an interrupted one
+                      (--url URL or COURIER_URL; --token T or COURIER_TOKEN; --password P; --quiet)
 
 Configuration comes from the environment: see README.md.";
 

@@ -428,3 +428,47 @@ async fn each_uploader_has_its_own_budget() {
     // Another token, from the same address, has its own.
     assert_eq!(start(second, 80 * MIB).await.expect("answers").status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn courier_send_uploads_with_a_token_where_a_password_is_asked() {
+    let courier = password_courier().await;
+    let token = token_command(&courier, &["create", "--name", "laptop"])
+        .await
+        .expect("made")
+        .lines[0]
+        .clone();
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("report.txt");
+    std::fs::write(&file, b"quarterly numbers, all of them").expect("written");
+    let send = |token: Option<String>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_courier"));
+        command
+            .args(["send", "--plain", "--quiet"])
+            .arg(&file)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("COURIER_STATE_DIR", dir.path().join("state"))
+            .env("COURIER_URL", &courier.base);
+        if let Some(token) = token {
+            command.env("COURIER_TOKEN", token);
+        }
+        tokio::task::spawn_blocking(move || command.output().expect("courier runs"))
+    };
+    // Without it: Courier's sentence, once, and nothing uploaded.
+    let refused = send(None).await.expect("joined");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("Sign in with this Courier's upload password"),
+        "{stderr}"
+    );
+    // With it: the share link, alone on stdout.
+    let sent = send(Some(token.clone())).await.expect("joined");
+    let stdout = String::from_utf8_lossy(&sent.stdout);
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert!(stdout.trim().starts_with(&format!("{}/s/", courier.base)), "{stdout}");
+    assert!(
+        !String::from_utf8_lossy(&sent.stderr).contains(&token),
+        "the token is never printed"
+    );
+}
