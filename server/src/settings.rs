@@ -87,6 +87,9 @@ pub struct Settings {
     pub database: DatabaseConfig,
     /// `COURIER_UPLOAD_ACCESS` and what each mode needs: who may upload.
     pub access: AccessSettings,
+    /// `COURIER_STORAGE_BUDGET_BYTES`: the most the whole Courier keeps in
+    /// its bucket, uploads in progress included; 0 (the default): no budget.
+    pub storage_budget_bytes: u64,
     /// `COURIER_SHARE_SWEEP_SECS`: how often the files of shares that are
     /// over are looked for and deleted (30 s).
     pub share_sweep_every: Duration,
@@ -234,6 +237,13 @@ impl Settings {
             min_free_bytes: min_free_bytes(&var)?,
             database: database(&var)?,
             access,
+            storage_budget_bytes: parse_number(
+                "COURIER_STORAGE_BUDGET_BYTES",
+                var("COURIER_STORAGE_BUDGET_BYTES"),
+                0,
+                0,
+                u64::MAX,
+            )?,
             share_sweep_every: Duration::from_secs(parse_number(
                 "COURIER_SHARE_SWEEP_SECS",
                 var("COURIER_SHARE_SWEEP_SECS"),

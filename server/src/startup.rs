@@ -211,6 +211,7 @@ impl Application {
             share_routes,
             RateLimit::new(&settings.rate_limit),
             ClientBudget::new(settings.client_bytes_per_day),
+            signer::storage_budget::StorageBudget::new(settings.storage_budget_bytes, signer.clone()),
             access,
         );
         Ok(Self {
@@ -318,6 +319,7 @@ fn router(
     share_routes: crate::share_routes::Shares,
     rate_limit: Option<Arc<RateLimit>>,
     budget: Option<ClientBudget>,
+    storage_budget: Option<Arc<signer::storage_budget::StorageBudget>>,
     access: Access,
 ) -> Router {
     // Server functions and the page run on tokio.
@@ -331,6 +333,9 @@ fn router(
         provide_context(share_db.clone());
         if let Some(ledger) = &ledger {
             provide_context(Arc::clone(ledger));
+        }
+        if let Some(storage_budget) = &storage_budget {
+            provide_context(Arc::clone(storage_budget));
         }
     };
     let options = state.leptos_options.clone();

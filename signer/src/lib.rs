@@ -31,6 +31,7 @@ pub mod presign;
 pub mod seal;
 mod share;
 pub mod sigv4;
+pub mod storage_budget;
 mod store;
 pub mod token;
 pub mod upload_budget;
@@ -238,6 +239,11 @@ impl Signer {
     }
 
     /// What every upload from a page shares: sent once, with the page.
+    /// How long a POST policy it signs works (`COURIER_UPLOAD_TTL_SECS`).
+    pub fn upload_ttl(&self) -> Duration {
+        self.0.limits.upload_ttl
+    }
+
     pub fn page_settings(&self) -> PageSettings {
         let links = &self.0.limits.links;
         PageSettings {

@@ -156,6 +156,29 @@ impl Signer {
     }
 
     /// Deletes `key`; deleting what is already gone succeeds (as S3 does).
+    /// What the bucket holds: the sum of its objects' sizes (every page of
+    /// a listing). For the storage budget.
+    pub(crate) async fn stored_bytes(&self) -> Result<u64, SignError> {
+        let store = &self.0.store;
+        let mut pages = store
+            .client
+            .list_objects_v2()
+            .bucket(&store.bucket)
+            .into_paginator()
+            .send();
+        let mut bytes = 0u64;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| {
+                tracing::error!(error = %DisplayErrorContext(&error), "listing the bucket failed");
+                SignError::StoreUnreachable
+            })?;
+            for object in page.contents() {
+                bytes = bytes.saturating_add(object.size().and_then(|size| u64::try_from(size).ok()).unwrap_or(0));
+            }
+        }
+        Ok(bytes)
+    }
+
     pub(crate) async fn delete_object(&self, key: &ObjectKey) -> Result<(), SignError> {
         let store = &self.0.store;
         match store

@@ -42,10 +42,13 @@ pub async fn sign_upload(
     let request = upload_request(&signer, filename, content_type, size, link, seal)?;
     let link = request.link;
     let charged = charge(&signer, &uploader, &request)?;
-    let grant = kept_if_granted(
-        charged,
-        logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await),
+    // A POST counts against the storage budget until its policy expires.
+    let reserved = kept_if_granted(
+        charged.clone(),
+        reserve_storage(request.size, signer.upload_ttl()).await,
     )?;
+    let granted = logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await);
+    let grant = released_unless_granted(reserved, kept_if_granted(charged, granted))?;
     answer::granted(link);
     Ok(grant)
 }
@@ -119,16 +122,19 @@ pub async fn start_multipart(
     let uploader = uploader()?;
     let request = upload_request(&signer, filename, content_type, size, link, seal)?;
     let charged = charge(&signer, &uploader, &request)?;
-    let held = charged
-        .as_ref()
-        .map(|charged| (std::sync::Arc::clone(&charged.budget), charged.charge.clone()));
-    let grant = kept_if_granted(
-        charged,
-        logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await),
+    // Counted against the storage budget from its start to its end.
+    let reserved = kept_if_granted(
+        charged.clone(),
+        reserve_storage(request.size, signer::multipart::MULTIPART_TTL).await,
     )?;
-    // Held until it is completed or aborted: an abort gives it back.
-    if let Some((budget, charge)) = held {
+    let started = logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await);
+    let grant = released_unless_granted(reserved.clone(), kept_if_granted(charged.clone(), started))?;
+    // Both held until it is completed or aborted: an abort gives them back.
+    if let Some(Charged { budget, charge }) = charged {
         budget.hold(&grant.upload.upload_id, charge, std::time::Instant::now());
+    }
+    if let Some((storage, reservation)) = reserved {
+        storage.name_upload(reservation, &grant.upload.upload_id);
     }
     Ok(grant)
 }
@@ -161,6 +167,9 @@ pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink,
     if let Some(budget) = use_context::<std::sync::Arc<signer::upload_budget::UploadBudget>>() {
         budget.settle(&upload.upload_id);
     }
+    if let Some(storage) = use_context::<std::sync::Arc<signer::storage_budget::StorageBudget>>() {
+        storage.upload_ended(&upload.upload_id, Some(upload.size));
+    }
     refused(sharing::share_confirmed(&shares()?, &signer, &mut link, now).await)?;
     Ok(link)
 }
@@ -173,6 +182,9 @@ pub async fn abort_multipart(upload: MultipartUpload) -> Result<(), CourierError
     logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)?;
     if let Some(budget) = use_context::<std::sync::Arc<signer::upload_budget::UploadBudget>>() {
         budget.give_back(&upload.upload_id);
+    }
+    if let Some(storage) = use_context::<std::sync::Arc<signer::storage_budget::StorageBudget>>() {
+        storage.upload_ended(&upload.upload_id, None);
     }
     Ok(())
 }
@@ -285,8 +297,50 @@ fn refused<T>(result: Result<T, CourierError>) -> Result<T, CourierError> {
     })
 }
 
+/// The storage budget's reservation of a grant (`None`: no budget).
+#[cfg(feature = "ssr")]
+type Reserved = Option<(
+    std::sync::Arc<signer::storage_budget::StorageBudget>,
+    signer::storage_budget::Reservation,
+)>;
+
+/// Reserves `size` bytes of the storage budget (`COURIER_STORAGE_BUDGET_BYTES`)
+/// for `counts_for`, before anything is signed or the store is called; the
+/// refusal names the budget and what is left.
+#[cfg(feature = "ssr")]
+async fn reserve_storage(size: u64, counts_for: std::time::Duration) -> Result<Reserved, CourierError> {
+    use signer::storage_budget::{OverStorage, StorageBudget};
+    let Some(storage) = use_context::<std::sync::Arc<StorageBudget>>() else {
+        return Ok(None);
+    };
+    match logged(storage.reserve(size, counts_for).await)? {
+        Ok(reservation) => Ok(Some((storage, reservation))),
+        Err(over) => {
+            let sentence = over.to_string();
+            let error = match over {
+                OverStorage::LargerThanTheBudget { .. } => CourierError::TooLarge(sentence),
+                OverStorage::Full { .. } => CourierError::StorageFull(sentence),
+            };
+            tracing::info!(error = %error, status = error.status_code(), "refused: storage budget");
+            Err(answered(error))
+        }
+    }
+}
+
+/// The grant's result; its storage reservation released when nothing was granted.
+#[cfg(feature = "ssr")]
+fn released_unless_granted<T>(reserved: Reserved, result: Result<T, CourierError>) -> Result<T, CourierError> {
+    if result.is_err()
+        && let Some((storage, reservation)) = reserved
+    {
+        storage.release(reservation);
+    }
+    result
+}
+
 /// A grant's charge to its client's upload budget, given back if the grant fails.
 #[cfg(feature = "ssr")]
+#[derive(Clone)]
 struct Charged {
     budget: std::sync::Arc<signer::upload_budget::UploadBudget>,
     charge: signer::upload_budget::Charge,

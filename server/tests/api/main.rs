@@ -25,5 +25,6 @@ mod shutdown;
 mod sign_upload;
 mod slow_clients;
 mod static_files;
+mod storage_budget;
 mod store_outage;
 mod upload_flow;
