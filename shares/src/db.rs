@@ -1157,8 +1157,7 @@ fn shared_already(error: sqlx::Error, key: &str) -> DbError {
     }
 }
 
-mod tokens;
-pub use tokens::{ApiToken, TokenRefusal, valid_token_name};
+pub mod tokens;
 
 #[cfg(test)]
 mod tests {

@@ -32,7 +32,8 @@ pub mod error;
 pub mod share;
 
 pub use config::DatabaseConfig;
-pub use db::{ApiToken, DbStatus, MOST_SHARES_AT_ONCE, ShareDb, TokenRefusal, valid_token_name};
+pub use db::tokens::{ApiToken, TokenRefusal, valid_token_name};
+pub use db::{DbStatus, MOST_SHARES_AT_ONCE, ShareDb};
 pub use error::{DbError, ShareRefusal};
 pub use share::{
     NewFile, NewRules, NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile,

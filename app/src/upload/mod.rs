@@ -40,7 +40,9 @@ pub fn UploadPage() -> impl IntoView {
 }
 
 /// Whether this page may upload (`COURIER_UPLOAD_ACCESS`), as the server
-/// admitted its request.
+/// admitted its request. (Only the server renders the page: the browser's
+/// build never decides it.)
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 enum PageAccess {
     Upload {
         signed_in: bool,
