@@ -14,6 +14,7 @@ pub mod body_limit;
 pub mod cache_control;
 pub mod commands;
 pub mod confirm;
+pub mod cookies;
 pub mod embedded_store;
 pub mod health;
 pub mod metrics;

@@ -64,11 +64,13 @@ enum Route {
     SealedShare,
     /// `/s/<id>/<n>/e2e`, a key proved and a download counted.
     SealedDownload,
+    /// `/sign-in`, the upload password (`COURIER_UPLOAD_ACCESS=password`).
+    SignIn,
     Other,
 }
 
 impl Route {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::Page,
         Self::SignUpload,
         Self::SignDownload,
@@ -78,6 +80,7 @@ impl Route {
         Self::ShareDownload,
         Self::SealedShare,
         Self::SealedDownload,
+        Self::SignIn,
         Self::Other,
     ];
 
@@ -85,6 +88,7 @@ impl Route {
         match path {
             "/" => Self::Page,
             "/confirm-upload" => Self::Confirm,
+            "/sign-in" => Self::SignIn,
             // One label for every share, never its id.
             _ if path.starts_with("/s/") => match path[3..].split_once('/') {
                 None => Self::SharePage,
@@ -113,6 +117,7 @@ impl Route {
             Self::ShareDownload => "/s/<id>/<n>",
             Self::SealedShare => "/s/<id>/e2e",
             Self::SealedDownload => "/s/<id>/<n>/e2e",
+            Self::SignIn => "/sign-in",
             Self::Other => "other",
         }
     }
@@ -330,6 +335,8 @@ mod tests {
         assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/2/e2e"), Route::SealedDownload);
         assert_eq!(Route::SharePage.label(), "/s/<id>");
         assert_eq!(Route::ShareDownload.label(), "/s/<id>/<n>");
+        assert_eq!(Route::of("/sign-in"), Route::SignIn);
+        assert_eq!(Route::of("/sign-out"), Route::Other);
     }
 
     fn response(status: StatusCode, extension: Option<RefusalCode>) -> Response {

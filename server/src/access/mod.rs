@@ -108,7 +108,7 @@ impl Access {
             UploadAccess::Open => Ok(Uploader::Anonymous(allowance_of(self.proxies.client_of(peer, headers)))),
             UploadAccess::Password => {
                 let sessions = self.sessions.as_ref().ok_or(AccessRefusal::SignIn)?;
-                cookie(headers, SESSION_COOKIE)
+                crate::cookies::cookie(headers, SESSION_COOKIE)
                     .and_then(|value| sessions.check(value, OffsetDateTime::now_utc()))
                     .map(Uploader::Session)
                     .ok_or(AccessRefusal::SignIn)
@@ -141,34 +141,4 @@ pub async fn admit(
     let admission = access.admit(peer.ip(), request.headers()).await;
     request.extensions_mut().insert(admission);
     next.run(request).await
-}
-
-/// A cookie's value, if the browser sent it.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(found, _)| *found == name)
-        .map(|(_, value)| value)
-}
-
-#[cfg(test)]
-mod tests {
-    use http::HeaderValue;
-
-    use super::*;
-
-    #[test]
-    fn cookies_are_found_by_name() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::COOKIE,
-            HeaderValue::from_static("a=1; courier-session=abc~def; courier-unlock=x"),
-        );
-        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc~def"));
-        assert_eq!(cookie(&headers, "courier"), None);
-    }
 }

@@ -15,6 +15,7 @@ use signer::access::{SESSION_COOKIE, SESSION_TTL, UploadAccess, same_password};
 use time::OffsetDateTime;
 
 use super::Access;
+use crate::share_routes::attempts::Wait;
 
 /// What the form posts.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -38,17 +39,9 @@ pub async fn sign_in(
     };
     let client = access.proxies.client_of(peer.ip(), &headers);
     if let Err(wait) = access.attempts.try_once(TRIES_KEY, client) {
-        let seconds = wait.as_secs() + 1;
         tracing::warn!(%client, "too many upload password tries");
-        let sentence = format!(
-            "Too many tries from your address. Wait {seconds} second{} and try again.",
-            if seconds == 1 { "" } else { "s" }
-        );
-        let mut response = page(StatusCode::TOO_MANY_REQUESTS, &sentence);
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
+        let wait = Wait::of(wait);
+        return wait.tell(page(StatusCode::TOO_MANY_REQUESTS, &wait.sentence("tries")));
     }
     let given = form.map(|Form(form)| form.password).unwrap_or_default();
     if !same_password(&given, expected) {

@@ -14,6 +14,34 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 /// Tries of a share's password a client gets a minute.
 pub const TRIES_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).expect("not zero");
 
+/// How long a client out of tries waits: whole seconds, rounded up, for
+/// `Retry-After` and the sentence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait(pub u64);
+
+impl Wait {
+    pub fn of(wait: Duration) -> Self {
+        Self(wait.as_secs() + 1)
+    }
+
+    /// "Too many {what} from your address. Wait 12 seconds and try again."
+    pub fn sentence(self, what: &str) -> String {
+        let Self(seconds) = self;
+        format!(
+            "Too many {what} from your address. Wait {seconds} second{} and try again.",
+            if seconds == 1 { "" } else { "s" }
+        )
+    }
+
+    /// Sets `Retry-After` on `response`.
+    pub fn tell(self, mut response: axum::response::Response) -> axum::response::Response {
+        if let Ok(value) = http::HeaderValue::from_str(&self.0.to_string()) {
+            response.headers_mut().insert(http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
 pub struct PasswordAttempts {
     tries: DefaultKeyedRateLimiter<(String, IpAddr)>,
     /// Clients that used their tries of a share, until when: where only

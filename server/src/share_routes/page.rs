@@ -70,21 +70,13 @@ pub async fn unlock(
         return back_to(&id);
     };
     if let Err(wait) = shares.attempts.try_once(&id, client) {
-        let seconds = wait.as_secs() + 1;
         tracing::warn!(share = %id, %client, "too many password tries");
-        let sentence = format!(
-            "Too many tries for this link from your address. Wait {seconds} second{} and try again.",
-            if seconds == 1 { "" } else { "s" }
-        );
-        let mut response = page(
+        let wait = super::attempts::Wait::of(wait);
+        return wait.tell(page(
             &shares,
             StatusCode::TOO_MANY_REQUESTS,
-            share_page::render_locked(&id, share.files.len(), Some(&sentence)),
-        );
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
+            share_page::render_locked(&id, share.files.len(), Some(&wait.sentence("tries for this link"))),
+        ));
     }
     let password = form.map(|Form(form)| form.password).unwrap_or_default();
     if !signer::password::verify_off_thread(stored.clone(), password).await {
@@ -139,14 +131,7 @@ pub(super) fn has_unlock_cookie(headers: &HeaderMap) -> bool {
 
 /// The unlock cookie's value, if the browser sent one.
 fn unlock_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == UNLOCK_COOKIE)
-        .map(|(_, value)| value)
+    crate::cookies::cookie(headers, UNLOCK_COOKIE)
 }
 
 /// The page's view of a share.

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use courier_shares::{Share, ShareRefusal};
 use signer::seal::Seal;
@@ -73,7 +73,7 @@ pub async fn download(
     // A client out of wrong tries waits, whatever it sends now.
     let client = shares.proxies.client_of(peer.ip(), &headers);
     if let Some(wait) = shares.attempts.waiting(&id, client) {
-        return too_many(wait.as_secs() + 1);
+        return too_many(super::attempts::Wait::of(wait));
     }
     if !shares.signer.check_key_nonce(&id, &proof.nonce, now) {
         return refusal(
@@ -105,7 +105,7 @@ pub async fn download(
             }
             Err(wait) => {
                 tracing::warn!(share = %id, %client, "too many wrong keys");
-                too_many(wait.as_secs() + 1)
+                too_many(super::attempts::Wait::of(wait))
             }
         };
     }
@@ -173,15 +173,9 @@ fn refused(refusal: ShareRefusal) -> Response {
     response
 }
 
-fn too_many(seconds: u64) -> Response {
-    let sentence = format!(
-        "Too many wrong keys for this link from your address. Wait {seconds} second{} and try again.",
-        if seconds == 1 { "" } else { "s" }
-    );
-    let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, &sentence);
-    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
+fn too_many(wait: super::attempts::Wait) -> Response {
+    let sentence = wait.sentence("wrong keys for this link");
+    let mut response = wait.tell(refusal(StatusCode::TOO_MANY_REQUESTS, &sentence));
     response
         .extensions_mut()
         .insert(crate::respond::RefusalCode::of(&CourierError::TooManyRequests(
