@@ -201,6 +201,7 @@ impl Metrics {
             | Route::ShareDownload
             | Route::SealedShare
             | Route::SealedDownload
+            | Route::SignIn
             | Route::Other => {}
         }
     }
