@@ -35,6 +35,8 @@ pub mod confirm_page;
 #[cfg(feature = "ssr")]
 pub mod content_security;
 #[cfg(feature = "ssr")]
+pub mod password_form;
+#[cfg(feature = "ssr")]
 pub mod share_page;
 #[cfg(feature = "ssr")]
 pub mod sign_in;

@@ -160,27 +160,19 @@ pub fn render_sealed(id: &str, file_count: usize, key_slots: usize, expires_at: 
 pub fn render_locked(id: &str, file_count: usize, refusal: Option<&str>) -> String {
     let action = format!("/s/{}", utf8_percent_encode(id, SEGMENT));
     let heading = files_in_words(file_count);
-    let refused = refusal.is_some();
+    let form = crate::password_form::PasswordForm {
+        action,
+        id: "share-password",
+        label: "Password",
+        button: "Show the files",
+    };
     let refusal = refusal.map(str::to_owned);
     page_document(TITLE, HEAD, move || {
         view! {
             <section class="result share locked" data-testid="share-locked">
                 <h2>{heading}</h2>
                 <p>"The sender protected this link with a password."</p>
-                {refusal.map(|sentence| view! { <p class="error" id="share-refusal" role="alert">{sentence}</p> })}
-                <form method="post" action=action class="unlock">
-                    <label for="share-password">"Password"</label>
-                    <input
-                        type="password"
-                        id="share-password"
-                        name="password"
-                        autocomplete="current-password"
-                        required
-                        aria-invalid=refused.then_some("true")
-                        aria-describedby=refused.then_some("share-refusal")
-                    />
-                    <button type="submit">"Show the files"</button>
-                </form>
+                {form.view(refusal)}
             </section>
         }
         .into_any()

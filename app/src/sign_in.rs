@@ -14,25 +14,17 @@ pub const SIGN_OUT_PATH: &str = "/sign-out";
 /// The password form, with the sentence of a refusal above it.
 #[component]
 pub fn SignInForm(refusal: Option<String>) -> impl IntoView {
-    let refused = refusal.is_some();
+    let form = crate::password_form::PasswordForm {
+        action: SIGN_IN_PATH.to_owned(),
+        id: "upload-password",
+        label: "Upload password",
+        button: "Sign in",
+    };
     view! {
         <section class="result sign-in" data-testid="sign-in">
             <h2>"Sign in to upload"</h2>
             <p>"This Courier takes uploads from people who know its upload password. Links it made still work for anyone who has them."</p>
-            {refusal.map(|sentence| view! { <p class="error" id="sign-in-refusal" role="alert">{sentence}</p> })}
-            <form method="post" action=SIGN_IN_PATH class="unlock">
-                <label for="upload-password">"Upload password"</label>
-                <input
-                    type="password"
-                    id="upload-password"
-                    name="password"
-                    autocomplete="current-password"
-                    required
-                    aria-invalid=refused.then_some("true")
-                    aria-describedby=refused.then_some("sign-in-refusal")
-                />
-                <button type="submit">"Sign in"</button>
-            </form>
+            {form.view(refusal)}
         </section>
     }
 }

@@ -5,7 +5,7 @@
 //! so a file of six parts is interrupted between two of them. And which
 //! of encrypted and `--plain` a Courier takes, said before anything is sent.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -13,7 +13,9 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use wire::{MultipartUpload, StoredPart, endpoint};
 
-use courier_test_support::{TestCourier, location, sample_bytes};
+use courier_test_support::{
+    TestCourier, courier_command, location, parts_listed, remembered_upload, run_to_end, sample_bytes,
+};
 
 const MIB: usize = 1024 * 1024;
 /// Six parts of 8 MiB (encrypted, a little more) with the last one short.
@@ -29,34 +31,8 @@ async fn courier() -> TestCourier {
         .await
 }
 
-/// `courier <args>` with only these settings from the environment: the
-/// state directory, and none of the test's own COURIER_* variables.
 fn courier_cli(args: &[&str], state: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_courier"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("COURIER_STATE_DIR", state)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Runs it to its end, off the runtime the test's Courier serves on.
-async fn output(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().expect("courier runs"))
-        .await
-        .expect("joined")
-}
-
-/// The one remembered upload in `state`, once `send` has written it.
-fn remembered(state: &Path) -> Option<(PathBuf, MultipartUpload)> {
-    let path = std::fs::read_dir(state).ok()?.next()?.ok()?.path();
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-    Some((path, serde_json::from_value(json["upload"].clone()).ok()?))
+    courier_command(env!("CARGO_BIN_EXE_courier"), args, state)
 }
 
 async fn stored_parts(courier: &TestCourier, upload: &MultipartUpload) -> Vec<StoredPart> {
@@ -88,8 +64,11 @@ async fn interrupted_send(
         }
         // Asked of the store itself: Courier's list_parts counts against
         // the address's allowance, which the command line needs.
-        if let Some((_, upload)) = remembered(state)
-            && parts_as_stored(courier, &upload).await.len() >= at_least
+        if let Some((_, upload)) = remembered_upload(state)
+            && parts_listed(&courier.store_client(), &courier.bucket, &upload)
+                .await
+                .len()
+                >= at_least
         {
             break upload;
         }
@@ -114,31 +93,6 @@ async fn interrupted_send(
     (upload, stored, output)
 }
 
-/// Each stored part's number, ETag and time of writing, as the store
-/// itself lists them (S3 `ListParts`, not through Courier).
-async fn parts_as_stored(courier: &TestCourier, upload: &MultipartUpload) -> Vec<(i32, String, String)> {
-    let listed = courier
-        .store_client()
-        .list_parts()
-        .bucket(&courier.bucket)
-        .key(&upload.key)
-        .upload_id(&upload.upload_id)
-        .send()
-        .await
-        .expect("the store lists the parts");
-    listed
-        .parts()
-        .iter()
-        .map(|part| {
-            (
-                part.part_number().unwrap_or_default(),
-                part.e_tag().unwrap_or_default().to_owned(),
-                part.last_modified().map(|time| time.to_string()).unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -160,13 +114,13 @@ async fn a_killed_encrypted_send_resumes_from_the_stored_parts() {
     let (upload, stored, killed) = interrupted_send(&courier, &args, &state, "KILL", 2).await;
     assert!(killed.stdout.is_empty(), "no link yet: {}", text(&killed.stdout));
     assert_eq!(upload.part_count() as usize, PARTS);
-    let (state_file, _) = remembered(&state).expect("the upload is remembered");
+    let (state_file, _) = remembered_upload(&state).expect("the upload is remembered");
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&state_file).expect("metadata").permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "it holds the file's key");
     }
-    let first = parts_as_stored(&courier, &upload).await;
+    let first = parts_listed(&courier.store_client(), &courier.bucket, &upload).await;
     assert_eq!(first.len(), stored.len());
 
     // Killed again once it has stored one more part.
@@ -177,11 +131,11 @@ async fn a_killed_encrypted_send_resumes_from_the_stored_parts() {
         format!("Resuming: {} of {PARTS} parts were already stored.", first.len()),
         "said once, and nothing else in a pipe"
     );
-    let second = parts_as_stored(&courier, &upload).await;
+    let second = parts_listed(&courier.store_client(), &courier.bucket, &upload).await;
     assert_eq!(second.len(), stored.len());
     assert_eq!(&second[..first.len()], first.as_slice(), "a stored part was sent again");
 
-    let resumed = output(courier_cli(&args, &state)).await;
+    let resumed = run_to_end(courier_cli(&args, &state)).await;
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     assert_eq!(
         text(&resumed.stderr).trim(),
@@ -199,7 +153,7 @@ async fn a_killed_encrypted_send_resumes_from_the_stored_parts() {
     let got = dir.path().join("got");
     std::fs::create_dir(&got).expect("a directory");
     let got_arg = got.display().to_string();
-    let fetched = output(courier_cli(&["get", link, "-o", got_arg.as_str()], &state)).await;
+    let fetched = run_to_end(courier_cli(&["get", link, "-o", got_arg.as_str()], &state)).await;
     assert!(fetched.status.success(), "{}", text(&fetched.stderr));
     let saved = got.join("film.mkv");
     assert_eq!(text(&fetched.stdout).trim(), saved.display().to_string());
@@ -230,13 +184,13 @@ async fn an_interrupted_plain_send_resumes_and_its_link_downloads_the_file() {
     );
     assert!(upload.key.ends_with("/data.csv"), "its own name: {}", upload.key);
 
-    let resumed = output(courier_cli(&args, &state)).await;
+    let resumed = run_to_end(courier_cli(&args, &state)).await;
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     assert_eq!(
         text(&resumed.stderr).trim(),
         format!("Resuming: {} of {PARTS} parts were already stored.", stored.len())
     );
-    assert!(remembered(&state).is_none());
+    assert!(remembered_upload(&state).is_none());
 
     let stdout = text(&resumed.stdout);
     let link = stdout.trim();
@@ -275,7 +229,7 @@ async fn a_file_changed_since_is_sent_afresh() {
     changed[0] ^= 1;
     changed.extend_from_slice(b"one more line\n");
     std::fs::write(&file, &changed).expect("written");
-    let sent = output(courier_cli(&args, &state)).await;
+    let sent = run_to_end(courier_cli(&args, &state)).await;
     assert!(sent.status.success(), "{}", text(&sent.stderr));
     assert_eq!(
         text(&sent.stderr).trim(),
@@ -284,7 +238,7 @@ async fn a_file_changed_since_is_sent_afresh() {
             file.display()
         )
     );
-    assert!(remembered(&state).is_none());
+    assert!(remembered_upload(&state).is_none());
     // The old upload was let go of.
     let answer = courier.call(endpoint::list_parts(&old)).await;
     assert_ne!(answer.status(), StatusCode::OK);
@@ -305,7 +259,7 @@ async fn an_upload_courier_no_longer_takes_is_sent_afresh() {
     let aborted = courier.call(endpoint::abort_multipart(&old)).await;
     assert_eq!(aborted.status(), StatusCode::OK);
 
-    let sent = output(courier_cli(&args, &state)).await;
+    let sent = run_to_end(courier_cli(&args, &state)).await;
     assert!(sent.status.success(), "{}", text(&sent.stderr));
     let stderr = text(&sent.stderr);
     assert!(
@@ -317,7 +271,7 @@ async fn an_upload_courier_no_longer_takes_is_sent_afresh() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(text(&sent.stdout).starts_with(&format!("{}/s/", courier.base)));
-    assert!(remembered(&state).is_none());
+    assert!(remembered_upload(&state).is_none());
 }
 
 /// A Courier with `COURIER_ENCRYPTION=off` takes `--plain` files, and an
@@ -331,7 +285,7 @@ async fn plain_is_for_a_courier_that_does_not_encrypt() {
     let file_arg = file.display().to_string();
 
     let off = TestCourier::builder().env("COURIER_ENCRYPTION", "off").start().await;
-    let refused = output(courier_cli(
+    let refused = run_to_end(courier_cli(
         &["send", file_arg.as_str(), "--url", off.base.as_str()],
         &state,
     ))
@@ -342,7 +296,7 @@ async fn plain_is_for_a_courier_that_does_not_encrypt() {
         text(&refused.stderr).trim(),
         "courier: This Courier does not take encrypted files: send them with --plain (stored as they are, not encrypted)."
     );
-    let sent = output(courier_cli(
+    let sent = run_to_end(courier_cli(
         &["send", "--plain", file_arg.as_str(), "--url", off.base.as_str()],
         &state,
     ))
@@ -359,7 +313,7 @@ async fn plain_is_for_a_courier_that_does_not_encrypt() {
     assert_eq!(off.downloaded_bytes(&location(&redirect)).await, b"soup, bread\n");
 
     let always = TestCourier::builder().env("COURIER_ENCRYPTION", "always").start().await;
-    let refused = output(courier_cli(
+    let refused = run_to_end(courier_cli(
         &["send", "--plain", file_arg.as_str(), "--url", always.base.as_str()],
         &state,
     ))
@@ -409,7 +363,7 @@ async fn a_stored_part_that_does_not_match_the_file_is_sent_again() {
         .expect("the store answers");
     assert!(put.status().is_success(), "{}", put.status());
 
-    let resumed = output(courier_cli(&args, &state)).await;
+    let resumed = run_to_end(courier_cli(&args, &state)).await;
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     assert_eq!(
         text(&resumed.stderr).trim(),

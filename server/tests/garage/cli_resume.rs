@@ -4,13 +4,13 @@
 //! as `tests/api/cli_resume.rs` tells on the embedded store.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use wire::MultipartUpload;
 
-use courier_test_support::{TestCourier, sample_bytes};
+use courier_test_support::{TestCourier, courier_command, parts_listed, remembered_upload, run_to_end, sample_bytes};
 
 use crate::{s3, spawn_on_garage};
 
@@ -20,51 +20,7 @@ const FILE_SIZE: usize = 44 * MIB + 7;
 const PARTS: usize = 6;
 
 fn courier_cli(args: &[&str], state: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_courier"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("COURIER_STATE_DIR", state)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-async fn output(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().expect("courier runs"))
-        .await
-        .expect("joined")
-}
-
-fn remembered(state: &Path) -> Option<MultipartUpload> {
-    let path = std::fs::read_dir(state).ok()?.next()?.ok()?.path();
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    serde_json::from_value(json["upload"].clone()).ok()
-}
-
-/// Each part's number, ETag and time of writing, as Garage lists them.
-async fn parts_in_garage(courier: &TestCourier, upload: &MultipartUpload) -> Vec<(i32, String, String)> {
-    let listed = s3()
-        .list_parts()
-        .bucket(&courier.bucket)
-        .key(&upload.key)
-        .upload_id(&upload.upload_id)
-        .send()
-        .await
-        .expect("Garage lists the parts");
-    listed
-        .parts()
-        .iter()
-        .map(|part| {
-            (
-                part.part_number().unwrap_or_default(),
-                part.e_tag().unwrap_or_default().to_owned(),
-                part.last_modified().map(|time| time.to_string()).unwrap_or_default(),
-            )
-        })
-        .collect()
+    courier_command(env!("CARGO_BIN_EXE_courier"), args, state)
 }
 
 /// Starts `send`, kills it once Garage holds `at_least` parts, and returns
@@ -85,8 +41,8 @@ async fn killed_send(
         );
         // Asked of Garage itself: Courier's list_parts counts against the
         // address's allowance, which the command line needs.
-        if let Some(upload) = remembered(state)
-            && parts_in_garage(courier, &upload).await.len() >= at_least
+        if let Some(upload) = remembered_upload(state).map(|(_, upload)| upload)
+            && parts_listed(&s3(), &courier.bucket, &upload).await.len() >= at_least
         {
             break upload;
         }
@@ -98,7 +54,7 @@ async fn killed_send(
         .expect("joined");
     // A part Garage was still writing lands now, or never.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let parts = parts_in_garage(courier, &upload).await;
+    let parts = parts_listed(&s3(), &courier.bucket, &upload).await;
     assert!(
         (at_least..PARTS).contains(&parts.len()),
         "{} of {PARTS} parts",
@@ -137,20 +93,20 @@ async fn a_killed_encrypted_send_resumes_on_garage() {
     );
     assert_eq!(&before[..first.len()], first.as_slice(), "a stored part was sent again");
 
-    let resumed = output(courier_cli(&args, &state)).await;
+    let resumed = run_to_end(courier_cli(&args, &state)).await;
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     assert_eq!(
         text(&resumed.stderr).trim(),
         format!("Resuming: {} of {PARTS} parts were already stored.", before.len())
     );
-    assert!(remembered(&state).is_none());
+    assert!(remembered_upload(&state).is_none());
     let stdout = text(&resumed.stdout);
     let link = stdout.trim();
 
     let got = dir.path().join("got");
     std::fs::create_dir(&got).expect("a directory");
     let got_arg = got.display().to_string();
-    let fetched = output(courier_cli(&["get", link, "-o", got_arg.as_str()], &state)).await;
+    let fetched = run_to_end(courier_cli(&["get", link, "-o", got_arg.as_str()], &state)).await;
     assert!(fetched.status.success(), "{}", text(&fetched.stderr));
     assert!(
         std::fs::read(got.join("film.mkv")).expect("saved") == bytes,
