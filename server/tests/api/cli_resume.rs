@@ -6,7 +6,7 @@
 //! of encrypted and `--plain` a Courier takes, said before anything is sent.
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::Duration;
 
 use reqwest::StatusCode;
