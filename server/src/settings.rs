@@ -164,6 +164,20 @@ pub struct AccessSettings {
     /// `COURIER_PROXY_USER_HEADER` (`Remote-User`), for `proxy`: the header
     /// in which the trusted proxy names the signed-in user.
     pub proxy_user_header: http::HeaderName,
+    /// Where Courier is reached when that is not only this machine and no
+    /// mode was chosen: serving refuses ([`AccessSettings::chosen`]); the
+    /// other commands (`setup-bucket`, `check`, `token`) need no mode.
+    pub unchosen_at: Option<String>,
+}
+
+impl AccessSettings {
+    /// The mode to serve with: refused when it had to be chosen and was not.
+    pub fn chosen(&self) -> Result<UploadAccess, SettingsError> {
+        match &self.unchosen_at {
+            Some(origin) => Err(SettingsError::AccessNotChosen { origin: origin.clone() }),
+            None => Ok(self.mode),
+        }
+    }
 }
 
 impl std::fmt::Debug for AccessSettings {
@@ -172,6 +186,7 @@ impl std::fmt::Debug for AccessSettings {
             .field("mode", &self.mode)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("proxy_user_header", &self.proxy_user_header)
+            .field("unchosen_at", &self.unchosen_at)
             .finish()
     }
 }
@@ -264,17 +279,20 @@ fn access(
     site_addr: SocketAddr,
 ) -> Result<AccessSettings, SettingsError> {
     let name = "COURIER_UPLOAD_ACCESS";
-    let mode = match var(name) {
-        Some(raw) => UploadAccess::parse(&raw).ok_or_else(|| invalid(name, "must be open, password or proxy"))?,
+    let (mode, unchosen_at) = match var(name) {
+        Some(raw) => (
+            UploadAccess::parse(&raw).ok_or_else(|| invalid(name, "must be open, password or proxy"))?,
+            None,
+        ),
         None => {
-            let (loopback, origin) = match public_url {
-                Some(url) => (is_loopback_host(url), url.origin().ascii_serialization()),
-                None => (site_addr.ip().is_loopback(), format!("http://{site_addr}")),
+            // Reached from elsewhere if either says so: a loopback public
+            // URL on a server listening everywhere is still reachable.
+            let origin = match public_url {
+                Some(url) if !is_loopback_host(url) => Some(url.origin().ascii_serialization()),
+                _ if !site_addr.ip().is_loopback() => Some(format!("http://{site_addr}")),
+                _ => None,
             };
-            if !loopback {
-                return Err(SettingsError::AccessNotChosen { origin });
-            }
-            UploadAccess::Open
+            (UploadAccess::Open, origin)
         }
     };
     let password = var("COURIER_UPLOAD_PASSWORD");
@@ -303,11 +321,30 @@ fn access(
     let proxy_user_header = var(header)
         .unwrap_or_else(|| "Remote-User".to_owned())
         .parse::<http::HeaderName>()
-        .map_err(|_| invalid(header, "it must be an HTTP header name such as Remote-User"))?;
+        .ok()
+        // A header that carries something else already cannot also name the user.
+        .filter(|name| {
+            ![
+                http::header::AUTHORIZATION,
+                http::header::COOKIE,
+                http::header::HOST,
+                http::header::CONTENT_TYPE,
+                http::header::CONTENT_LENGTH,
+            ]
+            .contains(name)
+                && !name.as_str().starts_with("x-forwarded-for")
+        })
+        .ok_or_else(|| {
+            invalid(
+                header,
+                "it must be a header of its own such as Remote-User or X-Forwarded-User",
+            )
+        })?;
     Ok(AccessSettings {
         mode,
         password: password.filter(|_| mode == UploadAccess::Password),
         proxy_user_header,
+        unchosen_at,
     })
 }
 

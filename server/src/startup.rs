@@ -111,6 +111,8 @@ impl Application {
 
     /// The same, with its own limits (tests shorten them).
     pub async fn build_with(settings: Settings, serving: Serving) -> Result<Self, StartupError> {
+        // Before anything starts: who may upload must be chosen off loopback.
+        settings.access.chosen()?;
         let requested = settings.leptos.site_addr;
         let listener = crate::serve::bind(requested).map_err(|source| StartupError::Bind {
             addr: requested,

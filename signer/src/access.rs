@@ -127,9 +127,6 @@ pub enum AccessRefusal {
     /// The database did not answer: nothing is wrong with the token.
     #[error("Courier could not check the API token just now. Nothing was uploaded; try again in a moment.")]
     TokenUnchecked,
-    /// An `Authorization` header that is not `Bearer <token>`.
-    #[error("The Authorization header must be \"Bearer\" followed by a Courier API token.")]
-    BadAuthorization,
 }
 
 /// A new API token's value (shown once) and what is stored of it.
@@ -156,17 +153,20 @@ pub fn api_token_hash(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
-/// The bearer token of an `Authorization` header: `None` without one,
-/// `Err` for one that is not `Bearer <courier token>`.
+/// The Courier API token an `Authorization` header carries (`Bearer
+/// courier_…`), if it carries one. Any other value is not ours and is left
+/// alone: a proxy's Basic credentials, an identity provider's own bearer
+/// token (oauth2-proxy passes one on). `Err` for one of ours that cannot be
+/// a token (too long to look up).
 pub fn bearer(header: Option<&str>) -> Result<Option<&str>, AccessRefusal> {
-    let Some(header) = header else { return Ok(None) };
-    let (scheme, value) = header.trim().split_once(' ').ok_or(AccessRefusal::BadAuthorization)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AccessRefusal::BadAuthorization);
-    }
+    let Some((scheme, value)) = header.and_then(|header| header.trim().split_once(' ')) else {
+        return Ok(None);
+    };
     let value = value.trim();
-    // Anything else cannot be one of ours: no database lookup for it.
-    if !value.starts_with(API_TOKEN_PREFIX) || value.len() > 128 {
+    if !scheme.eq_ignore_ascii_case("bearer") || !value.starts_with(API_TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    if value.len() > 128 {
         return Err(AccessRefusal::BadToken);
     }
     Ok(Some(value))
@@ -271,9 +271,12 @@ mod tests {
         assert_eq!(bearer(Some(&header)), Ok(Some(token.value.as_str())));
         let header = format!("bearer  {} ", token.value);
         assert_eq!(bearer(Some(&header)), Ok(Some(token.value.as_str())));
-        assert_eq!(bearer(Some("Basic dXNlcjpwYXNz")), Err(AccessRefusal::BadAuthorization));
-        assert_eq!(bearer(Some("Bearer")), Err(AccessRefusal::BadAuthorization));
-        assert_eq!(bearer(Some("Bearer abc")), Err(AccessRefusal::BadToken));
+        // Others' credentials are left alone.
+        assert_eq!(bearer(Some("Basic dXNlcjpwYXNz")), Ok(None));
+        assert_eq!(bearer(Some("Bearer")), Ok(None));
+        assert_eq!(bearer(Some("Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig")), Ok(None));
+        let long = format!("Bearer {API_TOKEN_PREFIX}{}", "A".repeat(200));
+        assert_eq!(bearer(Some(&long)), Err(AccessRefusal::BadToken));
     }
 
     #[test]

@@ -88,8 +88,7 @@ impl Access {
     async fn uploader(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Uploader, AccessRefusal> {
         let authorization = headers
             .get(http::header::AUTHORIZATION)
-            .map(|value| value.to_str().map_err(|_| AccessRefusal::BadAuthorization))
-            .transpose()?;
+            .and_then(|value| value.to_str().ok());
         if let Some(token) = signer::access::bearer(authorization)? {
             let hash = signer::access::api_token_hash(token);
             return match self.db.api_token(&hash).await {
@@ -118,8 +117,13 @@ impl Access {
                 if !self.proxies.contains(peer) {
                     return Err(AccessRefusal::NoProxyUser);
                 }
-                headers
-                    .get(&self.proxy_user_header)
+                // Twice: a proxy that appended its own after the client's
+                // (rather than replacing it) cannot say which is its own.
+                let mut named = headers.get_all(&self.proxy_user_header).iter();
+                let (Some(user), None) = (named.next(), named.next()) else {
+                    return Err(AccessRefusal::NoProxyUser);
+                };
+                Some(user)
                     .and_then(|value| value.to_str().ok())
                     .map(str::trim)
                     .filter(|user| !user.is_empty() && user.len() <= MAX_PROXY_USER_BYTES)

@@ -34,6 +34,14 @@ impl Finding {
 
 /// The share database: reachable, and every migration this build knows
 /// applied (opening it applies them, as Courier's start does).
+/// Who may upload, as the server will serve it.
+fn access(settings: &Settings) -> Finding {
+    match settings.access.chosen() {
+        Ok(mode) => Finding::pass(format!("Uploads: COURIER_UPLOAD_ACCESS is {}.", mode.as_str())),
+        Err(error) => Finding::fail(format!("{error}.")),
+    }
+}
+
 async fn database(settings: &Settings) -> Finding {
     let database = &settings.database;
     let opened = match ShareDb::open(database).await {
@@ -80,7 +88,7 @@ pub async fn check(settings: &Settings) -> Result<Vec<Finding>, CommandError> {
     let store = storage::external(target.external).await?;
     let bucket = store.bucket.clone();
     let endpoint = store.post_url.clone();
-    let mut findings = vec![database(settings).await];
+    let mut findings = vec![database(settings).await, access(settings)];
 
     if let Err(error) = store.client.head_bucket().bucket(&bucket).send().await {
         let status = error.raw_response().map(|r| r.status().as_u16());

@@ -79,7 +79,10 @@ fn a_courier_reached_from_elsewhere_must_say_who_may_upload() {
             _ => None,
         }
     };
-    let refused = Settings::parse(env("https://files.example.com", None)).expect_err("no mode chosen");
+    // The other commands (setup-bucket, check, token) read such settings;
+    // serving them is refused.
+    let settings = Settings::parse(env("https://files.example.com", None)).expect("settings");
+    let refused = settings.access.chosen().expect_err("no mode chosen");
     assert!(matches!(refused, SettingsError::AccessNotChosen { .. }));
     let sentence = refused.to_string();
     assert!(
@@ -87,17 +90,29 @@ fn a_courier_reached_from_elsewhere_must_say_who_may_upload() {
         "{sentence}"
     );
     assert!(sentence.contains("password") && sentence.contains("proxy") && sentence.contains("open"));
+    let chosen = |settings: Result<Settings, SettingsError>| settings.expect("settings").access.chosen();
     // Choosing is enough, open included; on loopback open is the default.
-    assert!(Settings::parse(env("https://files.example.com", Some("open"))).is_ok());
+    assert!(chosen(Settings::parse(env("https://files.example.com", Some("open")))).is_ok());
     for loopback in ["http://localhost:3000", "http://127.0.0.1:3000", "http://[::1]:3000"] {
-        assert!(Settings::parse(env(loopback, None)).is_ok(), "{loopback}");
+        assert!(chosen(Settings::parse(env(loopback, None))).is_ok(), "{loopback}");
     }
-    // Listening everywhere without a public URL is being reached from elsewhere too.
-    let everywhere = |name: &str| (name == "LEPTOS_SITE_ADDR").then(|| "0.0.0.0:3000".to_owned());
-    assert!(matches!(
-        Settings::parse(everywhere),
-        Err(SettingsError::AccessNotChosen { .. })
-    ));
+    // Listening everywhere is being reached from elsewhere, whatever the public URL says.
+    let everywhere = |public_url: Option<&'static str>| {
+        move |name: &str| match name {
+            "LEPTOS_SITE_ADDR" => Some("0.0.0.0:3000".to_owned()),
+            "COURIER_PUBLIC_URL" => public_url.map(str::to_owned),
+            _ => None,
+        }
+    };
+    for public_url in [None, Some("http://localhost:3000")] {
+        assert!(
+            matches!(
+                chosen(Settings::parse(everywhere(public_url))),
+                Err(SettingsError::AccessNotChosen { .. })
+            ),
+            "{public_url:?}"
+        );
+    }
     // Each mode's needs.
     let with = |pairs: &'static [(&'static str, &'static str)]| {
         move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
@@ -131,6 +146,17 @@ fn a_courier_reached_from_elsewhere_must_say_who_may_upload() {
         odd.expect_err("no such mode")
             .to_string()
             .contains("open, password or proxy")
+    );
+    let taken = Settings::parse(with(&[
+        ("COURIER_UPLOAD_ACCESS", "proxy"),
+        ("COURIER_TRUSTED_PROXIES", "10.0.0.1"),
+        ("COURIER_PROXY_USER_HEADER", "Authorization"),
+    ]));
+    assert!(
+        taken
+            .expect_err("a header of its own")
+            .to_string()
+            .contains("COURIER_PROXY_USER_HEADER")
     );
 }
 
@@ -283,6 +309,29 @@ async fn a_trusted_proxys_user_uploads_and_the_same_header_from_anyone_else_is_i
         );
     }
 
+    // Twice (a proxy that appended its own to the client's): neither is believed.
+    let twice = trusted
+        .request(&endpoint::sign_upload("notes.txt", "text/plain", 12, None))
+        .header("remote-user", "mallory")
+        .header("remote-user", "ada")
+        .send()
+        .await
+        .expect("Courier answers");
+    assert_eq!(twice.status(), StatusCode::UNAUTHORIZED);
+    // An identity provider's own bearer token, passed on by the proxy, is not ours.
+    assert_eq!(
+        sign_upload(
+            &trusted,
+            &[
+                ("remote-user", "ada"),
+                ("authorization", "Bearer eyJ0eXAiOiJKV1QifQ.e30.c2ln")
+            ]
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+
     // Another header, where the operator's proxy uses one.
     let forwarded = TestCourier::builder()
         .envs(&[
@@ -358,6 +407,7 @@ async fn an_api_token_uploads_until_it_is_revoked() {
     assert!(listed.lines[0].starts_with("ci-backups\tmade ") && listed.lines[0].contains("revoked"));
 
     // Unknown tokens and other schemes.
+    // (Others' credentials are left alone: here, still not signed in.)
     let unknown = format!("Bearer courier_{}", "A".repeat(43));
     for header in [unknown.as_str(), "Bearer not-a-token", "Basic dXNlcjpwYXNz", "Bearer"] {
         assert_eq!(
@@ -380,6 +430,20 @@ async fn a_bad_token_is_refused_even_where_uploads_are_open() {
     let unknown = format!("Bearer courier_{}", "B".repeat(43));
     let (status, _) = refusal(sign_upload(&courier, &[("authorization", &unknown)]).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a script learns its token is wrong");
+    // Credentials that are not Courier's (a proxy's Basic auth, an identity
+    // provider's bearer token) are someone else's business.
+    for others in ["Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"] {
+        assert_eq!(
+            sign_upload(&courier, &[("authorization", others)]).await.status(),
+            StatusCode::OK,
+            "{others}"
+        );
+        assert!(
+            page(&courier, &[("authorization", others)])
+                .await
+                .contains("x-amz-signature")
+        );
+    }
 }
 
 #[tokio::test]

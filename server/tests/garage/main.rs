@@ -360,6 +360,8 @@ async fn courier_command(args: &[&str], public_url: &str, extra: &[(&str, &str)]
         .envs(cluster())
         .env("COURIER_SECRET", SECRET)
         .env("COURIER_PUBLIC_URL", public_url)
+        // (`check` reports the mode: this Courier would serve anyone.)
+        .env("COURIER_UPLOAD_ACCESS", "open")
         .env("RUST_LOG", "warn")
         .envs(extra.iter().copied());
     let output = tokio::task::spawn_blocking(move || command.output())
@@ -467,6 +469,7 @@ async fn check_finds_missing_cors_and_setup_bucket_fixes_it() {
         "ok   Deleting a file with its owner's token works (the test files are gone).".to_owned(),
         "ok   The share database (SQLite at ".to_owned(),
         ") is reachable, with all ".to_owned(),
+        "ok   Uploads: COURIER_UPLOAD_ACCESS is open.".to_owned(),
     ] {
         assert!(text.contains(&line), "{line}\n{text}");
     }
