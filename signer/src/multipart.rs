@@ -171,7 +171,7 @@ impl Signer {
             Ok(parts) => {
                 if let Err(reason) = check_parts(upload, &parts) {
                     tracing::info!(key = %key.as_str(), reason = %reason, "aborting a multipart upload that does not add up");
-                    self.abort_upload(&key, &upload.upload_id).await?;
+                    let _was_in_progress = self.abort_upload(&key, &upload.upload_id).await?;
                     return Err(SignError::PartsDoNotAddUp(reason));
                 }
                 self.complete_upload(&key, &upload.upload_id, &parts).await?;
@@ -196,8 +196,10 @@ impl Signer {
         self.link(&key, &head, token, now).await
     }
 
-    /// Aborts `upload`: the store drops every part. Aborting twice is fine.
-    pub async fn abort_multipart(&self, upload: &MultipartUpload, now: OffsetDateTime) -> Result<(), SignError> {
+    /// Aborts `upload`: the store drops every part. Aborting twice is fine;
+    /// whether this call found it still in progress (not completed, aborted
+    /// or swept before).
+    pub async fn abort_multipart(&self, upload: &MultipartUpload, now: OffsetDateTime) -> Result<bool, SignError> {
         let key = self.verify_multipart(upload, now)?;
         self.abort_upload(&key, &upload.upload_id).await
     }

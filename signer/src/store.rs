@@ -345,8 +345,9 @@ impl Signer {
             .map_err(|error| multipart_error(key, "CompleteMultipartUpload", &error))
     }
 
-    /// Aborts an upload; one already gone is fine.
-    pub(crate) async fn abort_upload(&self, key: &ObjectKey, upload_id: &str) -> Result<(), SignError> {
+    /// Aborts an upload; one already gone (completed, aborted, swept) is
+    /// fine. Whether it was still in progress.
+    pub(crate) async fn abort_upload(&self, key: &ObjectKey, upload_id: &str) -> Result<bool, SignError> {
         let store = &self.0.store;
         match store
             .client
@@ -357,9 +358,9 @@ impl Signer {
             .send()
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(error) => match multipart_error(key, "AbortMultipartUpload", &error) {
-                SignError::NoSuchUpload => Ok(()),
+                SignError::NoSuchUpload => Ok(false),
                 other => Err(other),
             },
         }

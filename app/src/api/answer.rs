@@ -53,6 +53,15 @@ pub fn answered(error: CourierError) -> CourierError {
     error
 }
 
+/// Logs a signer's refusal, and answers it with its status ([`answered`]).
+pub(crate) fn logged<T>(result: Result<T, signer::SignError>) -> Result<T, CourierError> {
+    result.map_err(|error| {
+        let error = CourierError::from(error);
+        tracing::info!(error = %error, status = error.status_code(), "refused");
+        answered(error)
+    })
+}
+
 /// A grant of an upload that gets `link`.
 pub fn granted(link: LinkKind) {
     if let Some(report) = use_context::<CallReport>() {

@@ -8,12 +8,16 @@
 
 #[cfg(feature = "ssr")]
 mod answer;
+#[cfg(feature = "ssr")]
+mod budgets;
 mod refusals;
 #[cfg(feature = "ssr")]
 pub mod sharing;
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use answer::logged;
 #[cfg(feature = "ssr")]
 pub use answer::{CallReport, Reported, answered};
 
@@ -41,14 +45,10 @@ pub async fn sign_upload(
     let uploader = uploader()?;
     let request = upload_request(&signer, filename, content_type, size, link, seal)?;
     let link = request.link;
-    let charged = charge(&signer, &uploader, &request)?;
     // A POST counts against the storage budget until its policy expires.
-    let reserved = kept_if_granted(
-        charged.clone(),
-        reserve_storage(request.size, signer.upload_ttl()).await,
-    )?;
-    let granted = logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await);
-    let grant = released_unless_granted(reserved, kept_if_granted(charged, granted))?;
+    let held = budgets::Held::for_grant(&signer, &uploader, &request, signer.upload_ttl()).await?;
+    let grant = logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await)?;
+    held.keep();
     answer::granted(link);
     Ok(grant)
 }
@@ -93,8 +93,11 @@ pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, Couri
         None => settings.default_link,
     };
     // Where every file is encrypted, the plain form (which cannot) gets no
-    // grant: the page says so instead.
-    let grant = if settings.encryption == wire::seal::Encryption::Always {
+    // grant, nor where a storage budget is kept (it declares no size, and
+    // takes any number of files): the page says so instead.
+    let plain_form_off = settings.encryption == wire::seal::Encryption::Always
+        || use_context::<std::sync::Arc<signer::storage_budget::StorageBudget>>().is_some();
+    let grant = if plain_form_off {
         UploadGrant {
             url: String::new(),
             fields: wire::FormFields::default(),
@@ -121,21 +124,10 @@ pub async fn start_multipart(
     let signer = signer()?;
     let uploader = uploader()?;
     let request = upload_request(&signer, filename, content_type, size, link, seal)?;
-    let charged = charge(&signer, &uploader, &request)?;
-    // Counted against the storage budget from its start to its end.
-    let reserved = kept_if_granted(
-        charged.clone(),
-        reserve_storage(request.size, signer::multipart::MULTIPART_TTL).await,
-    )?;
-    let started = logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await);
-    let grant = released_unless_granted(reserved.clone(), kept_if_granted(charged.clone(), started))?;
-    // Both held until it is completed or aborted: an abort gives them back.
-    if let Some(Charged { budget, charge }) = charged {
-        budget.hold(&grant.upload.upload_id, charge, std::time::Instant::now());
-    }
-    if let Some((storage, reservation)) = reserved {
-        storage.name_upload(reservation, &grant.upload.upload_id);
-    }
+    // Counted against the budgets from its start to its end.
+    let held = budgets::Held::for_grant(&signer, &uploader, &request, signer::multipart::MULTIPART_TTL).await?;
+    let grant = logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await)?;
+    held.keep_for_upload(&grant.upload.upload_id);
     Ok(grant)
 }
 
@@ -163,28 +155,29 @@ pub async fn list_parts(upload: MultipartUpload) -> Result<Vec<StoredPart>, Cour
 pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink, CourierError> {
     let signer = signer()?;
     let now = signer::OffsetDateTime::now_utc();
-    let mut link = logged(signer.complete_multipart(&upload, now).await)?;
-    if let Some(budget) = use_context::<std::sync::Arc<signer::upload_budget::UploadBudget>>() {
-        budget.settle(&upload.upload_id);
+    let completed = signer.complete_multipart(&upload, now).await;
+    match &completed {
+        Ok(_) => budgets::upload_settled(&upload.upload_id),
+        // Its parts did not add up: the signer aborted it.
+        Err(signer::SignError::PartsDoNotAddUp(_)) => budgets::upload_aborted(&upload.upload_id),
+        Err(_) => {}
     }
-    if let Some(storage) = use_context::<std::sync::Arc<signer::storage_budget::StorageBudget>>() {
-        storage.upload_ended(&upload.upload_id, Some(upload.size));
-    }
+    let mut link = logged(completed)?;
     refused(sharing::share_confirmed(&shares()?, &signer, &mut link, now).await)?;
     Ok(link)
 }
 
 /// Cancels an upload: the store keeps none of its parts, and its charge to
-/// the uploader's daily budget is given back (on the instance that started it).
+/// the uploader's daily budget and its room in the storage budget come back
+/// (on the instance that started it), but only when this call found it in
+/// progress: an upload completed meanwhile keeps its charge.
 #[server(endpoint = "abort_multipart", output = JsonOut)]
 pub async fn abort_multipart(upload: MultipartUpload) -> Result<(), CourierError> {
     let signer = signer()?;
-    logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)?;
-    if let Some(budget) = use_context::<std::sync::Arc<signer::upload_budget::UploadBudget>>() {
-        budget.give_back(&upload.upload_id);
-    }
-    if let Some(storage) = use_context::<std::sync::Arc<signer::storage_budget::StorageBudget>>() {
-        storage.upload_ended(&upload.upload_id, None);
+    if logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)? {
+        budgets::upload_aborted(&upload.upload_id);
+    } else {
+        budgets::upload_settled(&upload.upload_id);
     }
     Ok(())
 }
@@ -292,113 +285,6 @@ fn shares() -> Result<courier_shares::ShareDb, CourierError> {
 #[cfg(feature = "ssr")]
 fn refused<T>(result: Result<T, CourierError>) -> Result<T, CourierError> {
     result.map_err(|error| {
-        tracing::info!(error = %error, status = error.status_code(), "refused");
-        answered(error)
-    })
-}
-
-/// The storage budget's reservation of a grant (`None`: no budget).
-#[cfg(feature = "ssr")]
-type Reserved = Option<(
-    std::sync::Arc<signer::storage_budget::StorageBudget>,
-    signer::storage_budget::Reservation,
-)>;
-
-/// Reserves `size` bytes of the storage budget (`COURIER_STORAGE_BUDGET_BYTES`)
-/// for `counts_for`, before anything is signed or the store is called; the
-/// refusal names the budget and what is left.
-#[cfg(feature = "ssr")]
-async fn reserve_storage(size: u64, counts_for: std::time::Duration) -> Result<Reserved, CourierError> {
-    use signer::storage_budget::{OverStorage, StorageBudget};
-    let Some(storage) = use_context::<std::sync::Arc<StorageBudget>>() else {
-        return Ok(None);
-    };
-    match logged(storage.reserve(size, counts_for).await)? {
-        Ok(reservation) => Ok(Some((storage, reservation))),
-        Err(over) => {
-            let sentence = over.to_string();
-            let error = match over {
-                OverStorage::LargerThanTheBudget { .. } => CourierError::TooLarge(sentence),
-                OverStorage::Full { .. } => CourierError::StorageFull(sentence),
-            };
-            tracing::info!(error = %error, status = error.status_code(), "refused: storage budget");
-            Err(answered(error))
-        }
-    }
-}
-
-/// The grant's result; its storage reservation released when nothing was granted.
-#[cfg(feature = "ssr")]
-fn released_unless_granted<T>(reserved: Reserved, result: Result<T, CourierError>) -> Result<T, CourierError> {
-    if result.is_err()
-        && let Some((storage, reservation)) = reserved
-    {
-        storage.release(reservation);
-    }
-    result
-}
-
-/// A grant's charge to its client's upload budget, given back if the grant fails.
-#[cfg(feature = "ssr")]
-#[derive(Clone)]
-struct Charged {
-    budget: std::sync::Arc<signer::upload_budget::UploadBudget>,
-    charge: signer::upload_budget::Charge,
-}
-
-/// Charges the file's declared size to its client's daily budget, before
-/// anything is signed or the store is called; `None` when there is no
-/// budget (`COURIER_CLIENT_BYTES_PER_DAY=0`, so the server provides none).
-#[cfg(feature = "ssr")]
-fn charge(
-    signer: &signer::Signer,
-    uploader: &signer::access::Uploader,
-    request: &signer::UploadRequest,
-) -> Result<Option<Charged>, CourierError> {
-    use signer::upload_budget::UploadBudget;
-    let Some(budget) = use_context::<std::sync::Arc<UploadBudget>>() else {
-        return Ok(None);
-    };
-    // A file the rules refuse gets their sentence, not the budget's.
-    logged(
-        signer
-            .page_settings()
-            .rules
-            .check(request.size, &request.content_type)
-            .map_err(signer::SignError::from),
-    )?;
-    match budget.charge(uploader, request.size, std::time::Instant::now()) {
-        Ok(charge) => Ok(Some(Charged { budget, charge })),
-        Err(over) => {
-            if let Some(wait) = over.retry_after()
-                && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-                && let Ok(seconds) = http::HeaderValue::from_str(&(wait.as_secs() + 1).to_string())
-            {
-                response.insert_header(http::header::RETRY_AFTER, seconds);
-            }
-            let error = CourierError::from(over);
-            tracing::info!(uploader = %uploader.describe(), error = %error, status = error.status_code(), "refused: upload budget");
-            Err(answered(error))
-        }
-    }
-}
-
-/// The grant's result; its charge given back when nothing was granted.
-#[cfg(feature = "ssr")]
-fn kept_if_granted<T>(charged: Option<Charged>, result: Result<T, CourierError>) -> Result<T, CourierError> {
-    if result.is_err()
-        && let Some(Charged { budget, charge }) = charged
-    {
-        budget.refund(charge);
-    }
-    result
-}
-
-/// Logs refusals, and answers them with their status ([`answered`]).
-#[cfg(feature = "ssr")]
-fn logged<T>(result: Result<T, signer::SignError>) -> Result<T, CourierError> {
-    result.map_err(|error| {
-        let error = CourierError::from(error);
         tracing::info!(error = %error, status = error.status_code(), "refused");
         answered(error)
     })

@@ -19,8 +19,10 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
     let plain_limit = (largest_post < settings.rules.max_bytes)
         .then(|| format!("Without JavaScript: up to {}", crate::size::human_size(largest_post)));
     let encryption = settings.encryption;
-    // The plain form has no grant where every file must be encrypted.
-    let plain_form_off = encryption == Encryption::Always;
+    // The plain form has no grant where every file must be encrypted, nor
+    // where a storage budget is kept (it declares no size to check).
+    let plain_form_off = grant.url.is_empty();
+    let budget_needs_script = plain_form_off && encryption != Encryption::Always;
     let queue = Queue::new(settings, link);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let dragging = RwSignal::new(false);
@@ -128,6 +130,9 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                     }),
                     Encryption::Off => None,
                 }}
+                {budget_needs_script.then(|| view! {
+                    <span class="hint plain-only">"Each file is checked against this Courier's storage budget before it is sent, which needs JavaScript: turn it on to send files."</span>
+                })}
             </label>
             // One file per plain-form POST; several once the page is hydrated.
             // Once hydrated, chosen files go at once, as dropped and pasted ones

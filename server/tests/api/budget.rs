@@ -152,6 +152,8 @@ async fn an_abort_and_a_refused_grant_give_the_charge_back_and_a_completion_keep
     let numbers: Vec<u32> = (1..=small.upload.size.div_ceil(small.upload.part_size) as u32).collect();
     courier.send_parts(&small.upload, &bytes, &numbers).await;
     assert_eq!(courier.complete_multipart(&small.upload).await.status(), StatusCode::OK);
+    // An abort after the completion finds nothing in progress: nothing comes back.
+    assert_eq!(courier.abort_multipart(&small.upload).await.status(), StatusCode::OK);
     let (status, _, _) = refused(grant_for(&courier, client, "start_multipart", 195 * MIB).await).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the completed 6 MiB still count");
     granted(&courier, client, "start_multipart", 194 * MIB).await;

@@ -68,6 +68,27 @@ async fn grants_stop_at_the_storage_budget_and_say_what_is_left() {
     assert_eq!(courier.abort_multipart(&grant.upload).await.status(), StatusCode::OK);
     assert_eq!(start_multipart(&courier, 14 * MIB).await.status(), StatusCode::OK);
 
+    // The plain form (no JavaScript) declares no size and takes any number
+    // of files: under a storage budget the page signs none, and says why.
+    let page = courier
+        .http
+        .get(format!("{}/", courier.base))
+        .send()
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .expect("HTML");
+    assert!(
+        !page.contains("x-amz-signature"),
+        "no plain form under a storage budget"
+    );
+    assert!(
+        page.contains("checked against this Courier&#x27;s storage budget")
+            || page.contains("checked against this Courier's storage budget"),
+        "{page}"
+    );
+
     // A file larger than the whole budget never fits.
     let (status, sentence) = refusal(start_multipart(&courier, 21 * MIB).await).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -93,4 +114,27 @@ async fn what_the_bucket_holds_counts_for_an_instance_that_never_granted_it() {
     assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
     assert!(sentence.contains("has 14 MiB left"), "{sentence}");
     assert_eq!(start_multipart(&second, 14 * MIB).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_completed_upload_is_counted_once_and_an_abort_after_it_gives_nothing_back() {
+    let courier = TestCourier::builder()
+        .env("COURIER_STORAGE_BUDGET_BYTES", (30 * MIB).to_string())
+        .env("COURIER_MULTIPART_THRESHOLD", (8 * MIB).to_string())
+        .start()
+        .await;
+    let bytes = sample_bytes(10 * MIB as usize);
+    let grant: MultipartGrant = start_multipart(&courier, 10 * MIB).await.json().await.expect("a grant");
+    let numbers: Vec<u32> = (1..=grant.upload.size.div_ceil(grant.upload.part_size) as u32).collect();
+    courier.send_parts(&grant.upload, &bytes, &numbers).await;
+    // Completed three times (a retry whose answer was lost is normal), then aborted.
+    for _ in 0..3 {
+        assert_eq!(courier.complete_multipart(&grant.upload).await.status(), StatusCode::OK);
+    }
+    assert_eq!(courier.abort_multipart(&grant.upload).await.status(), StatusCode::OK);
+    // 10 MiB stored, counted once: 20 MiB left, no more, no less.
+    let (status, sentence) = refusal(start_multipart(&courier, 21 * MIB).await).await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
+    assert!(sentence.contains("has 20 MiB left"), "{sentence}");
+    assert_eq!(start_multipart(&courier, 20 * MIB).await.status(), StatusCode::OK);
 }
