@@ -238,12 +238,12 @@ impl Signer {
         &self.0.store_origin
     }
 
-    /// What every upload from a page shares: sent once, with the page.
     /// How long a POST policy it signs works (`COURIER_UPLOAD_TTL_SECS`).
     pub fn upload_ttl(&self) -> Duration {
         self.0.limits.upload_ttl
     }
 
+    /// What every upload from a page shares: sent once, with the page.
     pub fn page_settings(&self) -> PageSettings {
         let links = &self.0.limits.links;
         PageSettings {

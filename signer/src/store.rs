@@ -155,7 +155,6 @@ impl Signer {
         }
     }
 
-    /// Deletes `key`; deleting what is already gone succeeds (as S3 does).
     /// What the bucket holds: the sum of its objects' sizes (every page of
     /// a listing). For the storage budget.
     pub(crate) async fn stored_bytes(&self) -> Result<u64, SignError> {
@@ -179,6 +178,7 @@ impl Signer {
         Ok(bytes)
     }
 
+    /// Deletes `key`; deleting what is already gone succeeds (as S3 does).
     pub(crate) async fn delete_object(&self, key: &ObjectKey) -> Result<(), SignError> {
         let store = &self.0.store;
         match store

@@ -23,10 +23,8 @@ use crate::model::LinkKind;
 #[component]
 pub fn UploadPage() -> impl IntoView {
     let link = requested_link();
-    let (uploads, signed_in) = match page_access() {
-        PageAccess::Upload { signed_in } => (true, signed_in),
-        PageAccess::SignIn | PageAccess::Refused(_) => (false, false),
-    };
+    let access = page_access();
+    let signed_in = matches!(access, PageAccess::Upload { signed_in: true });
     view! {
         <main class="page">
             <header class="masthead">
@@ -34,7 +32,10 @@ pub fn UploadPage() -> impl IntoView {
                 <p class="tagline">"Send a file straight to storage and get a link that expires."</p>
                 {signed_in.then(sign_out)}
             </header>
-            {if uploads { uploader(link).into_any() } else { no_upload_access().into_any() }}
+            {match access {
+                PageAccess::Upload { .. } => uploader(link).into_any(),
+                other => no_upload_access(other).into_any(),
+            }}
         </main>
     }
 }
@@ -81,9 +82,10 @@ fn sign_out() -> impl IntoView {
 }
 
 /// The sign-in form, or why this browser may not upload.
-fn no_upload_access() -> impl IntoView {
+#[cfg_attr(not(feature = "ssr"), allow(unused_variables))]
+fn no_upload_access(access: PageAccess) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    return match page_access() {
+    return match access {
         PageAccess::Refused(sentence) => view! { <p class="error" role="alert">{sentence}</p> }.into_any(),
         _ => view! { <crate::sign_in::SignInForm refusal=None /> }.into_any(),
     };
