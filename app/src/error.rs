@@ -204,13 +204,14 @@ impl From<signer::SignError> for CourierError {
     }
 }
 
-/// Not allowed to upload: 401 with the sentence of why (503 when the
-/// token could not be checked).
+/// Not allowed to upload: 401 with the sentence of why (403 for another
+/// site's request, 503 when the token could not be checked).
 #[cfg(feature = "ssr")]
 impl From<signer::access::AccessRefusal> for CourierError {
     fn from(refusal: signer::access::AccessRefusal) -> Self {
         match refusal {
             signer::access::AccessRefusal::TokenUnchecked => Self::Unavailable(refusal.to_string()),
+            signer::access::AccessRefusal::CrossSite => Self::Forbidden(refusal.to_string()),
             _ => Self::Unauthorized(refusal.to_string()),
         }
     }

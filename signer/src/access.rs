@@ -24,8 +24,12 @@ use crate::token::{TokenScope, TokenSecret, UploadToken};
 /// How long a sign-in lasts.
 pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
 
-/// The session cookie's name.
+/// The session cookie's name on plain http.
 pub const SESSION_COOKIE: &str = "courier-session";
+
+/// Its name on https: a `__Host-` cookie is Secure, for this host and path
+/// `/` only, so no sibling subdomain can set one for Courier.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-courier-session";
 
 /// What an API token looks like: this prefix (so a leaked one is easy to
 /// search for) and 32 random bytes in base64url.
@@ -124,6 +128,10 @@ pub enum AccessRefusal {
     /// `Authorization: Bearer` with a token that is unknown or revoked.
     #[error("This API token is not valid: it is unknown, or it was revoked.")]
     BadToken,
+    /// A request another site's page made (`Sec-Fetch-Site: cross-site`):
+    /// its cookies are the visitor's, its intent is not.
+    #[error("Courier takes uploads from its own page, not from another site's.")]
+    CrossSite,
     /// The database did not answer: nothing is wrong with the token.
     #[error("Courier could not check the API token just now. Nothing was uploaded; try again in a moment.")]
     TokenUnchecked,

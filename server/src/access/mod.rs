@@ -23,7 +23,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderMap;
-use signer::access::{AccessRefusal, Admission, SESSION_COOKIE, Sessions, UploadAccess, Uploader};
+use signer::access::{
+    AccessRefusal, Admission, SECURE_SESSION_COOKIE, SESSION_COOKIE, Sessions, UploadAccess, Uploader,
+};
 use time::OffsetDateTime;
 
 use courier_serve::{TrustedProxies, allowance_of};
@@ -77,8 +79,22 @@ impl Access {
         self.mode
     }
 
-    /// Who `headers` from `peer` upload as, or why they may not.
-    pub async fn admit(&self, peer: IpAddr, headers: &HeaderMap) -> Admission {
+    /// The session cookie's name: `__Host-` on https.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    /// Who `headers` from `peer` upload as, or why they may not. A POST
+    /// another site's page made is refused (a visit that follows a link
+    /// from elsewhere is a GET, and is admitted as any other).
+    pub async fn admit(&self, peer: IpAddr, method: &http::Method, headers: &HeaderMap) -> Admission {
+        if method == http::Method::POST && cross_site(headers) {
+            return Admission::Refused(AccessRefusal::CrossSite);
+        }
         match self.uploader(peer, headers).await {
             Ok(uploader) => Admission::Admitted(uploader),
             Err(refusal) => Admission::Refused(refusal),
@@ -107,7 +123,7 @@ impl Access {
             UploadAccess::Open => Ok(Uploader::Anonymous(allowance_of(self.proxies.client_of(peer, headers)))),
             UploadAccess::Password => {
                 let sessions = self.sessions.as_ref().ok_or(AccessRefusal::SignIn)?;
-                crate::cookies::cookie(headers, SESSION_COOKIE)
+                crate::cookies::cookie(headers, self.session_cookie())
                     .and_then(|value| sessions.check(value, OffsetDateTime::now_utc()))
                     .map(Uploader::Session)
                     .ok_or(AccessRefusal::SignIn)
@@ -134,6 +150,15 @@ impl Access {
     }
 }
 
+/// Whether another site's page made this request: a browser says so
+/// (`Sec-Fetch-Site`); a script that does not send the header is not a
+/// visitor's browser acting for someone else.
+pub fn cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+}
+
 /// The middleware on the page and on `/api/*`: admits the request (see
 /// [`Access::admit`]) and puts the verdict on it.
 pub async fn admit(
@@ -142,7 +167,7 @@ pub async fn admit(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let admission = access.admit(peer.ip(), request.headers()).await;
+    let admission = access.admit(peer.ip(), request.method(), request.headers()).await;
     request.extensions_mut().insert(admission);
     next.run(request).await
 }

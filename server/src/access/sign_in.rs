@@ -11,7 +11,7 @@ use axum::Form;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse as _, Response};
-use signer::access::{SESSION_COOKIE, SESSION_TTL, UploadAccess, same_password};
+use signer::access::{SESSION_TTL, UploadAccess, same_password};
 use time::OffsetDateTime;
 
 use super::Access;
@@ -37,6 +37,12 @@ pub async fn sign_in(
         // Not `password` mode: there is nothing to sign in to.
         return to_the_page(None);
     };
+    if super::cross_site(&headers) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Sign in from Courier's own page, not from another site's.",
+        );
+    }
     let client = access.proxies.client_of(peer.ip(), &headers);
     if let Err(wait) = access.attempts.try_once(TRIES_KEY, client) {
         tracing::warn!(%client, "too many upload password tries");
@@ -52,7 +58,8 @@ pub async fn sign_in(
         );
     }
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}",
+        "{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}",
+        access.session_cookie(),
         sessions.issue(OffsetDateTime::now_utc()),
         SESSION_TTL.as_secs(),
         if access.secure { "; Secure" } else { "" }
@@ -63,12 +70,14 @@ pub async fn sign_in(
 
 /// Forgets this browser's session (the cookie is stateless: it is the
 /// browser that forgets it; a new password ends every session).
-pub async fn sign_out(State(access): State<Access>) -> Response {
-    if access.mode != UploadAccess::Password {
+pub async fn sign_out(State(access): State<Access>, headers: HeaderMap) -> Response {
+    // Another site's page cannot sign a visitor out either.
+    if access.mode != UploadAccess::Password || super::cross_site(&headers) {
         return to_the_page(None);
     }
     let cookie = format!(
-        "{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
+        "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
+        access.session_cookie(),
         if access.secure { "; Secure" } else { "" }
     );
     to_the_page(Some(cookie))

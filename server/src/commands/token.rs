@@ -26,6 +26,11 @@ pub enum TokenCommandError {
     Database(#[from] courier_shares::DbError),
     #[error("No live token is named {0:?}.")]
     NoSuchToken(String),
+    /// Run elsewhere than the server, it would make a database of its own.
+    #[error(
+        "There is no Courier database at {0}: run this command with the server's COURIER_DATA_DIR (or COURIER_DATABASE_URL)."
+    )]
+    NoDatabase(String),
 }
 
 /// What the command prints: stdout's lines, and one note for stderr.
@@ -49,6 +54,11 @@ pub async fn token(database: &DatabaseConfig, args: &[String]) -> Result<TokenOu
     let usage = |sentence: &str| TokenCommandError::Usage(sentence.to_owned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let now = OffsetDateTime::now_utc();
+    if let DatabaseConfig::Sqlite { path } = database
+        && !path.exists()
+    {
+        return Err(TokenCommandError::NoDatabase(path.display().to_string()));
+    }
     match args.as_slice() {
         ["create", "--name", name] | ["create", name] => {
             let db = ShareDb::open(database).await?;
@@ -59,7 +69,7 @@ pub async fn token(database: &DatabaseConfig, args: &[String]) -> Result<TokenOu
             Ok(TokenOutput {
                 lines: vec![token.value],
                 note: Some(format!(
-                    "Made the API token {name:?}. Keep it now: Courier keeps only its hash. Revoke it with `courier token revoke {name}`."
+                    "Made the API token {name:?} in {database}. Keep it now: Courier keeps only its hash. Revoke it with `courier token revoke {name}`."
                 )),
             })
         }

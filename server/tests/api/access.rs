@@ -212,6 +212,31 @@ async fn the_upload_password_signs_a_browser_in() {
         StatusCode::OK
     );
 
+    // Another site's page cannot use the visitor's session to upload, nor
+    // sign them in or out; a link followed from elsewhere still shows the page.
+    let cross = sign_upload(&courier, &[("cookie", &session), ("sec-fetch-site", "cross-site")]).await;
+    let (status, sentence) = refusal(cross).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        sentence,
+        "Courier takes uploads from its own page, not from another site's."
+    );
+    assert!(
+        page(&courier, &[("cookie", &session), ("sec-fetch-site", "cross-site")])
+            .await
+            .contains("x-amz-signature")
+    );
+    let cross_sign_in = courier
+        .http
+        .post(format!("{}/sign-in", courier.base))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("password", PASSWORD)])
+        .send()
+        .await
+        .expect("Courier answers");
+    assert_eq!(cross_sign_in.status(), StatusCode::FORBIDDEN);
+    assert!(cross_sign_in.headers().get(header::SET_COOKIE).is_none());
+
     // A made-up or altered session is no session.
     let forged = format!("{}0", &session[..session.len() - 1]);
     assert_eq!(
@@ -416,6 +441,17 @@ async fn an_api_token_uploads_until_it_is_revoked() {
             "{header}"
         );
     }
+    // Run where there is no database (another directory), it makes none.
+    let elsewhere = tempfile::tempdir().expect("a directory");
+    let nowhere = DatabaseConfig::from_setting(None, elsewhere.path()).expect("a path");
+    let refused = courier::commands::token(&nowhere, &["list".to_owned()])
+        .await
+        .expect_err("no database");
+    assert!(
+        refused.to_string().starts_with("There is no Courier database at "),
+        "{refused}"
+    );
+    assert!(std::fs::read_dir(elsewhere.path()).expect("listed").next().is_none());
     // A name the command refuses.
     let odd = token_command(&courier, &["create", "--name", "two words"])
         .await
@@ -534,5 +570,35 @@ async fn courier_send_uploads_with_a_token_where_a_password_is_asked() {
     assert!(
         !String::from_utf8_lossy(&sent.stderr).contains(&token),
         "the token is never printed"
+    );
+}
+
+#[tokio::test]
+async fn on_https_the_session_is_a_secure_host_cookie() {
+    let courier = TestCourier::builder()
+        .envs(&[
+            ("COURIER_UPLOAD_ACCESS", "password"),
+            ("COURIER_UPLOAD_PASSWORD", PASSWORD),
+            ("COURIER_PUBLIC_URL", "https://files.example.com"),
+        ])
+        .start()
+        .await;
+    let right = sign_in(&courier, PASSWORD).await;
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    let cookie = right.headers()[header::SET_COOKIE].to_str().expect("ASCII").to_owned();
+    assert!(
+        cookie.starts_with("__Host-courier-session=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().expect("name=value").to_owned();
+    assert_eq!(
+        sign_upload(&courier, &[("cookie", &session)]).await.status(),
+        StatusCode::OK
+    );
+    // The plain name, which any page of a sibling host could set, is not read.
+    let plain = session.replacen("__Host-", "", 1);
+    assert_eq!(
+        sign_upload(&courier, &[("cookie", &plain)]).await.status(),
+        StatusCode::UNAUTHORIZED
     );
 }

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         scenarios::downloads_counted_in_batches_are_each_answered,
         scenarios::a_deleted_file_leaves_its_share_and_the_last_takes_it_back,
         scenarios::an_encrypted_file_is_downloaded_only_with_its_key_proved,
+        scenarios::api_tokens_are_kept_by_hash_one_live_name_at_a_time,
         owner::owner_view_shows_a_share_in_every_state,
         owner::owner_views_reads_a_list_in_its_order,
         owner::set_rules_changes_what_was_asked,

@@ -618,3 +618,38 @@ pub async fn an_encrypted_file_is_downloaded_only_with_its_key_proved(backend: N
     );
     assert_eq!(refusal(db.take_sealed_download(id.as_str(), 7, now).await), "NotFound");
 }
+
+pub async fn api_tokens_are_kept_by_hash_one_live_name_at_a_time(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let (first, second) = ("a".repeat(64), "b".repeat(64));
+    let id = db.create_api_token("ci-backups", &first, t0()).await.expect("made");
+    assert_eq!(db.api_token(&first).await.expect("read"), Some(id));
+    assert_eq!(db.api_token(&second).await.expect("read"), None);
+    // One live token per name; a name others cannot type is refused.
+    assert!(matches!(
+        db.create_api_token("ci-backups", &second, t0()).await,
+        Err(courier_shares::TokenRefusal::NameTaken(_))
+    ));
+    assert!(matches!(
+        db.create_api_token("two words", &second, t0()).await,
+        Err(courier_shares::TokenRefusal::BadName)
+    ));
+    // Revoked: it no longer opens, its name is free, and the list keeps it.
+    assert!(db.revoke_api_token("ci-backups", t0()).await.expect("revoked"));
+    assert!(!db.revoke_api_token("ci-backups", t0()).await.expect("none live"));
+    assert_eq!(db.api_token(&first).await.expect("read"), None);
+    let again = db
+        .create_api_token("ci-backups", &second, t0())
+        .await
+        .expect("made again");
+    assert_ne!(again, id);
+    assert_eq!(db.api_token(&second).await.expect("read"), Some(again));
+    let listed = db.api_tokens().await.expect("listed");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].name, "ci-backups");
+    assert_eq!(listed[0].revoked_at, Some(t0()));
+    assert_eq!(listed[1].revoked_at, None);
+    // The same hash twice is refused by the database itself.
+    assert!(db.create_api_token("another", &second, t0()).await.is_err());
+}
