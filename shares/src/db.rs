@@ -1157,6 +1157,7 @@ fn shared_already(error: sqlx::Error, key: &str) -> DbError {
     }
 }
 
+pub mod requests;
 pub mod tokens;
 
 #[cfg(test)]

@@ -18,6 +18,8 @@
 //!   changes, revocation and several shares combined into one; the sweep
 //!   that claims shares that are over so their objects can be deleted;
 //! - API tokens for scripts, kept as their hashes (`db::tokens`);
+//! - file requests: links that let someone without upload access upload
+//!   into a share, within a file count, a size and an expiry (`db::requests`);
 //! - [`error`]: why a share cannot be used or changed, and why the database failed.
 //!
 //! A password is kept only as the Argon2id hash the caller made, and no
@@ -32,6 +34,7 @@ pub mod error;
 pub mod share;
 
 pub use config::DatabaseConfig;
+pub use db::requests::{ArrivedFile, FileRequest, NewRequest, ReceivedFile, RequestId, RequestRefusal, RequestState};
 pub use db::tokens::{ApiToken, TokenRefusal, valid_token_name};
 pub use db::{DbStatus, MOST_SHARES_AT_ONCE, ShareDb};
 pub use error::{DbError, ShareRefusal};

@@ -10,6 +10,7 @@ mod backend;
 mod combine;
 mod owner;
 mod postgres;
+mod requests;
 mod scenarios;
 mod support;
 mod sweep;
@@ -66,6 +67,10 @@ fn main() -> ExitCode {
         combine::combine_makes_one_share_of_several,
         combine::combine_is_all_or_nothing,
         combine::combine_and_downloads_at_once_never_lose_a_count,
+        requests::a_request_holds_its_room_and_its_files_join_one_share,
+        requests::a_request_refuses_once_closed_expired_or_unknown,
+        requests::a_request_whose_share_was_taken_back_starts_another,
+        requests::concurrent_grants_never_pass_a_request,
     ];
     let mut trials = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
