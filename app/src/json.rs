@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::CourierError;
 use crate::model::{DownloadLink, FormGrant, UploadGrant};
+use crate::request::{RequestLink, RequestRef};
 use crate::share::ShareLink;
 
 /// A value that travels as JSON. Serde on the server; in the browser,
@@ -128,6 +129,74 @@ impl ReadJson for Vec<ShareLink> {
     }
 }
 
+impl ReadJson for RequestLink {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        let received = js::array(&js::field(value, "received")?)?
+            .iter()
+            .map(|file| {
+                Some(crate::request::ReceivedFile {
+                    filename: js::string(&file, "filename")?,
+                    size: js::whole(&file, "size")?,
+                    received_at: js::string(&file, "received_at")?,
+                })
+            })
+            .collect::<Option<_>>()?;
+        let count = |name: &str| u32::try_from(js::whole(value, name)?).ok();
+        Some(Self {
+            id: js::string(value, "id")?,
+            url: js::string(value, "url")?,
+            state: crate::request::RequestState::parse(&js::string(value, "state")?)?,
+            expires_at: js::string(value, "expires_at")?,
+            max_files: count("max_files")?,
+            max_bytes: js::whole(value, "max_bytes")?,
+            files_received: count("files_received")?,
+            bytes_received: js::whole(value, "bytes_received")?,
+            files_arriving: count("files_arriving")?,
+            received,
+            // Missing until the first file arrives.
+            share: js::field(value, "share").and_then(|share| ShareLink::read(&share)),
+            token: js::string(value, "token")?,
+        })
+    }
+}
+
+impl ReadJson for Vec<RequestLink> {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        js::array(value)?.iter().map(|item| RequestLink::read(&item)).collect()
+    }
+}
+
+/// The requests this browser made, as it keeps them.
+impl ReadJson for Vec<RequestRef> {
+    #[cfg(feature = "hydrate")]
+    fn read(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        js::array(value)?
+            .iter()
+            .map(|item| {
+                Some(RequestRef {
+                    id: js::string(&item, "id")?,
+                    token: js::string(&item, "token")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The requests this browser made, as JSON text (the same as serde writes).
+#[cfg(feature = "hydrate")]
+pub fn request_refs_to_string(requests: &[RequestRef]) -> Option<String> {
+    let array = js_sys::Array::new();
+    for request in requests {
+        let object: wasm_bindgen::JsValue = js_sys::Object::new().into();
+        js::set(&object, "id", &request.id.as_str().into())?;
+        js::set(&object, "token", &request.token.as_str().into())?;
+        array.push(&object);
+    }
+    js_sys::JSON::stringify(&array).ok()?.as_string()
+}
+
 /// `null`: what a server function with nothing to say answers.
 impl ReadJson for () {
     #[cfg(feature = "hydrate")]
@@ -187,6 +256,17 @@ impl ReadJson for FormGrant {
                 encryption: js::string(&settings, "encryption")
                     .and_then(|mode| wire::seal::Encryption::parse(&mode))
                     .unwrap_or_default(),
+                // Only on a file request's page.
+                request: js::field(&settings, "request")
+                    .filter(|request| request.is_object())
+                    .and_then(|request| {
+                        Some(crate::request::RequestPage {
+                            id: js::string(&request, "id")?,
+                            files_left: u32::try_from(js::whole(&request, "files_left")?).ok()?,
+                            bytes_left: js::whole(&request, "bytes_left")?,
+                            expires_at: js::string(&request, "expires_at")?,
+                        })
+                    }),
             },
         })
     }

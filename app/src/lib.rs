@@ -28,7 +28,7 @@ pub mod shell;
 pub mod store_error;
 pub mod upload;
 
-pub use wire::{endpoint, file_rules, model, multipart, share, size};
+pub use wire::{endpoint, file_rules, model, multipart, request, share, size};
 
 #[cfg(feature = "ssr")]
 pub mod confirm_page;

@@ -25,11 +25,17 @@ pub async fn confirm_upload(
 ) -> Response {
     let now = time::OffsetDateTime::now_utc();
     let outcome = match query {
-        Ok(Query(request)) => match signer.confirm(request, now).await {
+        Ok(Query(request)) => match signer.confirm(request.clone(), now).await {
             // The new file's share: the link to hand out.
-            Ok(mut link) => app::api::sharing::share_confirmed(&shares, &signer, &mut link, now)
-                .await
-                .map(|()| link),
+            Ok(mut link) => app::api::sharing::share_confirmed(
+                &shares,
+                &signer,
+                &mut link,
+                request.key.as_deref().unwrap_or_default(),
+                now,
+            )
+            .await
+            .map(|()| link),
             Err(error) => Err(CourierError::from(error)),
         },
         Err(_) => Err(CourierError::BadRequest(
@@ -63,7 +69,7 @@ pub async fn new_link(
     let now = time::OffsetDateTime::now_utc();
     let outcome = match form {
         Ok(Form(form)) => match signer.renew(&form.key, &form.token, now).await {
-            Ok(mut link) => app::api::sharing::share_confirmed(&shares, &signer, &mut link, now)
+            Ok(mut link) => app::api::sharing::share_confirmed(&shares, &signer, &mut link, &form.key, now)
                 .await
                 .map(|()| link),
             Err(error) => Err(CourierError::from(error)),

@@ -394,7 +394,9 @@ fn router(
     let signing = Router::new()
         // The page is HTML worth compressing; the API's small JSON answers
         // are not, and they are the hot path.
-        .route("/", get(page).layer(page_compression()).layer(admitted))
+        .route("/", get(page.clone()).layer(page_compression()).layer(admitted.clone()))
+        // A file request's page: the same uploader, for the request's room.
+        .route("/r/{id}", get(page).layer(page_compression()).layer(admitted))
         .route(
             app::sign_in::SIGN_IN_PATH,
             post(crate::access::sign_in::sign_in).with_state(access.clone()),

@@ -41,7 +41,8 @@ impl Signer {
             | TokenScope::Share
             | TokenScope::Unlock
             | TokenScope::Nonce
-            | TokenScope::Session => Err(SignError::NotThisFile),
+            | TokenScope::Session
+            | TokenScope::Request => Err(SignError::NotThisFile),
         }
     }
 
@@ -57,7 +58,8 @@ impl Signer {
             | TokenScope::Share
             | TokenScope::Unlock
             | TokenScope::Nonce
-            | TokenScope::Session => Err(SignError::NotThisFile),
+            | TokenScope::Session
+            | TokenScope::Request => Err(SignError::NotThisFile),
         }
     }
 

@@ -83,6 +83,8 @@ pub enum SignError {
     NoRoomForUpload(u64),
     #[error("This token does not control that share. Use the page the file was sent from.")]
     NotThisShare,
+    #[error("This token does not control that file request. Use the page the request was made on.")]
+    NotThisRequest,
     #[error(
         "This Courier takes only files encrypted in the browser: turn on \"Encrypt in this browser\" (it needs JavaScript)."
     )]
@@ -117,6 +119,7 @@ impl SignError {
             | Self::PublicLinksOff
             | Self::NotDeletable
             | Self::NotThisShare
+            | Self::NotThisRequest
             | Self::EncryptionRequired
             | Self::EncryptionOff
             | Self::SealedPublic => Refusal::Forbidden,

@@ -190,6 +190,8 @@ struct Inner {
     confirm_base: String,
     /// `<public URL>s/`: where share links point.
     share_base: String,
+    /// `<public URL>r/`: a file request's link is this and its id.
+    request_base: String,
     /// Where the store's objects are, for presigned GETs.
     bucket_url: BucketUrl,
     limits: Limits,
@@ -207,6 +209,7 @@ impl Signer {
         let store_origin = bucket_url.origin().to_owned();
         let confirm_base = format!("{}confirm-upload?token=", public_url.as_str());
         let share_base = format!("{}s/", public_url.as_str());
+        let request_base = format!("{}r/", public_url.as_str());
         let public_base = match &limits.links.public_base_url {
             Some(base) => format!("{}/", base.as_str().trim_end_matches('/')),
             None => format!("{}/", store.post_url.trim_end_matches('/')),
@@ -216,6 +219,7 @@ impl Signer {
             secret,
             confirm_base,
             share_base,
+            request_base,
             bucket_url,
             limits,
             store_origin,
@@ -259,6 +263,7 @@ impl Signer {
             parallel_parts: self.0.limits.multipart.parallel_parts,
             part_checksums: self.0.limits.multipart.part_checksums,
             encryption: self.0.limits.encryption,
+            request: None,
         }
     }
 }

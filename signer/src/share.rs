@@ -44,6 +44,26 @@ impl Signer {
         UploadToken::issue(&self.0.secret, TokenScope::Share, id, forever)
     }
 
+    /// The link to hand out for file request `id`: Courier's `/r/<id>`.
+    pub fn request_url(&self, id: &str) -> String {
+        format!("{}{id}", self.0.request_base)
+    }
+
+    /// The maker's token for file request `id`, as [`Self::share_token`] is a share's.
+    pub fn request_token(&self, id: &str) -> String {
+        let forever = OffsetDateTime::from_unix_timestamp(SHARE_TOKEN_EXPIRY).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        UploadToken::issue(&self.0.secret, TokenScope::Request, id, forever)
+    }
+
+    /// Whether `token` is the maker's token for file request `id`.
+    pub fn check_request_token(&self, id: &str, token: &str, now: OffsetDateTime) -> Result<(), SignError> {
+        if token.is_empty() {
+            return Err(SignError::NoToken);
+        }
+        UploadToken::verify_scoped(&self.0.secret, TokenScope::Request, token, id, now)
+            .map_err(|_| SignError::NotThisRequest)
+    }
+
     /// Whether `token` is the sender's token for share `id` (compared in constant time).
     pub fn check_share_token(&self, id: &str, token: &str, now: OffsetDateTime) -> Result<(), SignError> {
         if token.is_empty() {

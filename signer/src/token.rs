@@ -84,6 +84,8 @@ pub enum TokenScope {
     /// A browser signed in with the upload password (see
     /// [`crate::access`]). Never a link to a file.
     Session,
+    /// One file request (its id): its maker's controls. Never a link to a file.
+    Request,
 }
 
 impl TokenScope {
@@ -97,6 +99,7 @@ impl TokenScope {
             Self::Unlock => "u",
             Self::Nonce => "n",
             Self::Session => "a",
+            Self::Request => "q",
         }
     }
 }
@@ -152,7 +155,8 @@ impl UploadToken {
             | TokenScope::Share
             | TokenScope::Unlock
             | TokenScope::Nonce
-            | TokenScope::Session => {
+            | TokenScope::Session
+            | TokenScope::Request => {
                 return Err(TokenError::Forged);
             }
         };
@@ -227,6 +231,7 @@ impl Parsed {
             "u" => TokenScope::Unlock,
             "n" => TokenScope::Nonce,
             "a" => TokenScope::Session,
+            "q" => TokenScope::Request,
             _ => return Err(TokenError::Malformed),
         };
         if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {

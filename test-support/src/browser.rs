@@ -151,8 +151,13 @@ impl TestCourier {
 
     /// The settings the page hands its uploader (the island's `data-props`).
     pub async fn page_settings(&self) -> serde_json::Value {
+        self.page_settings_at("/").await
+    }
+
+    /// The same, from the page at `path` (such as a file request's `/r/<id>`).
+    pub async fn page_settings_at(&self, path: &str) -> serde_json::Value {
         let html = self
-            .get_as(&format!("{}/", self.base), "text/html")
+            .get_as(&format!("{}{path}", self.base), "text/html")
             .await
             .text()
             .await

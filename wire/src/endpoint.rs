@@ -12,6 +12,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::model::{DownloadLink, FormGrant, LinkKind, UploadGrant};
 use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
+use crate::request::{RequestLink, RequestRef, RequestRules};
 use crate::share::{RuleChange, ShareLink, ShareRef};
 
 /// Where the server functions are mounted.
@@ -61,6 +62,9 @@ endpoints! {
     RevokeShare => "revoke_share",
     ShareStatus => "share_status",
     CombineShares => "combine_shares",
+    CreateRequest => "create_request",
+    RequestStatus => "request_status",
+    CloseRequest => "close_request",
 }
 
 impl Endpoint {
@@ -160,6 +164,23 @@ impl<Answer> Call<Answer> {
     /// A share as the share calls read it: `share[id]=…&share[token]=…`.
     fn share(self, share: &ShareRef) -> Self {
         self.field("share[id]", &share.id).field("share[token]", &share.token)
+    }
+}
+
+impl<Answer> Call<Answer> {
+    /// A call made from a file request's page: the upload is for request
+    /// `id` (None: the page's own access).
+    pub fn for_request(self, id: Option<&str>) -> Self {
+        match id {
+            Some(id) => self.field("request", id),
+            None => self,
+        }
+    }
+
+    /// A request as the request calls read it: `request[id]=…&request[token]=…`.
+    fn request(self, request: &RequestRef) -> Self {
+        self.field("request[id]", &request.id)
+            .field("request[token]", &request.token)
     }
 }
 
@@ -270,6 +291,30 @@ pub fn share_status(shares: &[ShareRef]) -> Call<Vec<ShareLink>> {
             .field(format!("shares[{i}][token]"), &share.token);
     }
     call
+}
+
+/// A new file request with `rules`, for whoever may upload.
+pub fn create_request(rules: &RequestRules) -> Call<RequestLink> {
+    Call::new(Endpoint::CreateRequest)
+        .field("rules[max_files]", rules.max_files.to_string())
+        .field("rules[max_bytes]", rules.max_bytes.to_string())
+        .field("rules[expires_in_hours]", rules.expires_in_hours.to_string())
+}
+
+/// Where each of the maker's requests stands: the files that arrived.
+pub fn request_status(requests: &[RequestRef]) -> Call<Vec<RequestLink>> {
+    let mut call = Call::new(Endpoint::RequestStatus);
+    for (i, request) in requests.iter().enumerate() {
+        call = call
+            .field(format!("requests[{i}][id]"), &request.id)
+            .field(format!("requests[{i}][token]"), &request.token);
+    }
+    call
+}
+
+/// Closes a request: its link takes no more files.
+pub fn close_request(request: &RequestRef) -> Call<RequestLink> {
+    Call::new(Endpoint::CloseRequest).request(request)
 }
 
 #[cfg(test)]

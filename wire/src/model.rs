@@ -40,6 +40,10 @@ pub struct PageSettings {
     /// Whether files may, must or cannot be encrypted in the browser.
     #[serde(default)]
     pub encryption: crate::seal::Encryption,
+    /// On a file request's page (`/r/<id>`): the request every upload from
+    /// the page goes to, and what it still takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<crate::request::RequestPage>,
 }
 
 /// The page's upload form: the plain form's grant (a per-page prefix, for

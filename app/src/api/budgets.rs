@@ -29,7 +29,7 @@ impl Held {
     /// storage for `counts_for`; refused with the budget's sentence.
     pub(super) async fn for_grant(
         signer: &signer::Signer,
-        uploader: &Uploader,
+        uploader: Option<&Uploader>,
         request: &signer::UploadRequest,
         counts_for: Duration,
     ) -> Result<Self, CourierError> {
@@ -39,7 +39,7 @@ impl Held {
         };
         let budget = use_context::<Arc<UploadBudget>>();
         let storage = use_context::<Arc<StorageBudget>>();
-        if budget.is_some() || storage.is_some() {
+        if (budget.is_some() && uploader.is_some()) || storage.is_some() {
             // A file the rules refuse gets their sentence, not a budget's.
             logged(
                 signer
@@ -49,7 +49,9 @@ impl Held {
                     .map_err(signer::SignError::from),
             )?;
         }
-        if let Some(budget) = budget {
+        // A file request's upload is bounded by the request (whose room was
+        // charged to its maker), not by a budget of its own.
+        if let Some((budget, uploader)) = budget.zip(uploader) {
             let charge = charge(&budget, uploader, request.size)?;
             held.charge = Some((budget, charge));
         }
@@ -88,6 +90,15 @@ impl Drop for Held {
             storage.release(reservation);
         }
     }
+}
+
+/// A new file request: all it may take is charged to its maker's day, as
+/// one upload of that size would be.
+pub(super) fn charge_request(uploader: &Uploader, bytes: u64) -> Result<(), CourierError> {
+    if let Some(budget) = use_context::<Arc<UploadBudget>>() {
+        charge(&budget, uploader, bytes)?;
+    }
+    Ok(())
 }
 
 /// A multipart upload completed, or found gone by an abort (completed or

@@ -12,6 +12,8 @@ mod answer;
 mod budgets;
 mod refusals;
 #[cfg(feature = "ssr")]
+pub mod requests;
+#[cfg(feature = "ssr")]
 pub mod sharing;
 
 use leptos::prelude::*;
@@ -25,6 +27,7 @@ use crate::error::CourierError;
 use crate::json::JsonCodec;
 use crate::model::{DownloadLink, FormGrant, LinkKind, UploadGrant};
 use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
+use crate::request::{RequestLink, RequestRef, RequestRules};
 use crate::share::{RuleChange, ShareLink, ShareRef};
 
 /// JSON in the response body, as `Json` writes it; read without `serde_json`.
@@ -32,7 +35,8 @@ type JsonOut = leptos::server_fn::codec::Post<JsonCodec>;
 
 /// Signs a POST policy for one file: `filename`, `content_type` and `size`
 /// as the browser reports them, and the `link` it is to get (the page's
-/// default when left out).
+/// default when left out). With `request`, for a file request's page: the
+/// file goes to the request's maker, within its room.
 #[server(endpoint = "sign_upload", output = JsonOut)]
 pub async fn sign_upload(
     filename: String,
@@ -40,14 +44,22 @@ pub async fn sign_upload(
     size: u64,
     link: Option<LinkKind>,
     seal: Option<String>,
+    request: Option<String>,
 ) -> Result<UploadGrant, CourierError> {
     let signer = signer()?;
-    let uploader = uploader()?;
-    let request = upload_request(&signer, filename, content_type, size, link, seal)?;
-    let link = request.link;
+    let uploader = admitted(request.as_deref())?;
+    let upload = upload_request(&signer, filename, content_type, size, link, seal, request.is_some())?;
+    let link = upload.link;
     // A POST counts against the storage budget until its policy expires.
-    let held = budgets::Held::for_grant(&signer, &uploader, &request, signer.upload_ttl()).await?;
-    let grant = logged(signer.grant_upload(request, signer::OffsetDateTime::now_utc()).await)?;
+    let held = budgets::Held::for_grant(&signer, uploader.as_ref(), &upload, signer.upload_ttl()).await?;
+    let now = signer::OffsetDateTime::now_utc();
+    let grant = logged(signer.grant_upload(upload, now).await)?;
+    if let Some(id) = &request {
+        // Held past the policy's end by the longest a POST begun at its
+        // last moment could take to arrive.
+        let until = now + signer.upload_ttl() + requests::ARRIVAL_MARGIN;
+        refused(requests::hold(&shares()?, id, &grant.key, size, until, now).await)?;
+    }
     held.keep();
     answer::granted(link);
     Ok(grant)
@@ -60,7 +72,7 @@ pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, C
     let now = signer::OffsetDateTime::now_utc();
     let mut link = logged(signer.renew(&key, &token, now).await)?;
     // With its share (made now for a file confirmed before shares existed).
-    refused(sharing::share_confirmed(&shares()?, &signer, &mut link, now).await)?;
+    refused(sharing::share_confirmed(&shares()?, &signer, &mut link, &key, now).await)?;
     Ok(link)
 }
 
@@ -81,10 +93,21 @@ pub async fn delete_upload(key: String, token: String) -> Result<(), CourierErro
 /// declares no size (any file up to the multipart threshold), and the page
 /// that carries it is rate limited.
 #[server(endpoint = "sign_upload_form", output = JsonOut)]
-pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, CourierError> {
+pub async fn sign_upload_form(link: Option<LinkKind>, request: Option<String>) -> Result<FormGrant, CourierError> {
     let signer = signer()?;
-    uploader()?;
-    let settings = signer.page_settings();
+    admitted(request.as_deref())?;
+    let mut settings = signer.page_settings();
+    let mut link = link;
+    if let Some(id) = &request {
+        let db = shares()?;
+        let page = requests::page(&db, &signer, id, signer::OffsetDateTime::now_utc()).await;
+        settings.request = Some(refused(page)?);
+        // A request's files go to its maker's share, as they are.
+        settings.public_links = false;
+        settings.default_link = LinkKind::Expiring;
+        settings.encryption = wire::seal::Encryption::Off;
+        link = Some(LinkKind::Expiring);
+    }
     // A page asked for a public form where public links are off gets the
     // expiring one (and says which it is); grants themselves refuse.
     let link = match link {
@@ -96,6 +119,7 @@ pub async fn sign_upload_form(link: Option<LinkKind>) -> Result<FormGrant, Couri
     // grant, nor where a storage budget is kept (it declares no size, and
     // takes any number of files): the page says so instead.
     let plain_form_off = settings.encryption == wire::seal::Encryption::Always
+        || settings.request.is_some()
         || use_context::<std::sync::Arc<signer::storage_budget::StorageBudget>>().is_some();
     let grant = if plain_form_off {
         UploadGrant {
@@ -120,13 +144,26 @@ pub async fn start_multipart(
     size: u64,
     link: Option<LinkKind>,
     seal: Option<String>,
+    request: Option<String>,
 ) -> Result<MultipartGrant, CourierError> {
     let signer = signer()?;
-    let uploader = uploader()?;
-    let request = upload_request(&signer, filename, content_type, size, link, seal)?;
+    let uploader = admitted(request.as_deref())?;
+    let upload = upload_request(&signer, filename, content_type, size, link, seal, request.is_some())?;
     // Counted against the budgets from its start to its end.
-    let held = budgets::Held::for_grant(&signer, &uploader, &request, signer::multipart::MULTIPART_TTL).await?;
-    let grant = logged(signer.start_multipart(request, signer::OffsetDateTime::now_utc()).await)?;
+    let held = budgets::Held::for_grant(&signer, uploader.as_ref(), &upload, signer::multipart::MULTIPART_TTL).await?;
+    let now = signer::OffsetDateTime::now_utc();
+    let grant = logged(signer.start_multipart(upload, now).await)?;
+    if let Some(id) = &request {
+        let until = now + signer::multipart::MULTIPART_TTL + requests::ARRIVAL_MARGIN;
+        let db = shares()?;
+        if let Err(refusal) = requests::hold(&db, id, &grant.upload.key, size, until, now).await {
+            // Nothing of it stays in the store.
+            if let Err(error) = signer.abort_multipart(&grant.upload, now).await {
+                tracing::warn!(%error, "an upload a file request refused could not be aborted");
+            }
+            return refused(Err(refusal));
+        }
+    }
     held.keep_for_upload(&grant.upload.upload_id);
     Ok(grant)
 }
@@ -163,7 +200,7 @@ pub async fn complete_multipart(upload: MultipartUpload) -> Result<DownloadLink,
         Err(_) => {}
     }
     let mut link = logged(completed)?;
-    refused(sharing::share_confirmed(&shares()?, &signer, &mut link, now).await)?;
+    refused(sharing::share_confirmed(&shares()?, &signer, &mut link, &upload.key, now).await)?;
     Ok(link)
 }
 
@@ -176,6 +213,10 @@ pub async fn abort_multipart(upload: MultipartUpload) -> Result<(), CourierError
     let signer = signer()?;
     if logged(signer.abort_multipart(&upload, signer::OffsetDateTime::now_utc()).await)? {
         budgets::upload_aborted(&upload.upload_id);
+        // A file request's room it held comes back.
+        if let Err(error) = shares()?.give_back_request_upload(&upload.key).await {
+            tracing::warn!(%error, "an aborted upload's room in its file request waits for its grant to end");
+        }
     } else {
         budgets::upload_settled(&upload.upload_id);
     }
@@ -218,6 +259,35 @@ pub async fn combine_shares(shares: Vec<ShareRef>, rules: RuleChange) -> Result<
     refused(sharing::combine(&self::shares()?, &signer, &shares, rules, now).await)
 }
 
+/// A new file request with `rules`, for whoever may upload: its link, to
+/// hand to someone who may not, and its maker's token.
+#[server(endpoint = "create_request", output = JsonOut)]
+pub async fn create_request(rules: RequestRules) -> Result<RequestLink, CourierError> {
+    let signer = signer()?;
+    let uploader = uploader()?;
+    let now = signer::OffsetDateTime::now_utc();
+    // What a request may take counts against its maker's daily budget.
+    budgets::charge_request(&uploader, rules.max_bytes)?;
+    refused(requests::create(&shares()?, &signer, &rules, now).await)
+}
+
+/// Where each of the maker's requests stands: the files that arrived, and
+/// the share they are in. Requests whose token does not check are left out.
+#[server(endpoint = "request_status", output = JsonOut)]
+pub async fn request_status(requests: Vec<RequestRef>) -> Result<Vec<RequestLink>, CourierError> {
+    let signer = signer()?;
+    let now = signer::OffsetDateTime::now_utc();
+    refused(self::requests::statuses(&shares()?, &signer, &requests, now).await)
+}
+
+/// Closes a request, for the holder of its token: its link takes no more files.
+#[server(endpoint = "close_request", output = JsonOut)]
+pub async fn close_request(request: RequestRef) -> Result<RequestLink, CourierError> {
+    let signer = signer()?;
+    let now = signer::OffsetDateTime::now_utc();
+    refused(requests::close(&shares()?, &signer, &request, now).await)
+}
+
 /// One file as the browser describes it; the page's default link unless it chose one.
 #[cfg(feature = "ssr")]
 fn upload_request(
@@ -227,7 +297,14 @@ fn upload_request(
     size: u64,
     link: Option<LinkKind>,
     seal: Option<String>,
+    for_request: bool,
 ) -> Result<signer::UploadRequest, CourierError> {
+    if for_request && (seal.is_some() || link == Some(LinkKind::Public)) {
+        return Err(answered(CourierError::BadRequest(
+            "A file request's files go to its maker as they are: send them without encryption, for an expiring link."
+                .to_owned(),
+        )));
+    }
     // A seal's refusal is the request's: nothing is charged or signed.
     let seal = seal
         .map(|seal| signer::seal::Seal::parse(&seal).map_err(signer::SignError::from))
@@ -269,6 +346,27 @@ fn uploader() -> Result<signer::access::Uploader, CourierError> {
         None => Err(answered(CourierError::Internal(
             "Courier could not tell who the upload comes from.".to_owned(),
         ))),
+    }
+}
+
+/// Who a grant is for: the admitted uploader, or, for a file request's
+/// page (whose link is its own permission), no one but the request, if the
+/// call was not made by another site's page.
+#[cfg(feature = "ssr")]
+fn admitted(request: Option<&str>) -> Result<Option<signer::access::Uploader>, CourierError> {
+    use signer::access::{AccessRefusal, Admission};
+    if request.is_none() {
+        return uploader().map(Some);
+    }
+    let admission =
+        with_context::<http::request::Parts, _>(|parts| parts.extensions.get::<Admission>().cloned()).flatten();
+    match admission {
+        Some(Admission::Refused(refusal @ AccessRefusal::CrossSite)) => {
+            let error = CourierError::from(refusal);
+            tracing::info!(error = %error, status = error.status_code(), "refused: a request's upload from another site");
+            Err(answered(error))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -340,6 +438,9 @@ mod contract {
             RevokeShare::PATH,
             ShareStatus::PATH,
             CombineShares::PATH,
+            CreateRequest::PATH,
+            RequestStatus::PATH,
+            CloseRequest::PATH,
         ];
         let named: Vec<&str> = Endpoint::ALL.iter().map(|endpoint| endpoint.path()).collect();
         assert_eq!(declared, named);
@@ -366,7 +467,33 @@ mod contract {
         let args: SignUploadForm = decoded(&endpoint::sign_upload_form(Some(LinkKind::Expiring)));
         assert_eq!(args.link, Some(LinkKind::Expiring));
         let args: SignUploadForm = decoded(&endpoint::sign_upload_form(None));
-        assert_eq!(args.link, None);
+        assert_eq!((args.link, args.request), (None, None));
+        let args: SignUploadForm =
+            decoded(&endpoint::sign_upload_form(None).for_request(Some("AAAAAAAAAAAAAAAAAAAAAA")));
+        assert_eq!(args.request.as_deref(), Some("AAAAAAAAAAAAAAAAAAAAAA"));
+        let args: SignUpload = decoded(&endpoint::sign_upload(name, "", 1, None).for_request(Some("r-1")));
+        assert_eq!(args.request.as_deref(), Some("r-1"));
+        let args: StartMultipart = decoded(&endpoint::start_multipart(name, "", 1, None).for_request(Some("r-2")));
+        assert_eq!(args.request.as_deref(), Some("r-2"));
+    }
+
+    #[test]
+    fn request_calls_decode_to_their_arguments() {
+        let rules = RequestRules {
+            max_files: 7,
+            max_bytes: 5_000_000_000,
+            expires_in_hours: 48,
+        };
+        let args: CreateRequest = decoded(&endpoint::create_request(&rules));
+        assert_eq!(args.rules, rules);
+        let request = RequestRef {
+            id: "AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+            token: "q.253402300799.x_y-z".to_owned(),
+        };
+        let args: RequestStatus = decoded(&endpoint::request_status(&[request.clone(), request.clone()]));
+        assert_eq!(args.requests, vec![request.clone(), request.clone()]);
+        let args: CloseRequest = decoded(&endpoint::close_request(&request));
+        assert_eq!(args.request, request);
     }
 
     #[test]

@@ -26,19 +26,44 @@ pub const SWEEP_GRACE: Duration = signer::SHARE_DOWNLOAD_TTL;
 const SWEEP_BATCH: usize = 100;
 
 /// A new confirmed link gets its own share with the operator's default
-/// rules; a confirmation retried finds the share it got. The sender's token
+/// rules; a confirmation retried finds the share it got. `upload_key` is
+/// the key the file was uploaded to (a file request's upload is known by it). The sender's token
 /// goes with the link's owner token, and only then. A public link gets none:
 /// its plain URL is its link.
 pub async fn share_confirmed(
     db: &ShareDb,
     signer: &Signer,
     link: &mut DownloadLink,
+    upload_key: &str,
     now: OffsetDateTime,
 ) -> Result<(), CourierError> {
     if link.link != LinkKind::Expiring {
         return Ok(());
     }
     let lifetime = signer.share_limits().new_share_lifetime();
+    // A file sent through a file request joins its maker's share: the
+    // person who sent it gets its link only, and no control of the share
+    // (whose link would give them every file sent to it).
+    if link.seal.is_none() {
+        let arrived = courier_shares::ArrivedFile {
+            upload_key: upload_key.to_owned(),
+            key: link.key.clone(),
+            filename: link.filename.clone(),
+            content_type: link.content_type.clone(),
+            size: link.size,
+        };
+        let expires_at = lifetime.map(|lifetime| now + lifetime);
+        if let Some(share) = db
+            .receive_request_upload(&arrived, expires_at, now)
+            .await
+            .map_err(unavailable)?
+        {
+            tracing::info!(%share, key = %link.key, "a file arrived for a file request");
+            link.token.clear();
+            link.share = None;
+            return Ok(());
+        }
+    }
     let new = NewShare {
         files: vec![NewFile {
             key: link.key.clone(),

@@ -12,6 +12,7 @@ use crate::error::CourierError;
 use crate::json::{ReadJson, from_str};
 use crate::model::{DownloadLink, LinkKind, UploadGrant};
 use crate::multipart::{MultipartGrant, MultipartUpload, PartToSign, PartUrl, StoredPart};
+use crate::request::{RequestLink, RequestRef, RequestRules};
 use crate::share::{RuleChange, ShareLink, ShareRef};
 use wire::seal::{SEALED_NAME, SEALED_TYPE};
 
@@ -20,13 +21,26 @@ pub async fn sign_upload(
     content_type: String,
     size: u64,
     link: LinkKind,
+    request: Option<&str>,
 ) -> Result<UploadGrant, CourierError> {
-    call(endpoint::sign_upload(&filename, &content_type, size, Some(link))).await
+    call(endpoint::sign_upload(&filename, &content_type, size, Some(link)).for_request(request)).await
 }
 
 /// A POST policy for an encrypted file: `size` is its object's.
 pub async fn sign_sealed_upload(size: u64, link: LinkKind, seal: &str) -> Result<UploadGrant, CourierError> {
     call(endpoint::sign_upload(SEALED_NAME, SEALED_TYPE, size, Some(link)).sealed(seal)).await
+}
+
+pub async fn create_request(rules: &RequestRules) -> Result<RequestLink, CourierError> {
+    call(endpoint::create_request(rules)).await
+}
+
+pub async fn request_status(requests: &[RequestRef]) -> Result<Vec<RequestLink>, CourierError> {
+    call(endpoint::request_status(requests)).await
+}
+
+pub async fn close_request(request: &RequestRef) -> Result<RequestLink, CourierError> {
+    call(endpoint::close_request(request)).await
 }
 
 pub async fn sign_download(key: String, token: String) -> Result<DownloadLink, CourierError> {
@@ -42,8 +56,9 @@ pub async fn start_multipart(
     content_type: String,
     size: u64,
     link: LinkKind,
+    request: Option<&str>,
 ) -> Result<MultipartGrant, CourierError> {
-    call(endpoint::start_multipart(&filename, &content_type, size, Some(link))).await
+    call(endpoint::start_multipart(&filename, &content_type, size, Some(link)).for_request(request)).await
 }
 
 /// A multipart upload of an encrypted file: `size` is its object's.

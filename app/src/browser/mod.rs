@@ -39,6 +39,8 @@ mod id_map;
 #[cfg(feature = "hydrate")]
 mod recent;
 #[cfg(feature = "hydrate")]
+pub mod requests;
+#[cfg(feature = "hydrate")]
 mod storage;
 #[cfg(feature = "hydrate")]
 mod transfer;
@@ -169,4 +171,124 @@ pub fn focus_link_option(kind: &str) {
     gesture::focus(&format!(".link-option[data-link='{kind}']"));
     #[cfg(not(feature = "hydrate"))]
     let _ = kind;
+}
+
+/// Shows the file requests this browser made, then keeps them current
+/// (every 5 seconds while one takes files or has files on the way).
+pub fn watch_requests(
+    list: leptos::prelude::RwSignal<Vec<crate::request::RequestLink>>,
+    problem: leptos::prelude::RwSignal<Option<String>>,
+) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        use leptos::prelude::{Get as _, GetUntracked as _, Set as _};
+        match requests::remembered().await {
+            Ok(found) => list.set(found),
+            Err(error) => problem.set(Some(error.to_string())),
+        }
+        loop {
+            engine::wait::sleep(5000.0).await;
+            let watched: Vec<_> = list
+                .get_untracked()
+                .iter()
+                .filter(|request| request.state == crate::request::RequestState::Open || request.files_arriving > 0)
+                .map(crate::request::RequestLink::reference)
+                .collect();
+            if watched.is_empty() {
+                continue;
+            }
+            // A failure here is not worth a sentence: the next round tries again.
+            if let Ok(fresh) = requests::status(&watched).await {
+                list.set(merged(list.get(), fresh));
+            }
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (list, problem);
+}
+
+/// `fresh` in place of the requests of `list` with the same id.
+#[cfg(feature = "hydrate")]
+fn merged(
+    list: Vec<crate::request::RequestLink>,
+    fresh: Vec<crate::request::RequestLink>,
+) -> Vec<crate::request::RequestLink> {
+    list.into_iter()
+        .map(|old| fresh.iter().find(|new| new.id == old.id).cloned().unwrap_or(old))
+        .collect()
+}
+
+/// Makes a file request with `rules`, shown first in `list`.
+pub fn make_request(
+    rules: crate::request::RequestRules,
+    list: leptos::prelude::RwSignal<Vec<crate::request::RequestLink>>,
+    problem: leptos::prelude::RwSignal<Option<String>>,
+    making: leptos::prelude::RwSignal<bool>,
+) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        use leptos::prelude::{Set as _, Update as _};
+        making.set(true);
+        match requests::make(rules).await {
+            Ok(request) => {
+                problem.set(None);
+                list.update(|list| list.insert(0, request));
+            }
+            Err(error) => problem.set(Some(error.to_string())),
+        }
+        making.set(false);
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (rules, list, problem, making);
+}
+
+/// Closes a file request: its link takes no more files.
+pub fn close_request(
+    reference: crate::request::RequestRef,
+    list: leptos::prelude::RwSignal<Vec<crate::request::RequestLink>>,
+    problem: leptos::prelude::RwSignal<Option<String>>,
+) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        use leptos::prelude::{Get as _, Set as _};
+        match requests::close(&reference).await {
+            Ok(closed) => list.set(merged(list.get(), vec![closed])),
+            Err(error) => problem.set(Some(error.to_string())),
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (reference, list, problem);
+}
+
+/// Forgets a file request in this browser.
+pub fn forget_request(id: String, list: leptos::prelude::RwSignal<Vec<crate::request::RequestLink>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::prelude::Update as _;
+        requests::forget(&id);
+        list.update(|list| list.retain(|request| request.id != id));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, list);
+}
+
+/// Copies a request's link.
+pub fn copy_request_link(
+    url: String,
+    copied: leptos::prelude::RwSignal<bool>,
+    problem: leptos::prelude::RwSignal<Option<String>>,
+) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        use leptos::prelude::Set as _;
+        let ok = requests::copy(url).await;
+        copied.set(ok);
+        if !ok {
+            problem.set(Some(
+                "The link could not be copied: select it and copy it by hand.".to_owned(),
+            ));
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (url, copied, problem);
 }

@@ -73,7 +73,10 @@ pub fn enqueue(queue: Queue, files: impl IntoIterator<Item = impl Into<Chosen>>)
                 }
                 // Only a share's link can carry the key: never a public link.
                 let encrypt = queue.encrypt.get_untracked() && item.link == LinkKind::Expiring;
-                let record = record::keep(item.id, UploadRecord::chosen(item.link, encrypt, file, handle));
+                let record = record::keep(
+                    item.id,
+                    UploadRecord::chosen(item.link, encrypt, file, handle, queue.request()),
+                );
                 // "For new links"'s password is then part of the file's key,
                 // never sent to Courier.
                 let password = queue.new_links.password.get_untracked();

@@ -22,7 +22,9 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
     // The plain form has no grant where every file must be encrypted, nor
     // where a storage budget is kept (it declares no size to check).
     let plain_form_off = grant.url.is_empty();
-    let budget_needs_script = plain_form_off && encryption != Encryption::Always;
+    let request = settings.request.clone();
+    let for_request = request.is_some();
+    let budget_needs_script = plain_form_off && encryption != Encryption::Always && !for_request;
     let queue = Queue::new(settings, link);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let dragging = RwSignal::new(false);
@@ -83,6 +85,7 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
         .collect_view();
 
     view! {
+        {request.map(|request| view! { <super::requests::RequestRoom request /> })}
         <Show when=move || public_links>
             <LinkChoice chosen=queue.link hydrated />
         </Show>
@@ -130,6 +133,9 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
                     }),
                     Encryption::Off => None,
                 }}
+                {for_request.then(|| view! {
+                    <span class="hint plain-only">"Each file is checked against what this request still takes before it is sent, which needs JavaScript: turn it on to send files."</span>
+                })}
                 {budget_needs_script.then(|| view! {
                     <span class="hint plain-only">"Each file is checked against this Courier's storage budget before it is sent, which needs JavaScript: turn it on to send files."</span>
                 })}
@@ -155,8 +161,12 @@ pub fn UploadForm(grant: UploadGrant, settings: PageSettings, link: LinkKind) ->
             <EncryptChoice encrypt=queue.encrypt always=encryption == Encryption::Always />
         </Show>
         // The hydrated page's alone: the plain form's links get the defaults.
-        <Show when=move || hydrated.get() && queue.link.get() == LinkKind::Expiring>
+        <Show when=move || hydrated.get() && queue.link.get() == LinkKind::Expiring && !for_request>
             <NewLinkPanel rules=queue.new_links />
+        </Show>
+        // The hydrated page's alone, and not on a request's page.
+        <Show when=move || hydrated.get() && !for_request>
+            <super::requests::RequestFiles />
         </Show>
         // Empty until the uploader speaks (see `card::show_cards`); a live
         // region must be on the page before what it announces.

@@ -8,6 +8,7 @@ mod form;
 pub mod island;
 mod link_card;
 pub mod queue;
+mod requests;
 pub mod rules;
 #[cfg(feature = "hydrate")]
 mod share_card;
@@ -23,21 +24,51 @@ use crate::model::LinkKind;
 #[component]
 pub fn UploadPage() -> impl IntoView {
     let link = requested_link();
-    let access = page_access();
+    let request = request_id();
+    // A file request's link is its own permission to upload.
+    let access = if request.is_some() {
+        PageAccess::Upload { signed_in: false }
+    } else {
+        page_access()
+    };
     let signed_in = matches!(access, PageAccess::Upload { signed_in: true });
+    let tagline = if request.is_some() {
+        "Send files straight to the person who asked for them."
+    } else {
+        "Send a file straight to storage and get a link that expires."
+    };
     view! {
         <main class="page">
             <header class="masthead">
                 <h1>"Courier"</h1>
-                <p class="tagline">"Send a file straight to storage and get a link that expires."</p>
+                <p class="tagline">{tagline}</p>
                 {signed_in.then(sign_out)}
             </header>
             {match access {
-                PageAccess::Upload { .. } => uploader(link).into_any(),
+                PageAccess::Upload { .. } => uploader(link, request).into_any(),
                 other => no_upload_access(other).into_any(),
             }}
         </main>
     }
+}
+
+/// Where a file request's page is served: `/r/<id>`.
+pub const REQUEST_PATH_PREFIX: &str = "/r/";
+
+/// The file request this page is for (`/r/<id>`), if it is one's.
+fn request_id() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<http::request::Parts>()?;
+        parts
+            .uri
+            .path()
+            .strip_prefix(REQUEST_PATH_PREFIX)
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+            .map(str::to_owned)
+    }
+    #[cfg(not(feature = "ssr"))]
+    None
 }
 
 /// Whether this page may upload (`COURIER_UPLOAD_ACCESS`), as the server
@@ -94,14 +125,23 @@ fn no_upload_access(access: PageAccess) -> impl IntoView {
 }
 
 /// The uploader: the signed form, as the island the browser hydrates.
-fn uploader(link: Option<LinkKind>) -> impl IntoView {
-    let form = Resource::new(|| (), move |_| sign_upload_form(link));
+fn uploader(link: Option<LinkKind>, request: Option<String>) -> impl IntoView {
+    let form = Resource::new(|| (), move |_| sign_upload_form(link, request.clone()));
     view! {
             <Suspense fallback=|| view! { <p class="status">"Preparing the upload form…"</p> }>
                 {move || Suspend::new(async move {
                     match form.await {
                         Ok(form) => island::upload_island(form).into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => {
+                            // A request that is over says so with its status (410, 404).
+                            #[cfg(feature = "ssr")]
+                            if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+                                && let Ok(status) = http::StatusCode::from_u16(error.status_code())
+                            {
+                                response.set_status(status);
+                            }
+                            view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+                        }
                     }
                 })}
             </Suspense>

@@ -157,6 +157,8 @@ pub struct Queue {
     /// Whether they may, must or cannot be (the operator's choice).
     pub encryption: Encryption,
     rules: StoredValue<FileRules>,
+    /// On a file request's page, the request every file is sent through.
+    request: StoredValue<Option<String>>,
     next_id: StoredValue<u64>,
 }
 
@@ -177,12 +179,18 @@ impl Queue {
             encrypt: RwSignal::new(settings.encryption == Encryption::Always),
             encryption: settings.encryption,
             rules: StoredValue::new(settings.rules),
+            request: StoredValue::new(settings.request.map(|request| request.id)),
             next_id: StoredValue::new(0),
         }
     }
 
     pub fn rules(&self) -> FileRules {
         self.rules.get_value()
+    }
+
+    /// The file request the page sends files through, if it is a request's.
+    pub fn request(&self) -> Option<String> {
+        self.request.get_value()
     }
 
     /// Adds a file that gets `link`.

@@ -315,6 +315,7 @@ async fn sign_upload_form(State(fake): State<Fake>) -> Response {
             parallel_parts: 2,
             part_checksums: true,
             encryption: wire::seal::Encryption::Optional,
+            request: None,
         },
     })
     .into_response()

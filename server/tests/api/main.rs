@@ -17,6 +17,7 @@ mod owner_token;
 mod plain_form;
 mod public_links;
 mod raw_http;
+mod requests;
 mod rotation;
 mod sealed;
 mod security;

@@ -16,8 +16,9 @@ CREATE TABLE file_requests (
     writes     INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
--- Each upload granted for a request. It holds one file and its declared
--- size of the request's room from its grant until it arrives (received_at)
+-- Each upload granted for a request, by the key it is uploaded to. It holds
+-- one file and its declared size of the request's room from its grant until
+-- it arrives (received_at, with the key it is stored under once confirmed)
 -- or, never received, until its grant runs out (held_until); an aborted
 -- upload's row is deleted.
 CREATE TABLE request_uploads (
@@ -25,7 +26,8 @@ CREATE TABLE request_uploads (
     request_id  TEXT    NOT NULL REFERENCES file_requests (id) ON DELETE CASCADE,
     size        INTEGER NOT NULL CHECK (size >= 0),
     held_until  INTEGER NOT NULL,
-    received_at INTEGER
+    received_at INTEGER,
+    stored_key  TEXT
 ) STRICT;
 
 CREATE INDEX request_uploads_request ON request_uploads (request_id);

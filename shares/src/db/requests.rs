@@ -169,7 +169,7 @@ const REQUEST: &str = concat!(
 
 /// $1 id: the files that arrived and are still in its share.
 const RECEIVED: &str = "SELECT f.filename, f.size, u.received_at FROM request_uploads AS u \
-                        JOIN share_files AS f ON f.object_key = u.object_key \
+                        JOIN share_files AS f ON f.object_key = u.stored_key \
                         WHERE u.request_id = $1 AND u.received_at IS NOT NULL ORDER BY u.received_at, f.file_index";
 
 /// $1 object key: locks its request, if it has one; the request's id.
@@ -186,8 +186,10 @@ const APPEND_FILE: &str = "INSERT INTO share_files (share_id, file_index, object
                            SELECT $1, COALESCE(MAX(f.file_index) + 1, 0), $2, $3, $4, $5, NULL \
                            FROM share_files AS f WHERE f.share_id = $1";
 
+const REQUEST_OF: &str = "SELECT request_id FROM request_uploads WHERE object_key = $1";
 const SET_SHARE: &str = "UPDATE file_requests SET share_id = $2 WHERE id = $1";
-const RECEIVED_AT: &str = "UPDATE request_uploads SET received_at = $2 WHERE object_key = $1";
+/// $1 upload key, $2 now, $3 the key it is stored under.
+const RECEIVED_AT: &str = "UPDATE request_uploads SET received_at = $2, stored_key = $3 WHERE object_key = $1";
 const SHARE_OF_FILE: &str = "SELECT share_id FROM share_files WHERE object_key = $1";
 const GIVE_BACK: &str = "DELETE FROM request_uploads WHERE object_key = $1 AND received_at IS NULL";
 const CLOSE: &str = "UPDATE file_requests SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL";
@@ -195,6 +197,9 @@ const CLOSE: &str = "UPDATE file_requests SET closed_at = $2 WHERE id = $1 AND c
 /// A file as it arrives for a request.
 #[derive(Clone, Debug)]
 pub struct ArrivedFile {
+    /// The key it was uploaded to, which its grant was held under.
+    pub upload_key: String,
+    /// The key it is stored under, confirmed.
     pub key: String,
     pub filename: String,
     pub content_type: String,
@@ -307,7 +312,7 @@ impl ShareDb {
         })
     }
 
-    /// The upload of `key` arrived: if it was granted for a request, it
+    /// The upload to `file.upload_key` arrived: if it was granted for a request, it
     /// joins the request's share (made now for the first file, or again if
     /// the one it had was taken back or ran out), and that share's id is
     /// returned; `None` for an upload no request granted. Arriving again
@@ -321,10 +326,16 @@ impl ShareDb {
         let size =
             i64::try_from(file.size).map_err(|_| DbError::InvalidShare("cannot hold a file of 8 EiB or more"))?;
         let now_s = now.unix_timestamp();
+        // Most uploads are no request's: a read says so without the writer.
+        let granted: Option<String> =
+            on_pool!(self, pool => sqlx::query_scalar(REQUEST_OF).bind(&file.upload_key).fetch_optional(pool).await?);
+        if granted.is_none() {
+            return Ok(None);
+        }
         let share: String = on_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let request: Option<String> =
-                sqlx::query_scalar(LOCK_REQUEST_OF).bind(&file.key).fetch_optional(&mut *tx).await?;
+                sqlx::query_scalar(LOCK_REQUEST_OF).bind(&file.upload_key).fetch_optional(&mut *tx).await?;
             let Some(request) = request else {
                 return Ok(None);
             };
@@ -371,7 +382,12 @@ impl ShareDb {
                     share.as_str().to_owned()
                 }
             };
-            sqlx::query(RECEIVED_AT).bind(&file.key).bind(now_s).execute(&mut *tx).await?;
+            sqlx::query(RECEIVED_AT)
+                .bind(&file.upload_key)
+                .bind(now_s)
+                .bind(&file.key)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             share
         });

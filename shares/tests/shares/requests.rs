@@ -10,7 +10,8 @@ use crate::support::t0;
 
 fn arrived(key: &str, size: u64) -> ArrivedFile {
     ArrivedFile {
-        key: key.to_owned(),
+        upload_key: key.to_owned(),
+        key: format!("files/{key}"),
         filename: format!("{key}.pdf"),
         content_type: "application/pdf".to_owned(),
         size,
@@ -89,7 +90,7 @@ pub async fn a_request_holds_its_room_and_its_files_join_one_share(backend: Name
     assert_eq!(names, ["a.pdf", "c.pdf"]);
     let share = db.owner_view(first.as_str(), t0()).await.expect("the share");
     let keys: Vec<_> = share.files.iter().map(|file| file.key.as_str()).collect();
-    assert_eq!(keys, ["a", "c"]);
+    assert_eq!(keys, ["files/a", "files/c"]);
 }
 
 pub async fn a_request_refuses_once_closed_expired_or_unknown(backend: NamedBackend) {

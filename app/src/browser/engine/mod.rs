@@ -15,7 +15,7 @@ mod part;
 pub mod record;
 pub mod sealing;
 mod single;
-mod wait;
+pub(super) mod wait;
 
 use std::rc::Rc;
 

@@ -110,7 +110,7 @@ async fn start(
     watcher.phase(Phase::Signing);
     let grant = match sealing {
         Some(sealing) => calls::start_sealed_multipart(size, record.link, &sealing.seal).await?,
-        None => calls::start_multipart(file.name(), file.type_(), size, record.link).await?,
+        None => calls::start_multipart(file.name(), file.type_(), size, record.link, record.request.as_deref()).await?,
     };
     record.set_multipart(Some(grant.upload.clone()));
     // Kept past a reload: the same file chosen again continues it.

@@ -30,6 +30,8 @@ pub struct UploadRecord {
     pub link: LinkKind,
     /// Whether it is encrypted in this browser (FORMAT.md).
     pub encrypt: bool,
+    /// The file request it is sent through, on a request's page.
+    pub request: Option<String>,
     /// The password mixed into its key, where it is encrypted with one.
     password: RefCell<Option<String>>,
     /// Its key, once made: kept for every attempt (and, for a multipart
@@ -58,11 +60,14 @@ pub struct UploadRecord {
 
 impl UploadRecord {
     /// A file just chosen, dropped or pasted.
-    pub fn chosen(link: LinkKind, encrypt: bool, file: File, handle: Option<JsValue>) -> Self {
-        Self::new(link, encrypt, Some(file), handle)
+    pub fn chosen(link: LinkKind, encrypt: bool, file: File, handle: Option<JsValue>, request: Option<String>) -> Self {
+        let mut record = Self::new(link, encrypt, Some(file), handle);
+        record.request = request;
+        record
     }
 
-    /// An upload a previous page left: it goes on once its file is chosen again.
+    /// An upload a previous page left: it goes on once its file is chosen
+    /// again (its upload was started, so no request is asked again).
     pub fn awaiting(unfinished: Unfinished) -> Self {
         let record = Self::new(unfinished.link, unfinished.sealing.is_some(), None, None);
         record.multipart.replace(Some(unfinished.upload.clone()));
@@ -75,6 +80,7 @@ impl UploadRecord {
         Self {
             link,
             encrypt,
+            request: None,
             password: RefCell::new(None),
             sealing: RefCell::new(None),
             file: RefCell::new(file),

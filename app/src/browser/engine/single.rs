@@ -56,7 +56,7 @@ pub async fn send(
         watcher.phase(Phase::Signing);
         let grant = match sealing {
             Some(sealing) => calls::sign_sealed_upload(size, record.link, &sealing.seal).await?,
-            None => calls::sign_upload(file.name(), file.type_(), size, record.link).await?,
+            None => calls::sign_upload(file.name(), file.type_(), size, record.link, record.request.as_deref()).await?,
         };
         attempt.check()?;
         watcher.phase(Phase::Uploading);
