@@ -75,3 +75,70 @@ test("a browser signs in with the upload password, uploads, signs out; its link 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("heading", { name: "Sign in to upload" })).toBeVisible();
 });
+
+test("a file request made by a signed-in browser takes files from someone who never signed in; its maker sees them arrive", async ({
+  page,
+  browser,
+}) => {
+  await page.goto(own.courier.baseURL);
+  await page.getByLabel("Upload password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
+
+  // The maker asks for two files, 10 MB in all, for a day.
+  await page.getByTestId("request-toggle").click();
+  await page.getByTestId("request-files").fill("2");
+  await page.getByTestId("request-size").fill("0.01");
+  await page.getByTestId("request-days").fill("1");
+  await page.getByTestId("request-make").click();
+  const card = page.getByTestId("request-card");
+  await expect(card).toHaveCount(1);
+  await expect(card.getByTestId("request-standing")).toContainText("0 of 2 files");
+  const requestUrl = await card.getByTestId("request-url").getAttribute("href");
+  expect(requestUrl).toMatch(/\/r\/[A-Za-z0-9_-]{22}$/);
+
+  // Someone who never signed in opens it in a fresh browser and sends two files.
+  const stranger = await browser.newContext();
+  const sender = await stranger.newPage();
+  await sender.goto(requestUrl!);
+  await expect(sender.getByTestId("request-room")).toContainText("send up to 2 files");
+  await expect(sender.getByRole("heading", { name: "Sign in to upload" })).toHaveCount(0);
+  await expect(sender.locator("form.upload[data-hydrated='true']")).toBeVisible();
+  const contract = sampleFile(64 * 1024 + 7);
+  const scan = sampleFile(3 * 1024 * 1024 + 1);
+  await sender.locator("input[type=file]").setInputFiles([
+    { name: "contract.pdf", mimeType: "application/pdf", buffer: contract },
+    { name: "scan.png", mimeType: "image/png", buffer: scan },
+  ]);
+  const results = sender.getByTestId("result");
+  await expect(results).toHaveCount(2);
+  await expect(results.locator(".file-name")).toHaveText(["contract.pdf", "scan.png"]);
+  // The sender gets each file's own link, and no control of the maker's link.
+  await expect(sender.getByTestId("share-settings-toggle")).toHaveCount(0);
+  // The request has all it asked for: a third file is refused with a sentence.
+  await sender.locator("input[type=file]").setInputFiles({ name: "extra.pdf", mimeType: "application/pdf", buffer: contract });
+  await expect(sender.getByRole("alert").filter({ hasText: "has all the files it asked for (2)" })).toBeVisible();
+  await stranger.close();
+
+  // The maker's page sees them arrive, in one link of theirs that works for anyone.
+  await expect(card.getByTestId("request-standing")).toContainText("2 of 2 files", { timeout: 15_000 });
+  await expect(card.getByTestId("request-file")).toHaveText([/^contract\.pdf/, /^scan\.png/]);
+  const shareUrl = await card.getByTestId("request-share").getAttribute("href");
+  const reader = await browser.newContext();
+  for (const [index, bytes] of [contract, scan].entries()) {
+    const download = await reader.request.get(`${shareUrl}/${index + 1}`);
+    expect(download.status()).toBe(200);
+    expect(md5(await download.body())).toBe(md5(bytes));
+  }
+  await reader.close();
+
+  // Closed: its link takes no more files, and says so.
+  await card.getByTestId("request-close").click();
+  await expect(card).toHaveAttribute("data-state", "closed");
+  const late = await browser.newContext();
+  const latePage = await late.newPage();
+  const answer = await latePage.goto(requestUrl!);
+  expect(answer?.status()).toBe(410);
+  await expect(latePage.getByRole("alert")).toContainText("closed by the person who made it");
+  await late.close();
+});
