@@ -85,10 +85,10 @@ test("a file request made by a signed-in browser takes files from someone who ne
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
 
-  // The maker asks for two files, 10 MB in all, for a day.
+  // The maker asks for two files, 2 MB in all, for a day (a file is at most 1 MiB here).
   await page.getByTestId("request-toggle").click();
   await page.getByTestId("request-files").fill("2");
-  await page.getByTestId("request-size").fill("0.01");
+  await page.getByTestId("request-size").fill("0.002");
   await page.getByTestId("request-days").fill("1");
   await page.getByTestId("request-make").click();
   const card = page.getByTestId("request-card");
@@ -105,7 +105,7 @@ test("a file request made by a signed-in browser takes files from someone who ne
   await expect(sender.getByRole("heading", { name: "Sign in to upload" })).toHaveCount(0);
   await expect(sender.locator("form.upload[data-hydrated='true']")).toBeVisible();
   const contract = sampleFile(64 * 1024 + 7);
-  const scan = sampleFile(3 * 1024 * 1024 + 1);
+  const scan = sampleFile(900 * 1024 + 1);
   await sender.locator("input[type=file]").setInputFiles([
     { name: "contract.pdf", mimeType: "application/pdf", buffer: contract },
     { name: "scan.png", mimeType: "image/png", buffer: scan },

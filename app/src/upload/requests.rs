@@ -97,7 +97,12 @@ fn RequestCard(
     let close = move |_| browser::close_request(reference.clone(), requests, problem);
     let id = request.id.clone();
     let forget = move |_| browser::forget_request(id.clone(), requests);
-    let open = request.state == crate::request::RequestState::Open;
+    // A full request can still be closed: an upload on its way that is
+    // given up would make room again.
+    let closable = matches!(
+        request.state,
+        crate::request::RequestState::Open | crate::request::RequestState::Full
+    );
     let arriving = (request.files_arriving > 0).then(|| format!(", {} on the way", request.files_arriving));
     let standing = format!(
         "{} of {} files, {} of {}{}.",
@@ -134,7 +139,7 @@ fn RequestCard(
             {share}
             <div class="actions">
                 <button type="button" class="copy" on:click=copy>{move || if copied.get() { "Copied ✓" } else { "Copy link" }}</button>
-                {open.then(|| view! { <button type="button" class="secondary" data-testid="request-close" on:click=close>"Close"</button> })}
+                {closable.then(|| view! { <button type="button" class="secondary" data-testid="request-close" on:click=close>"Close"</button> })}
                 <button type="button" class="secondary" on:click=forget>"Remove"</button>
             </div>
         </li>
