@@ -621,6 +621,150 @@
     }, QUEUE, QUEUE);
   }
 
+  // The file's bytes, as a ReadableStream, from `body`, the object's (a
+  // fetch's body; any ReadableStream of bytes). Checks as `decryptor` does,
+  // erroring the stream with a SealError. Made for gigabytes: it reads into
+  // one buffer of two records, used again for each (through a BYOB reader
+  // where the body is a byte stream, as a fetch's is), and hands on each
+  // record as WebCrypto opens it, at most DECRYPT_WINDOW in flight; the only
+  // new buffers are WebCrypto's answers, the chunks it hands on. (Every
+  // buffer that passes through the page is freed only by a full collection:
+  // the fewer, the less memory waits for one.) `options.onProgress`
+  // (plaintext bytes so far) is called as records are handed on.
+  function openObject(body, keys, size, options) {
+    checkSize(size, "size");
+    var onProgress = options && options.onProgress;
+    var reader = null;
+    var byob = false;
+    try {
+      reader = body.getReader({ mode: "byob" });
+      byob = true;
+    } catch (error) {
+      reader = body.getReader();
+    }
+    var buffer = new Uint8Array(2 * SEALED_RECORD_SIZE);
+    var filled = 0;
+    var rest = null; // a default reader's chunk, what did not fit yet
+    var ended = false;
+    var last = false; // the last record has started
+    var index = 0;
+    var opened = 0;
+    var done = 0;
+    var pending = [];
+
+    // One read from the body into `buffer`'s free end.
+    function read() {
+      if (rest) {
+        var fits = Math.min(rest.length, buffer.length - filled);
+        buffer.set(rest.subarray(0, fits), filled);
+        filled += fits;
+        rest = fits < rest.length ? rest.subarray(fits) : null;
+        return Promise.resolve();
+      }
+      if (byob) {
+        return reader.read(new Uint8Array(buffer.buffer, filled, buffer.length - filled)).then(function (step) {
+          if (step.value) {
+            // The same memory, given back under a new ArrayBuffer.
+            buffer = new Uint8Array(step.value.buffer);
+            filled += step.value.byteLength;
+          }
+          ended = step.done;
+        });
+      }
+      return reader.read().then(function (step) {
+        if (step.done) {
+          ended = true;
+        } else {
+          rest = asBytes(step.value);
+        }
+      });
+    }
+
+    function start(length, isLast) {
+      var at = index++;
+      var plainLength = length - TAG_SIZE;
+      opened += plainLength;
+      if (opened > size) {
+        throw SealError("size", "The file is larger than its details say.");
+      }
+      // WebCrypto copies its input before decrypt returns: `buffer` is free again.
+      var record = buffer.subarray(0, length);
+      var opening = decryptRecord(keys, at, isLast, record);
+      var copy = isLast ? record.slice() : null;
+      opening = opening.then(
+        function (plain) { return new Uint8Array(plain); },
+        function () {
+          if (!isLast) {
+            throw SealError("damaged", "The file is damaged: part of it does not decrypt.");
+          }
+          // A last record sealed as not final: the object was cut at a record boundary.
+          return decryptRecord(keys, at, false, copy).then(
+            function () { throw SealError("truncated", "The file is incomplete: its end is missing."); },
+            function () { throw SealError("damaged", "The file is damaged: part of it does not decrypt."); }
+          );
+        }
+      );
+      opening.catch(function () {});
+      pending.push(opening);
+      buffer.copyWithin(0, length, filled);
+      filled -= length;
+    }
+
+    // Starts records until DECRYPT_WINDOW are in flight or the object ends.
+    function fillWindow() {
+      if (last || pending.length >= DECRYPT_WINDOW) {
+        return Promise.resolve();
+      }
+      // A whole record with bytes after it is not the last one.
+      if (filled > SEALED_RECORD_SIZE) {
+        start(SEALED_RECORD_SIZE, false);
+        return fillWindow();
+      }
+      if (!ended && (filled < buffer.length || rest)) {
+        return read().then(fillWindow);
+      }
+      if (!ended) {
+        return Promise.resolve();
+      }
+      last = true;
+      if (filled <= TAG_SIZE && !(index === 0 && filled === TAG_SIZE)) {
+        // Nothing, or too short for a tag and a byte: the object was cut.
+        pending.push(Promise.reject(SealError("truncated", "The file is incomplete: its end is missing.")));
+        pending[pending.length - 1].catch(function () {});
+        return Promise.resolve();
+      }
+      start(filled, true);
+      return Promise.resolve();
+    }
+
+    return new ReadableStream({
+      pull: function (controller) {
+        return fillWindow().then(function () {
+          if (pending.length === 0) {
+            if (done !== size) {
+              throw SealError("size", "The file is not the size its details say.");
+            }
+            controller.close();
+            return undefined;
+          }
+          return pending.shift().then(function (plain) {
+            done += plain.length;
+            controller.enqueue(plain);
+            if (onProgress) {
+              onProgress(done);
+            }
+          });
+        }).catch(function (error) {
+          controller.error(error);
+          reader.cancel(error).catch(function () {});
+        });
+      },
+      cancel: function (reason) {
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+
   var api = {
     version: 1,
     RECORD_SIZE: RECORD_SIZE,
@@ -649,6 +793,7 @@
     proof: proof,
     // downloading
     decryptor: decryptor,
+    openObject: openObject,
     // helpers
     SealError: SealError,
     toB64u: toB64u,
