@@ -20,15 +20,33 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const MIB = 1024 * 1024;
 const mib = (bytes) => Math.round((bytes / MIB) * 10) / 10;
 
-/** Memory of Chromium's renderer processes (the page, and its service
+/** Memory of this Chromium's renderer processes (the page, and its service
  * worker), in bytes: resident, and private (USS: what is the process's own,
- * not the code and fonts every renderer shares). Every renderer on the
- * machine, so nothing else may run a browser meanwhile (the bench runs alone). */
-function renderers() {
+ * not the code and fonts every renderer shares). Only the renderers under
+ * `browserPid`: another browser on the machine is not counted. */
+function renderers(browserPid) {
+  const parents = new Map();
+  const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  for (const pid of pids) {
+    try {
+      // The parent is the 4th field, after the command in parentheses.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      parents.set(Number(pid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // A process that ended meanwhile.
+    }
+  }
+  const under = (pid) => {
+    for (let at = pid, hops = 0; at > 1 && hops < 64; at = parents.get(at) ?? 0, hops++) {
+      if (at === browserPid) return true;
+    }
+    return false;
+  };
   let rss = 0;
   let private_ = 0;
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+  for (const pid of pids) {
     try {
+      if (!under(Number(pid))) continue;
       const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       if (!command.includes("--type=renderer")) continue;
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
@@ -58,7 +76,7 @@ try {
   await browser.waitFor(`!!${button}`, 60_000);
   const pageHeap = async () => (await browser.page("Runtime.getHeapUsage")).usedSize;
   const workerHeap = async (session) => (await browser.send("Runtime.getHeapUsage", {}, session)).usedSize;
-  const before = { heap: await pageHeap(), ...renderers() };
+  const before = { heap: await pageHeap(), ...renderers(browser.pid) };
   const peak = { heap: before.heap, worker: 0, rss: before.rss, private: before.private };
   // The service worker (an encrypted download decrypts there): its JS heap too.
   let worker = null;
@@ -76,7 +94,7 @@ try {
     }
     peak.heap = Math.max(peak.heap, await pageHeap());
     if (worker) peak.worker = Math.max(peak.worker, await workerHeap(worker).catch(() => 0));
-    const now = renderers();
+    const now = renderers(browser.pid);
     peak.rss = Math.max(peak.rss, now.rss);
     peak.private = Math.max(peak.private, now.private);
     if (picker) {
