@@ -320,7 +320,7 @@
   // `totalRecords` records, from their plaintext in `blob` (every record
   // 65,536 bytes but the file's last). All encrypted at once; same input,
   // same bytes.
-  function sealRecords(ikm, blob, firstRecord, totalRecords) {
+  function sealRecordsHere(ikm, blob, firstRecord, totalRecords) {
     return Promise.resolve().then(function () {
       if (!Number.isSafeInteger(firstRecord) || !Number.isSafeInteger(totalRecords) ||
           firstRecord < 0 || totalRecords < 1 || firstRecord >= totalRecords) {
@@ -346,6 +346,82 @@
           return new Blob(records, { type: "application/octet-stream" });
         });
       });
+    });
+  }
+
+  // On a page, the records are sealed in a dedicated worker (/seal-worker.js,
+  // started on the first call), so the page's thread, which sends the parts,
+  // is not also the one that reads and seals them. Where there is no worker
+  // (node, a service worker, a worker that does not start), here.
+  var SEAL_WORKER_URL = "/seal-worker.js";
+  var sealWorker = null; // null: not tried; false: none
+  var sealJobs = new Map();
+  var nextSealJob = 1;
+
+  function sealingWorker() {
+    if (sealWorker !== null) {
+      return sealWorker;
+    }
+    sealWorker = false;
+    if (typeof Worker !== "function" || typeof document === "undefined") {
+      return sealWorker;
+    }
+    var started;
+    try {
+      started = new Worker(SEAL_WORKER_URL);
+    } catch (error) {
+      return sealWorker;
+    }
+    started.onmessage = function (event) {
+      var answer = event.data || {};
+      var job = sealJobs.get(answer.id);
+      if (!job) {
+        return;
+      }
+      sealJobs.delete(answer.id);
+      if (answer.error) {
+        var error = answer.error.name === "SealError"
+          ? SealError(answer.error.code, answer.error.message)
+          : new Error(answer.error.message);
+        job.reject(error);
+      } else {
+        job.resolve(answer.blob);
+      }
+    };
+    // The worker did not load (or broke): what it had, and all that
+    // follows, is sealed here.
+    started.onerror = function (event) {
+      if (event && event.preventDefault) {
+        event.preventDefault();
+      }
+      sealWorker = false;
+      started.terminate();
+      var waiting = Array.from(sealJobs.values());
+      sealJobs.clear();
+      waiting.forEach(function (job) { job.here(); });
+    };
+    sealWorker = started;
+    return sealWorker;
+  }
+
+  // The records `firstRecord`, `firstRecord + 1`, … of a file of
+  // `totalRecords` records, from their plaintext in `blob`, as a Blob (see
+  // sealRecordsHere); in the page's sealing worker where there is one.
+  function sealRecords(ikm, blob, firstRecord, totalRecords) {
+    var worker = sealingWorker();
+    if (!worker) {
+      return sealRecordsHere(ikm, blob, firstRecord, totalRecords);
+    }
+    return new Promise(function (resolve, reject) {
+      var id = nextSealJob++;
+      sealJobs.set(id, {
+        resolve: resolve,
+        reject: reject,
+        here: function () {
+          sealRecordsHere(ikm, blob, firstRecord, totalRecords).then(resolve, reject);
+        },
+      });
+      worker.postMessage({ type: "courier-seal-records", id: id, ikm: ikm, blob: blob, first: firstRecord, total: totalRecords });
     });
   }
 
@@ -811,6 +887,7 @@
     begin: begin,
     shortName: shortName,
     sealRecords: sealRecords,
+    sealRecordsHere: sealRecordsHere,
     // keys
     ikmFrom: ikmFrom,
     deriveKeyBytes: deriveKeyBytes,
