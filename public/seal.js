@@ -840,10 +840,38 @@
       return Promise.resolve();
     }
 
+    // One fill at a time (it owns `buffer` and the reader); a pull hands on
+    // the oldest record without waiting for it, so the network, WebCrypto
+    // and the reader downstream all work at once.
+    var filling = null;
+    var failure = null;
+    function fill() {
+      if (!filling) {
+        filling = fillWindow().then(
+          function () { filling = null; },
+          function (error) {
+            filling = null;
+            failure = failure || error;
+          }
+        );
+      }
+      return filling;
+    }
+
+    function fail(controller, error) {
+      controller.error(error);
+      reader.cancel(error).catch(function () {});
+    }
+
     return new ReadableStream({
       pull: function (controller) {
-        return fillWindow().then(function () {
+        var refilled = fill();
+        var ready = pending.length > 0 ? Promise.resolve() : refilled;
+        return ready.then(function () {
           if (pending.length === 0) {
+            if (failure) {
+              throw failure;
+            }
             if (done !== size) {
               throw SealError("size", "The file is not the size its details say.");
             }
@@ -862,14 +890,13 @@
             }
           });
         }).catch(function (error) {
-          controller.error(error);
-          reader.cancel(error).catch(function () {});
+          fail(controller, error);
         });
       },
       cancel: function (reason) {
         return reader.cancel(reason);
       },
-    }, { highWaterMark: 0 });
+    }, { highWaterMark: QUEUE.highWaterMark });
   }
 
   var api = {

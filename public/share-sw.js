@@ -146,7 +146,7 @@ function save(job) {
           fail("cancelled");
           return reader.cancel(reason);
         },
-      }, { highWaterMark: 0 });
+      });
       port.postMessage({ type: "started" });
       return new Response(out, {
         headers: {
