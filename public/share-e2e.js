@@ -625,25 +625,30 @@
   }
 
   // A file written 64 KiB a write is several times slower than 1 MiB a
-  // write: the records are copied into one of two 1 MiB buffers, each used
-  // again once its write is done, so writing makes no garbage. Closes
-  // `writable` at the end; on a failure leaves it unlocked, for the caller's
-  // abort.
+  // write: the records are copied into 1 MiB buffers, WRITES_IN_FLIGHT of
+  // them taking turns, each used again once its write is done, so writing
+  // makes no garbage. Closes `writable` at the end; on a failure leaves it
+  // unlocked, for the caller's abort.
   var WRITE_SIZE = 16 * 65536;
+  var WRITES_IN_FLIGHT = 4;
 
   function writeAll(plain, writable) {
     var reader = plain.getReader();
     var writer = writable.getWriter();
-    var buffers = [new Uint8Array(WRITE_SIZE), new Uint8Array(WRITE_SIZE)];
-    var writes = [Promise.resolve(), Promise.resolve()];
+    var buffers = [];
+    var writes = [];
+    for (var i = 0; i < WRITES_IN_FLIGHT; i++) {
+      buffers.push(new Uint8Array(WRITE_SIZE));
+      writes.push(Promise.resolve());
+    }
     var which = 0;
     var at = 0;
 
-    // Writes the full buffer; resolves once the other one is free.
+    // Writes the full buffer; resolves once the next one is free.
     function flush() {
       writes[which] = writer.write(buffers[which].subarray(0, at));
       writes[which].catch(function () {});
-      which = 1 - which;
+      which = (which + 1) % WRITES_IN_FLIGHT;
       at = 0;
       return writes[which];
     }
@@ -666,7 +671,7 @@
       return reader.read().then(function (step) {
         if (step.done) {
           return (at > 0 ? flush() : Promise.resolve())
-            .then(function () { return writes[1 - which]; })
+            .then(function () { return Promise.all(writes); })
             .then(function () { return writer.close(); });
         }
         return copy(step.value).then(next);
