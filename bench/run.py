@@ -771,14 +771,21 @@ SECTIONS = ("core", "http", "first-load", "large-file", "encryption")
 E2E_FILE_BYTES = int(float(os.environ.get("BENCH_E2E_FILE_MIB", "1024")) * MIB)
 E2E_BIG_BYTES = int(float(os.environ.get("BENCH_E2E_BIG_MIB", "4096")) * MIB)
 E2E_RUNS = int(os.environ.get("BENCH_E2E_RUNS", "3"))
+# A second site to measure beside this one, in the same run (a "before"):
+# the same server binary serving that site root's pages and scripts.
+E2E_BASELINE_SITE = os.environ.get("BENCH_E2E_BASELINE_SITE")
+# The two ways the share page saves a decrypted file (share-download.mjs).
+DOWNLOAD_PATHS = ("worker", "picker")
 
 
-def share_download(link, size):
+def share_download(link, size, path="worker"):
     """The share's first file through its page in headless Chromium, to disk
-    (share-download.mjs): seconds, MB/s and the page's memory peaks."""
+    (share-download.mjs): seconds, MB/s and the page's memory peaks. `path`:
+    through the service worker, or the save-file picker (a file of the
+    origin's private file system, in the browser's profile under TMPDIR)."""
     into = Path(tempfile.mkdtemp(prefix="courier-bench-download-"))
     try:
-        return run_json(["node", "bench/share-download.mjs", link, str(size), str(into)], cwd=ROOT / "end2end")
+        return run_json(["node", "bench/share-download.mjs", link, str(size), str(into), path], cwd=ROOT / "end2end")
     finally:
         shutil.rmtree(into, ignore_errors=True)
 
@@ -788,61 +795,94 @@ def median_run(runs):
     return {**by_time[len(by_time) // 2], "all_seconds": [run["seconds"] for run in runs]}
 
 
+def random_file(path, size):
+    with path.open("wb") as out:
+        for offset in range(0, size, 64 * MIB):
+            out.write(os.urandom(min(64 * MIB, size - offset)))
+
+
+def encryption_courier(site):
+    return Courier(COURIER_PARALLEL_PARTS=str(PARALLEL_PARTS), COURIER_MAX_UPLOAD_BYTES=str(8 * 1024 * MIB),
+                   LEPTOS_SITE_ROOT=str(site))
+
+
 def encryption():
     """End-to-end encryption next to the plain path, in one run, against one
     Courier (embedded store): the same file through the page behind a
     BENCH_LINK_MBIT link (1 Gbit/s), encrypted and not, with the browser's CPU
     per GiB; its share downloaded to disk through the share page, decrypted
     and not; and a large encrypted file (BENCH_E2E_BIG_MIB, 4 GiB) downloaded
-    with the page's memory watched. Runs interleaved, the median kept."""
+    through each of the page's two paths with the tab's memory watched. Runs
+    interleaved, the median kept. With BENCH_E2E_BASELINE_SITE, all of it
+    again against that site, interleaved with this one's ("baseline")."""
     size = E2E_FILE_BYTES
+    sites = {"site": SITE_ROOT, **({"baseline": Path(E2E_BASELINE_SITE)} if E2E_BASELINE_SITE else {})}
     scratch = Path(tempfile.mkdtemp(prefix="courier-bench-e2e-"))
-    needed = 3 * size + 3 * E2E_BIG_BYTES + 1024 * MIB
+    # At most at once: the 1 GiB file, its upload in the store and a download
+    # of it (one site's at a time); or the large file's object in the store
+    # and its download (the file itself is gone by then).
+    needed = max(3 * size, 2 * E2E_BIG_BYTES) + 1024 * MIB
     free = shutil.disk_usage(scratch).free
     if free < needed:
         shutil.rmtree(scratch)
         raise SystemExit(f"bench: encryption needs {needed / 1e9:.1f} GB free in {scratch.parent}, there are {free / 1e9:.1f} GB")
-    app = None
+    apps = {}
+    results = {}
     try:
         path = scratch / "bench e2e.bin"
-        with path.open("wb") as out:
-            for offset in range(0, size, 64 * MIB):
-                out.write(os.urandom(min(64 * MIB, size - offset)))
-        app = Courier(COURIER_PARALLEL_PARTS=str(PARALLEL_PARTS), COURIER_MAX_UPLOAD_BYTES=str(8 * 1024 * MIB))
-        uploads = {"plain": [], "sealed": []}
-        downloads = {"plain": [], "sealed": []}
+        random_file(path, size)
+        apps = {name: encryption_courier(site) for name, site in sites.items()}
+        uploads = {(name, kind): [] for name in sites for kind in ("plain", "sealed")}
+        downloads = {(name, kind): [] for name in sites for kind in ("plain", "sealed")}
         for round_ in range(1, E2E_RUNS + 1):
             for kind in ("plain", "sealed"):
-                log(f"encryption, round {round_}/{E2E_RUNS}: {kind} upload behind {LINK_MBIT} Mbit/s")
-                os.sync()
-                run = through_the_page(app, app, path, "link", True, encrypt=kind == "sealed", keep=True)
-                run["client_cpu_s_per_gib"] = round(run["client_cpu_s"] / (size / (1024 * MIB)), 2)
-                uploads[kind].append(run)
-                log(f"{kind} download through the share page")
-                downloads[kind].append(share_download(run["share"], size))
-                log(json.dumps({"upload": {k: run[k] for k in ("seconds", "mb_per_s", "client_cpu_s")},
-                                "download": downloads[kind][-1]}))
-                delete_upload(app, run["key"], run["token"])
+                for name, app in apps.items():
+                    log(f"encryption, round {round_}/{E2E_RUNS}: {kind} upload behind {LINK_MBIT} Mbit/s ({name})")
+                    os.sync()
+                    run = through_the_page(app, app, path, "link", True, encrypt=kind == "sealed", keep=True)
+                    run["client_cpu_s_per_gib"] = round(run["client_cpu_s"] / (size / (1024 * MIB)), 2)
+                    uploads[name, kind].append(run)
+                    log(f"{kind} download through the share page ({name})")
+                    downloads[name, kind].append(share_download(run["share"], size))
+                    log(json.dumps({"upload": {k: run[k] for k in ("seconds", "mb_per_s", "client_cpu_s")},
+                                    "download": downloads[name, kind][-1]}))
+                    delete_upload(app, run["key"], run["token"])
         path.unlink()
-        log(f"a {E2E_BIG_BYTES / MIB:.0f} MiB encrypted file, sent with `courier send`, downloaded through the page")
-        big = scratch / "big e2e.bin"
-        with big.open("wb") as out:
-            for offset in range(0, E2E_BIG_BYTES, 64 * MIB):
-                out.write(os.urandom(min(64 * MIB, E2E_BIG_BYTES - offset)))
-        link = subprocess.run([str(TARGET / "release" / "courier"), "send", str(big), "--url", app.base],
-                              check=True, capture_output=True, text=True).stdout.strip()
-        big.unlink()
-        big_download = share_download(link, E2E_BIG_BYTES)
+        for app in apps.values():
+            app.stop()
+        apps = {}
+        for name, site in sites.items():
+            results[name] = {
+                "bytes": size, "link_mbit": LINK_MBIT, "runs_each": E2E_RUNS,
+                "upload_plain": median_run(uploads[name, "plain"]), "upload_sealed": median_run(uploads[name, "sealed"]),
+                "download_plain": median_run(downloads[name, "plain"]),
+                "download_sealed": median_run(downloads[name, "sealed"]), "big_bytes": E2E_BIG_BYTES}
+            # The large file: a Courier of its own for each site, gone with
+            # its store afterwards.
+            log(f"a {E2E_BIG_BYTES / MIB:.0f} MiB encrypted file, sent with `courier send`, downloaded through the page ({name})")
+            app = apps[name] = encryption_courier(site)
+            big = scratch / "big e2e.bin"
+            random_file(big, E2E_BIG_BYTES)
+            link = subprocess.run([str(TARGET / "release" / "courier"), "send", str(big), "--url", app.base],
+                                  check=True, capture_output=True, text=True).stdout.strip()
+            big.unlink()
+            for way in DOWNLOAD_PATHS:
+                log(f"the {E2E_BIG_BYTES / MIB:.0f} MiB file through the {way} ({name})")
+                big_download = share_download(link, E2E_BIG_BYTES, way)
+                log(json.dumps(big_download))
+                results[name]["big_download_sealed" + ("" if way == "worker" else f"_{way}")] = big_download
+            app.stop()
+            del apps[name]
     finally:
-        if app:
+        for app in apps.values():
             app.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    result = {"bytes": size, "link_mbit": LINK_MBIT, "runs_each": E2E_RUNS,
-              "upload_plain": median_run(uploads["plain"]), "upload_sealed": median_run(uploads["sealed"]),
-              "download_plain": median_run(downloads["plain"]), "download_sealed": median_run(downloads["sealed"]),
-              "big_bytes": E2E_BIG_BYTES, "big_download_sealed": big_download}
-    result["upload_ratio"] = round(result["upload_sealed"]["mb_per_s"] / result["upload_plain"]["mb_per_s"], 3)
-    result["download_ratio"] = round(result["download_sealed"]["mb_per_s"] / result["download_plain"]["mb_per_s"], 3)
+    for result in results.values():
+        result["upload_ratio"] = round(result["upload_sealed"]["mb_per_s"] / result["upload_plain"]["mb_per_s"], 3)
+        result["download_ratio"] = round(result["download_sealed"]["mb_per_s"] / result["download_plain"]["mb_per_s"], 3)
+    result = results["site"]
+    if "baseline" in results:
+        result["baseline"] = {"site": E2E_BASELINE_SITE, **results["baseline"]}
     return result
 
 
@@ -958,26 +998,9 @@ def print_table(r):
     print("| " + " | ".join(headers) + " |")
     print("| " + " | ".join("---" for _ in headers) + " |")
     if "encryption" in r:
-        e = r["encryption"]
-        big = e["big_download_sealed"]
-        up_p, up_s = e["upload_plain"], e["upload_sealed"]
-        down_p, down_s = e["download_plain"], e["download_sealed"]
-        rows += [
-            (f"encrypted upload through the page, {mb(e['bytes'])} behind {e['link_mbit']} Mbit/s (MB/s; "
-             "the browser's CPU per GiB)",
-             f"{up_s['mb_per_s']} MB/s; {up_s['client_cpu_s_per_gib']} s/GiB",
-             f"plain: {up_p['mb_per_s']} MB/s; {up_p['client_cpu_s_per_gib']} s/GiB",
-             f"{e['upload_ratio']}x", "≥ 0.9x"),
-            (f"encrypted download through the share page, decrypted to disk, {mb(e['bytes'])} (MB/s)",
-             f"{down_s['mb_per_s']} MB/s", f"plain: {down_p['mb_per_s']} MB/s",
-             f"{e['download_ratio']}x", "≥ 0.9x"),
-            (f"a {mb(e['big_bytes'])} encrypted download: the tab's memory at its peak (its renderers' own "
-             "memory, USS; the page's and the service worker's JS heaps; the renderers' RSS)",
-             f"{big['renderers_private_peak_mib']} MiB; {big['page_heap_peak_mib']} + {big['worker_heap_peak_mib']} MiB; "
-             f"{big['renderers_rss_peak_mib']} MiB",
-             f"before: {big['renderers_private_before_mib']} MiB; {big['page_heap_before_mib']} MiB; "
-             f"{big['renderers_rss_before_mib']} MiB", "—", "< 200 MiB"),
-        ]
+        rows += encryption_rows(r["encryption"])
+        if "baseline" in r["encryption"]:
+            rows += encryption_rows(r["encryption"]["baseline"], f" — baseline, {r['encryption']['baseline']['site']}")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     for aim, met, reason in aims(r):
@@ -986,6 +1009,35 @@ def print_table(r):
     if "large_file" in r:
         print(f"\nLarge file: {r['large_file']['measured']}")
     print(f"\nRaw figures: {TARGET / 'bench-results.json'}")
+
+
+def encryption_rows(e, label=""):
+    up_p, up_s = e["upload_plain"], e["upload_sealed"]
+    down_p, down_s = e["download_plain"], e["download_sealed"]
+    gib = e["bytes"] / (1024 * MIB)
+    page = lambda run: round(run["client_cpu_by_process"].get("page", 0.0) / gib, 2)
+    rows = [
+        (f"encrypted upload through the page, {mb(e['bytes'])} behind {e['link_mbit']} Mbit/s (MB/s; "
+         f"the browser's CPU per GiB, the page's thread's in it){label}",
+         f"{up_s['mb_per_s']} MB/s; {up_s['client_cpu_s_per_gib']} s/GiB ({page(up_s)})",
+         f"plain: {up_p['mb_per_s']} MB/s; {up_p['client_cpu_s_per_gib']} s/GiB ({page(up_p)})",
+         f"{e['upload_ratio']}x", "≥ 0.9x"),
+        (f"encrypted download through the share page, decrypted to disk, {mb(e['bytes'])} (MB/s){label}",
+         f"{down_s['mb_per_s']} MB/s", f"plain: {down_p['mb_per_s']} MB/s",
+         f"{e['download_ratio']}x", "≥ 0.9x"),
+    ]
+    for key, way in (("big_download_sealed", "its service worker"), ("big_download_sealed_picker", "the save-file picker")):
+        big = e.get(key)
+        if not big:
+            continue
+        rows.append(
+            (f"a {mb(e['big_bytes'])} encrypted download through {way}: the tab's memory at its peak (its "
+             f"renderers' own memory, USS; the page's and the service worker's JS heaps; the renderers' RSS){label}",
+             f"{big['renderers_private_peak_mib']} MiB; {big['page_heap_peak_mib']} + {big['worker_heap_peak_mib']} MiB; "
+             f"{big['renderers_rss_peak_mib']} MiB ({big['mb_per_s']} MB/s)",
+             f"before: {big['renderers_private_before_mib']} MiB; {big['page_heap_before_mib']} MiB; "
+             f"{big['renderers_rss_before_mib']} MiB", "—", "< 200 MiB"))
+    return rows
 
 
 def first_load_reason(r):
@@ -1053,14 +1105,15 @@ def aims(r):
         e = r["encryption"]
         found += [
             ("an encrypted upload at 0.9x the plain one's rate behind the link", e["upload_ratio"] >= 0.9,
-             "Sealing runs on the page's thread (WebCrypto, 64 KiB records, a part's records at once): "
-             "compare the two runs' browser CPU per GiB."),
+             "Sealing runs in the page's sealing worker (WebCrypto, 64 KiB records, a part's records at "
+             "once): compare the two runs' browser CPU per GiB, and the page's thread's."),
             ("an encrypted download decrypted to disk at 0.9x a plain download", e["download_ratio"] >= 0.9,
              "Decryption runs in the service worker, a record at a time, 16 in flight."),
-            ("a 4 GiB encrypted download with the tab under 200 MiB",
-             e["big_download_sealed"]["renderers_private_peak_mib"] < 200,
-             "The tab's own memory (USS of its renderers) grew during the download: the decryption keeps "
-             "16 records in flight; look at the service worker's heap beside it."),
+            ("a 4 GiB encrypted download with the tab under 200 MiB, through either path",
+             all(e[key]["renderers_private_peak_mib"] < 200
+                 for key in ("big_download_sealed", "big_download_sealed_picker") if key in e),
+             "The tab's own memory (USS of its renderers) grew during the download: WebCrypto's answers wait "
+             "for a full collection (bench/memory-dump.mjs shows where the memory is)."),
         ]
     return found
 

@@ -320,7 +320,7 @@
   // `totalRecords` records, from their plaintext in `blob` (every record
   // 65,536 bytes but the file's last). All encrypted at once; same input,
   // same bytes.
-  function sealRecords(ikm, blob, firstRecord, totalRecords) {
+  function sealRecordsHere(ikm, blob, firstRecord, totalRecords) {
     return Promise.resolve().then(function () {
       if (!Number.isSafeInteger(firstRecord) || !Number.isSafeInteger(totalRecords) ||
           firstRecord < 0 || totalRecords < 1 || firstRecord >= totalRecords) {
@@ -346,6 +346,82 @@
           return new Blob(records, { type: "application/octet-stream" });
         });
       });
+    });
+  }
+
+  // On a page, the records are sealed in a dedicated worker (/seal-worker.js,
+  // started on the first call), so the page's thread, which sends the parts,
+  // is not also the one that reads and seals them. Where there is no worker
+  // (node, a service worker, a worker that does not start), here.
+  var SEAL_WORKER_URL = "/seal-worker.js";
+  var sealWorker = null; // null: not tried; false: none
+  var sealJobs = new Map();
+  var nextSealJob = 1;
+
+  function sealingWorker() {
+    if (sealWorker !== null) {
+      return sealWorker;
+    }
+    sealWorker = false;
+    if (typeof Worker !== "function" || typeof document === "undefined") {
+      return sealWorker;
+    }
+    var started;
+    try {
+      started = new Worker(SEAL_WORKER_URL);
+    } catch (error) {
+      return sealWorker;
+    }
+    started.onmessage = function (event) {
+      var answer = event.data || {};
+      var job = sealJobs.get(answer.id);
+      if (!job) {
+        return;
+      }
+      sealJobs.delete(answer.id);
+      if (answer.error) {
+        var error = answer.error.name === "SealError"
+          ? SealError(answer.error.code, answer.error.message)
+          : new Error(answer.error.message);
+        job.reject(error);
+      } else {
+        job.resolve(answer.blob);
+      }
+    };
+    // The worker did not load (or broke): what it had, and all that
+    // follows, is sealed here.
+    started.onerror = function (event) {
+      if (event && event.preventDefault) {
+        event.preventDefault();
+      }
+      sealWorker = false;
+      started.terminate();
+      var waiting = Array.from(sealJobs.values());
+      sealJobs.clear();
+      waiting.forEach(function (job) { job.here(); });
+    };
+    sealWorker = started;
+    return sealWorker;
+  }
+
+  // The records `firstRecord`, `firstRecord + 1`, … of a file of
+  // `totalRecords` records, from their plaintext in `blob`, as a Blob (see
+  // sealRecordsHere); in the page's sealing worker where there is one.
+  function sealRecords(ikm, blob, firstRecord, totalRecords) {
+    var worker = sealingWorker();
+    if (!worker) {
+      return sealRecordsHere(ikm, blob, firstRecord, totalRecords);
+    }
+    return new Promise(function (resolve, reject) {
+      var id = nextSealJob++;
+      sealJobs.set(id, {
+        resolve: resolve,
+        reject: reject,
+        here: function () {
+          sealRecordsHere(ikm, blob, firstRecord, totalRecords).then(resolve, reject);
+        },
+      });
+      worker.postMessage({ type: "courier-seal-records", id: id, ikm: ikm, blob: blob, first: firstRecord, total: totalRecords });
     });
   }
 
@@ -621,6 +697,208 @@
     }, QUEUE, QUEUE);
   }
 
+  // WebCrypto's answers (a new ArrayBuffer per record) are freed only by a
+  // full garbage collection, which Chromium's V8 starts once its count of
+  // external memory has grown by about 64 MiB, and which frees them some
+  // time after: a download at 100 MB/s had 120-280 MiB of opened records
+  // waiting in the tab (issue 29; bench/memory-dump.mjs shows it). An
+  // ArrayBuffer this large, never written and let go at once, is counted as
+  // external memory and makes V8 collect then; its pages are never touched,
+  // so it costs no memory (a mapping made and unmade). Elsewhere, harmless.
+  var COLLECT_EVERY = 128; // records: 8 MiB of the file
+  var NUDGE_BYTES = 64 * 1024 * 1024;
+  var nudging = true;
+
+  function collectSoon() {
+    if (!nudging) {
+      return;
+    }
+    try {
+      var nudge = new ArrayBuffer(NUDGE_BYTES);
+      if (typeof nudge.transfer === "function") {
+        nudge.transfer(0);
+      }
+    } catch (error) {
+      nudging = false;
+    }
+  }
+
+  // The file's bytes, as a ReadableStream, from `body`, the object's (a
+  // fetch's body; any ReadableStream of bytes). Checks as `decryptor` does,
+  // erroring the stream with a SealError. Made for gigabytes: it reads into
+  // one buffer of two records, used again for each (through a BYOB reader
+  // where the body is a byte stream, as a fetch's is), and hands on each
+  // record as WebCrypto opens it, at most DECRYPT_WINDOW in flight; the only
+  // new buffers are WebCrypto's answers, the chunks it hands on. (Every
+  // buffer that passes through the page is freed only by a full collection:
+  // the fewer, the less memory waits for one.) `options.onProgress`
+  // (plaintext bytes so far) is called as records are handed on.
+  function openObject(body, keys, size, options) {
+    checkSize(size, "size");
+    var onProgress = options && options.onProgress;
+    var reader = null;
+    var byob = false;
+    try {
+      reader = body.getReader({ mode: "byob" });
+      byob = true;
+    } catch (error) {
+      reader = body.getReader();
+    }
+    var buffer = new Uint8Array(2 * SEALED_RECORD_SIZE);
+    var filled = 0;
+    var rest = null; // a default reader's chunk, what did not fit yet
+    var ended = false;
+    var last = false; // the last record has started
+    var index = 0;
+    var opened = 0;
+    var done = 0;
+    var pending = [];
+    var handedOn = 0;
+
+    // One read from the body into `buffer`'s free end.
+    function read() {
+      if (rest) {
+        var fits = Math.min(rest.length, buffer.length - filled);
+        buffer.set(rest.subarray(0, fits), filled);
+        filled += fits;
+        rest = fits < rest.length ? rest.subarray(fits) : null;
+        return Promise.resolve();
+      }
+      if (byob) {
+        return reader.read(new Uint8Array(buffer.buffer, filled, buffer.length - filled)).then(function (step) {
+          if (step.value) {
+            // The same memory, given back under a new ArrayBuffer.
+            buffer = new Uint8Array(step.value.buffer);
+            filled += step.value.byteLength;
+          }
+          ended = step.done;
+        });
+      }
+      return reader.read().then(function (step) {
+        if (step.done) {
+          ended = true;
+        } else {
+          rest = asBytes(step.value);
+        }
+      });
+    }
+
+    function start(length, isLast) {
+      var at = index++;
+      var plainLength = length - TAG_SIZE;
+      opened += plainLength;
+      if (opened > size) {
+        throw SealError("size", "The file is larger than its details say.");
+      }
+      // WebCrypto copies its input before decrypt returns: `buffer` is free again.
+      var record = buffer.subarray(0, length);
+      var opening = decryptRecord(keys, at, isLast, record);
+      var copy = isLast ? record.slice() : null;
+      opening = opening.then(
+        function (plain) { return new Uint8Array(plain); },
+        function () {
+          if (!isLast) {
+            throw SealError("damaged", "The file is damaged: part of it does not decrypt.");
+          }
+          // A last record sealed as not final: the object was cut at a record boundary.
+          return decryptRecord(keys, at, false, copy).then(
+            function () { throw SealError("truncated", "The file is incomplete: its end is missing."); },
+            function () { throw SealError("damaged", "The file is damaged: part of it does not decrypt."); }
+          );
+        }
+      );
+      opening.catch(function () {});
+      pending.push(opening);
+      buffer.copyWithin(0, length, filled);
+      filled -= length;
+    }
+
+    // Starts records until DECRYPT_WINDOW are in flight or the object ends.
+    function fillWindow() {
+      if (last || pending.length >= DECRYPT_WINDOW) {
+        return Promise.resolve();
+      }
+      // A whole record with bytes after it is not the last one.
+      if (filled > SEALED_RECORD_SIZE) {
+        start(SEALED_RECORD_SIZE, false);
+        return fillWindow();
+      }
+      if (!ended && (filled < buffer.length || rest)) {
+        return read().then(fillWindow);
+      }
+      if (!ended) {
+        return Promise.resolve();
+      }
+      last = true;
+      if (filled <= TAG_SIZE && !(index === 0 && filled === TAG_SIZE)) {
+        // Nothing, or too short for a tag and a byte: the object was cut.
+        pending.push(Promise.reject(SealError("truncated", "The file is incomplete: its end is missing.")));
+        pending[pending.length - 1].catch(function () {});
+        return Promise.resolve();
+      }
+      start(filled, true);
+      return Promise.resolve();
+    }
+
+    // One fill at a time (it owns `buffer` and the reader); a pull hands on
+    // the oldest record without waiting for it, so the network, WebCrypto
+    // and the reader downstream all work at once.
+    var filling = null;
+    var failure = null;
+    function fill() {
+      if (!filling) {
+        filling = fillWindow().then(
+          function () { filling = null; },
+          function (error) {
+            filling = null;
+            failure = failure || error;
+          }
+        );
+      }
+      return filling;
+    }
+
+    function fail(controller, error) {
+      controller.error(error);
+      reader.cancel(error).catch(function () {});
+    }
+
+    return new ReadableStream({
+      pull: function (controller) {
+        var refilled = fill();
+        var ready = pending.length > 0 ? Promise.resolve() : refilled;
+        return ready.then(function () {
+          if (pending.length === 0) {
+            if (failure) {
+              throw failure;
+            }
+            if (done !== size) {
+              throw SealError("size", "The file is not the size its details say.");
+            }
+            controller.close();
+            return undefined;
+          }
+          return pending.shift().then(function (plain) {
+            done += plain.length;
+            controller.enqueue(plain);
+            handedOn += 1;
+            if (handedOn % COLLECT_EVERY === 0) {
+              collectSoon();
+            }
+            if (onProgress) {
+              onProgress(done);
+            }
+          });
+        }).catch(function (error) {
+          fail(controller, error);
+        });
+      },
+      cancel: function (reason) {
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: QUEUE.highWaterMark });
+  }
+
   var api = {
     version: 1,
     RECORD_SIZE: RECORD_SIZE,
@@ -636,6 +914,7 @@
     begin: begin,
     shortName: shortName,
     sealRecords: sealRecords,
+    sealRecordsHere: sealRecordsHere,
     // keys
     ikmFrom: ikmFrom,
     deriveKeyBytes: deriveKeyBytes,
@@ -649,6 +928,7 @@
     proof: proof,
     // downloading
     decryptor: decryptor,
+    openObject: openObject,
     // helpers
     SealError: SealError,
     toB64u: toB64u,

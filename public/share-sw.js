@@ -113,32 +113,24 @@ function save(job) {
         fail("store", String(response.status));
         return Response.error();
       }
-      var plain = response.body.pipeThrough(
-        seal.decryptor(data.keys, data.size, {
-          outputChunk: 0,
-          onProgress: function (done) {
-            var now = Date.now();
-            if (now - lastReport > 150 || done === data.size) {
-              lastReport = now;
-              port.postMessage({ type: "progress", done: done });
-            }
-          },
-        })
-      );
-      // Watch the end: a clean close is "done", an error says why.
-      var watched = plain.pipeThrough(new TransformStream({
-        flush: function () {
-          port.postMessage({ type: "done" });
+      var plain = seal.openObject(response.body, data.keys, data.size, {
+        onProgress: function (done) {
+          var now = Date.now();
+          if (now - lastReport > 150 || done === data.size) {
+            lastReport = now;
+            port.postMessage({ type: "progress", done: done });
+          }
         },
-      }));
+      });
+      // Each record as it opens, straight on to the download; a clean end
+      // is "done", an error says why.
+      var reader = plain.getReader();
       var out = new ReadableStream({
-        start: function () {
-          this.reader = watched.getReader();
-        },
         pull: function (controller) {
-          return this.reader.read().then(
+          return reader.read().then(
             function (step) {
               if (step.done) {
+                port.postMessage({ type: "done" });
                 controller.close();
               } else {
                 controller.enqueue(step.value);
@@ -152,7 +144,7 @@ function save(job) {
         },
         cancel: function (reason) {
           fail("cancelled");
-          return this.reader.cancel(reason);
+          return reader.cancel(reason);
         },
       });
       port.postMessage({ type: "started" });

@@ -4,7 +4,7 @@
 // any request body held in memory. A person's browser has no DevTools
 // attached; this is the closest measure of it.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { HYDRATED, input, nextLine, say, url } from "./handshake.mjs";
 
@@ -17,16 +17,22 @@ export async function openPage() {
   // other switches are big-upload.mjs's, and those Playwright adds that bear
   // on a page's speed.
   const profile = mkdtempSync(`${tmpdir()}/courier-bench-chromium-`);
+  const log = process.env.BENCH_CHROMIUM_LOG ? openSync(process.env.BENCH_CHROMIUM_LOG, "w") : "ignore";
   const chromium = spawn(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", [
     "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--disable-quic",
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
     "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows",
-    "--disable-renderer-backgrounding", `--user-data-dir=${profile}`, "about:blank",
-  ], { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] });
+    "--disable-renderer-backgrounding", `--user-data-dir=${profile}`,
+    // BENCH_CHROMIUM_FLAGS: more switches, for a look inside (--js-flags=--trace-gc);
+    // BENCH_CHROMIUM_LOG: a file for what Chromium prints.
+    ...(process.env.BENCH_CHROMIUM_FLAGS ?? "").split(" ").filter(Boolean), "about:blank",
+  ], { stdio: ["ignore", log, log, "pipe", "pipe"] });
   const [, , , toChromium, fromChromium] = chromium.stdio;
 
   let nextId = 1;
   const pending = new Map();
+  // Events (messages without an id), to whoever listens: `on(listener)`.
+  const listeners = new Set();
   let buffered = Buffer.alloc(0);
   fromChromium.on("data", (chunk) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -34,7 +40,11 @@ export async function openPage() {
     while ((end = buffered.indexOf(0)) >= 0) {
       const message = JSON.parse(buffered.subarray(0, end).toString("utf8"));
       buffered = buffered.subarray(end + 1);
-      const waiting = message.id && pending.get(message.id);
+      if (!message.id) {
+        for (const listener of listeners) listener(message);
+        continue;
+      }
+      const waiting = pending.get(message.id);
       if (!waiting) continue;
       pending.delete(message.id);
       if (message.error) waiting.reject(new Error(`${waiting.method}: ${message.error.message}`));
@@ -84,7 +94,9 @@ export async function openPage() {
       await page("DOM.setFileInputFiles", { files: [path], objectId: result.objectId });
     };
     // `browser`: commands to the browser itself (downloads); `pid`: Chromium's.
-    return { page, browser: (method, params) => send(method, params), send, pid: chromium.pid, evaluate, waitFor, chooseFile, close };
+    // `on(listener)`: every event (method, params, sessionId); returns its removal.
+    const on = (listener) => (listeners.add(listener), () => listeners.delete(listener));
+    return { page, browser: (method, params) => send(method, params), send, on, pid: chromium.pid, evaluate, waitFor, chooseFile, close };
   } catch (error) {
     await close();
     throw error;

@@ -3,27 +3,50 @@
 // the page's memory sampled meanwhile. Plain shares download through their
 // redirect to the store; encrypted ones (a link with its key after #) are
 // decrypted by the page as they arrive, through its service worker (the
-// save-file picker is taken away: a headless browser cannot answer it).
-//   node bench/share-download.mjs <share link> <bytes expected> <download dir>
+// save-file picker is taken away: a headless browser cannot answer it), or
+// with "picker" through the page's other path, its save-file picker
+// answered with a file of the origin's private file system (the same
+// FileSystemWritableFileStream a picked file gets; in the browser's profile,
+// under TMPDIR).
+//   node bench/share-download.mjs <share link> <bytes expected> <download dir> [picker]
 // Prints one JSON line: seconds, MB/s, the JS heap's and the renderers' peaks.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { openPage } from "./cdp-pipe.mjs";
 
-const [link, expectedText, dir] = process.argv.slice(2);
+const [link, expectedText, dir, path = "worker"] = process.argv.slice(2);
+const picker = path === "picker";
 const expected = Number(expectedText);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const MIB = 1024 * 1024;
 const mib = (bytes) => Math.round((bytes / MIB) * 10) / 10;
 
-/** Memory of Chromium's renderer processes (the page, and its service
+/** Memory of this Chromium's renderer processes (the page, and its service
  * worker), in bytes: resident, and private (USS: what is the process's own,
- * not the code and fonts every renderer shares). Every renderer on the
- * machine, so nothing else may run a browser meanwhile (the bench runs alone). */
-function renderers() {
+ * not the code and fonts every renderer shares). Only the renderers under
+ * `browserPid`: another browser on the machine is not counted. */
+function renderers(browserPid) {
+  const parents = new Map();
+  const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  for (const pid of pids) {
+    try {
+      // The parent is the 4th field, after the command in parentheses.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      parents.set(Number(pid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // A process that ended meanwhile.
+    }
+  }
+  const under = (pid) => {
+    for (let at = pid, hops = 0; at > 1 && hops < 64; at = parents.get(at) ?? 0, hops++) {
+      if (at === browserPid) return true;
+    }
+    return false;
+  };
   let rss = 0;
   let private_ = 0;
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+  for (const pid of pids) {
     try {
+      if (!under(Number(pid))) continue;
       const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       if (!command.includes("--type=renderer")) continue;
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
@@ -41,14 +64,19 @@ const browser = await openPage();
 try {
   await browser.browser("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: dir });
   await browser.page("Page.enable");
-  await browser.page("Page.addScriptToEvaluateOnNewDocument", { source: "delete window.showSaveFilePicker;" });
+  await browser.page("Page.addScriptToEvaluateOnNewDocument", {
+    source: picker
+      ? `window.showSaveFilePicker = () => navigator.storage.getDirectory()
+          .then((root) => root.getFileHandle("download.bin", { create: true }));`
+      : "delete window.showSaveFilePicker;",
+  });
   await browser.page("Page.navigate", { url: link });
   // The plain page's Download link, or the encrypted page's button once its names are open.
   const button = `document.querySelector("li.share-file button.share-download, a.share-download, .share-files a[href$='/1']")`;
   await browser.waitFor(`!!${button}`, 60_000);
   const pageHeap = async () => (await browser.page("Runtime.getHeapUsage")).usedSize;
   const workerHeap = async (session) => (await browser.send("Runtime.getHeapUsage", {}, session)).usedSize;
-  const before = { heap: await pageHeap(), ...renderers() };
+  const before = { heap: await pageHeap(), ...renderers(browser.pid) };
   const peak = { heap: before.heap, worker: 0, rss: before.rss, private: before.private };
   // The service worker (an encrypted download decrypts there): its JS heap too.
   let worker = null;
@@ -66,14 +94,26 @@ try {
     }
     peak.heap = Math.max(peak.heap, await pageHeap());
     if (worker) peak.worker = Math.max(peak.worker, await workerHeap(worker).catch(() => 0));
-    const now = renderers();
+    const now = renderers(browser.pid);
     peak.rss = Math.max(peak.rss, now.rss);
     peak.private = Math.max(peak.private, now.private);
-    done = readdirSync(dir).some((name) => !name.endsWith(".crdownload") && statSync(`${dir}/${name}`).size === expected);
+    if (picker) {
+      // The page says "… is saved." once the file is closed, or why not.
+      const line = await browser.evaluate(`(() => { const s = document.querySelector(".e2e-status"); return s && (s.classList.contains("error") ? "error: " : "") + s.textContent; })()`);
+      if (/^error: /.test(line)) throw new Error(`the download failed: ${line}`);
+      done = / is saved\.$/.test(line);
+    } else {
+      done = readdirSync(dir).some((name) => !name.endsWith(".crdownload") && statSync(`${dir}/${name}`).size === expected);
+    }
     if (performance.now() - t0 > 1_800_000) throw new Error("the download did not finish in 30 minutes");
   }
   const seconds = (performance.now() - t0) / 1000;
+  if (picker) {
+    const saved = await browser.evaluate(`navigator.storage.getDirectory().then((root) => root.getFileHandle("download.bin")).then((h) => h.getFile()).then((f) => f.size)`);
+    if (saved !== expected) throw new Error(`the saved file has ${saved} bytes, not ${expected}`);
+  }
   process.stdout.write(JSON.stringify({
+    path,
     seconds: Math.round(seconds * 1000) / 1000,
     mb_per_s: Math.round((expected / seconds / 1e6) * 10) / 10,
     page_heap_before_mib: mib(before.heap),

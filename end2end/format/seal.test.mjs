@@ -143,34 +143,62 @@ function assertFields(name, expected, actual, who) {
   }
 }
 
-/** Reads the whole plaintext of `object`, in chunks of `chunkSizes` (cycled). */
+/** Reads the whole plaintext of `object`, in chunks of `chunkSizes` (cycled),
+ * three ways that must agree: through `decryptor`, and through `openObject`
+ * from a plain stream and from a byte stream (read with a BYOB reader, as a
+ * fetch's body is). */
 async function open(keys, object, size, chunkSizes = [SEALED + 1]) {
-  let at = 0;
-  let c = 0;
-  const source = new ReadableStream({
-    pull(controller) {
-      if (at >= object.length) return controller.close();
-      const length = chunkSizes[c++ % chunkSizes.length];
-      controller.enqueue(object.slice(at, at + length));
-      at += length;
-    },
-  });
-  const reader = source.pipeThrough(seal.decryptor(keys, size)).getReader();
-  const parts = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    total += value.length;
+  const source = (bytes) => {
+    let at = 0;
+    let c = 0;
+    return new ReadableStream({
+      ...(bytes && { type: "bytes" }),
+      pull(controller) {
+        if (at >= object.length) {
+          controller.close();
+          controller.byobRequest?.respond(0);
+          return;
+        }
+        const length = chunkSizes[c++ % chunkSizes.length];
+        controller.enqueue(object.slice(at, at + length));
+        at += length;
+      },
+    });
+  };
+  const readAll = async (stream) => {
+    const reader = stream.getReader();
+    const parts = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      total += value.length;
+    }
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const part of parts) {
+      out.set(part, o);
+      o += part.length;
+    }
+    return out;
+  };
+  const ways = await Promise.allSettled([
+    readAll(source(false).pipeThrough(seal.decryptor(keys, size))),
+    readAll(seal.openObject(source(false), keys, size)),
+    readAll(seal.openObject(source(true), keys, size)),
+  ]);
+  const failed = ways.filter((way) => way.status === "rejected");
+  if (failed.length === 0) {
+    assert.deepEqual(ways[1].value, ways[0].value, "openObject reads another file than decryptor");
+    assert.deepEqual(ways[2].value, ways[0].value, "openObject from a byte stream reads another file than decryptor");
+    return ways[0].value;
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const part of parts) {
-    out.set(part, o);
-    o += part.length;
+  assert.equal(failed.length, ways.length, `only some ways refuse: ${failed.map((way) => way.reason)}`);
+  for (const way of failed) {
+    assert.equal(way.reason?.code, failed[0].reason?.code, `the ways refuse differently: ${failed.map((way) => way.reason)}`);
   }
-  return out;
+  throw failed[0].reason;
 }
 
 async function refused(promise, code) {

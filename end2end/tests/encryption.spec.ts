@@ -36,6 +36,29 @@ async function downloaded(visitor: Page, item: Locator, name: string): Promise<B
   return readFileSync((await download.path())!);
 }
 
+/** Someone given `href` downloads `name` through the share page's other
+ * path, its save-file picker (answered here with a file of the origin's
+ * private file system, the same writable stream a picked file gets): the
+ * SHA-256 (hex) of what was saved. */
+async function savedThroughPicker(browser: Browser, href: string, name: string): Promise<string> {
+  const context = await browser.newContext();
+  const visitor = await context.newPage();
+  await visitor.addInitScript(() => {
+    (window as unknown as { showSaveFilePicker: () => Promise<FileSystemFileHandle> }).showSaveFilePicker = () =>
+      navigator.storage.getDirectory().then((root) => root.getFileHandle("picked", { create: true }));
+  });
+  await visitor.goto(href);
+  await visitor.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
+  await expect(visitor.locator(".e2e-status")).toHaveText(`${name} is saved.`, { timeout: 60_000 });
+  const sha256 = await visitor.evaluate(async () => {
+    const saved = await (await (await navigator.storage.getDirectory()).getFileHandle("picked")).getFile();
+    const digest = await crypto.subtle.digest("SHA-256", await saved.arrayBuffer());
+    return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  });
+  await context.close();
+  return sha256;
+}
+
 /** Every file under `dir`, recursively. */
 function everyFile(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -51,6 +74,9 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
   test.setTimeout(150_000);
   const name = "plans for the garden.bin";
   const { file, md5 } = writeBigFile(own.files, name, 40 * MIB);
+  // The parts are sealed in the page's sealing worker, off its thread.
+  const workers: string[] = [];
+  page.on("worker", (worker) => workers.push(new URL(worker.url()).pathname));
   await open(page);
   await page.getByTestId("encrypt").check();
 
@@ -63,6 +89,7 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
   await page.locator("input[type=file]").setInputFiles(file);
   await expect(card).toHaveAttribute("data-state", "done", { timeout: 60_000 });
   expectOnlyMissingSent(parts, storedBefore);
+  expect(workers).toContain("/seal-worker.js");
 
   const href = (await card.getByTestId("share-link").getAttribute("href"))!;
   const [link, key] = href.split("#");
@@ -80,6 +107,8 @@ test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh 
   // The key never left the browser.
   expect(requests.filter((url) => url.includes(key))).toEqual([]);
   await context.close();
+  // And through the save-file picker, the same bytes.
+  expect(await savedThroughPicker(browser, href, name)).toBe(createHash("sha256").update(readFileSync(file)).digest("hex"));
 
   // The command line's implementation of the format, which shares no code
   // with the page's, opens what the page sealed.
