@@ -428,13 +428,18 @@
     if (error && error.sentence) {
       return error.sentence;
     }
+    // Through the service worker the browser's own download had begun:
+    // Firefox and Safari keep what it had written under the file's name.
+    var saved = error && error.partial
+      ? " Your browser may have kept part of it in your downloads: delete that file, it is not the whole of " + name + "."
+      : " Nothing was saved.";
     switch (error && error.code) {
       case "damaged":
-        return name + " is damaged: part of it does not decrypt. Nothing was saved.";
+        return name + " is damaged: part of it does not decrypt." + saved;
       case "truncated":
-        return name + " is incomplete: the end of it is missing. Nothing was saved.";
+        return name + " is incomplete: the end of it is missing." + saved;
       case "size":
-        return name + " is not the size the sender encrypted. Nothing was saved.";
+        return name + " is not the size the sender encrypted." + saved;
       case "key":
         return "This link's key does not open " + name + ".";
       case "store":
@@ -446,7 +451,7 @@
       case "unsupported":
         return "This browser cannot save a decrypted file. Try a recent Chrome, Edge, Firefox or Safari.";
       case "network":
-        return name + " did not download: the connection broke. Try again.";
+        return name + " did not download: the connection broke." + (error.partial ? saved : "") + " Try again.";
     }
     switch (error && error.name) {
       case "TypeError":
@@ -754,8 +759,9 @@
               finish(coded("expired"));
             }
           }, 30 * 1000);
-          // Some browsers stop an idle worker even while its answer streams
-          // (Firefox after about five minutes): a message every 20 s keeps it
+          // Some browsers stop a worker they think idle even while its
+          // answer streams (Firefox after 30 s without an event,
+          // dom.serviceWorkers.idle_timeout): a message every 10 s keeps it
           // up, and a download that makes no progress for a minute fails
           // with a sentence instead of leaving the page waiting.
           var heard = Date.now();
@@ -764,8 +770,11 @@
             if (started && Date.now() - heard > 60 * 1000) {
               finish(coded("network"));
             }
-          }, 20 * 1000);
+          }, 10 * 1000);
           function finish(error) {
+            if (error && started) {
+              error.partial = true;
+            }
             clearTimeout(timer);
             clearInterval(keepalive);
             channel.port1.close();
