@@ -175,7 +175,7 @@ async fn a_file_request_lets_a_stranger_upload_into_its_makers_share() {
         id: id.clone(),
         token: share.token.clone(),
     };
-    assert!(statuses(&courier, &[forged.clone()]).await.is_empty());
+    assert!(statuses(&courier, std::slice::from_ref(&forged)).await.is_empty());
     assert_eq!(
         send(&courier, &endpoint::close_request(&forged), &[]).await.status(),
         StatusCode::FORBIDDEN
