@@ -85,10 +85,10 @@ test("a file request made by a signed-in browser takes files from someone who ne
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
 
-  // The maker asks for two files, 2 MB in all, for a day (a file is at most 1 MiB here).
+  // The maker asks for two files, 2 MiB in all, for a day (a file is at most 1 MiB here).
   await page.getByTestId("request-toggle").click();
   await page.getByTestId("request-files").fill("2");
-  await page.getByTestId("request-size").fill("0.002");
+  await page.getByTestId("request-size").fill("0.001953125");
   await page.getByTestId("request-days").fill("1");
   await page.getByTestId("request-make").click();
   const card = page.getByTestId("request-card");

@@ -101,7 +101,11 @@ pub async fn sign_upload_form(link: Option<LinkKind>, request: Option<String>) -
     if let Some(id) = &request {
         let db = shares()?;
         let page = requests::page(&db, &signer, id, signer::OffsetDateTime::now_utc()).await;
-        settings.request = Some(refused(page)?);
+        let page = refused(page)?;
+        // The page checks each file against what the request still takes,
+        // before it asks, as it does against the largest file allowed.
+        settings.rules.max_bytes = settings.rules.max_bytes.min(page.bytes_left);
+        settings.request = Some(page);
         // A request's files go to its maker's share, as they are.
         settings.public_links = false;
         settings.default_link = LinkKind::Expiring;

@@ -19,9 +19,11 @@ pub const MAX_REQUEST_FILES: u32 = 1000;
 pub const MAX_REQUEST_HOURS: u32 = 30 * 24;
 /// The most requests one `request_status` call reads.
 pub const MAX_STATUS_REQUESTS: usize = 50;
-/// How long past its grant an upload still holds its room: the longest a
-/// transfer begun at the grant's last moment may take to arrive.
-pub const ARRIVAL_MARGIN: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How long past its grant an upload still holds its room: a transfer begun
+/// at the grant's last moment, and its confirmation. Short, because a grant
+/// never used keeps the room from others until then (a file that arrives
+/// later still joins the share; it just was not counted meanwhile).
+pub const ARRIVAL_MARGIN: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A new request with `rules`, checked against the operator's file rules.
 pub async fn create(
@@ -121,6 +123,7 @@ pub async fn page(db: &ShareDb, signer: &Signer, id: &str, now: OffsetDateTime) 
     let request = db.file_request(id, now).await.map_err(unavailable)?;
     let request = request.ok_or_else(|| refused_request(RequestRefusal::NotFound))?;
     let refusal = match request.state {
+        courier_shares::RequestState::Open if request.bytes_left() == 0 => Some(RequestRefusal::NoRoomLeft),
         courier_shares::RequestState::Open => None,
         courier_shares::RequestState::Closed => Some(RequestRefusal::Closed),
         courier_shares::RequestState::Expired => Some(RequestRefusal::Expired),
@@ -212,9 +215,10 @@ pub fn refused_request(refusal: RequestRefusal) -> CourierError {
     let sentence = refusal.to_string();
     match refusal {
         RequestRefusal::NotFound => CourierError::NotFound(sentence),
-        RequestRefusal::Closed | RequestRefusal::Expired | RequestRefusal::NoFilesLeft { .. } => {
-            CourierError::Gone(sentence)
-        }
+        RequestRefusal::Closed
+        | RequestRefusal::Expired
+        | RequestRefusal::NoFilesLeft { .. }
+        | RequestRefusal::NoRoomLeft => CourierError::Gone(sentence),
         RequestRefusal::TooLarge { .. } => CourierError::TooLarge(sentence),
         RequestRefusal::Unavailable(error) => unavailable(error),
     }

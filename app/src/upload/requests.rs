@@ -10,8 +10,8 @@ use crate::request::{RequestLink, RequestPage, RequestRules};
 use crate::size::human_size;
 use crate::upload::readable_time;
 
-/// The most bytes a request may ask for, as the form reads gigabytes.
-const BYTES_PER_GB: f64 = 1_000_000_000.0;
+/// The form's unit of size: a GiB, as the sizes on the page are written.
+const BYTES_PER_GIB: f64 = 1_073_741_824.0;
 
 /// "Ask for files" and the requests this browser made.
 #[component]
@@ -66,7 +66,7 @@ pub fn RequestFiles() -> impl IntoView {
             <Show when=move || open.get()>
                 <form class="rule-fields" aria-label="A file request" on:submit=make>
                     {field("Files", files, "request-files", "1")}
-                    {field("Size in all (GB)", gigabytes, "request-size", "any")}
+                    {field("Size in all (GiB)", gigabytes, "request-size", "any")}
                     {field("Takes files for (days)", days, "request-days", "1")}
                     <p class="hint">"Whoever has the request's link can send you files, within these limits, without signing in. They arrive in one link of yours, below."</p>
                     <div class="actions">
@@ -175,9 +175,9 @@ fn rules_asked(files: &str, gigabytes: &str, days: &str) -> Result<RequestRules,
         .parse::<f64>()
         .ok()
         .filter(|gb| gb.is_finite() && *gb > 0.0)
-        .map(|gb| (gb * BYTES_PER_GB).round() as u64)
+        .map(|gib| (gib * BYTES_PER_GIB).round() as u64)
         .filter(|bytes| *bytes >= 1)
-        .ok_or("Give the size in all in gigabytes, more than 0 (0.5 is 500 MB).")?;
+        .ok_or("Give the size in all in GiB, more than 0 (0.5 is 512 MiB).")?;
     let expires_in_hours = days
         .trim()
         .parse::<u32>()
@@ -201,7 +201,7 @@ mod tests {
         let rules = rules_asked(" 3 ", "0.5", "7").expect("rules");
         assert_eq!(
             (rules.max_files, rules.max_bytes, rules.expires_in_hours),
-            (3, 500_000_000, 168)
+            (3, 512 << 20, 168)
         );
         assert!(rules_asked("0", "1", "7").is_err());
         assert!(rules_asked("1", "-1", "7").is_err());

@@ -24,7 +24,17 @@ async fn password_courier() -> TestCourier {
 
 /// `sign_upload` for a small file, with `headers` added.
 async fn sign_upload(courier: &TestCourier, headers: &[(&str, &str)]) -> Response {
-    let mut request = courier.request(&endpoint::sign_upload("notes.txt", "text/plain", 12, None));
+    send(
+        courier,
+        &endpoint::sign_upload("notes.txt", "text/plain", 12, None),
+        headers,
+    )
+    .await
+}
+
+/// `call`, with `headers` added.
+pub(crate) async fn send<T>(courier: &TestCourier, call: &endpoint::Call<T>, headers: &[(&str, &str)]) -> Response {
+    let mut request = courier.request(call);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -32,7 +42,7 @@ async fn sign_upload(courier: &TestCourier, headers: &[(&str, &str)]) -> Respons
 }
 
 /// A refusal's status and sentence.
-async fn refusal(response: Response) -> (StatusCode, String) {
+pub(crate) async fn refusal(response: Response) -> (StatusCode, String) {
     let status = response.status();
     let body: serde_json::Value = response.json().await.expect("a JSON refusal");
     (status, body["error"].as_str().expect("a sentence").to_owned())

@@ -2,11 +2,13 @@
 //! without upload access uploads into the maker's share, within a file
 //! count, a size and a time; the maker sees the files arrive and closes it.
 
-use reqwest::{Response, StatusCode};
-use wire::endpoint::{self, Call};
+use reqwest::StatusCode;
+use wire::endpoint;
 use wire::{DownloadLink, MultipartGrant, RequestLink, RequestRef, RequestRules, UploadGrant};
 
 use courier_test_support::{TestCourier, location, sample_bytes};
+
+use crate::access::{refusal, send};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -26,20 +28,6 @@ async fn locked_courier() -> (TestCourier, String) {
         .expect("a token");
     let bearer = format!("Bearer {}", made.lines[0]);
     (courier, bearer)
-}
-
-async fn send<T>(courier: &TestCourier, call: &Call<T>, headers: &[(&str, &str)]) -> Response {
-    let mut request = courier.request(call);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.send().await.expect("Courier answers")
-}
-
-async fn refusal(response: Response) -> (StatusCode, String) {
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.expect("a JSON refusal");
-    (status, body["error"].as_str().expect("a sentence").to_owned())
 }
 
 async fn statuses(courier: &TestCourier, requests: &[RequestRef]) -> Vec<RequestLink> {

@@ -103,6 +103,10 @@ pub enum RequestRefusal {
         "This file request has all the files it asked for ({max_files}): ask its maker for a new link to send more."
     )]
     NoFilesLeft { max_files: u32 },
+    #[error(
+        "This file request has no room left: the files sent or on their way take all it asked for. Ask its maker for a new link to send more."
+    )]
+    NoRoomLeft,
     #[error("This file does not fit in what is left of this file request ({}): send a smaller one, or ask its maker for more room.", Bytes(*left))]
     TooLarge { left: u64 },
     #[error(transparent)]
@@ -306,6 +310,7 @@ impl ShareDb {
             RequestState::Full => RequestRefusal::NoFilesLeft {
                 max_files: request.max_files,
             },
+            RequestState::Open if request.bytes_left() == 0 => RequestRefusal::NoRoomLeft,
             RequestState::Open => RequestRefusal::TooLarge {
                 left: request.bytes_left(),
             },

@@ -102,7 +102,7 @@ pub async fn a_request_refuses_once_closed_expired_or_unknown(backend: NamedBack
     assert_eq!(why(db.hold_request_upload(&id, "a", 1000, until, t0()).await), "held");
     assert_eq!(
         why(db.hold_request_upload(&id, "b", 1, until, t0()).await),
-        "TooLarge 0"
+        "NoRoomLeft"
     );
     let later = until + Duration::seconds(1);
     assert_eq!(
