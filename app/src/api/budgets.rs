@@ -95,10 +95,29 @@ impl Drop for Held {
 /// A new file request: all it may take is charged to its maker's day, as
 /// one upload of that size would be.
 pub(super) fn charge_request(uploader: &Uploader, bytes: u64) -> Result<(), CourierError> {
-    if let Some(budget) = use_context::<Arc<UploadBudget>>() {
-        charge(&budget, uploader, bytes)?;
-    }
-    Ok(())
+    use crate::size::human_size;
+    use signer::upload_budget::OverBudget;
+    let Some(budget) = use_context::<Arc<UploadBudget>>() else {
+        return Ok(());
+    };
+    // Said of the request, not of a file.
+    budget.charge(uploader, bytes, Instant::now()).map(drop).map_err(|over| {
+        let error = match over {
+            OverBudget::LargerThanADay { per_day, who, .. } => CourierError::TooLarge(format!(
+                "A request can take at most {} in all here, what this Courier accepts from {} in a day: ask for less.",
+                human_size(per_day),
+                who.one
+            )),
+            OverBudget::Spent { left, who, .. } => CourierError::TooManyRequests(format!(
+                "A request for {} in all is more than {} may still send today ({} left): ask for less, or later.",
+                human_size(bytes),
+                who.this,
+                human_size(left)
+            )),
+        };
+        tracing::info!(uploader = %uploader.describe(), error = %error, status = error.status_code(), "refused: upload budget");
+        answered(error)
+    })
 }
 
 /// A multipart upload completed, or found gone by an abort (completed or

@@ -218,6 +218,19 @@ async fn a_file_request_takes_as_many_files_as_it_asked_for() {
     assert!(sentence.contains("has all the files it asked for (2)"), "{sentence}");
     let seen = statuses(&courier, &[request.reference()]).await;
     assert_eq!(seen[0].state, wire::RequestState::Full);
+    // All a request may take counts against its maker's day, at once.
+    let huge = RequestRules {
+        max_files: 1,
+        max_bytes: 200 << 30,
+        expires_in_hours: 1,
+    };
+    let (status, sentence) =
+        refusal(send(&courier, &endpoint::create_request(&huge), &[("authorization", &maker)]).await).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        sentence.starts_with("A request can take at most 100 GiB in all here"),
+        "{sentence}"
+    );
     // Rules out of range are refused with a sentence.
     for rules in [
         RequestRules {
