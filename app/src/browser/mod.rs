@@ -22,9 +22,14 @@
 //! - beneath: `calls` (Courier's server functions), `transfer` (XHR),
 //!   `unfinished`, `recent`, `file_handles`, `storage` (what the browser
 //!   keeps past a reload).
+//!
+//! The page's own, beside the uploader: [`requests`] (the file requests
+//! this browser made, which "Ask for files" shows) and [`clipboard`].
 
 #[cfg(feature = "hydrate")]
 mod calls;
+#[cfg(feature = "hydrate")]
+pub mod clipboard;
 pub mod clock;
 #[cfg(feature = "hydrate")]
 mod engine;
@@ -281,7 +286,7 @@ pub fn copy_request_link(
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
         use leptos::prelude::Set as _;
-        let ok = requests::copy(url).await;
+        let ok = clipboard::copy(url).await;
         copied.set(ok);
         if !ok {
             problem.set(Some(

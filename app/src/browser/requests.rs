@@ -68,9 +68,3 @@ pub fn forget(id: &str) {
     kept.retain(|kept| kept.id != id);
     save(&kept);
 }
-
-pub async fn copy(text: String) -> bool {
-    let Some(window) = web_sys::window() else { return false };
-    let promise = window.navigator().clipboard().write_text(&text);
-    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
-}

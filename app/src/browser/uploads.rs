@@ -417,12 +417,7 @@ pub fn can_retry(item: &QueuedFile) -> bool {
 
 // --- a finished upload's link ---
 
-/// Copies `text` to the clipboard; whether that worked.
-pub async fn copy(text: String) -> bool {
-    let Some(window) = web_sys::window() else { return false };
-    let promise = window.navigator().clipboard().write_text(&text);
-    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
-}
+pub use super::clipboard::copy;
 
 /// A fresh link for a file uploaded earlier (its token's holder only), kept
 /// in the recent uploads in place of the old one. It keeps `share`, the
