@@ -31,29 +31,32 @@ impl Signer {
         if bucket != self.0.store.bucket {
             return Err(SignError::ForeignBucket);
         }
-        let (key, verified) = self.verify(&key, &token, now)?;
-        match verified.scope {
-            // The plain page's "New link" comes back here with the renewal token.
-            TokenScope::Renewal => self.renewed_link(&key, token, now).await,
-            TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, request.etag.as_deref(), now).await,
-            // `verify` opens no key with a multipart token.
-            TokenScope::Multipart
-            | TokenScope::Share
-            | TokenScope::Unlock
-            | TokenScope::Nonce
-            | TokenScope::Session
-            | TokenScope::Request => Err(SignError::NotThisFile),
-        }
+        // The plain page's "New link" comes back here with the renewal token.
+        self.link_for(&key, token, request.etag.as_deref(), now).await
     }
 
     /// A fresh link for a file uploaded earlier, for the holder of its token:
     /// a renewal token signs a link to its confirmed file; an upload token
     /// confirms its upload first.
     pub async fn renew(&self, key: &str, token: &str, now: OffsetDateTime) -> Result<DownloadLink, SignError> {
-        let (key, verified) = self.verify(key, token, now)?;
+        self.link_for(key, token.to_owned(), None, now).await
+    }
+
+    /// The link `token` gives to `key`, by its scope: a renewal token's
+    /// confirmed file, or an upload token's upload confirmed (with the
+    /// `etag` the store reported, where it did).
+    async fn link_for(
+        &self,
+        key: &str,
+        token: String,
+        etag: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<DownloadLink, SignError> {
+        let (key, verified) = self.verify(key, &token, now)?;
         match verified.scope {
-            TokenScope::Renewal => self.renewed_link(&key, token.to_owned(), now).await,
-            TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, None, now).await,
+            TokenScope::Renewal => self.renewed_link(&key, token, now).await,
+            TokenScope::Key | TokenScope::Prefix => self.confirm_upload(&key, etag, now).await,
+            // `verify` opens no key with a multipart token, nor with the others.
             TokenScope::Multipart
             | TokenScope::Share
             | TokenScope::Unlock

@@ -66,3 +66,25 @@ pub async fn parts_listed(
         })
         .collect()
 }
+
+/// What a run wrote (its stdout or stderr), as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What `courier send` says when it goes on with `stored` of `parts` parts
+/// already in the store.
+pub fn resuming(stored: usize, parts: usize) -> String {
+    format!("Resuming: {stored} of {parts} parts were already stored.")
+}
+
+/// Runs `command`, a `courier send` stopped before, to its end: it must
+/// succeed, say that it goes on with `stored` of `parts` parts (and nothing
+/// else), and remember no upload in `state` afterwards. What it printed.
+pub async fn resumed_send(command: Command, state: &Path, stored: usize, parts: usize) -> String {
+    let resumed = run_to_end(command).await;
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert_eq!(text(&resumed.stderr).trim(), resuming(stored, parts));
+    assert!(remembered_upload(state).is_none(), "done: nothing left to resume");
+    text(&resumed.stdout)
+}

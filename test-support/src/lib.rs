@@ -38,7 +38,7 @@ pub use s3::{anonymous_get, disposition_of, listed_uploads, object_exists, post_
 #[cfg(feature = "app")]
 pub use browser::{form_head, location};
 #[cfg(feature = "app")]
-pub use cli::{courier_command, parts_listed, remembered_upload, run_to_end};
+pub use cli::{courier_command, parts_listed, remembered_upload, resumed_send, resuming, run_to_end, text};
 #[cfg(feature = "app")]
 pub use flows::{
     aborting_leaves_nothing, an_expired_token_deletes_nothing, completing_what_does_not_add_up_aborts, deleting_holds,

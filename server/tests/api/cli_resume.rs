@@ -14,7 +14,8 @@ use tokio::time::Instant;
 use wire::{MultipartUpload, StoredPart, endpoint};
 
 use courier_test_support::{
-    TestCourier, courier_command, location, parts_listed, remembered_upload, run_to_end, sample_bytes,
+    TestCourier, courier_command, location, parts_listed, remembered_upload, resumed_send, resuming, run_to_end,
+    sample_bytes, text,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -93,10 +94,6 @@ async fn interrupted_send(
     (upload, stored, output)
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Killed outright (SIGKILL) twice, an encrypted send goes on each time
 /// from what the store holds: the parts stored before a run are there
 /// untouched after it (the same ETag, written at the same time), and
@@ -128,21 +125,15 @@ async fn a_killed_encrypted_send_resumes_from_the_stored_parts() {
     assert_eq!(again, upload, "the same upload goes on");
     assert_eq!(
         text(&killed.stderr).trim(),
-        format!("Resuming: {} of {PARTS} parts were already stored.", first.len()),
+        resuming(first.len(), PARTS),
         "said once, and nothing else in a pipe"
     );
     let second = parts_listed(&courier.store_client(), &courier.bucket, &upload).await;
     assert_eq!(second.len(), stored.len());
     assert_eq!(&second[..first.len()], first.as_slice(), "a stored part was sent again");
 
-    let resumed = run_to_end(courier_cli(&args, &state)).await;
-    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
-    assert_eq!(
-        text(&resumed.stderr).trim(),
-        format!("Resuming: {} of {PARTS} parts were already stored.", second.len())
-    );
+    let stdout = resumed_send(courier_cli(&args, &state), &state, second.len(), PARTS).await;
     assert!(!state_file.exists(), "done: nothing left to resume");
-    let stdout = text(&resumed.stdout);
     let link = stdout.trim();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(
@@ -184,15 +175,8 @@ async fn an_interrupted_plain_send_resumes_and_its_link_downloads_the_file() {
     );
     assert!(upload.key.ends_with("/data.csv"), "its own name: {}", upload.key);
 
-    let resumed = run_to_end(courier_cli(&args, &state)).await;
-    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
-    assert_eq!(
-        text(&resumed.stderr).trim(),
-        format!("Resuming: {} of {PARTS} parts were already stored.", stored.len())
-    );
-    assert!(remembered_upload(&state).is_none());
+    let stdout = resumed_send(courier_cli(&args, &state), &state, stored.len(), PARTS).await;
 
-    let stdout = text(&resumed.stdout);
     let link = stdout.trim();
     let id = link
         .strip_prefix(&format!("{}/s/", courier.base))

@@ -10,7 +10,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use wire::MultipartUpload;
 
-use courier_test_support::{TestCourier, courier_command, parts_listed, remembered_upload, run_to_end, sample_bytes};
+use courier_test_support::{
+    TestCourier, courier_command, parts_listed, remembered_upload, resumed_send, resuming, run_to_end, sample_bytes,
+    text,
+};
 
 use crate::{s3, spawn_on_garage};
 
@@ -63,10 +66,6 @@ async fn killed_send(
     (upload, parts, text(&output.stderr))
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Killed twice, an encrypted send goes on each time from what Garage
 /// holds, and `courier get` gives the file back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,20 +86,10 @@ async fn a_killed_encrypted_send_resumes_on_garage() {
     // Killed again once Garage holds one more part: those it held are untouched.
     let (again, before, said) = killed_send(&courier, &args, &state, first.len() + 1).await;
     assert_eq!(again, upload, "the same upload goes on");
-    assert_eq!(
-        said.trim(),
-        format!("Resuming: {} of {PARTS} parts were already stored.", first.len())
-    );
+    assert_eq!(said.trim(), resuming(first.len(), PARTS));
     assert_eq!(&before[..first.len()], first.as_slice(), "a stored part was sent again");
 
-    let resumed = run_to_end(courier_cli(&args, &state)).await;
-    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
-    assert_eq!(
-        text(&resumed.stderr).trim(),
-        format!("Resuming: {} of {PARTS} parts were already stored.", before.len())
-    );
-    assert!(remembered_upload(&state).is_none());
-    let stdout = text(&resumed.stdout);
+    let stdout = resumed_send(courier_cli(&args, &state), &state, before.len(), PARTS).await;
     let link = stdout.trim();
 
     let got = dir.path().join("got");
