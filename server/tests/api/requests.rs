@@ -81,6 +81,8 @@ async fn a_file_request_lets_a_stranger_upload_into_its_makers_share() {
     let settings = courier.page_settings_at(&path).await;
     assert_eq!(settings["request"]["files_left"], 3);
     assert_eq!(settings["request"]["bytes_left"], 30_000_000);
+    // The page checks a file against the room left before it asks.
+    assert_eq!(settings["rules"]["max_bytes"], 30_000_000);
     assert_eq!(settings["public_links"], false);
     let html = courier
         .get_as(&format!("{}{path}", courier.base), "text/html")
