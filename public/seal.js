@@ -697,16 +697,22 @@
     }, QUEUE, QUEUE);
   }
 
-  // WebCrypto's answers (a new ArrayBuffer per record) are freed only by a
-  // full garbage collection, which Chromium's V8 starts once its count of
-  // external memory has grown by about 64 MiB, and which frees them some
-  // time after: a download at 100 MB/s had 120-280 MiB of opened records
-  // waiting in the tab (issue 29; bench/memory-dump.mjs shows it). An
-  // ArrayBuffer this large, never written and let go at once, is counted as
-  // external memory and makes V8 collect then; its pages are never touched,
-  // so it costs no memory (a mapping made and unmade). Elsewhere, harmless.
+  // WebCrypto's answers (a new ArrayBuffer per record, and Blink's objects
+  // around each call) are freed only by a full garbage collection, which
+  // Chromium's V8 starts on its own once its count of external memory has
+  // grown enough, and which frees them some time after: a 4 GiB download
+  // had 240-350 MiB of the tab waiting for one (issue 29; bench/memory-dump.mjs
+  // shows where). An ArrayBuffer this large, never written and let go at
+  // once, is counted as external memory and makes V8 start a collection; its
+  // pages are never touched, so it costs no memory (a mapping made and
+  // unmade). In a 1 GiB download, 128 nudges of 64 MiB got 55 full
+  // collections, and the 4 GiB download's tab still peaked at 294-347 MiB;
+  // nudges of 256 MiB got 125, and it peaked at 162-172 MiB. That was
+  // measured in Chromium only (navigator.userAgentData: Chromium's alone);
+  // other engines keep the 64 MiB nudge they were measured with.
   var COLLECT_EVERY = 128; // records: 8 MiB of the file
-  var NUDGE_BYTES = 64 * 1024 * 1024;
+  var NUDGE_BYTES =
+    (typeof navigator === "object" && navigator && navigator.userAgentData ? 256 : 64) * 1024 * 1024;
   var nudging = true;
 
   function collectSoon() {
@@ -732,10 +738,21 @@
   // new buffers are WebCrypto's answers, the chunks it hands on. (Every
   // buffer that passes through the page is freed only by a full collection:
   // the fewer, the less memory waits for one.) `options.onProgress`
-  // (plaintext bytes so far) is called as records are handed on.
+  // (plaintext bytes so far) is called as records are handed on;
+  // `options.onEnd(how, error)` once, when the stream ends: "done",
+  // "error" (with the error) or "cancelled" (by its reader), so that a
+  // reader that only passes the stream on (a Response) can still say how.
   function openObject(body, keys, size, options) {
     checkSize(size, "size");
     var onProgress = options && options.onProgress;
+    var onEnd = options && options.onEnd;
+    var ending = false;
+    function end(how, error) {
+      if (!ending && onEnd) {
+        ending = true;
+        onEnd(how, error);
+      }
+    }
     var reader = null;
     var byob = false;
     try {
@@ -861,6 +878,7 @@
     function fail(controller, error) {
       controller.error(error);
       reader.cancel(error).catch(function () {});
+      end("error", error);
     }
 
     return new ReadableStream({
@@ -876,6 +894,7 @@
               throw SealError("size", "The file is not the size its details say.");
             }
             controller.close();
+            end("done");
             return undefined;
           }
           return pending.shift().then(function (plain) {
@@ -894,6 +913,7 @@
         });
       },
       cancel: function (reason) {
+        end("cancelled");
         return reader.cancel(reason);
       },
     }, { highWaterMark: QUEUE.highWaterMark });

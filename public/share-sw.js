@@ -113,6 +113,9 @@ function save(job) {
         fail("store", String(response.status));
         return Response.error();
       }
+      // Each record as it opens, straight on to the download (no stream in
+      // between: each one would add its own objects per record, for the
+      // collector); a clean end is "done", an error says why.
       var plain = seal.openObject(response.body, data.keys, data.size, {
         onProgress: function (done) {
           var now = Date.now();
@@ -121,34 +124,18 @@ function save(job) {
             port.postMessage({ type: "progress", done: done });
           }
         },
-      });
-      // Each record as it opens, straight on to the download; a clean end
-      // is "done", an error says why.
-      var reader = plain.getReader();
-      var out = new ReadableStream({
-        pull: function (controller) {
-          return reader.read().then(
-            function (step) {
-              if (step.done) {
-                port.postMessage({ type: "done" });
-                controller.close();
-              } else {
-                controller.enqueue(step.value);
-              }
-            },
-            function (error) {
-              fail(error && error.code ? error.code : "network", error && error.message);
-              controller.error(error);
-            }
-          );
-        },
-        cancel: function (reason) {
-          fail("cancelled");
-          return reader.cancel(reason);
+        onEnd: function (how, error) {
+          if (how === "done") {
+            port.postMessage({ type: "done" });
+          } else if (how === "cancelled") {
+            fail("cancelled");
+          } else {
+            fail(error && error.code ? error.code : "network", error && error.message);
+          }
         },
       });
       port.postMessage({ type: "started" });
-      return new Response(out, {
+      return new Response(plain, {
         headers: {
           "Content-Type": "application/octet-stream",
           "Content-Disposition": disposition(data.name),

@@ -183,11 +183,24 @@ async function open(keys, object, size, chunkSizes = [SEALED + 1]) {
     }
     return out;
   };
+  // How each openObject said it ended (its onEnd), to check against how it did.
+  const ends = [[], []];
+  const ended = (which) => ({ onEnd: (how, error) => ends[which].push({ how, error }) });
   const ways = await Promise.allSettled([
     readAll(source(false).pipeThrough(seal.decryptor(keys, size))),
-    readAll(seal.openObject(source(false), keys, size)),
-    readAll(seal.openObject(source(true), keys, size)),
+    readAll(seal.openObject(source(false), keys, size, ended(0))),
+    readAll(seal.openObject(source(true), keys, size, ended(1))),
   ]);
+  for (const [which, said] of ends.entries()) {
+    const way = ways[which + 1];
+    assert.equal(said.length, 1, `openObject's onEnd was called ${said.length} times`);
+    if (way.status === "fulfilled") {
+      assert.deepEqual(said[0], { how: "done", error: undefined });
+    } else {
+      assert.equal(said[0].how, "error");
+      assert.equal(said[0].error, way.reason, "onEnd was given another error than the stream's");
+    }
+  }
   const failed = ways.filter((way) => way.status === "rejected");
   if (failed.length === 0) {
     assert.deepEqual(ways[1].value, ways[0].value, "openObject reads another file than decryptor");
@@ -334,6 +347,37 @@ test("any chunking reads the same file; an empty file is one tag", async () => {
   assert.equal((await open(emptyKeys, emptyObject, 0, [1])).length, 0);
   await refused(open(emptyKeys, new Uint8Array(0), 0), "truncated");
   await refused(open(emptyKeys, emptyObject.subarray(0, 15), 0), "truncated");
+});
+
+test("openObject cancelled by its reader says so once, and cancels the object's body", async () => {
+  // More than openObject reads ahead of its first record.
+  const size = 64 * RECORD;
+  const { ikm } = await seal.begin({ name: "c", type: "", size });
+  const object = await sealWhole(ikm, plaintext(size));
+  let bodyCancelled = false;
+  let at = 0;
+  const body = new ReadableStream({
+    pull(controller) {
+      if (at >= object.length) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(object.slice(at, at + SEALED));
+      at += SEALED;
+    },
+    cancel() {
+      bodyCancelled = true;
+    },
+  });
+  const said = [];
+  const plain = seal.openObject(body, await seal.deriveKeys(ikm), size, {
+    onEnd: (how, error) => said.push({ how, error }),
+  });
+  const reader = plain.getReader();
+  assert.deepEqual((await reader.read()).value, plaintext(size).subarray(0, RECORD));
+  await reader.cancel("the person cancelled the download");
+  assert.deepEqual(said, [{ how: "cancelled", error: undefined }]);
+  assert.ok(bodyCancelled, "the object's body was left open");
 });
 
 test("damaged objects are refused, never read as a shorter file", async (t) => {

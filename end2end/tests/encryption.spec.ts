@@ -209,3 +209,48 @@ test("two encrypted files made one link: its key holds both files' secrets, and 
   }
   await context.close();
 });
+
+test("a damaged object ends with a sentence through either path, never as a whole file", async ({ browser }) => {
+  test.setTimeout(90_000);
+  const name = "ledger.csv";
+  // Five records; the object is what FORMAT.md says: each record and its tag.
+  const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13) % 251));
+  const objectSize = bytes.length + 5 * 16;
+  const file = path.join(mkdtempSync(path.join(own.files, "damaged-")), name);
+  writeFileSync(file, bytes);
+  const before = new Set(everyFile(own.dataDir));
+  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", own.courier.baseURL]).toString().trim();
+  // The store's object, one byte changed in its third record.
+  const [object] = everyFile(own.dataDir).filter((kept) => !before.has(kept) && statSync(kept).size === objectSize);
+  expect(object, "the new object in the store").toBeTruthy();
+  const sealed = readFileSync(object);
+  sealed[2 * (65536 + 16) + 100] ^= 0x01;
+  writeFileSync(object, sealed);
+  const sentence = `${name} is damaged: part of it does not decrypt.`;
+
+  // Through the service worker: the browser's download fails.
+  const { context, visitor } = await recipient(browser);
+  await visitor.goto(link);
+  const item = visitor.locator("li.share-file").filter({ hasText: name });
+  const [download] = await Promise.all([visitor.waitForEvent("download"), item.getByRole("button").click()]);
+  expect(await download.failure()).not.toBeNull();
+  await expect(visitor.locator(".e2e-status")).toContainText(sentence);
+  await context.close();
+
+  // Through the save-file picker: the same sentence, and the picked file aborted, not written.
+  const picking = await browser.newContext();
+  const picker = await picking.newPage();
+  await picker.addInitScript(() => {
+    (window as unknown as { showSaveFilePicker: () => Promise<FileSystemFileHandle> }).showSaveFilePicker = () =>
+      navigator.storage.getDirectory().then((root) => root.getFileHandle("picked", { create: true }));
+  });
+  await picker.goto(link);
+  await picker.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
+  await expect(picker.locator(".e2e-status")).toContainText(sentence, { timeout: 30_000 });
+  const written = await picker.evaluate(async () => {
+    const picked = await (await navigator.storage.getDirectory()).getFileHandle("picked");
+    return (await picked.getFile()).size;
+  });
+  expect(written).toBe(0);
+  await picking.close();
+});
