@@ -697,22 +697,17 @@
     }, QUEUE, QUEUE);
   }
 
-  // WebCrypto's answers (a new ArrayBuffer per record, and Blink's objects
-  // around each call) are freed only by a full garbage collection, which
-  // Chromium's V8 starts on its own once its count of external memory has
-  // grown enough, and which frees them some time after: a 4 GiB download
-  // had 240-350 MiB of the tab waiting for one (issue 29; bench/memory-dump.mjs
-  // shows where). An ArrayBuffer this large, never written and let go at
-  // once, is counted as external memory and makes V8 start a collection; its
-  // pages are never touched, so it costs no memory (a mapping made and
-  // unmade). In a 1 GiB download, 128 nudges of 64 MiB got 55 full
-  // collections, and the 4 GiB download's tab still peaked at 294-347 MiB;
-  // nudges of 256 MiB got 125, and it peaked at 162-172 MiB. That was
-  // measured in Chromium only (navigator.userAgentData: Chromium's alone);
-  // other engines keep the 64 MiB nudge they were measured with.
+  // WebCrypto's answers (a new ArrayBuffer per record) are freed only by a
+  // full garbage collection, which Chromium's V8 starts once its count of
+  // external memory has grown by about 64 MiB, and which frees them some
+  // time after. An ArrayBuffer this large, never written and let go at once,
+  // is counted as external memory and makes V8 collect then; its pages are
+  // never touched, so it costs no memory (a mapping made and unmade). With
+  // it, a 4 GiB download's tab peaked at 88-104 MiB; without it, at
+  // 156-168 MiB (issue 29; bench/memory-dump.mjs shows where the memory
+  // is). A bigger nudge (256 MiB) did no better. Elsewhere, harmless.
   var COLLECT_EVERY = 128; // records: 8 MiB of the file
-  var NUDGE_BYTES =
-    (typeof navigator === "object" && navigator && navigator.userAgentData ? 256 : 64) * 1024 * 1024;
+  var NUDGE_BYTES = 64 * 1024 * 1024;
   var nudging = true;
 
   function collectSoon() {

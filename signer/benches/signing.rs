@@ -125,6 +125,7 @@ fn presigned_get(c: &mut Criterion) {
         b.iter(|| {
             let get = GetObject {
                 key: black_box(KEY),
+                cache_control: None,
                 content_disposition: Some(DISPOSITION),
                 expires_in: Duration::from_secs(24 * 3600),
             };

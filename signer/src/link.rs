@@ -32,7 +32,7 @@ impl Signer {
             LinkKind::Public => (self.public_url(key), None),
             LinkKind::Expiring => {
                 let ttl = self.0.limits.download_ttl;
-                let url = self.presign_download(key, &filename, now, ttl).await?;
+                let url = self.presign_download(key, &filename, now, ttl, None).await?;
                 (url, Some(rfc3339(now + ttl)))
             }
         };
@@ -78,18 +78,21 @@ impl Signer {
         )
     }
 
-    /// A GET URL for `key` that lives `ttl` and downloads as `filename`.
+    /// A GET URL for `key` that lives `ttl` and downloads as `filename`,
+    /// answered with `cache_control` where there is one.
     pub(crate) async fn presign_download(
         &self,
         key: &ObjectKey,
         filename: &str,
         now: OffsetDateTime,
         ttl: Duration,
+        cache_control: Option<&str>,
     ) -> Result<String, SignError> {
         let identity = self.signing_identity().await?;
         let disposition = content_disposition::attachment(filename);
         let get = GetObject {
             key: key.as_str(),
+            cache_control,
             content_disposition: Some(&disposition),
             expires_in: ttl,
         };

@@ -68,6 +68,8 @@ impl BucketUrl {
 #[derive(Clone, Copy, Debug)]
 pub struct GetObject<'a> {
     pub key: &'a str,
+    /// `response-cache-control`: what the store answers as `Cache-Control`.
+    pub cache_control: Option<&'a str>,
     /// `response-content-disposition`: how the browser saves the download.
     pub content_disposition: Option<&'a str>,
     /// Capped at [`MAX_EXPIRY`].
@@ -76,20 +78,25 @@ pub struct GetObject<'a> {
 
 /// The presigned URL for `get`, valid from `now`.
 pub fn presign_get(identity: &SigningIdentity, bucket: &BucketUrl, get: GetObject<'_>, now: OffsetDateTime) -> String {
-    let disposition;
-    let query: &[(&str, &str)] = match get.content_disposition {
-        Some(value) => {
-            disposition = [("response-content-disposition", value)];
-            &disposition
+    // Sorted by name, as `Presigned::query` must be.
+    let overrides = [
+        ("response-cache-control", get.cache_control),
+        ("response-content-disposition", get.content_disposition),
+    ];
+    let mut query = [("", ""); 2];
+    let mut count = 0;
+    for (name, value) in overrides {
+        if let Some(value) = value {
+            query[count] = (name, value);
+            count += 1;
         }
-        None => &[],
-    };
+    }
     presign(
         Presigned {
             method: "GET",
             key: get.key,
             expires_in: get.expires_in,
-            query,
+            query: &query[..count],
             headers: &[],
         },
         identity,
@@ -238,6 +245,7 @@ mod tests {
         let bucket = BucketUrl::parse("https://examplebucket.s3.amazonaws.com").expect("bucket URL");
         let get = GetObject {
             key: "test.txt",
+            cache_control: None,
             content_disposition: None,
             expires_in: Duration::from_secs(86400),
         };
@@ -271,6 +279,7 @@ mod tests {
         let bucket = BucketUrl::parse("http://127.0.0.1:9000/courier").expect("bucket URL");
         let get = GetObject {
             key: "files/0123/a b+ü.txt",
+            cache_control: Some("no-store"),
             content_disposition: Some("attachment; filename=\"a b.txt\""),
             expires_in: Duration::from_secs(30 * 24 * 3600),
         };
@@ -283,6 +292,8 @@ mod tests {
         assert!(url.starts_with("http://127.0.0.1:9000/courier/files/0123/a%20b%2B%C3%BC.txt?"));
         assert!(url.contains("&X-Amz-Expires=604800&"));
         assert!(url.contains("&X-Amz-Security-Token=tok%2Fen%3D&"));
-        assert!(url.contains("&response-content-disposition=attachment%3B%20filename%3D%22a%20b.txt%22&"));
+        assert!(url.contains(
+            "&response-cache-control=no-store&response-content-disposition=attachment%3B%20filename%3D%22a%20b.txt%22&"
+        ));
     }
 }

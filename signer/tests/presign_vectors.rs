@@ -78,6 +78,7 @@ fn ours(identities: &mut Identities, case: &Case) -> String {
     let at = OffsetDateTime::parse(&case.at, &Rfc3339).expect("RFC 3339 time");
     let get = GetObject {
         key: &case.key,
+        cache_control: None,
         content_disposition: case.content_disposition.as_deref(),
         expires_in: Duration::from_secs(case.expires_in),
     };

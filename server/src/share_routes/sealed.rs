@@ -113,7 +113,11 @@ pub async fn download(
         Ok(taken) => taken,
         Err(refusal) => return refused(refusal),
     };
-    match shares.signer.share_download(&taken.key, &taken.filename, now).await {
+    match shares
+        .signer
+        .sealed_share_download(&taken.key, &taken.filename, now)
+        .await
+    {
         Ok(url) => {
             tracing::info!(share = %id, file = index + 1, downloads = taken.downloads, "an encrypted share download");
             answer(
