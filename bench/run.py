@@ -1112,8 +1112,10 @@ def aims(r):
             ("a 4 GiB encrypted download with the tab under 200 MiB, through either path",
              all(e[key]["renderers_private_peak_mib"] < 200
                  for key in ("big_download_sealed", "big_download_sealed_picker") if key in e),
-             "The tab's own memory (USS of its renderers) grew during the download: WebCrypto's answers wait "
-             "for a full collection (bench/memory-dump.mjs shows where the memory is)."),
+             "The tab's own memory (USS of its renderers) grew during the download: bench/memory-dump.mjs "
+             "shows where (DUMP_CLASSES=1: Blink's heap by class). A fetch's body read ahead of the page "
+             "(blink::HeapVectorBacking<char>) means the store's answer was not no-store; WebCrypto's "
+             "answers wait for a full collection."),
         ]
     return found
 

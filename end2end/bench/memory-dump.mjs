@@ -5,6 +5,8 @@
 //   node bench/memory-dump.mjs <share link> <bytes expected> <download dir> [picker]
 // "picker": the page's save-file picker answered with a file of the origin's
 // private file system (as the person's picked file, a FileSystemWritableFileStream).
+// DUMP_CLASSES=1: Blink's garbage-collected heap by class and space instead
+// (how issue 29 found the fetch body's read-ahead: blink::HeapVectorBacking<char>).
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { openPage } from "./cdp-pipe.mjs";
 
@@ -54,9 +56,11 @@ async function dump() {
     for (const [name, node] of Object.entries(allocators)) {
       const depth = name.split("/").length;
       const size = node.attrs?.size ? parseInt(node.attrs.size.value, 16) : 0;
-      const wanted = depth === 1 || /^partition_alloc\/partitions\/[^/]+$/.test(name) || /^v8\/[^/]+$/.test(name) ||
-        /^malloc\/[^/]+$/.test(name) || /^blink_gc\/[^/]+$/.test(name);
-      if (wanted && size > 1048576) rows[name] = mib(size);
+      const wanted = process.env.DUMP_CLASSES
+        ? /^blink_objects\//.test(name) || /^blink_gc\/main\/heap\/[^/]+$/.test(name)
+        : depth === 1 || /^partition_alloc\/partitions\/[^/]+$/.test(name) || /^v8\/[^/]+$/.test(name) ||
+          /^malloc\/[^/]+$/.test(name) || /^blink_gc\/[^/]+$/.test(name);
+      if (wanted && size > 1048576 / 2) rows[name] = mib(size);
     }
     const totals = event.args?.dumps?.process_totals ?? {};
     const label = names[event.pid] ?? "";
