@@ -36,11 +36,11 @@ async function downloaded(visitor: Page, item: Locator, name: string): Promise<B
   return readFileSync((await download.path())!);
 }
 
-/** Someone given `href` downloads `name` through the share page's other
- * path, its save-file picker (answered here with a file of the origin's
- * private file system, the same writable stream a picked file gets): the
- * SHA-256 (hex) of what was saved. */
-async function savedThroughPicker(browser: Browser, href: string, name: string): Promise<string> {
+/** Someone given `href`, in a browser of their own, clicks `name`'s Download
+ * on the share page; its save-file picker answered with the file "picked" of
+ * the origin's private file system (the same writable stream a picked file
+ * gets). */
+async function downloadThroughPicker(browser: Browser, href: string, name: string) {
   const context = await browser.newContext();
   const visitor = await context.newPage();
   await visitor.addInitScript(() => {
@@ -49,6 +49,13 @@ async function savedThroughPicker(browser: Browser, href: string, name: string):
   });
   await visitor.goto(href);
   await visitor.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
+  return { context, visitor };
+}
+
+/** Someone given `href` downloads `name` through the share page's other
+ * path, its save-file picker: the SHA-256 (hex) of what was saved. */
+async function savedThroughPicker(browser: Browser, href: string, name: string): Promise<string> {
+  const { context, visitor } = await downloadThroughPicker(browser, href, name);
   await expect(visitor.locator(".e2e-status")).toHaveText(`${name} is saved.`, { timeout: 60_000 });
   const sha256 = await visitor.evaluate(async () => {
     const saved = await (await (await navigator.storage.getDirectory()).getFileHandle("picked")).getFile();
@@ -238,14 +245,7 @@ test("a damaged object ends with a sentence through either path, never as a whol
   await context.close();
 
   // Through the save-file picker: the same sentence, and the picked file aborted, not written.
-  const picking = await browser.newContext();
-  const picker = await picking.newPage();
-  await picker.addInitScript(() => {
-    (window as unknown as { showSaveFilePicker: () => Promise<FileSystemFileHandle> }).showSaveFilePicker = () =>
-      navigator.storage.getDirectory().then((root) => root.getFileHandle("picked", { create: true }));
-  });
-  await picker.goto(link);
-  await picker.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
+  const { context: picking, visitor: picker } = await downloadThroughPicker(browser, link, name);
   await expect(picker.locator(".e2e-status")).toContainText(sentence, { timeout: 30_000 });
   const written = await picker.evaluate(async () => {
     const picked = await (await navigator.storage.getDirectory()).getFileHandle("picked");
