@@ -703,7 +703,7 @@
   // time after. An ArrayBuffer this large, never written and let go at once,
   // is counted as external memory and makes V8 collect then; its pages are
   // never touched, so it costs no memory (a mapping made and unmade). With
-  // it, a 4 GiB download's tab peaked at 88-104 MiB; without it, at
+  // it, a 4 GiB download's tab peaked at 92-105 MiB; without it, at
   // 156-168 MiB (issue 29; bench/memory-dump.mjs shows where the memory
   // is). A bigger nudge (256 MiB) did no better. Elsewhere, harmless.
   var COLLECT_EVERY = 128; // records: 8 MiB of the file
