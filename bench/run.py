@@ -843,7 +843,12 @@ def encryption():
                     run["client_cpu_s_per_gib"] = round(run["client_cpu_s"] / (size / (1024 * MIB)), 2)
                     uploads[name, kind].append(run)
                     log(f"{kind} download through the share page ({name})")
-                    downloads[name, kind].append(share_download(run["share"], size))
+                    # The Courier process serves the object from its embedded store.
+                    server_cpu = cpu_seconds(app.process.pid)
+                    download = share_download(run["share"], size)
+                    download["server_cpu_s_per_gib"] = round(
+                        (cpu_seconds(app.process.pid) - server_cpu) / (size / (1024 * MIB)), 2)
+                    downloads[name, kind].append(download)
                     log(json.dumps({"upload": {k: run[k] for k in ("seconds", "mb_per_s", "client_cpu_s")},
                                     "download": downloads[name, kind][-1]}))
                     delete_upload(app, run["key"], run["token"])
@@ -1022,8 +1027,10 @@ def encryption_rows(e, label=""):
          f"{up_s['mb_per_s']} MB/s; {up_s['client_cpu_s_per_gib']} s/GiB ({page(up_s)})",
          f"plain: {up_p['mb_per_s']} MB/s; {up_p['client_cpu_s_per_gib']} s/GiB ({page(up_p)})",
          f"{e['upload_ratio']}x", "≥ 0.9x"),
-        (f"encrypted download through the share page, decrypted to disk, {mb(e['bytes'])} (MB/s){label}",
-         f"{down_s['mb_per_s']} MB/s", f"plain: {down_p['mb_per_s']} MB/s",
+        (f"encrypted download through the share page, decrypted to disk, {mb(e['bytes'])} (MB/s; the server's "
+         f"CPU per GiB, its embedded store serving the object){label}",
+         f"{down_s['mb_per_s']} MB/s; {down_s.get('server_cpu_s_per_gib', '?')} s/GiB",
+         f"plain: {down_p['mb_per_s']} MB/s; {down_p.get('server_cpu_s_per_gib', '?')} s/GiB",
          f"{e['download_ratio']}x", "≥ 0.9x"),
     ]
     for key, way in (("big_download_sealed", "its service worker"), ("big_download_sealed_picker", "the save-file picker")):
@@ -1108,7 +1115,9 @@ def aims(r):
              "Sealing runs in the page's sealing worker (WebCrypto, 64 KiB records, a part's records at "
              "once): compare the two runs' browser CPU per GiB, and the page's thread's."),
             ("an encrypted download decrypted to disk at 0.9x a plain download", e["download_ratio"] >= 0.9,
-             "Decryption runs in the service worker, a record at a time, 16 in flight."),
+             "Decryption runs in the service worker, a record at a time, 16 in flight. Its answer alone "
+             "(the object passed through, nothing decrypted) went at 175-197 MB/s on this 2-core machine, "
+             "a download the browser writes itself at 380-410 MB/s (issue 29)."),
             ("a 4 GiB encrypted download with the tab under 200 MiB, through either path",
              all(e[key]["renderers_private_peak_mib"] < 200
                  for key in ("big_download_sealed", "big_download_sealed_picker") if key in e),

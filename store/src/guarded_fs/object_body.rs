@@ -6,9 +6,11 @@
 //! the object itself before `s3s-fs` does and, when the key still names that
 //! same file after `s3s-fs` has answered, sends these pieces instead of
 //! `s3s-fs`'s (whose headers stay as they are): 0.6-0.7 s of CPU per GiB, at
-//! 1.7-2.2 GB/s. One read at a time, so a slow reader holds one piece;
-//! reading the next one ahead did not serve faster
-//! (the kernel reads ahead sequential reads).
+//! 1.7-2.2 GB/s. One read at a time: reading the next piece ahead did not
+//! serve faster (the kernel reads ahead sequential reads). A reader that
+//! takes 2 KB/s holds about 0.75 MiB of the store (a piece, and hyper's
+//! write buffer of pieces), 0.13 MiB with 4 KiB pieces; the store's 256 read
+//! slots bound that to about 200 MiB.
 //!
 //! Objects are only ever replaced by a rename (`s3s-fs` writes a temporary
 //! file and renames it over the key), which gives the key a new file. If the
