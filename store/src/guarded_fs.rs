@@ -22,8 +22,9 @@
 //! - reads answer as S3 does where `s3s-fs` ignores what they ask:
 //!   conditions ([`conditions`]) and `?partNumber=` (from the part sizes a
 //!   completion keeps in the object's internal metadata);
-//! - a read is sent in 256 KiB pieces, not `s3s-fs`' 4 KiB ones
-//!   ([`object_body`]): a tenth of the CPU;
+//! - a read is sent in 256 KiB pieces, not `s3s-fs`' 4 KiB ones, to a
+//!   reader that keeps pace, within 32 MiB for all ([`object_body`]): a
+//!   tenth of the CPU;
 //! - a completion made again gets the same answer for a day ([`completed`]),
 //!   and a completion's whole-object SHA-256 is checked and kept;
 //! - `DeleteObjects` takes at most S3's 1,000 keys.
@@ -46,7 +47,7 @@ use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use signer::multipart::DECLARED_SIZE_METADATA;
 use signer::object_key::check_store_key;
 
-use self::object_body::{ObjectFile, served_range};
+use self::object_body::{ObjectFile, PieceBudget, served_range};
 use self::storage_floor::{StorageFloor, Write};
 /// Where `s3s-fs` keeps an object and its metadata files; the sweep of
 /// expired uploads removes them together.
@@ -64,6 +65,8 @@ pub struct GuardedFs {
     files: StoreFiles,
     /// The free space new writes leave (`COURIER_MIN_FREE_BYTES`).
     floor: StorageFloor,
+    /// The memory reads may hold in large pieces.
+    pieces: PieceBudget,
 }
 
 impl GuardedFs {
@@ -89,7 +92,12 @@ impl GuardedFs {
                 tracing::error!(%error, root = %root.display(), "could not undo the writes the last run left unfinished");
             }
         }
-        Self { fs, files, floor }
+        Self {
+            fs,
+            files,
+            floor,
+            pieces: PieceBudget::new(PieceBudget::STORE),
+        }
     }
 
     /// S3's `NoSuchUpload` (404) for an upload id that is not in progress:
@@ -404,7 +412,7 @@ impl S3 for GuardedFs {
             if let Some((len, (start, total))) = served
                 && ours.still_there(total).await
             {
-                got.output.body = Some(StreamingBlob::wrap(ours.body(start, len)));
+                got.output.body = Some(StreamingBlob::wrap(ours.body(start, len, self.pieces.clone())));
             }
         }
         Ok(got)

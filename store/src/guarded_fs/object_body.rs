@@ -7,10 +7,18 @@
 //! same file after `s3s-fs` has answered, sends these pieces instead of
 //! `s3s-fs`'s (whose headers stay as they are): 0.6-0.7 s of CPU per GiB, at
 //! 1.7-2.2 GB/s. One read at a time: reading the next piece ahead did not
-//! serve faster (the kernel reads ahead sequential reads). A reader that
-//! takes 2 KB/s holds about 0.75 MiB of the store (a piece, and hyper's
-//! write buffer of pieces), 0.13 MiB with 4 KiB pieces; the store's 256 read
-//! slots bound that to about 200 MiB.
+//! serve faster (the kernel reads ahead sequential reads).
+//!
+//! A large piece stays in memory until hyper has written it, so a client
+//! that reads slowly would hold two or three of them: 200 connections
+//! reading 2 KB/s each held 146-150 MB of the store, against 27 MB with
+//! 4 KiB pieces, and the store takes 1,024 connections. So a body starts in
+//! `s3s-fs`' 4 KiB pieces and earns large ones by its reader's pace
+//! ([`Pace`]: the last MiB taken within half a second), loses them when the
+//! reader slows, and takes each from a budget shared by every GET
+//! ([`PieceBudget`], 32 MiB; past it, small pieces again). The same 200
+//! slow readers then held 27 MB, as before, while a fast GET beside them
+//! cost 0.8 s of CPU per GiB (9.5 s before).
 //!
 //! Objects are only ever replaced by a rename (`s3s-fs` writes a temporary
 //! file and renames it over the key), which gives the key a new file. If the
@@ -22,12 +30,89 @@ use std::io;
 use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use futures::{Stream, StreamExt as _, stream};
+use bytes::Bytes;
+use futures::{Stream, stream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The most one read takes from the file.
+/// A large piece: the most one read takes from the file.
 pub const PIECE: u64 = 256 * 1024;
+/// A piece read when the budget is spent: `s3s-fs`' size.
+pub const SMALL_PIECE: u64 = 4 * 1024;
+
+/// A reader earns large pieces by taking this much…
+const PACE_WINDOW: u64 = 1024 * 1024;
+/// …within this long (2 MiB/s). Slower, the store's CPU per piece hardly
+/// matters: at 2 MiB/s, 4 KiB pieces cost it about 1.5% of a core.
+const PACE_WINDOW_TIME: Duration = Duration::from_millis(500);
+
+/// How fast one body's reader takes what it is given, a MiB at a time.
+#[derive(Debug)]
+struct Pace {
+    large: bool,
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl Pace {
+    fn new(now: Instant) -> Self {
+        Self {
+            large: false,
+            window_start: now,
+            window_bytes: 0,
+        }
+    }
+
+    /// The reader asks for more at `now`: whether it gets a large piece.
+    fn asks(&mut self, now: Instant) -> bool {
+        if self.window_bytes >= PACE_WINDOW {
+            self.large = now.duration_since(self.window_start) <= PACE_WINDOW_TIME;
+            self.window_start = now;
+            self.window_bytes = 0;
+        }
+        self.large
+    }
+
+    fn gave(&mut self, len: u64) {
+        self.window_bytes += len;
+    }
+}
+
+/// The large pieces every GET body holds at once, in all.
+#[derive(Clone, Debug)]
+pub struct PieceBudget(Arc<Semaphore>);
+
+impl PieceBudget {
+    /// 128 pieces: 32 MiB.
+    pub const STORE: usize = 128;
+
+    pub fn new(pieces: usize) -> Self {
+        Self(Arc::new(Semaphore::new(pieces)))
+    }
+
+    /// A large piece's room, if there is any now (a body never waits for it).
+    fn take(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.0).try_acquire_owned().ok()
+    }
+
+    #[cfg(test)]
+    fn left(&self) -> usize {
+        self.0.available_permits()
+    }
+}
+
+/// A large piece's bytes, holding its room in the budget until hyper drops them.
+struct Piece {
+    bytes: Vec<u8>,
+    _room: Option<OwnedSemaphorePermit>,
+}
+
+impl AsRef<[u8]> for Piece {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
 
 /// An object's file, opened for one GET.
 #[derive(Debug)]
@@ -69,30 +154,42 @@ impl ObjectFile {
         matches!(now, Ok(Ok(now)) if now.dev() == self.dev && now.ino() == self.ino)
     }
 
-    /// `len` bytes from `start`, in pieces of at most [`PIECE`]. A file
+    /// `len` bytes from `start`, in pieces of [`PIECE`] while the reader
+    /// keeps pace and `budget` has room, else of [`SMALL_PIECE`]. A file
     /// shorter than that ends the body with an error, never short and clean.
-    pub fn body(self, start: u64, len: u64) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    pub fn body(
+        self,
+        start: u64,
+        len: u64,
+        budget: PieceBudget,
+    ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
         let file = self.file;
         let end = start.saturating_add(len);
-        let pieces = (start..end)
-            .step_by(PIECE as usize)
-            .map(move |at| (at, PIECE.min(end - at)));
-        stream::iter(pieces).then(move |(at, len)| {
+        stream::try_unfold((start, Pace::new(Instant::now())), move |(at, mut pace)| {
             let file = Arc::clone(&file);
+            // (Asked every time: a window closes when the reader asks.)
+            let large = pace.asks(Instant::now()) && end.saturating_sub(at) > SMALL_PIECE;
+            let room = if large { budget.take() } else { None };
             async move {
-                tokio::task::spawn_blocking(move || read_piece(&file, at, len))
+                if at >= end {
+                    return Ok(None);
+                }
+                let len = if room.is_some() { PIECE } else { SMALL_PIECE }.min(end - at);
+                let piece = tokio::task::spawn_blocking(move || read_piece(&file, at, len, room))
                     .await
-                    .unwrap_or_else(|joined| Err(io::Error::other(joined)))
+                    .unwrap_or_else(|joined| Err(io::Error::other(joined)))?;
+                pace.gave(len);
+                Ok(Some((piece, (at + len, pace))))
             }
         })
     }
 }
 
-fn read_piece(file: &File, at: u64, len: u64) -> io::Result<Bytes> {
+fn read_piece(file: &File, at: u64, len: u64, room: Option<OwnedSemaphorePermit>) -> io::Result<Bytes> {
     let len = usize::try_from(len).map_err(io::Error::other)?;
-    let mut piece = BytesMut::zeroed(len);
-    file.read_exact_at(&mut piece, at)?;
-    Ok(piece.freeze())
+    let mut bytes = vec![0; len];
+    file.read_exact_at(&mut bytes, at)?;
+    Ok(Bytes::from_owner(Piece { bytes, _room: room }))
 }
 
 /// Where a body that `s3s-fs` answered starts, and the whole object's length:
@@ -110,6 +207,8 @@ pub fn served_range(content_range: Option<&str>, content_length: u64) -> Option<
 
 #[cfg(test)]
 mod tests {
+    use futures::StreamExt as _;
+
     use super::*;
 
     fn write(path: &std::path::Path, bytes: &[u8]) {
@@ -130,28 +229,81 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_body_is_the_asked_bytes_in_whole_pieces() {
+    async fn a_body_is_the_asked_bytes() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("object");
-        let content = bytes(3 * PIECE as usize + 1000);
+        let content = bytes(5 * PIECE as usize + 1000);
         write(&path, &content);
-        for (start, len) in [
-            (0, content.len() as u64),
-            (5, 2 * PIECE),
-            (PIECE - 1, 2),
-            (0, 0),
-            (1000, PIECE + 1),
-        ] {
+        let whole = content.len() as u64;
+        for (start, len) in [(0, whole), (5, 2 * PIECE), (PIECE - 1, 2), (0, 0), (1000, whole - 1000)] {
+            let budget = PieceBudget::new(8);
             let file = ObjectFile::open(path.clone()).await.expect("opened");
-            let pieces = collect(file.body(start, len)).await.expect("read");
+            let pieces = collect(file.body(start, len, budget.clone())).await.expect("read");
             let joined: Vec<u8> = pieces.iter().flat_map(|piece| piece.iter().copied()).collect();
             let (from, to) = (start as usize, (start + len) as usize);
             assert_eq!(joined, content[from..to], "{start}+{len}");
-            // Every piece but the last is whole: 1 GiB is 4,096 reads, not 262,144.
+            let large = pieces.iter().filter(|piece| piece.len() as u64 > SMALL_PIECE).count();
             let sizes: Vec<u64> = pieces.iter().map(|piece| piece.len() as u64).collect();
-            assert!(sizes.iter().rev().skip(1).all(|&size| size == PIECE), "{sizes:?}");
-            assert_eq!(sizes.len() as u64, len.div_ceil(PIECE), "{sizes:?}");
+            assert!(
+                sizes
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .all(|size| [SMALL_PIECE, PIECE].contains(size)),
+                "{sizes:?}"
+            );
+            assert_eq!(budget.left(), 8 - large, "each large piece holds its room");
+            drop(pieces);
+            assert_eq!(budget.left(), 8, "a piece gives its room back once written");
         }
+    }
+
+    #[tokio::test]
+    async fn past_the_budget_pieces_are_small() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("object");
+        let content = bytes(6 * PIECE as usize + 1000);
+        write(&path, &content);
+        for room in [0, 1] {
+            let budget = PieceBudget::new(room);
+            let file = ObjectFile::open(path.clone()).await.expect("opened");
+            // Every piece kept, as hyper keeps what a slow reader has not taken.
+            let pieces = collect(file.body(0, content.len() as u64, budget.clone()))
+                .await
+                .expect("read");
+            let joined: Vec<u8> = pieces.iter().flat_map(|piece| piece.iter().copied()).collect();
+            assert_eq!(joined, content);
+            let large = pieces.iter().filter(|piece| piece.len() as u64 > SMALL_PIECE).count();
+            assert!(large <= room, "{large} large pieces with room for {room}");
+            drop(pieces);
+            assert_eq!(budget.left(), room);
+        }
+    }
+
+    #[test]
+    fn a_reader_earns_large_pieces_by_its_pace() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut pace = Pace::new(t0);
+        // A body starts small, and a MiB given out quickly is not yet a pace.
+        assert!(!pace.asks(t0));
+        for _ in 0..255 {
+            pace.gave(SMALL_PIECE);
+            assert!(!pace.asks(ms(10)));
+        }
+        pace.gave(SMALL_PIECE);
+        // The MiB was taken within half a second: large pieces.
+        assert!(pace.asks(ms(400)));
+        pace.gave(PACE_WINDOW);
+        assert!(pace.asks(ms(800)), "the next MiB within 400 ms");
+        // The reader slows: the next MiB took 2 s.
+        pace.gave(PACE_WINDOW);
+        assert!(!pace.asks(ms(2800)));
+        // Within a window, the decision stands.
+        pace.gave(PACE_WINDOW / 2);
+        assert!(!pace.asks(ms(2810)));
+        pace.gave(PACE_WINDOW / 2);
+        assert!(pace.asks(ms(2900)), "fast again");
     }
 
     #[tokio::test]
@@ -160,7 +312,9 @@ mod tests {
         let path = dir.path().join("object");
         write(&path, &bytes(PIECE as usize + 10));
         let file = ObjectFile::open(path).await.expect("opened");
-        let error = collect(file.body(0, 2 * PIECE)).await.expect_err("cut short");
+        let error = collect(file.body(0, 2 * PIECE, PieceBudget::new(8)))
+            .await
+            .expect_err("cut short");
         assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
     }
 
