@@ -215,6 +215,18 @@ mod tests {
         std::fs::write(path, bytes).expect("write the object");
     }
 
+    /// An object of `len` test bytes in `dir`: its path and its bytes.
+    fn object(dir: &tempfile::TempDir, len: usize) -> (PathBuf, Vec<u8>) {
+        let path = dir.path().join("object");
+        let content = bytes(len);
+        write(&path, &content);
+        (path, content)
+    }
+
+    fn joined(pieces: &[Bytes]) -> Vec<u8> {
+        pieces.iter().flat_map(|piece| piece.iter().copied()).collect()
+    }
+
     fn bytes(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 31 % 251) as u8).collect()
     }
@@ -231,17 +243,14 @@ mod tests {
     #[tokio::test]
     async fn a_body_is_the_asked_bytes() {
         let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("object");
-        let content = bytes(5 * PIECE as usize + 1000);
-        write(&path, &content);
+        let (path, content) = object(&dir, 5 * PIECE as usize + 1000);
         let whole = content.len() as u64;
         for (start, len) in [(0, whole), (5, 2 * PIECE), (PIECE - 1, 2), (0, 0), (1000, whole - 1000)] {
             let budget = PieceBudget::new(8);
             let file = ObjectFile::open(path.clone()).await.expect("opened");
             let pieces = collect(file.body(start, len, budget.clone())).await.expect("read");
-            let joined: Vec<u8> = pieces.iter().flat_map(|piece| piece.iter().copied()).collect();
             let (from, to) = (start as usize, (start + len) as usize);
-            assert_eq!(joined, content[from..to], "{start}+{len}");
+            assert_eq!(joined(&pieces), content[from..to], "{start}+{len}");
             let large = pieces.iter().filter(|piece| piece.len() as u64 > SMALL_PIECE).count();
             let sizes: Vec<u64> = pieces.iter().map(|piece| piece.len() as u64).collect();
             assert!(
@@ -261,9 +270,7 @@ mod tests {
     #[tokio::test]
     async fn past_the_budget_pieces_are_small() {
         let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("object");
-        let content = bytes(6 * PIECE as usize + 1000);
-        write(&path, &content);
+        let (path, content) = object(&dir, 6 * PIECE as usize + 1000);
         for room in [0, 1] {
             let budget = PieceBudget::new(room);
             let file = ObjectFile::open(path.clone()).await.expect("opened");
@@ -271,8 +278,7 @@ mod tests {
             let pieces = collect(file.body(0, content.len() as u64, budget.clone()))
                 .await
                 .expect("read");
-            let joined: Vec<u8> = pieces.iter().flat_map(|piece| piece.iter().copied()).collect();
-            assert_eq!(joined, content);
+            assert_eq!(joined(&pieces), content);
             let large = pieces.iter().filter(|piece| piece.len() as u64 > SMALL_PIECE).count();
             assert!(large <= room, "{large} large pieces with room for {room}");
             drop(pieces);
@@ -309,8 +315,7 @@ mod tests {
     #[tokio::test]
     async fn a_file_shorter_than_asked_ends_in_an_error() {
         let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("object");
-        write(&path, &bytes(PIECE as usize + 10));
+        let (path, _) = object(&dir, PIECE as usize + 10);
         let file = ObjectFile::open(path).await.expect("opened");
         let error = collect(file.body(0, 2 * PIECE, PieceBudget::new(8)))
             .await
