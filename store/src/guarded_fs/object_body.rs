@@ -20,6 +20,13 @@
 //! slow readers then held 27 MB, as before, while a fast GET beside them
 //! cost 0.8 s of CPU per GiB (9.5 s before).
 //!
+//! Still open: a reader that takes its first MiBs fast and then trickles
+//! keeps the large pieces it was given. 150 such connections from one
+//! address held 48 MB and spent the budget, and a fast GET beside them got
+//! 4 KiB pieces: `s3s-fs`' cost (7.5 s of CPU per GiB), no worse than
+//! before, memory bounded. A budget per client would keep one client from
+//! spending it all.
+//!
 //! Objects are only ever replaced by a rename (`s3s-fs` writes a temporary
 //! file and renames it over the key), which gives the key a new file. If the
 //! key names our file both before and after `s3s-fs` opened it, `s3s-fs`
