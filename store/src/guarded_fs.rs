@@ -23,8 +23,8 @@
 //!   conditions ([`conditions`]) and `?partNumber=` (from the part sizes a
 //!   completion keeps in the object's internal metadata);
 //! - a read is sent in 256 KiB pieces, not `s3s-fs`' 4 KiB ones, to a
-//!   reader that keeps pace, within 32 MiB for all ([`object_body`]): a
-//!   tenth of the CPU;
+//!   reader that keeps pace, within 32 MiB for all and 8 MiB for one client
+//!   ([`object_body`]): a tenth of the CPU;
 //! - a completion made again gets the same answer for a day ([`completed`]),
 //!   and a completion's whole-object SHA-256 is checked and kept;
 //! - `DeleteObjects` takes at most S3's 1,000 keys.
@@ -38,6 +38,7 @@ mod storage_floor;
 mod unfinished_writes;
 mod upload_list;
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -58,6 +59,12 @@ use crate::refusal::Refusal;
 
 /// The most keys one `DeleteObjects` names, in S3.
 const MAX_DELETE_KEYS: usize = 1000;
+
+/// The client a request came from, as `request_slots` counts clients: the
+/// store's router puts it in each request's extensions; reads share large
+/// pieces by it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
 
 pub struct GuardedFs {
     fs: s3s_fs::FileSystem,
@@ -402,6 +409,10 @@ impl S3 for GuardedFs {
         if let Some(range) = req.input.range {
             req.input.range = Some(servable(range, stored.as_ref().map(|stored| stored.len))?);
         }
+        let client = req
+            .extensions
+            .get::<ClientAddr>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |client| client.0);
         // Opened before s3s-fs opens it: see `object_body`.
         let ours = ObjectFile::open(self.files.layout().object(&req.input.bucket, &req.input.key)).await;
         let mut got = self.fs.get_object(req).await?;
@@ -412,7 +423,7 @@ impl S3 for GuardedFs {
             if let Some((len, (start, total))) = served
                 && ours.still_there(total).await
             {
-                got.output.body = Some(StreamingBlob::wrap(ours.body(start, len, self.pieces.clone())));
+                got.output.body = Some(StreamingBlob::wrap(ours.body(start, len, self.pieces.clone(), client)));
             }
         }
         Ok(got)

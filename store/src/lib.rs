@@ -215,6 +215,7 @@ async fn serve_s3(State(store): State<StoreState>, request: Request) -> Response
 
 async fn guarded(store: StoreState, mut request: Request) -> Result<Response, Refusal> {
     let client = client_of(&store.proxies, &request);
+    request.extensions_mut().insert(guarded_fs::ClientAddr(client));
     ignore_invalid_range(&mut request);
     let _request = store.slots.request(request.method(), client).await?;
     let target = request_guard::check(&request, EmbeddedStore::BUCKET)?;

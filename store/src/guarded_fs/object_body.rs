@@ -16,16 +16,18 @@
 //! `s3s-fs`' 4 KiB pieces and earns large ones by its reader's pace
 //! ([`Pace`]: the last MiB taken within half a second), loses them when the
 //! reader slows, and takes each from a budget shared by every GET
-//! ([`PieceBudget`], 32 MiB; past it, small pieces again). The same 200
-//! slow readers then held 27 MB, as before, while a fast GET beside them
-//! cost 0.8 s of CPU per GiB (9.5 s before).
+//! ([`PieceBudget`], 32 MiB, 8 MiB of it for one client; past it, small
+//! pieces again). The same 200 slow readers then held 27 MB, as before,
+//! while a fast GET beside them cost 0.8 s of CPU per GiB (9.5 s before).
 //!
-//! Still open: a reader that takes its first MiBs fast and then trickles
-//! keeps the large pieces it was given. 150 such connections from one
-//! address held 48 MB and spent the budget, and a fast GET beside them got
-//! 4 KiB pieces: `s3s-fs`' cost (7.5 s of CPU per GiB), no worse than
-//! before, memory bounded. A budget per client would keep one client from
-//! spending it all.
+//! A reader that takes its first MiBs fast and then trickles keeps the
+//! large pieces it was given: 150 such connections from one address held
+//! 48 MB and, before the budget had a share per client, spent all of it, so
+//! a fast GET beside them got 4 KiB pieces (7.5 s of CPU per GiB). Now one
+//! client spends at most its 8 MiB (the same 150 held 28 MB, and a GET from
+//! another address cost 0.72 s per GiB); it takes four clients to spend the
+//! budget, and then GETs cost what they cost with `s3s-fs`, memory still
+//! bounded.
 //!
 //! Objects are only ever replaced by a rename (`s3s-fs` writes a temporary
 //! file and renames it over the key), which gives the key a new file. If the
@@ -34,12 +36,14 @@
 
 use std::fs::File;
 use std::io;
+use std::net::IpAddr;
 use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use courier_serve::{ClientSlot, ClientSlots};
 use futures::{Stream, stream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -86,33 +90,51 @@ impl Pace {
     }
 }
 
-/// The large pieces every GET body holds at once, in all.
+/// The large pieces every GET body holds at once: in all, and for one
+/// client (an address, an IPv6 /64), so no one client spends them all.
 #[derive(Clone, Debug)]
-pub struct PieceBudget(Arc<Semaphore>);
+pub struct PieceBudget {
+    all: Arc<Semaphore>,
+    each: Arc<ClientSlots>,
+}
+
+/// One large piece's room, in all and in its client's share.
+#[derive(Debug)]
+struct Room {
+    _own: ClientSlot,
+    _all: OwnedSemaphorePermit,
+}
 
 impl PieceBudget {
-    /// 128 pieces: 32 MiB.
-    pub const STORE: usize = 128;
+    /// 128 pieces (32 MiB) in all, 32 (8 MiB) for one client: a browser's
+    /// 6 connections reading fast hold about 18.
+    pub const STORE: (usize, usize) = (128, 32);
 
-    pub fn new(pieces: usize) -> Self {
-        Self(Arc::new(Semaphore::new(pieces)))
+    pub fn new((all, per_client): (usize, usize)) -> Self {
+        Self {
+            all: Arc::new(Semaphore::new(all)),
+            each: ClientSlots::new(per_client),
+        }
     }
 
-    /// A large piece's room, if there is any now (a body never waits for it).
-    fn take(&self) -> Option<OwnedSemaphorePermit> {
-        Arc::clone(&self.0).try_acquire_owned().ok()
+    /// Room for a large piece read by `client`, if there is any now (a body
+    /// never waits for it).
+    fn take(&self, client: IpAddr) -> Option<Room> {
+        let own = self.each.try_take(client)?;
+        let all = Arc::clone(&self.all).try_acquire_owned().ok()?;
+        Some(Room { _own: own, _all: all })
     }
 
     #[cfg(test)]
     fn left(&self) -> usize {
-        self.0.available_permits()
+        self.all.available_permits()
     }
 }
 
 /// A large piece's bytes, holding its room in the budget until hyper drops them.
 struct Piece {
     bytes: Vec<u8>,
-    _room: Option<OwnedSemaphorePermit>,
+    _room: Option<Room>,
 }
 
 impl AsRef<[u8]> for Piece {
@@ -161,14 +183,16 @@ impl ObjectFile {
         matches!(now, Ok(Ok(now)) if now.dev() == self.dev && now.ino() == self.ino)
     }
 
-    /// `len` bytes from `start`, in pieces of [`PIECE`] while the reader
-    /// keeps pace and `budget` has room, else of [`SMALL_PIECE`]. A file
-    /// shorter than that ends the body with an error, never short and clean.
+    /// `len` bytes from `start` for `client`, in pieces of [`PIECE`] while
+    /// the reader keeps pace and `budget` has room, else of [`SMALL_PIECE`].
+    /// A file shorter than that ends the body with an error, never short and
+    /// clean.
     pub fn body(
         self,
         start: u64,
         len: u64,
         budget: PieceBudget,
+        client: IpAddr,
     ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
         let file = self.file;
         let end = start.saturating_add(len);
@@ -176,7 +200,7 @@ impl ObjectFile {
             let file = Arc::clone(&file);
             // (Asked every time: a window closes when the reader asks.)
             let large = pace.asks(Instant::now()) && end.saturating_sub(at) > SMALL_PIECE;
-            let room = if large { budget.take() } else { None };
+            let room = if large { budget.take(client) } else { None };
             async move {
                 if at >= end {
                     return Ok(None);
@@ -192,7 +216,7 @@ impl ObjectFile {
     }
 }
 
-fn read_piece(file: &File, at: u64, len: u64, room: Option<OwnedSemaphorePermit>) -> io::Result<Bytes> {
+fn read_piece(file: &File, at: u64, len: u64, room: Option<Room>) -> io::Result<Bytes> {
     let len = usize::try_from(len).map_err(io::Error::other)?;
     let mut bytes = vec![0; len];
     file.read_exact_at(&mut bytes, at)?;
@@ -217,6 +241,8 @@ mod tests {
     use futures::StreamExt as _;
 
     use super::*;
+
+    const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
     fn write(path: &std::path::Path, bytes: &[u8]) {
         std::fs::write(path, bytes).expect("write the object");
@@ -253,9 +279,11 @@ mod tests {
         let (path, content) = object(&dir, 5 * PIECE as usize + 1000);
         let whole = content.len() as u64;
         for (start, len) in [(0, whole), (5, 2 * PIECE), (PIECE - 1, 2), (0, 0), (1000, whole - 1000)] {
-            let budget = PieceBudget::new(8);
+            let budget = PieceBudget::new((8, 8));
             let file = ObjectFile::open(path.clone()).await.expect("opened");
-            let pieces = collect(file.body(start, len, budget.clone())).await.expect("read");
+            let pieces = collect(file.body(start, len, budget.clone(), CLIENT))
+                .await
+                .expect("read");
             let (from, to) = (start as usize, (start + len) as usize);
             assert_eq!(joined(&pieces), content[from..to], "{start}+{len}");
             let large = pieces.iter().filter(|piece| piece.len() as u64 > SMALL_PIECE).count();
@@ -279,10 +307,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let (path, content) = object(&dir, 6 * PIECE as usize + 1000);
         for room in [0, 1] {
-            let budget = PieceBudget::new(room);
+            let budget = PieceBudget::new((room, room));
             let file = ObjectFile::open(path.clone()).await.expect("opened");
             // Every piece kept, as hyper keeps what a slow reader has not taken.
-            let pieces = collect(file.body(0, content.len() as u64, budget.clone()))
+            let pieces = collect(file.body(0, content.len() as u64, budget.clone(), CLIENT))
                 .await
                 .expect("read");
             assert_eq!(joined(&pieces), content);
@@ -291,6 +319,25 @@ mod tests {
             drop(pieces);
             assert_eq!(budget.left(), room);
         }
+    }
+
+    #[test]
+    fn one_client_spends_only_its_share() {
+        let budget = PieceBudget::new((4, 2));
+        let ip = |s: &str| -> IpAddr { s.parse().expect("an address") };
+        let first = budget.take(CLIENT).expect("room");
+        let _second = budget.take(CLIENT).expect("room");
+        assert!(budget.take(CLIENT).is_none(), "its share is spent");
+        // An IPv6 /64 is one client.
+        let _a = budget.take(ip("2001:db8::1")).expect("room");
+        let _b = budget.take(ip("2001:db8::2")).expect("room");
+        assert_eq!(budget.left(), 0);
+        assert!(budget.take(ip("198.51.100.7")).is_none(), "all of it is spent");
+        drop(first);
+        assert!(
+            budget.take(ip("198.51.100.7")).is_some(),
+            "a piece written gives its room back"
+        );
     }
 
     #[test]
@@ -324,7 +371,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let (path, _) = object(&dir, PIECE as usize + 10);
         let file = ObjectFile::open(path).await.expect("opened");
-        let error = collect(file.body(0, 2 * PIECE, PieceBudget::new(8)))
+        let error = collect(file.body(0, 2 * PIECE, PieceBudget::new((8, 8)), CLIENT))
             .await
             .expect_err("cut short");
         assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
