@@ -49,7 +49,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A large piece: the most one read takes from the file.
 pub const PIECE: u64 = 256 * 1024;
-/// A piece read when the budget is spent: `s3s-fs`' size.
+/// A piece for a reader that has not earned large ones (or when the budget
+/// is spent): `s3s-fs`' size.
 pub const SMALL_PIECE: u64 = 4 * 1024;
 
 /// A reader earns large pieces by taking this much…
