@@ -417,14 +417,12 @@ impl S3 for GuardedFs {
         let ours = ObjectFile::open(self.files.layout().object(&req.input.bucket, &req.input.key)).await;
         let mut got = self.fs.get_object(req).await?;
         got.output.parts_count = parts_count;
-        if let Some(ours) = ours {
-            let length = got.output.content_length.and_then(|len| u64::try_from(len).ok());
-            let served = length.and_then(|len| Some((len, served_range(got.output.content_range.as_deref(), len)?)));
-            if let Some((len, (start, total))) = served
-                && ours.still_there(total).await
-            {
-                got.output.body = Some(StreamingBlob::wrap(ours.body(start, len, self.pieces.clone(), client)));
-            }
+        if let Some(ours) = ours
+            && let Some(len) = got.output.content_length.and_then(|len| u64::try_from(len).ok())
+            && let Some((start, total)) = served_range(got.output.content_range.as_deref(), len)
+            && ours.still_there(total).await
+        {
+            got.output.body = Some(StreamingBlob::wrap(ours.body(start, len, self.pieces.clone(), client)));
         }
         Ok(got)
     }
