@@ -811,8 +811,9 @@ def encryption():
     Courier (embedded store): the same file through the page behind a
     BENCH_LINK_MBIT link (1 Gbit/s), encrypted and not, with the browser's CPU
     per GiB; its share downloaded to disk through the share page, decrypted
-    (through each of the page's two paths) and not; and a large encrypted file (BENCH_E2E_BIG_MIB, 4 GiB) downloaded
-    through each of the page's two paths with the tab's memory watched. Runs
+    (through each of the page's two paths) and not; and a large encrypted
+    file (BENCH_E2E_BIG_MIB, 4 GiB) downloaded through each of the page's two
+    paths with the tab's memory watched. Runs
     interleaved, the median kept. With BENCH_E2E_BASELINE_SITE, all of it
     again against that site, interleaved with this one's ("baseline")."""
     size = E2E_FILE_BYTES
