@@ -41,6 +41,11 @@
   // How many records one decryptor keeps in flight (each up to 64 KiB in
   // and out): enough to keep WebCrypto's threads busy, little memory.
   var DECRYPT_WINDOW = 16;
+  // How many records openObject reads into at once. Each read of a body is
+  // a round trip of its own: through the service worker, a 1 GiB download
+  // went at 209-221 MB/s reading into two records' room, 254-274 into 16,
+  // 32 or 64 (issue 29), so 16, about 1 MiB.
+  var READ_RECORDS = 16;
   // Records queued on each side of a decryptor, so that opening runs ahead
   // of a slow reader (a file being written) instead of waiting on each write.
   var QUEUE = { highWaterMark: 8 };
@@ -727,8 +732,8 @@
   // The file's bytes, as a ReadableStream, from `body`, the object's (a
   // fetch's body; any ReadableStream of bytes). Checks as `decryptor` does,
   // erroring the stream with a SealError. Made for gigabytes: it reads into
-  // one buffer of two records, used again for each (through a BYOB reader
-  // where the body is a byte stream, as a fetch's is), and hands on each
+  // one buffer of READ_RECORDS records, used again for each (through a BYOB
+  // reader where the body is a byte stream, as a fetch's is), and hands on each
   // record as WebCrypto opens it, at most DECRYPT_WINDOW in flight; the only
   // new buffers are WebCrypto's answers, the chunks it hands on. (Every
   // buffer that passes through the page is freed only by a full collection:
@@ -756,8 +761,9 @@
     } catch (error) {
       reader = body.getReader();
     }
-    var buffer = new Uint8Array(2 * SEALED_RECORD_SIZE);
-    var filled = 0;
+    var buffer = new Uint8Array(READ_RECORDS * SEALED_RECORD_SIZE);
+    var filled = 0; // bytes read into `buffer`
+    var head = 0; // where in it the next record starts
     var rest = null; // a default reader's chunk, what did not fit yet
     var ended = false;
     var last = false; // the last record has started
@@ -769,6 +775,12 @@
 
     // One read from the body into `buffer`'s free end.
     function read() {
+      // The records started are done with: their room goes to the read.
+      if (head > 0) {
+        buffer.copyWithin(0, head, filled);
+        filled -= head;
+        head = 0;
+      }
       if (rest) {
         var fits = Math.min(rest.length, buffer.length - filled);
         buffer.set(rest.subarray(0, fits), filled);
@@ -803,7 +815,7 @@
         throw SealError("size", "The file is larger than its details say.");
       }
       // WebCrypto copies its input before decrypt returns: `buffer` is free again.
-      var record = buffer.subarray(0, length);
+      var record = buffer.subarray(head, head + length);
       var opening = decryptRecord(keys, at, isLast, record);
       var copy = isLast ? record.slice() : null;
       opening = opening.then(
@@ -821,8 +833,7 @@
       );
       opening.catch(function () {});
       pending.push(opening);
-      buffer.copyWithin(0, length, filled);
-      filled -= length;
+      head += length;
     }
 
     // Starts records until DECRYPT_WINDOW are in flight or the object ends.
@@ -831,24 +842,24 @@
         return Promise.resolve();
       }
       // A whole record with bytes after it is not the last one.
-      if (filled > SEALED_RECORD_SIZE) {
+      if (filled - head > SEALED_RECORD_SIZE) {
         start(SEALED_RECORD_SIZE, false);
         return fillWindow();
       }
-      if (!ended && (filled < buffer.length || rest)) {
+      if (!ended && (filled - head < buffer.length || rest)) {
         return read().then(fillWindow);
       }
       if (!ended) {
         return Promise.resolve();
       }
       last = true;
-      if (filled <= TAG_SIZE && !(index === 0 && filled === TAG_SIZE)) {
+      if (filled - head <= TAG_SIZE && !(index === 0 && filled - head === TAG_SIZE)) {
         // Nothing, or too short for a tag and a byte: the object was cut.
         pending.push(Promise.reject(SealError("truncated", "The file is incomplete: its end is missing.")));
         pending[pending.length - 1].catch(function () {});
         return Promise.resolve();
       }
-      start(filled, true);
+      start(filled - head, true);
       return Promise.resolve();
     }
 

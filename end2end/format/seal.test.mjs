@@ -336,6 +336,19 @@ test("any chunking reads the same file; an empty file is one tag", async () => {
   for (const chunks of [[1 << 20], [SEALED], [SEALED - 1], [SEALED + 1], [7, 65000, 300000], [object.length]]) {
     assert.deepEqual(await open(keys, object, size, chunks), plaintext(size), String(chunks));
   }
+  // More records than openObject reads into at once (16): its buffer fills,
+  // and the records already started give their room to the next read.
+  const many = 40 * RECORD + 100;
+  const manyBegun = await seal.begin({ name: "m", type: "", size: many });
+  const manyKeys = await seal.deriveKeys(manyBegun.ikm);
+  const manyObject = await sealWhole(manyBegun.ikm, plaintext(many));
+  for (const chunks of [[1 << 20], [SEALED - 1], [7, 65000, 300000], [manyObject.length]]) {
+    assert.deepEqual(await open(manyKeys, manyObject, many, chunks), plaintext(many), String(chunks));
+  }
+  const flipped = manyObject.slice();
+  flipped[20 * SEALED + 3] ^= 1;
+  await refused(open(manyKeys, flipped, many, [1 << 20]), "damaged");
+  await refused(open(manyKeys, manyObject.subarray(0, 20 * SEALED), many, [1 << 20]), "truncated");
   // A byte at a time (two records, for time).
   const two = await seal.begin({ name: "y", type: "", size: RECORD + 3 });
   const twoObject = await sealWhole(two.ikm, plaintext(RECORD + 3));
