@@ -1129,11 +1129,11 @@ def aims(r):
             ("an encrypted download decrypted to disk at 0.9x a plain download, through either path",
              all(e[key] >= 0.9 for key in ("download_ratio", "download_ratio_picker") if key in e),
              "On this 2-core machine the browser's ways to stream to disk are the limit, not decryption "
-             "(issue 29). Service worker: its answer alone (the object passed through, nothing decrypted) "
-             "went at 161-197 MB/s, and a stream it made from nothing at 255-339 MB/s, beside plain "
-             "downloads at 310-420 MB/s. Save-file picker: the page fetching and decrypting without writing "
-             "went at 393-402 MB/s, and writing the ciphertext undecrypted through the writable stream at "
-             "126-216 MB/s."),
+             "(issue 29; measured side by side, plain downloads at 492-554 MB/s). Service worker: its "
+             "answer alone (the object passed through, nothing decrypted) went at 259-260 MB/s, as fast "
+             "as the decrypting one, and a stream it made from nothing at 413-474 MB/s. Save-file picker: "
+             "the page fetching and decrypting without writing went at 664-672 MB/s, and writing the "
+             "ciphertext undecrypted through the writable stream, 8 MiB a write, at 303-315 MB/s."),
             ("a 4 GiB encrypted download with the tab under 200 MiB, through either path",
              all(e[key]["renderers_private_peak_mib"] < 200
                  for key in ("big_download_sealed", "big_download_sealed_picker") if key in e),
