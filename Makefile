@@ -34,6 +34,7 @@ CHECK_SPLIT = if grep -rqsF --include='*.js' __wasm_split_placeholder__ "$(1)/pk
 	echo >&2 "error: the split build left the page importing __wasm_split_placeholder__ (in $(1)/pkg): its splitter did not cut the uploader out, and the page would never hydrate. Build with the splitter \`make tools\` installs ($(CARGO_LEPTOS)), or without the \`split\` feature."; \
 	exit 1; fi
 CHROMIUM_PATH ?= /usr/bin/chromium
+FIREFOX_PATH ?= /usr/bin/firefox-esr
 NPM_STAMP := end2end/node_modules/.courier-installed
 # Tools need no LTO or full optimisation, which would cost minutes to install.
 # Garage (the test cluster) hashes every upload: lightly optimised.
@@ -51,7 +52,7 @@ BUILD_TOOL_CONFIG := $(foreach crate,brotli brotli-decompressor alloc-no-stdlib 
 # cargo-installed tools and npm's wasm-opt (cargo-leptos would otherwise try
 # to download binaryen, and this machine has no internet).
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
-export CHROMIUM_PATH
+export CHROMIUM_PATH FIREFOX_PATH
 
 .PHONY: run dev test bench build site tools browser wrk postgres lint unit e2e garage garage-tests clean
 
@@ -151,11 +152,12 @@ $(NPM_STAMP): end2end/package-lock.json
 	cd end2end && npm ci --no-audit --no-fund
 	touch $@
 
-## browser: Debian's Chromium for Playwright (Playwright cannot download its own here)
+## browser: Debian's Chromium for Playwright, and its Firefox ESR for the
+## share page's service-worker path (neither browser can be downloaded here)
 browser:
-	@test -x "$(CHROMIUM_PATH)" || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
-		else sudo apt-get update && sudo apt-get install -y chromium; fi; }
+	@test -x "$(CHROMIUM_PATH)" -a -x "$(FIREFOX_PATH)" || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium firefox-esr; \
+		else sudo apt-get update && sudo apt-get install -y chromium firefox-esr; fi; }
 
 ## postgres: Debian's PostgreSQL 15, whose programs the share database's tests
 ## run as a throwaway cluster (no service is started or needed)

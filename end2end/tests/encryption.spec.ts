@@ -1,10 +1,10 @@
 import { type Browser, expect, type Locator, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { expectOnlyMissingSent, partsCourier, reloadMidUpload, writeBigFile } from "./helpers";
+import { everyFile, expectOnlyMissingSent, partsCourier, reloadMidUpload, sendDamaged, writeBigFile } from "./helpers";
 
 const MIB = 1024 * 1024;
 
@@ -64,14 +64,6 @@ async function savedThroughPicker(browser: Browser, href: string, name: string):
   });
   await context.close();
   return sha256;
-}
-
-/** Every file under `dir`, recursively. */
-function everyFile(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? everyFile(full) : [full];
-  });
 }
 
 test("a file encrypted in parts, reloaded mid-way and resumed, opens in a fresh browser from its link alone; Courier keeps neither its bytes, nor its name, nor its key", async ({
@@ -220,19 +212,9 @@ test("two encrypted files made one link: its key holds both files' secrets, and 
 test("a damaged object ends with a sentence through either path, never as a whole file", async ({ browser }) => {
   test.setTimeout(90_000);
   const name = "ledger.csv";
-  // Five records; the object is what FORMAT.md says: each record and its tag.
+  // Five records, one byte changed in the third.
   const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13) % 251));
-  const objectSize = bytes.length + 5 * 16;
-  const file = path.join(mkdtempSync(path.join(own.files, "damaged-")), name);
-  writeFileSync(file, bytes);
-  const before = new Set(everyFile(own.dataDir));
-  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", own.courier.baseURL]).toString().trim();
-  // The store's object, one byte changed in its third record.
-  const [object] = everyFile(own.dataDir).filter((kept) => !before.has(kept) && statSync(kept).size === objectSize);
-  expect(object, "the new object in the store").toBeTruthy();
-  const sealed = readFileSync(object);
-  sealed[2 * (65536 + 16) + 100] ^= 0x01;
-  writeFileSync(object, sealed);
+  const link = sendDamaged(own, name, bytes, 2);
   const sentence = `${name} is damaged: part of it does not decrypt.`;
 
   // Through the service worker: the browser's download fails.

@@ -1,6 +1,7 @@
 import { expect, type Locator, type Page, test } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -130,4 +131,34 @@ export function partsCourier(prefix: string) {
     rmSync(own.files, { recursive: true, force: true });
   });
   return own;
+}
+
+/** Every file under `dir`, recursively. */
+export function everyFile(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? everyFile(full) : [full];
+  });
+}
+
+const RECORD = 65536;
+
+/**
+ * `courier send`s `bytes` as `name` to `own`'s Courier, encrypted, then
+ * changes one byte of the store's object in its record `record` (FORMAT.md:
+ * each record is followed by its 16-byte tag): the share's link, its key
+ * after #.
+ */
+export function sendDamaged(own: ReturnType<typeof partsCourier>, name: string, bytes: Buffer, record: number): string {
+  const file = path.join(mkdtempSync(path.join(own.files, "damaged-")), name);
+  writeFileSync(file, bytes);
+  const before = new Set(everyFile(own.dataDir));
+  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", own.courier.baseURL]).toString().trim();
+  const objectSize = bytes.length + 16 * (Math.floor(bytes.length / RECORD) + 1);
+  const [object] = everyFile(own.dataDir).filter((kept) => !before.has(kept) && statSync(kept).size === objectSize);
+  expect(object, "the new object in the store").toBeTruthy();
+  const sealed = readFileSync(object);
+  sealed[record * (RECORD + 16) + 100] ^= 0x01;
+  writeFileSync(object, sealed);
+  return link;
 }
