@@ -10,8 +10,9 @@
 // under TMPDIR).
 //   node bench/share-download.mjs <share link> <bytes expected> <download dir> [picker]
 // Prints one JSON line: seconds, MB/s, the JS heap's and the renderers' peaks.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { openPage } from "./cdp-pipe.mjs";
+import { processesUnder } from "./process-memory.mjs";
 
 const [link, expectedText, dir, path = "worker"] = process.argv.slice(2);
 const picker = path === "picker";
@@ -21,44 +22,12 @@ const MIB = 1024 * 1024;
 const mib = (bytes) => Math.round((bytes / MIB) * 10) / 10;
 
 /** Memory of this Chromium's renderer processes (the page, and its service
- * worker), in bytes: resident, and private (USS: what is the process's own,
- * not the code and fonts every renderer shares). Only the renderers under
- * `browserPid`: another browser on the machine is not counted. */
+ * worker), in bytes: resident, and private. */
 function renderers(browserPid) {
-  const parents = new Map();
-  const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
-  for (const pid of pids) {
-    try {
-      // The parent is the 4th field, after the command in parentheses.
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      parents.set(Number(pid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // A process that ended meanwhile.
-    }
-  }
-  const under = (pid) => {
-    for (let at = pid, hops = 0; at > 1 && hops < 64; at = parents.get(at) ?? 0, hops++) {
-      if (at === browserPid) return true;
-    }
-    return false;
-  };
-  let rss = 0;
-  let private_ = 0;
-  for (const pid of pids) {
-    try {
-      if (!under(Number(pid))) continue;
-      const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (!command.includes("--type=renderer")) continue;
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-      const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(rollup)?.[1] ?? 0) * 1024;
-      rss += field("Rss");
-      private_ += field("Private_Clean") + field("Private_Dirty");
-    } catch {
-      // A process that ended meanwhile.
-    }
-  }
-  return { rss, private: private_ };
+  const found = processesUnder(browserPid, (command) => command.includes("--type=renderer"));
+  return { rss: sum(found, "rss"), private: sum(found, "private") };
 }
+const sum = (found, field) => found.reduce((total, process) => total + process[field], 0);
 
 const browser = await openPage();
 try {
