@@ -1,10 +1,10 @@
 import { type Browser, expect, type Locator, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-import { everyFile, expectOnlyMissingSent, partsCourier, reloadMidUpload, sendDamaged, writeBigFile } from "./helpers";
+import { everyFile, expectOnlyMissingSent, partsCourier, reloadMidUpload, sendDamaged, sendEncrypted, writeBigFile } from "./helpers";
 
 const MIB = 1024 * 1024;
 
@@ -136,12 +136,8 @@ test("a file the command line encrypts with a password opens in the browser, aft
   test.setTimeout(90_000);
   const name = "budget 2027.ods";
   const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
-  const file = path.join(mkdtempSync(path.join(own.files, "cli-")), name);
-  writeFileSync(file, bytes);
   const password = "seven swans";
-  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", own.courier.baseURL, "--password", password])
-    .toString()
-    .trim();
+  const link = sendEncrypted(own, name, bytes, "--password", password);
   expect(link).toContain("#");
 
   const { context, visitor } = await recipient(browser);

@@ -1,12 +1,12 @@
 import { expect, test } from "@playwright/test";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type Browser, type Page } from "puppeteer-core";
 
 import { launchFirefox } from "../firefox.mjs";
 
-import { md5 as md5sum, partsCourier, sendDamaged, writeBigFile } from "./helpers";
+import { md5 as md5sum, partsCourier, sendDamaged, sendEncrypted, writeBigFile } from "./helpers";
 
 // The share page's other path, its service worker, in a browser it is there
 // for: Firefox has no save-file picker.
@@ -46,9 +46,7 @@ test("in Firefox, an encrypted file streams through the share page's service wor
   const name = "field notes.txt";
   // Not a whole number of records; more than the worker reads at once.
   const bytes = Buffer.from(Array.from({ length: 40 * RECORD + 4321 }, (_, i) => (i * 31 + (i >> 16)) % 256));
-  const file = path.join(mkdtempSync(path.join(own.files, "firefox-")), name);
-  writeFileSync(file, bytes);
-  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", own.courier.baseURL]).toString().trim();
+  const link = sendEncrypted(own, name, bytes);
   const downloads = mkdtempSync(path.join(own.files, "downloads-"));
   const browser = await launchFirefox(downloads);
   try {

@@ -143,17 +143,23 @@ export function everyFile(dir: string): string[] {
 
 const RECORD = 65536;
 
+/** `courier send`s `bytes` as `name` to `own`'s Courier, encrypted (with
+ * `more` arguments: `--password P`): the share's link, its key after #. */
+export function sendEncrypted(own: ReturnType<typeof partsCourier>, name: string, bytes: Buffer, ...more: string[]): string {
+  const file = path.join(mkdtempSync(path.join(own.files, "sent-")), name);
+  writeFileSync(file, bytes);
+  return execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", own.courier.baseURL, ...more]).toString().trim();
+}
+
 /**
- * `courier send`s `bytes` as `name` to `own`'s Courier, encrypted, then
+ * `sendEncrypted`, then
  * changes one byte of the store's object in its record `record` (FORMAT.md:
  * each record is followed by its 16-byte tag): the share's link, its key
  * after #.
  */
 export function sendDamaged(own: ReturnType<typeof partsCourier>, name: string, bytes: Buffer, record: number): string {
-  const file = path.join(mkdtempSync(path.join(own.files, "damaged-")), name);
-  writeFileSync(file, bytes);
   const before = new Set(everyFile(own.dataDir));
-  const link = execFileSync(process.env.COURIER_BIN!, ["send", file, "--url", own.courier.baseURL]).toString().trim();
+  const link = sendEncrypted(own, name, bytes);
   const objectSize = bytes.length + 16 * (Math.floor(bytes.length / RECORD) + 1);
   const [object] = everyFile(own.dataDir).filter((kept) => !before.has(kept) && statSync(kept).size === objectSize);
   expect(object, "the new object in the store").toBeTruthy();
