@@ -35,6 +35,7 @@ CHECK_SPLIT = if grep -rqsF --include='*.js' __wasm_split_placeholder__ "$(1)/pk
 	exit 1; fi
 CHROMIUM_PATH ?= /usr/bin/chromium
 FIREFOX_PATH ?= /usr/bin/firefox-esr
+WEBKIT_DRIVER_PATH ?= /usr/bin/WebKitWebDriver
 NPM_STAMP := end2end/node_modules/.courier-installed
 # Tools need no LTO or full optimisation, which would cost minutes to install.
 # Garage (the test cluster) hashes every upload: lightly optimised.
@@ -52,7 +53,7 @@ BUILD_TOOL_CONFIG := $(foreach crate,brotli brotli-decompressor alloc-no-stdlib 
 # cargo-installed tools and npm's wasm-opt (cargo-leptos would otherwise try
 # to download binaryen, and this machine has no internet).
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
-export CHROMIUM_PATH FIREFOX_PATH
+export CHROMIUM_PATH FIREFOX_PATH WEBKIT_DRIVER_PATH
 
 .PHONY: run dev test bench build site tools browser wrk postgres lint unit e2e garage garage-tests clean
 
@@ -152,12 +153,14 @@ $(NPM_STAMP): end2end/package-lock.json
 	cd end2end && npm ci --no-audit --no-fund
 	touch $@
 
-## browser: Debian's Chromium for Playwright, and its Firefox ESR for the
-## share page's service-worker path (neither browser can be downloaded here)
+## browser: Debian's Chromium for Playwright, and its Firefox ESR and
+## WebKitGTK (Safari's engine, with a virtual display to run in) for the
+## share page's service-worker path (no browser can be downloaded here)
+BROWSER_PACKAGES := chromium firefox-esr webkit2gtk-driver xvfb
 browser:
-	@test -x "$(CHROMIUM_PATH)" -a -x "$(FIREFOX_PATH)" || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium firefox-esr; \
-		else sudo apt-get update && sudo apt-get install -y chromium firefox-esr; fi; }
+	@test -x "$(CHROMIUM_PATH)" -a -x "$(FIREFOX_PATH)" -a -x "$(WEBKIT_DRIVER_PATH)" -a -x /usr/bin/Xvfb || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y $(BROWSER_PACKAGES); \
+		else sudo apt-get update && sudo apt-get install -y $(BROWSER_PACKAGES); fi; }
 
 ## postgres: Debian's PostgreSQL 15, whose programs the share database's tests
 ## run as a throwaway cluster (no service is started or needed)
