@@ -56,9 +56,18 @@ export async function launchWebKit(downloads) {
   const env = { ...process.env, HOME: home, DISPLAY: display, XDG_CONFIG_HOME: `${home}/.config`,
     XDG_CACHE_HOME: `${home}/.cache`, XDG_DATA_HOME: `${home}/.local/share` };
   const driver = spawn(webkitDriverPath, [`--port=${port}`, "--host=127.0.0.1"], { stdio: "ignore", env });
+  // A driver that cannot start (not installed) says so at once, and never exits.
+  let unstarted = null;
+  driver.once("error", (error) => {
+    unstarted = error;
+  });
   const base = `http://127.0.0.1:${port}`;
   const exited = (child) =>
-    new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", resolve)));
+    new Promise((resolve) => {
+      if (unstarted && child === driver) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", resolve);
+    });
   // The browser is gone with its session; the display goes last, so nothing
   // of WebKit's still writes its home when that is removed.
   const stop = async () => {
@@ -88,6 +97,7 @@ export async function launchWebKit(downloads) {
         await call("GET", "/status");
         break;
       } catch (error) {
+        if (unstarted) throw new Error(`${webkitDriverPath} did not start (make browser installs it): ${unstarted.message}`);
         if (tries > 100) throw error;
         await sleep(100);
       }
