@@ -4,7 +4,7 @@
 // patched WebKit, which cannot be downloaded here. For the browser tests
 // (tests/webkit.spec.ts) and the bench (bench/share-download-webkit.mjs).
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 
@@ -24,6 +24,29 @@ function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** The processes under `pid` (its children, theirs…), by /proc. */
+function descendants(pid) {
+  const children = new Map();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // The parent is the 4th field, after the command in parentheses.
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(name)]);
+    } catch {
+      // A process that ended meanwhile.
+    }
+  }
+  const found = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const next = children.get(queue.shift()) ?? [];
+    found.push(...next);
+    queue.push(...next);
+  }
+  return found;
 }
 
 /** Xvfb on the first free display; resolves to its name (":N") and process. */
@@ -68,11 +91,32 @@ export async function launchWebKit(downloads) {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once("exit", resolve);
     });
-  // The browser is gone with its session; the display goes last, so nothing
-  // of WebKit's still writes its home when that is removed.
+  // The browser's processes (MiniBrowser and its web, network and GPU
+  // processes, which outlive the driver for a moment) are waited for, then
+  // the display, so that nothing of WebKit's still writes its home when
+  // that is removed.
   const stop = async () => {
+    const browser = descendants(driver.pid);
     driver.kill();
     await exited(driver);
+    // A zombie (ended, not yet reaped) writes nothing either.
+    const running = (pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+      } catch {
+        return false;
+      }
+    };
+    const alive = () => browser.filter(running);
+    for (let waited = 0; alive().length > 0 && waited < 5_000; waited += 100) await sleep(100);
+    for (const pid of alive()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone meanwhile.
+      }
+    }
     xvfb.kill();
     await exited(xvfb);
     rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
