@@ -77,7 +77,10 @@ export async function launchWebKit(downloads) {
   const { display, xvfb } = await startDisplay();
   const port = await freePort();
   const env = { ...process.env, HOME: home, DISPLAY: display, XDG_CONFIG_HOME: `${home}/.config`,
-    XDG_CACHE_HOME: `${home}/.cache`, XDG_DATA_HOME: `${home}/.local/share` };
+    XDG_CACHE_HOME: `${home}/.cache`, XDG_DATA_HOME: `${home}/.local/share`,
+    // Mesa's shader cache was still being written after the browser had
+    // closed (in CI, on the first launch), as its home was removed.
+    MESA_SHADER_CACHE_DISABLE: "true", MESA_GLSL_CACHE_DISABLE: "true" };
   const driver = spawn(webkitDriverPath, [`--port=${port}`, "--host=127.0.0.1"], { stdio: "ignore", env });
   // A driver that cannot start (not installed) says so at once, and never exits.
   let unstarted = null;
@@ -119,7 +122,20 @@ export async function launchWebKit(downloads) {
     }
     xvfb.kill();
     await exited(xvfb);
-    rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    // A test's outcome does not hang on its temporary folder: one that is
+    // still being written to is tried again, then left with a warning.
+    for (let tries = 1; ; tries++) {
+      try {
+        rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+        break;
+      } catch (error) {
+        if (tries === 5) {
+          console.warn(`webkit.mjs: ${home} is left behind: ${error.message}`);
+          break;
+        }
+        await sleep(1_000);
+      }
+    }
   };
   const call = async (method, path, body) => {
     const response = await fetch(base + path, {
