@@ -64,13 +64,15 @@ enum Route {
     SealedShare,
     /// `/s/<id>/<n>/e2e`, a key proved and a download counted.
     SealedDownload,
+    /// `/s/<id>/<n>/e2e/renew`, a new URL for a download under way.
+    SealedRenewal,
     /// `/sign-in`, the upload password (`COURIER_UPLOAD_ACCESS=password`).
     SignIn,
     Other,
 }
 
 impl Route {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 12] = [
         Self::Page,
         Self::SignUpload,
         Self::SignDownload,
@@ -80,6 +82,7 @@ impl Route {
         Self::ShareDownload,
         Self::SealedShare,
         Self::SealedDownload,
+        Self::SealedRenewal,
         Self::SignIn,
         Self::Other,
     ];
@@ -95,6 +98,7 @@ impl Route {
                 Some((_, "qr.svg")) => Self::Other,
                 Some((_, "e2e")) => Self::SealedShare,
                 Some((_, rest)) if rest.ends_with("/e2e") => Self::SealedDownload,
+                Some((_, rest)) if rest.ends_with("/e2e/renew") => Self::SealedRenewal,
                 Some(_) => Self::ShareDownload,
             },
             _ => match Endpoint::of_path(path) {
@@ -117,6 +121,7 @@ impl Route {
             Self::ShareDownload => "/s/<id>/<n>",
             Self::SealedShare => "/s/<id>/e2e",
             Self::SealedDownload => "/s/<id>/<n>/e2e",
+            Self::SealedRenewal => "/s/<id>/<n>/e2e/renew",
             Self::SignIn => "/sign-in",
             Self::Other => "other",
         }
@@ -201,6 +206,7 @@ impl Metrics {
             | Route::ShareDownload
             | Route::SealedShare
             | Route::SealedDownload
+            | Route::SealedRenewal
             | Route::SignIn
             | Route::Other => {}
         }
@@ -334,6 +340,7 @@ mod tests {
         assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/qr.svg"), Route::Other);
         assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/e2e"), Route::SealedShare);
         assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/2/e2e"), Route::SealedDownload);
+        assert_eq!(Route::of("/s/bh7HlS0IKnZsn82ewm52zg/2/e2e/renew"), Route::SealedRenewal);
         assert_eq!(Route::SharePage.label(), "/s/<id>");
         assert_eq!(Route::ShareDownload.label(), "/s/<id>/<n>");
         assert_eq!(Route::of("/sign-in"), Route::SignIn);

@@ -114,10 +114,20 @@ macro_rules! swept {
         "(s.swept_at IS NOT NULL)"
     };
 }
+/// For file `f`, the seconds its last counted download may still run after
+/// it was counted: an encrypted file's `sealed_download_window` (fetched in
+/// ranges, with new URLs), none for a plain one (one GET, already started).
+macro_rules! sealed_window {
+    () => {
+        "(CASE WHEN f.seal IS NULL THEN 0 \
+         WHEN 900 + f.size / 262144 < 86400 THEN 900 + f.size / 262144 ELSE 86400 END)"
+    };
+}
 /// Over long enough to be swept, `$ended_by` being `now - grace`: revoked
 /// (at once), expired by then, or every file used up with the last download
-/// counted by then (a share whose downloads were counted before migration
-/// 0003 kept no time: its creation is the latest known).
+/// counted by then, and an encrypted one's window over (a share whose
+/// downloads were counted before migration 0003 kept no time: its creation
+/// is the latest known).
 macro_rules! sweepable {
     ($ended_by:literal) => {
         concat!(
@@ -127,7 +137,9 @@ macro_rules! sweepable {
             expired!($ended_by),
             " OR (",
             all_used_up!(),
-            " AND COALESCE((SELECT MAX(f.last_download_at) FROM share_files AS f WHERE f.share_id = s.id), s.created_at) <= ",
+            " AND COALESCE((SELECT MAX(f.last_download_at + ",
+            sealed_window!(),
+            ") FROM share_files AS f WHERE f.share_id = s.id), s.created_at) <= ",
             $ended_by,
             "))"
         )
@@ -501,6 +513,30 @@ impl ShareDb {
         now: OffsetDateTime,
     ) -> Result<SharedFile, ShareRefusal> {
         self.take(Take::Sealed, id, file, now).await
+    }
+
+    /// Encrypted file `file` (0-based) of share `id`, for a download of it
+    /// already counted that asks for a new URL of its object: the share may
+    /// have reached its download limit since (that download may be the
+    /// last), but not been revoked, nor expired, nor swept. Counts nothing.
+    pub async fn continue_sealed_download(
+        &self,
+        id: &str,
+        file: usize,
+        now: OffsetDateTime,
+    ) -> Result<SharedFile, ShareRefusal> {
+        let stored = self.stored(look_up(id), now).await?.ok_or(ShareRefusal::NotFound)?;
+        match stored.state() {
+            ShareState::Revoked => return Err(ShareRefusal::Revoked),
+            ShareState::Expired => return Err(ShareRefusal::Expired),
+            ShareState::Live | ShareState::LimitReached if stored.swept => return Err(ShareRefusal::Deleted),
+            ShareState::Live | ShareState::LimitReached => {}
+        }
+        stored
+            .files
+            .into_iter()
+            .find(|shared| shared.index == file && shared.seal.is_some())
+            .ok_or(ShareRefusal::NotFound)
     }
 
     /// [`take_download`](Self::take_download) for a download that comes

@@ -39,6 +39,6 @@ pub use db::tokens::{ApiToken, TokenRefusal, valid_token_name};
 pub use db::{DbStatus, MOST_SHARES_AT_ONCE, ShareDb};
 pub use error::{DbError, ShareRefusal};
 pub use share::{
-    NewFile, NewRules, NewShare, PasswordChange, RuleChange, Share, ShareId, ShareRecord, ShareState, SharedFile,
-    SweptShare,
+    LONGEST_SEALED_DOWNLOAD, NewFile, NewRules, NewShare, PasswordChange, RuleChange, SEALED_DOWNLOAD_GRACE,
+    SLOWEST_SEALED_DOWNLOAD, Share, ShareId, ShareRecord, ShareState, SharedFile, SweptShare, sealed_download_window,
 };

@@ -9,6 +9,28 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
+/// How long one counted download of an encrypted file may go on asking for
+/// new URLs of its object (the share page fetches it in ranges, each URL
+/// lasting a minute), and so how long after its last counted download a
+/// share used up keeps such a file: [`SEALED_DOWNLOAD_GRACE`], plus the
+/// object's time at [`SLOWEST_SEALED_DOWNLOAD`] bytes a second, at most
+/// [`LONGEST_SEALED_DOWNLOAD`]. (The sweep's SQL, `sealed_window!`, says
+/// the same in seconds.)
+pub fn sealed_download_window(size: u64) -> std::time::Duration {
+    let streaming = size / SLOWEST_SEALED_DOWNLOAD;
+    std::time::Duration::from_secs(
+        SEALED_DOWNLOAD_GRACE
+            .saturating_add(streaming)
+            .min(LONGEST_SEALED_DOWNLOAD),
+    )
+}
+/// Seconds any encrypted download may take: 15 minutes.
+pub const SEALED_DOWNLOAD_GRACE: u64 = 900;
+/// The slowest download allowed for: 256 KiB/s.
+pub const SLOWEST_SEALED_DOWNLOAD: u64 = 262_144;
+/// The longest window, in seconds, whatever the size: a day.
+pub const LONGEST_SEALED_DOWNLOAD: u64 = 86_400;
+
 /// Random bytes in an id: 128 bits, as many as a v4 UUID's and then some.
 const ID_BYTES: usize = 16;
 /// `ID_BYTES` in URL-safe base64 without padding.
@@ -259,6 +281,17 @@ impl fmt::Debug for Share {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_encrypted_download_may_run_for_its_size_at_the_slowest_within_a_day() {
+        let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
+        assert_eq!(sealed_download_window(0), minutes(15));
+        assert_eq!(
+            sealed_download_window(4 << 30),
+            minutes(15) + std::time::Duration::from_secs(16_384)
+        );
+        assert_eq!(sealed_download_window(u64::MAX), minutes(24 * 60));
+    }
 
     #[test]
     fn random_ids_parse_back_and_differ() {

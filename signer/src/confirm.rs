@@ -62,7 +62,8 @@ impl Signer {
             | TokenScope::Unlock
             | TokenScope::Nonce
             | TokenScope::Session
-            | TokenScope::Request => Err(SignError::NotThisFile),
+            | TokenScope::Request
+            | TokenScope::Download => Err(SignError::NotThisFile),
         }
     }
 

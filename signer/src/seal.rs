@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use wire::seal::{Kdf, MAX_KDF_ITERATIONS, MAX_SEAL_LEN, MIN_KDF_ITERATIONS, SealedFile};
 
 use crate::Signer;
-use crate::token::{TokenScope, UploadToken, nonce_subject};
+use crate::token::{TokenScope, UploadToken, download_subject, nonce_subject};
 
 /// The object metadata that carries a file's seal.
 pub const SEAL_METADATA: &str = "courier-seal";
@@ -150,6 +150,33 @@ impl Signer {
             now + NONCE_TTL,
         );
         format!("{random}.{token}")
+    }
+
+    /// What a counted download of file `index` (0-based) of share `id`
+    /// gets to ask for new URLs of its object while it streams, without
+    /// counting again, until `expires_at` (the share database's
+    /// `sealed_download_window`). The share's rules are checked again at
+    /// each renewal: a revoked share renews nothing.
+    pub fn download_token(&self, id: &str, index: usize, expires_at: OffsetDateTime) -> String {
+        UploadToken::issue(
+            &self.0.secret,
+            TokenScope::Download,
+            &download_subject(id, index),
+            expires_at,
+        )
+    }
+
+    /// Whether `token` is a [`download_token`](Self::download_token) of
+    /// this file, unexpired.
+    pub fn check_download_token(&self, id: &str, index: usize, token: &str, now: OffsetDateTime) -> bool {
+        UploadToken::verify_scoped(
+            &self.0.secret,
+            TokenScope::Download,
+            token,
+            &download_subject(id, index),
+            now,
+        )
+        .is_ok()
     }
 
     /// Whether `nonce` is one [`key_nonce`](Self::key_nonce) made for share `id`, unexpired.

@@ -86,6 +86,9 @@ pub enum TokenScope {
     Session,
     /// One file request (its id): its maker's controls. Never a link to a file.
     Request,
+    /// One counted download of an encrypted file (see [`download_subject`]):
+    /// new URLs for it while it streams. Never a link to a file.
+    Download,
 }
 
 impl TokenScope {
@@ -100,6 +103,7 @@ impl TokenScope {
             Self::Nonce => "n",
             Self::Session => "a",
             Self::Request => "q",
+            Self::Download => "d",
         }
     }
 }
@@ -156,7 +160,8 @@ impl UploadToken {
             | TokenScope::Unlock
             | TokenScope::Nonce
             | TokenScope::Session
-            | TokenScope::Request => {
+            | TokenScope::Request
+            | TokenScope::Download => {
                 return Err(TokenError::Forged);
             }
         };
@@ -208,6 +213,12 @@ pub fn nonce_subject(share_id: &str, random: &str) -> String {
     format!("{share_id}\n{random}")
 }
 
+/// What a download token signs: the share and the file's index (a file's
+/// number is never given to another file, FORMAT.md).
+pub fn download_subject(share_id: &str, index: usize) -> String {
+    format!("{share_id}\n{index}")
+}
+
 /// A token's three parts, read but not yet checked.
 struct Parsed {
     scope: TokenScope,
@@ -232,6 +243,7 @@ impl Parsed {
             "n" => TokenScope::Nonce,
             "a" => TokenScope::Session,
             "q" => TokenScope::Request,
+            "d" => TokenScope::Download,
             _ => return Err(TokenError::Malformed),
         };
         if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {

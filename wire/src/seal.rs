@@ -127,12 +127,23 @@ pub struct KeyProof {
     pub proof: String,
 }
 
-/// The answer to a proof: where to GET the object, for 60 seconds.
+/// The answer to a proof (and to a renewal): where to GET the object, for
+/// 60 seconds, and what asks for a new URL of it once that one has expired,
+/// for as long as this download may run (`POST /s/<id>/<n>/e2e/renew`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedDownload {
     pub url: String,
     /// RFC 3339, UTC.
     pub expires_at: String,
+    /// Empty from a Courier that does not renew.
+    #[serde(default)]
+    pub renew: String,
+}
+
+/// A counted download asking for a new URL of its object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadRenewal {
+    pub renew: String,
 }
 
 /// A refusal on the `e2e` routes.

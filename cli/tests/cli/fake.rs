@@ -246,6 +246,7 @@ async fn prove(
     Json(SealedDownload {
         url: format!("{}/store/{id}/{number}", fake.base),
         expires_at: "2030-01-01T00:00:00Z".to_owned(),
+        renew: String::new(),
     })
     .into_response()
 }

@@ -10,8 +10,9 @@
 //!   (from 1) atomically and answers 302 to a GET that works for a minute,
 //!   so the bytes go straight from the store;
 //! - `GET /s/<id>/qr.svg`: the link as a QR code, for the sender's card;
-//! - `GET /s/<id>/e2e` and `POST /s/<id>/<n>/e2e` ([`sealed`]): an
-//!   encrypted share's sealed names, and its downloads for a proof of the key.
+//! - `GET /s/<id>/e2e`, `POST /s/<id>/<n>/e2e` and `…/e2e/renew`
+//!   ([`sealed`]): an encrypted share's sealed names, its downloads for a
+//!   proof of the key, and new URLs for a download under way.
 //!
 //! Files of shares that are over are deleted by [`sweeper`].
 
@@ -35,6 +36,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(shares: Shares) -> Router<S> {
         .route("/s/{id}/qr.svg", get(page::qr_code))
         .route("/s/{id}/e2e", get(sealed::files))
         .route("/s/{id}/{file}/e2e", axum::routing::post(sealed::download))
+        .route("/s/{id}/{file}/e2e/renew", axum::routing::post(sealed::renew))
         .route("/s/{id}/{file}", get(download::download).head(download::refuse_head))
         .with_state(shares)
 }

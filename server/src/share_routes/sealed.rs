@@ -7,7 +7,12 @@
 //!   right proof counts a download (as `/s/<id>/<n>` does for a plain file)
 //!   and answers a GET on the store that works for a minute; a wrong one is
 //!   401, and more than [`super::attempts::TRIES_PER_MINUTE`] wrong ones a
-//!   minute from one client 429.
+//!   minute from one client 429. With the URL comes a token that renews it
+//!   while the download may run;
+//! - `POST /s/<id>/<n>/e2e/renew`: that token, for a new URL of the same
+//!   object (the page fetches it in ranges, and a URL lasts a minute).
+//!   Counts nothing; refused once the share is revoked, expired or swept,
+//!   or the token's window is over.
 //!
 //! Courier never holds a key that opens the files: the secret is in the
 //! link's fragment, which browsers do not send.
@@ -19,10 +24,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use courier_shares::{Share, ShareRefusal};
+use courier_shares::{Share, ShareRefusal, sealed_download_window};
 use signer::seal::Seal;
 use time::OffsetDateTime;
-use wire::seal::{E2eRefusal, KeyProof, SealedDownload, SealedShare};
+use wire::seal::{DownloadRenewal, E2eRefusal, KeyProof, SealedDownload, SealedShare};
 
 use super::service::Shares;
 use app::error::CourierError;
@@ -120,11 +125,15 @@ pub async fn download(
     {
         Ok(url) => {
             tracing::info!(share = %id, file = index + 1, downloads = taken.downloads, "an encrypted share download");
+            let renew = shares
+                .signer
+                .download_token(&id, index, now + sealed_download_window(taken.size));
             answer(
                 StatusCode::OK,
                 &SealedDownload {
                     url,
                     expires_at: signer::rfc3339(now + signer::SHARE_DOWNLOAD_TTL),
+                    renew,
                 },
             )
         }
@@ -138,6 +147,53 @@ pub async fn download(
             refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The download could not be prepared. It was not counted: try again in a moment.",
+            )
+        }
+    }
+}
+
+/// `POST /s/<id>/<n>/e2e/renew`
+pub async fn renew(
+    State(shares): State<Shares>,
+    Path((id, file)): Path<(String, String)>,
+    renewal: Result<Json<DownloadRenewal>, JsonRejection>,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let Ok(Json(renewal)) = renewal else {
+        return refusal(StatusCode::BAD_REQUEST, "Send the renewal as JSON: {\"renew\": …}.");
+    };
+    let Some(index) = file.parse::<usize>().ok().and_then(|n| n.checked_sub(1)) else {
+        return refused(ShareRefusal::NotFound);
+    };
+    // The token first: a forged or stale one costs no lookup.
+    if !shares.signer.check_download_token(&id, index, &renewal.renew, now) {
+        return refusal(
+            StatusCode::UNAUTHORIZED,
+            "This download went on for longer than it may: start it again.",
+        );
+    }
+    let shared = match shares.db.continue_sealed_download(&id, index, now).await {
+        Ok(shared) => shared,
+        Err(refusal) => return refused(refusal),
+    };
+    match shares
+        .signer
+        .sealed_share_download(&shared.key, &shared.filename, now)
+        .await
+    {
+        Ok(url) => answer(
+            StatusCode::OK,
+            &SealedDownload {
+                url,
+                expires_at: signer::rfc3339(now + signer::SHARE_DOWNLOAD_TTL),
+                renew: renewal.renew,
+            },
+        ),
+        Err(error) => {
+            tracing::error!(share = %id, file = index + 1, %error, "an encrypted download's URL could not be renewed");
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The download could not go on. Try again in a moment.",
             )
         }
     }

@@ -145,6 +145,102 @@ async fn an_encrypted_file_downloads_only_for_a_proof_of_its_key() {
     assert!(held.headers().contains_key(reqwest::header::RETRY_AFTER));
 }
 
+async fn post_renewal(courier: &TestCourier, id: &str, number: u32, token: &str) -> reqwest::Response {
+    courier
+        .http
+        .post(format!("{}/s/{id}/{number}/e2e/renew", courier.base))
+        .json(&wire::seal::DownloadRenewal {
+            renew: token.to_owned(),
+        })
+        .send()
+        .await
+        .expect("Courier answers")
+}
+
+/// The share page fetches an encrypted object in ranges, and a URL lasts a
+/// minute: a counted download renews its URL without counting again, even
+/// once it used the share's last download, until the sender revokes it.
+#[tokio::test]
+async fn a_download_under_way_renews_its_url_until_the_share_is_revoked() {
+    let courier = TestCourier::start().await;
+    let (seal, _) = seal_with(&AUTH);
+    let ciphertext = sample_bytes(70_000);
+    let link = sealed_upload(&courier, &seal, &ciphertext).await;
+    let id = link.share.clone().expect("a share").id;
+    let one = RuleChange {
+        max_downloads: Some(1),
+        ..RuleChange::default()
+    };
+    assert_eq!(
+        courier.update_share(&share_ref(&link), &one).await.status(),
+        StatusCode::OK
+    );
+
+    let nonce = sealed_share(&courier, &id).await.nonce;
+    let right = post_proof(&courier, &id, 1, &nonce, &prove(&AUTH, &nonce)).await;
+    assert_eq!(right.status(), StatusCode::OK);
+    let download: SealedDownload = right.json().await.expect("a SealedDownload");
+    assert!(download.renew.starts_with("d."), "{}", download.renew);
+    // A range, as the page asks for it.
+    let ranged = courier
+        .http
+        .get(&download.url)
+        .header(reqwest::header::RANGE, "bytes=65536-69999")
+        .send()
+        .await
+        .expect("the store answers");
+    assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.bytes().await.expect("the range").as_ref(), &ciphertext[65_536..]);
+
+    // That was the last download: another is refused, this one goes on.
+    assert_eq!(courier.share_get(&format!("{id}/e2e")).await.status(), StatusCode::GONE);
+    let another = post_proof(&courier, &id, 1, &nonce, &prove(&AUTH, &nonce)).await;
+    assert_eq!(another.status(), StatusCode::GONE);
+    let renewed = post_renewal(&courier, &id, 1, &download.renew).await;
+    assert_eq!(renewed.status(), StatusCode::OK);
+    assert_eq!(renewed.headers()[reqwest::header::CACHE_CONTROL], "no-store");
+    let renewed: SealedDownload = renewed.json().await.expect("a SealedDownload");
+    assert_eq!(renewed.renew, download.renew);
+    let got = courier.download(&renewed.url).await;
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.expect("the body").as_ref(), ciphertext.as_slice());
+    let status = courier.share_status(&[share_ref(&link)]).await;
+    let status: Vec<app::share::ShareLink> = status.json().await.expect("statuses");
+    assert_eq!(status[0].files[0].downloads, 1, "a renewal counts nothing");
+
+    // Only with its own token, for its own file.
+    let other = sealed_upload(&courier, &seal, b"another").await;
+    let other_id = other.share.expect("a share").id;
+    for (share, number, token) in [
+        (id.as_str(), 2, download.renew.as_str()),
+        (other_id.as_str(), 1, download.renew.as_str()),
+        (id.as_str(), 1, "d.9999999999.AAAA"),
+        (id.as_str(), 1, ""),
+    ] {
+        let refused = post_renewal(&courier, share, number, token).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNAUTHORIZED,
+            "{share}/{number} with {token:?}"
+        );
+    }
+    let malformed = courier
+        .http
+        .post(format!("{}/s/{id}/1/e2e/renew", courier.base))
+        .body("renew")
+        .send()
+        .await
+        .expect("Courier answers");
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+
+    // Revoked: the download stops at its next renewal, with the reason.
+    assert_eq!(courier.revoke_share(&share_ref(&link)).await.status(), StatusCode::OK);
+    let revoked = post_renewal(&courier, &id, 1, &download.renew).await;
+    assert_eq!(revoked.status(), StatusCode::GONE);
+    let refusal: wire::seal::E2eRefusal = revoked.json().await.expect("a refusal");
+    assert!(refusal.error.contains("took this link back"), "{}", refusal.error);
+}
+
 #[tokio::test]
 async fn seals_are_checked_and_an_encrypted_link_keeps_its_password_in_its_key() {
     let courier = TestCourier::start().await;

@@ -61,6 +61,7 @@ fn main() -> ExitCode {
         owner::set_rules_never_revives_a_share_taken_back_or_deleted,
         owner::a_rule_change_and_a_sweep_never_both_win,
         sweep::sweep_claims_what_is_over_after_its_grace,
+        sweep::an_encrypted_download_under_way_keeps_its_file,
         sweep::sweep_claims_at_most_max,
         sweep::a_released_share_is_claimed_again,
         sweep::concurrent_sweeps_never_claim_a_share_twice,

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration as Grace;
 
-use courier_shares::{ShareDb, ShareId, ShareState, SweptShare};
+use courier_shares::{ShareDb, ShareId, ShareState, SweptShare, sealed_download_window};
 use time::{Duration, OffsetDateTime};
 
 use crate::backend::NamedBackend;
@@ -85,6 +85,66 @@ pub async fn sweep_claims_what_is_over_after_its_grace(backend: NamedBackend) {
 }
 
 /// No more than `max` at a time; and none for `max` 0.
+/// The last download an encrypted file had goes on after its share is used
+/// up (the page fetches its object in ranges, renewing the URL), counting
+/// nothing; the file stays for that download's window, then is swept. A
+/// revoked or expired share, or a plain file, renews nothing.
+pub async fn an_encrypted_download_under_way_keeps_its_file(backend: NamedBackend) {
+    let database = backend.fresh().await;
+    let db = database.open().await;
+    let size = 262_144 * 600;
+    let mut new = new_share(2, Some(1), None);
+    new.files[0].seal = Some("eyJ2IjoxfQ".into());
+    new.files[0].size = size;
+    let id = created(&db, new).await;
+    let counted = t0();
+    db.take_sealed_download(id.as_str(), 0, counted).await.expect("counted");
+    take(&db, &id, 1, counted).await;
+    let later = counted + Duration::minutes(20);
+    assert_eq!(
+        refusal(db.take_sealed_download(id.as_str(), 0, later).await),
+        "LimitReached"
+    );
+    let going_on = db
+        .continue_sealed_download(id.as_str(), 0, later)
+        .await
+        .expect("goes on");
+    assert_eq!((going_on.index, going_on.downloads, going_on.size), (0, 1, size));
+    assert_eq!(
+        refusal(db.continue_sealed_download(id.as_str(), 1, later).await),
+        "NotFound"
+    );
+    assert_eq!(
+        refusal(db.continue_sealed_download(id.as_str(), 7, later).await),
+        "NotFound"
+    );
+
+    // 15 minutes, and 10 at 256 KiB/s; then the grace, as for any share.
+    assert_eq!(sealed_download_window(size), Grace::from_secs(25 * 60));
+    let over = counted + Duration::minutes(25) + Duration::seconds(120);
+    assert_eq!(claim(&db, over - Duration::seconds(1), 10).await, []);
+    assert_eq!(ids(&claim(&db, over, 10).await), HashSet::from([id.clone()]));
+    assert_eq!(
+        refusal(db.continue_sealed_download(id.as_str(), 0, over).await),
+        "Deleted"
+    );
+
+    // Revoked, or expired: no more.
+    for ends in ["revoked", "expired"] {
+        let mut new = new_share(1, None, Some(Duration::hours(1)));
+        new.files[0].seal = Some("eyJ2IjoxfQ".into());
+        let id = created(&db, new).await;
+        db.take_sealed_download(id.as_str(), 0, counted).await.expect("counted");
+        let (now, refused) = if ends == "revoked" {
+            db.revoke(id.as_str(), counted).await.expect("revoked");
+            (counted, "Revoked")
+        } else {
+            (counted + Duration::hours(1), "Expired")
+        };
+        assert_eq!(refusal(db.continue_sealed_download(id.as_str(), 0, now).await), refused);
+    }
+}
+
 pub async fn sweep_claims_at_most_max(backend: NamedBackend) {
     let database = backend.fresh().await;
     let db = database.open().await;
