@@ -50,6 +50,11 @@
   // of a slow reader (a file being written) instead of waiting on each write.
   var QUEUE = { highWaterMark: 8 };
   var OUTPUT_CHUNK = 16 * 65536;
+  // How much of an encrypted object the share page asks the store for at
+  // once (storeRanges), and how long openObject waits before asking again
+  // for what a broken connection did not bring.
+  var RANGE_BYTES = 16 * 1024 * 1024;
+  var RETRY_PAUSES_MS = [1000, 3000, 6000];
 
   var encoder = new TextEncoder();
   var decoder = new TextDecoder("utf-8", { fatal: true });
@@ -61,7 +66,10 @@
   // "damaged" (a record or the metadata does not open), "truncated" (the
   // object ends early), "size" (it opens to another size than the
   // metadata's), "key" (the metadata does not open: a wrong key or
-  // password), "input" (a malformed argument).
+  // password), "input" (a malformed argument); fetching the object
+  // (storeRanges): "store" (the store refused, `detail` its HTTP status),
+  // "refused" (Courier would not renew its URL, `detail` its sentence),
+  // "network".
   function SealError(code, message) {
     var error = new Error(message);
     error.name = "SealError";
@@ -729,8 +737,12 @@
     }
   }
 
-  // The file's bytes, as a ReadableStream, from `body`, the object's (a
-  // fetch's body; any ReadableStream of bytes). Checks as `decryptor` does,
+  // The file's bytes, as a ReadableStream, from `body`, the object's: a
+  // fetch's body, any ReadableStream of bytes, or a source of its pieces in
+  // order (`open(position)`, a promise of a stream of the object from
+  // `position`, or of null at its end; optionally `resumable()`, true when
+  // a piece the network broke may be asked for again from where it broke,
+  // and `close()`), as storeRanges makes. Checks as `decryptor` does,
   // erroring the stream with a SealError. Made for gigabytes: it reads into
   // one buffer of READ_RECORDS records, used again for each (through a BYOB
   // reader where the body is a byte stream, as a fetch's is), and hands on each
@@ -753,19 +765,64 @@
         onEnd(how, error);
       }
     }
-    var reader = null;
+    var source = typeof body.getReader === "function" ? oneBody(body) : body;
+    var reader = null; // the current piece's, null between pieces
     var byob = false;
-    try {
-      reader = body.getReader({ mode: "byob" });
-      byob = true;
-    } catch (error) {
-      reader = body.getReader();
-    }
+    var position = 0; // bytes of the object read so far
+    var retries = 0;
     var buffer = new Uint8Array(READ_RECORDS * SEALED_RECORD_SIZE);
     var filled = 0; // bytes read into `buffer`
     var head = 0; // where in it the next record starts
     var rest = null; // a default reader's chunk, what did not fit yet
     var ended = false;
+
+    // The next piece of the object, from `position`; none: the object ended.
+    function openPiece() {
+      return Promise.resolve(source.open(position)).then(function (piece) {
+        if (!piece) {
+          ended = true;
+          return;
+        }
+        try {
+          reader = piece.getReader({ mode: "byob" });
+          byob = true;
+        } catch (error) {
+          reader = piece.getReader();
+          byob = false;
+        }
+      });
+    }
+
+    // A broken read: from a source that can, the object is asked for again
+    // from the first byte no record has started with, after a pause, into
+    // a new buffer (a failed BYOB read does not give back the one it was lent).
+    function retryRead(error) {
+      return pause(error).then(function () {
+        if (reader) {
+          reader.cancel().catch(function () {});
+          reader = null;
+        }
+        position -= filled - head + (rest ? rest.length : 0);
+        buffer = new Uint8Array(READ_RECORDS * SEALED_RECORD_SIZE);
+        filled = 0;
+        head = 0;
+        rest = null;
+      });
+    }
+
+    // Resolves after the next of RETRY_PAUSES_MS, for what the network did
+    // to a source that can be asked again; rejects with `error` otherwise,
+    // or once the pauses are used up without a byte read since.
+    function pause(error) {
+      // Never a refusal, nor a record that does not open.
+      var broken = error && (error.code === "network" || (!error.code && error.name === "TypeError"));
+      var again = broken && source.resumable && source.resumable() && retries < RETRY_PAUSES_MS.length;
+      if (!again) {
+        return Promise.reject(error);
+      }
+      var wait = RETRY_PAUSES_MS[retries++];
+      return new Promise(function (resolve) { setTimeout(resolve, wait); });
+    }
     var last = false; // the last record has started
     var index = 0;
     var opened = 0;
@@ -788,23 +845,33 @@
         rest = fits < rest.length ? rest.subarray(fits) : null;
         return Promise.resolve();
       }
+      if (!reader) {
+        // A piece the network did not open: asked for again after a pause.
+        return openPiece().catch(pause);
+      }
       if (byob) {
         return reader.read(new Uint8Array(buffer.buffer, filled, buffer.length - filled)).then(function (step) {
           if (step.value) {
             // The same memory, given back under a new ArrayBuffer.
             buffer = new Uint8Array(step.value.buffer);
             filled += step.value.byteLength;
+            position += step.value.byteLength;
+            retries = step.value.byteLength > 0 ? 0 : retries;
           }
-          ended = step.done;
-        });
+          if (step.done) {
+            reader = null;
+          }
+        }, retryRead);
       }
       return reader.read().then(function (step) {
         if (step.done) {
-          ended = true;
+          reader = null;
         } else {
           rest = asBytes(step.value);
+          position += rest.length;
+          retries = rest.length > 0 ? 0 : retries;
         }
-      });
+      }, retryRead);
     }
 
     function start(length, isLast) {
@@ -881,9 +948,18 @@
       return filling;
     }
 
+    function stop(reason) {
+      var stopping = reader ? reader.cancel(reason) : Promise.resolve();
+      reader = null;
+      if (source.close) {
+        source.close();
+      }
+      return stopping;
+    }
+
     function fail(controller, error) {
       controller.error(error);
-      reader.cancel(error).catch(function () {});
+      stop(error).catch(function () {});
       end("error", error);
     }
 
@@ -920,9 +996,167 @@
       },
       cancel: function (reason) {
         end("cancelled");
-        return reader.cancel(reason);
+        return stop(reason);
       },
     }, { highWaterMark: QUEUE.highWaterMark });
+  }
+
+  // openObject's source for an object given whole, as one stream.
+  function oneBody(body) {
+    var given = false;
+    return {
+      open: function () {
+        var piece = given ? null : body;
+        given = true;
+        return piece;
+      },
+    };
+  }
+
+  // openObject's source for the object at `url` (presigned GET, `size`
+  // bytes): fetched RANGE_BYTES at a time, each range asked for as soon as
+  // the one before it answers, so that the network never waits on the page
+  // and the page never holds more than two ranges of ciphertext. (WebKit
+  // reads a fetch's body as fast as the network gives it, whatever its
+  // reader takes: a 4 GiB file fetched whole held 4.4 GiB, issue 29.) A
+  // broken range is asked for again from where it broke (openObject's
+  // retries). `options.renew()`, a promise of a new URL, is asked for when
+  // the store refuses the URL (403: it lasts a minute), once per range.
+  // A store that ignores Range (200) gives the whole object at once.
+  function storeRanges(url, size, options) {
+    var renew = options && options.renew;
+    var rangeBytes = (options && options.rangeBytes) || RANGE_BYTES;
+    var ahead = null; // {start, answer}: the next range, asked for already
+    var whole = false; // the store answered with the whole object
+    var closed = false;
+
+    function get(start, renewed) {
+      var last = Math.min(size, start + rangeBytes) - 1;
+      return fetch(url, {
+        mode: "cors",
+        credentials: "omit",
+        cache: "no-store",
+        referrerPolicy: "no-referrer",
+        headers: { Range: "bytes=" + start + "-" + last },
+      }).then(
+        function (response) {
+          if (response.status === 206 && response.body) {
+            return { body: response.body, next: last + 1 };
+          }
+          if (response.status === 200 && start === 0 && response.body) {
+            whole = true;
+            return { body: response.body, next: size };
+          }
+          if (response.body) {
+            response.body.cancel().catch(function () {});
+          }
+          if (response.status === 416) {
+            // Shorter than its record says: openObject finds it cut.
+            return { body: null, next: size };
+          }
+          if (response.status === 403 && renew && !renewed) {
+            return renew().then(function (fresh) {
+              url = fresh;
+              return get(start, true);
+            });
+          }
+          var refused = SealError("store", "The store refused the file (HTTP " + response.status + ").");
+          refused.detail = String(response.status);
+          throw refused;
+        },
+        function () {
+          throw SealError("network", "The connection to the store broke.");
+        }
+      );
+    }
+
+    function drop(range) {
+      range.answer.then(function (got) {
+        if (got && got.body) {
+          got.body.cancel().catch(function () {});
+        }
+      }, function () {});
+    }
+
+    return {
+      resumable: function () { return !whole; },
+      // Resolves once the store has answered for the first range (so that
+      // a refusal is known before anything is saved); open(0) takes it.
+      ready: function () {
+        if (!ahead) {
+          ahead = { start: 0, answer: get(0, false) };
+          ahead.answer.catch(function () {});
+        }
+        return ahead.answer.then(function () {});
+      },
+      open: function (position) {
+        if (closed || position >= size) {
+          return Promise.resolve(null);
+        }
+        var answer;
+        if (ahead && ahead.start === position) {
+          answer = ahead.answer;
+        } else if (whole) {
+          // Everything came in the first answer.
+          return Promise.resolve(null);
+        } else {
+          if (ahead) {
+            drop(ahead);
+          }
+          answer = get(position, false);
+        }
+        ahead = null;
+        return answer.then(function (got) {
+          if (!closed && got.next < size) {
+            ahead = { start: got.next, answer: get(got.next, false) };
+            ahead.answer.catch(function () {});
+          }
+          return got.body;
+        });
+      },
+      close: function () {
+        closed = true;
+        if (ahead) {
+          drop(ahead);
+          ahead = null;
+        }
+      },
+    };
+  }
+
+  // storeRanges' `renew` for the share page's download: asks Courier for a
+  // new URL of the object (POST `renew.path` with {"renew": token}). A
+  // refusal is a SealError "refused" with Courier's sentence as its detail.
+  // Null when there is nothing to renew with.
+  function renewer(renew) {
+    if (!renew || !renew.path || !renew.token) {
+      return null;
+    }
+    return function () {
+      return fetch(renew.path, {
+        method: "POST",
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ renew: renew.token }),
+      }).then(
+        function (response) {
+          return response.json().then(null, function () { return null; }).then(function (body) {
+            if (response.ok && body && typeof body.url === "string") {
+              return body.url;
+            }
+            var refused = SealError("refused", body && typeof body.error === "string"
+              ? body.error
+              : "Courier refused to go on with the download (HTTP " + response.status + ").");
+            refused.detail = refused.message;
+            throw refused;
+          });
+        },
+        function () {
+          throw SealError("network", "Courier could not be reached.");
+        }
+      );
+    };
   }
 
   var api = {
@@ -955,6 +1189,8 @@
     // downloading
     decryptor: decryptor,
     openObject: openObject,
+    storeRanges: storeRanges,
+    renewer: renewer,
     // helpers
     SealError: SealError,
     toB64u: toB64u,

@@ -405,7 +405,8 @@
     });
   }
 
-  // The store's URL for `file`, once Courier has checked the proof.
+  // The store's URL for `file`, once Courier has checked the proof, and the
+  // token that renews it ({url, renew}).
   function storeUrl(file) {
     return freshNonce().then(function (nonce) {
       return seal.proof(file.keys, nonce).then(function (proof) {
@@ -419,8 +420,14 @@
       if (!answer || typeof answer.url !== "string") {
         throw refusal(null, 502);
       }
-      return answer.url;
+      return answer;
     });
+  }
+
+  // Where a download under way asks for a new URL of its object (the one
+  // it has lasts a minute), and what it sends.
+  function renewal(file, grant) {
+    return { path: base + "/" + file.number + "/e2e/renew", token: typeof grant.renew === "string" ? grant.renew : "" };
   }
 
   function failure(file, error) {
@@ -446,6 +453,9 @@
         return "The store refused " + name + (error.detail ? " (HTTP " + error.detail + ")" : "") + ". Try again.";
       case "expired":
         return name + " did not start in time. Try again.";
+      case "refused":
+        // Courier's own sentence (the share was revoked while it downloaded…).
+        return (error.detail || "Courier refused to go on with " + name + ".") + (error.partial ? saved : "");
       case "cancelled":
         return name + " was cancelled.";
       case "unsupported":
@@ -596,11 +606,15 @@
     return Promise.resolve(handle).then(
       function (chosen) {
         report = progressOf(file);
-        return storeUrl(file).then(function (url) {
-          return fetchObject(url).then(function (body) {
+        return storeUrl(file).then(function (grant) {
+          var ranges = seal.storeRanges(grant.url, file.objectSize, { renew: seal.renewer(renewal(file, grant)) });
+          return ranges.ready().then(function () {
             return chosen.createWritable().then(function (stream) {
               writable = stream;
-              return writeAll(seal.openObject(body, file.keys, file.meta.size, { onProgress: report }), writable);
+              return writeAll(seal.openObject(ranges, file.keys, file.meta.size, { onProgress: report }), writable);
+            }, function (error) {
+              ranges.close();
+              throw error;
             });
           });
         }).then(
@@ -694,20 +708,6 @@
     });
   }
 
-  function fetchObject(url) {
-    return fetch(url, { mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" }).then(
-      function (response) {
-        if (!response.ok || !response.body) {
-          throw coded("store", String(response.status));
-        }
-        return response.body;
-      },
-      function () {
-        throw coded("network");
-      }
-    );
-  }
-
   // --- Through the service worker.
 
   var registration = null;
@@ -754,7 +754,7 @@
     }
     return worker().then(function (active) {
       report = progressOf(file);
-      return storeUrl(file).then(function (url) {
+      return storeUrl(file).then(function (grant) {
         return new Promise(function (resolve, reject) {
           var channel = new MessageChannel();
           var started = false;
@@ -819,7 +819,8 @@
             {
               type: "courier-save",
               share: shareId,
-              url: url,
+              url: grant.url,
+              renew: renewal(file, grant),
               keys: { content: file.keys.content, nonce: file.keys.nonce },
               size: file.meta.size,
               name: file.meta.name || "download",

@@ -2,14 +2,15 @@
 // decrypted file where the browser has no save-file picker.
 //
 // The page (/share-e2e.js) proves the key, gets the store's URL, and posts
-// this worker a job over a MessageChannel: the URL, the file's content key
-// (a CryptoKey, not extractable) and nonce, its size and name. The worker
-// answers with a one-time address under /s/, which the page opens in a
-// hidden frame; the worker answers that navigation with the plaintext as an
-// attachment, fetched and decrypted as it streams, so the file is never
-// whole in memory. A record that does not open errors the stream: the
-// browser marks the download failed, and the page is told why. Every other
-// request under /s/ goes to the network untouched.
+// this worker a job over a MessageChannel: the URL and what renews it, the
+// file's content key (a CryptoKey, not extractable) and nonce, its size and
+// name. The worker answers with a one-time address under /s/, which the
+// page opens in a hidden frame; the worker answers that navigation with the
+// plaintext as an attachment, fetched in ranges and decrypted as it
+// streams, so the file is never whole in memory (seal.js's storeRanges and
+// openObject). A record that does not open errors the stream: the browser
+// marks the download failed, and the page is told why. Every other request
+// under /s/ goes to the network untouched.
 //
 // Scope /s/ (registered from /share-sw.js). The link's key never comes here:
 // only the content key of the one file being saved, for as long as it takes.
@@ -107,16 +108,13 @@ function save(job) {
   function fail(code, detail) {
     port.postMessage({ type: "error", code: code, detail: detail || "" });
   }
-  return fetch(data.url, { mode: "cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" }).then(
-    function (response) {
-      if (!response.ok || !response.body) {
-        fail("store", String(response.status));
-        return Response.error();
-      }
+  var ranges = seal.storeRanges(data.url, seal.objectSize(data.size), { renew: seal.renewer(data.renew) });
+  return ranges.ready().then(
+    function () {
       // Each record as it opens, straight on to the download (no stream in
       // between: each one would add its own objects per record, for the
       // collector); a clean end is "done", an error says why.
-      var plain = seal.openObject(response.body, data.keys, data.size, {
+      var plain = seal.openObject(ranges, data.keys, data.size, {
         onProgress: function (done) {
           var now = Date.now();
           if (now - lastReport > 150 || done === data.size) {
@@ -130,7 +128,7 @@ function save(job) {
           } else if (how === "cancelled") {
             fail("cancelled");
           } else {
-            fail(error && error.code ? error.code : "network", error && error.message);
+            fail(error && error.code ? error.code : "network", error && error.detail);
           }
         },
       });
@@ -145,8 +143,8 @@ function save(job) {
         },
       });
     },
-    function () {
-      fail("network");
+    function (error) {
+      fail(error && error.code ? error.code : "network", error && error.detail);
       return Response.error();
     }
   );

@@ -205,6 +205,63 @@ test("two encrypted files made one link: its key holds both files' secrets, and 
   await context.close();
 });
 
+test("a download whose store URL expires mid-way renews it through Courier, and one whose connection breaks picks up where it broke", async ({
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const name = "survey.tif";
+  // 40 MiB: three ranges of 16 MiB (seal.js's RANGE_BYTES).
+  const bytes = Buffer.from(Array.from({ length: 40 * MIB }, (_, i) => (i * 31 + (i >> 16)) % 251));
+  const href = sendEncrypted(own, name, bytes);
+  const context = await browser.newContext();
+  const visitor = await context.newPage();
+  await visitor.addInitScript(() => {
+    (window as unknown as { showSaveFilePicker: () => Promise<FileSystemFileHandle> }).showSaveFilePicker = () =>
+      navigator.storage.getDirectory().then((root) => root.getFileHandle("picked", { create: true }));
+  });
+  const origin = new URL(href).origin;
+  // The store's answers, by the range asked for: the second range's URL
+  // has expired (403, as S3 says it) the first time; the third range's
+  // connection breaks the first time.
+  const asked: string[] = [];
+  const renewals: string[] = [];
+  await visitor.route(/X-Amz-Signature=/, async (route) => {
+    const range = (await route.request().headerValue("range")) ?? "";
+    const start = Number(/^bytes=(\d+)-/.exec(range)?.[1] ?? -1);
+    asked.push(`${start}`);
+    const times = asked.filter((seen) => seen === `${start}`).length;
+    if (start === 16 * MIB && times === 1) {
+      await route.fulfill({
+        status: 403,
+        headers: { "Access-Control-Allow-Origin": origin, "Content-Type": "application/xml" },
+        body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+      });
+    } else if (start === 32 * MIB && times === 1) {
+      await route.abort("connectionreset");
+    } else {
+      await route.continue();
+    }
+  });
+  visitor.on("request", (request) => {
+    if (request.url().endsWith("/1/e2e/renew")) renewals.push(request.method());
+  });
+  await visitor.goto(href);
+  await visitor.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
+  await expect(visitor.locator(".e2e-status")).toHaveText(`${name} is saved.`, { timeout: 60_000 });
+  const sha256 = await visitor.evaluate(async () => {
+    const saved = await (await (await navigator.storage.getDirectory()).getFileHandle("picked")).getFile();
+    const digest = await crypto.subtle.digest("SHA-256", await saved.arrayBuffer());
+    return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  });
+  expect(sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+  // Renewed once, through Courier; each range asked for again only where it failed.
+  expect(renewals).toEqual(["POST"]);
+  expect(asked.filter((start) => start === `${16 * MIB}`)).toHaveLength(2);
+  expect(asked.filter((start) => start === `${32 * MIB}`)).toHaveLength(2);
+  expect(asked.filter((start) => start === "0")).toHaveLength(1);
+  await context.close();
+});
+
 test("a damaged object ends with a sentence through either path, never as a whole file", async ({ browser }) => {
   test.setTimeout(90_000);
   const name = "ledger.csv";
