@@ -14,6 +14,8 @@ import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
+import { readAll } from "./streams.mjs";
+
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const seal = require(path.resolve(here, "../../public/seal.js"));
@@ -87,25 +89,6 @@ async function startStore(object) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${server.address().port}`;
   return { store, base, close: () => new Promise((resolve) => server.close(resolve)) };
-}
-
-async function readAll(stream) {
-  const reader = stream.getReader();
-  const parts = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    total += value.length;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** The file, through storeRanges from `url`, as the share page reads it. */

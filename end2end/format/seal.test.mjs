@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import nodeCrypto from "node:crypto";
 
+import { readAll } from "./streams.mjs";
+
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -164,24 +166,6 @@ async function open(keys, object, size, chunkSizes = [SEALED + 1]) {
         at += length;
       },
     });
-  };
-  const readAll = async (stream) => {
-    const reader = stream.getReader();
-    const parts = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      total += value.length;
-    }
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const part of parts) {
-      out.set(part, o);
-      o += part.length;
-    }
-    return out;
   };
   // How each openObject said it ended (its onEnd), to check against how it did.
   const ends = [[], []];

@@ -4,7 +4,18 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-import { everyFile, expectOnlyMissingSent, partsCourier, reloadMidUpload, sendDamaged, sendEncrypted, writeBigFile } from "./helpers";
+import {
+  everyFile,
+  expectOnlyMissingSent,
+  partsCourier,
+  pickedSha256,
+  pickingVisitor,
+  recipient,
+  reloadMidUpload,
+  sendDamaged,
+  sendEncrypted,
+  writeBigFile,
+} from "./helpers";
 
 const MIB = 1024 * 1024;
 
@@ -15,18 +26,6 @@ const own = partsCourier("courier-e2e");
 async function open(page: Page) {
   await page.goto(own.courier.baseURL);
   await expect(page.locator("form.upload[data-hydrated='true']")).toBeVisible();
-}
-
-/** Someone given a link, in a browser of their own; without a file picker
- * (a headless browser cannot answer one), so downloads stream through the
- * share page's service worker. */
-async function recipient(browser: Browser) {
-  const context = await browser.newContext({ acceptDownloads: true });
-  const visitor = await context.newPage();
-  await visitor.addInitScript(() => {
-    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
-  });
-  return { context, visitor };
 }
 
 /** Clicks `item`'s Download; the bytes saved, once saved under `name`. */
@@ -41,12 +40,7 @@ async function downloaded(visitor: Page, item: Locator, name: string): Promise<B
  * the origin's private file system (the same writable stream a picked file
  * gets). */
 async function downloadThroughPicker(browser: Browser, href: string, name: string) {
-  const context = await browser.newContext();
-  const visitor = await context.newPage();
-  await visitor.addInitScript(() => {
-    (window as unknown as { showSaveFilePicker: () => Promise<FileSystemFileHandle> }).showSaveFilePicker = () =>
-      navigator.storage.getDirectory().then((root) => root.getFileHandle("picked", { create: true }));
-  });
+  const { context, visitor } = await pickingVisitor(browser);
   await visitor.goto(href);
   await visitor.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
   return { context, visitor };
@@ -57,11 +51,7 @@ async function downloadThroughPicker(browser: Browser, href: string, name: strin
 async function savedThroughPicker(browser: Browser, href: string, name: string): Promise<string> {
   const { context, visitor } = await downloadThroughPicker(browser, href, name);
   await expect(visitor.locator(".e2e-status")).toHaveText(`${name} is saved.`, { timeout: 60_000 });
-  const sha256 = await visitor.evaluate(async () => {
-    const saved = await (await (await navigator.storage.getDirectory()).getFileHandle("picked")).getFile();
-    const digest = await crypto.subtle.digest("SHA-256", await saved.arrayBuffer());
-    return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
-  });
+  const sha256 = await pickedSha256(visitor);
   await context.close();
   return sha256;
 }
@@ -213,12 +203,7 @@ test("a download whose store URL expires mid-way renews it through Courier, and 
   // 40 MiB: three ranges of 16 MiB (seal.js's RANGE_BYTES).
   const bytes = Buffer.from(Array.from({ length: 40 * MIB }, (_, i) => (i * 31 + (i >> 16)) % 251));
   const href = sendEncrypted(own, name, bytes);
-  const context = await browser.newContext();
-  const visitor = await context.newPage();
-  await visitor.addInitScript(() => {
-    (window as unknown as { showSaveFilePicker: () => Promise<FileSystemFileHandle> }).showSaveFilePicker = () =>
-      navigator.storage.getDirectory().then((root) => root.getFileHandle("picked", { create: true }));
-  });
+  const { context, visitor } = await pickingVisitor(browser);
   const origin = new URL(href).origin;
   // The store's answers, by the range asked for: the second range's URL
   // has expired (403, as S3 says it) the first time; the third range's
@@ -248,12 +233,7 @@ test("a download whose store URL expires mid-way renews it through Courier, and 
   await visitor.goto(href);
   await visitor.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
   await expect(visitor.locator(".e2e-status")).toHaveText(`${name} is saved.`, { timeout: 60_000 });
-  const sha256 = await visitor.evaluate(async () => {
-    const saved = await (await (await navigator.storage.getDirectory()).getFileHandle("picked")).getFile();
-    const digest = await crypto.subtle.digest("SHA-256", await saved.arrayBuffer());
-    return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
-  });
-  expect(sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+  expect(await pickedSha256(visitor)).toBe(createHash("sha256").update(bytes).digest("hex"));
   // Renewed once, through Courier; each range asked for again only where it failed.
   expect(renewals).toEqual(["POST"]);
   expect(asked.filter((start) => start === `${16 * MIB}`)).toHaveLength(2);

@@ -1,4 +1,4 @@
-import { expect, type Locator, type Page, test } from "@playwright/test";
+import { type Browser, expect, type Locator, type Page, test } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -167,4 +167,38 @@ export function sendDamaged(own: ReturnType<typeof partsCourier>, name: string, 
   sealed[record * (RECORD + 16) + 100] ^= 0x01;
   writeFileSync(object, sealed);
   return link;
+}
+
+/** Someone given a link, in a browser of their own; without a file picker
+ * (a headless browser cannot answer one), so downloads stream through the
+ * share page's service worker. */
+export async function recipient(browser: Browser) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const visitor = await context.newPage();
+  await visitor.addInitScript(() => {
+    delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+  });
+  return { context, visitor };
+}
+
+/** Someone in a browser context of their own whose save-file picker is
+ * answered with the file "picked" of the origin's private file system (the
+ * same writable stream a picked file gets): the share page's picker path. */
+export async function pickingVisitor(browser: Browser) {
+  const context = await browser.newContext();
+  const visitor = await context.newPage();
+  await visitor.addInitScript(() => {
+    (window as unknown as { showSaveFilePicker: () => Promise<FileSystemFileHandle> }).showSaveFilePicker = () =>
+      navigator.storage.getDirectory().then((root) => root.getFileHandle("picked", { create: true }));
+  });
+  return { context, visitor };
+}
+
+/** The SHA-256 (hex) of what `pickingVisitor`'s picked file holds. */
+export function pickedSha256(visitor: Page): Promise<string> {
+  return visitor.evaluate(async () => {
+    const saved = await (await (await navigator.storage.getDirectory()).getFileHandle("picked")).getFile();
+    const digest = await crypto.subtle.digest("SHA-256", await saved.arrayBuffer());
+    return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  });
 }

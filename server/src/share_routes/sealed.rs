@@ -128,14 +128,7 @@ pub async fn download(
             let renew = shares
                 .signer
                 .download_token(&id, index, now + sealed_download_window(taken.size));
-            answer(
-                StatusCode::OK,
-                &SealedDownload {
-                    url,
-                    expires_at: signer::rfc3339(now + signer::SHARE_DOWNLOAD_TTL),
-                    renew,
-                },
-            )
+            granted(url, renew, now)
         }
         Err(error) => {
             tracing::error!(share = %id, file = index + 1, %error, "an encrypted share download could not be signed");
@@ -181,14 +174,10 @@ pub async fn renew(
         .sealed_share_download(&shared.key, &shared.filename, now)
         .await
     {
-        Ok(url) => answer(
-            StatusCode::OK,
-            &SealedDownload {
-                url,
-                expires_at: signer::rfc3339(now + signer::SHARE_DOWNLOAD_TTL),
-                renew: renewal.renew,
-            },
-        ),
+        Ok(url) => {
+            tracing::info!(share = %id, file = index + 1, "an encrypted download renewed its URL");
+            granted(url, renewal.renew, now)
+        }
         Err(error) => {
             tracing::error!(share = %id, file = index + 1, %error, "an encrypted download's URL could not be renewed");
             refusal(
@@ -197,6 +186,18 @@ pub async fn renew(
             )
         }
     }
+}
+
+/// A GET of the object signed `now`, and the token that renews it.
+fn granted(url: String, renew: String, now: OffsetDateTime) -> Response {
+    answer(
+        StatusCode::OK,
+        &SealedDownload {
+            url,
+            expires_at: signer::rfc3339(now + signer::SHARE_DOWNLOAD_TTL),
+            renew,
+        },
+    )
 }
 
 /// Each file's seal, in order; `None` unless every file has one.
