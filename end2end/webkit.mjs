@@ -4,9 +4,11 @@
 // patched WebKit, which cannot be downloaded here. For the browser tests
 // (tests/webkit.spec.ts) and the bench (bench/share-download-webkit.mjs).
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+
+import { descendants } from "./proc.mjs";
 
 export const webkitDriverPath = process.env.WEBKIT_DRIVER_PATH ?? "/usr/bin/WebKitWebDriver";
 export const miniBrowserPath =
@@ -24,29 +26,6 @@ function freePort() {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** The processes under `pid` (its children, theirs…), by /proc. */
-function descendants(pid) {
-  const children = new Map();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // The parent is the 4th field, after the command in parentheses.
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(parent, [...(children.get(parent) ?? []), Number(name)]);
-    } catch {
-      // A process that ended meanwhile.
-    }
-  }
-  const found = [];
-  for (let queue = [pid]; queue.length > 0; ) {
-    const next = children.get(queue.shift()) ?? [];
-    found.push(...next);
-    queue.push(...next);
-  }
-  return found;
 }
 
 /** Xvfb on the first free display; resolves to its name (":N") and process. */

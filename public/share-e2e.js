@@ -7,7 +7,8 @@
 // FORMAT.md "Proving the key"), asks for the password when the sender set
 // one, opens each file's metadata, and lists the files. A download proves
 // the key to Courier (`POST /s/<id>/<n>/e2e`), gets the store's URL for 60
-// seconds, and decrypts the object as it streams, to disk:
+// seconds (and a token that renews it), and decrypts the object as it
+// streams in ranges (seal.js's storeRanges), to disk:
 // - with `showSaveFilePicker` (Chromium): into the file the person picks,
 //   aborted (nothing left under that name) when anything goes wrong;
 // - otherwise through the service worker /share-sw.js, which answers a

@@ -13,7 +13,8 @@
 // under /s/ goes to the network untouched.
 //
 // Scope /s/ (registered from /share-sw.js). The link's key never comes here:
-// only the content key of the one file being saved, for as long as it takes.
+// only the content key of the one file being saved, and the token that
+// renews its URL, for as long as it takes.
 "use strict";
 
 (function () {
