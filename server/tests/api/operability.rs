@@ -175,12 +175,16 @@ async fn metrics_count_what_happened() {
         ("courier_request_duration_seconds_count{route=\"/s/<id>/<n>\"}", 0.0),
         ("courier_request_duration_seconds_count{route=\"/s/<id>/e2e\"}", 0.0),
         ("courier_request_duration_seconds_count{route=\"/s/<id>/<n>/e2e\"}", 0.0),
+        (
+            "courier_request_duration_seconds_count{route=\"/s/<id>/<n>/e2e/renew\"}",
+            0.0,
+        ),
         ("courier_request_duration_seconds_count{route=\"/sign-in\"}", 0.0),
         ("courier_request_duration_seconds_count{route=\"other\"}", 0.0),
     ] {
         assert_eq!(exposition.value(series), expected, "{series}");
     }
-    exposition.assert_histograms_hold("courier_request_duration_seconds", 11);
+    exposition.assert_histograms_hold("courier_request_duration_seconds", 12);
     let signing = exposition.value("courier_request_duration_seconds_sum{route=\"/api/sign_upload\"}");
     assert!(signing > 0.0 && signing < 60.0, "{signing}");
 }
