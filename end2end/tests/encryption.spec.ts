@@ -1,4 +1,4 @@
-import { type Browser, expect, type Locator, type Page, test } from "@playwright/test";
+import { type Browser, type BrowserContext, expect, type Locator, type Page, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -195,22 +195,17 @@ test("two encrypted files made one link: its key holds both files' secrets, and 
   await context.close();
 });
 
-test("a download whose store URL expires mid-way renews it through Courier, and one whose connection breaks picks up where it broke", async ({
-  browser,
-}) => {
-  test.setTimeout(90_000);
-  const name = "survey.tif";
-  // 40 MiB: three ranges of 16 MiB (seal.js's RANGE_BYTES).
-  const bytes = Buffer.from(Array.from({ length: 40 * MIB }, (_, i) => (i * 31 + (i >> 16)) % 251));
-  const href = sendEncrypted(own, name, bytes);
-  const { context, visitor } = await pickingVisitor(browser);
-  const origin = new URL(href).origin;
-  // The store's answers, by the range asked for: the second range's URL
-  // has expired (403, as S3 says it) the first time; the third range's
-  // connection breaks the first time.
+/**
+ * Routes `context`'s requests to the store (a service worker's too: Chromium
+ * lets a context's routes see them) so that, by the range asked for, the
+ * second range's URL has expired the first time (403, as S3 says it) and
+ * the third range's connection breaks the first time; counts each range
+ * asked for, and the renewals asked of Courier.
+ */
+async function expireAndBreak(context: BrowserContext, origin: string) {
   const asked: string[] = [];
   const renewals: string[] = [];
-  await visitor.route(/X-Amz-Signature=/, async (route) => {
+  await context.route(/X-Amz-Signature=/, async (route) => {
     const range = (await route.request().headerValue("range")) ?? "";
     const start = Number(/^bytes=(\d+)-/.exec(range)?.[1] ?? -1);
     asked.push(`${start}`);
@@ -227,18 +222,51 @@ test("a download whose store URL expires mid-way renews it through Courier, and 
       await route.continue();
     }
   });
-  visitor.on("request", (request) => {
-    if (request.url().endsWith("/1/e2e/renew")) renewals.push(request.method());
+  await context.route(/\/1\/e2e\/renew$/, async (route) => {
+    renewals.push(route.request().method());
+    await route.continue();
   });
+  return {
+    // Renewed once, through Courier; each range asked for again only where it failed.
+    expectOneRenewalAndOneRetry() {
+      expect(renewals).toEqual(["POST"]);
+      expect(asked.filter((start) => start === `${16 * MIB}`)).toHaveLength(2);
+      expect(asked.filter((start) => start === `${32 * MIB}`)).toHaveLength(2);
+      expect(asked.filter((start) => start === "0")).toHaveLength(1);
+    },
+  };
+}
+
+test("a download whose store URL expires mid-way renews it through Courier, and one whose connection breaks picks up where it broke, by either path", async ({
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const name = "survey.tif";
+  // 40 MiB: three ranges of 16 MiB (seal.js's RANGE_BYTES).
+  const bytes = Buffer.from(Array.from({ length: 40 * MIB }, (_, i) => (i * 31 + (i >> 16)) % 251));
+  const href = sendEncrypted(own, name, bytes);
+  const origin = new URL(href).origin;
+
+  // The save-file picker's path: the page fetches.
+  const { context: picking, visitor: picker } = await pickingVisitor(browser);
+  const pickerStore = await expireAndBreak(picking, origin);
+  await picker.goto(href);
+  await picker.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
+  await expect(picker.locator(".e2e-status")).toHaveText(`${name} is saved.`, { timeout: 60_000 });
+  expect(await pickedSha256(picker)).toBe(createHash("sha256").update(bytes).digest("hex"));
+  pickerStore.expectOneRenewalAndOneRetry();
+  await picking.close();
+
+  // The service worker's path: the worker fetches, and renews.
+  const { context, visitor } = await recipient(browser);
+  const workerStore = await expireAndBreak(context, origin);
   await visitor.goto(href);
-  await visitor.locator("li.share-file").filter({ hasText: name }).getByRole("button").click();
-  await expect(visitor.locator(".e2e-status")).toHaveText(`${name} is saved.`, { timeout: 60_000 });
-  expect(await pickedSha256(visitor)).toBe(createHash("sha256").update(bytes).digest("hex"));
-  // Renewed once, through Courier; each range asked for again only where it failed.
-  expect(renewals).toEqual(["POST"]);
-  expect(asked.filter((start) => start === `${16 * MIB}`)).toHaveLength(2);
-  expect(asked.filter((start) => start === `${32 * MIB}`)).toHaveLength(2);
-  expect(asked.filter((start) => start === "0")).toHaveLength(1);
+  const item = visitor.locator("li.share-file").filter({ hasText: name });
+  expect(createHash("sha256").update(await downloaded(visitor, item, name)).digest("hex")).toBe(
+    createHash("sha256").update(bytes).digest("hex"),
+  );
+  await expect(visitor.locator(".e2e-status")).toHaveText(`${name} is saved.`);
+  workerStore.expectOneRenewalAndOneRetry();
   await context.close();
 });
 
