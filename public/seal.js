@@ -1021,7 +1021,8 @@
   // reader takes: a 4 GiB file fetched whole held 4.4 GiB, issue 29.) A
   // broken range is asked for again from where it broke (openObject's
   // retries). `options.renew()`, a promise of a new URL, is asked for when
-  // the store refuses the URL (403: it lasts a minute), once per range.
+  // the store refuses the URL (403: it lasts a minute) or no longer has the
+  // object (404: its share was revoked), once per range.
   // A store that ignores Range (200) gives the whole object at once.
   function storeRanges(url, size, options) {
     var renew = options && options.renew;
@@ -1054,7 +1055,9 @@
             // Shorter than its record says: openObject finds it cut.
             return { body: null, next: size };
           }
-          if (response.status === 403 && renew && !renewed) {
+          // 403: the URL has expired. 404: the object is gone, as when its
+          // sender revoked the share; Courier then says why.
+          if ((response.status === 403 || response.status === 404) && renew && !renewed) {
             return renew().then(function (fresh) {
               url = fresh;
               return get(start, true);

@@ -39,13 +39,13 @@ async function sealed(size) {
 
 /**
  * A store serving `object` at any path in `live` (a Set, changed by the
- * test), 403 elsewhere, honouring one `bytes=a-b` range; `store.cut` (a
+ * test), 403 elsewhere, 404 everywhere once `gone`, honouring one `bytes=a-b` range; `store.cut` (a
  * count of bytes) ends the next range's connection after that many bytes;
  * `store.ignoreRange` answers 200 with everything. POST /renew answers as
  * Courier's renewal route would: `store.renewal` ({status, body}).
  */
 async function startStore(object) {
-  const store = { live: new Set(["/first"]), ranges: [], renewals: [], cut: null, ignoreRange: false, renewal: null };
+  const store = { live: new Set(["/first"]), gone: false, ranges: [], renewals: [], cut: null, ignoreRange: false, renewal: null };
   const server = createServer((request, response) => {
     if (request.method === "POST" && request.url === "/renew") {
       let body = "";
@@ -56,6 +56,10 @@ async function startStore(object) {
         response.writeHead(status, { "Content-Type": "application/json" });
         response.end(JSON.stringify(answer));
       });
+      return;
+    }
+    if (store.gone) {
+      response.writeHead(404).end("NoSuchKey");
       return;
     }
     if (!store.live.has(request.url)) {
@@ -149,7 +153,20 @@ test("an expired URL is renewed through Courier and the download goes on; a refu
       assert.equal(error.detail, "The sender took this link back, and its files were deleted.");
       return true;
     });
+    // Deleted with its share (the sender revoked it): Courier says so too.
+    store.gone = true;
+    store.renewals = [];
+    await assert.rejects(download(file, `${base}/third`, size, {
+      rangeBytes,
+      renew: seal.renewer({ path: `${base}/renew`, token: "d.1.token" }),
+    }), (error) => error.code === "refused" && error.detail.startsWith("The sender took this link back"));
+    assert.equal(store.renewals.length, 1);
     // Without a way to renew, the store's refusal: its status.
+    await assert.rejects(download(file, `${base}/third`, size, { rangeBytes }), (error) => {
+      assert.deepEqual([error.code, error.detail], ["store", "404"]);
+      return true;
+    });
+    store.gone = false;
     await assert.rejects(download(file, `${base}/fourth`, size, { rangeBytes }), (error) => {
       assert.deepEqual([error.code, error.detail], ["store", "403"]);
       return true;
