@@ -1202,6 +1202,19 @@ mod tests {
 
     fn assert_send<T: Send>(_: &T) {}
 
+    /// The sweep's SQL cannot name Rust constants: it must say the same
+    /// numbers as `sealed_download_window`.
+    #[test]
+    fn the_sweeps_window_is_sealed_download_window() {
+        use crate::share::{LONGEST_SEALED_DOWNLOAD, SEALED_DOWNLOAD_GRACE, SLOWEST_SEALED_DOWNLOAD};
+        let streaming = format!("{SEALED_DOWNLOAD_GRACE} + f.size / {SLOWEST_SEALED_DOWNLOAD}");
+        let expected = format!(
+            "(CASE WHEN f.seal IS NULL THEN 0 WHEN {streaming} < {LONGEST_SEALED_DOWNLOAD} \
+             THEN {streaming} ELSE {LONGEST_SEALED_DOWNLOAD} END)"
+        );
+        assert_eq!(sealed_window!(), expected);
+    }
+
     /// axum's handlers and `tokio::spawn` need every future here to be `Send`.
     #[test]
     fn every_future_is_send() {
