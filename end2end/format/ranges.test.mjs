@@ -122,6 +122,35 @@ test("an object read in ranges is the file, whatever the range's size; each rang
   }
 });
 
+test("ranges are 16 MiB where a fetch's body is a byte stream, 4 MiB where it is not (WebKit)", async () => {
+  const MIB = 1 << 20;
+  assert.equal(seal.rangeBytesHere(), 16 * MIB, "Node's bodies are byte streams");
+  const size = 5 * MIB;
+  const file = await sealed(size);
+  const { store, base, close } = await startStore(file.object);
+  const Native = globalThis.Response;
+  try {
+    let ranges;
+    // A Response whose body is a plain stream, as WebKit's is.
+    globalThis.Response = class {
+      constructor() {
+        this.body = new ReadableStream();
+      }
+    };
+    try {
+      assert.equal(seal.rangeBytesHere(), 4 * MIB);
+      ranges = seal.storeRanges(`${base}/first`, file.object.length);
+    } finally {
+      globalThis.Response = Native;
+    }
+    await ranges.ready();
+    assert.deepEqual(await readAll(seal.openObject(ranges, file.keys, size)), file.plain);
+    assert.deepEqual(store.ranges, [[0, 4 * MIB - 1], [4 * MIB, file.object.length - 1]]);
+  } finally {
+    await close();
+  }
+});
+
 test("an expired URL is renewed through Courier and the download goes on; a refusal says Courier's sentence", async () => {
   const size = 12 * RECORD;
   const file = await sealed(size);
