@@ -1022,8 +1022,9 @@
   // ahead into chunks of its own, new memory that waits for its collector:
   // in three rounds side by side, 4 MiB ranges held a 4 GiB download's
   // web process to 212-303 MiB (median 268), against 324-351 (342) with
-  // 16 MiB, at 85-98 MB/s against 114-136: still faster than WebKit's own
-  // download of a plain file, 61-69 MB/s (issue 29).
+  // 16 MiB; a 1 GiB one to 207-224 against 322-333, at 96-115 MB/s
+  // against 118-142, still faster than WebKit's own download of the plain
+  // file in the same rounds, 93-102 MB/s (issue 29).
   function rangeBytesHere() {
     try {
       new Response(new Uint8Array(1)).body.getReader({ mode: "byob" }).releaseLock();
