@@ -1175,10 +1175,11 @@ def aims(r):
              "The tab's own memory (USS of its renderers) grew during the download: bench/memory-dump.mjs "
              "shows where (DUMP_CLASSES=1: Blink's heap by class). A fetch's body read ahead of the page "
              "(blink::HeapVectorBacking<char>) means the store's answer was not no-store; WebCrypto's "
-             "answers wait for a full collection. WebKit (WebKitGTK 2.50) reads a service worker's "
-             "download without backpressure: its web process holds what is not written yet (4.4 GiB "
-             "for the 4 GiB file on 2026-12-07; a stream made from nothing, with no decryption, piled "
-             "up the same way)."),
+             "answers wait for a full collection. WebKit (WebKitGTK 2.50) reads a fetch's body ahead of "
+             "its reader, into chunks of its own (its bodies are no byte streams): read whole, the 4 GiB "
+             "file held 4.4 GiB; read in 16 MiB ranges, 324-351 MiB; in 4 MiB ranges (what the page asks "
+             "WebKit for now), 212-303 MiB. JSC_logGC=1 shows the rest waiting for JavaScriptCore's "
+             "full collections, which come once 75-125 MB of the records' buffers have piled up."),
         ]
     return found
 
