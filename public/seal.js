@@ -1106,13 +1106,26 @@
     return {
       resumable: function () { return !whole; },
       // Resolves once the store has answered for the first range (so that
-      // a refusal is known before anything is saved); open(0) takes it.
+      // a refusal is known before anything is saved); open(0) takes it. A
+      // connection that breaks before it answers is tried again after each
+      // of RETRY_PAUSES_MS, as openObject does for later ranges.
       ready: function () {
-        if (!ahead) {
-          ahead = { start: 0, answer: get(0, false) };
-          ahead.answer.catch(function () {});
+        var tries = 0;
+        function first() {
+          if (!ahead) {
+            ahead = { start: 0, answer: get(0, false) };
+            ahead.answer.catch(function () {});
+          }
+          return ahead.answer.then(function () {}, function (error) {
+            if (!error || error.code !== "network" || tries >= RETRY_PAUSES_MS.length || closed) {
+              throw error;
+            }
+            ahead = null;
+            var wait = RETRY_PAUSES_MS[tries++];
+            return new Promise(function (resolve) { setTimeout(resolve, wait); }).then(first);
+          });
         }
-        return ahead.answer.then(function () {});
+        return first();
       },
       open: function (position) {
         if (closed || position >= size) {

@@ -41,11 +41,12 @@ async function sealed(size) {
  * A store serving `object` at any path in `live` (a Set, changed by the
  * test), 403 elsewhere, 404 everywhere once `gone`, honouring one `bytes=a-b` range; `store.cut` (a
  * count of bytes) ends the next range's connection after that many bytes;
+ * `store.drop` (a count) ends that many requests' connections before any answer;
  * `store.ignoreRange` answers 200 with everything. POST /renew answers as
  * Courier's renewal route would: `store.renewal` ({status, body}).
  */
 async function startStore(object) {
-  const store = { live: new Set(["/first"]), gone: false, ranges: [], renewals: [], cut: null, ignoreRange: false, renewal: null };
+  const store = { live: new Set(["/first"]), gone: false, ranges: [], renewals: [], cut: null, drop: 0, ignoreRange: false, renewal: null };
   const server = createServer((request, response) => {
     if (request.method === "POST" && request.url === "/renew") {
       let body = "";
@@ -56,6 +57,12 @@ async function startStore(object) {
         response.writeHead(status, { "Content-Type": "application/json" });
         response.end(JSON.stringify(answer));
       });
+      return;
+    }
+    if (store.drop > 0) {
+      store.drop -= 1;
+      store.dropped = (store.dropped ?? 0) + 1;
+      request.socket.destroy();
       return;
     }
     if (store.gone) {
@@ -220,6 +227,25 @@ test("a connection cut in the middle of a range is asked for again from where it
     // From the first record the cut range had not started (not from its beginning).
     const resumed = store.ranges.filter(([from]) => from > rangeBytes && from <= rangeBytes + SEALED + SEALED / 2);
     assert.equal(resumed.length, 1, `not resumed inside the broken range: ${JSON.stringify(store.ranges)}`);
+  } finally {
+    await close();
+  }
+});
+
+test("a first range whose connection breaks before it answers is asked for again; past the retries, the network's sentence", async () => {
+  const size = 3 * RECORD;
+  const file = await sealed(size);
+  const { store, base, close } = await startStore(file.object);
+  try {
+    store.drop = 1;
+    assert.deepEqual(await download(file, `${base}/first`, size), file.plain);
+    assert.equal(store.dropped, 1);
+    assert.deepEqual(store.ranges, [[0, file.object.length - 1]]);
+    // One break more than there are pauses (1 + 3 + 6 s): the page says so.
+    store.dropped = 0;
+    store.drop = 4;
+    await assert.rejects(seal.storeRanges(`${base}/first`, file.object.length).ready(), { code: "network" });
+    assert.equal(store.dropped, 4);
   } finally {
     await close();
   }
