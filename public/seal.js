@@ -1038,13 +1038,13 @@
   // bytes): fetched rangeBytesHere() (or `options.rangeBytes`) at a time,
   // each range asked for as soon as the one before it answers, so that the
   // network never waits on the page and the page never holds more than two
-  // ranges of ciphertext. (WebKit
-  // reads a fetch's body as fast as the network gives it, whatever its
-  // reader takes: a 4 GiB file fetched whole held 4.4 GiB, issue 29.) A
-  // broken range is asked for again from where it broke (openObject's
-  // retries). `options.renew()`, a promise of a new URL, is asked for when
-  // the store refuses the URL (403: it lasts a minute) or no longer has the
-  // object (404: its share was revoked), once per range.
+  // ranges of ciphertext. (WebKit reads a fetch's body as fast as the
+  // network gives it, whatever its reader takes: a 4 GiB file fetched whole
+  // held 4.4 GiB, issue 29.) A broken range is asked for again from where
+  // it broke (openObject's retries). `options.renew()`, a promise of a new
+  // URL, is asked for when the store refuses the URL (403: it lasts a
+  // minute) or no longer has the object (404: its share was revoked), once
+  // per range.
   // A store that ignores Range (200) gives the whole object at once.
   function storeRanges(url, size, options) {
     var renew = options && options.renew;
