@@ -738,6 +738,17 @@
     }
   }
 
+  // Resolves after the pause RETRY_PAUSES_MS[tries] when `error` is what
+  // the network did (never a refusal, nor a record that does not open) and
+  // pauses are left; rejects with `error` otherwise.
+  function pauseAfter(error, tries) {
+    var broken = error && (error.code === "network" || (!error.code && error.name === "TypeError"));
+    if (!broken || tries >= RETRY_PAUSES_MS.length) {
+      return Promise.reject(error);
+    }
+    return new Promise(function (resolve) { setTimeout(resolve, RETRY_PAUSES_MS[tries]); });
+  }
+
   // The file's bytes, as a ReadableStream, from `body`, the object's: a
   // fetch's body, any ReadableStream of bytes, or a source of its pieces in
   // order (`open(position)`, a promise of a stream of the object from
@@ -811,18 +822,13 @@
       });
     }
 
-    // Resolves after the next of RETRY_PAUSES_MS, for what the network did
-    // to a source that can be asked again; rejects with `error` otherwise,
-    // or once the pauses are used up without a byte read since.
+    // pauseAfter, for a source that can be asked again; the pauses count
+    // from the last byte read.
     function pause(error) {
-      // Never a refusal, nor a record that does not open.
-      var broken = error && (error.code === "network" || (!error.code && error.name === "TypeError"));
-      var again = broken && source.resumable && source.resumable() && retries < RETRY_PAUSES_MS.length;
-      if (!again) {
+      if (!source.resumable || !source.resumable()) {
         return Promise.reject(error);
       }
-      var wait = RETRY_PAUSES_MS[retries++];
-      return new Promise(function (resolve) { setTimeout(resolve, wait); });
+      return pauseAfter(error, retries++);
     }
     var last = false; // the last record has started
     var index = 0;
@@ -1107,8 +1113,8 @@
       resumable: function () { return !whole; },
       // Resolves once the store has answered for the first range (so that
       // a refusal is known before anything is saved); open(0) takes it. A
-      // connection that breaks before it answers is tried again after each
-      // of RETRY_PAUSES_MS, as openObject does for later ranges.
+      // connection that breaks before it answers is asked again after each
+      // pause (pauseAfter), as openObject asks again for later ranges.
       ready: function () {
         var tries = 0;
         function first() {
@@ -1117,12 +1123,8 @@
             ahead.answer.catch(function () {});
           }
           return ahead.answer.then(function () {}, function (error) {
-            if (!error || error.code !== "network" || tries >= RETRY_PAUSES_MS.length || closed) {
-              throw error;
-            }
             ahead = null;
-            var wait = RETRY_PAUSES_MS[tries++];
-            return new Promise(function (resolve) { setTimeout(resolve, wait); }).then(first);
+            return pauseAfter(error, tries++).then(first);
           });
         }
         return first();

@@ -41,12 +41,13 @@ async function sealed(size) {
  * A store serving `object` at any path in `live` (a Set, changed by the
  * test), 403 elsewhere, 404 everywhere once `gone`, honouring one `bytes=a-b` range; `store.cut` (a
  * count of bytes) ends the next range's connection after that many bytes;
- * `store.drop` (a count) ends that many requests' connections before any answer;
+ * `store.drop` (a count) ends that many requests' connections before any answer
+ * (`store.dropped` counts them);
  * `store.ignoreRange` answers 200 with everything. POST /renew answers as
  * Courier's renewal route would: `store.renewal` ({status, body}).
  */
 async function startStore(object) {
-  const store = { live: new Set(["/first"]), gone: false, ranges: [], renewals: [], cut: null, drop: 0, ignoreRange: false, renewal: null };
+  const store = { live: new Set(["/first"]), gone: false, ranges: [], renewals: [], cut: null, drop: 0, dropped: 0, ignoreRange: false, renewal: null };
   const server = createServer((request, response) => {
     if (request.method === "POST" && request.url === "/renew") {
       let body = "";
@@ -61,7 +62,7 @@ async function startStore(object) {
     }
     if (store.drop > 0) {
       store.drop -= 1;
-      store.dropped = (store.dropped ?? 0) + 1;
+      store.dropped += 1;
       request.socket.destroy();
       return;
     }
