@@ -148,11 +148,22 @@
     throw SealError("input", "Expected bytes or base64url.");
   }
 
-  function concat(a, b) {
-    var out = new Uint8Array(a.length + b.length);
-    out.set(a, 0);
-    out.set(b, a.length);
+  // Several byte arrays as one.
+  function joined(pieces) {
+    var length = 0;
+    for (var i = 0; i < pieces.length; i++) {
+      length += pieces[i].byteLength;
+    }
+    var out = new Uint8Array(length);
+    for (var j = 0, at = 0; j < pieces.length; at += pieces[j].byteLength, j++) {
+      out.set(asBytes(pieces[j]), at);
+    }
     return out;
+  }
+
+  // Standard base64, padded (as S3's checksum headers carry it).
+  function toB64(bytes) {
+    return toB64u(bytes).replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (3 - (bytes.length % 3)) % 3);
   }
 
   function hex(bytes) {
@@ -253,7 +264,7 @@
             256
           );
         })
-        .then(function (stretched) { return toB64u(concat(secretBytes, new Uint8Array(stretched))); });
+        .then(function (stretched) { return toB64u(joined([secretBytes, new Uint8Array(stretched)])); });
     });
   }
 
@@ -333,8 +344,11 @@
   // The records `firstRecord`, `firstRecord + 1`, … of a file of
   // `totalRecords` records, from their plaintext in `blob` (every record
   // 65,536 bytes but the file's last). All encrypted at once; same input,
-  // same bytes.
-  function sealRecordsHere(ikm, blob, firstRecord, totalRecords) {
+  // same bytes. Resolves to `{ blob, sha256 }`: the records, and with
+  // `checksum` their SHA-256 (base64, as `x-amz-checksum-sha256` carries
+  // it; else null), hashed here from the records in hand so that the
+  // uploader need not read the part back to hash it.
+  function sealRecordsHere(ikm, blob, firstRecord, totalRecords, checksum) {
     return Promise.resolve().then(function () {
       if (!Number.isSafeInteger(firstRecord) || !Number.isSafeInteger(totalRecords) ||
           firstRecord < 0 || totalRecords < 1 || firstRecord >= totalRecords) {
@@ -357,7 +371,13 @@
           sealed.push(encryptRecord(keys, index, index === totalRecords - 1, plain));
         }
         return Promise.all(sealed).then(function (records) {
-          return new Blob(records, { type: "application/octet-stream" });
+          if (!checksum) {
+            return { blob: new Blob(records, { type: "application/octet-stream" }), sha256: null };
+          }
+          var whole = joined(records);
+          return subtle.digest("SHA-256", whole).then(function (digest) {
+            return { blob: new Blob([whole], { type: "application/octet-stream" }), sha256: toB64(new Uint8Array(digest)) };
+          });
         });
       });
     });
@@ -399,7 +419,7 @@
           : new Error(answer.error.message);
         job.reject(error);
       } else {
-        job.resolve(answer.blob);
+        job.resolve({ blob: answer.blob, sha256: answer.sha256 });
       }
     };
     // The worker did not load (or broke): what it had, and all that
@@ -418,13 +438,11 @@
     return sealWorker;
   }
 
-  // The records `firstRecord`, `firstRecord + 1`, … of a file of
-  // `totalRecords` records, from their plaintext in `blob`, as a Blob (see
-  // sealRecordsHere); in the page's sealing worker where there is one.
-  function sealRecords(ikm, blob, firstRecord, totalRecords) {
+  // sealRecordsHere, in the page's sealing worker where there is one.
+  function sealRecords(ikm, blob, firstRecord, totalRecords, checksum) {
     var worker = sealingWorker();
     if (!worker) {
-      return sealRecordsHere(ikm, blob, firstRecord, totalRecords);
+      return sealRecordsHere(ikm, blob, firstRecord, totalRecords, checksum);
     }
     return new Promise(function (resolve, reject) {
       var id = nextSealJob++;
@@ -432,10 +450,12 @@
         resolve: resolve,
         reject: reject,
         here: function () {
-          sealRecordsHere(ikm, blob, firstRecord, totalRecords).then(resolve, reject);
+          sealRecordsHere(ikm, blob, firstRecord, totalRecords, checksum).then(resolve, reject);
         },
       });
-      worker.postMessage({ type: "courier-seal-records", id: id, ikm: ikm, blob: blob, first: firstRecord, total: totalRecords });
+      worker.postMessage({
+        type: "courier-seal-records", id: id, ikm: ikm, blob: blob, first: firstRecord, total: totalRecords, checksum: !!checksum,
+      });
     });
   }
 
@@ -455,7 +475,7 @@
     var nonce = iv ? asBytes(iv) : randomBytes(12);
     return subtle
       .encrypt({ name: "AES-GCM", iv: nonce }, keys.metadata, metadataBytes(meta))
-      .then(function (sealed) { return toB64u(concat(nonce, new Uint8Array(sealed))); });
+      .then(function (sealed) { return toB64u(joined([nonce, new Uint8Array(sealed)])); });
   }
 
   // {name, type, size} from sealed metadata; a SealError "key" when it does

@@ -31,7 +31,8 @@ pub async fn send(
     let (body, size): (Blob, u64) = match sealing {
         Some(sealing) => {
             watcher.phase(Phase::Signing);
-            let sealed = sealing.seal(file, 0, file.size() as u64).await?;
+            // A POST's form carries no checksum.
+            let sealed = sealing.seal(file, 0, file.size() as u64, false).await?.records;
             let size = sealed.size() as u64;
             (sealed, size)
         }
