@@ -371,12 +371,16 @@
           sealed.push(encryptRecord(keys, index, index === totalRecords - 1, plain));
         }
         return Promise.all(sealed).then(function (records) {
+          // A Blob of the records themselves: in Chromium, a Blob made of
+          // one 8 MiB buffer per part failed its upload with
+          // ERR_BLOB_OUT_OF_MEMORY after about 60 parts, where one of
+          // 64 KiB pieces did not.
+          var blob = new Blob(records, { type: "application/octet-stream" });
           if (!checksum) {
-            return { blob: new Blob(records, { type: "application/octet-stream" }), sha256: null };
+            return { blob: blob, sha256: null };
           }
-          var whole = joined(records);
-          return subtle.digest("SHA-256", whole).then(function (digest) {
-            return { blob: new Blob([whole], { type: "application/octet-stream" }), sha256: toB64(new Uint8Array(digest)) };
+          return subtle.digest("SHA-256", joined(records)).then(function (digest) {
+            return { blob: blob, sha256: toB64(new Uint8Array(digest)) };
           });
         });
       });
