@@ -148,22 +148,11 @@
     throw SealError("input", "Expected bytes or base64url.");
   }
 
-  // Several byte arrays as one.
-  function joined(pieces) {
-    var length = 0;
-    for (var i = 0; i < pieces.length; i++) {
-      length += pieces[i].byteLength;
-    }
-    var out = new Uint8Array(length);
-    for (var j = 0, at = 0; j < pieces.length; at += pieces[j].byteLength, j++) {
-      out.set(asBytes(pieces[j]), at);
-    }
+  function concat(a, b) {
+    var out = new Uint8Array(a.length + b.length);
+    out.set(a, 0);
+    out.set(b, a.length);
     return out;
-  }
-
-  // Standard base64, padded (as S3's checksum headers carry it).
-  function toB64(bytes) {
-    return toB64u(bytes).replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (3 - (bytes.length % 3)) % 3);
   }
 
   function hex(bytes) {
@@ -264,7 +253,7 @@
             256
           );
         })
-        .then(function (stretched) { return toB64u(joined([secretBytes, new Uint8Array(stretched)])); });
+        .then(function (stretched) { return toB64u(concat(secretBytes, new Uint8Array(stretched))); });
     });
   }
 
@@ -344,11 +333,8 @@
   // The records `firstRecord`, `firstRecord + 1`, … of a file of
   // `totalRecords` records, from their plaintext in `blob` (every record
   // 65,536 bytes but the file's last). All encrypted at once; same input,
-  // same bytes. Resolves to `{ blob, sha256 }`: the records, and with
-  // `checksum` their SHA-256 (base64, as `x-amz-checksum-sha256` carries
-  // it; else null), hashed here from the records in hand so that the
-  // uploader need not read the part back to hash it.
-  function sealRecordsHere(ikm, blob, firstRecord, totalRecords, checksum) {
+  // same bytes.
+  function sealRecordsHere(ikm, blob, firstRecord, totalRecords) {
     return Promise.resolve().then(function () {
       if (!Number.isSafeInteger(firstRecord) || !Number.isSafeInteger(totalRecords) ||
           firstRecord < 0 || totalRecords < 1 || firstRecord >= totalRecords) {
@@ -371,17 +357,7 @@
           sealed.push(encryptRecord(keys, index, index === totalRecords - 1, plain));
         }
         return Promise.all(sealed).then(function (records) {
-          // A Blob of the records themselves: in Chromium, a Blob made of
-          // one 8 MiB buffer per part failed its upload with
-          // ERR_BLOB_OUT_OF_MEMORY after about 60 parts, where one of
-          // 64 KiB pieces did not.
-          var blob = new Blob(records, { type: "application/octet-stream" });
-          if (!checksum) {
-            return { blob: blob, sha256: null };
-          }
-          return subtle.digest("SHA-256", joined(records)).then(function (digest) {
-            return { blob: blob, sha256: toB64(new Uint8Array(digest)) };
-          });
+          return new Blob(records, { type: "application/octet-stream" });
         });
       });
     });
@@ -423,7 +399,7 @@
           : new Error(answer.error.message);
         job.reject(error);
       } else {
-        job.resolve({ blob: answer.blob, sha256: answer.sha256 });
+        job.resolve(answer.blob);
       }
     };
     // The worker did not load (or broke): what it had, and all that
@@ -442,11 +418,13 @@
     return sealWorker;
   }
 
-  // sealRecordsHere, in the page's sealing worker where there is one.
-  function sealRecords(ikm, blob, firstRecord, totalRecords, checksum) {
+  // The records `firstRecord`, `firstRecord + 1`, … of a file of
+  // `totalRecords` records, from their plaintext in `blob`, as a Blob (see
+  // sealRecordsHere); in the page's sealing worker where there is one.
+  function sealRecords(ikm, blob, firstRecord, totalRecords) {
     var worker = sealingWorker();
     if (!worker) {
-      return sealRecordsHere(ikm, blob, firstRecord, totalRecords, checksum);
+      return sealRecordsHere(ikm, blob, firstRecord, totalRecords);
     }
     return new Promise(function (resolve, reject) {
       var id = nextSealJob++;
@@ -454,12 +432,10 @@
         resolve: resolve,
         reject: reject,
         here: function () {
-          sealRecordsHere(ikm, blob, firstRecord, totalRecords, checksum).then(resolve, reject);
+          sealRecordsHere(ikm, blob, firstRecord, totalRecords).then(resolve, reject);
         },
       });
-      worker.postMessage({
-        type: "courier-seal-records", id: id, ikm: ikm, blob: blob, first: firstRecord, total: totalRecords, checksum: !!checksum,
-      });
+      worker.postMessage({ type: "courier-seal-records", id: id, ikm: ikm, blob: blob, first: firstRecord, total: totalRecords });
     });
   }
 
@@ -479,7 +455,7 @@
     var nonce = iv ? asBytes(iv) : randomBytes(12);
     return subtle
       .encrypt({ name: "AES-GCM", iv: nonce }, keys.metadata, metadataBytes(meta))
-      .then(function (sealed) { return toB64u(joined([nonce, new Uint8Array(sealed)])); });
+      .then(function (sealed) { return toB64u(concat(nonce, new Uint8Array(sealed))); });
   }
 
   // {name, type, size} from sealed metadata; a SealError "key" when it does

@@ -33,7 +33,7 @@ function plaintext(size) {
 async function sealed(size) {
   const { ikm } = await seal.begin({ name: "r.bin", type: "", size });
   const plain = plaintext(size);
-  const sealedBlob = (await seal.sealRecords(ikm, new Blob([plain]), 0, seal.recordCount(size))).blob;
+  const sealedBlob = await seal.sealRecords(ikm, new Blob([plain]), 0, seal.recordCount(size));
   return { keys: await seal.deriveKeys(ikm), object: new Uint8Array(await sealedBlob.arrayBuffer()), plain };
 }
 

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast as _;
 use web_sys::{Blob, File};
 
 use super::super::transfer::broken;
-use super::sealing::{Sealed, Sealing};
+use super::sealing::Sealing;
 use crate::error::CourierError;
 use crate::multipart::MultipartUpload;
 use wire::seal::part_plaintext;
@@ -46,15 +46,10 @@ pub struct PartSource {
 impl PartSource {
     /// Part `number`, read and made ready to go.
     pub async fn prepare(&self, number: u32) -> Result<Part, CourierError> {
-        if let Some(sealing) = &self.sealing {
-            let sealed = self.read_sealed(sealing, number).await?;
-            return Ok(Part {
-                number,
-                body: sealed.records,
-                sha256: sealed.sha256,
-            });
-        }
-        let body = self.read(number)?;
+        let body = match &self.sealing {
+            Some(sealing) => self.read_sealed(sealing, number).await?,
+            None => self.read(number)?,
+        };
         let sha256 = if self.checksums {
             Some(sha256_of(&body).await?)
         } else {
@@ -63,18 +58,17 @@ impl PartSource {
         Ok(Part { number, body, sha256 })
     }
 
-    /// Part `number` of an encrypted file: the file's bytes it holds,
-    /// sealed, and hashed where they were sealed when parts go with a SHA-256.
-    async fn read_sealed(&self, sealing: &Sealing, number: u32) -> Result<Sealed, CourierError> {
+    /// Part `number` of an encrypted file: the file's bytes it holds, sealed.
+    async fn read_sealed(&self, sealing: &Sealing, number: u32) -> Result<Blob, CourierError> {
         let size = self.file.size() as u64;
         let (first_record, start, end) = part_plaintext(number, self.upload.part_size, size);
         let plain = self
             .file
             .slice_with_f64_and_f64(start as f64, end as f64)
             .map_err(|_| broken("the file could not be read"))?;
-        let sealed = sealing.seal(&plain, first_record, size, self.checksums).await?;
+        let sealed = sealing.seal(&plain, first_record, size).await?;
         // A file that changed since its upload began would seal to other bytes.
-        if Some(sealed.records.size() as u64) != self.upload.part_len(number) {
+        if Some(sealed.size() as u64) != self.upload.part_len(number) {
             return Err(broken(
                 "the file changed since its upload began: choose it again to send it anew",
             ));

@@ -46,13 +46,7 @@ extern "C" {
     fn to_b64u(bytes: &js_sys::Uint8Array) -> Result<String, JsValue>;
 
     #[wasm_bindgen(js_namespace = courierSeal, js_name = sealRecords, catch)]
-    fn seal_records_js(
-        ikm: &str,
-        blob: &Blob,
-        first: f64,
-        total: f64,
-        checksum: bool,
-    ) -> Result<js_sys::Promise, JsValue>;
+    fn seal_records_js(ikm: &str, blob: &Blob, first: f64, total: f64) -> Result<js_sys::Promise, JsValue>;
 }
 
 thread_local! {
@@ -131,32 +125,18 @@ pub async fn begin(name: &str, content_type: &str, size: u64, password: Option<&
     })
 }
 
-/// A part's records, sealed, and with `checksum` their SHA-256 (base64),
-/// hashed where they were sealed: the page need not read them back.
-pub struct Sealed {
-    pub records: Blob,
-    pub sha256: Option<String>,
-}
-
 impl Sealing {
     /// The records of `blob`, the file's plaintext from record `first` on,
     /// in a file of `size` bytes.
-    pub async fn seal(&self, blob: &Blob, first: u64, size: u64, checksum: bool) -> Result<Sealed, CourierError> {
+    pub async fn seal(&self, blob: &Blob, first: u64, size: u64) -> Result<Blob, CourierError> {
         loaded().await?;
-        let sealing =
-            seal_records_js(&self.ikm, blob, first as f64, record_count(size) as f64, checksum).map_err(unavailable)?;
+        let sealing = seal_records_js(&self.ikm, blob, first as f64, record_count(size) as f64).map_err(unavailable)?;
         let sealed = wasm_bindgen_futures::JsFuture::from(sealing)
             .await
             .map_err(|_| broken("the file could not be read or encrypted"))?;
-        let field = |key: &str| js_sys::Reflect::get(&sealed, &key.into()).ok();
-        let records = field("blob")
-            .and_then(|blob| blob.dyn_into::<Blob>().ok())
-            .ok_or_else(|| broken("the file could not be encrypted"))?;
-        let sha256 = field("sha256").and_then(|sha256| sha256.as_string());
-        if checksum && sha256.is_none() {
-            return Err(broken("the checksum could not be computed"));
-        }
-        Ok(Sealed { records, sha256 })
+        sealed
+            .dyn_into::<Blob>()
+            .map_err(|_| broken("the file could not be encrypted"))
     }
 }
 

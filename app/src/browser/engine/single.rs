@@ -31,8 +31,7 @@ pub async fn send(
     let (body, size): (Blob, u64) = match sealing {
         Some(sealing) => {
             watcher.phase(Phase::Signing);
-            // A POST's form carries no checksum.
-            let sealed = sealing.seal(file, 0, file.size() as u64, false).await?.records;
+            let sealed = sealing.seal(file, 0, file.size() as u64).await?;
             let size = sealed.size() as u64;
             (sealed, size)
         }
