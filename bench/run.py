@@ -873,12 +873,20 @@ def encryption():
         for app in apps.values():
             app.stop()
         apps = {}
+        # Each browser's own ceiling for a download a page makes, as many
+        # bytes, side by side with its plain download (no Courier in it).
+        ceilings = {}
+        for browser in ("chromium", "firefox", "webkit"):
+            log(f"the browser's own ceiling for a download a page makes ({browser})")
+            ceilings[browser] = run_json(["node", "bench/download-ceiling.mjs", browser, str(size), str(max(2, E2E_RUNS))],
+                                         cwd=ROOT / "end2end")
+            log(json.dumps(ceilings[browser]))
         for name, site in sites.items():
             results[name] = {
                 "bytes": size, "link_mbit": LINK_MBIT, "runs_each": E2E_RUNS,
                 "upload_plain": median_run(uploads[name, "plain"]), "upload_sealed": median_run(uploads[name, "sealed"]),
                 **{f"download_{kind}": median_run(runs) for (owner, kind), runs in downloads.items() if owner == name},
-                "big_bytes": E2E_BIG_BYTES}
+                "big_bytes": E2E_BIG_BYTES, **({"ceilings": ceilings} if name == "site" else {})}
             # The large file: a Courier of its own for each site, gone with
             # its store afterwards.
             log(f"a {E2E_BIG_BYTES / MIB:.0f} MiB encrypted file, sent with `courier send`, downloaded through the page ({name})")
@@ -1036,6 +1044,9 @@ def print_table(r):
     print(f"\nRaw figures: {TARGET / 'bench-results.json'}")
 
 
+BROWSER_NAMES = {"chromium": "Chromium", "firefox": "Firefox (ESR)", "webkit": "WebKit (WebKitGTK)"}
+
+
 def encryption_rows(e, label=""):
     up_p, up_s = e["upload_plain"], e["upload_sealed"]
     gib = e["bytes"] / (1024 * MIB)
@@ -1060,6 +1071,19 @@ def encryption_rows(e, label=""):
              f"{down_s['mb_per_s']} MB/s; {down_s.get('server_cpu_s_per_gib', '?')} s/GiB",
              f"plain, in the same browser: {down_p['mb_per_s']} MB/s; {down_p.get('server_cpu_s_per_gib', '?')} s/GiB",
              f"{e['download_ratio' + way]}x", "≥ 0.9x"))
+    for browser, ceiling in e.get("ceilings", {}).items():
+        speed = lambda variant: ceiling[variant]["median_mb_per_s"]
+        ratios = ceiling["ratios"]
+        rows.append(
+            (f"{BROWSER_NAMES[browser]}'s own ceiling for a download a page makes, {mb(ceiling['bytes'])} from a bare "
+             f"loopback server (bench/download-ceiling.mjs): a service worker's stream made from nothing "
+             f"(64 KiB chunks), passing a fetch's body through, reading it in JS and handing it on; the page "
+             f"reading it alone",
+             f"{speed('worker_made')} / {speed('worker_passthrough')} / {speed('worker_read')} MB/s; "
+             f"{speed('page_read')} MB/s",
+             f"its plain download: {speed('plain')} MB/s",
+             f"{ratios['worker_made']}x / {ratios['worker_passthrough']}x / {ratios['worker_read']}x; "
+             f"{ratios['page_read']}x", "—"))
     for key, way in (("big_download_sealed", "Chromium's service worker"),
                      ("big_download_sealed_picker", "Chromium's save-file picker")):
         big = e.get(key)
@@ -1158,7 +1182,10 @@ def aims(r):
              all(e[key] >= 0.9 for key in ("download_ratio", "download_ratio_picker", "download_ratio_firefox",
                                            "download_ratio_webkit") if key in e),
              "On this 2-core machine the browser's ways to stream to disk are the limit, not decryption "
-             "(issue 29; measured side by side, plain downloads at 492-554 MB/s). Service worker: its "
+             "(issue 29; this run's ceiling rows measure each browser's: a service worker's stream made "
+             "from nothing, with no Courier and no decryption in it, below 0.9x its plain download means "
+             "no decrypting download can reach it there; measured side by side before, plain downloads at "
+             "492-554 MB/s). Service worker: its "
              "answer alone (the object passed through, nothing decrypted) went at 259-260 MB/s, as fast "
              "as the decrypting one, and a stream it made from nothing at 413-474 MB/s. Save-file picker: "
              "the page fetching and decrypting without writing went at 664-672 MB/s, and writing the "
