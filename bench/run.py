@@ -823,11 +823,12 @@ def encryption():
     BENCH_LINK_MBIT link (1 Gbit/s), encrypted and not, with the browser's CPU
     per GiB; its share downloaded to disk through the share page, decrypted
     (through each of the page's two paths in Chromium, and in Firefox and
-    WebKit) and
-    not; and a large encrypted file (BENCH_E2E_BIG_MIB, 4 GiB) downloaded
-    through each of those with the tab's memory watched. Runs
-    interleaved, the median kept. With BENCH_E2E_BASELINE_SITE, all of it
-    again against that site, interleaved with this one's ("baseline")."""
+    WebKit) and not; each browser's own ceiling for a download a page makes,
+    beside its plain download (bench/download-ceiling.mjs); and a large
+    encrypted file (BENCH_E2E_BIG_MIB, 4 GiB) downloaded through each of
+    those with the tab's memory watched. Runs interleaved, the median kept.
+    With BENCH_E2E_BASELINE_SITE, all of it again against that site,
+    interleaved with this one's ("baseline")."""
     size = E2E_FILE_BYTES
     sites = {"site": SITE_ROOT, **({"baseline": Path(E2E_BASELINE_SITE)} if E2E_BASELINE_SITE else {})}
     scratch = Path(tempfile.mkdtemp(prefix="courier-bench-e2e-"))
