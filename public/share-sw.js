@@ -116,6 +116,8 @@ function save(job) {
       // between: each one would add its own objects per record, for the
       // collector); a clean end is "done", an error says why.
       var plain = seal.openObject(ranges, data.keys, data.size, {
+        // The browser reads this stream as the Response's body.
+        readerCopies: seal.readerCopiesHere(),
         onProgress: function (done) {
           var now = Date.now();
           if (now - lastReport > 150 || done === data.size) {
