@@ -1094,8 +1094,8 @@
   // `readerCopies`. Where a fetch's body is no byte stream (WebKit), the
   // browser's reader of a Response copies each chunk before it asks for the
   // next (WebKitGTK 2.50; the WebKit tests compare every byte saved). Not
-  // where bodies are byte streams (Chromium, Firefox): nothing shows their
-  // readers copy, and their collectors keep up without it.
+  // where bodies are byte streams (Chromium, Firefox): nothing shows that
+  // their readers copy, and a chunk let go too soon would be lost bytes.
   function readerCopiesHere() {
     return !bodiesAreByteStreams();
   }
