@@ -435,6 +435,38 @@ test("openObject lets go of what no one reads again, and never of what someone m
         assert.equal(letGo, 0, "a chunk its reader may keep was let go");
       }
     }
+    // A connection that breaks in the middle (WebKit's bodies, default
+    // readers): what was let go is not needed again; the object is asked
+    // for again from where no record has started, and reads whole.
+    given.length = 0;
+    const asked = [];
+    const pieces = {
+      resumable: () => true,
+      open(position) {
+        asked.push(position);
+        if (position >= object.length) return null;
+        let at = position;
+        const broken = asked.length === 1;
+        return new ReadableStream({
+          pull(controller) {
+            if (broken && at >= 5 * SEALED + 1234) return controller.error(new TypeError("network error"));
+            if (at >= object.length) return controller.close();
+            const chunk = object.slice(at, Math.min(object.length, at + 40000));
+            given.push(chunk);
+            controller.enqueue(chunk);
+            at += chunk.length;
+          },
+        });
+      },
+    };
+    // A reader that copies each chunk as it takes it, as readerCopies says.
+    const copied = [];
+    const copying = seal.openObject(pieces, keys, size, { readerCopies: true }).getReader();
+    for (let step = await copying.read(); !step.done; step = await copying.read()) copied.push(step.value.slice());
+    assert.deepEqual(Buffer.concat(copied), Buffer.from(plaintext(size)));
+    assert.equal(asked.length, 3, `asked for ${asked}`);
+    assert.equal(asked[1] % SEALED, 0, "asked again from inside a record");
+    assert.ok(asked[1] <= 5 * SEALED && given.every(detached), "a body's chunk was kept once copied out");
     // A chunk that is a view of a larger buffer is left to the collector:
     // another view of it may be unread.
     given.length = 0;
@@ -450,6 +482,34 @@ test("openObject lets go of what no one reads again, and never of what someone m
     assert.ok(!detached(shared), "a buffer with another view in it was let go");
   } finally {
     if (!own) delete ArrayBuffer.prototype.transfer;
+  }
+});
+
+test("the collector is nudged every 128 records where chunks wait for it, never where they are let go", async () => {
+  const size = 300 * RECORD;
+  const { ikm } = await seal.begin({ name: "n", type: "", size });
+  const keys = await seal.deriveKeys(ikm);
+  const object = await sealWhole(ikm, plaintext(size));
+  const original = globalThis.ArrayBuffer;
+  let nudges = 0;
+  globalThis.ArrayBuffer = new Proxy(original, {
+    construct(target, args, newTarget) {
+      if (args[0] >= 64 * 1024 * 1024) nudges++;
+      return Reflect.construct(target, args, newTarget === globalThis.ArrayBuffer ? target : newTarget);
+    },
+  });
+  try {
+    for (const [readerCopies, expected] of [[false, 2], [true, 0]]) {
+      nudges = 0;
+      const body = new ReadableStream({ start: (c) => { c.enqueue(object.slice()); c.close(); } });
+      const copies = [];
+      const reader = seal.openObject(body, keys, size, { readerCopies }).getReader();
+      for (let step = await reader.read(); !step.done; step = await reader.read()) copies.push(step.value.slice());
+      assert.equal(copies.reduce((n, c) => n + c.length, 0), size);
+      assert.equal(nudges, expected, `readerCopies: ${readerCopies}`);
+    }
+  } finally {
+    globalThis.ArrayBuffer = original;
   }
 });
 
