@@ -513,6 +513,45 @@ test("the collector is nudged every 128 records where chunks wait for it, never 
   }
 });
 
+test("readerCopies is on where the browser's reader of a Response copies: WebKit's and Gecko's, not Chromium's", () => {
+  const NativeResponse = globalThis.Response;
+  // SpiderMonkey's errors know their file (an own property there; here, on
+  // the prototype, which is what a read of it sees).
+  const asGecko = (on) => {
+    if (on) Object.defineProperty(Error.prototype, "fileName", { value: "share-sw.js", configurable: true });
+    else delete Error.prototype.fileName;
+  };
+  try {
+    // Node (V8, as Chromium): bodies are byte streams and errors have no fileName.
+    assert.equal(seal.readerCopiesHere(), false, "V8, byte streams");
+    asGecko(true);
+    assert.equal(seal.readerCopiesHere(), true, "SpiderMonkey, byte streams");
+    // A user agent string that says Firefox changes nothing.
+    asGecko(false);
+    const own = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+    Object.defineProperty(globalThis, "navigator", {
+      value: { userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0" },
+      configurable: true,
+    });
+    try {
+      assert.equal(seal.readerCopiesHere(), false, "V8 saying it is Firefox");
+    } finally {
+      if (own) Object.defineProperty(globalThis, "navigator", own);
+      else delete globalThis.navigator;
+    }
+    // Where bodies are no byte streams (WebKit).
+    globalThis.Response = class {
+      constructor() {
+        this.body = new ReadableStream();
+      }
+    };
+    assert.equal(seal.readerCopiesHere(), true, "no byte streams");
+  } finally {
+    globalThis.Response = NativeResponse;
+    asGecko(false);
+  }
+});
+
 test("damaged objects are refused, never read as a shorter file", async (t) => {
   const size = 4 * RECORD + 100; // records 0-3 whole, record 4 of 100 bytes
   const password = "open sesame";

@@ -187,6 +187,10 @@ test("two encrypted files made one link: its key holds both files' secrets, and 
 
   const { context, visitor } = await recipient(browser);
   await visitor.goto(href);
+  // Chromium reads each chunk in place, and a chunk let go there is freed
+  // no sooner: its chunks are left to the collector, which the page nudges.
+  const copies = () => (window as unknown as { courierSeal: { readerCopiesHere(): boolean } }).courierSeal.readerCopiesHere();
+  expect(await visitor.evaluate(copies)).toBe(false);
   for (const { name, buffer } of files) {
     const item = visitor.locator("li.share-file").filter({ hasText: name });
     await expect(item).toBeVisible();

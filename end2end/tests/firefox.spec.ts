@@ -11,6 +11,7 @@ import { md5 as md5sum, partsCourier, sendDamaged, sendEncrypted, writeBigFile }
 // The share page's other path, its service worker, in a browser it is there
 // for: Firefox has no save-file picker.
 const own = partsCourier("courier-firefox");
+type Sealed = { courierSeal: { readerCopiesHere(): boolean } };
 const RECORD = 65536;
 const MIB = 1024 * 1024;
 
@@ -55,6 +56,8 @@ test("in Firefox, an encrypted file streams through the share page's service wor
     // Firefox names the file as the worker's answer says, once it has it all.
     await expect.poll(() => readdirSync(downloads), { timeout: 30_000 }).toEqual([name]);
     expect(readFileSync(path.join(downloads, name)).equals(bytes)).toBe(true);
+    // Each chunk was let go once Firefox had taken it (and copied it): the bytes above are whole all the same.
+    expect(await page.evaluate(() => (window as unknown as Sealed).courierSeal.readerCopiesHere())).toBe(true);
   } finally {
     await browser.close();
   }

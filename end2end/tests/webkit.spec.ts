@@ -48,6 +48,8 @@ test("in WebKit, an encrypted file streams through the share page's service work
     expect(await status(webkit, /is saved\.$|did not|damaged|incomplete/)).toBe(`${name} is saved.`);
     await expect.poll(() => readdirSync(downloads), { timeout: 30_000 }).toEqual([name]);
     await expect.poll(() => readFileSync(path.join(downloads, name)).equals(bytes), { timeout: 30_000 }).toBe(true);
+    // Each chunk was let go once WebKit had taken it (and copied it): the bytes above are whole all the same.
+    expect(await webkit.evaluate(`return courierSeal.readerCopiesHere()`)).toBe(true);
   } finally {
     await webkit.close();
   }
