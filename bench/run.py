@@ -1191,8 +1191,8 @@ def aims(r):
              "as the decrypting one, and a stream it made from nothing at 413-474 MB/s. Save-file picker: "
              "the page fetching and decrypting without writing went at 664-672 MB/s, and writing the "
              "ciphertext undecrypted through the writable stream, 8 MiB a write, at 303-315 MB/s. Firefox "
-             "(ESR 140, service worker only) went at about 0.3x its own plain download by hand; joining "
-             "the records into 1 MiB chunks made no difference there. WebKit (WebKitGTK 2.50, service "
+             "(ESR 140, service worker only) went at 0.3-0.52x its own plain download (its stream made "
+             "from nothing: 0.34-0.49x); joining the records into 1 MiB chunks made no difference there. WebKit (WebKitGTK 2.50, service "
              "worker only) is the other way round: its own plain download is the slow one (65-69 MB/s), "
              "and the encrypted one went at 1.5x it on 2026-12-07."),
             ("a 4 GiB encrypted download with the tab under 200 MiB, through each path",
