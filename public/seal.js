@@ -1106,9 +1106,12 @@
   // 251-267 without, side by side (issue 29). Not Chromium's, which reads
   // each chunk in place: there a detached chunk's memory waits for the
   // collector all the same, and without the nudge a 1 GiB download's
-  // renderers held 1,150 MiB, against 89 with it.
+  // renderers held 1,150 MiB, against 89 with it. Only where a buffer can
+  // be let go at all (ArrayBuffer's transfer: Safari 17.4, Firefox 122):
+  // elsewhere the chunks wait for the collector, and the nudge stays.
   function readerCopiesHere() {
-    return !bodiesAreByteStreams() || geckoHere();
+    return typeof ArrayBuffer.prototype.transfer === "function"
+      && (!bodiesAreByteStreams() || geckoHere());
   }
 
   // Firefox's engine, by its JavaScript engine's own mark (errors know their

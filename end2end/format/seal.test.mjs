@@ -521,7 +521,15 @@ test("readerCopies is on where the browser's reader of a Response copies: WebKit
     if (on) Object.defineProperty(Error.prototype, "fileName", { value: "share-sw.js", configurable: true });
     else delete Error.prototype.fileName;
   };
+  // Whether buffers can be let go (Node 20 has no transfer; any function
+  // stands for it here, as nothing is let go in this test).
+  const transfer = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "transfer");
+  const canTransfer = (on) => {
+    if (on) Object.defineProperty(ArrayBuffer.prototype, "transfer", { value: () => {}, configurable: true });
+    else delete ArrayBuffer.prototype.transfer;
+  };
   try {
+    canTransfer(true);
     // Node (V8, as Chromium): bodies are byte streams and errors have no fileName.
     assert.equal(seal.readerCopiesHere(), false, "V8, byte streams");
     asGecko(true);
@@ -546,9 +554,16 @@ test("readerCopies is on where the browser's reader of a Response copies: WebKit
       }
     };
     assert.equal(seal.readerCopiesHere(), true, "no byte streams");
+    // Where no buffer can be let go, never: the chunks wait for the collector, nudged.
+    canTransfer(false);
+    assert.equal(seal.readerCopiesHere(), false, "no byte streams, no transfer");
+    asGecko(true);
+    assert.equal(seal.readerCopiesHere(), false, "SpiderMonkey, no transfer");
   } finally {
     globalThis.Response = NativeResponse;
     asGecko(false);
+    if (transfer) Object.defineProperty(ArrayBuffer.prototype, "transfer", transfer);
+    else delete ArrayBuffer.prototype.transfer;
   }
 });
 
