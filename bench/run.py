@@ -1079,12 +1079,12 @@ def encryption_rows(e, label=""):
             (f"{BROWSER_NAMES[browser]}'s own ceiling for a download a page makes, {mb(ceiling['bytes'])} from a bare "
              f"loopback server (bench/download-ceiling.mjs): a service worker's stream made from nothing "
              f"(64 KiB chunks), passing a fetch's body through, reading it in JS and handing it on; the page "
-             f"reading it alone",
+             f"reading it alone; the page saving it from a Blob of what it read (no worker, no picker)",
              f"{speed('worker_made')} / {speed('worker_passthrough')} / {speed('worker_read')} MB/s; "
-             f"{speed('page_read')} MB/s",
+             f"{speed('page_read')} MB/s; {speed('page_blob')} MB/s",
              f"its plain download: {speed('plain')} MB/s",
              f"{ratios['worker_made']}x / {ratios['worker_passthrough']}x / {ratios['worker_read']}x; "
-             f"{ratios['page_read']}x", "—"))
+             f"{ratios['page_read']}x; {ratios['page_blob']}x", "—"))
     for key, way in (("big_download_sealed", "Chromium's service worker"),
                      ("big_download_sealed_picker", "Chromium's save-file picker")):
         big = e.get(key)

@@ -13,6 +13,10 @@
 //                       as a decryptor hands on records; nothing fetched
 //   page_read           not a download: the page fetches the same bytes and reads
 //                       them whole, discarding; timed in the page
+//   page_blob           the page fetches the bytes, keeps them as Blobs of 64 MiB
+//                       (which a browser may keep on disk), and saves the file
+//                       from a blob: URL once it has them all: the way left
+//                       without a service worker or a save-file picker
 // A download is timed from the click until the whole file (its exact size,
 // not under the browser's partial name) is in a download folder under
 // TMPDIR, emptied between downloads. The server (this script's, on
@@ -35,7 +39,7 @@ if (!["chromium", "firefox", "webkit"].includes(name) || !(Number.isSafeInteger(
   console.error("usage: node bench/download-ceiling.mjs <chromium|firefox|webkit> [bytes=1073741824] [rounds=2]");
   process.exit(2);
 }
-const VARIANTS = ["plain", "worker_passthrough", "worker_read", "worker_made", "page_read"];
+const VARIANTS = ["plain", "worker_passthrough", "worker_read", "worker_made", "page_read", "page_blob"];
 const TIMEOUT_MS = 5 * 60_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const mbPerS = (seconds) => Math.round((bytes / seconds / 1e6) * 10) / 10;
@@ -110,6 +114,38 @@ function pageScript() {
     const link = Object.assign(document.createElement("a"), { id: "go", href, textContent: "download" });
     link.style.cssText = "display:block;padding:1em;font-size:2em";
     document.body.prepend(link);
+    return true;
+  };
+  // Started; the download it ends with is what is timed (its failure, if
+  // any, in window.blobFailed).
+  window.blobDownload = (href, file) => {
+    window.blobFailed = null;
+    (async () => {
+      const response = await fetch(href);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const reader = response.body.getReader();
+      const pieces = [];
+      let chunks = [];
+      let held = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        held += value.byteLength;
+        if (held >= 64 * 1024 * 1024) {
+          pieces.push(new Blob(chunks));
+          chunks = [];
+          held = 0;
+        }
+      }
+      pieces.push(new Blob(chunks));
+      const url = URL.createObjectURL(new Blob(pieces, { type: "application/octet-stream" }));
+      const link = Object.assign(document.createElement("a"), { href: url, download: file });
+      document.body.append(link);
+      link.click();
+    })().catch((error) => {
+      window.blobFailed = String(error);
+    });
     return true;
   };
   // Started, then polled for window.readResult: a WebDriver script may run
@@ -256,18 +292,23 @@ const emptied = (dir) => {
 
 /** Seconds from the click on `href` until `file` is whole in `dir`
  * (timed-download.mjs's test: not a partial file's name, and the size expected). */
-async function download(browser, dir, href, file) {
+async function download(browser, dir, href, file, { blob = false } = {}) {
   emptied(dir);
   strayRequest = null;
-  await browser.value(`window.prepare(${JSON.stringify(href)})`);
+  if (!blob) await browser.value(`window.prepare(${JSON.stringify(href)})`);
   const t0 = performance.now();
-  await browser.click();
+  if (blob) await browser.value(`window.blobDownload(${JSON.stringify(href)}, ${JSON.stringify(file)})`);
+  else await browser.click();
   const stem = file.replace(/\.bin$/, "");
   const whole = (found) => found.startsWith(stem) && !browser.unfinished(found)
     && statSync(`${dir}/${found}`, { throwIfNoEntry: false })?.size === bytes;
   for (;;) {
     if (readdirSync(dir).some(whole)) break;
     if (strayRequest) throw new Error(`the service worker did not answer ${strayRequest}: it reached the server`);
+    if (blob) {
+      const failed = await browser.value("window.blobFailed");
+      if (failed) throw new Error(`the page's Blob failed: ${failed}`);
+    }
     if (performance.now() - t0 > TIMEOUT_MS) {
       const there = readdirSync(dir).map((found) => `${found}: ${statSync(`${dir}/${found}`, { throwIfNoEntry: false })?.size} bytes`);
       throw new Error(`the download did not finish in 5 minutes (the folder holds ${there.join(", ") || "nothing"})`);
@@ -326,6 +367,7 @@ try {
         const file = `ceiling-${variant}-${round}.bin`;
         const seconds = variant === "plain" ? await download(browser, dir, `/plain/${file}?bytes=${bytes}`, file)
           : variant === "page_read" ? await pageRead(browser, `/data/${file}?bytes=${bytes}`)
+          : variant === "page_blob" ? await download(browser, dir, `/data/${file}?bytes=${bytes}`, file, { blob: true })
           : await download(browser, dir, `/sw/${variant.slice("worker_".length)}/${file}?bytes=${bytes}`, file);
         result.speeds.push(bytes / seconds / 1e6);
         progress({ browser: name, variant, round, seconds: Math.round(seconds * 1000) / 1000, mb_per_s: mbPerS(seconds) });
