@@ -60,10 +60,10 @@ def log(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-def run_json(command, cwd=ROOT):
+def run_json(command, cwd=ROOT, env=None):
     """Runs a peer script that prints one JSON object."""
     log(" ".join(str(c) for c in command))
-    out = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
+    out = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -781,24 +781,47 @@ E2E_BASELINE_SITE = os.environ.get("BENCH_E2E_BASELINE_SITE")
 # share-download-webkit.mjs).
 DOWNLOAD_PATHS = ("worker", "picker", "firefox", "webkit")
 PLAIN_DOWNLOAD_PATHS = ("worker", "firefox", "webkit")
+# Behind the link (LinkProxy): the browsers that take a proxy.
+LINK_DOWNLOAD_PATHS = ("worker", "picker", "firefox")
+LINK_PLAIN_DOWNLOAD_PATHS = ("worker", "firefox")
 # The other browsers' scripts; Chromium's takes its path as an argument.
 OTHER_BROWSERS = {"firefox": "bench/share-download-firefox.mjs", "webkit": "bench/share-download-webkit.mjs"}
 
 
-def share_download(link, size, path="worker"):
+def share_download(link, size, path="worker", link_proxy=None):
     """The share's first file through its page in a headless browser, to disk:
     seconds, MB/s and the page's memory peaks. `path`: in Chromium through
     the service worker, or the save-file picker (a file of the origin's
     private file system, in the browser's profile under TMPDIR); or in
-    Firefox or WebKit."""
+    Firefox or WebKit. `link_proxy`: the port of a LinkProxy the browser
+    reaches everything through (Chromium and Firefox)."""
     into = Path(tempfile.mkdtemp(prefix="courier-bench-download-"))
     other = OTHER_BROWSERS.get(path)
     command = ([other, link, str(size), str(into)] if other
                else ["bench/share-download.mjs", link, str(size), str(into), path])
+    env = None
+    if link_proxy:
+        flags = f"--proxy-server=http://127.0.0.1:{link_proxy} --proxy-bypass-list=<-loopback>"
+        env = dict(os.environ, BENCH_LINK_PROXY=str(link_proxy),
+                   BENCH_CHROMIUM_FLAGS=f"{os.environ.get('BENCH_CHROMIUM_FLAGS', '')} {flags}".strip())
     try:
-        return run_json(["node", *command], cwd=ROOT / "end2end")
+        return run_json(["node", *command], cwd=ROOT / "end2end", env=env)
     finally:
         shutil.rmtree(into, ignore_errors=True)
+
+
+class LinkProxy:
+    """bench/link-proxy.mjs: a forward proxy on loopback holding what it
+    carries to BENCH_LINK_MBIT, a link for the browsers' downloads."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(["node", "bench/link-proxy.mjs", str(LINK_MBIT * 1_000_000 // 8)],
+                                        cwd=ROOT / "end2end", stdout=subprocess.PIPE, text=True)
+        self.port = int(self.process.stdout.readline())
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 def median_run(runs):
@@ -842,7 +865,9 @@ def encryption():
         raise SystemExit(f"bench: encryption needs {needed / 1e9:.1f} GB free in {scratch.parent}, there are {free / 1e9:.1f} GB")
     apps = {}
     results = {}
+    link_proxy = None
     try:
+        link_proxy = LinkProxy()
         path = scratch / "bench e2e.bin"
         random_file(path, size)
         apps = {name: encryption_courier(site) for name, site in sites.items()}
@@ -868,6 +893,13 @@ def encryption():
                         download["server_cpu_s_per_gib"] = round(
                             (cpu_seconds(app.process.pid) - server_cpu) / (size / (1024 * MIB)), 2)
                         downloads.setdefault((name, kind if way == "worker" else f"{kind}_{way}"), []).append(download)
+                        log(json.dumps({"download": download}))
+                    # The same downloads behind the link (not WebKit's: its driver takes no proxy).
+                    for way in LINK_DOWNLOAD_PATHS if kind == "sealed" else LINK_PLAIN_DOWNLOAD_PATHS:
+                        log(f"{kind} download through the share page behind {LINK_MBIT} Mbit/s ({way}, {name})")
+                        download = share_download(run["share"], size, way, link_proxy=link_proxy.port)
+                        downloads.setdefault((name, f"{kind}_link" if way == "worker" else f"{kind}_{way}_link"),
+                                             []).append(download)
                         log(json.dumps({"download": download}))
                     delete_upload(app, run["key"], run["token"])
         path.unlink()
@@ -907,11 +939,14 @@ def encryption():
     finally:
         for app in apps.values():
             app.stop()
+        if link_proxy:
+            link_proxy.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     for result in results.values():
         result["upload_ratio"] = round(result["upload_sealed"]["mb_per_s"] / result["upload_plain"]["mb_per_s"], 3)
         # Each path against the plain download in the same browser.
-        for way, plain in (("", ""), ("_picker", ""), ("_firefox", "_firefox"), ("_webkit", "_webkit")):
+        for way, plain in (("", ""), ("_picker", ""), ("_firefox", "_firefox"), ("_webkit", "_webkit"),
+                           ("_link", "_link"), ("_picker_link", "_link"), ("_firefox_link", "_firefox_link")):
             result["download_ratio" + way] = round(
                 result["download_sealed" + way]["mb_per_s"] / result["download_plain" + plain]["mb_per_s"], 3)
     result = results["site"]
@@ -1072,19 +1107,35 @@ def encryption_rows(e, label=""):
              f"{down_s['mb_per_s']} MB/s; {down_s.get('server_cpu_s_per_gib', '?')} s/GiB",
              f"plain, in the same browser: {down_p['mb_per_s']} MB/s; {down_p.get('server_cpu_s_per_gib', '?')} s/GiB",
              f"{e['download_ratio' + way]}x", "≥ 0.9x"))
+    for way, path, plain in (("_link", "Chromium through the service worker", "_link"),
+                             ("_picker_link", "Chromium through the save-file picker", "_link"),
+                             ("_firefox_link", "Firefox (ESR) through the service worker", "_firefox_link")):
+        down_s, down_p = e.get("download_sealed" + way), e.get("download_plain" + plain)
+        if not down_s or not down_p:
+            continue
+        rows.append(
+            (f"the same, behind a {e['link_mbit']} Mbit/s link (bench/link-proxy.mjs, every response through it), "
+             f"{path} (MB/s){label}",
+             f"{down_s['mb_per_s']} MB/s", f"plain, in the same browser, behind the link: {down_p['mb_per_s']} MB/s",
+             f"{e['download_ratio' + way]}x", "≥ 0.9x"))
     for browser, ceiling in e.get("ceilings", {}).items():
         speed = lambda variant: ceiling[variant]["median_mb_per_s"]
         ratios = ceiling["ratios"]
+        # Not measured in WebKit (download-ceiling.mjs says why).
+        posted = "worker_posted" in ceiling
         rows.append(
             (f"{BROWSER_NAMES[browser]}'s own ceiling for a download a page makes, {mb(ceiling['bytes'])} from a bare "
              f"loopback server (bench/download-ceiling.mjs): a service worker's stream made from nothing "
              f"(64 KiB chunks), passing a fetch's body through, reading it in JS and handing it on; the page "
-             f"reading it alone; the page saving it from a Blob of what it read (no worker, no picker)",
+             f"reading it alone; the page saving it from a Blob of what it read (no worker, no picker)"
+             + ("; the page fetching it and posting it to the worker" if posted else ""),
              f"{speed('worker_made')} / {speed('worker_passthrough')} / {speed('worker_read')} MB/s; "
-             f"{speed('page_read')} MB/s; {speed('page_blob')} MB/s",
+             f"{speed('page_read')} MB/s; {speed('page_blob')} MB/s"
+             + (f"; {speed('worker_posted')} MB/s" if posted else ""),
              f"its plain download: {speed('plain')} MB/s",
              f"{ratios['worker_made']}x / {ratios['worker_passthrough']}x / {ratios['worker_read']}x; "
-             f"{ratios['page_read']}x; {ratios['page_blob']}x", "—"))
+             f"{ratios['page_read']}x; {ratios['page_blob']}x" + (f"; {ratios['worker_posted']}x" if posted else ""),
+             "—"))
     for key, way in (("big_download_sealed", "Chromium's service worker"),
                      ("big_download_sealed_picker", "Chromium's save-file picker")):
         big = e.get(key)

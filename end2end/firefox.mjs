@@ -7,8 +7,9 @@ import puppeteer from "puppeteer-core";
 export const firefoxPath = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 
 /** A headless Firefox whose downloads land in `downloads` without a
- * question, and which reaches nothing but loopback. */
-export function launchFirefox(downloads) {
+ * question, and which reaches nothing but loopback; with `linkProxy` (a
+ * port on 127.0.0.1: bench/link-proxy.mjs), loopback too through it. */
+export function launchFirefox(downloads, { linkProxy } = {}) {
   return puppeteer.launch({
     browser: "firefox",
     executablePath: firefoxPath,
@@ -25,6 +26,11 @@ export function launchFirefox(downloads) {
       "network.proxy.ssl": "127.0.0.1",
       "network.proxy.ssl_port": 9,
       "network.proxy.no_proxies_on": "127.0.0.1,localhost",
+      ...(linkProxy && {
+        "network.proxy.http_port": linkProxy,
+        "network.proxy.no_proxies_on": "",
+        "network.proxy.allow_hijacking_localhost": true,
+      }),
       "network.dns.disablePrefetch": true,
     },
   });

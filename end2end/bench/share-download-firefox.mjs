@@ -4,6 +4,7 @@
 // into a ".part" file first); the web content processes' private memory
 // sampled meanwhile (timed-download.mjs).
 //   node bench/share-download-firefox.mjs <share link> <bytes expected> <download dir>
+// BENCH_LINK_PROXY (a port): behind that link (bench/link-proxy.mjs).
 // Prints one JSON line: seconds, MB/s, the largest content process's peak and all of theirs.
 import { launchFirefox } from "../firefox.mjs";
 import { processesUnder } from "./process-memory.mjs";
@@ -12,7 +13,8 @@ import { DOWNLOAD_BUTTON, timeDownload } from "./timed-download.mjs";
 const [link, expectedText, dir] = process.argv.slice(2);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const browser = await launchFirefox(dir);
+const linkProxy = Number(process.env.BENCH_LINK_PROXY) || undefined;
+const browser = await launchFirefox(dir, { linkProxy });
 try {
   const pid = browser.process().pid;
   const page = await browser.newPage();
